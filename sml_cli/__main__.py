@@ -1,0 +1,3 @@
+from sml_cli.cli import main
+
+main()

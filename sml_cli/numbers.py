@@ -1,0 +1,254 @@
+"""Finding and comparing numbers in free text.
+
+Shared by the numeric verifier (is the student's attempt equal to the answer?) and the leak
+guard (does the teacher's message state the answer?). Values are exact `Fraction`s so that
+`0.1 + 0.2` style float noise never decides a verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+_MINUS = "-\u2212\u2013"  # ASCII hyphen-minus, Unicode minus, en dash (common in LaTeX-ish output)
+
+# A digit-based number: optional sign (only where it cannot be a binary minus, e.g. not "10-4"),
+# thousands groups or plain digits, optional decimals, optional "/denominator", optional percent.
+_DIGIT_NUMBER = re.compile(
+    rf"""
+    (?<![\w.,/])                          # not glued to a word, a decimal point or a fraction
+    (?P<sign>(?<![\w)\]])[{_MINUS}+](?=\d))?
+    (?P<int>\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)
+    (?P<dec>\.\d+)?
+    (?:\s?/\s?(?P<den>\d+(?:\.\d+)?)(?![\d.]\d))?
+    (?P<pct>\s?(?:%|\\%|\s?percent\b))?
+    (?![\w]|[.,]\d)                       # not followed by more digits ("1,5" or "1.2.3")
+    """,
+    re.VERBOSE,
+)
+
+# "1 1/2" (mixed number) is matched separately because the plain pattern would read "1" and "1/2".
+_MIXED_NUMBER = re.compile(r"(?<![\w.,/])(?P<whole>\d+)\s+(?P<num>\d+)/(?P<den>\d+)(?![\w]|[.,/]\d)")
+
+# LaTeX fractions: \frac{3}{4}, \dfrac{3}{4}, \tfrac34, with an optional leading minus.
+_LATEX_FRAC = re.compile(
+    rf"(?P<sign>[{_MINUS}]\s*)?\\[dt]?frac\s*(?:\{{\s*(?P<num>[{_MINUS}]?\d+(?:\.\d+)?)\s*\}}|(?P<num1>\d))"
+    r"\s*(?:\{\s*(?P<den>\d+(?:\.\d+)?)\s*\}|(?P<den1>\d))"
+)
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_NUMBER_WORD = re.compile(
+    r"\b(?:" + "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+# Between two number words: a hyphen, spaces, or " and " ("one hundred and five").
+_WORD_JOINER = re.compile(r"(?:\s*-\s*|\s+and\s+|\s+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NumberMatch:
+    """A number found in text: where it is, its exact value, and how it was written."""
+
+    start: int
+    end: int
+    value: Fraction
+    text: str
+    percent: bool = False
+    is_fraction: bool = False  # written as a/b (so a rounded decimal may legitimately stand for it)
+    is_word: bool = False
+
+
+def _to_fraction(integer: str, decimals: str | None = None) -> Fraction:
+    return Fraction(integer.replace(",", "") + (decimals or ""))
+
+
+def _digit_matches(text: str) -> list[NumberMatch]:
+    found: list[NumberMatch] = []
+    taken: list[tuple[int, int]] = []
+
+    def overlaps(start: int, end: int) -> bool:
+        return any(start < e and s < end for s, e in taken)
+
+    for m in _LATEX_FRAC.finditer(text):
+        num = m.group("num") or m.group("num1")
+        den = m.group("den") or m.group("den1")
+        if Fraction(den) == 0:
+            continue
+        value = Fraction(num.replace("\u2212", "-").replace("\u2013", "-")) / Fraction(den)
+        if m.group("sign"):
+            value = -value
+        found.append(NumberMatch(m.start(), m.end(), value, m.group(0), is_fraction=True))
+        taken.append((m.start(), m.end()))
+
+    for m in _MIXED_NUMBER.finditer(text):
+        if overlaps(m.start(), m.end()) or int(m.group("den")) == 0:
+            continue
+        value = int(m.group("whole")) + Fraction(int(m.group("num")), int(m.group("den")))
+        found.append(NumberMatch(m.start(), m.end(), value, m.group(0), is_fraction=True))
+        taken.append((m.start(), m.end()))
+
+    for m in _DIGIT_NUMBER.finditer(text):
+        if overlaps(m.start(), m.end()):
+            continue
+        value = _to_fraction(m.group("int"), m.group("dec"))
+        is_fraction = False
+        if m.group("den"):
+            den = Fraction(m.group("den"))
+            if den == 0:
+                continue
+            value /= den
+            is_fraction = True
+        if m.group("sign") and m.group("sign") != "+":
+            value = -value
+        found.append(
+            NumberMatch(m.start(), m.end(), value, m.group(0), bool(m.group("pct")), is_fraction)
+        )
+        taken.append((m.start(), m.end()))
+    return found
+
+
+def _words_value(words: list[str]) -> int | None:
+    total, current, seen_any = 0, 0, False
+    for raw in words:
+        word = raw.lower()
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word in _SCALES:
+            total += (current or 1) * _SCALES[word]
+            current = 0
+        else:
+            return None
+        seen_any = True
+    return total + current if seen_any else None
+
+
+def _word_matches(text: str) -> list[NumberMatch]:
+    """Runs of number words ("twenty-one", "one hundred and five") as single numbers."""
+    found: list[NumberMatch] = []
+    words = list(_NUMBER_WORD.finditer(text))
+    i = 0
+    while i < len(words):
+        run = [words[i]]
+        j = i + 1
+        while j < len(words):
+            gap = text[run[-1].end() : words[j].start()]
+            if not _WORD_JOINER.fullmatch(gap):
+                break
+            # "and" only joins when a scale word precedes it ("hundred and five"),
+            # so "two and three" stays two numbers.
+            if "and" in gap.lower() and run[-1].group(0).lower() not in _SCALES:
+                break
+            # Two units in a row ("one two") are a list, not one number.
+            if run[-1].group(0).lower() in _UNITS and words[j].group(0).lower() in _UNITS:
+                break
+            run.append(words[j])
+            j += 1
+        value = _words_value([w.group(0) for w in run])
+        if value is not None:
+            start, end = run[0].start(), run[-1].end()
+            found.append(NumberMatch(start, end, Fraction(value), text[start:end], is_word=True))
+        i = j
+    return found
+
+
+def find_numbers(text: str, *, words: bool = True) -> list[NumberMatch]:
+    """Every number stated in `text`, in order of position. "1400" is one number, never 14."""
+    matches = _digit_matches(text)
+    if words:
+        matches += _word_matches(text)
+    return sorted(matches, key=lambda m: m.start)
+
+
+_STRIP_WRAPPERS = re.compile(r"^(?:\\\(|\\\[|\$+)\s*|\s*(?:\\\)|\\\]|\$+)$")
+_TEXT_WRAPPER = re.compile(r"\\(?:text|mathrm|textbf|mbox)\{([^{}]*)\}")
+
+
+def normalize_numeric_text(text: str) -> str:
+    """Strip the decorations that never change a number's value: markdown, LaTeX wrappers,
+    currency signs, a trailing full stop."""
+    s = text.strip().strip("*_`\"'")
+    s = _TEXT_WRAPPER.sub(r"\1", s)
+    s = s.replace("\\$", "$").replace("\\,", "").replace("{,}", ",").replace("\\!", "")
+    s = _STRIP_WRAPPERS.sub("", s).strip()
+    s = re.sub(r"^[$\u20ac\u00a3\u00a5]\s*", "", s)  # $ € £ ¥
+    s = re.sub(r"^([" + _MINUS + r"])\s*[$\u20ac\u00a3\u00a5]\s*", r"\1", s)  # -$5
+    s = s.rstrip(".").strip()
+    return s
+
+
+def parse_number(text: str) -> NumberMatch | None:
+    """The value of `text` if the whole of it (after normalisation) is one number, else None."""
+    s = normalize_numeric_text(text)
+    if not s:
+        return None
+    matches = find_numbers(s)
+    if len(matches) == 1:
+        m = matches[0]
+        rest = (s[: m.start] + s[m.end :]).strip()
+        if rest in ("", "%") or (m.is_word and rest == ""):
+            return NumberMatch(0, len(text), m.value, text, m.percent or rest == "%",
+                               m.is_fraction, m.is_word)
+    return None
+
+
+def number_in_attempt(attempt: str) -> NumberMatch | None:
+    """The number a student's final answer commits to.
+
+    A bare number wins; "x = 18" or "9 * 2 = 18" means what follows the last '='; otherwise the
+    first number stated ("42 apples", "18 dollars (9 per hour)").
+    """
+    whole = parse_number(attempt)
+    if whole is not None:
+        return whole
+    tail = attempt.rsplit("=", 1)[-1] if "=" in attempt else attempt
+    tail = normalize_numeric_text(tail)
+    matches = find_numbers(tail)
+    return matches[0] if matches else None
+
+
+def _decimals(text: str) -> int | None:
+    m = re.search(r"\.(\d+)", text)
+    return len(m.group(1)) if m else None
+
+
+def numbers_equal(a: NumberMatch, b: NumberMatch) -> bool:
+    """Equal values, allowing for a percent sign on one side ("50%" vs "50" or "0.5") and for
+    a rounded decimal standing for a fraction ("0.33" for "1/3")."""
+    candidates_a = [a.value]
+    candidates_b = [b.value]
+    if a.percent != b.percent:
+        # "50%" may be written as 50 or as 0.5 by the other side.
+        if a.percent:
+            candidates_a.append(a.value / 100)
+        else:
+            candidates_b.append(b.value / 100)
+    for va in candidates_a:
+        for vb in candidates_b:
+            if va == vb:
+                return True
+            if abs(va - vb) <= Fraction(1, 10**9) * max(1, abs(vb)):
+                return True
+            # A decimal written to d places equals a fraction that rounds to it.
+            for rounded, exact in ((a, b), (b, a)):
+                d = _decimals(rounded.text)
+                if d and d >= 2 and exact.is_fraction:
+                    ev = vb if exact is b else va
+                    rv = va if rounded is a else vb
+                    if round(ev, d) == rv:
+                        return True
+    return False

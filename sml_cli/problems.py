@@ -1,0 +1,498 @@
+"""Problem sets: loading, validation and the built-in sets (SPEC §2).
+
+A loaded problem is complete and checked: its verifier is resolved (never `auto`), its
+`choice` answer is a valid option, its `python` tests exist. Loading either returns every
+problem of a file or raises `ProblemFileError` naming the file and line; nothing is written
+anywhere by a load, so a bad file never leaves half a run behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sml_cli.errors import ProblemFileError, UsageError
+
+VERIFIERS = ("numeric", "exact", "math", "choice", "regex", "python", "auto")
+KNOWN_FIELDS = ("id", "question", "answer", "solution", "verifier", "choices", "tests", "notes")
+BUILTIN_PACKAGE = "sml_cli.data"
+SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One task. `question` and `choices` are public; everything else is private to the
+    teacher (per condition) and the verifier."""
+
+    id: str
+    question: str
+    answer: str | None
+    verifier: str
+    solution: str | None = None
+    choices: tuple[str, ...] | None = None
+    tests: str | None = None
+    notes: str | None = None
+    source: str = ""
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> str:
+        """Content hash: the same problem loaded from anywhere is one row in the database."""
+        payload = json.dumps(
+            [self.question, self.answer, self.verifier, self.solution, self.choices,
+             self.tests, self.notes],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def private_fields(self) -> dict[str, str]:
+        """Every non-empty field the student must never see."""
+        private = {
+            "answer": self.answer, "solution": self.solution, "tests": self.tests,
+            "notes": self.notes,
+        }
+        return {k: v for k, v in private.items() if v}
+
+    def public_question(self) -> str:
+        """The task as the student receives it (question plus lettered options, if any)."""
+        if not self.choices:
+            return self.question
+        options = "\n".join(f"{letter}) {text}" for letter, text in zip(_letters(), self.choices))
+        return f"{self.question}\n\n{options}"
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "source": self.source, "id": self.id, "question": self.question,
+            "answer": self.answer, "solution": self.solution, "verifier": self.verifier,
+            "choices": json.dumps(list(self.choices)) if self.choices else None,
+            "tests": self.tests, "notes": self.notes,
+            "meta": json.dumps(self.meta, ensure_ascii=False, default=str) if self.meta else None,
+        }
+
+    @classmethod
+    def from_record(cls, row: dict[str, Any]) -> Problem:
+        return cls(
+            id=row["id"], question=row["question"], answer=row["answer"],
+            verifier=row["verifier"], solution=row["solution"],
+            choices=tuple(json.loads(row["choices"])) if row["choices"] else None,
+            tests=row["tests"], notes=row["notes"], source=row["source"] or "",
+            meta=json.loads(row["meta"]) if row.get("meta") else {},
+        )
+
+
+def _letters() -> Iterator[str]:
+    return iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """How a file's columns map onto problem fields (`--question-field` and friends)."""
+
+    question: str = "question"
+    answer: str = "answer"
+    answer_pattern: str | None = None
+
+
+# ----------------------------------------------------------------------------- built-in sets
+
+
+@dataclass(frozen=True)
+class BuiltinSet:
+    name: str
+    filename: str
+    description: str
+
+
+BUILTIN_SETS: dict[str, BuiltinSet] = {
+    s.name: s
+    for s in [
+        BuiltinSet(
+            "arithmetic", "arithmetic.jsonl",
+            "Multi-step arithmetic word problems written for sml; answers checked by computation",
+        ),
+        BuiltinSet(
+            "python", "python.jsonl",
+            "Small Python functions to write, checked by running tests in a sandbox",
+        ),
+    ]
+}
+
+
+def builtin_path(name: str) -> Path:
+    return Path(str(resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_SETS[name].filename)))
+
+
+def resolve_source(spec: str) -> tuple[str, Path]:
+    """A built-in set name or a file path → (source label, path)."""
+    if spec in BUILTIN_SETS:
+        return spec, builtin_path(spec)
+    path = Path(spec)
+    if not path.exists():
+        known = ", ".join(BUILTIN_SETS)
+        raise UsageError(
+            f"--problems {spec!r}: no such file, and not a built-in set (built-in: {known})"
+        )
+    return str(path), path
+
+
+def load_problems(
+    spec: str, fields: FieldMap | None = None, *, limit: int | None = None
+) -> list[Problem]:
+    """Load and validate a whole problem set (built-in name or file)."""
+    fields = fields or FieldMap()
+    source, path = resolve_source(spec)
+    pattern = _compile_answer_pattern(fields.answer_pattern)
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for line, row in _read_rows(path):
+        problem = _build_problem(row, line, path, fields, pattern, source, default_id=len(problems) + 1)
+        if problem.id in seen:
+            raise ProblemFileError(
+                str(path), f"duplicate id {problem.id!r} (first used on line {seen[problem.id]})",
+                line,
+            )
+        seen[problem.id] = line
+        problems.append(problem)
+    if not problems:
+        raise ProblemFileError(str(path), "no problems in file (it is empty)")
+    return problems[:limit] if limit else problems
+
+
+def find_problem(problems: list[Problem], problem_id: str) -> Problem:
+    for p in problems:
+        if p.id == problem_id:
+            return p
+    sample = ", ".join(p.id for p in problems[:5])
+    raise UsageError(f"--problem {problem_id!r}: no problem with that id (ids look like: {sample}, …)")
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs. Line numbers are what an editor shows: 1-based, counting the
+    CSV header; for Parquet they are 1-based row numbers."""
+    if path.is_dir():
+        raise ProblemFileError(str(path), "is a directory, not a problem file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ProblemFileError(
+            str(path),
+            f"unsupported file type {suffix or '(none)'!r}; use one of "
+            + ", ".join(SUPPORTED_SUFFIXES),
+        )
+    try:
+        if suffix == ".parquet":
+            yield from _read_parquet(path)
+        elif suffix in (".csv", ".tsv"):
+            yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
+        elif suffix == ".json" and _looks_like_json_array(path):
+            yield from _read_json_array(path)
+        else:
+            yield from _read_jsonl(path)
+    except UnicodeDecodeError as exc:
+        raise ProblemFileError(str(path), f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ProblemFileError(str(path), exc.strerror or str(exc)) from None
+
+
+def _looks_like_json_array(path: Path) -> bool:
+    with path.open(encoding="utf-8") as fh:
+        head = fh.read(4096).lstrip("\ufeff \t\r\n")
+    return head.startswith("[")
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8-sig") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ProblemFileError(str(path), f"invalid JSON ({exc.msg})", line_no) from None
+            if not isinstance(row, dict):
+                raise ProblemFileError(
+                    str(path), f"expected a JSON object, got {type(row).__name__}", line_no
+                )
+            yield line_no, row
+
+
+def _read_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ProblemFileError(str(path), f"invalid JSON ({exc.msg})", exc.lineno) from None
+    if not isinstance(rows, list):
+        raise ProblemFileError(str(path), "expected a JSON array of objects or JSON lines")
+    for index, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise ProblemFileError(
+                str(path), f"item {index}: expected a JSON object, got {type(row).__name__}"
+            )
+        yield index, row
+
+
+def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ProblemFileError(str(path), f"malformed CSV ({exc})", 1) from None
+        header = [h.strip() for h in header]
+        start_line = reader.line_num + 1
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ProblemFileError(str(path), f"malformed CSV ({exc})", reader.line_num) from None
+            if not any(v.strip() for v in values):
+                start_line = reader.line_num + 1
+                continue
+            if len(values) != len(header):
+                raise ProblemFileError(
+                    str(path),
+                    f"{len(values)} columns but the header has {len(header)}",
+                    start_line,
+                )
+            yield start_line, {k: (v if v != "" else None) for k, v in zip(header, values)}
+            start_line = reader.line_num + 1
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow.parquet as pq  # heavy; only parquet users pay for it
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise ProblemFileError(str(path), f"not a readable Parquet file ({exc})") from None
+    row_no = 0
+    for batch in parquet.iter_batches(batch_size=2048):
+        for row in batch.to_pylist():
+            row_no += 1
+            yield row_no, row
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None or pattern == "boxed":
+        return None
+    try:
+        compiled = re.compile(pattern, re.DOTALL | re.MULTILINE)
+    except re.error as exc:
+        raise UsageError(f"--answer-pattern {pattern!r}: invalid regular expression ({exc})") from None
+    if compiled.groups < 1:
+        raise UsageError(
+            f"--answer-pattern {pattern!r}: needs a capture group around the final answer, "
+            r"e.g. '####\s*(.+)'"
+        )
+    return compiled
+
+
+def _text(value: Any) -> str | None:
+    """A cell as text: numbers keep their written value (72.0 → "72"), blanks become None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value != value:  # NaN from a Parquet/CSV null
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (int, str)):
+        text = str(value).strip()
+        return text or None
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip() or None
+
+
+def _choices(value: Any, path: Path, line: int) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ProblemFileError(
+                str(path), "'choices' must be a list (or a JSON array in a CSV cell)", line
+            ) from None
+    if isinstance(value, dict) and "text" in value:  # the {"label": [...], "text": [...]} layout
+        value = value["text"]
+    if not isinstance(value, list) or not value:
+        raise ProblemFileError(str(path), "'choices' must be a non-empty list", line)
+    if len(value) > 26:
+        raise ProblemFileError(str(path), "'choices' may hold at most 26 options", line)
+    return tuple(_text(v) or "" for v in value)
+
+
+def extract_boxed(text: str) -> str | None:
+    """The content of the last \\boxed{…} in `text`, honouring nested braces."""
+    start = text.rfind("\\boxed")
+    while start != -1:
+        brace = text.find("{", start)
+        if brace != -1 and text[start + len("\\boxed") : brace].strip() == "":
+            depth = 0
+            for i in range(brace, len(text)):
+                if text[i] == "{":
+                    depth += 1
+                elif text[i] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        return text[brace + 1 : i].strip()
+        start = text.rfind("\\boxed", 0, start)
+    return None
+
+
+def _build_problem(
+    row: dict[str, Any],
+    line: int,
+    path: Path,
+    fields: FieldMap,
+    pattern: re.Pattern[str] | None,
+    source: str,
+    default_id: int,
+) -> Problem:
+    def fail(message: str) -> ProblemFileError:
+        return ProblemFileError(str(path), message, line)
+
+    available = ", ".join(sorted(row)) or "(none)"
+    if fields.question not in row:
+        hint = "" if fields.question != "question" else " (map another column with --question-field)"
+        raise fail(f"no {fields.question!r} field; fields here: {available}{hint}")
+    question = _text(row.get(fields.question))
+    if not question:
+        raise fail(f"{fields.question!r} is empty")
+
+    answer = _text(row.get(fields.answer))
+    solution = _text(row.get("solution"))
+    if fields.answer_pattern is not None and answer is not None:
+        full = answer
+        if fields.answer_pattern == "boxed":
+            extracted = extract_boxed(full)
+        else:
+            assert pattern is not None
+            match = pattern.search(full)
+            extracted = match.group(1).strip() if match and match.group(1) else None
+        if not extracted:
+            raise fail(f"--answer-pattern {fields.answer_pattern!r} found no answer in {fields.answer!r}")
+        answer = extracted
+        solution = solution or full  # the worked text behind the answer stays teacher-only
+
+    tests = _text(row.get("tests"))
+    verifier = (_text(row.get("verifier")) or "auto").lower()
+    if verifier not in VERIFIERS:
+        raise fail(f"unknown verifier {verifier!r}; use one of {', '.join(VERIFIERS)}")
+    choices = _choices(row.get("choices"), path, line)
+
+    if answer is None and not tests:
+        if fields.answer not in row:
+            hint = " (map another column with --answer-field)" if fields.answer == "answer" else ""
+            raise fail(f"no {fields.answer!r} field; fields here: {available}{hint}")
+        raise fail(f"{fields.answer!r} is empty (and there are no 'tests')")
+
+    if verifier == "auto":
+        verifier = _auto_verifier(answer, choices, tests)
+    if verifier == "python" and not tests:
+        raise fail("verifier 'python' needs a 'tests' field")
+    if verifier != "python" and answer is None:
+        raise fail(f"verifier {verifier!r} needs an answer")
+    if verifier == "choice":
+        if not choices:
+            raise fail("verifier 'choice' needs a 'choices' list")
+        assert answer is not None
+        index = choice_index(answer, choices, reference=True)
+        if index is None:
+            raise fail(f"answer {answer!r} is not one of the choices (a letter, 0-based index or option text)")
+        answer = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
+    if verifier == "regex":
+        try:
+            re.compile(answer or "")
+        except re.error as exc:
+            raise fail(f"answer is not a valid regular expression for verifier 'regex' ({exc})") from None
+    if verifier == "numeric":
+        from sml_cli.numbers import parse_number
+
+        if parse_number(answer or "") is None:
+            raise fail(f"verifier 'numeric' but the answer {answer!r} is not a number")
+
+    problem_id = _text(row.get("id")) or str(default_id)
+    extra = {k: v for k, v in row.items() if k not in KNOWN_FIELDS and k not in
+             (fields.question, fields.answer)}
+    meta = {k: _jsonable(v) for k, v in extra.items() if v is not None}
+    return Problem(
+        id=problem_id, question=question, answer=answer, verifier=verifier,
+        solution=solution, choices=choices, tests=tests, notes=_text(row.get("notes")),
+        source=source, meta=meta,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return str(value)
+
+
+_LATEX_HINT = re.compile(r"\\[a-zA-Z]+|\^|\bsqrt\b|\bpi\b|[a-zA-Z]\s*[+\-*/]|[+\-*/]\s*[a-zA-Z]")
+
+
+def _auto_verifier(
+    answer: str | None, choices: tuple[str, ...] | None, tests: str | None
+) -> str:
+    from sml_cli.numbers import parse_number
+
+    if tests:
+        return "python"
+    if choices:
+        return "choice"
+    assert answer is not None
+    if parse_number(answer) is not None:
+        return "numeric"
+    if _LATEX_HINT.search(answer) or re.fullmatch(r"[\d\s+\-*/().,]+", answer):
+        return "math"
+    return "exact"
+
+
+def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False) -> int | None:
+    """Which option `text` names: a letter ("B", "(b)", "B)", "Option B"), the option's text,
+    or — for reference answers only, as in MMLU-style files — a 0-based index."""
+    s = text.strip().strip("*`'\"").strip()
+    norm = _norm_choice(s)
+    for i, option in enumerate(choices):
+        if norm and norm == _norm_choice(option):
+            return i
+    m = re.fullmatch(r"(?:option\s+|choice\s+)?\(?([A-Za-z])\)?[.):]?(?:\s+.*)?", s, re.IGNORECASE)
+    if m:
+        index = ord(m.group(1).upper()) - ord("A")
+        if 0 <= index < len(choices):
+            return index
+    if reference and re.fullmatch(r"\d+", s):
+        index = int(s)
+        if 0 <= index < len(choices):
+            return index
+    return None
+
+
+def _norm_choice(text: str) -> str:
+    return re.sub(r"\s+", " ", text.casefold()).strip().rstrip(".")

@@ -1,0 +1,263 @@
+"""SQLite storage (SPEC §7): one file, WAL mode, a busy timeout, versioned migrations.
+
+Two ways to write:
+* `Store` methods write and commit at once (the TUI, imports, small commands);
+* `BackgroundWriter` owns its own connection on one thread and commits whatever has queued
+  up in a single transaction (group commit). Evals use it so that the event loop never waits
+  on disk or on the GIL-heavy sqlite3 module; each turn is still committed within
+  milliseconds of happening, and a kill -9 loses only what had not reached the queue's end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from sml_cli.errors import SmlError, UsageError
+from sml_cli.migrations import migrate
+from sml_cli.problems import Problem
+from sml_cli.records import TURN_COLUMNS, SessionInfo, Turn, now
+
+DEFAULT_DB = Path("sessions") / "sml.db"
+BUSY_TIMEOUT_S = 30.0
+
+
+def resolve_db_path(option: str | os.PathLike[str] | None) -> Path:
+    """`--db` beats `SML_DB` beats ./sessions/sml.db."""
+    raw = option or os.environ.get("SML_DB") or DEFAULT_DB
+    return Path(raw).expanduser()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    if str(path) != ":memory:":
+        if path.is_dir():
+            raise UsageError(f"--db {path}: is a directory, not a database file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--db {path}: cannot create its folder ({exc.strerror})") from None
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # With WAL, NORMAL still survives a killed process; only an OS crash may lose the
+        # last commits, never consistency.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"--db {path}: cannot open as an SQLite database ({exc})") from None
+    return conn
+
+
+class Store:
+    """The database, opened and migrated."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = resolve_db_path(path)
+        self.conn = connect(self.path)
+        self.db = Database(self.conn)
+        try:
+            migrate(self.db)
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(self.path, exc) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --------------------------------------------------------------------- problems
+
+    def save_problems(self, problems: Sequence[Problem]) -> None:
+        with self.db.atomic():
+            self.db["problems"].upsert_all([p.to_record() for p in problems], pk="key")
+
+    def problem(self, key: str) -> Problem:
+        return Problem.from_record(self.db["problems"].get(key))
+
+    # --------------------------------------------------------------------- runs
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        rows = list(self.db["runs"].rows_where("id = ?", [run_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        row["config"] = json.loads(row["config"]) if row["config"] else {}
+        return row
+
+    def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
+        self.db["runs"].insert(
+            {"id": run_id, "kind": kind, "created": now(), "finished": None,
+             "status": "running", "config": json.dumps(config, sort_keys=True)},
+            pk="id",
+        )
+
+    def finish_run(self, run_id: str, status: str = "done") -> None:
+        self.db["runs"].update(run_id, {"status": status, "finished": now()})
+
+    # --------------------------------------------------------------------- sessions
+
+    def create_session(self, info: SessionInfo) -> None:
+        self.db["sessions"].insert(info.to_row(), pk="id")
+
+    def update_session(self, session_id: str, fields: dict[str, Any]) -> None:
+        self.db["sessions"].update(session_id, fields)
+
+    def session(self, session_id: str) -> SessionInfo:
+        """A session by id or unique id prefix."""
+        rows = list(self.db.query(
+            "SELECT * FROM sessions WHERE id = ? OR id LIKE ? LIMIT 2",
+            [session_id, session_id.replace("%", "") + "%"],
+        ))
+        exact = [r for r in rows if r["id"] == session_id]
+        if exact:
+            return SessionInfo.from_row(exact[0])
+        if len(rows) == 1:
+            return SessionInfo.from_row(rows[0])
+        if not rows:
+            raise UsageError(f"no session {session_id!r} in {self.path}")
+        raise UsageError(f"session id prefix {session_id!r} is ambiguous; give more characters")
+
+    def sessions(
+        self, where: str = "1 = 1", params: Sequence[Any] = (), order: str = "created"
+    ) -> Iterator[SessionInfo]:
+        for row in self.db.query(f"SELECT * FROM sessions WHERE {where} ORDER BY {order}", params):
+            yield SessionInfo.from_row(row)
+
+    # --------------------------------------------------------------------- turns
+
+    def add_turn(self, turn: Turn) -> None:
+        with self.db.atomic():
+            insert_turns(self.conn, [turn])
+
+    def turns(self, session_id: str) -> list[Turn]:
+        return [
+            Turn.from_row(r)
+            for r in self.db.query(
+                "SELECT * FROM turns WHERE session_id = ? ORDER BY seq", [session_id]
+            )
+        ]
+
+    def delete_session(self, session_id: str) -> None:
+        with self.db.atomic():
+            self.conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
+            self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+
+_INSERT_TURN = (
+    f"INSERT INTO turns ({', '.join(TURN_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in TURN_COLUMNS)})"
+)
+
+
+def insert_turns(conn: sqlite3.Connection, turns: Sequence[Turn]) -> None:
+    conn.executemany(_INSERT_TURN, [t.to_row() for t in turns])
+
+
+def _storage_error(path: Path, exc: BaseException) -> SmlError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return UsageError(f"--db {path}: the database is read-only ({text})")
+    if "disk" in text and "full" in text:
+        return SmlError(f"--db {path}: the disk is full ({text})")
+    if "unable to open" in text:
+        return UsageError(f"--db {path}: cannot open the database file ({text})")
+    return SmlError(f"--db {path}: {text}")
+
+
+Operation = Callable[[sqlite3.Connection], None]
+
+
+class BackgroundWriter:
+    """One thread, one connection, group commits. `submit` never blocks on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.SimpleQueue[Operation | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._thread = threading.Thread(target=self._run, name="sml-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, op: Operation) -> None:
+        self.raise_if_failed()
+        with self._idle:
+            self._pending += 1
+        self._queue.put(op)
+
+    def add_turn(self, turn: Turn) -> None:
+        self.submit(lambda conn: insert_turns(conn, [turn]))
+
+    def create_session(self, info: SessionInfo) -> None:
+        row = info.to_row()
+        columns = ", ".join(row)
+        marks = ", ".join(":" + k for k in row)
+        self.submit(lambda conn: conn.execute(
+            f"INSERT INTO sessions ({columns}) VALUES ({marks})", row))
+
+    def update_session(self, session_id: str, fields: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{k} = :{k}" for k in fields)
+        params = {**fields, "_id": session_id}
+        self.submit(lambda conn: conn.execute(
+            f"UPDATE sessions SET {assignments} WHERE id = :_id", params))
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until everything submitted so far is committed."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0 or self._error is not None, timeout)
+        self.raise_if_failed()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self.raise_if_failed()
+
+    def raise_if_failed(self) -> None:
+        if self._error is not None:
+            if isinstance(self._error, sqlite3.Error):
+                raise _storage_error(self.path, self._error)
+            raise self._error
+
+    def _run(self) -> None:
+        conn = connect(self.path)
+        try:
+            stop = False
+            while not stop:
+                batch = [self._queue.get()]
+                while True:  # take everything already queued: one transaction, one fsync
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                ops = [op for op in batch if op is not None]
+                stop = len(ops) != len(batch)
+                if ops and self._error is None:
+                    try:
+                        conn.execute("BEGIN IMMEDIATE")
+                        for op in ops:
+                            op(conn)
+                        conn.execute("COMMIT")
+                    except BaseException as exc:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        self._error = exc
+                with self._idle:
+                    self._pending -= len(ops)
+                    self._idle.notify_all()
+        finally:
+            conn.close()

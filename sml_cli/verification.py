@@ -1,0 +1,176 @@
+"""Answer extraction and verifiers (SPEC §2, §3).
+
+`extract_attempt` finds the student's final answer in a message; `check` compares it with the
+problem's reference using the problem's verifier. A `Verdict.summary` is what the teacher may
+see in the `verifier` condition: it says right/wrong (and which tests failed), never the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sml_cli.numbers import normalize_numeric_text, number_in_attempt, numbers_equal, parse_number
+from sml_cli.problems import Problem, choice_index, extract_boxed
+
+# "Final answer: X" in any case, tolerating markdown emphasis around the marker
+# ("**Final Answer:** 42", "Final answer - 42"). X runs to the end of the line.
+_FINAL_ANSWER = re.compile(
+    r"(?:\*\*|__)?\bfinal\s+answer\b\s*(?:\*\*|__)?\s*(?:[:\-–=]|is\b)\s*(?:\*\*|__)?[ \t]*(?P<x>[^\n]*)",
+    re.IGNORECASE,
+)
+# "ANSWER: X" is the inspect_ai / eval-harness convention; upper case only, so that ordinary
+# prose ("my answer: maybe…") is not mistaken for an attempt.
+_ANSWER_COLON = re.compile(r"\bANSWER\s*:[ \t]*(?P<x>[^\n]*)")
+_CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(?P<code>.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    text: str
+    start: int  # where the marker starts in the message
+
+
+@dataclass(frozen=True)
+class Verdict:
+    correct: bool
+    summary: str  # safe for the verifier-condition teacher: never contains the reference answer
+    attempt: str
+
+
+def _clean(value: str) -> str:
+    value = value.strip()
+    value = re.sub(r"^(?:\*\*|__)|(?:\*\*|__)$", "", value).strip()
+    return value
+
+
+def extract_attempt(message: str, *, code: bool = False) -> Attempt | None:
+    """The student's final answer in `message`, or None.
+
+    Markers: `Final answer: X` (case-insensitive), `\\boxed{X}`, `ANSWER: X`; the last one in
+    the message wins. For code problems (`code=True`), a message with a marker commits to
+    the last fenced code block in it (or the text after the marker when there is none).
+    """
+    found: list[Attempt] = []
+    for m in _FINAL_ANSWER.finditer(message):
+        found.append(Attempt(_clean(m.group("x")), m.start()))
+    for m in _ANSWER_COLON.finditer(message):
+        found.append(Attempt(_clean(m.group("x")), m.start()))
+    pos = message.find("\\boxed")
+    while pos != -1:
+        boxed = extract_boxed(message[pos:])
+        if boxed is not None:
+            found.append(Attempt(boxed, pos))
+        pos = message.find("\\boxed", pos + 1)
+    if not found:
+        return None
+    last = max(found, key=lambda a: a.start)
+    if code:
+        blocks = list(_CODE_BLOCK.finditer(message))
+        if blocks:
+            return Attempt(blocks[-1].group("code").strip("\n"), last.start)
+        after = message[last.start :]
+        after = re.sub(r"^.*?(?:[:\-–=]|is\b)", "", after, count=1, flags=re.DOTALL | re.IGNORECASE)
+        return Attempt(after.strip(), last.start) if after.strip() else None
+    # "Final answer: \boxed{7}" is one attempt; the marker's own text would otherwise be "\boxed{7}".
+    text = last.text
+    inner = extract_boxed(text)
+    if inner is not None:
+        text = inner
+    return Attempt(text, last.start) if text else None
+
+
+def is_question(message: str) -> bool:
+    """A student message without an attempt that asks something (SPEC §3)."""
+    return "?" in message
+
+
+# ----------------------------------------------------------------------------- verifiers
+
+
+def check(problem: Problem, attempt: str) -> Verdict:
+    """Verdict on one attempt. Never raises for a bad attempt: a malformed answer is incorrect."""
+    verifier = problem.verifier
+    if verifier == "python":
+        from sml_cli.sandbox import run_python_tests
+
+        result = run_python_tests(attempt, problem.tests or "")
+        return Verdict(result.passed, result.summary(), attempt)
+    reference = problem.answer or ""
+    if verifier == "numeric":
+        ok = numeric_equal(reference, attempt)
+    elif verifier == "exact":
+        ok = exact_equal(reference, attempt)
+    elif verifier == "math":
+        ok = math_equal(reference, attempt)
+    elif verifier == "choice":
+        assert problem.choices
+        ok = choice_index(attempt, problem.choices) == choice_index(reference, problem.choices)
+    elif verifier == "regex":
+        ok = regex_match(reference, attempt)
+    else:  # pragma: no cover - problems are validated at load time
+        raise ValueError(f"unknown verifier {verifier!r}")
+    return Verdict(ok, "correct" if ok else "incorrect", attempt)
+
+
+def numeric_equal(reference: str, attempt: str) -> bool:
+    ref = parse_number(reference) or number_in_attempt(reference)
+    got = number_in_attempt(attempt)
+    return ref is not None and got is not None and numbers_equal(got, ref)
+
+
+def normalize_text(text: str) -> str:
+    """Case, spacing, surrounding quotes/markdown, a trailing full stop and \\text{} wrappers
+    never change a short text answer."""
+    s = normalize_numeric_text(text) if parse_number(text) else text.strip()
+    s = re.sub(r"\\text\{([^{}]*)\}", r"\1", s)
+    s = s.strip().strip("*_`\"'“”‘’").strip()
+    s = s.rstrip(".!").strip()
+    return re.sub(r"\s+", " ", s).casefold()
+
+
+def exact_equal(reference: str, attempt: str) -> bool:
+    return normalize_text(reference) == normalize_text(attempt)
+
+
+def regex_match(pattern: str, attempt: str) -> bool:
+    try:
+        return re.fullmatch(pattern, attempt.strip()) is not None
+    except re.error:
+        return False
+
+
+_MAX_MATH_CHARS = 400  # sympy can take unbounded time on adversarial input; answers are short
+
+
+def math_equal(reference: str, attempt: str) -> bool:
+    """Symbolic equivalence via math-verify (`\\frac{1}{2}` = `0.5` = `1/2`, `2\\sqrt{2}` =
+    `\\sqrt{8}`), with plain numeric and text equality first."""
+    if exact_equal(reference, attempt):
+        return True
+    ref_num, got_num = parse_number(reference), parse_number(attempt)
+    if ref_num is not None and got_num is not None:
+        return numbers_equal(got_num, ref_num)
+    if len(attempt) > _MAX_MATH_CHARS:
+        return False
+    import logging
+    import threading
+
+    from math_verify import parse, verify
+
+    def as_latex(s: str) -> str:
+        s = s.strip()
+        return s if s.startswith("$") or s.startswith("\\(") or s.startswith("\\[") else f"${s}$"
+
+    # math-verify's timeouts use SIGALRM, which only works on the main thread; elsewhere (TUI
+    # workers) they are off and the input length bound above stands in for them.
+    timeout = 5 if threading.current_thread() is threading.main_thread() else None
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    try:
+        gold = parse(as_latex(reference), parsing_timeout=timeout)
+        pred = parse(as_latex(attempt), parsing_timeout=timeout)
+        if not gold or not pred:
+            return False
+        return bool(verify(gold, pred, timeout_seconds=timeout))
+    except Exception:  # math-verify raises on unparsable LaTeX; an unparsable answer is wrong
+        return False
