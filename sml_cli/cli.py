@@ -131,6 +131,172 @@ def problems_show(
     console_views.print_problems(source, problems, limit=limit, private=private)
 
 
+# ----------------------------------------------------------------------------- eval
+
+
+def _settings(api_base: str | None, temperature: float | None, max_tokens: int | None,
+              timeout: float, retries: int):  # noqa: ANN202
+    from sml_cli.models import ModelSettings
+
+    return ModelSettings(api_base=api_base, temperature=temperature, max_tokens=max_tokens,
+                         timeout=timeout, retries=retries)
+
+
+@app.command("eval")
+def eval_command(
+    student: Annotated[str, typer.Option("--student", "-s", help="Student model: `local`, "
+                       "`gguf:PATH` or a litellm model string (openai/…, anthropic/…, …).")
+                       ] = "local",
+    teacher: Annotated[str | None, typer.Option(
+        "--teacher", "-t", help="Teacher model (default: same as --student).",
+        show_default=False)] = None,
+    problems: ProblemsOption = "arithmetic",
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Use the first N problems.",
+                                              show_default=False)] = None,
+    conditions: Annotated[str, typer.Option(
+        "--conditions", "-c", help="Comma-separated: answer, verifier, symmetric, binary, none.")
+    ] = "answer",
+    max_turns: Annotated[int, typer.Option("--max-turns", "-T", help="Student turns per session.")
+                         ] = 6,
+    samples: Annotated[int, typer.Option("--samples", "-k", help="Sessions per problem and "
+                                         "condition.")] = 1,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j",
+                                             help="Sessions in flight at once.")] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds model sampling and the bootstrap.")
+                    ] = 0,
+    guard: Annotated[str, typer.Option("--guard", help="Leak policy: flag, redact, regenerate.")
+                     ] = "redact",
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", help="Name of the run; re-use it to resume.", show_default=False)] = None,
+    db: DbOption = None,
+    json_path: Annotated[str | None, typer.Option(
+        "--json", help="Write the SPEC §4 results JSON here.", show_default=False)] = None,
+    question_field: QuestionField = "question",
+    answer_field: AnswerField = "answer",
+    answer_pattern: AnswerPattern = None,
+    student_api_base: Annotated[str | None, typer.Option(
+        "--student-api-base", help="API base URL for the student model.", show_default=False)
+    ] = None,
+    teacher_api_base: Annotated[str | None, typer.Option(
+        "--teacher-api-base", help="API base URL for the teacher model.", show_default=False)
+    ] = None,
+    student_temperature: Annotated[float | None, typer.Option(
+        "--student-temperature", show_default=False)] = None,
+    teacher_temperature: Annotated[float | None, typer.Option(
+        "--teacher-temperature", show_default=False)] = None,
+    student_max_tokens: Annotated[int, typer.Option("--student-max-tokens")] = 512,
+    teacher_max_tokens: Annotated[int, typer.Option("--teacher-max-tokens")] = 512,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model call.")] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", help="Retries per model call on rate "
+                                         "limits and network errors.")] = 4,
+    prompts: Annotated[str | None, typer.Option(
+        "--prompts", help="Directory of prompt templates overriding the built-in ones.",
+        show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
+                     ] = False,
+) -> None:
+    """Run a student model against a teacher over a problem set under several conditions."""
+    import asyncio
+
+    from sml_cli import console_views
+    from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions, write_json
+
+    options = EvalOptions(
+        student=student, teacher=teacher, problems=problems,
+        fields=_field_map(question_field, answer_field, answer_pattern), limit=limit,
+        conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
+        concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
+        json_path=json_path, prompts_dir=prompts,
+        student_settings=_settings(student_api_base, student_temperature, student_max_tokens,
+                                   timeout, retries),
+        teacher_settings=_settings(teacher_api_base, teacher_temperature, teacher_max_tokens,
+                                   timeout, retries),
+    )
+    run = EvalRun(options)
+    err = console_views.Console(stderr=True, highlight=False)
+    if run.resuming:
+        err.print(f"Resuming run [bold]{run.run_id}[/]: {run.skipped} of {run.total} sessions "
+                  "already done.")
+    run.prepare_models()
+    if quiet:
+        elapsed, interrupted = asyncio.run(run.execute())
+    else:
+        with console_views.EvalProgress(run.total, run.skipped) as progress:
+            elapsed, interrupted = asyncio.run(run.execute(progress.session_done))
+    result = run.result(elapsed, interrupted)
+    if json_path:
+        write_json(result, json_path)
+    if not quiet:
+        console_views.print_eval_summary(result.to_json())
+    if interrupted:
+        err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
+                  f"[bold]--run-id {run.run_id}[/].")
+        raise typer.Exit(130)
+    err.print(f"[dim]run id: {run.run_id} · database: {run.store.path}[/]")
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+@sessions_app.command("list")
+def sessions_list(
+    db: DbOption = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", show_default=False)] = None,
+    condition: Annotated[str | None, typer.Option("--condition", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Student or teacher model.", show_default=False)] = None,
+    solved: Annotated[bool | None, typer.Option(
+        "--solved/--unsolved", help="Only solved / unsolved sessions.", show_default=False)
+    ] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="running, done or error.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+) -> None:
+    """List logged sessions, newest first."""
+    from sml_cli import console_views
+    from sml_cli.store import Store
+
+    clauses, params = [], []
+    for column, value in (("run_id", run_id), ("condition", condition), ("status", status)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if model is not None:
+        clauses.append("(student_model = ? OR teacher_model = ?)")
+        params += [model, model]
+    if solved is not None:
+        clauses.append("solved = ?")
+        params.append(int(solved))
+    with Store(db) as store:
+        where = " AND ".join(clauses) or "1 = 1"
+        total = store.db.execute(f"SELECT count(*) FROM sessions WHERE {where}", params).fetchone()[0]
+        sessions = list(store.sessions(where, params, order=f"created DESC LIMIT {int(limit)}"))
+        console_views.print_sessions(
+            sessions, title=f"{total} sessions in {store.path}"
+            + (f" (newest {len(sessions)})" if total > len(sessions) else ""))
+
+
+@sessions_app.command("show")
+def sessions_show(
+    session_id: Annotated[str, typer.Argument(help="Session id (or a unique prefix).")],
+    db: DbOption = None,
+    view: Annotated[str, typer.Option(
+        "--view", help="all (private channel marked), student, or teacher.")] = "all",
+) -> None:
+    """Show a session's transcript; private rows and flagged leak spans are marked."""
+    from sml_cli import console_views
+    from sml_cli.errors import UsageError
+    from sml_cli.store import Store
+
+    if view not in ("all", "student", "teacher"):
+        raise UsageError(f"--view {view!r}: choose all, student or teacher")
+    with Store(db) as store:
+        info = store.session(session_id)
+        problem = store.problem(info.problem_key)
+        console_views.print_transcript(info, problem if view == "all" else None,
+                                       store.turns(info.id), view=view)
+
+
 def main() -> None:
     try:
         app()

@@ -59,3 +59,207 @@ def print_problems(source: str, problems: list[Problem], *, limit: int, private:
         row.append(p.verifier)
         table.add_row(*row)
     console.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
+    """The per-condition table and the paired deltas of an eval's SPEC §4 JSON."""
+    from rich import box
+
+    out = target or console
+    table = Table(title=f"Run {result['run_id']}", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True, padding=(0, 1))
+    for name, justify in [
+        ("condition", "left"), ("n", "right"), ("err", "right"), ("solved", "right"),
+        ("95% CI", "right"), ("by turn %", "left"), ("1st", "right"),
+        ("recov", "right"), ("asks", "right"), ("leaks", "right"),
+    ]:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    tokens = []
+    for condition, s in result["conditions"].items():
+        ci = s["success_rate_ci95"]
+        by_turn = " ".join("–" if v is None else f"{v * 100:.0f}" for v in s["success_at_turn"])
+        table.add_row(
+            f"[bold]{condition}[/]", str(s["n_sessions"]),
+            f"[red]{s['n_errors']}[/]" if s["n_errors"] else "0", _pct(s["success_rate"]),
+            f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}" if ci else "–", by_turn,
+            _pct(s["first_attempt_success_rate"]), _pct(s["recovery_rate"]),
+            _pct(s["question_rate"]), _pct(s["leak_rate"]),
+        )
+        tokens.append(f"{condition} {s['student_tokens']:,}/{s['teacher_tokens']:,}")
+    out.print(table)
+    if result.get("deltas"):
+        deltas = Table(title="Paired differences in success rate", title_justify="left",
+                       box=box.SIMPLE_HEAD, pad_edge=False)
+        deltas.add_column("conditions")
+        deltas.add_column("delta", justify="right")
+        deltas.add_column("95% CI (paired bootstrap)", justify="right")
+        for name, d in result["deltas"].items():
+            lo, hi = d["ci95"]
+            style = "green" if lo > 0 else ("red" if hi < 0 else "default")
+            deltas.add_row(name, f"[{style}]{d['delta'] * 100:+.1f} pts[/]",
+                           f"[{lo * 100:+.1f}, {hi * 100:+.1f}]")
+        out.print(deltas)
+    cost = [s["cost_usd"] for s in result["conditions"].values() if s["cost_usd"] is not None]
+    out.print(f"[dim]tokens student/teacher: {'; '.join(tokens)}[/]")
+    tail = f"elapsed {result['elapsed_s']:.1f} s"
+    if cost:
+        tail += f" · cost ${sum(cost):.4f}"
+    out.print(f"[dim]{tail} · solved by turn: % of sessions solved by student turn 1, 2, …[/]")
+
+
+class EvalProgress:
+    """Live progress for `sml eval`: sessions done, running success rate, errors, ETA."""
+
+    def __init__(self, total: int, already_done: int, *, stderr: Console | None = None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = stderr or Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("solved [green]{task.fields[solved]}[/]"),
+            TextColumn("errors [red]{task.fields[errors]}[/]"),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=self.console, transient=False,
+        )
+        self.solved = self.finished = self.errors = 0
+        self.task = self.progress.add_task("eval", total=total, completed=already_done,
+                                           solved="–", errors=0)
+
+    def __enter__(self) -> EvalProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def session_done(self, info) -> None:  # noqa: ANN001 - SessionInfo, imported lazily
+        self.finished += 1
+        if info.status == "error":
+            self.errors += 1
+        elif info.solved:
+            self.solved += 1
+        ok = self.finished - self.errors
+        rate = f"{self.solved / ok * 100:.0f}%" if ok else "–"
+        self.progress.update(self.task, advance=1, solved=rate, errors=self.errors)
+
+
+def print_sessions(sessions: list, *, title: str) -> None:  # list[SessionInfo]
+    from rich import box
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  padding=(0, 1), collapse_padding=True, show_edge=False)
+    fixed = {"id": 12, "condition": 9, "status": 6, "solved": 5, "turns": 5, "leaks": 5,
+             "created": 11}
+    flexible = {"problem": 8, "student": 12, "teacher": 12, "run": 26}
+    # Narrow terminals drop the least useful columns rather than squeezing every one.
+    wide = console.width >= 120
+    columns = ["id", "run", "problem", "condition", "student", "teacher", "status", "solved",
+               "turns", "leaks", "created"]
+    if not wide:
+        columns = [c for c in columns if c not in ("run", "created", "teacher")]
+    for name in columns:
+        table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=fixed.get(name),
+                         max_width=flexible.get(name))
+    for s in sessions:
+        if s.status == "done":
+            status = "done"
+        elif s.status == "error":
+            status = "[red]error[/]"
+        else:
+            status = f"[yellow]{s.status}[/]"
+        solved = ("–" if s.solved is None else
+                  f"[green]✓ t{s.solved_at_turn}[/]" if s.solved else "[red]✗[/]")
+        cells = {
+            "id": s.id, "run": s.run_id or "–", "problem": s.problem_id,
+            "condition": s.condition, "student": s.student_model,
+            "teacher": s.teacher_model or "–", "status": status, "solved": solved,
+            "turns": str(s.student_turns or 0), "leaks": f"[red]{s.leaks}[/]" if s.leaks else "0",
+            "created": (s.created or "")[5:16].replace("T", " "),
+        }
+        table.add_row(*(cells[c] for c in columns))
+    console.print(table)
+
+
+def highlighted(text: str, spans: list[tuple[int, int]] | None, style: str = "bold white on red"):
+    """Rich Text with the given character spans highlighted (flagged leak spans)."""
+    from rich.text import Text
+
+    out = Text(text)
+    for start, end in spans or []:
+        out.stylize(style, start, end)
+    return out
+
+
+def print_transcript(info, problem, turns, *, view: str = "all") -> None:  # noqa: ANN001
+    """A session's rows. `all` shows the private channel too, marked as such; `student` shows
+    exactly what the student saw (through `student_view`)."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from sml_cli.records import DRAFT, QUESTION, STUDENT_PROMPT, TEACHER_PROMPT, VERDICT
+    from sml_cli.views import student_view, teacher_view
+
+    header = (f"[bold]{info.id}[/] · problem {info.problem_id} · condition "
+              f"[bold]{info.condition}[/] · student {info.student_model} · teacher "
+              f"{info.teacher_model or '–'} · guard {info.guard} · status {info.status}")
+    if info.solved is not None:
+        header += (f" · [green]solved at turn {info.solved_at_turn}[/]" if info.solved
+                   else " · [red]not solved[/]")
+    console.print(header)
+    if info.error:
+        console.print(f"[red]error:[/] {info.error}")
+    if view in ("student", "teacher"):
+        messages = student_view(turns) if view == "student" else teacher_view(
+            turns, info.condition, _prompts_for_view())
+        for m in messages:
+            console.print(Panel(Text(m["content"]), title=m["role"], title_align="left",
+                                border_style={"system": "dim", "user": "cyan"}.get(m["role"],
+                                                                                 "green")))
+        return
+    if problem is not None:
+        console.print(Panel(
+            Text(f"answer: {problem.answer}" + (f"\nsolution: {problem.solution}"
+                                                 if problem.solution else "")),
+            title="[magenta]private · teacher only[/]", title_align="left",
+            border_style="magenta"))
+    for t in turns:
+        if t.kind in (STUDENT_PROMPT, TEACHER_PROMPT):
+            continue
+        private = t.visibility != "public"
+        if t.kind == QUESTION:
+            title, style = "question", "cyan"
+        elif t.kind == VERDICT:
+            title = f"verifier · turn {t.turn}"
+            style = "green" if t.correct else "red"
+        elif t.kind == DRAFT:
+            title, style = f"teacher draft ({t.guard_action}) · turn {t.turn}", "red"
+        elif t.role == "student":
+            title, style = f"student · turn {t.turn} · {t.kind}", "green"
+        else:
+            title, style = f"teacher · turn {t.turn}", "blue"
+            if t.guard_action:
+                title += f" · guard: {t.guard_action}"
+        if private:
+            title = f"[magenta]teacher only[/] · {title}"
+        body = highlighted(t.content, t.leak_spans) if t.leak else Text(t.content)
+        if t.kind == VERDICT:
+            body = Text(f"{t.attempt!r} → {t.content}")
+        console.print(Panel(body, title=title, title_align="left",
+                            border_style="magenta" if private else style))
+
+
+def _prompts_for_view():  # noqa: ANN202
+    from sml_cli.prompts import Prompts
+
+    return Prompts()

@@ -1,0 +1,235 @@
+"""The session protocol (SPEC §3) as one async loop.
+
+student speaks (sees `student_view`) → an attempt is verified → the teacher replies (sees
+`teacher_view`) → the leak guard inspects the reply → the student sees the public version.
+Every row is handed to the recorder the moment it exists. The loop is resumable: given the
+rows stored so far it continues where they stop, so a session cut off by a crash continues
+rather than restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sml_cli import guard as leak_guard
+from sml_cli.metrics import session_scores
+from sml_cli.participants import Participant, ParticipantError, Reply
+from sml_cli.problems import Problem
+from sml_cli.prompts import Prompts
+from sml_cli.records import (
+    ASKED,
+    ATTEMPT,
+    DRAFT,
+    FEEDBACK,
+    MESSAGE,
+    QUESTION,
+    STUDENT_PROMPT,
+    TEACHER_PROMPT,
+    TEACHERLESS_CONDITIONS,
+    VERDICT,
+    SessionInfo,
+    Turn,
+    now,
+)
+from sml_cli.verification import Verdict, check, extract_attempt, is_question
+from sml_cli.views import student_prompt, student_view, teacher_prompt, teacher_view
+
+BINARY_CORRECT = "Correct."
+BINARY_INCORRECT = "Incorrect."
+NEUTRAL = "Please continue."
+MAX_REGENERATIONS = 2
+
+
+class Recorder(Protocol):
+    def add_turn(self, turn: Turn) -> None: ...
+    def update_session(self, session_id: str, fields: dict[str, object]) -> None: ...
+
+
+class Observer(Protocol):
+    """Optional live view of a session (the TUI): rows as they are recorded, tokens as they
+    stream. Observers get public and private rows alike and must filter through the views."""
+
+    def turn_added(self, turn: Turn) -> None: ...
+    def token(self, role: str, text: str) -> None: ...
+
+
+@dataclass
+class Session:
+    info: SessionInfo
+    problem: Problem
+    student: Participant
+    teacher: Participant | None
+    prompts: Prompts
+    recorder: Recorder
+    turns: list[Turn] = field(default_factory=list)
+    observer: Observer | None = None
+
+    # ----------------------------------------------------------------- bookkeeping
+
+    def _add(self, turn: Turn) -> Turn:
+        self.turns.append(turn)
+        self.recorder.add_turn(turn)
+        if self.observer is not None:
+            self.observer.turn_added(turn)
+        return turn
+
+    def _row(self, role: str, visibility: str, kind: str, content: str, turn: int,
+             reply: Reply | None = None, **extra: object) -> Turn:
+        row = Turn(
+            session_id=self.info.id, seq=len(self.turns), turn=turn, role=role,
+            visibility=visibility, kind=kind, content=content, **extra,  # type: ignore[arg-type]
+        )
+        if reply is not None:
+            row.model = reply.model
+            row.prompt_tokens = reply.prompt_tokens
+            row.completion_tokens = reply.completion_tokens
+            row.cost_usd = reply.cost_usd
+            row.latency_ms = reply.latency_ms
+        return self._add(row)
+
+    def _stream(self, role: str) -> Callable[[str], None] | None:
+        if self.observer is None:
+            return None
+        observer = self.observer
+        return lambda text: observer.token(role, text)
+
+    @property
+    def condition(self) -> str:
+        return self.info.condition
+
+    def student_turns(self) -> list[Turn]:
+        return [t for t in self.turns if t.role == "student"]
+
+    # ----------------------------------------------------------------- the loop
+
+    def _start(self) -> None:
+        if self.turns:
+            return
+        p, prompts = self.problem, self.prompts
+        self._row("system", "public", STUDENT_PROMPT,
+                  student_prompt(p, self.info.max_turns, prompts), 0)
+        self._row("system", "public", QUESTION, p.public_question(), 0)
+        if self.condition not in TEACHERLESS_CONDITIONS:
+            self._row("system", "teacher", TEACHER_PROMPT,
+                      teacher_prompt(p, self.condition, prompts), 0)
+
+    def _next_speaker(self) -> str:
+        """Who speaks next, from the stored rows alone (that is what makes resume work)."""
+        for t in reversed(self.turns):
+            if t.role == "student":
+                return "verifier" if t.kind == ATTEMPT and not self._verdict_for(t) else "teacher"
+            if t.role == "teacher" and t.is_public:
+                return "student"
+        return "student"
+
+    def _verdict_for(self, student_turn: Turn) -> Turn | None:
+        for t in self.turns:
+            if t.kind == VERDICT and t.turn == student_turn.turn:
+                return t
+        return None
+
+    async def run(self) -> SessionInfo:
+        try:
+            self._start()
+            while True:
+                speaker = self._next_speaker()
+                k = len(self.student_turns())
+                if speaker == "student":
+                    if k >= self.info.max_turns:
+                        break
+                    await self._student_turn(k + 1)
+                elif speaker == "verifier":
+                    last = self.student_turns()[-1]
+                    verdict = await self._verify(last.attempt or "")
+                    self._record_verdict(last.turn, verdict)
+                else:
+                    last = self.student_turns()[-1]
+                    verdict_row = self._verdict_for(last)
+                    if verdict_row is not None and verdict_row.correct:
+                        break
+                    if k >= self.info.max_turns:
+                        break
+                    await self._teacher_turn(k, verdict_row)
+            return self._finish("done")
+        except asyncio.CancelledError:
+            raise  # interrupted: the session stays `running` and a resume continues it
+        except ParticipantError as exc:
+            return self._finish("error", str(exc))
+        except Exception as exc:
+            if os.environ.get("SML_DEBUG"):
+                raise
+            return self._finish("error", f"internal error: {type(exc).__name__}: {exc}")
+
+    async def _student_turn(self, k: int) -> None:
+        reply = await self.student.respond(student_view(self.turns), self._stream("student"))
+        content = reply.content
+        attempt = extract_attempt(content, code=self.problem.verifier == "python")
+        kind = ATTEMPT if attempt else (ASKED if is_question(content) else MESSAGE)
+        row = self._row("student", "public", kind, content, k, reply,
+                        attempt=attempt.text if attempt else None)
+        if attempt is not None:
+            verdict = await self._verify(attempt.text)
+            self._record_verdict(row.turn, verdict)
+
+    async def _verify(self, attempt: str) -> Verdict:
+        if self.problem.verifier in ("python", "math"):
+            # Subprocesses and sympy would stall every other session on the event loop.
+            return await asyncio.to_thread(check, self.problem, attempt)
+        return check(self.problem, attempt)
+
+    def _record_verdict(self, k: int, verdict: Verdict) -> None:
+        self._row("verifier", "teacher", VERDICT, verdict.summary, k,
+                  attempt=verdict.attempt, correct=verdict.correct)
+
+    async def _teacher_turn(self, k: int, verdict: Turn | None) -> None:
+        if self.teacher is None or self.condition in TEACHERLESS_CONDITIONS:
+            if self.condition == "binary" and verdict is not None:
+                line = BINARY_CORRECT if verdict.correct else BINARY_INCORRECT
+            else:
+                line = NEUTRAL
+            self._row("teacher", "public", FEEDBACK, line, k)
+            return
+        await self._model_teacher_turn(k)
+
+    async def _model_teacher_turn(self, k: int) -> None:
+        assert self.teacher is not None
+        policy = self.info.guard
+        messages = teacher_view(self.turns, self.condition, self.prompts)
+        reply = await self.teacher.respond(messages, self._stream("teacher"))
+        leaks = leak_guard.find_leaks(reply.content, self.problem)
+        regenerations = 0
+        while leaks and policy == "regenerate" and regenerations < MAX_REGENERATIONS:
+            self._row("teacher", "teacher", DRAFT, reply.content, k, reply, leak=True,
+                      leak_spans=[(x.start, x.end) for x in leaks], guard_action="regenerate")
+            regenerations += 1
+            reminder = self.prompts.render("teacher_reminder.j2", reason=leaks[0].reason)
+            retry = [*messages, {"role": "assistant", "content": reply.content},
+                     {"role": "user", "content": reminder}]
+            reply = await self.teacher.respond(retry, self._stream("teacher"))
+            leaks = leak_guard.find_leaks(reply.content, self.problem)
+        spans = [(x.start, x.end) for x in leaks]
+        if not leaks:
+            self._row("teacher", "public", MESSAGE, reply.content, k, reply,
+                      guard_action="regenerate" if regenerations else None)
+        elif policy == "flag":
+            self._row("teacher", "public", MESSAGE, reply.content, k, reply, leak=True,
+                      leak_spans=spans, guard_action="flag")
+        else:  # redact, or regenerate that ran out of tries
+            self._row("teacher", "teacher", DRAFT, reply.content, k, reply, leak=True,
+                      leak_spans=spans, guard_action=policy)
+            self._row("teacher", "public", MESSAGE, leak_guard.redact(reply.content, leaks), k,
+                      guard_action="redact")
+
+    def _finish(self, status: str, error: str | None = None) -> SessionInfo:
+        scores = session_scores(self.turns)
+        fields: dict[str, object] = {**scores.as_fields(), "status": status, "error": error,
+                                     "finished": now()}
+        self.recorder.update_session(self.info.id, fields)
+        for key, value in fields.items():
+            setattr(self.info, key, bool(value) if key in ("solved", "first_attempt_correct")
+                    else value)
+        return self.info

@@ -1,0 +1,345 @@
+"""`sml eval`: problems × conditions × samples, run concurrently, resumable, scored (SPEC §4, §7).
+
+A run is a set of *cells* (problem, condition, sample); each cell is one session. The run's
+options are stored with it; re-running with the same `--run-id` skips finished cells and
+continues cut-off ones from their stored turns, and refuses different options.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sml_cli.engine import Session
+from sml_cli.errors import SmlError, UsageError
+from sml_cli.metrics import summarize
+from sml_cli.models import ModelSettings, make_model, validate_model_name
+from sml_cli.participants import Participant
+from sml_cli.problems import FieldMap, Problem, load_problems
+from sml_cli.prompts import TEMPLATES, Prompts
+from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo
+from sml_cli.store import BackgroundWriter, Store
+
+# Options that define what a run measures. Changing any of them under the same --run-id would
+# mix incomparable sessions, so a resume with a different value is refused.
+IDENTITY_KEYS = (
+    "student", "teacher", "conditions", "problems", "problem_keys", "max_turns", "samples",
+    "guard", "seed", "student_temperature", "teacher_temperature", "student_max_tokens",
+    "teacher_max_tokens", "prompts_sha",
+)
+FLAG_NAMES = {
+    "student": "--student", "teacher": "--teacher", "conditions": "--conditions",
+    "problems": "--problems", "problem_keys": "--problems/--limit (the problem list)",
+    "max_turns": "--max-turns", "samples": "--samples", "guard": "--guard", "seed": "--seed",
+    "student_temperature": "--student-temperature", "teacher_temperature": "--teacher-temperature",
+    "student_max_tokens": "--student-max-tokens", "teacher_max_tokens": "--teacher-max-tokens",
+    "prompts_sha": "the prompt templates (--prompts)",
+}
+
+
+@dataclass
+class EvalOptions:
+    student: str = "local"
+    teacher: str | None = None  # default: the student model
+    problems: str = "arithmetic"
+    fields: FieldMap = field(default_factory=FieldMap)
+    limit: int | None = None
+    conditions: list[str] = field(default_factory=lambda: ["answer"])
+    max_turns: int = 6
+    samples: int = 1
+    concurrency: int = 8
+    seed: int = 0
+    guard: str = "redact"
+    run_id: str | None = None
+    db: str | None = None
+    json_path: str | None = None
+    prompts_dir: str | None = None
+    student_settings: ModelSettings = field(default_factory=ModelSettings)
+    teacher_settings: ModelSettings = field(default_factory=ModelSettings)
+
+
+def parse_conditions(raw: str) -> list[str]:
+    names = [c.strip() for c in raw.split(",") if c.strip()]
+    if not names:
+        raise UsageError("--conditions: give at least one of " + ", ".join(CONDITIONS))
+    for name in names:
+        if name not in CONDITIONS:
+            raise UsageError(
+                f"--conditions: unknown condition {name!r}; choose from {', '.join(CONDITIONS)}"
+            )
+    if len(set(names)) != len(names):
+        raise UsageError(f"--conditions {raw!r}: a condition is listed twice")
+    return names
+
+
+def validate(options: EvalOptions) -> None:
+    if options.max_turns < 1:
+        raise UsageError(f"--max-turns {options.max_turns}: must be at least 1")
+    if options.samples < 1:
+        raise UsageError(f"--samples {options.samples}: must be at least 1")
+    if options.concurrency < 1:
+        raise UsageError(f"--concurrency {options.concurrency}: must be at least 1")
+    if options.limit is not None and options.limit < 1:
+        raise UsageError(f"--limit {options.limit}: must be at least 1")
+    if options.guard not in GUARD_POLICIES:
+        raise UsageError(f"--guard {options.guard!r}: choose from {', '.join(GUARD_POLICIES)}")
+    for c in options.conditions:
+        if c not in CONDITIONS:
+            raise UsageError(f"--conditions: unknown condition {c!r}")
+    validate_model_name(options.student, "--student")
+    if options.teacher is not None:
+        validate_model_name(options.teacher, "--teacher")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def prompts_fingerprint(prompts: Prompts) -> str:
+    digest = hashlib.sha256()
+    for name in TEMPLATES:
+        digest.update(name.encode() + b"\0" + prompts.source(name).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) -> dict[str, Any]:
+    needs_teacher = any(c not in TEACHERLESS_CONDITIONS for c in options.conditions)
+    teacher = (options.teacher or options.student) if needs_teacher else None
+    return {
+        "student": options.student,
+        "teacher": teacher,
+        "conditions": options.conditions,
+        "problems": options.problems,
+        "problem_keys": hashlib.sha256(
+            "\n".join(p.key for p in problems).encode()
+        ).hexdigest()[:16],
+        "n_problems": len(problems),
+        "limit": options.limit,
+        "max_turns": options.max_turns,
+        "samples": options.samples,
+        "guard": options.guard,
+        "seed": options.seed,
+        "student_temperature": options.student_settings.temperature,
+        "teacher_temperature": options.teacher_settings.temperature,
+        "student_max_tokens": options.student_settings.max_tokens,
+        "teacher_max_tokens": options.teacher_settings.max_tokens,
+        "student_api_base": _safe_url(options.student_settings.api_base),
+        "teacher_api_base": _safe_url(options.teacher_settings.api_base),
+        "prompts_sha": prompts_fingerprint(prompts),
+        "concurrency": options.concurrency,
+    }
+
+
+def _safe_url(url: str | None) -> str | None:
+    """API bases are recorded for provenance, minus any credentials embedded in them."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def config_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    return [
+        f"{FLAG_NAMES[k]}: run has {stored.get(k)!r}, this command has {current.get(k)!r}"
+        for k in IDENTITY_KEYS
+        if stored.get(k) != current.get(k)
+    ]
+
+
+def cell_seed(seed: int, problem: Problem, condition: str, sample: int) -> int:
+    digest = hashlib.sha256(f"{seed}:{problem.key}:{condition}:{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+@dataclass
+class Cell:
+    problem: Problem
+    condition: str
+    sample: int
+    existing: SessionInfo | None = None
+
+
+@dataclass
+class EvalResult:
+    run_id: str
+    elapsed_s: float
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    resumed: int = 0
+    skipped: int = 0
+    interrupted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "elapsed_s": round(self.elapsed_s, 3),
+                "config": self.config, **self.summary}
+
+
+ProgressHook = Callable[[SessionInfo], None]
+
+
+class EvalRun:
+    """Prepared run: everything validated and loaded, nothing executed yet."""
+
+    def __init__(self, options: EvalOptions) -> None:
+        validate(options)
+        self.options = options
+        self.prompts = Prompts(options.prompts_dir)
+        # Load (and fully validate) the problems before touching the database.
+        self.problems = load_problems(options.problems, options.fields, limit=options.limit)
+        self.run_id = options.run_id or new_run_id()
+        self.config = run_config(options, self.problems, self.prompts)
+        self.store = Store(options.db)
+        stored = self.store.run(self.run_id)
+        if stored is not None:
+            if stored["kind"] != "eval":
+                raise UsageError(f"--run-id {self.run_id}: that id belongs to a {stored['kind']} run")
+            diffs = config_differences(stored["config"], self.config)
+            if diffs:
+                raise UsageError(
+                    f"--run-id {self.run_id} exists with different options; refusing to mix "
+                    "them (use a new --run-id):\n  " + "\n  ".join(diffs)
+                )
+        self.resuming = stored is not None
+        self.cells, self.skipped = self._plan()
+
+    def _plan(self) -> tuple[list[Cell], int]:
+        existing = {
+            (s.problem_key, s.condition, s.sample): s
+            for s in self.store.sessions("run_id = ?", [self.run_id])
+        }
+        cells, skipped = [], 0
+        for problem in self.problems:
+            for condition in self.options.conditions:
+                for sample in range(self.options.samples):
+                    found = existing.get((problem.key, condition, sample))
+                    if found is not None and found.status == "done":
+                        skipped += 1
+                        continue
+                    cells.append(Cell(problem, condition, sample, found))
+        return cells, skipped
+
+    @property
+    def total(self) -> int:
+        return len(self.problems) * len(self.options.conditions) * self.options.samples
+
+    def prepare_models(self) -> None:
+        """Import litellm and load embedded models before the clock starts (SPEC §4)."""
+        from sml_cli.models import _import_litellm, is_embedded
+
+        _import_litellm()
+        for model, settings in self._roles():
+            if is_embedded(model):
+                make_model(model, settings)
+
+    def _roles(self) -> list[tuple[str, ModelSettings]]:
+        roles = [(self.options.student, self.options.student_settings)]
+        if self.config["teacher"]:
+            roles.append((self.config["teacher"], self.options.teacher_settings))
+        return roles
+
+    def _participants(self, cell: Cell) -> tuple[Participant, Participant | None]:
+        seed = cell_seed(self.options.seed, cell.problem, cell.condition, cell.sample)
+        student = make_model(self.options.student,
+                             replace(self.options.student_settings, seed=seed))
+        teacher = None
+        if cell.condition not in TEACHERLESS_CONDITIONS:
+            teacher = make_model(self.config["teacher"],
+                                 replace(self.options.teacher_settings, seed=seed))
+        return student, teacher
+
+    async def execute(self, on_session: ProgressHook | None = None) -> tuple[float, bool]:
+        """Run every pending cell; returns (elapsed seconds, interrupted?)."""
+        store = self.store
+        if not self.resuming:
+            store.create_run(self.run_id, "eval", self.config)
+        else:
+            store.db["runs"].update(self.run_id, {"status": "running", "finished": None})
+        store.save_problems(self.problems)
+        writer = BackgroundWriter(store.path)
+        queue: asyncio.Queue[Cell] = asyncio.Queue()
+        for cell in self.cells:
+            queue.put_nowait(cell)
+        first_start: list[float] = []
+        last_end = [0.0]
+
+        async def run_cell(cell: Cell) -> None:
+            student, teacher = self._participants(cell)
+            if cell.existing is not None:
+                info = cell.existing
+                turns = store.turns(info.id)
+                if info.status != "running":
+                    writer.update_session(info.id, {"status": "running", "error": None})
+                    info.status, info.error = "running", None
+            else:
+                info = SessionInfo(
+                    id=secrets.token_hex(6), run_id=self.run_id, problem_key=cell.problem.key,
+                    problem_id=cell.problem.id, condition=cell.condition, sample=cell.sample,
+                    student_model=self.options.student,
+                    teacher_model=self.config["teacher"] if teacher is not None else None,
+                    max_turns=self.options.max_turns, guard=self.options.guard, origin="eval",
+                )
+                writer.create_session(info)
+                turns = []
+            session = Session(info, cell.problem, student, teacher, self.prompts, writer,
+                              turns=turns)
+            await session.run()
+            if on_session is not None:
+                on_session(session.info)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    cell = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                if not first_start:
+                    first_start.append(time.perf_counter())
+                await run_cell(cell)
+                last_end[0] = time.perf_counter()
+
+        interrupted = False
+        workers = [asyncio.create_task(worker())
+                   for _ in range(min(self.options.concurrency, max(1, len(self.cells))))]
+        try:
+            await asyncio.gather(*workers)
+        except asyncio.CancelledError:
+            interrupted = True
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            await asyncio.to_thread(writer.close)
+        store.finish_run(self.run_id, "interrupted" if interrupted else "done")
+        elapsed = (last_end[0] - first_start[0]) if first_start and last_end[0] else 0.0
+        return elapsed, interrupted
+
+    def result(self, elapsed: float, interrupted: bool = False) -> EvalResult:
+        sessions = list(self.store.sessions("run_id = ?", [self.run_id]))
+        summary = summarize(sessions, self.options.max_turns, seed=self.options.seed)
+        return EvalResult(self.run_id, elapsed, self.config, summary,
+                          resumed=sum(1 for c in self.cells if c.existing),
+                          skipped=self.skipped, interrupted=interrupted)
+
+
+def write_json(result: EvalResult, path: str) -> None:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(target)  # never a half-written results file
+    except OSError as exc:
+        raise SmlError(f"--json {path}: cannot write ({exc.strerror})") from None

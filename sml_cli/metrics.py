@@ -1,0 +1,163 @@
+"""Scores (SPEC §4), computed from stored turns only.
+
+Evals, human chats and imported transcripts all become turns, so one function scores them
+all and their numbers are comparable.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sml_cli.records import ASKED, ATTEMPT, CONDITIONS, VERDICT, SessionInfo, Turn
+
+
+@dataclass(frozen=True)
+class SessionScores:
+    solved: bool
+    solved_at_turn: int | None
+    first_attempt_correct: bool
+    attempts: int
+    questions: int
+    student_turns: int
+    leaks: int
+    student_tokens: int
+    teacher_tokens: int
+    cost_usd: float | None
+
+    def as_fields(self) -> dict[str, Any]:
+        return {
+            "solved": int(self.solved), "solved_at_turn": self.solved_at_turn,
+            "first_attempt_correct": int(self.first_attempt_correct),
+            "attempts": self.attempts, "questions": self.questions,
+            "student_turns": self.student_turns, "leaks": self.leaks,
+            "student_tokens": self.student_tokens, "teacher_tokens": self.teacher_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
+
+def session_scores(turns: Sequence[Turn]) -> SessionScores:
+    student = [t for t in turns if t.role == "student"]
+    verdicts = [t for t in turns if t.kind == VERDICT]
+    correct_turns = [t.turn for t in verdicts if t.correct]
+    costs = [t.cost_usd for t in turns if t.cost_usd is not None]
+
+    def tokens(role: str) -> int:
+        return sum((t.prompt_tokens or 0) + (t.completion_tokens or 0)
+                   for t in turns if t.role == role)
+
+    return SessionScores(
+        solved=bool(correct_turns),
+        solved_at_turn=min(correct_turns) if correct_turns else None,
+        first_attempt_correct=bool(verdicts and verdicts[0].correct),
+        attempts=sum(1 for t in student if t.kind == ATTEMPT),
+        questions=sum(1 for t in student if t.kind == ASKED),
+        student_turns=len(student),
+        leaks=sum(1 for t in turns if t.role == "teacher" and t.leak),
+        student_tokens=tokens("student"),
+        teacher_tokens=tokens("teacher"),
+        cost_usd=sum(costs) if costs else None,
+    )
+
+
+# ----------------------------------------------------------------------------- aggregates
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> list[float] | None:
+    if n == 0:
+        return None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return [round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def condition_scores(sessions: Sequence[SessionInfo], max_turns: int) -> dict[str, Any]:
+    done = [s for s in sessions if s.status == "done"]
+    solved = [s for s in done if s.solved]
+    not_first = [s for s in done if not s.first_attempt_correct]
+    student_turns = sum(s.student_turns or 0 for s in done)
+    costs = [s.cost_usd for s in sessions if s.cost_usd is not None]
+    return {
+        "n_sessions": len(sessions),
+        "n_errors": sum(1 for s in sessions if s.status == "error"),
+        "success_rate": _mean([1.0 if s.solved else 0.0 for s in done]),
+        "success_rate_ci95": wilson_interval(len(solved), len(done)),
+        "success_at_turn": [
+            (sum(1 for s in solved if (s.solved_at_turn or 0) <= k) / len(done)) if done else None
+            for k in range(1, max_turns + 1)
+        ],
+        "first_attempt_success_rate": _mean(
+            [1.0 if s.first_attempt_correct else 0.0 for s in done]
+        ),
+        "recovery_rate": _mean([1.0 if s.solved else 0.0 for s in not_first]),
+        "mean_turns_to_solve": _mean([float(s.solved_at_turn or 0) for s in solved]),
+        "question_rate": (sum(s.questions or 0 for s in done) / student_turns)
+        if student_turns else None,
+        "leak_rate": _mean([1.0 if (s.leaks or 0) > 0 else 0.0 for s in done]),
+        "student_tokens": sum(s.student_tokens or 0 for s in sessions),
+        "teacher_tokens": sum(s.teacher_tokens or 0 for s in sessions),
+        "cost_usd": sum(costs) if costs else None,
+    }
+
+
+def ordered_conditions(names: Iterable[str]) -> list[str]:
+    """Canonical order (answer, verifier, symmetric, binary, none), then any others by name."""
+    names = set(names)
+    known = [c for c in CONDITIONS if c in names]
+    return known + sorted(names - set(known))
+
+
+def paired_deltas(
+    sessions: Sequence[SessionInfo], *, resamples: int = 2000, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Success-rate differences between conditions on the same problems, with a 95% paired
+    bootstrap interval (problems resampled with replacement; samples averaged per problem)."""
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for s in sessions:
+        if s.status == "done":
+            per[s.condition][s.problem_key].append(1.0 if s.solved else 0.0)
+    conditions = ordered_conditions(per)
+    deltas: dict[str, dict[str, Any]] = {}
+    for i, a in enumerate(conditions):
+        for b in conditions[i + 1 :]:
+            shared = sorted(set(per[a]) & set(per[b]))
+            if not shared:
+                continue
+            diffs = [_mean(per[a][p]) - _mean(per[b][p]) for p in shared]  # type: ignore[operator]
+            rng = random.Random(f"{seed}:{a}-{b}")
+            n = len(diffs)
+            boots = sorted(
+                sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples)
+            )
+            deltas[f"{a}-{b}"] = {
+                "delta": sum(diffs) / n,
+                "ci95": [boots[int(0.025 * resamples)], boots[int(0.975 * resamples) - 1]],
+                "n_problems": n,
+            }
+    return deltas
+
+
+def summarize(
+    sessions: Sequence[SessionInfo], max_turns: int, *, seed: int = 0
+) -> dict[str, Any]:
+    """`conditions` and `deltas` of the SPEC §4 JSON."""
+    by_condition: dict[str, list[SessionInfo]] = defaultdict(list)
+    for s in sessions:
+        by_condition[s.condition].append(s)
+    return {
+        "conditions": {
+            c: condition_scores(by_condition[c], max_turns)
+            for c in ordered_conditions(by_condition)
+        },
+        "deltas": paired_deltas(sessions, seed=seed),
+    }

@@ -1,0 +1,72 @@
+"""Prompt templates (Jinja2) in `prompts/`, overridable per file by a user directory.
+
+Lookup order: `--prompts DIR`, then `$SML_PROMPTS`, then the templates shipped with sml. A
+user directory need only hold the files it changes.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sml_cli.errors import UsageError
+
+TEMPLATES = (
+    "student.j2", "teacher_answer.j2", "teacher_verifier.j2", "teacher_symmetric.j2",
+    "teacher_reminder.j2", "verdict.j2",
+)
+
+
+def builtin_prompt_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    # In a wheel the templates are packaged as sml_cli/prompts; in a source checkout they are
+    # the top-level prompts/ folder, which is what users edit.
+    for candidate in (here / "prompts", here.parent / "prompts"):
+        if (candidate / "student.j2").exists():
+            return candidate
+    raise RuntimeError("sml's prompt templates are missing from the installation")
+
+
+class Prompts:
+    def __init__(self, user_dir: str | os.PathLike[str] | None = None) -> None:
+        user = user_dir or os.environ.get("SML_PROMPTS")
+        self.dirs: list[Path] = []
+        if user:
+            path = Path(user).expanduser()
+            if not path.is_dir():
+                raise UsageError(f"--prompts {user}: not a directory")
+            self.dirs.append(path)
+        self.dirs.append(builtin_prompt_dir())
+        self._env = _environment(tuple(str(d) for d in self.dirs))
+
+    def render(self, name: str, **variables: Any) -> str:
+        import jinja2
+
+        try:
+            return self._env.get_template(name).render(**variables).strip()
+        except jinja2.TemplateError as exc:
+            where = getattr(exc, "filename", None) or name
+            line = getattr(exc, "lineno", None)
+            raise UsageError(
+                f"prompt template {where}{':' + str(line) if line else ''}: {exc}"
+            ) from None
+
+    def source(self, name: str) -> str:
+        for d in self.dirs:
+            if (d / name).exists():
+                return (d / name).read_text(encoding="utf-8")
+        raise UsageError(f"prompt template {name} not found in {', '.join(map(str, self.dirs))}")
+
+
+@cache
+def _environment(dirs: tuple[str, ...]):  # noqa: ANN202 - jinja2 is imported lazily
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(dirs)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )

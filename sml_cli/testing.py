@@ -1,0 +1,313 @@
+"""Test doubles, shipped as part of sml (like httpx's MockTransport or inspect_ai's mockllm).
+
+* `ScriptedParticipant` — a student or teacher whose replies come from a list or a function
+  of the messages it is sent; it records every request, so a test can assert what a
+  participant did or did not see.
+* `StubServer` — a loopback OpenAI-compatible `/v1/chat/completions` endpoint driven by a
+  Python function, with fixed latency, streaming, and fault injection (HTTP errors,
+  garbage bodies, hangs). Point any model at it with `openai/<name>` and its `url` as api base.
+  `python -m sml_cli.testing --port 8000 --latency 0.2` runs one for benchmarks.
+* `hinting_teacher` / `hint_following_student` — a pair of scripted behaviours in which the
+  student can only solve from a hint the teacher derives from the private answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sml_cli.participants import Message, Reply, TokenCallback
+
+Script = Sequence[str] | Callable[[list[Message]], str | Awaitable[str]]
+
+
+class ScriptedParticipant:
+    """Replies from a list (in order; the last one repeats) or a function of the messages."""
+
+    def __init__(self, script: Script, name: str = "scripted", *, delay: float = 0.0) -> None:
+        self.name = name
+        self._script = script
+        self._delay = delay
+        self.requests: list[list[Message]] = []
+
+    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+        self.requests.append([dict(m) for m in messages])
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        if callable(self._script):
+            result = self._script(messages)
+            text = await result if inspect.isawaitable(result) else result
+        else:
+            index = min(len(self.requests) - 1, len(self._script) - 1)
+            text = self._script[index]
+        if on_token is not None:
+            for piece in re.findall(r"\S+\s*|\s+", text):
+                on_token(piece)
+        words = sum(len(m["content"].split()) for m in messages)
+        return Reply(text, model=self.name, prompt_tokens=words,
+                     completion_tokens=len(text.split()), cost_usd=None, latency_ms=0.0)
+
+
+# ----------------------------------------------------------------------------- behaviours
+
+_REFERENCE = re.compile(r"Reference answer \(hidden from the student\):\s*(\S+)")
+_HINT = re.compile(r"one more than (-?\d+)")
+
+
+def hinting_teacher(messages: list[Message]) -> str:
+    """Derives a hint from the private answer when it has one; otherwise can only encourage."""
+    system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+    match = _REFERENCE.search(system)
+    if match:
+        try:
+            return f"Think again: the result is one more than {int(match.group(1)) - 1}."
+        except ValueError:
+            pass
+    return "Keep trying, check each step carefully."
+
+
+def hint_following_student(messages: list[Message]) -> str:
+    """Guesses 0 unless a user message carries the teacher's hint, then answers from it."""
+    for m in reversed(messages):
+        if m["role"] == "user":
+            hint = _HINT.search(m["content"])
+            if hint:
+                return f"Thanks! Then Final answer: {int(hint.group(1)) + 1}"
+    return "Is it a trick question? Final answer: 0"
+
+
+def telling_teacher(messages: list[Message]) -> str:
+    """States the private answer outright (exercises the leak guard)."""
+    system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+    match = _REFERENCE.search(system)
+    return f"The answer is {match.group(1)}." if match else "I don't know the answer."
+
+
+def answer_copying_student(messages: list[Message]) -> str:
+    """Repeats the last number it was told, so it solves only if the answer reaches it."""
+    for m in reversed(messages):
+        if m["role"] == "user":
+            numbers = re.findall(r"-?\d+(?:\.\d+)?", m["content"])
+            if numbers:
+                return f"Final answer: {numbers[-1]}"
+    return "Final answer: 0"
+
+
+BEHAVIOURS: dict[str, Callable[[list[Message]], str]] = {
+    "hinting_teacher": hinting_teacher,
+    "hint_following_student": hint_following_student,
+    "telling_teacher": telling_teacher,
+    "answer_copying_student": answer_copying_student,
+}
+
+
+# ----------------------------------------------------------------------------- stub server
+
+
+@dataclass
+class StubFault:
+    """Make the stub fail a request: an HTTP status with a body, a non-JSON body, or a hang."""
+
+    status: int = 500
+    body: str | None = None
+    garbage: bool = False
+    hang: bool = False
+
+
+StubHandler = Callable[[dict[str, Any]], "str | StubFault"]
+
+
+def by_model(**handlers: Callable[[list[Message]], str]) -> StubHandler:
+    """Route requests to a behaviour by the request's `model` field (`openai/<name>` → name)."""
+
+    def handle(request: dict[str, Any]) -> str:
+        name = request.get("model", "")
+        if name not in handlers:
+            return f"(no script for model {name!r})"
+        return handlers[name](request["messages"])
+
+    return handle
+
+
+class StubServer:
+    """A loopback OpenAI-compatible chat-completions server on its own thread and event loop."""
+
+    def __init__(self, handler: StubHandler, *, latency: float = 0.0, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.handler = handler
+        self.latency = latency
+        self.host, self.port = host, port
+        self.requests: list[dict[str, Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> StubServer:
+        self._thread = threading.Thread(target=self._serve, name="sml-stub", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("stub server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._server:
+            self._loop.call_soon_threadsafe(self._server.close)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(5)
+
+    def __enter__(self) -> StubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def messages_seen(self, model: str) -> list[list[Message]]:
+        with self._lock:
+            return [r["messages"] for r in self.requests if r.get("model") == model]
+
+    # ------------------------------------------------------------------- internals
+
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+
+        async def start() -> None:
+            self._server = await asyncio.start_server(self._client, self.host, self.port,
+                                                      backlog=1024)
+            self.port = self._server.sockets[0].getsockname()[1]
+            self._ready.set()
+
+        self._loop.run_until_complete(start())
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip()
+                           for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                await self._respond(method, path, body, writer)
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def _respond(self, method: str, path: str, body: bytes,
+                       writer: asyncio.StreamWriter) -> None:
+        if method == "GET" and path.rstrip("/").endswith("/models"):
+            self._send(writer, 200, {"object": "list", "data": []})
+            return
+        if not path.rstrip("/").endswith("/chat/completions"):
+            self._send(writer, 404, {"error": {"message": f"no route {path}"}})
+            return
+        request = json.loads(body or b"{}")
+        with self._lock:
+            self.requests.append(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        result = self.handler(request)
+        if isinstance(result, StubFault):
+            if result.hang:
+                await asyncio.sleep(3600)
+            if result.garbage:
+                self._send_raw(writer, 200, b"this is not json{", "application/json")
+            else:
+                self._send(writer, result.status,
+                           {"error": {"message": result.body or "stub fault", "type": "stub"}})
+            return
+        prompt_tokens = sum(len(str(m.get("content", "")).split())
+                            for m in request.get("messages", []))
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(result.split()),
+                 "total_tokens": prompt_tokens + len(result.split())}
+        created = int(time.time())
+        model = request.get("model", "stub")
+        if request.get("stream"):
+            await self._stream(writer, result, model, created, usage)
+            return
+        self._send(writer, 200, {
+            "id": "chatcmpl-stub", "object": "chat.completion", "created": created,
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": result}}],
+            "usage": usage,
+        })
+
+    async def _stream(self, writer: asyncio.StreamWriter, text: str, model: str, created: int,
+                      usage: dict[str, int]) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                     b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n")
+        pieces = re.findall(r"\S+\s*|\s+", text) or [""]
+        for i, piece in enumerate(pieces):
+            delta: dict[str, Any] = {"content": piece}
+            if i == 0:
+                delta["role"] = "assistant"
+            self._chunk(writer, {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
+                                 "created": created, "model": model,
+                                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        self._chunk(writer, {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
+                             "created": created, "model": model,
+                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        self._chunk(writer, {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
+                             "created": created, "model": model, "choices": [], "usage": usage})
+        data = b"data: [DONE]\n\n"
+        writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n")
+        await writer.drain()
+
+    @staticmethod
+    def _chunk(writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
+        data = f"data: {json.dumps(payload)}\n\n".encode()
+        writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def _send(self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any]) -> None:
+        self._send_raw(writer, status, json.dumps(payload).encode(), "application/json")
+
+    @staticmethod
+    def _send_raw(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str) -> None:
+        reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests",
+                  500: "Internal Server Error"}.get(status, "Error")
+        writer.write(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n".encode() + data
+        )
+
+
+def _main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A loopback OpenAI-compatible stub endpoint.")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    handler = by_model(**BEHAVIOURS, student=hint_following_student, teacher=hinting_teacher)
+    server = StubServer(handler, latency=args.latency, port=args.port).start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    _main()
