@@ -297,6 +297,66 @@ def sessions_show(
                                        store.turns(info.id), view=view)
 
 
+@sessions_app.command("import")
+def sessions_import(
+    path: Annotated[str, typer.Argument(help="JSONL of {problem, turns, condition?, meta?} rows.")],
+    match: Annotated[str, typer.Option(
+        "--match", help="strict: attempts need answer markers; mention: a stated number equal "
+        "to the answer solves (student) or tells (teacher).")] = "strict",
+    json_path: Annotated[str | None, typer.Option(
+        "--json", help="Write the SPEC §4 scores JSON here.", show_default=False)] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", show_default=False)] = None,
+    db: DbOption = None,
+) -> None:
+    """Import tutoring dialogues logged elsewhere and score them like evals."""
+    from sml_cli import console_views, transcripts
+
+    result = transcripts.import_file(path, match=match, db=db, run_id=run_id)
+    if json_path:
+        transcripts.write_json(result, json_path)
+    console_views.print_eval_summary(result)
+
+
+# ----------------------------------------------------------------------------- export
+
+
+@app.command("export")
+def export_command(
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="openai, sharegpt, trl, trl-prompt-completion, preference, raw.")
+    ] = "openai",
+    view: Annotated[str, typer.Option("--view", help="student or teacher.")] = "student",
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="File to write (.jsonl or .parquet); default stdout.",
+        show_default=False)] = None,
+    db: DbOption = None,
+    only_solved: Annotated[bool, typer.Option("--only-solved", help="Solved sessions only.")
+                           ] = False,
+    condition: Annotated[list[str] | None, typer.Option(
+        "--condition", help="Only these conditions (repeatable).", show_default=False)] = None,
+    run_id: Annotated[list[str] | None, typer.Option(
+        "--run-id", help="Only these runs (repeatable).", show_default=False)] = None,
+    student_model: Annotated[list[str] | None, typer.Option(
+        "--student-model", help="Only sessions with this student model (repeatable).",
+        show_default=False)] = None,
+    include_leaked: Annotated[bool, typer.Option(
+        "--include-leaked", help="Keep sessions whose teacher leaked (student view: exactly "
+        "what the student received).")] = False,
+    weights: Annotated[bool, typer.Option(
+        "--weights", help="openai format: failed attempts get weight 0.")] = False,
+    stats: Annotated[bool, typer.Option(
+        "--stats", help="Print what would be exported, write nothing.")] = False,
+) -> None:
+    """Turn logged sessions into training data (SFT / preference), student or teacher view."""
+    from sml_cli import export
+
+    export.run(export.ExportOptions(
+        fmt=fmt, view=view, output=output, db=db, only_solved=only_solved,
+        conditions=condition or [], run_ids=run_id or [], student_models=student_model or [],
+        include_leaked=include_leaked, weights=weights, stats=stats,
+    ))
+
+
 def main() -> None:
     try:
         app()
