@@ -131,6 +131,86 @@ def problems_show(
     console_views.print_problems(source, problems, limit=limit, private=private)
 
 
+# ----------------------------------------------------------------------------- chat
+
+
+@app.command("chat")
+def chat_command(
+    role: Annotated[str | None, typer.Option(
+        "--role", "-r", help="student, teacher or watch (without it: the start screen).",
+        show_default=False)] = None,
+    student: Annotated[str | None, typer.Option(
+        "--student", "-s", help="Student model (default local); `human` = a second person "
+        "who joins from another terminal.", show_default=False)] = None,
+    teacher: Annotated[str | None, typer.Option(
+        "--teacher", "-t", help="Teacher model (default local); `human` = a second person.",
+        show_default=False)] = None,
+    problems: ProblemsOption = "arithmetic",
+    problem: Annotated[str | None, typer.Option(
+        "--problem", help="Problem id (default: a random one).", show_default=False)] = None,
+    question: Annotated[str | None, typer.Option(
+        "--question", help="Your own question (with --answer).", show_default=False)] = None,
+    answer: Annotated[str | None, typer.Option(
+        "--answer", help="Reference answer for --question.", show_default=False)] = None,
+    condition: Annotated[str, typer.Option("--condition", "-c")] = "answer",
+    max_turns: Annotated[int, typer.Option("--max-turns", "-T")] = 6,
+    guard: Annotated[str, typer.Option("--guard", help="flag, redact or regenerate.")
+                     ] = "redact",
+    db: DbOption = None,
+    join: Annotated[str | None, typer.Option(
+        "--join", help="Join a session started in another terminal (with --role).",
+        show_default=False)] = None,
+    resume: Annotated[str | None, typer.Option(
+        "--resume", help="Continue a chat session that was left mid-way.", show_default=False)
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for the random problem.",
+                                             show_default=False)] = None,
+    question_field: QuestionField = "question",
+    answer_field: AnswerField = "answer",
+    answer_pattern: AnswerPattern = None,
+    student_api_base: Annotated[str | None, typer.Option(
+        "--student-api-base", show_default=False)] = None,
+    teacher_api_base: Annotated[str | None, typer.Option(
+        "--teacher-api-base", show_default=False)] = None,
+    student_temperature: Annotated[float | None, typer.Option(
+        "--student-temperature", show_default=False)] = None,
+    teacher_temperature: Annotated[float | None, typer.Option(
+        "--teacher-temperature", show_default=False)] = None,
+    student_max_tokens: Annotated[int, typer.Option("--student-max-tokens")] = 512,
+    teacher_max_tokens: Annotated[int, typer.Option("--teacher-max-tokens")] = 512,
+    prompts: Annotated[str | None, typer.Option("--prompts", show_default=False)] = None,
+) -> None:
+    """Tutoring in the terminal: play student or teacher against a model, or watch two."""
+    from sml_cli.chat import ChatOptions
+    from sml_cli.errors import UsageError
+    from sml_cli.tui.app import run_chat
+
+    if join is not None and role is None:
+        raise UsageError("--join needs --role student or --role teacher (the free seat)")
+    options = ChatOptions(
+        role=role, student=student, teacher=teacher, problems=problems,
+        fields=_field_map(question_field, answer_field, answer_pattern), problem_id=problem,
+        question=question, answer=answer, condition=condition, max_turns=max_turns,
+        guard=guard, db=db, prompts_dir=prompts, seed=seed,
+        student_settings=_settings(student_api_base, student_temperature, student_max_tokens,
+                                   120.0, 4),
+        teacher_settings=_settings(teacher_api_base, teacher_temperature, teacher_max_tokens,
+                                   120.0, 4),
+    )
+    run_chat(options, join=join, resume=resume)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+@app.command("models")
+def models_command() -> None:
+    """How to name models: the embedded default, local GGUF files, hosted and self-hosted."""
+    from sml_cli import console_views
+
+    console_views.print_models()
+
+
 # ----------------------------------------------------------------------------- eval
 
 

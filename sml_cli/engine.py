@@ -44,6 +44,31 @@ NEUTRAL = "Please continue."
 MAX_REGENERATIONS = 2
 
 
+def _verdict_for(turns: list[Turn], student_turn: Turn) -> Turn | None:
+    for t in turns:
+        if t.kind == VERDICT and t.turn == student_turn.turn:
+            return t
+    return None
+
+
+def next_speaker(turns: list[Turn], max_turns: int) -> str | None:
+    """Who acts next — "student", "verifier" or "teacher" — or None once the session is over,
+    from the rows alone. That is what lets a cut-off session continue, and a second terminal
+    know whose turn it is."""
+    students = [t for t in turns if t.role == "student"]
+    for t in reversed(turns):
+        if t.role == "student":
+            verdict = _verdict_for(turns, t)
+            if t.kind == ATTEMPT and verdict is None:
+                return "verifier"
+            if (verdict is not None and verdict.correct) or len(students) >= max_turns:
+                return None
+            return "teacher"
+        if t.role == "teacher" and t.is_public:
+            break
+    return "student" if len(students) < max_turns else None
+
+
 class Recorder(Protocol):
     def add_turn(self, turn: Turn) -> None: ...
     def update_session(self, session_id: str, fields: dict[str, object]) -> None: ...
@@ -107,53 +132,38 @@ class Session:
     # ----------------------------------------------------------------- the loop
 
     def _start(self) -> None:
-        if self.turns:
-            return
+        """Record the opening rows that are not stored yet. A session cut off while writing
+        them (kill -9 between two commits) gets the missing ones, not a teacher without its
+        prompt."""
+        have = {t.kind for t in self.turns}
+        if any(t.turn > 0 for t in self.turns):
+            return  # the conversation has begun: its opening is complete
         p, prompts = self.problem, self.prompts
-        self._row("system", "public", STUDENT_PROMPT,
-                  student_prompt(p, self.info.max_turns, prompts), 0)
-        self._row("system", "public", QUESTION, p.public_question(), 0)
-        if self.condition not in TEACHERLESS_CONDITIONS:
+        if STUDENT_PROMPT not in have:
+            self._row("system", "public", STUDENT_PROMPT,
+                      student_prompt(p, self.info.max_turns, prompts), 0)
+        if QUESTION not in have:
+            self._row("system", "public", QUESTION, p.public_question(), 0)
+        if self.condition not in TEACHERLESS_CONDITIONS and TEACHER_PROMPT not in have:
             self._row("system", "teacher", TEACHER_PROMPT,
                       teacher_prompt(p, self.condition, prompts), 0)
-
-    def _next_speaker(self) -> str:
-        """Who speaks next, from the stored rows alone (that is what makes resume work)."""
-        for t in reversed(self.turns):
-            if t.role == "student":
-                return "verifier" if t.kind == ATTEMPT and not self._verdict_for(t) else "teacher"
-            if t.role == "teacher" and t.is_public:
-                return "student"
-        return "student"
-
-    def _verdict_for(self, student_turn: Turn) -> Turn | None:
-        for t in self.turns:
-            if t.kind == VERDICT and t.turn == student_turn.turn:
-                return t
-        return None
 
     async def run(self) -> SessionInfo:
         try:
             self._start()
             while True:
-                speaker = self._next_speaker()
+                speaker = next_speaker(self.turns, self.info.max_turns)
+                if speaker is None:
+                    break
                 k = len(self.student_turns())
                 if speaker == "student":
-                    if k >= self.info.max_turns:
-                        break
                     await self._student_turn(k + 1)
                 elif speaker == "verifier":
                     last = self.student_turns()[-1]
-                    verdict = await self._verify(last.attempt or "")
-                    self._record_verdict(last.turn, verdict)
+                    self._record_verdict(last.turn, await self._verify(last.attempt or ""))
                 else:
                     last = self.student_turns()[-1]
-                    verdict_row = self._verdict_for(last)
-                    if verdict_row is not None and verdict_row.correct:
-                        break
-                    if k >= self.info.max_turns:
-                        break
-                    await self._teacher_turn(k, verdict_row)
+                    await self._teacher_turn(k, _verdict_for(self.turns, last))
             return self._finish("done")
         except asyncio.CancelledError:
             raise  # interrupted: the session stays `running` and a resume continues it

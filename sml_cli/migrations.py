@@ -7,8 +7,9 @@ an older file is upgraded in place the first time a newer `sml` touches it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sqlite_utils import Database
 
@@ -28,24 +29,51 @@ def applied(db: Database) -> list[str]:
 
 
 def migrate(db: Database, *, upto: str | None = None) -> list[str]:
-    """Apply pending migrations in order (stopping after `upto`, for tests); returns their names."""
-    db[MIGRATIONS_TABLE].create(
-        {"name": str, "applied_at": str}, pk="name", if_not_exists=True
-    )
-    done = set(applied(db))
+    """Apply pending migrations in order (stopping after `upto`, for tests); returns their names.
+
+    Safe when several processes open a new or old database at once: every write happens in a
+    transaction that takes the write lock up front (BEGIN IMMEDIATE, which waits on the busy
+    timeout), and a migration another process recorded in the meantime is skipped. A database
+    that is already current is only read.
+    """
+    names = [fn.__name__ for fn in MIGRATIONS]
+    wanted = names[: names.index(upto) + 1] if upto in names else names
+    if not set(wanted) - set(applied(db)):
+        return []
     ran: list[str] = []
     for fn in MIGRATIONS:
         name = fn.__name__
-        if name not in done:
-            with db.atomic():
+        with _write_transaction(db):
+            db[MIGRATIONS_TABLE].create(
+                {"name": str, "applied_at": str}, pk="name", if_not_exists=True
+            )
+            if name not in applied(db):
                 fn(db)
                 db[MIGRATIONS_TABLE].insert(
                     {"name": name, "applied_at": datetime.datetime.now(datetime.UTC).isoformat()}
                 )
-            ran.append(name)
+                ran.append(name)
         if name == upto:
             break
     return ran
+
+
+@contextlib.contextmanager
+def _write_transaction(db: Database) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT. A deferred BEGIN would read first and then fail at once with
+    "database is locked" when it tries to write after another process has committed."""
+    if db.conn.in_transaction:  # the caller's transaction: nest as a savepoint
+        with db.atomic():
+            yield
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 @migration
@@ -148,3 +176,16 @@ def m002_indexes_and_guard(db: Database) -> None:
     db["sessions"].add_column("origin", str)  # eval | chat | import
     db["sessions"].add_column("meta", str)
     db.execute("UPDATE sessions SET origin = 'eval' WHERE origin IS NULL")
+
+
+@migration
+def m003_inbox(db: Database) -> None:
+    # Two-terminal chat (`sml chat --join`): the joined side posts its messages here and the
+    # side running the session consumes them, so only one process ever writes `turns`.
+    db["inbox"].create(
+        {"id": int, "session_id": str, "role": str, "content": str, "created": str,
+         "consumed": int},
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["inbox"].create_index(["session_id", "role", "consumed"])

@@ -123,7 +123,8 @@ class LiteLLMModel:
         return kwargs
 
     async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
-        litellm = _import_litellm()
+        # The first import takes seconds: do it off the event loop so a UI stays responsive.
+        litellm = _litellm or await asyncio.to_thread(_import_litellm)
         attempt = 0
         while True:
             started = time.perf_counter()

@@ -65,7 +65,9 @@ class Problem:
         """The task as the student receives it (question plus lettered options, if any)."""
         if not self.choices:
             return self.question
-        options = "\n".join(f"{letter}) {text}" for letter, text in zip(_letters(), self.choices))
+        options = "\n".join(
+            f"{letter}) {text}" for letter, text in zip(_letters(), self.choices, strict=False)
+        )
         return f"{self.question}\n\n{options}"
 
     def to_record(self) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def resolve_source(spec: str) -> tuple[str, Path]:
     if not path.exists():
         known = ", ".join(BUILTIN_SETS)
         raise UsageError(
-            f"--problems {spec!r}: no such file, and not a built-in set (built-in: {known})"
+            f"{spec}: no such problem file, and not a built-in set (built-in: {known})"
         )
     return str(path), path
 
@@ -153,7 +155,9 @@ def load_problems(
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for line, row in _read_rows(path):
-        problem = _build_problem(row, line, path, fields, pattern, source, default_id=len(problems) + 1)
+        problem = _build_problem(
+            row, line, path, fields, pattern, source, default_id=len(problems) + 1
+        )
         if problem.id in seen:
             raise ProblemFileError(
                 str(path), f"duplicate id {problem.id!r} (first used on line {seen[problem.id]})",
@@ -162,7 +166,11 @@ def load_problems(
         seen[problem.id] = line
         problems.append(problem)
     if not problems:
-        raise ProblemFileError(str(path), "no problems in file (it is empty)")
+        empty = path.stat().st_size == 0
+        raise ProblemFileError(
+            str(path),
+            "the file is empty" if empty else "no problems in file (only blank lines or a header)",
+        )
     return problems[:limit] if limit else problems
 
 
@@ -171,7 +179,9 @@ def find_problem(problems: list[Problem], problem_id: str) -> Problem:
         if p.id == problem_id:
             return p
     sample = ", ".join(p.id for p in problems[:5])
-    raise UsageError(f"--problem {problem_id!r}: no problem with that id (ids look like: {sample}, …)")
+    raise UsageError(
+        f"--problem {problem_id!r}: no problem with that id (ids look like: {sample}, …)"
+    )
 
 
 # ----------------------------------------------------------------------------- readers
@@ -199,9 +209,22 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         else:
             yield from _read_jsonl(path)
     except UnicodeDecodeError as exc:
-        raise ProblemFileError(str(path), f"not UTF-8 text ({exc.reason})") from None
+        raise ProblemFileError(
+            str(path), f"not UTF-8 text ({exc.reason})", _first_bad_utf8_line(path)
+        ) from None
     except OSError as exc:
         raise ProblemFileError(str(path), exc.strerror or str(exc)) from None
+
+
+def _first_bad_utf8_line(path: Path) -> int | None:
+    try:
+        data = path.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    except OSError:
+        pass
+    return None
 
 
 def _looks_like_json_array(path: Path) -> bool:
@@ -226,31 +249,85 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield line_no, row
 
 
+_WS = re.compile(r"\s*")
+
+
 def _read_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise ProblemFileError(str(path), f"invalid JSON ({exc.msg})", exc.lineno) from None
-    if not isinstance(rows, list):
-        raise ProblemFileError(str(path), "expected a JSON array of objects or JSON lines")
-    for index, row in enumerate(rows, start=1):
-        if not isinstance(row, dict):
+    """A JSON array of objects, item by item, each with the line it starts on."""
+    text = path.read_text(encoding="utf-8-sig")
+    decoder = json.JSONDecoder()
+    line, counted = 1, 0
+
+    def line_at(pos: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, pos)
+        counted = pos
+        return line
+
+    def skip(pos: int) -> int:
+        return _WS.match(text, pos).end()  # type: ignore[union-attr]
+
+    pos = skip(0)
+    if not text.startswith("[", pos):
+        raise ProblemFileError(str(path), "expected a JSON array of objects or JSON lines", 1)
+    pos = skip(pos + 1)
+    if text.startswith("]", pos):
+        pos += 1
+    else:
+        while True:
+            try:
+                row, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise ProblemFileError(str(path), f"invalid JSON ({exc.msg})", exc.lineno) from None
+            item_line = line_at(pos)
+            if not isinstance(row, dict):
+                raise ProblemFileError(
+                    str(path), f"expected a JSON object, got {type(row).__name__}", item_line
+                )
+            yield item_line, row
+            pos = skip(end)
+            if text.startswith(",", pos):
+                pos = skip(pos + 1)
+                continue
+            if text.startswith("]", pos):
+                pos += 1
+                break
             raise ProblemFileError(
-                str(path), f"item {index}: expected a JSON object, got {type(row).__name__}"
+                str(path), "invalid JSON (expected ',' or ']' after an item)", line_at(pos)
             )
-        yield index, row
+    if skip(pos) != len(text):
+        raise ProblemFileError(
+            str(path), "invalid JSON (extra data after the array)", line_at(skip(pos))
+        )
 
 
 def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        # strict: a stray or unclosed quote is an error on its line, not a silently merged row
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        start_line = 1
+
+        def malformed(exc: csv.Error) -> ProblemFileError:
+            if "unexpected end of data" in str(exc):
+                message = (
+                    f"malformed CSV (a quoted field opened on line {start_line} is never closed)"
+                )
+            else:
+                message = f"malformed CSV ({exc})"
+            return ProblemFileError(str(path), message, start_line)
+
         try:
             header = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ProblemFileError(str(path), f"malformed CSV ({exc})", 1) from None
+            raise malformed(exc) from None
         header = [h.strip() for h in header]
+        if len(set(header)) != len(header):
+            duplicated = sorted({h for h in header if header.count(h) > 1})
+            raise ProblemFileError(
+                str(path), f"the header repeats column(s) {', '.join(map(repr, duplicated))}", 1
+            )
         start_line = reader.line_num + 1
         while True:
             try:
@@ -258,17 +335,19 @@ def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise ProblemFileError(str(path), f"malformed CSV ({exc})", reader.line_num) from None
+                raise malformed(exc) from None
             if not any(v.strip() for v in values):
                 start_line = reader.line_num + 1
                 continue
             if len(values) != len(header):
                 raise ProblemFileError(
                     str(path),
-                    f"{len(values)} columns but the header has {len(header)}",
+                    f"{len(values)} column{'s' if len(values) != 1 else ''} but the header has "
+                    f"{len(header)} ({', '.join(header)})",
                     start_line,
                 )
-            yield start_line, {k: (v if v != "" else None) for k, v in zip(header, values)}
+            row = {k: (v if v != "" else None) for k, v in zip(header, values, strict=True)}
+            yield start_line, row
             start_line = reader.line_num + 1
 
 
@@ -295,7 +374,9 @@ def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
     try:
         compiled = re.compile(pattern, re.DOTALL | re.MULTILINE)
     except re.error as exc:
-        raise UsageError(f"--answer-pattern {pattern!r}: invalid regular expression ({exc})") from None
+        raise UsageError(
+            f"--answer-pattern {pattern!r}: invalid regular expression ({exc})"
+        ) from None
     if compiled.groups < 1:
         raise UsageError(
             f"--answer-pattern {pattern!r}: needs a capture group around the final answer, "
@@ -375,7 +456,9 @@ def _build_problem(
 
     available = ", ".join(sorted(row)) or "(none)"
     if fields.question not in row:
-        hint = "" if fields.question != "question" else " (map another column with --question-field)"
+        hint = (
+            "" if fields.question != "question" else " (map another column with --question-field)"
+        )
         raise fail(f"no {fields.question!r} field; fields here: {available}{hint}")
     question = _text(row.get(fields.question))
     if not question:
@@ -392,7 +475,9 @@ def _build_problem(
             match = pattern.search(full)
             extracted = match.group(1).strip() if match and match.group(1) else None
         if not extracted:
-            raise fail(f"--answer-pattern {fields.answer_pattern!r} found no answer in {fields.answer!r}")
+            raise fail(
+                f"--answer-pattern {fields.answer_pattern!r} found no answer in {fields.answer!r}"
+            )
         answer = extracted
         solution = solution or full  # the worked text behind the answer stays teacher-only
 
@@ -412,6 +497,12 @@ def _build_problem(
         verifier = _auto_verifier(answer, choices, tests)
     if verifier == "python" and not tests:
         raise fail("verifier 'python' needs a 'tests' field")
+    if tests:
+        try:
+            compile(tests, "tests", "exec")
+        except (SyntaxError, ValueError) as exc:
+            where = f" (line {exc.lineno} of the tests)" if getattr(exc, "lineno", None) else ""
+            raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}") from None
     if verifier != "python" and answer is None:
         raise fail(f"verifier {verifier!r} needs an answer")
     if verifier == "choice":
@@ -420,13 +511,18 @@ def _build_problem(
         assert answer is not None
         index = choice_index(answer, choices, reference=True)
         if index is None:
-            raise fail(f"answer {answer!r} is not one of the choices (a letter, 0-based index or option text)")
+            raise fail(
+                f"answer {answer!r} is not one of the choices "
+                "(a letter, 0-based index or option text)"
+            )
         answer = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
     if verifier == "regex":
         try:
             re.compile(answer or "")
         except re.error as exc:
-            raise fail(f"answer is not a valid regular expression for verifier 'regex' ({exc})") from None
+            raise fail(
+                f"answer is not a valid regular expression for verifier 'regex' ({exc})"
+            ) from None
     if verifier == "numeric":
         from sml_cli.numbers import parse_number
 
@@ -474,18 +570,27 @@ def _auto_verifier(
     return "exact"
 
 
+_CHOICE_LETTER = re.compile(
+    r"(?:(?:option|choice|answer)\s*:?\s*)?(?P<open>\()?(?P<letter>[A-Za-z])(?(open)\))"
+    r"(?:\s*[.),:\-\u2013]\s*|\s+|$)(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False) -> int | None:
-    """Which option `text` names: a letter ("B", "(b)", "B)", "Option B"), the option's text,
-    or — for reference answers only, as in MMLU-style files — a 0-based index."""
+    """Which option `text` names: a letter ("B", "(b)", "B)", "Option B", "B) London"), the
+    option's text, or — for reference answers only, as in MMLU-style files — a 0-based index.
+    A letter followed by anything but its own option's text ("A or B") names no option."""
     s = text.strip().strip("*`'\"").strip()
     norm = _norm_choice(s)
     for i, option in enumerate(choices):
         if norm and norm == _norm_choice(option):
             return i
-    m = re.fullmatch(r"(?:option\s+|choice\s+)?\(?([A-Za-z])\)?[.):]?(?:\s+.*)?", s, re.IGNORECASE)
+    m = _CHOICE_LETTER.fullmatch(s)
     if m:
-        index = ord(m.group(1).upper()) - ord("A")
-        if 0 <= index < len(choices):
+        index = ord(m.group("letter").upper()) - ord("A")
+        rest = _norm_choice(m.group("rest").strip("*`'\" "))
+        if 0 <= index < len(choices) and (not rest or rest == _norm_choice(choices[index])):
             return index
     if reference and re.fullmatch(r"\d+", s):
         index = int(s)
@@ -496,3 +601,13 @@ def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False
 
 def _norm_choice(text: str) -> str:
     return re.sub(r"\s+", " ", text.casefold()).strip().rstrip(".")
+
+
+def make_problem(question: str, answer: str, *, source: str = "", flag: str = "--question",
+                 **extra: Any) -> Problem:
+    """A problem typed in by hand (chat), validated exactly like a file row."""
+    row = {"question": question, "answer": answer, **extra}
+    try:
+        return _build_problem(row, 1, Path(flag), FieldMap(), None, source, default_id=1)
+    except ProblemFileError as exc:
+        raise UsageError(str(exc).replace(f"{flag}:1:", f"{flag}:", 1)) from None

@@ -1,0 +1,437 @@
+"""Chat sessions: the logic behind `sml chat`, kept out of the Textual widgets.
+
+A `HostSession` runs the engine in this process with any mix of participants: a person at
+this terminal (`HumanParticipant`), a person at another terminal (`RemoteParticipant`, who
+joined with `sml chat --join ID`), or models. A `GuestSession` is that other terminal: it
+runs no engine, reads the shared database, and posts its messages to an inbox table the
+host consumes. Screens talk to either through the same small interface and render only
+through `views`, so each side sees exactly its own view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from sml_cli import guard as leak_guard
+from sml_cli.engine import Session, next_speaker
+from sml_cli.errors import UsageError
+from sml_cli.models import HUMAN, ModelSettings, make_model, validate_model_name
+from sml_cli.participants import Message, Participant, Reply, TokenCallback
+from sml_cli.problems import FieldMap, Problem, find_problem, load_problems, make_problem
+from sml_cli.prompts import Prompts
+from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo, Turn
+from sml_cli.store import Store
+from sml_cli.views import TeacherPanel, student_view, teacher_panel, teacher_view
+
+ROLES = ("student", "teacher", "watch")
+POLL_S = 0.25  # how often a guest or a waiting host looks at the shared database
+
+
+@dataclass
+class ChatOptions:
+    role: str | None = None
+    student: str | None = None
+    teacher: str | None = None
+    problems: str = "arithmetic"
+    fields: FieldMap = field(default_factory=FieldMap)
+    problem_id: str | None = None
+    question: str | None = None
+    answer: str | None = None
+    condition: str = "answer"
+    max_turns: int = 6
+    guard: str = "redact"
+    db: str | None = None
+    prompts_dir: str | None = None
+    seed: int | None = None
+    student_settings: ModelSettings = field(default_factory=ModelSettings)
+    teacher_settings: ModelSettings = field(default_factory=ModelSettings)
+
+    def models(self) -> tuple[str, str | None]:
+        """(student, teacher) model strings for this role; `human` marks a person."""
+        if self.role == "student":
+            student, teacher = HUMAN, self.teacher or "local"
+        elif self.role == "teacher":
+            student, teacher = self.student or "local", HUMAN
+        else:
+            student, teacher = self.student or "local", self.teacher or "local"
+        if self.condition in TEACHERLESS_CONDITIONS:
+            teacher = None
+        return student, teacher
+
+
+def validate(options: ChatOptions) -> None:
+    if options.role not in ROLES:
+        raise UsageError(f"--role {options.role!r}: choose student, teacher or watch")
+    if options.condition not in CONDITIONS:
+        raise UsageError(f"--condition {options.condition!r}: choose from {', '.join(CONDITIONS)}")
+    if options.role == "teacher" and options.condition in TEACHERLESS_CONDITIONS:
+        raise UsageError(
+            f"--role teacher: the {options.condition!r} condition has no teacher; "
+            "choose answer, verifier or symmetric"
+        )
+    if options.max_turns < 1:
+        raise UsageError(f"--max-turns {options.max_turns}: must be at least 1")
+    if options.guard not in GUARD_POLICIES:
+        raise UsageError(f"--guard {options.guard!r}: choose from {', '.join(GUARD_POLICIES)}")
+    if (options.question is None) != (options.answer is None):
+        raise UsageError("--question and --answer go together")
+    student, teacher = options.models()
+    if options.role == "watch" and HUMAN in (student, teacher):
+        raise UsageError("--role watch shows two models; use --role student/teacher to play")
+    validate_model_name(student, "--student", allow_human=True)
+    if teacher is not None:
+        validate_model_name(teacher, "--teacher", allow_human=True)
+
+
+def choose_problem(options: ChatOptions) -> Problem:
+    if options.question is not None:
+        return make_problem(options.question, options.answer or "", source="chat",
+                            flag="--question/--answer")
+    problems = load_problems(options.problems, options.fields)
+    if options.problem_id is not None:
+        return find_problem(problems, options.problem_id)
+    return random.Random(options.seed).choice(problems)
+
+
+class Listener(Protocol):
+    """What a screen hears from a session. All calls arrive on the app's event loop."""
+
+    def turn_added(self, turn: Turn) -> None: ...
+    def token(self, role: str, text: str) -> None: ...
+    def waiting_for(self, role: str | None) -> None: ...
+    def finished(self, info: SessionInfo) -> None: ...
+
+
+class HumanParticipant:
+    """A person at this terminal: `respond` waits until the screen calls `submit`."""
+
+    def __init__(self, role: str, on_waiting: Callable[[str | None], None]) -> None:
+        self.name = HUMAN
+        self.role = role
+        self._on_waiting = on_waiting
+        self._pending: asyncio.Future[str] | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self._pending is not None and not self._pending.done()
+
+    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+        self._pending = asyncio.get_running_loop().create_future()
+        self._on_waiting(self.role)
+        try:
+            text = await self._pending
+        finally:
+            self._on_waiting(None)
+        return Reply(text, model=HUMAN)
+
+    def submit(self, text: str) -> bool:
+        if not self.waiting:
+            return False
+        assert self._pending is not None
+        self._pending.set_result(text)
+        return True
+
+
+class RemoteParticipant:
+    """A person at another terminal: their messages arrive through the `inbox` table."""
+
+    def __init__(self, role: str, store: Store, session_id: str,
+                 on_waiting: Callable[[str | None], None]) -> None:
+        self.name = HUMAN
+        self.role = role
+        self._store = store
+        self._session_id = session_id
+        self._on_waiting = on_waiting
+
+    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+        self._on_waiting(self.role)
+        try:
+            while True:
+                text = take_inbox(self._store, self._session_id, self.role)
+                if text is not None:
+                    return Reply(text, model=HUMAN)
+                await asyncio.sleep(POLL_S)
+        finally:
+            self._on_waiting(None)
+
+
+class Gate:
+    """Pause / step control for watch mode, wrapped around each participant call."""
+
+    def __init__(self) -> None:
+        self._open = asyncio.Event()
+        self._open.set()
+        self._steps = 0
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
+    def pause(self) -> None:
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._steps = 0
+        self._open.set()
+
+    def step(self) -> None:
+        self._steps += 1
+        self._open.set()
+
+    async def wait(self) -> None:
+        await self._open.wait()
+        if self._steps:
+            self._steps -= 1
+            if self._steps == 0:
+                self._open.clear()
+
+
+class GatedParticipant:
+    def __init__(self, inner: Participant, gate: Gate) -> None:
+        self.inner, self.gate, self.name = inner, gate, inner.name
+
+    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+        await self.gate.wait()
+        return await self.inner.respond(messages, on_token)
+
+
+# ----------------------------------------------------------------------------- inbox
+
+
+def post_inbox(store: Store, session_id: str, role: str, content: str) -> None:
+    from sml_cli.records import now
+
+    store.db["inbox"].insert({"session_id": session_id, "role": role, "content": content,
+                              "created": now(), "consumed": 0})
+
+
+def take_inbox(store: Store, session_id: str, role: str) -> str | None:
+    with store.db.atomic():
+        row = store.db.execute(
+            "SELECT id, content FROM inbox WHERE session_id = ? AND role = ? AND consumed = 0 "
+            "ORDER BY id LIMIT 1", [session_id, role]).fetchone()
+        if row is None:
+            return None
+        store.db.execute("UPDATE inbox SET consumed = 1 WHERE id = ?", [row[0]])
+        return row[1]
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+class ChatSession(Protocol):
+    info: SessionInfo
+    problem: Problem
+    prompts: Prompts
+    turns: list[Turn]
+    local_role: str  # student | teacher | watch
+
+    async def run(self) -> None: ...
+    def submit(self, text: str) -> bool: ...
+    def close(self) -> None: ...
+
+
+class _Views:
+    """Rendering helpers shared by host and guest: every screen goes through `views`."""
+
+    info: SessionInfo
+    problem: Problem
+    prompts: Prompts
+    turns: list[Turn]
+
+    def student_messages(self) -> list[Message]:
+        return student_view(self.turns)
+
+    def teacher_messages(self) -> list[Message]:
+        return teacher_view(self.turns, self.info.condition, self.prompts)
+
+    def panel(self) -> TeacherPanel:
+        return teacher_panel(self.turns, self.problem, self.info.condition)
+
+    def leaks_in(self, text: str) -> list[leak_guard.Leak]:
+        return leak_guard.find_leaks(text, self.problem)
+
+    def next_speaker(self) -> str | None:
+        if self.info.status != "running":
+            return None
+        return next_speaker(self.turns, self.info.max_turns)
+
+
+class HostSession(_Views):
+    """Runs the engine here. Local people type through `submit`; remote ones via the inbox."""
+
+    def __init__(self, options: ChatOptions, listener: Listener | None = None, *,
+                 resume: SessionInfo | None = None, store: Store | None = None) -> None:
+        self.options = options
+        self.listener: Listener | None = listener
+        self.store = store or Store(options.db)
+        self.prompts = Prompts(options.prompts_dir)
+        self.gate = Gate()
+        self.local_role = options.role or "watch"
+        if resume is not None:
+            self.info = resume
+            self.problem = self.store.problem(resume.problem_key)
+            self.turns = self.store.turns(resume.id)
+            if resume.status != "running":
+                self.store.update_session(resume.id, {"status": "running", "error": None})
+                resume.status = "running"
+        else:
+            self.problem = choose_problem(options)
+            student, teacher = options.models()
+            remote = [r for r, m in (("student", student), ("teacher", teacher))
+                      if m == HUMAN and r != options.role]
+            self.info = SessionInfo(
+                id=new_session_id(), problem_key=self.problem.key, problem_id=self.problem.id,
+                condition=options.condition, student_model=student, teacher_model=teacher,
+                max_turns=options.max_turns, guard=options.guard, origin="chat",
+                meta={"host_role": options.role, "remote_role": remote[0] if remote else None},
+            )
+            self.store.save_problems([self.problem])
+            self.store.create_session(self.info)
+            self.turns = []
+        self.remote_role: str | None = self.info.meta.get("remote_role")
+        self._humans: dict[str, HumanParticipant] = {}
+        student_p = self._participant("student", self.info.student_model,
+                                      options.student_settings)
+        teacher_p = (self._participant("teacher", self.info.teacher_model,
+                                       options.teacher_settings)
+                     if self.info.teacher_model else None)
+        if any(m not in (None, HUMAN) for m in (self.info.student_model, self.info.teacher_model)):
+            # litellm takes seconds to import: start now, while the person reads the problem.
+            import threading
+
+            from sml_cli.models import _import_litellm
+
+            threading.Thread(target=_import_litellm, name="sml-import", daemon=True).start()
+        self.waiting: str | None = None
+        self.session = Session(self.info, self.problem, student_p, teacher_p, self.prompts,
+                               self.store, turns=self.turns, observer=self)
+
+    def attach(self, listener: Listener) -> None:
+        """Connect a screen (sessions can be created before the UI, to print their id)."""
+        self.listener = listener
+
+    # Observer / participant callbacks, forwarded to whichever screen is attached.
+    def turn_added(self, turn: Turn) -> None:
+        if self.listener is not None:
+            self.listener.turn_added(turn)
+
+    def token(self, role: str, text: str) -> None:
+        if self.listener is not None:
+            self.listener.token(role, text)
+
+    def waiting_for(self, role: str | None) -> None:
+        self.waiting = role
+        if self.listener is not None:
+            self.listener.waiting_for(role)
+
+    def _participant(self, role: str, model: str | None, settings: ModelSettings) -> Participant:
+        assert model is not None
+        if model == HUMAN:
+            if role == self.remote_role:
+                return RemoteParticipant(role, self.store, self.info.id, self.waiting_for)
+            human = HumanParticipant(role, self.waiting_for)
+            self._humans[role] = human
+            return human
+        participant = make_model(model, replace(settings))
+        return GatedParticipant(participant, self.gate)
+
+    async def run(self) -> None:
+        info = await self.session.run()
+        if self.listener is not None:
+            self.listener.finished(info)
+
+    def submit(self, text: str) -> bool:
+        human = self._humans.get(self.local_role)
+        return human.submit(text) if human is not None else False
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class GuestSession(_Views):
+    """The second terminal of a two-person session: reads rows, posts to the inbox."""
+
+    def __init__(self, session_id: str, role: str, listener: Listener | None, db: str | None,
+                 prompts_dir: str | None = None) -> None:
+        if role not in ("student", "teacher"):
+            raise UsageError(f"--role {role!r}: joining takes --role student or --role teacher")
+        self.store = Store(db)
+        self.info = self.store.session(session_id)
+        expected = self.info.meta.get("remote_role")
+        if expected is None:
+            raise UsageError(
+                f"--join {session_id}: that session has no seat for another person "
+                "(start one with e.g. `sml chat --role teacher --student human`)"
+            )
+        if role != expected:
+            raise UsageError(f"--join {session_id}: the free seat is {expected!r}, not {role!r}")
+        if self.info.status != "running":
+            raise UsageError(f"--join {session_id}: the session is already {self.info.status}")
+        self.problem = self.store.problem(self.info.problem_key)
+        self.prompts = Prompts(prompts_dir)
+        self.turns = self.store.turns(self.info.id)
+        self.listener: Listener | None = listener
+        self.local_role = role
+        self.remote_role = None
+        self._closed = False
+
+    def attach(self, listener: Listener) -> None:
+        self.listener = listener
+
+    async def run(self) -> None:
+        assert self.listener is not None, "attach a listener before running"
+        self.listener.waiting_for(self.next_speaker())
+        while not self._closed:
+            await asyncio.sleep(POLL_S)
+            fresh = self.store.db.execute(
+                "SELECT * FROM turns WHERE session_id = ? AND seq >= ? ORDER BY seq",
+                [self.info.id, len(self.turns)]).fetchall()
+            if fresh:
+                columns = [d[0] for d in self.store.db.execute(
+                    "SELECT * FROM turns LIMIT 0").description]
+                for row in fresh:
+                    turn = Turn.from_row(dict(zip(columns, row)))
+                    self.turns.append(turn)
+                    self.listener.turn_added(turn)
+            info = self.store.session(self.info.id)
+            if info.status != "running":
+                self.info = info
+                self.listener.finished(info)
+                return
+            self.listener.waiting_for(self.next_speaker())
+
+    def submit(self, text: str) -> bool:
+        if self.next_speaker() != self.local_role:
+            return False
+        post_inbox(self.store, self.info.id, self.local_role, text)
+        return True
+
+    def close(self) -> None:
+        self._closed = True
+        self.store.close()
+
+
+def new_session_id() -> str:
+    import secrets
+
+    return secrets.token_hex(6)
+
+
+def session_summary(info: SessionInfo) -> str:
+    if info.status == "error":
+        return f"Session ended with an error: {info.error}"
+    if info.solved:
+        return (f"Solved at turn {info.solved_at_turn} · attempts {info.attempts} · "
+                f"questions {info.questions} · teacher leaks {info.leaks}")
+    return (f"Not solved in {info.student_turns} turns · attempts {info.attempts} · "
+            f"questions {info.questions} · teacher leaks {info.leaks}")
+
+
+def dumps_meta(meta: dict) -> str:
+    return json.dumps(meta)

@@ -1,0 +1,354 @@
+"""One screen per mode: a person as student, a person as teacher, or watching two models.
+
+Each screen renders through `views` only (via the session's `student_messages`,
+`teacher_messages` and `panel`). The student's screen never shows teacher text before the
+leak guard has passed it: teacher tokens are not streamed to it.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
+
+from sml_cli.chat import ChatSession, session_summary
+from sml_cli.records import TEACHERLESS_CONDITIONS, SessionInfo, Turn
+from sml_cli.tui.widgets import Bubble, StatusLine, Transcript
+
+
+def student_bubbles(messages: list[dict[str, str]], *, me: str, other: str) -> list[Bubble]:
+    """The student's view as bubbles: the first user message is the problem itself."""
+    bubbles: list[Bubble] = []
+    seen_problem = False
+    for m in messages:
+        if m["role"] == "system":
+            continue
+        if m["role"] == "user" and not seen_problem:
+            bubbles.append(Bubble("Problem", m["content"], "problem"))
+            seen_problem = True
+        elif m["role"] == "assistant":
+            bubbles.append(Bubble(me, m["content"], "mine"))
+        else:
+            bubbles.append(Bubble(other, m["content"], "theirs"))
+    return bubbles
+
+
+def teacher_bubbles(messages: list[dict[str, str]], *, me: str, other: str) -> list[Bubble]:
+    return [
+        Bubble(me if m["role"] == "assistant" else other, m["content"],
+               "mine" if m["role"] == "assistant" else "theirs")
+        for m in messages if m["role"] != "system"
+    ]
+
+
+def panel_text(session: ChatSession) -> Text:
+    """The teacher's private panel: what this condition grants, and the verdicts."""
+    panel = session.panel()  # type: ignore[attr-defined]
+    grant = panel.grant
+    out = Text()
+    out.append("Hidden from the student\n\n", style="bold magenta")
+    if grant.answer is not None:
+        out.append("Answer: ", style="bold")
+        out.append(grant.answer + "\n", style="bold green")
+    elif session.problem.tests and session.info.condition == "answer":
+        out.append("Answer: decided by the tests\n", style="bold")
+    if grant.solution:
+        out.append("\nSolution:\n", style="bold")
+        out.append(grant.solution + "\n")
+    if grant.notes:
+        out.append("\nNotes:\n", style="bold")
+        out.append(grant.notes + "\n")
+    if not grant.anything:
+        out.append("You have no private information in this condition: you see only the "
+                   "public conversation.\n", style="italic")
+    elif grant.verdicts and not panel.verdicts:
+        out.append("The verifier's result of each attempt will appear here.\n", style="italic")
+    if panel.verdicts:
+        out.append("\nAttempts\n", style="bold")
+        for turn, attempt, correct in panel.verdicts:
+            mark, style = ("✓ correct", "green") if correct else ("✗ incorrect", "red")
+            shown = attempt if len(attempt) < 60 else attempt[:57] + "…"
+            out.append(f" turn {turn}: {shown!r} ")
+            out.append(mark + "\n", style=style)
+    if panel.drafts:
+        out.append("\nKept from the student by the guard\n", style="bold red")
+        for draft in panel.drafts:
+            out.append(f" turn {draft.turn} ({draft.guard_action}): ", style="red")
+            out.append(draft.content[:200] + "\n")
+    return out
+
+
+class SessionScreen(Screen[None]):
+    """Shared behaviour: run the session in a worker, listen, keep the status line."""
+
+    BINDINGS = [
+        Binding("ctrl+n", "app.new_session", "New session"),
+        Binding("f1", "app.help", "Help"),
+        Binding("ctrl+q", "app.quit", "Quit"),
+    ]
+    ROLE = "watch"
+
+    def __init__(self, session: ChatSession) -> None:
+        super().__init__()
+        self.session = session
+        self.waiting: str | None = None
+        self._live: dict[str, str] = {}
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def on_mount(self) -> None:
+        # Textual calls every on_mount up the class hierarchy, so subclasses use `setup`.
+        self.setup()
+        self.session.attach(self)  # type: ignore[attr-defined]
+        self.refresh_view()
+        self.update_status()
+        self.run_worker(self.session.run(), name="session", group="session", exclusive=True,
+                        exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(f"Session stopped: {event.worker.error}", severity="error", timeout=10)
+
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "session")
+
+    # ----------------------------------------------------------------- listener
+
+    def turn_added(self, turn: Turn) -> None:
+        self._live.pop(turn.role, None)
+        self.clear_live(turn.role)
+        self.refresh_view()
+        self.update_status()
+
+    def token(self, role: str, text: str) -> None:
+        if not self.sees_tokens(role):
+            return
+        self._live[role] = self._live.get(role, "") + text
+        self.show_live(role, self._live[role])
+
+    def waiting_for(self, role: str | None) -> None:
+        self.waiting = role
+        self.update_status()
+
+    def finished(self, info: SessionInfo) -> None:
+        self.waiting = None
+        self.update_status()
+        if info.status == "error":
+            self.notify(info.error or "error", title="Model error", severity="error", timeout=15)
+
+    # ----------------------------------------------------------------- per screen
+
+    def setup(self) -> None: ...
+
+    def sees_tokens(self, role: str) -> bool:
+        return False
+
+    def show_live(self, role: str, text: str) -> None: ...
+
+    def clear_live(self, role: str) -> None: ...
+
+    def refresh_view(self) -> None: ...
+
+    def status_text(self) -> tuple[str, str]:
+        info = self.session.info
+        if info.status != "running":
+            style = "bold green" if info.solved else ("bold red" if info.status == "error"
+                                                       else "bold yellow")
+            return session_summary(info) + " · Ctrl+N for a new session", style
+        k = sum(1 for t in self.session.turns if t.role == "student")
+        who = self.waiting
+        if who is None:
+            # A model (or the verifier) is working; say who, so the wait has a reason.
+            nxt = self.session.next_speaker()  # type: ignore[attr-defined]
+            if nxt == "student":
+                return f"Turn {k + 1}/{info.max_turns} · the student is thinking…", "italic"
+            if nxt == "teacher":
+                return f"Turn {k}/{info.max_turns} · the teacher is thinking…", "italic"
+            return f"Turn {k}/{info.max_turns}", ""
+        if who == self.ROLE:
+            return f"Turn {k + (who == 'student')}/{info.max_turns} · your turn", "bold"
+        waiting_on = "student" if who == "student" else "teacher"
+        remote = getattr(self.session, "remote_role", None)
+        if remote == who:
+            return (f"Turn {k}/{info.max_turns} · waiting for the {waiting_on} "
+                    f"(another terminal: sml chat --join {info.id} --role {who})"), "italic"
+        return f"Turn {k}/{info.max_turns} · waiting for the {waiting_on}", "italic"
+
+    def update_status(self) -> None:
+        text, style = self.status_text()
+        for status in self.query(StatusLine):
+            status.set(text, style)
+        for box in self.query(Input):
+            box.disabled = not (self.waiting == self.ROLE and self.session.info.status == "running")
+            if not box.disabled:
+                box.focus()
+
+    def send(self, text: str) -> None:
+        if not text.strip():
+            return
+        if not self.session.submit(text):
+            self.notify("It is not your turn yet.", severity="warning")
+            return
+        for box in self.query(Input):
+            box.value = ""
+
+    def _title(self, mode: str) -> str:
+        info = self.session.info
+        return (f"sml · {mode} · problem {info.problem_id} · {info.condition} condition · "
+                f"session {info.id}")
+
+
+class StudentScreen(SessionScreen):
+    """A person plays the student. Built from `student_view` alone."""
+
+    ROLE = "student"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Transcript(id="conversation")
+        yield StatusLine(id="status")
+        yield Input(placeholder="Type a message; end with 'Final answer: …' to answer. "
+                    "Enter sends.", id="message")
+        yield Footer()
+
+    def setup(self) -> None:
+        self.title = self._title("student")
+
+    def refresh_view(self) -> None:
+        other = "Feedback" if self.session.info.condition in TEACHERLESS_CONDITIONS else "Teacher"
+        bubbles = student_bubbles(self.session.student_messages(),  # type: ignore[attr-defined]
+                                  me="You", other=other)
+        self.query_one("#conversation", Transcript).show(bubbles)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.send(event.value)
+
+
+class TeacherScreen(SessionScreen):
+    """A person plays the teacher: the conversation, and a private panel."""
+
+    ROLE = "teacher"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="columns"):
+            with Vertical(id="main"):
+                yield Transcript(id="conversation")
+                yield StatusLine(id="status")
+                yield Input(placeholder="Write a hint for the student. Enter sends.",
+                            id="message")
+            yield Static(id="private", classes="private")
+        yield Footer()
+
+    def setup(self) -> None:
+        self.title = self._title("teacher")
+        self.query_one("#private").border_title = "Private · hidden from the student"
+
+    def sees_tokens(self, role: str) -> bool:
+        return role == "student"
+
+    def show_live(self, role: str, text: str) -> None:
+        self.query_one("#conversation", Transcript).live("Student (typing…)", text)
+
+    def clear_live(self, role: str) -> None:
+        self.query_one("#conversation", Transcript).clear_live()
+
+    def refresh_view(self) -> None:
+        bubbles = teacher_bubbles(self.session.teacher_messages(),  # type: ignore[attr-defined]
+                                  me="You", other="Student")
+        self.query_one("#conversation", Transcript).show(bubbles)
+        self.query_one("#private", Static).update(panel_text(self.session))
+        drafts = self.session.panel().drafts  # type: ignore[attr-defined]
+        if drafts and self.waiting == "teacher" and drafts[-1].guard_action == "regenerate":
+            self.notify("Your last message stated the answer and was not delivered. "
+                        "Please rephrase.", severity="warning")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value
+        if not text.strip():
+            return
+        leaks = self.session.leaks_in(text)  # type: ignore[attr-defined]
+        if not leaks:
+            self.send(text)
+            return
+        from sml_cli.tui.modals import LeakWarning
+
+        def decided(send_anyway: bool | None) -> None:
+            if send_anyway:
+                self.send(text)
+            else:
+                self.query_one("#message", Input).focus()
+
+        self.app.push_screen(LeakWarning(text, leaks, self.session.info.guard), decided)
+
+
+class WatchScreen(SessionScreen):
+    """Two models: the student's view and the teacher's view side by side, with pause/step."""
+
+    BINDINGS = [
+        *SessionScreen.BINDINGS,
+        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("s", "step", "Step"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="columns"):
+            with Vertical(id="student-side"):
+                yield Static(Text("Student's view", style="bold"), classes="pane-title")
+                yield Transcript(id="student-view")
+            with Vertical(id="teacher-side"):
+                yield Static(Text("Teacher's view", style="bold"), classes="pane-title")
+                yield Transcript(id="teacher-view")
+                yield Static(id="private", classes="private")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def setup(self) -> None:
+        self.title = self._title("watch")
+        self.query_one("#private").border_title = "Private · hidden from the student"
+
+    def sees_tokens(self, role: str) -> bool:
+        return True
+
+    def show_live(self, role: str, text: str) -> None:
+        # Teacher text streams only into the teacher's pane: the student's pane shows it once
+        # the guard has passed it.
+        target = "#student-view" if role == "student" else "#teacher-view"
+        self.query_one(target, Transcript).live(f"{role.capitalize()} (typing…)", text)
+
+    def clear_live(self, role: str) -> None:
+        target = "#student-view" if role == "student" else "#teacher-view"
+        self.query_one(target, Transcript).clear_live()
+
+    def refresh_view(self) -> None:
+        s = self.session
+        other = "Feedback" if s.info.condition in TEACHERLESS_CONDITIONS else "Teacher"
+        self.query_one("#student-view", Transcript).show(
+            student_bubbles(s.student_messages(), me="Student", other=other))  # type: ignore[attr-defined]
+        if s.info.condition in TEACHERLESS_CONDITIONS:
+            teacher = student_bubbles(s.student_messages(), me="Student", other=other)  # type: ignore[attr-defined]
+        else:
+            teacher = teacher_bubbles(s.teacher_messages(), me="Teacher", other="Student")  # type: ignore[attr-defined]
+        self.query_one("#teacher-view", Transcript).show(teacher)
+        self.query_one("#private", Static).update(panel_text(s))
+
+    def status_text(self) -> tuple[str, str]:
+        text, style = super().status_text()
+        gate = getattr(self.session, "gate", None)
+        if gate is not None and gate.paused and self.session.info.status == "running":
+            return text + " · paused (Space resumes, S steps)", "bold yellow"
+        return text, style
+
+    def action_toggle_pause(self) -> None:
+        gate = self.session.gate  # type: ignore[attr-defined]
+        gate.resume() if gate.paused else gate.pause()
+        self.update_status()
+
+    def action_step(self) -> None:
+        self.session.gate.step()  # type: ignore[attr-defined]
+        self.update_status()

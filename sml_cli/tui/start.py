@@ -1,0 +1,139 @@
+"""The start screen: pick a role, a problem (or type one), an opponent and a condition."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Select, Static
+
+from sml_cli.chat import ChatOptions
+from sml_cli.errors import SmlError
+from sml_cli.problems import BUILTIN_SETS
+from sml_cli.records import CONDITIONS
+
+ROLE_HELP = {
+    "student": "You solve the problem; a model teacher who knows the answer guides you.",
+    "teacher": "You know the answer; guide a model student to it without telling it.",
+    "watch": "Watch a model student and a model teacher, both views side by side.",
+}
+
+
+class StartScreen(Screen[ChatOptions]):
+    BINDINGS = [
+        Binding("ctrl+q", "app.quit", "Quit"),
+        Binding("f1", "app.help", "Help"),
+    ]
+
+    def __init__(self, defaults: ChatOptions) -> None:
+        super().__init__()
+        self.defaults = defaults
+
+    def compose(self) -> ComposeResult:
+        d = self.defaults
+        role = d.role or "student"
+        yield Header()
+        with VerticalScroll(id="start"):
+            yield Static(Text("New tutoring session", style="bold"), id="start-title")
+            yield Label("Your role")
+            with RadioSet(id="role"):
+                for name in ("student", "teacher", "watch"):
+                    yield RadioButton(name, value=name == role, id=f"role-{name}")
+            yield Static(Text(ROLE_HELP[role], style="italic"), id="role-help")
+            with Horizontal(classes="row"):
+                with Vertical():
+                    yield Label("Problem set (built-in name or file path)")
+                    yield Input(d.problems, id="problems")
+                with Vertical():
+                    yield Label("Problem id (blank: random)")
+                    yield Input(d.problem_id or "", id="problem-id")
+            with Horizontal(classes="row"):
+                with Vertical():
+                    yield Label("…or your own question")
+                    yield Input(d.question or "", id="question", placeholder="optional")
+                with Vertical():
+                    yield Label("and its answer")
+                    yield Input(d.answer or "", id="answer", placeholder="optional")
+            with Horizontal(classes="row"):
+                with Vertical():
+                    yield Label("Student model")
+                    yield Input(d.student or "local", id="student")
+                with Vertical():
+                    yield Label("Teacher model")
+                    yield Input(d.teacher or "local", id="teacher")
+            with Horizontal(classes="row"):
+                with Vertical():
+                    yield Label("Condition")
+                    yield Select([(c, c) for c in CONDITIONS], value=d.condition,
+                                 allow_blank=False, id="condition")
+                with Vertical():
+                    yield Label("Max student turns")
+                    yield Input(str(d.max_turns), id="max-turns", type="integer")
+            yield Static(Text("Built-in sets: " + ", ".join(BUILTIN_SETS)
+                              + " · models: local, gguf:PATH, openai/…, ollama/…",
+                              style="dim"))
+            yield Static("", id="start-error")
+            yield Button("Start", id="start-button", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._sync_role()
+        self.query_one("#start-button", Button).focus()
+
+    def _role(self) -> str:
+        pressed = self.query_one("#role", RadioSet).pressed_button
+        return str(pressed.label) if pressed else "student"
+
+    def _sync_role(self) -> None:
+        role = self._role()
+        self.query_one("#role-help", Static).update(Text(ROLE_HELP[role], style="italic"))
+        # The person's own seat has no model to choose.
+        self.query_one("#student", Input).disabled = role == "student"
+        self.query_one("#teacher", Input).disabled = role == "teacher"
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        self._sync_role()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start-button":
+            self.start()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.start()
+
+    def options(self) -> ChatOptions:
+        def value(widget_id: str) -> str | None:
+            text = self.query_one(f"#{widget_id}", Input).value.strip()
+            return text or None
+
+        role = self._role()
+        turns_text = value("max-turns") or "6"
+        condition = self.query_one("#condition", Select).value
+        return replace(
+            self.defaults,
+            role=role,
+            problems=value("problems") or "arithmetic",
+            problem_id=value("problem-id"),
+            question=value("question"),
+            answer=value("answer"),
+            student=None if role == "student" else value("student"),
+            teacher=None if role == "teacher" else value("teacher"),
+            condition=str(condition),
+            max_turns=int(turns_text) if turns_text.lstrip("-").isdigit() else 0,
+        )
+
+    def start(self) -> None:
+        from sml_cli.chat import choose_problem, validate
+
+        options = self.options()
+        try:
+            validate(options)
+            choose_problem(options)  # surfaces a bad file or id here, not in the session
+        except SmlError as exc:
+            self.query_one("#start-error", Static).update(Text(str(exc), style="bold red"))
+            return
+        self.dismiss(options)
