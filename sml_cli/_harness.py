@@ -17,7 +17,7 @@ import traceback
 
 def _limit(kind: int, value: int) -> None:
     with contextlib.suppress(ValueError, OSError):
-        soft, hard = resource.getrlimit(kind)
+        _soft, hard = resource.getrlimit(kind)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(kind, (value, value))
 
@@ -36,9 +36,15 @@ def _main() -> None:
     sink = io.StringIO()
     out = sys.stdout
     try:
+        code = compile(request["code"], "solution.py", "exec")
+    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
+        line = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        result["error"] = f"the code does not compile: {getattr(exc, 'msg', exc)}{line}"
+        print(nonce, json.dumps(result), file=out, flush=True)
+        return
+    result["compiled"] = True
+    try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = compile(request["code"], "solution.py", "exec")
-            result["compiled"] = True
             exec(code, namespace)
     except BaseException as exc:  # the student's code may raise anything, SystemExit included
         result["error"] = "the code raised " + _describe(exc)
@@ -52,21 +58,57 @@ def _main() -> None:
         print(nonce, json.dumps(result), file=out, flush=True)
         return
     lines = request["tests"].splitlines()
-    for statement in statements:
+    checking = _checking_functions(statements)
+    plan = [(s, _is_check(s, checking)) for s in statements]
+    # pytest-style `def test_x(): assert ...` that the tests never call are run at the end.
+    called = {n.func.id for s in statements for n in ast.walk(s)
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    pending_tests = [s for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and s.name.startswith("test") and s.name not in called
+                     and not s.args.args and not s.args.posonlyargs and not s.args.kwonlyargs]
+    result["tests"] = sum(is_check for _, is_check in plan) + len(pending_tests)
+    for statement, is_check in plan:
         source = "\n".join(lines[statement.lineno - 1 : statement.end_lineno]).strip()
         module = ast.Module(body=[statement], type_ignores=[])
-        is_check = isinstance(statement, ast.Assert)
-        if is_check:
-            result["tests"] += 1
         try:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 exec(compile(module, "tests.py", "exec"), namespace)
         except BaseException as exc:
-            result["failures"].append({"test": source[:300], "error": _describe(exc)})
+            result["failures"].append(
+                {"test": source[:300], "error": _describe(exc), "check": is_check}
+            )
             if not is_check:
                 # A failing setup line (import, helper definition) invalidates what follows.
-                break
+                print(nonce, json.dumps(result), file=out, flush=True)
+                return
+    for fn in pending_tests:
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                namespace[fn.name]()
+        except BaseException as exc:
+            result["failures"].append({"test": fn.name, "error": _describe(exc), "check": True})
     print(nonce, json.dumps(result), file=out, flush=True)
+
+
+def _contains_assert(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
+def _checking_functions(statements: list[ast.stmt]) -> set[str]:
+    """Names of the test file's own functions that assert something (HumanEval's `check`)."""
+    return {s.name for s in statements
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and _contains_assert(s)}
+
+
+def _is_check(statement: ast.stmt, checking: set[str]) -> bool:
+    """A statement that checks something: an assert (also inside a loop or `with`), or a call
+    of a test function that asserts (`check(candidate)`). Definitions and imports are setup."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False
+    if _contains_assert(statement):
+        return True
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in checking
+               for n in ast.walk(statement))
 
 
 def _describe(exc: BaseException) -> str:

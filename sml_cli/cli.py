@@ -30,13 +30,22 @@ class SmlGroup(TyperGroup):
     for the real CLI and for CliRunner tests alike; never a traceback for bad usage."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]  # noqa: ANN201
+        import sqlite3
+
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except sqlite3.OperationalError as exc:
+                # e.g. a read-only or full database discovered at the first write
+                from sml_cli.store import _storage_error, resolve_db_path
+
+                raise _storage_error(resolve_db_path(ctx.params.get("db")), exc) from exc
         except SmlError as exc:
             from rich.markup import escape
 
             _print_error(escape(str(exc)))
-            raise click.exceptions.Exit(exc.exit_code) from None
+            # typer vendors its own click; only its Exit is recognised as a clean exit.
+            raise typer.Exit(exc.exit_code) from None
 
 
 app = typer.Typer(

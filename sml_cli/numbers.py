@@ -18,18 +18,22 @@ _MINUS = "-\u2212\u2013"  # ASCII hyphen-minus, Unicode minus, en dash (common i
 _DIGIT_NUMBER = re.compile(
     rf"""
     (?<![\w.,/])                          # not glued to a word, a decimal point or a fraction
-    (?P<sign>(?<![\w)\]])[{_MINUS}+](?=\d))?
-    (?P<int>\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)
-    (?P<dec>\.\d+)?
+    (?P<sign>(?<![\w)\]])[{_MINUS}+](?=\.?\d))?
+    (?:
+        (?P<int>\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?P<dec>\.\d+)?
+      | (?P<lead>\.\d+)                     # a leading decimal point: ".5"
+    )
     (?:\s?/\s?(?P<den>\d+(?:\.\d+)?)(?![\d.]\d))?
     (?P<pct>\s?(?:%|\\%|\s?percent\b))?
-    (?![\w]|[.,]\d)                       # not followed by more digits ("1,5" or "1.2.3")
+    (?![\w]|[.,/]\d)                      # not followed by more digits ("1,5", "1.2.3", "1/2/3")
     """,
     re.VERBOSE,
 )
 
 # "1 1/2" (mixed number) is matched separately because the plain pattern would read "1" and "1/2".
-_MIXED_NUMBER = re.compile(r"(?<![\w.,/])(?P<whole>\d+)\s+(?P<num>\d+)/(?P<den>\d+)(?![\w]|[.,/]\d)")
+_MIXED_NUMBER = re.compile(
+    r"(?<![\w.,/])(?P<whole>\d+)\s+(?P<num>\d+)/(?P<den>\d+)(?![\w]|[.,/]\d)"
+)
 
 # LaTeX fractions: \frac{3}{4}, \dfrac{3}{4}, \tfrac34, with an optional leading minus.
 _LATEX_FRAC = re.compile(
@@ -101,7 +105,7 @@ def _digit_matches(text: str) -> list[NumberMatch]:
     for m in _DIGIT_NUMBER.finditer(text):
         if overlaps(m.start(), m.end()):
             continue
-        value = _to_fraction(m.group("int"), m.group("dec"))
+        value = _to_fraction(m.group("int") or "0", m.group("dec") or m.group("lead"))
         is_fraction = False
         if m.group("den"):
             den = Fraction(m.group("den"))
@@ -206,11 +210,22 @@ def parse_number(text: str) -> NumberMatch | None:
     return None
 
 
+# Between two different numbers of an attempt, these make it a hedge ("5 or 6", "5-6", "5 to 6",
+# "between 5 and 6") or an unevaluated expression ("18 + 1", "3 × 4"): the student has not
+# committed to either number.
+_HEDGE_GAP = re.compile(
+    r"\bor\b|^\s*(?:[-+*/^~\u2013\u2212\u00d7\u00f7\u00b7]|\\times|\\cdot|to)\s*$", re.IGNORECASE
+)
+_HEDGE_PREFIX = re.compile(r"\b(?:between|either)\b", re.IGNORECASE)
+
+
 def number_in_attempt(attempt: str) -> NumberMatch | None:
     """The number a student's final answer commits to.
 
     A bare number wins; "x = 18" or "9 * 2 = 18" means what follows the last '='; otherwise the
-    first number stated ("42 apples", "18 dollars (9 per hour)").
+    first number stated ("42 apples", "18 dollars (9 per hour)"). A hedge between different
+    numbers ("5 or 6", "5-6", "between 5 and 6") or an unevaluated expression ("18 + 1")
+    commits to none of them: None.
     """
     whole = parse_number(attempt)
     if whole is not None:
@@ -218,37 +233,48 @@ def number_in_attempt(attempt: str) -> NumberMatch | None:
     tail = attempt.rsplit("=", 1)[-1] if "=" in attempt else attempt
     tail = normalize_numeric_text(tail)
     matches = find_numbers(tail)
-    return matches[0] if matches else None
+    if not matches:
+        return None
+    first = matches[0]
+    for other in matches[1:]:
+        if other.value == first.value:
+            continue
+        gap = tail[first.end : other.start]
+        if _HEDGE_GAP.search(gap) or _HEDGE_PREFIX.search(tail[: first.start]):
+            return None
+    return first
 
 
-def _decimals(text: str) -> int | None:
-    m = re.search(r"\.(\d+)", text)
-    return len(m.group(1)) if m else None
+def _decimals(m: NumberMatch) -> int | None:
+    """Decimal places of a number written as a decimal ("0.33" → 2); None for "1/3", "7"."""
+    if m.is_fraction:
+        return None
+    found = re.search(r"\.(\d+)", m.text)
+    return len(found.group(1)) if found else None
+
+
+def _readings(m: NumberMatch, percent_other_side: bool) -> list[tuple[Fraction, int | None]]:
+    """The values `m` may stand for, each with its decimal places: "50%" is 50 or, when the
+    other side has no percent sign, 0.5 (two more decimal places: "33.33%" ≈ 0.3333)."""
+    d = _decimals(m)
+    readings = [(m.value, d)]
+    if m.percent and not percent_other_side:
+        readings.append((m.value / 100, None if d is None else d + 2))
+    return readings
 
 
 def numbers_equal(a: NumberMatch, b: NumberMatch) -> bool:
     """Equal values, allowing for a percent sign on one side ("50%" vs "50" or "0.5") and for
-    a rounded decimal standing for a fraction ("0.33" for "1/3")."""
-    candidates_a = [a.value]
-    candidates_b = [b.value]
-    if a.percent != b.percent:
-        # "50%" may be written as 50 or as 0.5 by the other side.
-        if a.percent:
-            candidates_a.append(a.value / 100)
-        else:
-            candidates_b.append(b.value / 100)
-    for va in candidates_a:
-        for vb in candidates_b:
-            if va == vb:
+    a rounded decimal standing for a fraction ("0.33" or "0.333" for "1/3", not "0.3")."""
+    for va, da in _readings(a, b.percent):
+        for vb, db in _readings(b, a.percent):
+            if va == vb or abs(va - vb) <= Fraction(1, 10**9) * max(1, abs(vb)):
                 return True
-            if abs(va - vb) <= Fraction(1, 10**9) * max(1, abs(vb)):
-                return True
-            # A decimal written to d places equals a fraction that rounds to it.
-            for rounded, exact in ((a, b), (b, a)):
-                d = _decimals(rounded.text)
-                if d and d >= 2 and exact.is_fraction:
-                    ev = vb if exact is b else va
-                    rv = va if rounded is a else vb
-                    if round(ev, d) == rv:
-                        return True
+            # A decimal written to d ≥ 2 places equals a fraction that rounds to it.
+            for rounded_value, d, exact, exact_value in ((va, da, b, vb), (vb, db, a, va)):
+                if (
+                    d is not None and d >= 2 and exact.is_fraction
+                    and abs(exact_value - rounded_value) <= Fraction(1, 2 * 10**d)
+                ):
+                    return True
     return False

@@ -9,6 +9,7 @@ security boundary against code that sets out to escape (no network or filesystem
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -24,6 +25,8 @@ HARNESS = Path(__file__).with_name("_harness.py")
 
 @dataclass(frozen=True)
 class TestRun:
+    __test__ = False  # not a pytest test class, despite the name
+
     passed: bool
     tests: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -38,9 +41,21 @@ class TestRun:
             return f"incorrect: {self.error}"
         if self.passed:
             return f"correct: all {self.tests} tests passed"
-        failed = "; ".join(f"{f['test']} ({f['error']})" for f in self.failures[:3])
-        more = f" and {len(self.failures) - 3} more" if len(self.failures) > 3 else ""
-        return f"incorrect: {len(self.failures)} of {self.tests} tests failed: {failed}{more}"
+        if not self.failures:
+            return "incorrect: the tests contain no checks (assert statements), so nothing passed"
+        setup = [f for f in self.failures if not f.get("check", True)]
+        failed = [f for f in self.failures if f.get("check", True)]
+        parts = []
+        if failed:
+            listed = "; ".join(f"{f['test']} ({f['error']})" for f in failed[:3])
+            more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+            parts.append(f"{len(failed)} of {self.tests} tests failed: {listed}{more}")
+        if setup:
+            parts.append(
+                f"the test step {setup[0]['test']} raised {setup[0]['error']}, "
+                "so the checks after it did not run"
+            )
+        return "incorrect: " + "; ".join(parts)
 
 
 def run_python_tests(
@@ -83,13 +98,12 @@ def run_python_tests(
             passed = data["compiled"] and not data["error"] and not failures and data["tests"] > 0
             return TestRun(passed, data["tests"], failures, data["error"])
     if proc.returncode and proc.returncode < 0:
-        return TestRun(False, error=f"the code was killed by {signal.Signals(-proc.returncode).name}")
+        signal_name = signal.Signals(-proc.returncode).name
+        return TestRun(False, error=f"the code was killed by {signal_name}")
     return TestRun(False, error="the code exited before the tests ran")
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()

@@ -16,13 +16,17 @@ from sml_cli.problems import Problem, choice_index, extract_boxed
 # "Final answer: X" in any case, tolerating markdown emphasis around the marker
 # ("**Final Answer:** 42", "Final answer - 42"). X runs to the end of the line.
 _FINAL_ANSWER = re.compile(
-    r"(?:\*\*|__)?\bfinal\s+answer\b\s*(?:\*\*|__)?\s*(?:[:\-–=]|is\b)\s*(?:\*\*|__)?[ \t]*(?P<x>[^\n]*)",
+    r"(?:\*\*|__)?(?<![^\W_])final\s+answer\b\s*(?:\*\*|__)?\s*"
+    r"(?:is\b(?:\s*:)?|[:=]|[\-–—](?=\s))\s*"  # "is", "is:", ":", "=", or a dash then a space
+    r"(?:\*\*|__)?[ \t]*(?P<x>[^\n]*)",
     re.IGNORECASE,
 )
 # "ANSWER: X" is the inspect_ai / eval-harness convention; upper case only, so that ordinary
 # prose ("my answer: maybe…") is not mistaken for an attempt.
 _ANSWER_COLON = re.compile(r"\bANSWER\s*:[ \t]*(?P<x>[^\n]*)")
-_CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(?P<code>.*?)```", re.DOTALL | re.IGNORECASE)
+_CODE_BLOCK = re.compile(
+    r"```[ \t]*(?:python|py|python3)?[ \t]*\n(?P<code>.*?)```", re.DOTALL | re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def extract_attempt(message: str, *, code: bool = False) -> Attempt | None:
         after = message[last.start :]
         after = re.sub(r"^.*?(?:[:\-–=]|is\b)", "", after, count=1, flags=re.DOTALL | re.IGNORECASE)
         return Attempt(after.strip(), last.start) if after.strip() else None
-    # "Final answer: \boxed{7}" is one attempt; the marker's own text would otherwise be "\boxed{7}".
+    # "Final answer: \boxed{7}" is one attempt; the marker's text would otherwise be "\boxed{7}".
     text = last.text
     inner = extract_boxed(text)
     if inner is not None:
@@ -105,12 +109,21 @@ def check(problem: Problem, attempt: str) -> Verdict:
         ok = math_equal(reference, attempt)
     elif verifier == "choice":
         assert problem.choices
-        ok = choice_index(attempt, problem.choices) == choice_index(reference, problem.choices)
+        expected = _reference_choice(reference, problem.choices)
+        ok = expected is not None and choice_index(attempt, problem.choices) == expected
     elif verifier == "regex":
         ok = regex_match(reference, attempt)
     else:  # pragma: no cover - problems are validated at load time
         raise ValueError(f"unknown verifier {verifier!r}")
     return Verdict(ok, "correct" if ok else "incorrect", attempt)
+
+
+def _reference_choice(reference: str, choices: tuple[str, ...]) -> int | None:
+    """The option a choice problem's reference names. A loaded problem stores a letter, which
+    must be read as a letter even when an option's text is itself a letter."""
+    if len(reference) == 1 and "A" <= reference <= "Z" and ord(reference) - ord("A") < len(choices):
+        return ord(reference) - ord("A")
+    return choice_index(reference, choices, reference=True)
 
 
 def numeric_equal(reference: str, attempt: str) -> bool:
@@ -159,7 +172,7 @@ def math_equal(reference: str, attempt: str) -> bool:
     from math_verify import parse, verify
 
     def as_latex(s: str) -> str:
-        s = s.strip()
+        s = s.strip().replace("**", "^")  # Python-style powers: x**2
         return s if s.startswith("$") or s.startswith("\\(") or s.startswith("\\[") else f"${s}$"
 
     # math-verify's timeouts use SIGALRM, which only works on the main thread; elsewhere (TUI

@@ -1,0 +1,273 @@
+"""The `python` verifier's sandbox: student code runs out of process, with a timeout,
+resource limits and a clean environment; the verdict cannot be forged from stdout."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sml_cli.sandbox import TestRun, run_python_tests
+
+ADD = "def add(a, b):\n    return a + b\n"
+ADD_TESTS = "assert add(1, 2) == 3\nassert add(-1, 1) == 0\nassert add(0, 0) == 0\n"
+
+
+def run(code: str, tests: str = "assert True", **kw: float) -> TestRun:
+    kw.setdefault("timeout", 5.0)
+    return run_python_tests(code, tests, **kw)  # type: ignore[arg-type]
+
+
+def test_passing_code() -> None:
+    result = run(ADD, ADD_TESTS)
+    assert result.passed
+    assert result.tests == 3
+    assert result.failures == [] and result.error is None and not result.timed_out
+    assert result.summary() == "correct: all 3 tests passed"
+
+
+def test_failing_code_names_the_failing_test() -> None:
+    result = run("def add(a, b):\n    return a - b\n", ADD_TESTS)
+    assert not result.passed
+    assert result.tests == 3
+    assert [f["test"] for f in result.failures] == [
+        "assert add(1, 2) == 3",
+        "assert add(-1, 1) == 0",
+    ]
+    assert result.summary().startswith("incorrect: 2 of 3 tests failed: assert add(1, 2) == 3")
+
+
+def test_many_failures_are_summarised() -> None:
+    tests = "\n".join(f"assert f({i}) == {i}" for i in range(1, 6))
+    result = run("def f(x):\n    return 0\n", tests)
+    assert len(result.failures) == 5
+    assert result.summary().endswith("and 2 more")
+
+
+def test_syntax_error() -> None:
+    result = run("def add(a, b) return a + b", ADD_TESTS)
+    assert not result.passed
+    assert result.error is not None
+    assert result.error.startswith("the code does not compile")
+    assert "line 1" in result.error
+    assert "\n" not in result.summary()
+
+
+def test_null_bytes_do_not_crash_the_harness() -> None:
+    result = run("x = 1\x00", "assert x == 1")
+    assert not result.passed
+    assert result.error is not None and "does not compile" in result.error
+
+
+def test_exception_in_code() -> None:
+    result = run("raise ValueError('nope')", "assert True")
+    assert not result.passed
+    assert result.error == "the code raised ValueError: nope"
+
+
+def test_sys_exit_in_code_is_a_failure() -> None:
+    result = run("import sys\nsys.exit(0)", "assert True")
+    assert not result.passed
+    assert result.error is not None and "SystemExit" in result.error
+
+
+def test_os_exit_before_the_tests_is_a_failure() -> None:
+    result = run("import os\nos._exit(0)", "assert True")
+    assert not result.passed
+    assert result.error == "the code exited before the tests ran"
+
+
+def test_killed_by_signal() -> None:
+    result = run("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "assert True")
+    assert not result.passed
+    assert result.error is not None and "SIGKILL" in result.error
+
+
+def test_infinite_loop_times_out() -> None:
+    start = time.monotonic()
+    result = run("while True:\n    pass\n", "assert True", timeout=1.0)
+    assert time.monotonic() - start < 10
+    assert result.timed_out and not result.passed
+    assert result.summary() == "incorrect: the code timed out"
+
+
+def test_infinite_loop_inside_a_test_times_out() -> None:
+    result = run("def f():\n    while True:\n        pass\n", "assert f() == 1", timeout=1.0)
+    assert result.timed_out and not result.passed
+
+
+def test_sleeping_code_times_out() -> None:
+    result = run("import time\ntime.sleep(60)", "assert True", timeout=1.0)
+    assert result.timed_out
+
+
+def test_memory_bomb_is_stopped() -> None:
+    result = run("x = bytearray(8 * 1024 ** 3)", "assert True")
+    assert not result.passed
+    assert result.error is not None and "MemoryError" in result.error
+
+
+def test_gradual_memory_growth_is_stopped() -> None:
+    code = "chunks = []\nwhile True:\n    chunks.append(bytearray(16 << 20))\n"
+    result = run(code, "assert True", memory_bytes=256 << 20)
+    assert not result.passed
+    assert not result.timed_out
+    assert result.error is not None and "MemoryError" in result.error
+
+
+def test_file_size_limit() -> None:
+    code = "open('big.bin', 'wb').write(b'x' * (4 << 20))"
+    result = run(code, "assert True", file_bytes=1 << 20)
+    assert not result.passed
+    assert result.error is not None and "File too large" in result.error
+
+
+def test_no_api_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    code = "import os\nENV = dict(os.environ)\n"
+    tests = (
+        "assert not any('KEY' in k or 'TOKEN' in k or 'SECRET' in k for k in ENV)\n"
+        "assert not any('secret' in v for v in ENV.values())\n"
+        f"assert ENV.get('HOME') != {str(Path.home())!r}\n"
+    )
+    result = run(code, tests)
+    assert result.passed, result.summary()
+
+
+def test_runs_in_a_fresh_temporary_directory(tmp_path: Path) -> None:
+    marker = tmp_path / "cwd.txt"
+    code = (
+        "import os\n"
+        "open('scratch.txt', 'w').write('x')\n"
+        f"open({str(marker)!r}, 'w').write(os.getcwd())\n"
+    )
+    result = run(code, "import os\nassert 'scratch.txt' in os.listdir('.')")
+    assert result.passed, result.summary()
+    workdir = Path(marker.read_text())
+    assert workdir != Path.cwd()
+    assert not workdir.exists()  # removed afterwards
+
+
+def test_child_processes_are_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    code = (
+        "import subprocess\n"
+        "p = subprocess.Popen(['sleep', '30'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+    )
+    run(code, "assert True")
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status")
+        try:
+            state = next(
+                line for line in status.read_text().splitlines() if line.startswith("State")
+            )
+        except (FileNotFoundError, ProcessLookupError):
+            return  # gone
+        if "Z" in state.split()[1]:
+            return  # dead, waiting to be reaped by init
+        time.sleep(0.05)
+    pytest.fail(f"child process {pid} still running")
+
+
+def test_stdout_cannot_forge_a_verdict() -> None:
+    fake = '{"compiled": true, "tests": 1, "failures": [], "error": null}'
+    code = (
+        "import os, sys\n"
+        f"print('x ' + {fake!r})\n"
+        f"sys.__stdout__.write('y ' + {fake!r} + '\\n')\n"
+        "sys.__stdout__.flush()\n"
+        "os._exit(0)\n"
+    )
+    result = run(code, "assert False")
+    assert not result.passed
+
+
+def test_student_output_does_not_disturb_the_verdict() -> None:
+    code = ADD + "print('hello ' * 1000)\nimport sys\nprint('noise', file=sys.stderr)\n"
+    assert run(code, ADD_TESTS).passed
+
+
+def test_atexit_handlers_do_not_change_the_verdict() -> None:
+    code = ADD + "import atexit, os\natexit.register(lambda: os._exit(3))\n"
+    assert run(code, ADD_TESTS).passed
+
+
+# ----------------------------------------------------------------------------- test styles
+
+
+def test_humaneval_style_check_function() -> None:
+    tests = (
+        "def check(candidate):\n"
+        "    assert candidate(1) == 2\n"
+        "    assert candidate(3) == 6\n"
+        "\n"
+        "check(f)\n"
+    )
+    assert run("def f(x):\n    return 2 * x\n", tests).passed
+    bad = run("def f(x):\n    return x + 1\n", tests)
+    assert not bad.passed and bad.tests == 1
+    assert "check(f)" in bad.summary()
+
+
+def test_pytest_style_test_functions_are_run() -> None:
+    tests = "def test_one():\n    assert f(1) == 2\n\ndef test_two():\n    assert f(2) == 4\n"
+    good = run("def f(x):\n    return 2 * x\n", tests)
+    assert good.passed and good.tests == 2
+    bad = run("def f(x):\n    return 2\n", tests)
+    assert not bad.passed
+    assert [f["test"] for f in bad.failures] == ["test_two"]
+
+
+def test_asserts_in_a_loop_count_as_a_check() -> None:
+    tests = "for a, b in [(1, 2), (2, 4)]:\n    assert f(a) == b\n"
+    assert run("def f(x):\n    return 2 * x\n", tests).passed
+    assert not run("def f(x):\n    return x\n", tests).passed
+
+
+def test_tests_without_asserts_never_pass() -> None:
+    result = run("x = 1", "y = x + 1")
+    assert not result.passed
+    assert result.tests == 0
+    assert "no checks" in result.summary()
+    assert not run("x = 1", "").passed
+
+
+def test_failing_setup_step_stops_the_tests() -> None:
+    result = run("x = 1", "import no_such_module_here\nassert x == 1")
+    assert not result.passed
+    summary = result.summary()
+    assert "no_such_module_here" in summary
+    assert "did not run" in summary
+    assert "of 0 tests" not in summary
+
+
+def test_helper_raising_after_a_passing_check() -> None:
+    result = run("def f(x):\n    return 2 * x\n", "assert f(1) == 2\nr = f('a') + 1\nassert r == 3")
+    assert not result.passed
+    assert "r = f('a') + 1" in result.summary()
+
+
+def test_tests_that_do_not_parse() -> None:
+    result = run(ADD, "assert add(1, 2) ==")
+    assert not result.passed
+    assert result.error is not None and "tests do not parse" in result.error
+
+
+# ----------------------------------------------------------------------------- summary()
+
+
+def test_summary_states() -> None:
+    assert TestRun(False, timed_out=True).summary() == "incorrect: the code timed out"
+    assert TestRun(False, error="boom").summary() == "incorrect: boom"
+    assert TestRun(True, tests=2).summary() == "correct: all 2 tests passed"
+    failed = TestRun(
+        False, tests=2, failures=[{"test": "assert f() == 1", "error": "AssertionError"}]
+    )
+    assert failed.summary() == "incorrect: 1 of 2 tests failed: assert f() == 1 (AssertionError)"
+

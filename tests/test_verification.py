@@ -1,0 +1,409 @@
+"""Answer extraction (SPEC §3) and every verifier (SPEC §2): equivalent forms must pass,
+near-misses must fail."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sml_cli.problems import Problem, builtin_path, load_problems
+from sml_cli.verification import (
+    Attempt,
+    check,
+    exact_equal,
+    extract_attempt,
+    is_question,
+    math_equal,
+    normalize_text,
+    numeric_equal,
+    regex_match,
+)
+
+
+def extracted(message: str, **kw: bool) -> str | None:
+    attempt = extract_attempt(message, **kw)
+    return None if attempt is None else attempt.text
+
+
+# ----------------------------------------------------------------------------- extraction
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Final answer: 42", "42"),
+        ("final answer: 42", "42"),
+        ("FINAL ANSWER: 42", "42"),
+        ("final ANSWER: 42", "42"),
+        ("So... Final Answer:   42  ", "42"),
+        ("Final answer - 42", "42"),
+        ("final answer \u2014 42", "42"),
+        ("The final answer is: Paris", "Paris"),
+        ("Final answer is -5", "-5"),
+        ("Final answer: -5", "-5"),
+        ("final answer = 9", "9"),
+        ("The final answer is 12.", "12."),
+        ("The final answer: 9", "9"),
+        ("**Final Answer:** 42", "42"),
+        ("**Final answer**: 42", "42"),
+        ("__Final answer:__ 42", "42"),
+        ("Final answer: **42**", "42"),
+        ("Final answer:\n42", "42"),
+        ("Final answer: 42 apples.", "42 apples."),
+        ("Final answer: $18.", "$18."),
+        ("Final answer: 3\nwait, no.\nFinal answer: 5", "5"),  # last one wins
+        ("ANSWER: 7", "7"),
+        ("Some reasoning.\nANSWER: 7", "7"),
+        (r"\boxed{42}", "42"),
+        (r"so $\boxed{12}$.", "12"),
+        (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}"),  # nested braces
+        (r"so \boxed{x^{2}} ok", "x^{2}"),
+        (r"\boxed{\frac{\sqrt{2}}{2}}", r"\frac{\sqrt{2}}{2}"),
+        (r"Final answer: \boxed{3}", "3"),  # one attempt, not the text "\boxed{3}"
+        (r"Final answer: \boxed{\frac{1}{2}} .", r"\frac{1}{2}"),
+        (r"\boxed{1} then Final answer: 2", "2"),
+        (r"Final answer: 2 and later \boxed{3}", "3"),
+        ("Final answer: 4\nANSWER: 5", "5"),
+    ],
+)
+def test_extract_attempt(message: str, expected: str) -> None:
+    assert extracted(message) == expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "I think it is 42.",
+        "my answer: 5",  # only upper-case ANSWER: is a marker
+        "Answer: 5",
+        "What is the final answer?",
+        "Is the answer 42?",
+        "finalanswer: 5",
+        "Final answers: 5",
+        "Final answer:",
+        "Final answer:   ",
+        r"\boxed{}",
+        r"\boxed 5",
+    ],
+)
+def test_extract_attempt_none(message: str) -> None:
+    assert extract_attempt(message) is None
+
+
+def test_marker_dash_never_eats_a_minus_sign() -> None:
+    assert extracted("Final answer -5") != "5"
+
+
+def test_extract_attempt_returns_marker_position() -> None:
+    message = "Thinking...\nFinal answer: 7"
+    attempt = extract_attempt(message)
+    assert attempt == Attempt("7", message.index("Final"))
+
+
+CODE_MESSAGE = (
+    "First try:\n```python\ndef f():\n    return 1\n```\nBetter:\n```python\ndef f():\n"
+    "    return 2\n```\nFinal answer: the function above"
+)
+
+
+def test_code_mode_picks_last_fenced_block() -> None:
+    assert extracted(CODE_MESSAGE, code=True) == "def f():\n    return 2"
+
+
+@pytest.mark.parametrize("fence", ["```", "```python", "```py", "```Python3"])
+def test_code_mode_fence_languages(fence: str) -> None:
+    message = f"Final answer:\n{fence}\nx = 1\n```\n"
+    assert extracted(message, code=True) == "x = 1"
+
+
+def test_code_mode_without_block_takes_text_after_marker() -> None:
+    assert extracted("Final answer: def f(): return 1", code=True) == "def f(): return 1"
+
+
+def test_code_mode_needs_a_marker() -> None:
+    assert extract_attempt("```python\ndef f(): return 2\n```", code=True) is None
+
+
+def test_is_question() -> None:
+    assert is_question("Is it more than 10?")
+    assert not is_question("I think it is 10.")
+
+
+# ----------------------------------------------------------------------------- numeric
+
+
+@pytest.mark.parametrize(
+    ("reference", "attempt"),
+    [
+        ("1000", "1,000"),
+        ("1,000", "1000"),
+        ("1000", "$1,000.00"),
+        ("3", "3.0"),
+        ("3.0", "3"),
+        ("42", "42 apples"),
+        ("42", "42."),
+        ("42", "$42"),
+        ("42", "**42**"),
+        ("42", "`42`"),
+        ("42", r"\(42\)"),
+        ("42", "forty-two"),
+        ("18", "x = 18"),
+        ("18", "9*2 = 18"),
+        ("-3", "x = -3"),
+        ("0.5", "50%"),
+        ("50%", "0.5"),
+        ("1/3", "0.33"),
+        ("0.75", "3/4"),
+        ("2.5", "2 1/2"),
+        ("0.5", r"\frac{1}{2}"),
+        ("0.5", ".5"),
+    ],
+)
+def test_numeric_passes(reference: str, attempt: str) -> None:
+    assert numeric_equal(reference, attempt)
+
+
+@pytest.mark.parametrize(
+    ("reference", "attempt"),
+    [
+        ("1400", "14"),
+        ("14", "1400"),
+        ("42", "41"),
+        ("42", "4 2"),
+        ("42", ""),
+        ("42", "forty"),
+        ("0.5", "0.54"),
+        ("6", "10-4"),
+        ("5", "5 or 6"),
+        ("42", "about 40 or 42"),
+        ("5", "6, no 5"),
+        ("3", "3/4"),
+        ("1000", "1,5"),
+        ("15", "1,5"),
+        ("-3", "3"),
+        ("18", "x = 18 + 1"),
+    ],
+)
+def test_numeric_fails(reference: str, attempt: str) -> None:
+    assert not numeric_equal(reference, attempt)
+
+
+# ----------------------------------------------------------------------------- exact
+
+
+@pytest.mark.parametrize(
+    ("reference", "attempt"),
+    [
+        ("Paris", "paris"),
+        ("Paris", "PARIS"),
+        ("Paris", " Paris. "),
+        ("Paris", "Paris!"),
+        ("Paris", "**Paris**"),
+        ("Paris", '"Paris"'),
+        ("New York", "new  york"),
+        ("New York", "New\tYork"),
+        ("True", "true"),
+        ("x", r"\text{x}"),
+    ],
+)
+def test_exact_passes(reference: str, attempt: str) -> None:
+    assert exact_equal(reference, attempt)
+
+
+@pytest.mark.parametrize(
+    ("reference", "attempt"),
+    [
+        ("Paris", "Pariss"),
+        ("Paris", "London"),
+        ("Paris", "Paris, France"),
+        ("New York", "NewYork"),
+        ("yes", "no"),
+        ("Paris", ""),
+    ],
+)
+def test_exact_fails(reference: str, attempt: str) -> None:
+    assert not exact_equal(reference, attempt)
+
+
+def test_normalize_text() -> None:
+    assert normalize_text("  **Hello   World.** ") == "hello world"
+
+
+# ----------------------------------------------------------------------------- math
+
+
+@pytest.mark.parametrize(
+    ("reference", "attempt"),
+    [
+        (r"\frac{1}{2}", "0.5"),
+        (r"\frac{1}{2}", "1/2"),
+        ("0.5", r"\frac{1}{2}"),
+        (r"\frac12", "0.5"),
+        (r"2\sqrt{2}", r"\sqrt{8}"),
+        ("x^2+2x+1", "(x+1)^2"),
+        ("(x+1)^2", "x^2+2x+1"),
+        ("x^2+2x+1", "(x+1)**2"),
+        ("2x", "x*2"),
+        (r"\sqrt{2}/2", r"\frac{1}{\sqrt{2}}"),
+        (r"\pi", r"\pi"),
+        (r"\{1,2\}", r"\{2,1\}"),
+        ("x=2", "2"),
+        (r"\frac{1}{3}", "0.33"),
+    ],
+)
+def test_math_passes(reference: str, attempt: str) -> None:
+    assert math_equal(reference, attempt)
+
+
+@pytest.mark.parametrize(
+    ("reference", "attempt"),
+    [
+        ("x^2+2x+1", "(x-1)^2"),
+        (r"2\sqrt{2}", r"\sqrt{6}"),
+        (r"\frac{1}{2}", r"\frac{1}{3}"),
+        (r"\frac{1}{3}", "0.3"),
+        ("2x", "2y"),
+        ("x^2", "x^3"),
+        ("(1,2)", "(2,1)"),
+        ("[0,1]", "[0,1)"),
+        (r"\pi", "3.14159"),
+        ("3", "hello"),
+        ("3", ""),
+        ("3", r"\frac{3"),  # unparsable LaTeX is simply wrong
+    ],
+)
+def test_math_fails(reference: str, attempt: str) -> None:
+    assert not math_equal(reference, attempt)
+
+
+def test_math_rejects_overlong_attempt_quickly() -> None:
+    assert not math_equal("1", "+".join(["x"] * 500))
+
+
+def test_math_works_off_the_main_thread() -> None:
+    results: list[bool] = []
+    thread = threading.Thread(target=lambda: results.append(math_equal(r"2\sqrt{2}", r"\sqrt{8}")))
+    thread.start()
+    thread.join(60)
+    assert results == [True]
+
+
+# ----------------------------------------------------------------------------- regex
+
+
+@pytest.mark.parametrize(
+    ("pattern", "attempt", "ok"),
+    [
+        (r"\d+", "42", True),
+        (r"\d+", " 42 ", True),  # surrounding whitespace is stripped
+        (r"\d+", "42a", False),  # full match, not search
+        (r"\d+", "a42", False),
+        ("(yes|no)", "yes", True),
+        ("(yes|no)", "Yes", False),
+        ("(?i)(yes|no)", "Yes", True),
+        ("[", "x", False),  # a broken pattern never matches (and never raises)
+    ],
+)
+def test_regex(pattern: str, attempt: str, ok: bool) -> None:
+    assert regex_match(pattern, attempt) is ok
+
+
+# ----------------------------------------------------------------------------- check()
+
+
+def problem(**kw: object) -> Problem:
+    fields: dict = {"id": "1", "question": "q?", "answer": "42", "verifier": "numeric"}
+    fields.update(kw)
+    return Problem(**fields)
+
+
+def test_check_numeric_verdict() -> None:
+    good = check(problem(), "42 apples")
+    assert good.correct and good.summary == "correct" and good.attempt == "42 apples"
+    bad = check(problem(), "41")
+    assert not bad.correct and bad.summary == "incorrect"
+    assert "42" not in bad.summary
+
+
+@pytest.mark.parametrize(
+    ("verifier", "answer", "right", "wrong"),
+    [
+        ("numeric", "1400", "1,400", "14"),
+        ("exact", "Paris", "paris.", "London"),
+        ("math", r"\frac{1}{2}", "0.5", "0.25"),
+        ("regex", r"\d{3}", "123", "12"),
+    ],
+)
+def test_check_dispatches_to_verifier(verifier: str, answer: str, right: str, wrong: str) -> None:
+    p = problem(verifier=verifier, answer=answer)
+    assert check(p, right).correct
+    assert not check(p, wrong).correct
+    assert answer not in check(p, wrong).summary
+
+
+CHOICES = ("Paris", "London", "Berlin", "Madrid")
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        "B",
+        "b",
+        "(b)",
+        "(B)",
+        "B)",
+        "B.",
+        "Option B",
+        "choice b",
+        "London",
+        "london.",
+        "B) London",
+        "(B) London",
+        "**B**",
+        "B - London",
+        "B, London",
+    ],
+)
+def test_choice_passes(attempt: str) -> None:
+    assert check(problem(verifier="choice", answer="B", choices=CHOICES), attempt).correct
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    ["A", "C", "Paris", "E", "1", "", "A or B", "B or C", "B) Paris", "I think B", "BB", "(B"],
+)
+def test_choice_fails(attempt: str) -> None:
+    assert not check(problem(verifier="choice", answer="B", choices=CHOICES), attempt).correct
+
+
+def test_choice_reference_letter_is_read_as_a_letter() -> None:
+    # Options that are themselves letters: the stored reference "A" means the first option.
+    p = problem(verifier="choice", answer="A", choices=("B", "A"))
+    assert check(p, "(A) B").correct
+    assert not check(p, "(B) A").correct
+
+
+def test_choice_invalid_reference_never_matches() -> None:
+    p = problem(verifier="choice", answer="Z", choices=CHOICES)
+    assert not check(p, "nonsense").correct  # None == None must not count as a match
+
+
+def test_check_python() -> None:
+    tests = "assert add(1, 2) == 3\nassert add(-1, 1) == 0"
+    p = problem(verifier="python", answer=None, tests=tests)
+    good = check(p, "def add(a, b):\n    return a + b")
+    assert good.correct and good.summary.startswith("correct")
+    bad = check(p, "def add(a, b):\n    return a - b")
+    assert not bad.correct and bad.summary.startswith("incorrect")
+    assert "add(1, 2) == 3" in bad.summary  # the teacher is told which test failed
+
+
+@pytest.mark.skipif(not builtin_path("arithmetic").exists(), reason="built-in set not written")
+def test_builtin_arithmetic_answers_verify_through_the_extractor() -> None:
+    for p in load_problems("arithmetic"):
+        attempt = extract_attempt(f"Let me work it out.\n**Final Answer:** {p.answer}")
+        assert attempt is not None, p.id
+        assert check(p, attempt.text).correct, p.id
+        assert not check(p, "1400000000").correct, p.id
