@@ -324,6 +324,29 @@ def eval_command(
     err.print(f"[dim]run id: {run.run_id} · database: {run.store.path}[/]")
 
 
+# ----------------------------------------------------------------------------- report
+
+
+@app.command("report")
+def report_command(
+    run_id: Annotated[str, typer.Argument(help="The run to report on.")],
+    db: DbOption = None,
+    html: Annotated[str | None, typer.Option(
+        "--html", help="Write a self-contained HTML report (charts, outcomes, transcripts).",
+        show_default=False)] = None,
+) -> None:
+    """A run's scores and success-by-turn chart; optionally as a self-contained HTML file."""
+    from sml_cli import report
+    from sml_cli.store import Store
+
+    with Store(db) as store:
+        data = report.load_run(store, run_id)
+        report.print_report(data)
+        if html:
+            path = report.write_html(data, store, html)
+            typer.echo(f"wrote {path}", err=True)
+
+
 # ----------------------------------------------------------------------------- sessions
 
 

@@ -1,0 +1,303 @@
+"""`sml report RUN_ID`: a run's scores in the terminal, or as one self-contained HTML file.
+
+The HTML needs no network to view: styles are inline, charts are inline SVG drawn here, and
+every session's transcript is in the file, linked from the per-problem table. Transcripts
+show the private channel, marked as such: a report is a teacher-side document.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sml_cli import __version__
+from sml_cli.errors import SmlError, UsageError
+from sml_cli.metrics import ordered_conditions, summarize
+from sml_cli.problems import Problem
+from sml_cli.records import SessionInfo, Turn
+from sml_cli.store import Store
+
+PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04"]
+
+
+@dataclass
+class RunData:
+    run: dict[str, Any]
+    sessions: list[SessionInfo]
+    problems: dict[str, Problem]
+    result: dict[str, Any]
+
+    @property
+    def max_turns(self) -> int:
+        return int(self.run["config"].get("max_turns") or max(
+            (s.student_turns or 0 for s in self.sessions), default=1))
+
+
+def load_run(store: Store, run_id: str) -> RunData:
+    run = store.run(run_id)
+    if run is None:
+        known = [r["id"] for r in store.db.query(
+            "SELECT id FROM runs ORDER BY created DESC LIMIT 5")]
+        hint = f" (recent runs: {', '.join(known)})" if known else " (the database has no runs)"
+        raise UsageError(f"no run {run_id!r} in {store.path}{hint}")
+    sessions = list(store.sessions("run_id = ?", [run_id]))
+    keys = {s.problem_key for s in sessions}
+    problems = {k: store.problem(k) for k in keys}
+    max_turns = int(run["config"].get("max_turns") or max(
+        (s.student_turns or 0 for s in sessions), default=1))
+    summary = summarize(sessions, max_turns, seed=int(run["config"].get("seed") or 0))
+    elapsed = _elapsed(sessions)
+    result = {"run_id": run_id, "elapsed_s": elapsed, "config": run["config"], **summary}
+    return RunData(run, sessions, problems, result)
+
+
+def _elapsed(sessions: list[SessionInfo]) -> float:
+    from datetime import datetime
+
+    starts = [s.created for s in sessions if s.created]
+    ends = [s.finished for s in sessions if s.finished]
+    if not starts or not ends:
+        return 0.0
+    return max(0.0, (datetime.fromisoformat(max(ends)) -
+                     datetime.fromisoformat(min(starts))).total_seconds())
+
+
+# ----------------------------------------------------------------------------- terminal
+
+
+def print_report(data: RunData) -> None:
+    from rich.table import Table
+
+    from sml_cli.console_views import console, print_eval_summary
+
+    print_eval_summary(data.result)
+    conditions = data.result["conditions"]
+    chart = Table(title="Success by student turn", title_justify="left", box=None,
+                  pad_edge=False)
+    chart.add_column("turn", justify="right")
+    for name in conditions:
+        chart.add_column(name, no_wrap=True)
+    # Bars share the terminal's width: "turn" column, then per condition a bar and "100%".
+    width = max(4, min(20, (console.width - 6) // max(1, len(conditions)) - 7))
+    for k in range(data.max_turns):
+        cells = []
+        for index, (_, scores) in enumerate(conditions.items()):
+            value = scores["success_at_turn"][k] if k < len(scores["success_at_turn"]) else None
+            if value is None:
+                cells.append("–")
+                continue
+            filled = value * width
+            bar = "█" * int(filled) + ("▌" if filled - int(filled) >= 0.5 else "")
+            color = PALETTE[index % len(PALETTE)]
+            cells.append(f"[{color}]{bar:<{width}}[/] {value * 100:3.0f}%")
+        chart.add_row(str(k + 1), *cells)
+    console.print(chart)
+
+
+# ----------------------------------------------------------------------------- HTML
+
+
+def _svg_success_by_turn(conditions: dict[str, dict[str, Any]], max_turns: int) -> str:
+    w, h, left, right, top, bottom = 560, 300, 48, 130, 16, 40
+    pw, ph = w - left - right, h - top - bottom
+
+    def x(k: int) -> float:
+        return left + (pw * (k - 1) / (max_turns - 1) if max_turns > 1 else pw / 2)
+
+    def y(v: float) -> float:
+        return top + ph * (1 - v)
+
+    parts = [f'<svg class="chart" id="chart-success" viewBox="0 0 {w} {h}" width="{w}" '
+             f'height="{h}" role="img" aria-label="Success rate by student turn">']
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<line x1="{left}" y1="{y(tick):.1f}" x2="{left + pw}" y2="{y(tick):.1f}" '
+                     'stroke="#e5e7eb"/>')
+        parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" '
+                     f'class="tick">{tick * 100:.0f}%</text>')
+    for k in range(1, max_turns + 1):
+        parts.append(f'<text x="{x(k):.1f}" y="{top + ph + 18}" text-anchor="middle" '
+                     f'class="tick">{k}</text>')
+    parts.append(f'<text x="{left + pw / 2}" y="{h - 4}" text-anchor="middle" class="axis">'
+                 'student turn</text>')
+    for index, (name, scores) in enumerate(conditions.items()):
+        color = PALETTE[index % len(PALETTE)]
+        points = [(x(k + 1), y(v)) for k, v in enumerate(scores["success_at_turn"])
+                  if v is not None]
+        if not points:
+            continue
+        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+        # Dashes differ per series so that conditions with equal rates stay distinguishable.
+        dash = ["", "8 4", "3 3", "12 4 3 4"][index % 4]
+        parts.append(f'<polyline class="series" data-condition="{html.escape(name)}" '
+                     f'points="{path}" fill="none" stroke="{color}" stroke-width="2.5" '
+                     f'stroke-dasharray="{dash}"/>')
+        for px, py in points:
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"/>')
+        ly = top + 14 + index * 18
+        parts.append(f'<rect x="{left + pw + 14}" y="{ly - 9}" width="12" height="12" '
+                     f'fill="{color}"/><text x="{left + pw + 32}" y="{ly + 1}" class="legend">'
+                     f'{html.escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_deltas(deltas: dict[str, dict[str, Any]]) -> str:
+    if not deltas:
+        return ""
+    row_h, w, label_w = 28, 560, 150  # x axis: difference in percentage points
+    h = row_h * len(deltas) + 40
+    lo = min(-0.1, *(d["ci95"][0] for d in deltas.values())) - 0.05
+    hi = max(0.1, *(d["ci95"][1] for d in deltas.values())) + 0.05
+
+    def x(v: float) -> float:
+        return label_w + (w - label_w - 20) * (v - lo) / (hi - lo)
+
+    parts = [f'<svg class="chart" id="chart-deltas" viewBox="0 0 {w} {h}" width="{w}" '
+             f'height="{h}" role="img" aria-label="Paired differences in success rate">',
+             f'<line x1="{x(0):.1f}" y1="8" x2="{x(0):.1f}" y2="{h - 28}" stroke="#9ca3af" '
+             'stroke-dasharray="4 3"/>']
+    for i, (name, d) in enumerate(deltas.items()):
+        cy = 20 + i * row_h
+        a, b = d["ci95"]
+        color = "#16a34a" if a > 0 else ("#dc2626" if b < 0 else "#6b7280")
+        parts.append(f'<text x="{label_w - 8}" y="{cy + 4}" text-anchor="end" class="legend">'
+                     f'{html.escape(name)}</text>')
+        parts.append(f'<line class="ci" x1="{x(a):.1f}" y1="{cy}" x2="{x(b):.1f}" y2="{cy}" '
+                     f'stroke="{color}" stroke-width="3"/>')
+        parts.append(f'<circle cx="{x(d["delta"]):.1f}" cy="{cy}" r="5" fill="{color}"/>')
+    span = hi - lo
+    step = next(s for s in (0.05, 0.1, 0.25, 0.5, 1.0) if span / s <= 8)
+    tick = step * -(-lo // step)  # first multiple of step at or above lo
+    while tick <= hi + 1e-9:
+        tick = 0.0 if abs(tick) < 1e-9 else tick
+        parts.append(f'<line x1="{x(tick):.1f}" y1="{h - 28}" x2="{x(tick):.1f}" y2="{h - 24}" '
+                     'stroke="#9ca3af"/>')
+        parts.append(f'<text x="{x(tick):.1f}" y="{h - 10}" text-anchor="middle" class="tick">'
+                     f'{tick * 100:+.0f}</text>')
+        tick += step
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v * 100:.1f}%"
+
+
+def _outcome(s: SessionInfo) -> tuple[str, str]:
+    if s.status == "error":
+        return "error", "err"
+    if s.status != "done":
+        return s.status, "run"
+    if s.solved:
+        return f"✓ t{s.solved_at_turn}", "ok"
+    return "✗", "no"
+
+
+def _transcript_html(session: SessionInfo, problem: Problem | None, turns: list[Turn]) -> str:
+    from sml_cli.records import DRAFT, QUESTION, STUDENT_PROMPT, TEACHER_PROMPT, VERDICT
+
+    out = []
+    for t in turns:
+        if t.kind in (STUDENT_PROMPT, TEACHER_PROMPT):
+            label = "student's system prompt" if t.kind == STUDENT_PROMPT else \
+                "teacher's system prompt"
+            out.append(f'<details class="turn sys {"private" if not t.is_public else ""}">'
+                       f"<summary>{label}{' · teacher only' if not t.is_public else ''}"
+                       f"</summary><pre>{html.escape(t.content)}</pre></details>")
+            continue
+        if t.kind == QUESTION:
+            label, cls = "question", "question"
+        elif t.kind == VERDICT:
+            label, cls = f"verifier · turn {t.turn}", "verdict " + ("ok" if t.correct else "no")
+        elif t.kind == DRAFT:
+            label, cls = f"teacher draft ({t.guard_action}) · turn {t.turn}", "draft"
+        elif t.role == "student":
+            label, cls = f"student · turn {t.turn} · {t.kind}", "student"
+        else:
+            label, cls = f"teacher · turn {t.turn}", "teacher"
+            if t.guard_action:
+                label += f" · guard: {t.guard_action}"
+        if not t.is_public:
+            label = "teacher only · " + label
+            cls += " private"
+        body = _marked(t.content, t.leak_spans if t.leak else None)
+        if t.kind == VERDICT:
+            body = f"{html.escape(repr(t.attempt))} → {html.escape(t.content)}"
+        out.append(f'<div class="turn {cls}"><div class="label">{html.escape(label)}</div>'
+                   f'<div class="body">{body}</div></div>')
+    return "\n".join(out)
+
+
+def _marked(text: str, spans: list[tuple[int, int]] | None) -> str:
+    if not spans:
+        return html.escape(text)
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        out.append(html.escape(text[pos:start]))
+        out.append(f'<mark class="leak">{html.escape(text[start:end])}</mark>')
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def render_html(data: RunData, store: Store) -> str:
+    import jinja2
+
+    result = data.result
+    conditions = result["conditions"]
+    names = ordered_conditions(conditions)
+    by_problem: dict[str, dict[str, list[SessionInfo]]] = defaultdict(lambda: defaultdict(list))
+    for s in data.sessions:
+        by_problem[s.problem_key][s.condition].append(s)
+    problem_rows = []
+    for key, cells in sorted(by_problem.items(),
+                             key=lambda kv: _natural(data.problems[kv[0]].id)):
+        problem_rows.append({
+            "id": data.problems[key].id,
+            "question": data.problems[key].question,
+            "cells": [[(s.id, *_outcome(s)) for s in sorted(cells.get(c, []),
+                                                              key=lambda s: s.sample)]
+                      for c in names],
+        })
+    transcripts = [
+        {"session": s, "problem": data.problems.get(s.problem_key),
+         "html": _transcript_html(s, data.problems.get(s.problem_key), store.turns(s.id)),
+         "outcome": _outcome(s)}
+        for s in sorted(data.sessions, key=lambda s: (_natural(s.problem_id),
+                                                      names.index(s.condition), s.sample))
+    ]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+    )
+    template = env.get_template("report.html.j2")
+    return template.render(
+        result=result, names=names, conditions=conditions, pct=_pct,
+        chart_success=jinja2.utils.markupsafe.Markup(
+            _svg_success_by_turn(conditions, data.max_turns)),
+        chart_deltas=jinja2.utils.markupsafe.Markup(_svg_deltas(result["deltas"])),
+        problem_rows=problem_rows, transcripts=transcripts, version=__version__,
+        run=data.run, max_turns=data.max_turns,
+    )
+
+
+def _natural(text: str) -> tuple:
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def write_html(data: RunData, store: Store, path: str) -> Path:
+    target = Path(path)
+    page = render_html(data, store)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        raise SmlError(f"--html {path}: cannot write ({exc.strerror})") from None
+    return target
