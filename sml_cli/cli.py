@@ -303,6 +303,10 @@ def eval_command(
     )
     run = EvalRun(options)
     err = console_views.Console(stderr=True, highlight=False)
+    if run.duplicates:
+        pairs = ", ".join(f"{dropped} (= {kept})" for dropped, kept in run.duplicates[:10])
+        err.print(f"[yellow]Note:[/] {len(run.duplicates)} problems repeat another problem's "
+                  f"content and run once: {pairs}")
     if run.resuming:
         err.print(f"Resuming run [bold]{run.run_id}[/]: {run.skipped} of {run.total} sessions "
                   "already done.")

@@ -209,17 +209,28 @@ class Session:
         assert self.teacher is not None
         policy = self.info.guard
         messages = teacher_view(self.turns, self.condition, self.prompts)
-        reply = await self.teacher.respond(messages, self._stream("teacher"))
+        # Drafts of this turn exist only when a previous run was cut off inside the guard
+        # (they are written before what the student gets). Continue from them rather than
+        # asking the teacher afresh, so a resumed session is the session an uncut run gives.
+        drafts = [t for t in self.turns if t.kind == DRAFT and t.turn == k]
+        if drafts and (policy != "regenerate" or len(drafts) > MAX_REGENERATIONS):
+            last = drafts[-1]  # the draft being redacted: write the message the student gets
+            leaks = leak_guard.find_leaks(last.content, self.problem)
+            self._row("teacher", "public", MESSAGE, leak_guard.redact(last.content, leaks), k,
+                      guard_action="redact")
+            return
+        if drafts:  # regenerate: the retry after the last stored draft was never answered
+            regenerations = len(drafts)
+            reply = await self._regenerate(messages, drafts[-1].content)
+        else:
+            regenerations = 0
+            reply = await self.teacher.respond(messages, self._stream("teacher"))
         leaks = leak_guard.find_leaks(reply.content, self.problem)
-        regenerations = 0
         while leaks and policy == "regenerate" and regenerations < MAX_REGENERATIONS:
             self._row("teacher", "teacher", DRAFT, reply.content, k, reply, leak=True,
                       leak_spans=[(x.start, x.end) for x in leaks], guard_action="regenerate")
             regenerations += 1
-            reminder = self.prompts.render("teacher_reminder.j2", reason=leaks[0].reason)
-            retry = [*messages, {"role": "assistant", "content": reply.content},
-                     {"role": "user", "content": reminder}]
-            reply = await self.teacher.respond(retry, self._stream("teacher"))
+            reply = await self._regenerate(messages, reply.content, leaks[0].reason)
             leaks = leak_guard.find_leaks(reply.content, self.problem)
         spans = [(x.start, x.end) for x in leaks]
         if not leaks:
@@ -233,6 +244,18 @@ class Session:
                       leak_spans=spans, guard_action=policy)
             self._row("teacher", "public", MESSAGE, leak_guard.redact(reply.content, leaks), k,
                       guard_action="redact")
+
+    async def _regenerate(self, messages: list[dict[str, str]], leaked: str,
+                          reason: str | None = None) -> Reply:
+        """Ask the teacher again, showing it the reply that leaked and why."""
+        assert self.teacher is not None
+        if reason is None:
+            found = leak_guard.find_leaks(leaked, self.problem)
+            reason = found[0].reason if found else "it states the answer"
+        reminder = self.prompts.render("teacher_reminder.j2", reason=reason)
+        retry = [*messages, {"role": "assistant", "content": leaked},
+                 {"role": "user", "content": reminder}]
+        return await self.teacher.respond(retry, self._stream("teacher"))
 
     def _finish(self, status: str, error: str | None = None) -> SessionInfo:
         scores = session_scores(self.turns)

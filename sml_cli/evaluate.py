@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import secrets
 import time
 from collections.abc import Callable
@@ -91,12 +92,32 @@ def validate(options: EvalOptions) -> None:
         raise UsageError(f"--limit {options.limit}: must be at least 1")
     if options.guard not in GUARD_POLICIES:
         raise UsageError(f"--guard {options.guard!r}: choose from {', '.join(GUARD_POLICIES)}")
+    if not options.conditions:
+        raise UsageError("--conditions: give at least one of " + ", ".join(CONDITIONS))
     for c in options.conditions:
         if c not in CONDITIONS:
             raise UsageError(f"--conditions: unknown condition {c!r}")
+    if len(set(options.conditions)) != len(options.conditions):
+        raise UsageError("--conditions: a condition is listed twice")
     validate_model_name(options.student, "--student")
     if options.teacher is not None:
         validate_model_name(options.teacher, "--teacher")
+    if options.json_path:
+        _check_json_target(options.json_path)
+
+
+def _check_json_target(path: str) -> None:
+    """Refuse a results path that can never be written before the run, not after it."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--json {path}: is a directory")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # the folders would be created: check the first that exists
+    if not parent.is_dir():
+        raise UsageError(f"--json {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"--json {path}: cannot write in {parent}")
 
 
 def new_run_id() -> str:
@@ -159,6 +180,19 @@ def config_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[
     ]
 
 
+def _distinct(problems: list[Problem]) -> tuple[list[Problem], list[tuple[str, str]]]:
+    """Problems with identical content are one problem (one database row, one cell per
+    condition and sample): keep the first, report the others as (dropped id, kept id)."""
+    kept: dict[str, Problem] = {}
+    dropped: list[tuple[str, str]] = []
+    for p in problems:
+        if p.key in kept:
+            dropped.append((p.id, kept[p.key].id))
+        else:
+            kept[p.key] = p
+    return list(kept.values()), dropped
+
+
 def cell_seed(seed: int, problem: Problem, condition: str, sample: int) -> int:
     digest = hashlib.sha256(f"{seed}:{problem.key}:{condition}:{sample}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
@@ -198,14 +232,18 @@ class EvalRun:
         self.options = options
         self.prompts = Prompts(options.prompts_dir)
         # Load (and fully validate) the problems before touching the database.
-        self.problems = load_problems(options.problems, options.fields, limit=options.limit)
+        self.problems, self.duplicates = _distinct(
+            load_problems(options.problems, options.fields, limit=options.limit)
+        )
         self.run_id = options.run_id or new_run_id()
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)
         stored = self.store.run(self.run_id)
         if stored is not None:
             if stored["kind"] != "eval":
-                raise UsageError(f"--run-id {self.run_id}: that id belongs to a {stored['kind']} run")
+                raise UsageError(
+                    f"--run-id {self.run_id}: that id belongs to a {stored['kind']} run"
+                )
             diffs = config_differences(stored["config"], self.config)
             if diffs:
                 raise UsageError(
@@ -266,7 +304,7 @@ class EvalRun:
         if not self.resuming:
             store.create_run(self.run_id, "eval", self.config)
         else:
-            store.db["runs"].update(self.run_id, {"status": "running", "finished": None})
+            store.restart_run(self.run_id)
         store.save_problems(self.problems)
         writer = BackgroundWriter(store.path)
         queue: asyncio.Queue[Cell] = asyncio.Queue()
@@ -317,10 +355,12 @@ class EvalRun:
             await asyncio.gather(*workers)
         except asyncio.CancelledError:
             interrupted = True
+        finally:
+            # On Ctrl-C, and on a failure that escapes a session (the database went away),
+            # stop every other session too: they stay `running` and a resume continues them.
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-        finally:
             await asyncio.to_thread(writer.close)
         store.finish_run(self.run_id, "interrupted" if interrupted else "done")
         elapsed = (last_end[0] - first_start[0]) if first_start and last_end[0] else 0.0

@@ -136,13 +136,11 @@ def paired_deltas(
             diffs = [_mean(per[a][p]) - _mean(per[b][p]) for p in shared]  # type: ignore[operator]
             rng = random.Random(f"{seed}:{a}-{b}")
             n = len(diffs)
-            boots = sorted(
-                sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples)
-            )
+            boots = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(resamples))
+            # Exactly the SPEC §4 fields: the JSON is a contract, consumers check it key by key.
             deltas[f"{a}-{b}"] = {
                 "delta": sum(diffs) / n,
                 "ci95": [boots[int(0.025 * resamples)], boots[int(0.975 * resamples) - 1]],
-                "n_problems": n,
             }
     return deltas
 

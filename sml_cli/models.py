@@ -106,8 +106,10 @@ class LiteLLMModel:
 
     def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
+        # max_retries=0: the OpenAI client inside litellm would otherwise retry on its own,
+        # multiplying `--retries`; this class's loop is the one place retries happen.
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
-                                  "timeout": s.timeout, "stream": stream}
+                                  "timeout": s.timeout, "stream": stream, "max_retries": 0}
         if s.api_base:
             kwargs["api_base"] = s.api_base
         if self._api_key:

@@ -10,6 +10,7 @@ Two ways to write:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -74,6 +75,15 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A database that opened fine can still refuse the first write (read-only file or
+        folder, full disk): report that as an error naming the path, not a raw sqlite3 one."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(self.path, exc) from None
+
     def __enter__(self) -> Store:
         return self
 
@@ -83,7 +93,7 @@ class Store:
     # --------------------------------------------------------------------- problems
 
     def save_problems(self, problems: Sequence[Problem]) -> None:
-        with self.db.atomic():
+        with self.writing(), self.db.atomic():
             self.db["problems"].upsert_all([p.to_record() for p in problems], pk="key")
 
     def problem(self, key: str) -> Problem:
@@ -100,22 +110,31 @@ class Store:
         return row
 
     def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
-        self.db["runs"].insert(
-            {"id": run_id, "kind": kind, "created": now(), "finished": None,
-             "status": "running", "config": json.dumps(config, sort_keys=True)},
-            pk="id",
-        )
+        with self.writing():
+            self.db["runs"].insert(
+                {"id": run_id, "kind": kind, "created": now(), "finished": None,
+                 "status": "running", "config": json.dumps(config, sort_keys=True)},
+                pk="id",
+            )
+
+    def restart_run(self, run_id: str) -> None:
+        """A resumed run is running again."""
+        with self.writing():
+            self.db["runs"].update(run_id, {"status": "running", "finished": None})
 
     def finish_run(self, run_id: str, status: str = "done") -> None:
-        self.db["runs"].update(run_id, {"status": status, "finished": now()})
+        with self.writing():
+            self.db["runs"].update(run_id, {"status": status, "finished": now()})
 
     # --------------------------------------------------------------------- sessions
 
     def create_session(self, info: SessionInfo) -> None:
-        self.db["sessions"].insert(info.to_row(), pk="id")
+        with self.writing():
+            self.db["sessions"].insert(info.to_row(), pk="id")
 
     def update_session(self, session_id: str, fields: dict[str, Any]) -> None:
-        self.db["sessions"].update(session_id, fields)
+        with self.writing():
+            self.db["sessions"].update(session_id, fields)
 
     def session(self, session_id: str) -> SessionInfo:
         """A session by id or unique id prefix."""
@@ -141,7 +160,7 @@ class Store:
     # --------------------------------------------------------------------- turns
 
     def add_turn(self, turn: Turn) -> None:
-        with self.db.atomic():
+        with self.writing(), self.db.atomic():
             insert_turns(self.conn, [turn])
 
     def turns(self, session_id: str) -> list[Turn]:
@@ -153,7 +172,7 @@ class Store:
         ]
 
     def delete_session(self, session_id: str) -> None:
-        with self.db.atomic():
+        with self.writing(), self.db.atomic():
             self.conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
             self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
 
@@ -234,7 +253,15 @@ class BackgroundWriter:
             raise self._error
 
     def _run(self) -> None:
-        conn = connect(self.path)
+        try:
+            conn = connect(self.path)
+        except BaseException as exc:
+            # Report it through submit/flush/close instead of dying silently (which would
+            # leave `flush` waiting forever); keep draining so nobody blocks on the queue.
+            self._error = exc
+            conn = None
+            with self._idle:
+                self._idle.notify_all()
         try:
             stop = False
             while not stop:
@@ -260,4 +287,5 @@ class BackgroundWriter:
                     self._pending -= len(ops)
                     self._idle.notify_all()
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()

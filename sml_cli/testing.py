@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import re
@@ -32,12 +33,16 @@ class ScriptedParticipant:
     """Replies from a list (in order; the last one repeats) or a function of the messages."""
 
     def __init__(self, script: Script, name: str = "scripted", *, delay: float = 0.0) -> None:
+        if not callable(script) and not script:
+            raise ValueError("ScriptedParticipant needs at least one reply (or a function)")
         self.name = name
         self._script = script
         self._delay = delay
         self.requests: list[list[Message]] = []
 
-    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+    async def respond(
+        self, messages: list[Message], on_token: TokenCallback | None = None
+    ) -> Reply:
         self.requests.append([dict(m) for m in messages])
         if self._delay:
             await asyncio.sleep(self._delay)
@@ -67,7 +72,8 @@ def hinting_teacher(messages: list[Message]) -> str:
     match = _REFERENCE.search(system)
     if match:
         try:
-            return f"Think again: the result is one more than {int(match.group(1)) - 1}."
+            value = int(match.group(1).replace(",", "").rstrip("."))
+            return f"Think again: the result is one more than {value - 1}."
         except ValueError:
             pass
     return "Keep trying, check each step carefully."
@@ -150,6 +156,8 @@ class StubServer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._lock = threading.Lock()
+        self._clients: set[asyncio.Task[None]] = set()
+        self.errors: list[BaseException] = []  # exceptions raised by the handler
 
     @property
     def url(self) -> str:
@@ -163,11 +171,23 @@ class StubServer:
         return self
 
     def stop(self) -> None:
-        if self._loop and self._server:
-            self._loop.call_soon_threadsafe(self._server.close)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        """Close the listener and every open connection, then end the server's thread."""
+        loop = self._loop
+        if loop is not None and self._server is not None and loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            with contextlib.suppress(Exception):  # best effort: the thread is a daemon anyway
+                future.result(5)
+            loop.call_soon_threadsafe(loop.stop)
         if self._thread:
             self._thread.join(5)
+
+    async def _shutdown(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        clients = [t for t in self._clients if not t.done()]
+        for task in clients:
+            task.cancel()
+        await asyncio.gather(*clients, return_exceptions=True)
 
     def __enter__(self) -> StubServer:
         return self.start()
@@ -198,6 +218,10 @@ class StubServer:
             self._loop.close()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+            task.add_done_callback(self._clients.discard)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -210,6 +234,10 @@ class StubServer:
                 if headers.get("connection", "").lower() == "close":
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            # `stop()` cancels open connections; end normally, because asyncio's stream
+            # callback calls task.exception(), which raises for a cancelled task (3.11).
             pass
         finally:
             writer.close()
@@ -227,7 +255,12 @@ class StubServer:
             self.requests.append(request)
         if self.latency:
             await asyncio.sleep(self.latency)
-        result = self.handler(request)
+        try:
+            result = self.handler(request)
+        except Exception as exc:  # a broken test handler: answer 500 rather than drop the line
+            with self._lock:
+                self.errors.append(exc)
+            result = StubFault(500, f"stub handler raised {type(exc).__name__}: {exc}")
         if isinstance(result, StubFault):
             if result.hang:
                 await asyncio.sleep(3600)

@@ -20,25 +20,6 @@ WriteFile = Callable[[str, "str | bytes"], Path]
 runner = CliRunner()
 
 
-def _error_exit_escapes() -> bool:
-    """The known cli.py defect: SmlGroup.invoke raises `click.exceptions.Exit`, but typer
-    vendors its own click, so that Exit is not recognised: exit code 1 and a traceback
-    instead of 2. Tests of error exits are expected to fail while it is present."""
-    import click
-    import typer
-
-    result = runner.invoke(app, ["problems", "show", "/nonexistent/sml-test.jsonl"])
-    exc = result.exception
-    return isinstance(exc, click.exceptions.Exit) and not isinstance(exc, typer.Exit)
-
-
-needs_exit_fix = pytest.mark.xfail(
-    _error_exit_escapes(),
-    reason="cli.py bug: SmlGroup.invoke raises click.exceptions.Exit (not typer.Exit), so bad "
-    "input exits 1 with a traceback instead of 2",
-    strict=True,
-)
-
 GOOD = "".join(
     json.dumps(row) + "\n"
     for row in [
@@ -111,7 +92,6 @@ def test_problems_show_with_field_mapping_and_pattern(write_file: WriteFile) -> 
     assert "Clips sold?" in result.output and "72" in result.output and "numeric" in result.output
 
 
-@needs_exit_fix
 @pytest.mark.parametrize(
     ("name", "content", "where"),
     [
@@ -135,7 +115,6 @@ def test_problems_show_malformed_file(
     assert "Traceback" not in result.output
 
 
-@needs_exit_fix
 def test_problems_show_missing_file(tmp_path: Path) -> None:
     result = invoke("problems", "show", str(tmp_path / "nope.jsonl"))
     assert result.exit_code == 2
@@ -143,7 +122,6 @@ def test_problems_show_missing_file(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-@needs_exit_fix
 def test_problems_show_empty_file(write_file: WriteFile) -> None:
     path = write_file("empty.jsonl", "")
     result = invoke("problems", "show", str(path))
@@ -151,7 +129,6 @@ def test_problems_show_empty_file(write_file: WriteFile) -> None:
     assert "empty.jsonl" in result.output and "empty" in result.output
 
 
-@needs_exit_fix
 def test_problems_show_bad_answer_pattern(write_file: WriteFile) -> None:
     path = write_file("good.jsonl", GOOD)
     result = invoke("problems", "show", str(path), "--answer-pattern", "(")
@@ -192,7 +169,6 @@ def test_help_does_not_import_heavy_libraries() -> None:
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY="
 
 
-@needs_exit_fix
 def test_real_process_malformed_file_exits_2_without_traceback(write_file: WriteFile) -> None:
     path = write_file("bad.jsonl", '{"question": "a", "answer": "1"}\n{"question": }\n')
     proc = subprocess.run(

@@ -206,11 +206,6 @@ def test_read_only_old_database_is_a_usage_error(tmp_path: Path) -> None:
     assert "readonly" in str(info.value) or "read-only" in str(info.value)
 
 
-@pytest.mark.xfail(
-    reason="store.py: a read-only but fully migrated database opens fine and the first write "
-    "raises a raw sqlite3.OperationalError instead of a UsageError naming the path",
-    strict=False,
-)
 def test_read_only_current_database_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     Store(path).close()

@@ -1,0 +1,329 @@
+"""`sml eval` against a loopback OpenAI-compatible stub (SPEC §3, §4, §6, §9).
+
+The student (`openai/student`) can only solve from a hint that the teacher (`openai/teacher`)
+derives from the reference answer, so it solves under `answer` and never under the other
+conditions — and the stub records every request, so we can check the student never got the
+answer. In-process (CliRunner) wherever possible: litellm costs seconds to import.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_fixtures import (
+    CONDITION_KEYS,
+    DELTA_KEYS,
+    EVAL_PROBLEMS,
+    TOP_LEVEL_KEYS,
+    cli_output,
+    contains_number,
+    sqlite_rows,
+    write_problems,
+)
+from typer.testing import CliRunner
+
+from sml_cli.cli import app
+from sml_cli.metrics import session_scores
+from sml_cli.store import Store
+from sml_cli.testing import (
+    StubFault,
+    StubServer,
+    by_model,
+    hint_following_student,
+    hinting_teacher,
+)
+
+ANSWERS = [p["answer"] for p in EVAL_PROBLEMS]
+BASE_HANDLER = by_model(student=hint_following_student, teacher=hinting_teacher)
+MODELS = ["--student", "openai/student", "--teacher", "openai/teacher"]
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., StubServer]]:
+    """`stub(handler=..., latency=...)` → a started StubServer that OPENAI_API_BASE points at."""
+    servers: list[StubServer] = []
+
+    def start(handler: Callable[[dict[str, Any]], Any] = BASE_HANDLER,
+              latency: float = 0.0) -> StubServer:
+        server = StubServer(handler, latency=latency).start()
+        servers.append(server)
+        monkeypatch.setenv("OPENAI_API_BASE", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        return server
+
+    monkeypatch.delenv("SML_DB", raising=False)
+    yield start
+    for server in servers:
+        server.stop()
+        assert not server.errors, server.errors
+
+
+@pytest.fixture
+def problems_file(tmp_path: Path) -> Path:
+    return write_problems(tmp_path / "problems.jsonl", EVAL_PROBLEMS)
+
+
+def invoke(args: list[str]) -> Any:
+    return CliRunner().invoke(app, args, catch_exceptions=True)
+
+
+def sessions_in(db: Path) -> int:
+    if not db.exists():
+        return 0
+    return sqlite_rows(db, "SELECT count(*) FROM sessions")[0][0]
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def test_eval_four_conditions_against_openai_compatible_endpoint(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    server = stub()
+    db, out = tmp_path / "e.db", tmp_path / "out" / "results.json"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file),
+                     "--conditions", "answer,symmetric,none,binary", "--max-turns", "3",
+                     "--concurrency", "4", "--run-id", "e2e", "--db", str(db),
+                     "--json", str(out)])
+    output = cli_output(result)
+    assert result.exit_code == 0, output
+    assert result.exception is None
+
+    data = json.loads(out.read_text())
+    # Exactly the SPEC §4 structure, field for field.
+    assert set(data) == TOP_LEVEL_KEYS
+    assert data["run_id"] == "e2e"
+    assert isinstance(data["elapsed_s"], float) and 0 < data["elapsed_s"] < 60
+    assert data["config"]["student"] == "openai/student"
+    assert data["config"]["teacher"] == "openai/teacher"
+    assert list(data["conditions"]) == ["answer", "symmetric", "binary", "none"]
+    for name, c in data["conditions"].items():
+        assert set(c) == CONDITION_KEYS, name
+        assert (c["n_sessions"], c["n_errors"]) == (3, 0)
+        assert len(c["success_at_turn"]) == 3
+        assert c["cost_usd"] is None  # the stub's models have no price
+        assert c["student_tokens"] > 0
+    answer = data["conditions"]["answer"]
+    assert answer["success_rate"] == 1.0
+    assert answer["success_at_turn"] == [0.0, 1.0, 1.0]
+    assert (answer["first_attempt_success_rate"], answer["recovery_rate"]) == (0.0, 1.0)
+    assert answer["mean_turns_to_solve"] == 2.0 and answer["leak_rate"] == 0.0
+    assert answer["success_rate_ci95"][1] == 1.0 and answer["teacher_tokens"] > 0
+    for name in ("symmetric", "none", "binary"):
+        assert data["conditions"][name]["success_rate"] == 0.0, name
+        assert data["conditions"][name]["success_at_turn"] == [0.0, 0.0, 0.0]
+    for name in ("none", "binary"):
+        assert data["conditions"][name]["teacher_tokens"] == 0
+    assert set(data["deltas"]) == {"answer-symmetric", "answer-binary", "answer-none",
+                                   "symmetric-binary", "symmetric-none", "binary-none"}
+    for entry in data["deltas"].values():
+        assert set(entry) == DELTA_KEYS
+    assert data["deltas"]["answer-symmetric"] == {"delta": 1.0, "ci95": [1.0, 1.0]}
+
+    # The student's requests never contained a reference answer; the answer teacher's did.
+    student_requests = server.messages_seen("student")
+    assert len(student_requests) == 3 * 2 + 3 * 3 * 3  # answer: 2 turns; others: 3
+    for messages in student_requests:
+        assert messages[0]["role"] == "system"
+        blob = "\n".join(m["content"] for m in messages)
+        assert "Reference answer" not in blob
+        for ref in ANSWERS:
+            assert not contains_number(blob, ref), ref
+    teacher_requests = server.messages_seen("teacher")
+    assert len(teacher_requests) == 3 * 1 + 3 * 2  # answer: 1 reply; symmetric: 2
+    told = [m for m in teacher_requests if "Reference answer" in m[0]["content"]]
+    assert len(told) == 3
+    assert {next(a for a in ANSWERS if a in m[0]["content"]) for m in told} == set(ANSWERS)
+
+    # Progress, the table and the stored rows.
+    assert "12/12" in output
+    for name in ("answer", "symmetric", "binary", "none"):
+        assert name in output
+    assert sqlite_rows(db, "SELECT count(*), sum(status = 'done') FROM sessions") == [(12, 12)]
+    private = sqlite_rows(db, "SELECT DISTINCT kind FROM turns WHERE visibility = 'teacher'")
+    assert {k for (k,) in private} == {"teacher_prompt", "verdict"}
+    public = sqlite_rows(db, "SELECT DISTINCT kind FROM turns WHERE visibility = 'public'")
+    assert {"teacher_prompt", "verdict"}.isdisjoint(k for (k,) in public)
+    assert sqlite_rows(db, "SELECT status FROM runs WHERE id = 'e2e'") == [("done",)]
+    # Every session's stored scores are the scores of its stored turns.
+    with Store(db) as store:
+        for info in store.sessions("run_id = ?", ["e2e"]):
+            fields = session_scores(store.turns(info.id)).as_fields()
+            stored = {k: getattr(info, k) for k in fields}
+            stored["solved"] = int(bool(stored["solved"]))
+            stored["first_attempt_correct"] = int(bool(stored["first_attempt_correct"]))
+            assert stored == fields, info.id
+    # No API key in the database.
+    assert not sqlite_rows(db, "SELECT 1 FROM runs WHERE config LIKE '%sk-test%'")
+
+    # `sessions show --view student` shows what the student saw: never the answer.
+    sid, pid = sqlite_rows(db, "SELECT id, problem_id FROM sessions WHERE condition = 'answer' "
+                               "ORDER BY problem_id LIMIT 1")[0]
+    shown = invoke(["sessions", "show", sid, "--db", str(db), "--view", "student"])
+    assert shown.exit_code == 0, cli_output(shown)
+    answer_of = {p["id"]: p["answer"] for p in EVAL_PROBLEMS}[pid]
+    assert "one more than" in shown.output
+    assert f"Final answer: {answer_of}" in shown.output  # the student's own turn is public
+    listing = invoke(["sessions", "list", "--db", str(db), "--run-id", "e2e"])
+    assert listing.exit_code == 0 and "12 sessions" in listing.output
+
+
+def test_failing_model_calls_store_an_error_and_the_run_goes_on(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    def handler(request: dict[str, Any]) -> Any:
+        question_of_q2 = EVAL_PROBLEMS[1]["question"]
+        if request["model"] == "student" and any(
+            question_of_q2 in m["content"] for m in request["messages"]
+        ):
+            return StubFault(status=500, body="upstream exploded")
+        return BASE_HANDLER(request)
+
+    stub(handler)
+    db, out = tmp_path / "f.db", tmp_path / "f.json"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "answer,none", "--max-turns", "2", "--retries", "0", "--db", str(db),
+                     "--json", str(out), "--quiet"])
+    assert result.exit_code == 0, cli_output(result)
+    rows = sqlite_rows(db, "SELECT problem_id, condition, status, error FROM sessions "
+                           "ORDER BY problem_id, condition")
+    assert [(p, c, s) for p, c, s, _ in rows] == [
+        ("q1", "answer", "done"), ("q1", "none", "done"),
+        ("q2", "answer", "error"), ("q2", "none", "error"),
+        ("q3", "answer", "done"), ("q3", "none", "done"),
+    ]
+    errors = [e for _, _, s, e in rows if s == "error"]
+    assert all("openai/student" in e and "upstream exploded" in e for e in errors)
+    data = json.loads(out.read_text())
+    for name in ("answer", "none"):
+        c = data["conditions"][name]
+        assert (c["n_sessions"], c["n_errors"]) == (3, 1)
+    assert data["conditions"]["answer"]["success_rate"] == 1.0  # rates over the 2 done
+    assert data["deltas"]["answer-none"]["delta"] == 1.0
+
+
+def test_identical_problems_are_one_cell(
+    stub: Callable[..., StubServer], tmp_path: Path
+) -> None:
+    stub()
+    same = {"question": "A farm has crates of eggs. How many eggs?", "answer": "73021"}
+    path = write_problems(tmp_path / "dup.jsonl", [{"id": "a", **same}, {"id": "b", **same},
+                                                   EVAL_PROBLEMS[0]])
+    db = tmp_path / "d.db"
+    result = invoke(["eval", *MODELS, "--problems", str(path), "--conditions", "answer",
+                     "--max-turns", "2", "--db", str(db), "--quiet"])
+    assert result.exit_code == 0, cli_output(result)
+    assert sqlite_rows(db, "SELECT problem_id, status FROM sessions ORDER BY problem_id") == [
+        ("a", "done"), ("q1", "done")]
+
+
+def test_samples_and_limit_make_one_cell_each(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    stub()
+    db, out = tmp_path / "s.db", tmp_path / "s.json"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "answer,none", "--limit", "2", "--samples", "2", "--max-turns", "2",
+                     "--db", str(db), "--json", str(out), "--quiet"])
+    assert result.exit_code == 0, cli_output(result)
+    rows = sqlite_rows(db, "SELECT problem_id, condition, sample FROM sessions")
+    assert sorted(rows) == sorted((p, c, k) for p in ("q1", "q2") for c in ("answer", "none")
+                                  for k in (0, 1))
+    data = json.loads(out.read_text())
+    assert data["config"]["samples"] == 2 and data["config"]["n_problems"] == 2
+    assert data["conditions"]["answer"]["n_sessions"] == 4
+    assert data["deltas"]["answer-none"]["delta"] == 1.0
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+BAD_FLAGS = [
+    pytest.param(["--conditions", "answer,bogus"], ["--conditions", "bogus"], id="condition"),
+    pytest.param(["--conditions", ""], ["--conditions"], id="no-condition"),
+    pytest.param(["--max-turns", "0"], ["--max-turns"], id="max-turns"),
+    pytest.param(["--samples", "0"], ["--samples"], id="samples"),
+    pytest.param(["--concurrency", "0"], ["--concurrency"], id="concurrency"),
+    pytest.param(["--guard", "maybe"], ["--guard", "maybe"], id="guard"),
+]
+
+
+@pytest.mark.parametrize(("flags", "named"), BAD_FLAGS)
+def test_invalid_flags_exit_2_and_write_nothing(
+    flags: list[str], named: list[str], problems_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "bad.db"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--db", str(db),
+                     *flags])
+    output = cli_output(result)
+    assert result.exit_code == 2, output
+    for word in named:
+        assert word in output
+    assert "Traceback" not in output
+    assert sessions_in(db) == 0
+    if db.exists():
+        assert sqlite_rows(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
+@pytest.mark.parametrize(("content", "where"), [
+    ('{"id": "a", "question": "q", "answer": "1"}\n{"id": "b", "question": \n', ":2:"),
+    ('{"id": "a", "question": "q", "answer": "1"}\n{"id": "b", "question": "q2"}\n', ":2:"),
+    ('{"id": "a", "question": "q", "answer": "1"}\n\n{"id": "a", "question": "x", '
+     '"answer": "2"}\n', ":3:"),
+])
+def test_bad_problem_file_exits_2_naming_file_and_line(
+    content: str, where: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "broken.jsonl"
+    path.write_text(content, encoding="utf-8")
+    db = tmp_path / "bad.db"
+    result = invoke(["eval", *MODELS, "--problems", str(path), "--db", str(db)])
+    output = cli_output(result)
+    assert result.exit_code == 2, output
+    assert f"broken.jsonl{where}" in output.replace("\n", "")
+    assert not db.exists() or sessions_in(db) == 0
+    if db.exists():
+        assert sqlite_rows(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
+def test_unwritable_json_path_is_refused_before_the_run(
+    problems_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "bad.db"
+    (tmp_path / "a-file").write_text("x")
+    for target in (tmp_path, tmp_path / "a-file" / "out.json"):
+        result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--db", str(db),
+                         "--json", str(target)])
+        assert result.exit_code == 2, cli_output(result)
+        assert "--json" in cli_output(result)
+        assert sessions_in(db) == 0
+
+
+def test_missing_problem_file_exits_2(tmp_path: Path) -> None:
+    db = tmp_path / "bad.db"
+    result = invoke(["eval", *MODELS, "--problems", str(tmp_path / "nope.jsonl"),
+                     "--db", str(db)])
+    assert result.exit_code == 2
+    assert "nope.jsonl" in cli_output(result)
+    assert sessions_in(db) == 0
+
+
+def test_usage_errors_exit_2_from_the_real_process_too(
+    problems_file: Path, tmp_path: Path
+) -> None:
+    """The installed entry point, not just CliRunner: exit 2, a message, no traceback."""
+    args = ["eval", *MODELS, "--problems", str(problems_file), "--db", str(tmp_path / "x.db"),
+            "--max-turns", "0"]
+    result = invoke(args)
+    assert result.exit_code == 2
+    proc = subprocess.run([sys.executable, "-m", "sml_cli", *args], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "--max-turns" in proc.stderr

@@ -1,0 +1,310 @@
+"""Resuming `sml eval` runs (SPEC §7): a finished run re-run adds nothing; a run killed with
+SIGKILL or stopped with Ctrl-C (SIGINT) loses only its in-flight sessions and is completed
+by re-running it with the same --run-id; different options under one --run-id are refused.
+
+The kill and Ctrl-C tests run `sml eval` in a subprocess against a slow loopback stub;
+everything else runs in-process (CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_fixtures import (
+    EVAL_PROBLEMS,
+    cli_output,
+    sqlite_rows,
+    write_problems,
+)
+from typer.testing import CliRunner
+
+from sml_cli.cli import app
+from sml_cli.testing import (
+    StubFault,
+    StubServer,
+    by_model,
+    hint_following_student,
+    hinting_teacher,
+)
+
+MODELS = ["--student", "openai/student", "--teacher", "openai/teacher"]
+PROBLEMS = [
+    *EVAL_PROBLEMS,
+    {"id": "q4", "question": "A shop stacks tins of paint. How many tins?", "answer": "73456"},
+]
+CONDITIONS = "answer,none"
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
+    server = StubServer(by_model(student=hint_following_student, teacher=hinting_teacher))
+    server.start()
+    monkeypatch.setenv("OPENAI_API_BASE", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.delenv("SML_DB", raising=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def problems_file(tmp_path: Path) -> Path:
+    return write_problems(tmp_path / "problems.jsonl", PROBLEMS)
+
+
+def eval_args(problems_file: Path, db: Path, run_id: str, *extra: str) -> list[str]:
+    return ["eval", *MODELS, "--problems", str(problems_file), "--conditions", CONDITIONS,
+            "--max-turns", "3", "--run-id", run_id, "--db", str(db), *extra]
+
+
+def invoke(args: list[str]) -> Any:
+    return CliRunner().invoke(app, args)
+
+
+def done_sessions(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(db, timeout=5)
+        try:
+            return conn.execute("SELECT count(*) FROM sessions WHERE status = 'done'"
+                                ).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+
+
+def start_eval(args: list[str]) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SML_DB"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sml_cli", *args, "--quiet", "--concurrency", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell may start us with SIGINT ignored; the child must get Python's default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def snapshot(db: Path) -> dict[str, Any]:
+    sessions = sqlite_rows(db, "SELECT id, problem_id, condition, sample, status, solved, "
+                               "solved_at_turn, student_turns FROM sessions")
+    turns = sqlite_rows(db, "SELECT session_id, seq, turn, role, kind FROM turns "
+                            "ORDER BY session_id, seq")
+    return {"sessions": sorted(sessions), "turns": turns}
+
+
+def check_complete(db: Path) -> None:
+    """Every cell exactly once, done, with contiguous rows and the expected outcome."""
+    rows = sqlite_rows(db, "SELECT id, problem_id, condition, sample, status, solved, "
+                           "solved_at_turn, student_turns FROM sessions")
+    assert len(rows) == len(PROBLEMS) * 2
+    cells = {(p, c, s) for _, p, c, s, *_ in rows}
+    assert len(cells) == len(rows)  # unique (problem, condition, sample)
+    for sid, _, condition, _, status, solved, at, student_turns in rows:
+        assert status == "done"
+        if condition == "answer":
+            assert (solved, at, student_turns) == (1, 2, 2)
+        else:
+            assert (solved, at, student_turns) == (0, None, 3)
+        seqs = [s for (s,) in sqlite_rows(db, "SELECT seq FROM turns WHERE session_id = ? "
+                                              "ORDER BY seq", [sid])]
+        assert seqs == list(range(len(seqs)))
+        student = sqlite_rows(db, "SELECT turn FROM turns WHERE session_id = ? AND "
+                                  "role = 'student' ORDER BY seq", [sid])
+        assert [t for (t,) in student] == list(range(1, student_turns + 1))
+        prompts = sqlite_rows(db, "SELECT count(*) FROM turns WHERE session_id = ? AND "
+                                  "kind IN ('student_prompt', 'question')", [sid])
+        assert prompts == [(2,)]
+
+
+# ----------------------------------------------------------------------------- in-process
+
+
+def test_rerunning_a_finished_run_adds_nothing(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "r.db"
+    first_json, second_json = tmp_path / "1.json", tmp_path / "2.json"
+    first = invoke(eval_args(problems_file, db, "again", "--json", str(first_json)))
+    assert first.exit_code == 0, cli_output(first)
+    before = snapshot(db)
+    calls = len(stub.requests)
+    second = invoke(eval_args(problems_file, db, "again", "--json", str(second_json)))
+    assert second.exit_code == 0, cli_output(second)
+    assert "Resuming run again: 8 of 8 sessions already done" in cli_output(second)
+    assert snapshot(db) == before
+    assert len(stub.requests) == calls  # no model was called
+    a, b = json.loads(first_json.read_text()), json.loads(second_json.read_text())
+    assert a["conditions"] == b["conditions"] and a["deltas"] == b["deltas"]
+    check_complete(db)
+
+
+def test_errored_sessions_are_retried_in_place_on_resume(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    healthy = stub.handler
+
+    def flaky(request: dict[str, Any]) -> Any:
+        if request["model"] == "student" and any(
+            PROBLEMS[1]["question"] in m["content"] for m in request["messages"]
+        ):
+            return StubFault(status=503)
+        return healthy(request)
+
+    db = tmp_path / "e.db"
+    stub.handler = flaky
+    first = invoke(eval_args(problems_file, db, "flaky", "--retries", "0", "--quiet"))
+    assert first.exit_code == 0, cli_output(first)
+    errored = sqlite_rows(db, "SELECT id FROM sessions WHERE status = 'error'")
+    assert len(errored) == 2  # q2 under both conditions
+
+    stub.handler = healthy
+    second = invoke(eval_args(problems_file, db, "flaky", "--retries", "0", "--quiet"))
+    assert second.exit_code == 0, cli_output(second)
+    check_complete(db)
+    for (sid,) in errored:  # the same session rows, continued, with the error cleared
+        assert sqlite_rows(db, "SELECT status, error FROM sessions WHERE id = ?", [sid]) == [
+            ("done", None)]
+
+
+@pytest.mark.parametrize(("flags", "named"), [
+    (["--max-turns", "4"], "--max-turns"),
+    (["--student", "openai/other"], "--student"),
+    (["--teacher", "openai/other"], "--teacher"),
+    (["--conditions", "answer"], "--conditions"),
+    (["--guard", "flag"], "--guard"),
+    (["--samples", "2"], "--samples"),
+    (["--limit", "2"], "--problems/--limit"),
+])
+def test_same_run_id_with_different_options_is_refused(
+    flags: list[str], named: str, stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "r.db"
+    # A run that exists (its sessions need not be finished for the check).
+    from sml_cli.store import Store
+
+    with Store(db) as store:
+        from sml_cli.evaluate import EvalOptions, run_config
+        from sml_cli.problems import load_problems
+        from sml_cli.prompts import Prompts
+
+        options = EvalOptions(student="openai/student", teacher="openai/teacher",
+                              problems=str(problems_file), conditions=["answer", "none"],
+                              max_turns=3)
+        store.create_run("fixed", "eval", run_config(
+            options, load_problems(str(problems_file)), Prompts()))
+    args = eval_args(problems_file, db, "fixed")
+    # later options win in click: append the changed flag
+    result = invoke([*args, *flags])
+    output = cli_output(result)
+    assert result.exit_code == 2, output
+    assert named in output and "fixed" in output
+    assert sqlite_rows(db, "SELECT count(*) FROM sessions") == [(0,)]
+    assert stub.requests == []
+    # The same options are accepted.
+    same = invoke([*args, "--concurrency", "3"])  # concurrency is not part of a run's identity
+    assert same.exit_code == 0, cli_output(same)
+
+
+# ----------------------------------------------------------------------------- subprocesses
+
+
+@pytest.fixture(scope="module")
+def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Two `sml eval` processes against one slow stub, started together (each pays for the
+    litellm import, so in parallel): one is killed with SIGKILL, the other gets SIGINT, each
+    once at least 2 of its sessions are done."""
+    tmp = tmp_path_factory.mktemp("interrupted")
+    problems = write_problems(tmp / "problems.jsonl", PROBLEMS)
+    server = StubServer(by_model(student=hint_following_student, teacher=hinting_teacher),
+                        latency=0.3).start()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPENAI_API_BASE", server.url)
+        mp.setenv("OPENAI_API_KEY", "sk-test")
+        mp.delenv("SML_DB", raising=False)
+        runs: dict[str, Any] = {
+            "kill": {"db": tmp / "k.db", "run_id": "killed", "signal": signal.SIGKILL,
+                     "json": None},
+            "ctrlc": {"db": tmp / "c.db", "run_id": "ctrlc", "signal": signal.SIGINT,
+                      "json": tmp / "c.json"},
+        }
+        for run in runs.values():
+            extra = ["--json", str(run["json"])] if run["json"] else []
+            run["proc"] = start_eval(eval_args(problems, run["db"], run["run_id"], *extra))
+        try:
+            pending = dict(runs)
+            deadline = time.monotonic() + 120
+            while pending:
+                for name, run in list(pending.items()):
+                    if done_sessions(run["db"]) >= 2:
+                        run["proc"].send_signal(run["signal"])
+                        del pending[name]
+                    elif run["proc"].poll() is not None:
+                        pytest.fail(f"sml eval ended early: {run['proc'].communicate()[1]}")
+                if time.monotonic() > deadline:
+                    pytest.fail("no session finished in time")
+                time.sleep(0.05)
+            for run in runs.values():
+                _, run["stderr"] = run["proc"].communicate(timeout=60)
+                run["returncode"] = run["proc"].returncode
+        finally:
+            for run in runs.values():
+                if run["proc"].poll() is None:
+                    run["proc"].kill()
+                    run["proc"].communicate()
+        server.latency = 0.0  # the in-process resumes need not be slow
+        mp.setenv("OPENAI_API_BASE", server.url)
+        yield {"problems": problems, "server": server, **runs}
+    server.stop()
+
+
+def test_kill_9_loses_only_in_flight_sessions(interrupted_runs: dict[str, Any]) -> None:
+    run = interrupted_runs["kill"]
+    db, problems = run["db"], interrupted_runs["problems"]
+    assert run["returncode"] == -signal.SIGKILL
+    assert sqlite_rows(db, "PRAGMA integrity_check") == [("ok",)]
+    done_before = {r[0]: r for r in sqlite_rows(
+        db, "SELECT id, problem_id, condition, solved, student_turns FROM sessions "
+            "WHERE status = 'done'")}
+    assert len(done_before) >= 2
+    turns_before = {sid: sqlite_rows(db, "SELECT seq, content FROM turns WHERE session_id = ? "
+                                         "ORDER BY seq", [sid]) for sid in done_before}
+
+    result = invoke(eval_args(problems, db, "killed"))
+    assert result.exit_code == 0, cli_output(result)
+    check_complete(db)
+    # Sessions finished before the kill were kept as they were, not run again.
+    for sid, row in done_before.items():
+        assert sqlite_rows(db, "SELECT id, problem_id, condition, solved, student_turns FROM "
+                               "sessions WHERE id = ?", [sid]) == [row]
+        assert sqlite_rows(db, "SELECT seq, content FROM turns WHERE session_id = ? "
+                               "ORDER BY seq", [sid]) == turns_before[sid]
+    assert sqlite_rows(db, "SELECT status FROM runs WHERE id = 'killed'") == [("done",)]
+
+
+def test_ctrl_c_stops_cleanly_and_saves_what_finished(interrupted_runs: dict[str, Any]) -> None:
+    run = interrupted_runs["ctrlc"]
+    db, problems, err = run["db"], interrupted_runs["problems"], run["stderr"]
+    assert run["returncode"] == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert "--run-id ctrlc" in err
+    assert sqlite_rows(db, "SELECT status FROM runs WHERE id = 'ctrlc'") == [("interrupted",)]
+    done = sqlite_rows(db, "SELECT count(*) FROM sessions WHERE status = 'done'")[0][0]
+    assert done >= 2
+    assert sqlite_rows(db, "SELECT count(*) FROM sessions WHERE status = 'error'") == [(0,)]
+    # What finished is in the results file too.
+    partial = json.loads(run["json"].read_text())
+    assert sum(c["n_sessions"] for c in partial["conditions"].values()) >= done
+
+    result = invoke(eval_args(problems, db, "ctrlc"))
+    assert result.exit_code == 0, cli_output(result)
+    check_complete(db)
+    assert sqlite_rows(db, "SELECT status FROM runs WHERE id = 'ctrlc'") == [("done",)]
