@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from typing import Any
 
 from sml_cli.embedded import get_server, resolve_gguf
 from sml_cli.models import ModelSettings, _import_litellm, make_model
@@ -32,7 +33,9 @@ def request(prompt: str, max_tokens: int, seed: int) -> dict:
     }
 
 
-async def direct_round(server, prompts: list[str], max_tokens: int, parallel: int) -> tuple[int, float]:  # noqa: ANN001
+async def direct_round(
+    server: Any, prompts: list[str], max_tokens: int, parallel: int
+) -> tuple[int, float]:
     """xllamacpp's own OpenAI-style entry point, no HTTP, no litellm."""
     sem = asyncio.Semaphore(parallel)
 
@@ -47,7 +50,9 @@ async def direct_round(server, prompts: list[str], max_tokens: int, parallel: in
     return sum(tokens), time.perf_counter() - start
 
 
-async def adapter_round(model, prompts: list[str], max_tokens: int, parallel: int) -> tuple[int, float]:  # noqa: ANN001
+async def adapter_round(
+    model: Any, prompts: list[str], max_tokens: int, parallel: int
+) -> tuple[int, float]:
     """What sml's engine calls: litellm's OpenAI client against the loopback server."""
     sem = asyncio.Semaphore(parallel)
 
@@ -83,9 +88,10 @@ async def main() -> None:
         order = ["direct", "adapter"] if r % 2 == 0 else ["adapter", "direct"]
         for path in order:
             if path == "direct":
-                tokens, seconds = await direct_round(server, prompts, args.max_tokens, args.parallel)
+                run = direct_round(server, prompts, args.max_tokens, args.parallel)
             else:
-                tokens, seconds = await adapter_round(model, prompts, args.max_tokens, args.parallel)
+                run = adapter_round(model, prompts, args.max_tokens, args.parallel)
+            tokens, seconds = await run
             rates[path].append(tokens / seconds)
             print(f"round {r + 1} {path:7s}: {tokens:5d} tokens in {seconds:6.2f} s = "
                   f"{tokens / seconds:6.1f} tok/s")
@@ -93,7 +99,8 @@ async def main() -> None:
     adapter = statistics.median(rates["adapter"])
     print(f"\nmedian direct xllamacpp : {direct:6.1f} tok/s")
     print(f"median sml adapter      : {adapter:6.1f} tok/s")
-    print(f"adapter / direct        : {adapter / direct:6.3f}  (overhead {(1 - adapter / direct) * 100:+.1f}%)")
+    overhead = (1 - adapter / direct) * 100
+    print(f"adapter / direct        : {adapter / direct:6.3f}  (overhead {overhead:+.1f}%)")
 
 
 if __name__ == "__main__":

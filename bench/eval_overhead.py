@@ -70,7 +70,7 @@ async def raw_litellm(url: str, sessions: int, concurrency: int) -> float:
             for model in ("student", "teacher", "student"):
                 r = await litellm.acompletion(model=f"openai/{model}", messages=MESSAGES,
                                               api_base=url, api_key="sk-bench")
-                r.choices[0].message.content
+                assert r.choices[0].message.content
 
     start = time.perf_counter()
     await asyncio.gather(*(session(i) for i in range(sessions)))

@@ -46,11 +46,13 @@ def main() -> None:
     base = statistics.median(samples["python -c 'import typer, rich'"])
     for name, values in samples.items():
         medians[name] = statistics.median(values)
-        print(f"{name:32s} median {medians[name] * 1000:7.1f} ms   {medians[name] / base:4.2f}× baseline")
+        ms, ratio = medians[name] * 1000, medians[name] / base
+        print(f"{name:32s} median {ms:7.1f} ms   {ratio:4.2f}× baseline")
     probe = subprocess.run(
         [sys.executable, "-c", "import sys; sys.argv=['sml','--help'];\n"
          "from sml_cli.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-         "heavy=[m for m in ('litellm','textual','pyarrow','sympy','math_verify') if m in sys.modules]\n"
+         "heavy=[m for m in ('litellm','textual','pyarrow','sympy','math_verify')\n"
+         "       if m in sys.modules]\n"
          "print('HEAVY', heavy, file=sys.stderr)"],
         capture_output=True, text=True)
     print(probe.stderr.strip().splitlines()[-1])

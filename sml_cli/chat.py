@@ -120,7 +120,8 @@ class HumanParticipant:
     def waiting(self) -> bool:
         return self._pending is not None and not self._pending.done()
 
-    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
         self._pending = asyncio.get_running_loop().create_future()
         self._on_waiting(self.role)
         try:
@@ -148,7 +149,8 @@ class RemoteParticipant:
         self._session_id = session_id
         self._on_waiting = on_waiting
 
-    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
         self._on_waiting(self.role)
         try:
             while True:
@@ -195,7 +197,8 @@ class GatedParticipant:
     def __init__(self, inner: Participant, gate: Gate) -> None:
         self.inner, self.gate, self.name = inner, gate, inner.name
 
-    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
         await self.gate.wait()
         return await self.inner.respond(messages, on_token)
 
@@ -380,6 +383,10 @@ class GuestSession(_Views):
         self.local_role = role
         self.remote_role = None
         self._closed = False
+        # Posted to the inbox but not yet recorded by the host: until it is, this side may
+        # not send again (its rows lag the host's by up to a poll, so `next_speaker` would
+        # still say "you", and a second message would be taken as the next turn).
+        self._posted = False
 
     def attach(self, listener: Listener) -> None:
         self.listener = listener
@@ -396,20 +403,25 @@ class GuestSession(_Views):
                 columns = [d[0] for d in self.store.db.execute(
                     "SELECT * FROM turns LIMIT 0").description]
                 for row in fresh:
-                    turn = Turn.from_row(dict(zip(columns, row)))
+                    turn = Turn.from_row(dict(zip(columns, row, strict=True)))
                     self.turns.append(turn)
+                    if turn.role == self.local_role:
+                        self._posted = False
                     self.listener.turn_added(turn)
             info = self.store.session(self.info.id)
             if info.status != "running":
                 self.info = info
                 self.listener.finished(info)
                 return
-            self.listener.waiting_for(self.next_speaker())
+            self.listener.waiting_for(None if self._posted else self.next_speaker())
 
     def submit(self, text: str) -> bool:
-        if self.next_speaker() != self.local_role:
+        if self._posted or self.next_speaker() != self.local_role:
             return False
         post_inbox(self.store, self.info.id, self.local_role, text)
+        self._posted = True
+        if self.listener is not None:
+            self.listener.waiting_for(None)
         return True
 
     def close(self) -> None:

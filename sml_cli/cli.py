@@ -7,7 +7,7 @@ that need them, so `sml --help` starts as fast as a bare typer program.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -15,6 +15,10 @@ from typer.core import TyperGroup
 
 from sml_cli import __version__
 from sml_cli.errors import SmlError
+
+if TYPE_CHECKING:
+    from sml_cli.models import ModelSettings
+    from sml_cli.problems import FieldMap
 
 
 def _print_error(error: BaseException) -> None:
@@ -29,7 +33,7 @@ class SmlGroup(TyperGroup):
     """Turns the package's errors into messages and exit codes (2 = bad input, 1 = failure),
     for the real CLI and for CliRunner tests alike; never a traceback for bad usage."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]  # noqa: ANN201
+    def invoke(self, ctx: click.Context) -> object:
         import sqlite3
 
         try:
@@ -104,7 +108,9 @@ def _root(
     """sml: social meta-learning workbench."""
 
 
-def _field_map(question_field: str, answer_field: str, answer_pattern: str | None):  # noqa: ANN202
+def _field_map(
+    question_field: str, answer_field: str, answer_pattern: str | None
+) -> FieldMap:
     from sml_cli.problems import FieldMap
 
     return FieldMap(question_field, answer_field, answer_pattern)
@@ -224,7 +230,7 @@ def models_command() -> None:
 
 
 def _settings(api_base: str | None, temperature: float | None, max_tokens: int | None,
-              timeout: float, retries: int):  # noqa: ANN202
+              timeout: float, retries: int) -> ModelSettings:
     from sml_cli.models import ModelSettings
 
     return ModelSettings(api_base=api_base, temperature=temperature, max_tokens=max_tokens,
@@ -385,7 +391,8 @@ def sessions_list(
         params.append(int(solved))
     with Store(db) as store:
         where = " AND ".join(clauses) or "1 = 1"
-        total = store.db.execute(f"SELECT count(*) FROM sessions WHERE {where}", params).fetchone()[0]
+        count_sql = f"SELECT count(*) FROM sessions WHERE {where}"
+        total = store.db.execute(count_sql, params).fetchone()[0]
         sessions = list(store.sessions(where, params, order=f"created DESC LIMIT {int(limit)}"))
         console_views.print_sessions(
             sessions, title=f"{total} sessions in {store.path}"
@@ -441,9 +448,11 @@ def export_command(
     fmt: Annotated[str, typer.Option(
         "--format", "-f", help="openai, sharegpt, trl, trl-prompt-completion, preference, raw.")
     ] = "openai",
-    view: Annotated[str, typer.Option("--view", help="student or teacher.")] = "student",
+    view: Annotated[str | None, typer.Option(
+        "--view", help="student or teacher (default: student; teacher for raw).",
+        show_default=False)] = None,
     output: Annotated[str | None, typer.Option(
-        "--output", "-o", help="File to write (.jsonl or .parquet); default stdout.",
+        "--output", "-o", help="File to write (.jsonl, .json or .parquet); default stdout.",
         show_default=False)] = None,
     db: DbOption = None,
     only_solved: Annotated[bool, typer.Option("--only-solved", help="Solved sessions only.")

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from sml_cli.problems import BUILTIN_SETS, Problem, load_problems
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from sml_cli.export import ExportOptions, ExportStats, StatsCell
+    from sml_cli.prompts import Prompts
+    from sml_cli.records import SessionInfo, Turn
 
 console = Console(highlight=False)
 
@@ -143,7 +153,7 @@ class EvalProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def session_done(self, info) -> None:  # noqa: ANN001 - SessionInfo, imported lazily
+    def session_done(self, info: SessionInfo) -> None:
         self.finished += 1
         if info.status == "error":
             self.errors += 1
@@ -191,7 +201,9 @@ def print_sessions(sessions: list, *, title: str) -> None:  # list[SessionInfo]
     console.print(table)
 
 
-def highlighted(text: str, spans: list[tuple[int, int]] | None, style: str = "bold white on red"):
+def highlighted(
+    text: str, spans: list[tuple[int, int]] | None, style: str = "bold white on red"
+) -> Text:
     """Rich Text with the given character spans highlighted (flagged leak spans)."""
     from rich.text import Text
 
@@ -201,7 +213,9 @@ def highlighted(text: str, spans: list[tuple[int, int]] | None, style: str = "bo
     return out
 
 
-def print_transcript(info, problem, turns, *, view: str = "all") -> None:  # noqa: ANN001
+def print_transcript(
+    info: SessionInfo, problem: Problem | None, turns: Sequence[Turn], *, view: str = "all"
+) -> None:
     """A session's rows. `all` shows the private channel too, marked as such; `student` shows
     exactly what the student saw (through `student_view`)."""
     from rich.panel import Panel
@@ -259,7 +273,7 @@ def print_transcript(info, problem, turns, *, view: str = "all") -> None:  # noq
                             border_style="magenta" if private else style))
 
 
-def _prompts_for_view():  # noqa: ANN202
+def _prompts_for_view() -> Prompts:
     from sml_cli.prompts import Prompts
 
     return Prompts()
@@ -300,7 +314,9 @@ def print_models() -> None:
                   "in exports. Rate limits and network errors are retried with back-off.")
 
 
-def print_export_stats(stats, options, *, target: Console | None = None) -> None:  # noqa: ANN001
+def print_export_stats(
+    stats: ExportStats, options: ExportOptions, *, target: Console | None = None
+) -> None:
     """`sml export --stats`: what an export would hold, by condition and student model."""
     from rich import box
 
@@ -308,17 +324,19 @@ def print_export_stats(stats, options, *, target: Console | None = None) -> None
     unit = {"preference": "pairs", "trl-prompt-completion": "rows"}.get(stats.fmt, "rows")
     table = Table(
         title=f"Export preview: --format {stats.fmt} --view {stats.view} (nothing written)",
-        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
+        collapse_padding=True,
     )
-    for name in ("condition", "student model", "sessions", "solved", "student turns",
-                 "teacher turns", unit, "messages", "~tokens"):
-        table.add_column(name, justify="left" if name in ("condition", "student model")
-                         else "right", no_wrap=True)
+    for name in ("condition", "student", "sessions", "solved", "turns", unit, "messages",
+                 "~tokens"):
+        table.add_column(name, justify="left" if name in ("condition", "student") else "right",
+                         no_wrap=True, overflow="ellipsis",
+                         max_width=24 if name in ("condition", "student") else None)
 
-    def cells(cell) -> list[str]:  # noqa: ANN001
-        return [f"{cell.sessions:,}", f"{cell.solved:,}", f"{cell.student_turns:,}",
-                f"{cell.teacher_turns:,}", f"{cell.rows:,}", f"{cell.messages:,}",
-                f"{cell.tokens:,}"]
+    def cells(cell: StatsCell) -> list[str]:
+        return [f"{cell.sessions:,}", f"{cell.solved:,}",
+                f"{cell.student_turns + cell.teacher_turns:,}", f"{cell.rows:,}",
+                f"{cell.messages:,}", f"{cell.tokens:,}"]
 
     for (condition, model), cell in sorted(stats.by_group.items()):
         table.add_row(condition, model, *cells(cell))
@@ -335,10 +353,15 @@ def print_export_stats(stats, options, *, target: Console | None = None) -> None
     if left.get("no_teacher"):
         notes.append(f"{left['no_teacher']:,} sessions without a teacher (binary, none) have "
                      "no teacher view")
-    out.print("[dim]" + "; ".join(notes) + ". ~tokens ≈ exported characters / 4.[/]")
+    if left.get("no_student"):
+        notes.append(f"{left['no_student']:,} sessions without a student message left out")
+    out.print("[dim]" + "; ".join(notes) + ". turns = student + teacher turns; ~tokens ≈ "
+              "exported characters / 4.[/]")
 
 
-def print_export_done(stats, options, path, rows: int) -> None:  # noqa: ANN001
+def print_export_done(
+    stats: ExportStats, options: ExportOptions, path: str | Path, rows: int
+) -> None:
     """One line on stderr after `sml export -o FILE`."""
     err = Console(stderr=True, highlight=False)
     total = stats.total
@@ -351,6 +374,8 @@ def print_export_done(stats, options, path, rows: int) -> None:  # noqa: ANN001
         skipped.append(f"{left['not_done']:,} not finished")
     if left.get("no_teacher"):
         skipped.append(f"{left['no_teacher']:,} without a teacher")
+    if left.get("no_student"):
+        skipped.append(f"{left['no_student']:,} without a student message")
     if skipped:
         line += "; left out: " + ", ".join(skipped)
     err.print(line + ".")

@@ -189,3 +189,9 @@ def m003_inbox(db: Database) -> None:
         foreign_keys=[("session_id", "sessions", "id")],
     )
     db["inbox"].create_index(["session_id", "role", "consumed"])
+
+
+@migration
+def m004_session_problem_index(db: Database) -> None:
+    # Preference export and per-problem reports group sessions by problem.
+    db["sessions"].create_index(["problem_key"], if_not_exists=True)

@@ -124,7 +124,9 @@ class LiteLLMModel:
             kwargs["stream_options"] = {"include_usage": True}
         return kwargs
 
-    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+    async def respond(
+        self, messages: list[Message], on_token: TokenCallback | None = None
+    ) -> Reply:
         # The first import takes seconds: do it off the event loop so a UI stays responsive.
         litellm = _litellm or await asyncio.to_thread(_import_litellm)
         attempt = 0
@@ -155,7 +157,9 @@ class LiteLLMModel:
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))
 
-    async def _stream(self, litellm: Any, messages: list[Message], on_token: TokenCallback):  # noqa: ANN202
+    async def _stream(
+        self, litellm: Any, messages: list[Message], on_token: TokenCallback
+    ) -> tuple[str, Any, Any]:
         response = await litellm.acompletion(**self._request(messages, True))
         parts: list[str] = []
         usage = None
@@ -203,7 +207,8 @@ def make_model(model: str, settings: ModelSettings) -> LiteLLMModel:
 
         path = embedded.resolve_gguf(model)
         server = embedded.get_server(path, settings)
-        local_settings = replace(settings, api_base=server.base_url, retries=max(settings.retries, 1))
+        local_settings = replace(settings, api_base=server.base_url,
+                                 retries=max(settings.retries, 1))
         # The loopback server's OpenAI-compatible API, called through litellm's OpenAI client.
         return LiteLLMModel("openai/" + embedded.served_name(path), local_settings,
                             label=model, api_key="local", free=True)

@@ -31,7 +31,9 @@ class ParticipantError(Exception):
 class Participant(Protocol):
     name: str
 
-    async def respond(self, messages: list[Message], on_token: TokenCallback | None = None) -> Reply:
+    async def respond(
+        self, messages: list[Message], on_token: TokenCallback | None = None
+    ) -> Reply:
         """The next message, given the conversation as this participant sees it.
 
         `on_token` receives text as it streams (for the TUI); the full text is returned.

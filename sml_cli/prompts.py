@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sml_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = (
     "student.j2", "teacher_answer.j2", "teacher_verifier.j2", "teacher_symmetric.j2",
@@ -61,7 +64,7 @@ class Prompts:
 
 
 @cache
-def _environment(dirs: tuple[str, ...]):  # noqa: ANN202 - jinja2 is imported lazily
+def _environment(dirs: tuple[str, ...]) -> jinja2.Environment:
     import jinja2
 
     return jinja2.Environment(

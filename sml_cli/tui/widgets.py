@@ -29,7 +29,7 @@ class MessageBox(Static):
 class Transcript(VerticalScroll):
     """A conversation that only grows while a session runs, plus one live 'typing' line."""
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="transcript")
         self._shown: list[Bubble] = []
         self._live = Static("", classes="message live")

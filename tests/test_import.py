@@ -1,0 +1,281 @@
+"""`sml sessions import` (SPEC §4): transcripts logged elsewhere, scored like evals."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sml_cli import export, transcripts
+from sml_cli.errors import SmlError, UsageError
+from sml_cli.records import VERDICT
+from sml_cli.store import Store
+
+PROBLEM = {"id": "apples", "question": "Ana has 5 bags with 8 apples each. How many apples?",
+           "answer": "40"}
+
+# Four dialogues, scored by hand below.
+SOLVED_AFTER_HINT = {  # wrong, hint, right on turn 2
+    "problem": PROBLEM, "condition": "answer",
+    "turns": [
+        {"role": "student", "content": "5 + 8 = 13. Final answer: 13"},
+        {"role": "teacher", "content": "Each bag holds 8 apples. How many bags are there?"},
+        {"role": "student", "content": "Oh, 5 bags of 8. Final answer: 40"},
+    ],
+}
+TEACHER_TOLD = {  # the teacher states the answer before the student did; solved on turn 2
+    "problem": PROBLEM, "condition": "answer",
+    "turns": [
+        {"role": "student", "content": "Final answer: 45"},
+        {"role": "teacher", "content": "No, it is 40."},
+        {"role": "student", "content": "Final answer: 40"},
+    ],
+}
+NEVER_SOLVED = {  # three wrong turns, a question among them
+    "problem": PROBLEM, "condition": "answer",
+    "turns": [
+        {"role": "student", "content": "Is it 13?"},
+        {"role": "teacher", "content": "Think about multiplication."},
+        {"role": "student", "content": "Final answer: 58"},
+        {"role": "teacher", "content": "Not quite."},
+        {"role": "student", "content": "Final answer: 85"},
+    ],
+}
+FIRST_TURN = {  # right away
+    "problem": PROBLEM, "condition": "answer",
+    "turns": [{"role": "student", "content": "8 * 5 = 40. Final answer: 40"}],
+}
+
+
+def jsonl(rows: list[Any]) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "sml.db")
+
+
+def counts(db: str) -> tuple[int, int, int]:
+    if not Path(db).exists():
+        return (0, 0, 0)
+    conn = sqlite3.connect(db)
+    try:
+        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore
+                     for t in ("runs", "sessions", "turns"))
+    except sqlite3.OperationalError:
+        return (0, 0, 0)
+    finally:
+        conn.close()
+
+
+def test_four_transcripts_scored_by_hand(write_file: Callable[..., Path], db: str) -> None:
+    path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, TEACHER_TOLD, NEVER_SOLVED,
+                                        FIRST_TURN]))
+    result = transcripts.import_file(str(path), db=db)
+    s = result["conditions"]["answer"]
+    # By hand: solved = {after hint (turn 2), told (turn 2), first turn (turn 1)} → 3 of 4.
+    assert s["n_sessions"] == 4 and s["n_errors"] == 0
+    assert s["success_rate"] == 0.75
+    # Only the told dialogue has a teacher turn stating 40 before the student did → 1 of 4.
+    assert s["leak_rate"] == 0.25
+    # First attempts: 13 ✗, 45 ✗, 58 ✗ ("Is it 13?" is a question, not an attempt), 40 ✓.
+    assert s["first_attempt_success_rate"] == 0.25
+    # The longest dialogue has 3 student turns: solved by turn 1: 1/4, by 2: 3/4, by 3: 3/4.
+    assert s["success_at_turn"] == [0.25, 0.75, 0.75]
+    # Recovery: of the 3 whose first attempt failed, 2 solved.
+    assert s["recovery_rate"] == pytest.approx(2 / 3)
+    assert s["mean_turns_to_solve"] == pytest.approx((2 + 2 + 1) / 3)
+    # Questions / student turns: 1 question in 2 + 2 + 3 + 1 = 8 turns.
+    assert s["question_rate"] == pytest.approx(1 / 8)
+    assert set(result) == {"run_id", "elapsed_s", "config", "conditions", "deltas"}
+
+
+def test_sessions_and_turns_are_stored(write_file: Callable[..., Path], db: str) -> None:
+    path = write_file("t.jsonl", jsonl([TEACHER_TOLD, NEVER_SOLVED]))
+    result = transcripts.import_file(str(path), db=db, run_id="imp1")
+    assert result["run_id"] == "imp1"
+    with Store(db) as store:
+        run = store.run("imp1")
+        assert run is not None and run["kind"] == "import" and run["status"] == "done"
+        sessions = list(store.sessions("run_id = ?", ["imp1"]))
+        assert [s.origin for s in sessions] == ["import", "import"]
+        assert {s.condition for s in sessions} == {"answer"}
+        assert [s.sample for s in sessions] == [0, 1]  # same problem and condition twice
+        assert all(s.student_model == "imported" and s.status == "done" for s in sessions)
+        told = next(s for s in sessions if s.leaks)
+        turns = store.turns(told.id)
+        assert [(t.role, t.kind, t.turn) for t in turns] == [
+            ("system", "question", 0), ("student", "attempt", 1), ("verifier", VERDICT, 1),
+            ("teacher", "message", 1), ("student", "attempt", 2), ("verifier", VERDICT, 2),
+        ]
+        assert [t.visibility for t in turns if t.role == "verifier"] == ["teacher", "teacher"]
+        leak = turns[3]
+        assert leak.leak and leak.leak_spans == [(10, 12)] and leak.guard_action == "flag"
+        assert store.problem(told.problem_key).answer == "40"
+
+
+def test_mention_scores_human_dialogues(write_file: Callable[..., Path], db: str) -> None:
+    rows = [
+        {"problem": PROBLEM, "turns": [  # the student says it, then the teacher confirms
+            {"role": "teacher", "content": "Hi! How would you start?"},
+            {"role": "student", "content": "Multiply 5 by 8?"},
+            {"role": "teacher", "content": "Good idea, go on."},
+            {"role": "student", "content": "That makes forty apples"},
+            {"role": "teacher", "content": "Yes, 40 is right."},
+        ]},
+        {"problem": PROBLEM, "turns": [  # the teacher tells first
+            {"role": "student", "content": "no idea"},
+            {"role": "teacher", "content": "It's 40."},
+            {"role": "student", "content": "ok 40"},
+        ]},
+    ]
+    path = write_file("h.jsonl", jsonl(rows))
+    strict = transcripts.import_file(str(path), db=db, match="strict")["conditions"]["imported"]
+    assert strict["success_rate"] == 0.0  # no answer markers: nothing is an attempt
+    assert strict["leak_rate"] == 0.5  # telling does not depend on markers
+    mention = transcripts.import_file(str(path), db=db, match="mention")
+    s = mention["conditions"]["imported"]
+    assert s["success_rate"] == 1.0
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert s["leak_rate"] == 0.5  # the confirmation after the student said it is not telling
+    assert mention["config"]["match"] == "mention"
+    with Store(db) as store:
+        first = next(store.sessions("run_id = ? AND leaks = 0", [mention["run_id"]]))
+        turns = store.turns(first.id)
+        assert turns[1].role == "teacher" and turns[1].turn == 0  # before any student turn
+        assert first.teacher_model == "imported" and first.condition == "imported"
+
+
+def test_mention_of_a_text_answer(write_file: Callable[..., Path], db: str) -> None:
+    row = {"problem": {"question": "Capital of France?", "answer": "Paris"},
+           "turns": [{"role": "student", "content": "I think it is paris"}]}
+    path = write_file("c.jsonl", jsonl([row]))
+    s = transcripts.import_file(str(path), db=db, match="mention")["conditions"]["imported"]
+    assert s["success_rate"] == 1.0
+
+
+def test_condition_and_meta(write_file: Callable[..., Path], db: str) -> None:
+    rows = [{**FIRST_TURN, "condition": "tutor-A",
+             "meta": {"student_model": "alice", "teacher_model": "bob", "school": "x"}},
+            {**NEVER_SOLVED, "condition": "tutor-B"}]
+    path = write_file("m.jsonl", jsonl(rows))
+    result = transcripts.import_file(str(path), db=db)
+    assert list(result["conditions"]) == ["tutor-A", "tutor-B"]
+    assert result["conditions"]["tutor-A"]["success_at_turn"] == [1.0, 1.0, 1.0]
+    with Store(db) as store:
+        a = next(store.sessions("condition = 'tutor-A'"))
+        assert (a.student_model, a.teacher_model) == ("alice", "bob")
+        assert a.meta["school"] == "x" and a.meta["line"] == 1
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("{not json", "invalid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    (json.dumps({"turns": FIRST_TURN["turns"]}), "no 'problem'"),
+    (json.dumps({"problem": {"answer": "4"}, "turns": FIRST_TURN["turns"]}), "no 'question'"),
+    (json.dumps({"problem": {"question": "2+2?"}, "turns": FIRST_TURN["turns"]}),
+     "no 'answer'"),
+    (json.dumps({"problem": PROBLEM, "turns": []}), "'turns' must be a non-empty list"),
+    (json.dumps({"problem": PROBLEM}), "'turns' must be a non-empty list"),
+    (json.dumps({"problem": PROBLEM, "turns": [{"role": "tutor", "content": "hi"}]}),
+     "role 'tutor'"),
+    (json.dumps({"problem": PROBLEM, "turns": [{"role": "student"}]}), "'content'"),
+    (json.dumps({"problem": PROBLEM, "turns": FIRST_TURN["turns"], "meta": [1]}), "'meta'"),
+    (json.dumps({"problem": PROBLEM, "turns": FIRST_TURN["turns"], "condition": ""}),
+     "'condition'"),
+    (json.dumps({"problem": {**PROBLEM, "verifier": "numeric", "answer": "forty-ish"},
+                 "turns": FIRST_TURN["turns"]}), "not a number"),
+])
+def test_bad_rows_name_the_line_and_write_nothing(
+    write_file: Callable[..., Path], db: str, line: str, message: str
+) -> None:
+    path = write_file("bad.jsonl", jsonl([FIRST_TURN, "", line, FIRST_TURN]))
+    with pytest.raises(UsageError) as err:
+        transcripts.import_file(str(path), db=db)
+    assert err.value.exit_code == 2
+    assert f"{path}:3:" in str(err.value) and message in str(err.value)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_bad_usage(write_file: Callable[..., Path], db: str, tmp_path: Path) -> None:
+    path = write_file("t.jsonl", jsonl([FIRST_TURN]))
+    with pytest.raises(UsageError, match="--match"):
+        transcripts.import_file(str(path), db=db, match="fuzzy")
+    with pytest.raises(UsageError, match="no such transcript file"):
+        transcripts.import_file(str(tmp_path / "missing.jsonl"), db=db)
+    with pytest.raises(UsageError, match="no transcripts"):
+        transcripts.import_file(str(write_file("empty.jsonl", "\n")), db=db)
+    transcripts.import_file(str(path), db=db, run_id="once")
+    with pytest.raises(UsageError, match="--run-id once"):
+        transcripts.import_file(str(path), db=db, run_id="once")
+    assert counts(db) == (1, 1, 3)  # the question, the attempt, its verdict
+
+
+def test_a_failure_while_writing_leaves_nothing(write_file: Callable[..., Path], db: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from sml_cli import store as store_module
+
+    path = write_file("t.jsonl", jsonl([FIRST_TURN, SOLVED_AFTER_HINT, NEVER_SOLVED]))
+    calls = []
+
+    def failing(conn: sqlite3.Connection, turns: list) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        conn.executemany(store_module._INSERT_TURN, [t.to_row() for t in turns])
+
+    monkeypatch.setattr(store_module, "insert_turns", failing)
+    with pytest.raises(SmlError, match="nothing was written"):
+        transcripts.import_file(str(path), db=db)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_write_json(write_file: Callable[..., Path], db: str, tmp_path: Path) -> None:
+    path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, FIRST_TURN]))
+    result = transcripts.import_file(str(path), db=db)
+    target = tmp_path / "out" / "scores.json"
+    transcripts.write_json(result, str(target))
+    assert json.loads(target.read_text()) == result
+    with pytest.raises(SmlError, match="--json"):
+        transcripts.write_json(result, str(path / "x.json"))  # a file is not a folder
+
+
+def test_imported_sessions_export(write_file: Callable[..., Path], db: str) -> None:
+    confirm = {"problem": PROBLEM, "turns": [
+        {"role": "student", "content": "Final answer: 40"},
+        {"role": "teacher", "content": "Yes! 40 apples."},
+    ]}
+    path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, TEACHER_TOLD, confirm]))
+    transcripts.import_file(str(path), db=db)
+    out = io.StringIO()
+    export.run(export.ExportOptions(db=db, fmt="openai"), stdout=out)
+    rows = [json.loads(line)["messages"] for line in out.getvalue().splitlines()]
+    assert len(rows) == 2  # the told dialogue is a leak: left out
+    for messages in rows:
+        assert messages[0] == {"role": "user", "content": PROBLEM["question"]}  # no system row
+    out = io.StringIO()
+    export.run(export.ExportOptions(db=db, fmt="openai", include_leaked=True), stdout=out)
+    assert len(out.getvalue().splitlines()) == 3
+
+
+def test_cli_import(write_file: Callable[..., Path], db: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, TEACHER_TOLD, NEVER_SOLVED,
+                                        FIRST_TURN]))
+    target = tmp_path / "scores.json"
+    result = CliRunner().invoke(app, ["sessions", "import", str(path), "--db", db,
+                                      "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(target.read_text())
+    assert scores["conditions"]["answer"]["success_rate"] == 0.75
+    assert "answer" in result.output
+

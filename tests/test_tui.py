@@ -1,0 +1,837 @@
+"""Pilot tests for `sml chat` (the Textual UI): every role, --join, the start screen, errors.
+
+Models are replaced by scripted participants (`sml_cli.chat.make_model` is monkeypatched) and
+the background litellm import is a no-op, so nothing here touches litellm or the network.
+Each test drives the real app (`ChatApp`) in a headless Textual pilot against a tmp database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from sml_cli import chat, models
+from sml_cli.chat import ChatOptions, GuestSession, HostSession
+from sml_cli.errors import UsageError
+from sml_cli.participants import Message, ParticipantError, Reply, TokenCallback
+from sml_cli.store import Store
+from sml_cli.testing import ScriptedParticipant, hint_following_student, hinting_teacher
+from sml_cli.tui.app import ChatApp, run_chat
+from sml_cli.tui.modals import HelpScreen, LeakWarning
+from sml_cli.tui.screens import StudentScreen, TeacherScreen, WatchScreen
+from sml_cli.tui.start import StartScreen
+from sml_cli.tui.widgets import Transcript
+from sml_cli.views import student_view
+
+SIZE = (110, 40)
+
+NUM_ANSWER = "913757"
+TEXT_ANSWER = "CANARY-9137-TEXT"
+SOLUTION = "Multiply the boxes by the pens per box, then add the loose pens. CANARY-SOLUTION-4471"
+NOTES = "Students forget the loose pens. CANARY-NOTES-8812"
+PROBLEM_ROWS = [
+    {"id": "num", "question": "A warehouse counts its pens: how many pens are there in all?",
+     "answer": NUM_ANSWER, "solution": SOLUTION, "notes": NOTES},
+    {"id": "text", "question": "What is the code word printed on the warehouse door?",
+     "answer": TEXT_ANSWER, "verifier": "exact", "solution": SOLUTION, "notes": NOTES},
+]
+ANSWERS = {"num": NUM_ANSWER, "text": TEXT_ANSWER}
+HINT = f"Think again: the result is one more than {int(NUM_ANSWER) - 1}."
+
+
+def canaries_in(text: str, answer: str = NUM_ANSWER) -> list[str]:
+    """The private strings (answer, solution, notes) that occur in `text`."""
+    found = [c for c in {answer, NUM_ANSWER, "CANARY"} if c.lower() in text.lower()]
+    if re.search(r"913[,\s]?757", text):
+        found.append("913,757")
+    return found
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def problems_file(tmp_path: Path) -> Path:
+    path = tmp_path / "canary.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in PROBLEM_ROWS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "sml.db")
+
+
+@pytest.fixture
+def fake_models(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Model string → participant. `make_model` hands out these instead of litellm models."""
+    registry: dict[str, Any] = {}
+
+    def make_model(model: str, settings: object) -> Any:
+        if model not in registry:
+            raise AssertionError(f"the test registered no participant for model {model!r}")
+        return registry[model]
+
+    monkeypatch.setattr(chat, "make_model", make_model)
+    monkeypatch.setattr(models, "_import_litellm", lambda: None)
+    return registry
+
+
+def run(coro: Awaitable[None]) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def launch(monkeypatch: pytest.MonkeyPatch, options: ChatOptions, **kwargs: Any) -> ChatApp:
+    """What `sml chat …` builds (via `run_chat`, flags and all), without running it."""
+    apps: list[ChatApp] = []
+    with monkeypatch.context() as m:
+        m.setattr(ChatApp, "run", lambda self, *a, **k: apps.append(self))
+        run_chat(options, **kwargs)
+    assert len(apps) == 1
+    return apps[0]
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], what: str = "",
+                timeout: float = 3.0) -> float:
+    """Wait (keeping the app running) until `predicate()` holds; returns the seconds it took."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        await asyncio.sleep(0.01)  # the app runs on this loop; pilot.pause is much slower
+    return time.monotonic() - start
+
+
+async def enter(pilot: Pilot, text: str, selector: str = "#message") -> None:
+    """Fill an input and submit it, as Enter does. (`pilot.press` waits for the whole process
+    to go idle after every key: seconds per test. One test types key by key for real.)"""
+    box = pilot.app.screen.query_one(selector, Input)
+    assert not box.disabled, f"{selector} is disabled"
+    box.value = text
+    await box.action_submit()
+    await asyncio.sleep(0.01)
+
+
+async def send(pilot: Pilot, text: str) -> None:
+    """Send a chat message and wait until the session has recorded it."""
+    session = pilot.app.screen.session
+    before = len(session.turns)
+    await enter(pilot, text)
+    await until(pilot, lambda: len(session.turns) > before, f"{text!r} to be recorded")
+
+
+def transcript(app: ChatApp, selector: str = "#conversation") -> list[str]:
+    return app.screen.query_one(selector, Transcript).texts
+
+
+def status(app: ChatApp) -> str:
+    return str(app.screen.query_one("#status", Static).content)
+
+
+def svg_lines(svg: str) -> list[str]:
+    """The text of a Textual SVG screenshot, line by line."""
+    cells: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text[^>]*\bx="([\d.]+)"[^>]*\by="([\d.]+)"[^>]*>(.*?)</text>',
+                         svg, re.S):
+        text = html.unescape(m.group(3)).replace("\xa0", " ")
+        cells.setdefault(float(m.group(2)), []).append((float(m.group(1)), text))
+    return ["".join(t for _, t in sorted(row)) for _, row in sorted(cells.items())]
+
+
+def everything_on_screen(app: ChatApp) -> str:
+    """Every string the current screen could show: transcripts (with live text), statics,
+    titles, inputs, notifications, and the rendered screenshot itself."""
+    screen = app.screen
+    parts: list[str] = [str(app.title), str(app.sub_title), str(screen.title or ""),
+                        str(screen.sub_title or "")]
+    for t in screen.query(Transcript):
+        parts += t.texts
+    for widget in screen.query("*"):
+        parts += [str(widget.border_title or ""), str(widget.border_subtitle or "")]
+        if isinstance(widget, Static):
+            parts.append(str(widget.content))
+        if isinstance(widget, Input):
+            parts += [widget.value, str(widget.placeholder)]
+    parts += [f"{n.title} {n.message}" for n in app._notifications]
+    parts += svg_lines(app.export_screenshot())
+    return "\n".join(parts)
+
+
+class HeldParticipant:
+    """Streams its scripted reply token by token, then holds it until `release()`, so a test
+    can look at every screen while the tokens (but not the finished turn) have arrived."""
+
+    def __init__(self, script: Any, name: str) -> None:
+        self.name = name
+        self.scripted = ScriptedParticipant(script, name)
+        self.requests = self.scripted.requests
+        self.tokens: list[str] = []
+        self.holding = False
+        self._release = asyncio.Event()
+
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
+        def tap(piece: str) -> None:
+            self.tokens.append(piece)
+            if on_token is not None:
+                on_token(piece)
+
+        reply = await self.scripted.respond(messages, tap)
+        self.holding = True
+        try:
+            await self._release.wait()
+        finally:
+            self._release.clear()
+            self.holding = False
+        return reply
+
+    def release(self) -> None:
+        self._release.set()
+
+
+class BrokenModel:
+    name = "broken"
+
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
+        raise ParticipantError("broken: RateLimitError: slow down (after 4 retries)")
+
+
+# ----------------------------------------------------------------------------- student role
+
+
+def test_student_plays_against_a_model_teacher(monkeypatch, fake_models, problems_file, db):
+    teacher = ScriptedParticipant(hinting_teacher, "scripted-teacher")
+    fake_models["scripted-teacher"] = teacher
+    options = ChatOptions(role="student", teacher="scripted-teacher",
+                          problems=str(problems_file), problem_id="num", max_turns=4, db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, StudentScreen)
+            box = screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            assert not box.disabled and "your turn" in status(app)
+            assert transcript(app) == [PROBLEM_ROWS[0]["question"]]
+            assert PROBLEM_ROWS[0]["question"][:40] in everything_on_screen(app)
+
+            # Typed for real, key by key: a wrong attempt gets the teacher's reply.
+            await pilot.press(*"Final answer: 5")
+            await pilot.press("enter")
+            await until(pilot, lambda: HINT in transcript(app), "the teacher's hint")
+            assert transcript(app) == [PROBLEM_ROWS[0]["question"], "Final answer: 5", HINT]
+            assert box.value == ""
+            assert teacher.requests and NUM_ANSWER in teacher.requests[0][0]["content"]
+            host = app.initial
+            assert isinstance(host, HostSession)
+            # Every turn is logged as it happens.
+            with Store(db) as store:
+                stored = store.turns(host.info.id)
+                assert [t.content for t in stored] == [t.content for t in host.turns]
+                assert store.session(host.info.id).status == "running"
+                # The screen is the student view of the stored rows: the model's function.
+                assert transcript(app) == [m["content"] for m in student_view(stored)
+                                           if m["role"] != "system"]
+            await until(pilot, lambda: "your turn" in status(app) and app.focused is box)
+
+            await send(pilot, f"So it is one more. Final answer: {NUM_ANSWER}")
+            await until(pilot, lambda: host.info.status != "running", "the session to end")
+            assert "Solved at turn 2" in status(app)
+            assert "attempts 2" in status(app) and "teacher leaks 0" in status(app)
+            assert box.disabled
+            assert any(n.title == "Solved" and "Solved at turn 2" in n.message
+                       for n in app._notifications)
+            assert len(teacher.requests) == 1  # a right answer ends the session
+
+        with Store(db) as store:
+            info = store.session(host.info.id)
+            assert (info.status, info.solved, info.solved_at_turn, info.attempts) == (
+                "done", True, 2, 2)
+            kinds = [(t.role, t.kind) for t in store.turns(info.id)]
+            assert kinds == [
+                ("system", "student_prompt"), ("system", "question"),
+                ("system", "teacher_prompt"), ("student", "attempt"), ("verifier", "verdict"),
+                ("teacher", "message"), ("student", "attempt"), ("verifier", "verdict"),
+            ]
+
+    run(main())
+
+
+# ----------------------------------------------------------------------------- canary
+
+
+@pytest.mark.parametrize("problem_id", ["num", "text"])
+@pytest.mark.parametrize("condition", ["answer", "verifier", "symmetric", "binary"])
+def test_student_screen_never_shows_private_fields(monkeypatch, fake_models, problems_file, db,
+                                                   condition, problem_id):
+    answer = ANSWERS[problem_id]
+    # A teacher that states the answer (twice) in every reply, streamed token by token.
+    teacher = HeldParticipant(lambda messages: f"The answer is {answer}. Yes: {answer}!",
+                              "telling-teacher")
+    fake_models["telling-teacher"] = teacher
+    options = ChatOptions(role="student", teacher="telling-teacher",
+                          problems=str(problems_file), problem_id=problem_id,
+                          condition=condition, max_turns=3, db=db)
+    app = launch(monkeypatch, options)
+    has_teacher = condition != "binary"
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            offered: list[tuple[str, str]] = []
+            listen = screen.token
+            screen.token = lambda role, text: (offered.append((role, text)), listen(role, text))
+
+            def check() -> str:
+                seen = everything_on_screen(app)
+                assert not canaries_in(seen, answer), (condition, problem_id, seen)
+                return seen
+
+            assert PROBLEM_ROWS[0 if problem_id == "num" else 1]["question"] in check()
+            for message in ("Is the answer 12?", "Final answer: 12", "I give up. Final answer: 7"):
+                await until(pilot, lambda: "your turn" in status(app), "the student's turn")
+                check()
+                await send(pilot, message)
+                if has_teacher and app.initial.info.status == "running":
+                    if message.startswith("I give up"):
+                        break  # the last turn: no teacher reply
+                    await until(pilot, lambda: teacher.holding, "the teacher mid-reply")
+                    # The tokens reached the screen's listener, and the screen dropped them.
+                    assert answer in "".join(teacher.tokens)
+                    assert any(role == "teacher" for role, _ in offered)
+                    check()
+                    teacher.release()
+                    await until(pilot, lambda: "[redacted]" in "".join(transcript(app)[-1:]),
+                                "the redacted reply")
+            await until(pilot, lambda: app.initial.info.status != "running", "the end")
+            seen = check()
+            assert "Not solved in 3 turns" in seen
+            if has_teacher:
+                assert "The answer is [redacted]. Yes: [redacted]!" in transcript(app)
+                assert app.initial.info.leaks == 2
+            else:
+                assert transcript(app)[-2:] == ["Incorrect.", "I give up. Final answer: 7"]
+                assert "Please continue." in transcript(app)
+
+    run(main())
+
+
+# ----------------------------------------------------------------------------- teacher role
+
+
+def test_teacher_panel_hint_and_solve(monkeypatch, fake_models, problems_file, db):
+    student = ScriptedParticipant(hint_following_student, "scripted-student")
+    fake_models["scripted-student"] = student
+    options = ChatOptions(role="teacher", student="scripted-student",
+                          problems=str(problems_file), problem_id="num", db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, TeacherScreen)
+            box = screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box, "the teacher's turn")
+            panel = screen.query_one("#private", Static)
+            assert "hidden from the student" in str(panel.border_title)
+            text = str(panel.content)
+            assert "Hidden from the student" in text
+            assert f"Answer: {NUM_ANSWER}" in text and SOLUTION in text and NOTES in text
+            assert "turn 1: '0' ✗ incorrect" in text  # the verifier's verdict on the attempt
+            assert transcript(app) == ["Is it a trick question? Final answer: 0"]
+            assert "your turn" in status(app)
+
+            await send(pilot, HINT)
+            await until(pilot, lambda: app.initial.info.status != "running", "the solve")
+            assert student.requests[-1][-1] == {"role": "user", "content": HINT}
+            assert transcript(app)[-1] == f"Thanks! Then Final answer: {NUM_ANSWER}"
+            assert "turn 2: '913757' ✓ correct" in str(panel.content)
+            assert "Solved at turn 2" in status(app) and box.disabled
+
+        assert len(student.requests) == 2
+        for request in student.requests:  # the student model never saw a private field
+            assert not canaries_in(json.dumps(request)), request
+        with Store(db) as store:
+            info = store.session(app.initial.info.id)
+            assert (info.status, info.solved, info.leaks) == ("done", True, 0)
+
+    run(main())
+
+
+def test_teacher_leak_warning(monkeypatch, fake_models, problems_file, db):
+    student = ScriptedParticipant(hint_following_student, "scripted-student")
+    fake_models["scripted-student"] = student
+    options = ChatOptions(role="teacher", student="scripted-student",
+                          problems=str(problems_file), problem_id="num", max_turns=3, db=db)
+    app = launch(monkeypatch, options)
+    leaking = f"It is {NUM_ANSWER}, write that down."
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box, "the teacher's turn")
+            await enter(pilot, leaking)
+            await until(pilot, lambda: isinstance(app.screen, LeakWarning), "the leak warning")
+            await pilot.pause()  # laid out, so that the click lands on the button
+            modal = app.screen
+            shown = everything_on_screen(app)
+            assert "This message states the answer" in shown
+            assert "“It is [redacted], write that down.”" in shown
+
+            await pilot.click("#edit")  # "Edit message": back, nothing sent
+            await until(pilot, lambda: isinstance(app.screen, TeacherScreen))
+            await asyncio.sleep(0.1)
+            assert len(student.requests) == 1 and app.focused is box
+            assert box.value == leaking
+
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, LeakWarning) and app.screen
+                        is not modal, "the leak warning again")
+            await pilot.pause()
+            await pilot.click("#send")  # "Send anyway"
+            await until(pilot, lambda: len(student.requests) == 2, "the student's reply")
+            assert student.requests[1][-1] == {"role": "user",
+                                               "content": "It is [redacted], write that down."}
+            await until(pilot, lambda: "your turn" in status(app))
+            panel = str(app.screen.query_one("#private", Static).content)
+            assert "Kept from the student by the guard" in panel and leaking in panel
+            # The teacher's own transcript shows what the student received.
+            assert "It is [redacted], write that down." in transcript(app)
+
+            await send(pilot, HINT)
+            await until(pilot, lambda: app.initial.info.status != "running")
+
+        for request in student.requests:
+            assert not canaries_in(json.dumps(request)), request
+        with Store(db) as store:
+            info = store.session(app.initial.info.id)
+            assert (info.status, info.solved, info.leaks) == ("done", True, 1)
+            drafts = [t for t in store.turns(info.id) if t.kind == "draft"]
+            assert [(d.content, d.leak, d.visibility) for d in drafts] == [
+                (leaking, True, "teacher")]
+
+    run(main())
+
+
+# ----------------------------------------------------------------------------- watch
+
+
+def test_watch_streams_both_views_with_pause_and_step(monkeypatch, fake_models, problems_file,
+                                                      db):
+    student = ScriptedParticipant(
+        ["Is it about pens?", "Final answer: 10", "Final answer: 11", "Final answer: 12",
+         f"Final answer: {NUM_ANSWER}"], "scripted-student", delay=0.03)
+    teacher = HeldParticipant(lambda m: f"Count again; not {NUM_ANSWER} yet? Think.",
+                              "held-teacher")
+    fake_models.update({"scripted-student": student, "held-teacher": teacher})
+    options = ChatOptions(role="watch", student="scripted-student", teacher="held-teacher",
+                          problems=str(problems_file), problem_id="num", max_turns=6, db=db)
+    app = launch(monkeypatch, options)
+    host = app.initial
+    assert isinstance(host, HostSession)
+
+    def calls() -> int:
+        return len(student.requests) + len(teacher.requests)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            assert isinstance(app.screen, WatchScreen)
+            # Streaming: the teacher's tokens show in the teacher's pane only.
+            await until(pilot, lambda: teacher.holding, "the teacher mid-reply")
+            assert any(NUM_ANSWER in t for t in transcript(app, "#teacher-view"))
+            student_pane = "\n".join(transcript(app, "#student-view"))
+            assert "Is it about pens?" in student_pane and not canaries_in(student_pane)
+            private = str(app.screen.query_one("#private", Static).content)
+            assert f"Answer: {NUM_ANSWER}" in private
+            teacher.release()
+            await until(pilot, lambda: "[redacted]" in "\n".join(transcript(app, "#student-view")))
+
+            # Pause: whatever call is in flight completes, then nothing moves.
+            await pilot.press("space")
+            assert host.gate.paused
+            await asyncio.sleep(0.15)
+            if teacher.holding:
+                teacher.release()
+            await asyncio.sleep(0.15)
+            before = (calls(), len(host.turns))
+            assert "paused" in status(app)
+            await asyncio.sleep(0.3)
+            assert (calls(), len(host.turns)) == before
+
+            # Step: exactly one participant call.
+            await pilot.press("s")
+            await until(pilot, lambda: calls() == before[0] + 1, "one step")
+            if teacher.holding:
+                teacher.release()
+            await asyncio.sleep(0.3)
+            assert calls() == before[0] + 1
+            assert len(host.turns) > before[1]
+            assert host.gate.paused and "paused" in status(app)
+
+            # Resume: it runs to the end.
+            await pilot.press("space")
+            assert not host.gate.paused
+            while host.info.status == "running":
+                if teacher.holding:
+                    teacher.release()
+                await asyncio.sleep(0.02)
+            assert "Solved at turn 5" in status(app) and "paused" not in status(app)
+            # Both panes, built from the views; the student's is exactly `student_view`.
+            pane = transcript(app, "#student-view")
+            assert pane == [m["content"] for m in student_view(host.turns)
+                            if m["role"] != "system"]
+            # …and what the student model was last sent is that view, minus its final reply.
+            assert student.requests[-1] == student_view(host.turns)[:-1]
+            assert not canaries_in("\n".join(pane[:-1]))  # only the student's own answer
+            assert "Count again; not [redacted] yet? Think." in pane
+            teacher_pane = transcript(app, "#teacher-view")
+            assert f"Count again; not {NUM_ANSWER} yet? Think." not in teacher_pane
+            assert "Count again; not [redacted] yet? Think." in teacher_pane
+
+    run(main())
+
+
+# ----------------------------------------------------------------------------- join
+
+
+def test_two_people_two_terminals(monkeypatch, capsys, fake_models, problems_file, db):
+    options = ChatOptions(role="teacher", student="human", problems=str(problems_file),
+                          problem_id="num", db=db)
+    host_app = launch(monkeypatch, options)  # `sml chat --role teacher --student human`
+    host = host_app.initial
+    assert isinstance(host, HostSession) and host.remote_role == "student"
+    # It prints the session id and the command for the other terminal.
+    assert f"sml chat --join {host.info.id} --role student --db {db}" in capsys.readouterr().err
+
+    async def main() -> None:
+        async with host_app.run_test(size=SIZE) as hp:
+            await until(hp, lambda: host.waiting == "student", "the host to wait for the guest")
+            assert f"sml chat --join {host.info.id} --role student" in status(host_app)
+            guest = GuestSession(host.info.id, "student", None, db)
+            guest_app = ChatApp(replace(options, role="student"), session=guest)
+            async with guest_app.run_test(size=SIZE) as gp:
+                assert isinstance(guest_app.screen, StudentScreen)
+                gbox = guest_app.screen.query_one("#message", Input)
+                await until(gp, lambda: guest_app.focused is gbox, "the guest's turn")
+                assert transcript(guest_app) == [PROBLEM_ROWS[0]["question"]]
+                assert not canaries_in(everything_on_screen(guest_app))
+
+                await enter(gp, "Is it 12? Final answer: 12")
+                took = await until(hp, lambda: "Is it 12? Final answer: 12" in
+                                   transcript(host_app), "the host to receive it")
+                assert took < 1.0
+                assert "'12' ✗ incorrect" in str(host_app.screen.query_one("#private",
+                                                                           Static).content)
+                # Only the person whose turn it is may send.
+                assert guest.submit("out of turn") is False
+
+                hbox = host_app.screen.query_one("#message", Input)
+                await until(hp, lambda: not hbox.disabled, "the host teacher's turn")
+                await enter(hp, HINT)
+                took = await until(gp, lambda: HINT in transcript(guest_app), "the hint")
+                assert took < 1.0
+                assert not canaries_in(everything_on_screen(guest_app))
+                assert not any("Answer:" in s for s in [everything_on_screen(guest_app)])
+
+                await until(gp, lambda: not gbox.disabled, "the guest's turn again")
+                await send(gp, f"Final answer: {NUM_ANSWER}")
+                await until(gp, lambda: guest.info.status == "done", "the guest to see the end")
+                await until(hp, lambda: host.info.status == "done", "the host to see the end")
+                assert "Solved at turn 2" in status(guest_app)
+                assert "Solved at turn 2" in status(host_app)
+                assert "CANARY" not in everything_on_screen(guest_app)
+
+    run(main())
+    with Store(db) as store:
+        info = store.session(host.info.id)
+        assert (info.status, info.solved, info.student_model) == ("done", True, "human")
+        consumed = [r["consumed"] for r in store.db["inbox"].rows]
+        assert consumed == [1, 1]
+
+
+class Ear:
+    """A listener without a screen: records what a session tells it."""
+
+    def __init__(self) -> None:
+        self.turns: list[Any] = []
+        self.waiting: str | None = None
+        self.finished_info: Any = None
+
+    def turn_added(self, turn: Any) -> None:
+        self.turns.append(turn)
+
+    def token(self, role: str, text: str) -> None:
+        pass
+
+    def waiting_for(self, role: str | None) -> None:
+        self.waiting = role
+
+    def finished(self, info: Any) -> None:
+        self.finished_info = info
+
+
+def test_guest_teacher_without_textual(problems_file, db):
+    """`sml chat --role student --teacher human` + `sml chat --join ID --role teacher`."""
+    host = HostSession(ChatOptions(role="student", teacher="human",
+                                   problems=str(problems_file), problem_id="num", db=db))
+    assert host.remote_role == "teacher"
+
+    async def wait(predicate: Callable[[], object], what: str) -> None:
+        for _ in range(200):
+            if predicate():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    async def main() -> None:
+        host.attach(Ear())
+        host_task = asyncio.create_task(host.run())
+        await wait(lambda: host.waiting == "student", "the host student's turn")
+        guest, ear = GuestSession(host.info.id, "teacher", None, db), Ear()
+        guest.attach(ear)
+        guest_task = asyncio.create_task(guest.run())
+        assert guest.submit("too early") is False  # the student has not spoken yet
+        host.submit("Final answer: 3")
+        await wait(lambda: ear.waiting == "teacher", "the guest teacher's turn")
+        panel = guest.panel()
+        assert panel.grant.answer == NUM_ANSWER and panel.verdicts == [(1, "3", False)]
+        assert guest.leaks_in(f"It is {NUM_ANSWER}.")  # what the TUI's leak warning uses
+        assert guest.submit(HINT) is True
+        assert guest.submit("a second message before the first is recorded") is False
+        assert ear.waiting is None
+        await wait(lambda: host.waiting == "student", "the hint to reach the host")
+        assert host.student_messages()[-1] == {"role": "user", "content": HINT}
+        host.submit(f"Final answer: {NUM_ANSWER}")
+        await asyncio.wait_for(asyncio.gather(host_task, guest_task), 3)
+        assert ear.finished_info.solved and ear.finished_info.status == "done"
+        # The guest's rows are the host's rows (the guest got each one once, in order).
+        assert [t.seq for t in guest.turns] == [t.seq for t in host.turns]
+        assert [t.content for t in guest.turns] == [t.content for t in host.turns]
+
+    run(main())
+    with Store(db) as store:
+        assert [r["content"] for r in store.db["inbox"].rows] == [HINT]
+
+
+def test_join_refuses_wrong_seat_unknown_and_finished_sessions(fake_models, problems_file, db):
+    fake_models["scripted-teacher"] = ScriptedParticipant(hinting_teacher, "scripted-teacher")
+    remote = HostSession(ChatOptions(role="teacher", student="human",
+                                     problems=str(problems_file), problem_id="num", db=db))
+    with pytest.raises(UsageError, match="free seat is 'student'"):
+        GuestSession(remote.info.id, "teacher", None, db)
+    with pytest.raises(UsageError, match="student or --role teacher"):
+        GuestSession(remote.info.id, "watch", None, db)
+    with pytest.raises(UsageError, match="no session"):
+        GuestSession("nosuchsession", "student", None, db)
+    solo = HostSession(ChatOptions(role="student", teacher="scripted-teacher",
+                                   problems=str(problems_file), problem_id="num", db=db))
+    with pytest.raises(UsageError, match="no seat for another person"):
+        GuestSession(solo.info.id, "teacher", None, db)
+    remote.store.update_session(remote.info.id, {"status": "done"})
+    with pytest.raises(UsageError, match="already done"):
+        GuestSession(remote.info.id, "student", None, db)
+    # The CLI path: `sml chat --join ID --role student` fails before any UI.
+    with pytest.raises(UsageError, match="already done"):
+        run_chat(ChatOptions(role="student", db=db), join=remote.info.id)
+
+
+# ----------------------------------------------------------------------------- start screen
+
+
+def test_start_screen_opens_the_chosen_session(fake_models, problems_file, db):
+    student = ScriptedParticipant(hint_following_student, "scripted-student")
+    fake_models["scripted-student"] = student
+    app = ChatApp(ChatOptions(db=db))
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            assert isinstance(app.screen, StartScreen)
+            start = app.screen
+            await pilot.click("#role-teacher")
+            assert start.query_one("#teacher", Input).disabled
+            assert not start.query_one("#student", Input).disabled
+
+            # A problem file that does not exist: an error on the start screen, no crash.
+            start.query_one("#problems", Input).value = str(problems_file.with_name("nope.jsonl"))
+            await pilot.click("#start-button")
+            await until(pilot, lambda: str(start.query_one("#start-error", Static).content))
+            assert app.screen is start
+            assert "nope.jsonl" in str(start.query_one("#start-error", Static).content)
+
+            # A malformed file names the file and line.
+            bad = problems_file.with_name("bad.jsonl")
+            bad.write_text('{"question": "ok", "answer": "1"}\n{"question": \n', encoding="utf-8")
+            await enter(pilot, str(bad), "#problems")  # Enter in any field starts too
+            await until(pilot, lambda: "bad.jsonl:2" in str(start.query_one("#start-error",
+                                                                            Static).content))
+            assert app.screen is start
+
+            start.query_one("#problems", Input).value = str(problems_file)
+            start.query_one("#problem-id", Input).value = "num"
+            start.query_one("#student", Input).value = "scripted-student"
+            await enter(pilot, "3", "#max-turns")
+            await until(pilot, lambda: isinstance(app.screen, TeacherScreen), "the session")
+            host = app.screen.session
+            assert isinstance(host, HostSession)
+            assert (host.info.problem_id, host.info.max_turns, host.info.student_model,
+                    host.info.teacher_model, host.info.condition) == (
+                "num", 3, "scripted-student", "human", "answer")
+            await until(pilot, lambda: student.requests and "your turn" in status(app))
+            assert len(app.screen_stack) == 2  # the default screen and the session
+
+    run(main())
+
+
+def test_start_screen_student_role_with_own_question(fake_models, db):
+    fake_models["scripted-teacher"] = ScriptedParticipant(["Close. Try again."],
+                                                          "scripted-teacher")
+    app = ChatApp(ChatOptions(db=db, teacher="scripted-teacher"))
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            start = app.screen
+            assert isinstance(start, StartScreen)
+            assert start.query_one("#student", Input).disabled  # student is the default role
+            start.query_one("#question", Input).value = "What is 6 times 7?"
+            await enter(pilot, "42", "#answer")
+            await until(pilot, lambda: isinstance(app.screen, StudentScreen), "the session")
+            box = app.screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box)
+            assert transcript(app) == ["What is 6 times 7?"]
+            await send(pilot, "Final answer: 42")
+            await until(pilot, lambda: "Solved at turn 1" in status(app))
+
+    run(main())
+
+
+# ----------------------------------------------------------------------------- errors, quit
+
+
+def test_model_error_is_a_notification_not_a_crash(monkeypatch, fake_models, problems_file, db):
+    fake_models["broken"] = BrokenModel()
+    options = ChatOptions(role="student", teacher="broken", problems=str(problems_file),
+                          problem_id="num", db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box)
+            await send(pilot, "Final answer: 3")
+            await until(pilot, lambda: app.initial.info.status == "error", "the error")
+            await asyncio.sleep(0.05)
+            notes = list(app._notifications)
+            assert any(n.severity == "error" and "RateLimitError" in n.message for n in notes)
+            assert "Session ended with an error" in status(app)
+            assert app.is_running and isinstance(app.screen, StudentScreen)
+            assert box.disabled
+            # The app still answers keys.
+            await pilot.press("f1")
+            assert isinstance(app.screen, HelpScreen)
+
+    run(main())
+    with Store(db) as store:
+        info = store.session(app.initial.info.id)
+        assert info.status == "error" and "RateLimitError" in (info.error or "")
+
+
+def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, db):
+    teacher = ScriptedParticipant(hinting_teacher, "scripted-teacher")
+    fake_models["scripted-teacher"] = teacher
+    options = ChatOptions(role="student", teacher="scripted-teacher",
+                          problems=str(problems_file), problem_id="num", db=db)
+    app = launch(monkeypatch, options)
+    session_id = app.initial.info.id
+
+    async def first() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box)
+            await send(pilot, "Final answer: 1")
+            await until(pilot, lambda: HINT in transcript(app) and not box.disabled)
+            await pilot.press("ctrl+q")
+            await asyncio.sleep(0.05)
+            assert not app.is_running
+
+    run(first())
+    with Store(db) as store:
+        info = store.session(session_id)
+        assert info.status == "running"
+        assert [t.content for t in store.turns(session_id)][-1] == HINT
+
+    # `sml chat --resume ID`: the role, problem and conversation come from the database.
+    resumed = launch(monkeypatch, ChatOptions(db=db), resume=session_id)
+
+    async def second() -> None:
+        async with resumed.run_test(size=SIZE) as pilot:
+            assert isinstance(resumed.screen, StudentScreen)
+            box = resumed.screen.query_one("#message", Input)
+            await until(pilot, lambda: resumed.focused is box)
+            assert transcript(resumed) == [PROBLEM_ROWS[0]["question"], "Final answer: 1", HINT]
+            assert "Turn 2/6 · your turn" in status(resumed)
+            await send(pilot, f"Final answer: {NUM_ANSWER}")
+            await until(pilot, lambda: "Solved at turn 2" in status(resumed))
+
+    run(second())
+    with Store(db) as store:
+        info = store.session(session_id)
+        assert (info.status, info.solved, info.solved_at_turn) == ("done", True, 2)
+        seqs = [t.seq for t in store.turns(session_id)]
+        assert seqs == list(range(len(seqs)))  # continued, nothing duplicated
+    assert len(teacher.requests) == 1
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+def test_help_and_new_session_keys(monkeypatch, fake_models, problems_file, db):
+    fake_models["scripted-teacher"] = ScriptedParticipant(hinting_teacher, "scripted-teacher")
+    options = ChatOptions(role="student", teacher="scripted-teacher",
+                          problems=str(problems_file), problem_id="num", db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box)
+            await pilot.press("f1")  # from inside the focused input
+            assert isinstance(app.screen, HelpScreen)
+            assert "Ctrl+N" in everything_on_screen(app)
+            await pilot.press("escape")
+            assert isinstance(app.screen, StudentScreen) and app.focused is box
+
+            session_screen = app.screen
+            await pilot.press("ctrl+n")
+            assert isinstance(app.screen, StartScreen)
+            # The start screen is prefilled from the flags of the running session.
+            assert app.screen.query_one("#problem-id", Input).value == "num"
+            await pilot.press("escape")  # changed my mind: back to the running session
+            assert app.screen is session_screen and app.focused is box
+
+            await pilot.press("ctrl+n")
+            first = app.initial.info.id
+            await enter(pilot, "num", "#problem-id")  # Enter starts a new session
+            await until(pilot, lambda: isinstance(app.screen, StudentScreen)
+                        and app.screen is not session_screen, "the new session")
+            assert app.screen.session.info.id != first
+            assert len(app.screen_stack) == 2  # one session at a time
+            box = app.screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box)
+
+        with Store(db) as store:
+            assert store.session(first).status == "running"  # left, not lost: resumable
+
+    run(main())
