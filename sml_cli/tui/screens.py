@@ -119,6 +119,7 @@ class SessionScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "session")
+        self.session.close()
 
     # ----------------------------------------------------------------- listener
 
@@ -142,7 +143,7 @@ class SessionScreen(Screen[None]):
         self.waiting = None
         self.update_status()
         if info.status == "error":
-            self.notify(info.error or "error", title="Model error", severity="error", timeout=15)
+            self.notify(self.error_text(info), title="Model error", severity="error", timeout=15)
         elif info.status == "done":
             self.notify(session_summary(info), title="Solved" if info.solved else "Session over",
                         severity="information" if info.solved else "warning", timeout=10)
@@ -150,6 +151,9 @@ class SessionScreen(Screen[None]):
     # ----------------------------------------------------------------- per screen
 
     def setup(self) -> None: ...
+
+    def error_text(self, info: SessionInfo) -> str:
+        return info.error or "error"
 
     def sees_tokens(self, role: str) -> bool:
         return False
@@ -165,7 +169,9 @@ class SessionScreen(Screen[None]):
         if info.status != "running":
             style = "bold green" if info.solved else ("bold red" if info.status == "error"
                                                        else "bold yellow")
-            return session_summary(info) + " · Ctrl+N for a new session", style
+            summary = (session_summary(info) if info.status != "error"
+                       else f"Session ended with an error: {self.error_text(info)}")
+            return summary + " · Ctrl+N for a new session", style
         k = sum(1 for t in self.session.turns if t.role == "student")
         who = self.waiting
         if who is None:
@@ -235,6 +241,11 @@ class StudentScreen(SessionScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.send(event.value)
+
+    def error_text(self, info: SessionInfo) -> str:
+        # A provider's error can quote the request it refused, and the teacher's request holds
+        # the answer: the student's screen gets no error text, only where to find it.
+        return f"a model call failed (details: sml sessions show {info.id})"
 
 
 class TeacherScreen(SessionScreen):

@@ -50,8 +50,8 @@ class StartScreen(Screen[ChatOptions]):
         role = d.role or "student"
         yield Header()
         with VerticalScroll(id="start"):
-            yield Static(Text("New tutoring session", style="bold"), id="start-title")
-            yield Label("Your role")
+            yield Static(Text.assemble(("New tutoring session", "bold"), " · your role:"),
+                         id="start-title")
             with RadioSet(id="role"):
                 for name in ("student", "teacher", "watch"):
                     yield RadioButton(name, value=name == role, id=f"role-{name}")
@@ -59,37 +59,38 @@ class StartScreen(Screen[ChatOptions]):
             with Horizontal(classes="row"):
                 with Vertical():
                     yield Label("Problem set (built-in name or file path)")
-                    yield Input(d.problems, id="problems")
+                    yield Input(d.problems, id="problems", compact=True)
                 with Vertical():
                     yield Label("Problem id (blank: random)")
-                    yield Input(d.problem_id or "", id="problem-id")
+                    yield Input(d.problem_id or "", id="problem-id", compact=True)
             with Horizontal(classes="row"):
                 with Vertical():
                     yield Label("…or your own question")
-                    yield Input(d.question or "", id="question", placeholder="optional")
+                    yield Input(d.question or "", id="question", placeholder="optional",
+                                compact=True)
                 with Vertical():
                     yield Label("and its answer")
-                    yield Input(d.answer or "", id="answer", placeholder="optional")
+                    yield Input(d.answer or "", id="answer", placeholder="optional", compact=True)
             with Horizontal(classes="row"):
                 with Vertical():
                     yield Label("Student model")
-                    yield Input(d.student or "local", id="student")
+                    yield Input(d.student or "local", id="student", compact=True)
                 with Vertical():
                     yield Label("Teacher model")
-                    yield Input(d.teacher or "local", id="teacher")
+                    yield Input(d.teacher or "local", id="teacher", compact=True)
             with Horizontal(classes="row"):
                 with Vertical():
                     yield Label("Condition")
                     yield Select([(c, c) for c in CONDITIONS], value=d.condition,
-                                 allow_blank=False, id="condition")
+                                 allow_blank=False, id="condition", compact=True)
                 with Vertical():
                     yield Label("Max student turns")
-                    yield Input(str(d.max_turns), id="max-turns", type="integer")
+                    yield Input(str(d.max_turns), id="max-turns", type="integer", compact=True)
             yield Static(Text("Built-in sets: " + ", ".join(BUILTIN_SETS)
                               + " · models: local, gguf:PATH, openai/…, ollama/…",
                               style="dim"))
             yield Static("", id="start-error")
-            yield Button("Start", id="start-button", variant="primary")
+            yield Button("Start", id="start-button", variant="primary", compact=True)
         yield Footer()
 
     def _over_a_session(self) -> bool:
