@@ -51,7 +51,8 @@ _TENS = {
     "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
     "eighty": 80, "ninety": 90,
 }
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
+           "dozen": 12}
 _NUMBER_WORD = re.compile(
     r"\b(?:" + "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
@@ -170,11 +171,146 @@ def _word_matches(text: str) -> list[NumberMatch]:
     return found
 
 
+_DENOMINATORS = {
+    "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
+    "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "seventh": 7, "sevenths": 7,
+    "eighth": 8, "eighths": 8, "ninth": 9, "ninths": 9, "tenth": 10, "tenths": 10,
+    "twelfth": 12, "twelfths": 12, "hundredth": 100, "hundredths": 100,
+    "thousandth": 1000, "thousandths": 1000,
+}
+# A count then a denominator word: "three quarters", "two-thirds", "1 half". Singular
+# denominators only after a count of one ("one third"), so the ordinal in "twenty third" or
+# "the fifth" is never a fraction; "second" is never a denominator (it is a time or an ordinal).
+_DENOMINATOR_AFTER = re.compile(
+    r"[ \t]*-?[ \t]*(?P<den>" + "|".join(sorted(_DENOMINATORS, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+# "a half", "a quarter" (an article as the count; not "a third", which is usually an ordinal).
+_ARTICLE_FRACTION = re.compile(
+    r"\b(?P<a>an?)[ \t]+(?:(?P<den>half|quarter)\b"
+    # "a third of", "a fifth." — not the ordinal of "a third option"
+    r"|(?P<ord>third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|hundredth)"
+    r"(?=[ \t]+of\b|[ \t]*(?:[.,;!?)]|$)))",
+    re.IGNORECASE,
+)
+# "half" on its own is one half ("half of it was eaten", "half the class") unless it is applied
+# to a number — "half of 30" is an operation left to the student — or is "in half", "halfway".
+_BARE_HALF = re.compile(r"(?<![\w-])half\b(?![-\u2010])", re.IGNORECASE)
+# "in half", "by half" (operations); "the first half", "the other half" (a part, named).
+_HALF_NOUN_BEFORE = re.compile(
+    r"\b(?:in|by|first|second|other|last|top|bottom|lower|upper|back|front|better|latter|"
+    r"former)[ \t]+$",
+    re.IGNORECASE,
+)
+_HALF_OPERATION = re.compile(
+    r"[ \t]+(?:of[ \t]+)?(?:(?:a|an|the)[ \t]+)?(?:[-\u2212+$]?\d|"
+    r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred|thousand|million|dozen)\b)|way\b|[ \t]+(?:past|time)\b",
+    re.IGNORECASE,
+)
+# Between a whole number and a fraction: "one and a half", "2 and three quarters".
+_AND_JOINER = re.compile(r"[ \t]+and[ \t]+", re.IGNORECASE)
+# A digit number times a scale word: "2 million", "1.5 billion", "3 thousand" (not "5 hundred-
+# dollar bills", where the scale word modifies what follows).
+_DIGIT_SCALE = re.compile(
+    r"[ \t]+(?P<scale>thousand|million|billion|hundred|dozen)\b(?!-)", re.IGNORECASE
+)
+# A sign in words: "negative five", "negative 5"; "minus five" only where no number precedes it
+# ("the answer is minus five", not "ten minus five").
+_NEGATIVE_WORD = re.compile(r"\bnegative[ \t]+$", re.IGNORECASE)
+_UNARY_MINUS_WORD = re.compile(
+    r"(?:^|[=:(,]|\b(?:is|be|was|equals|get|gives|makes|of)|['\u2019]s)[ \t]*\bminus[ \t]+$",
+    re.IGNORECASE
+)
+
+
+def _compose(text: str, matches: list[NumberMatch]) -> list[NumberMatch]:
+    """Join the numbers that are one quantity in words: digit × scale word, fraction words,
+    "N and a half", and signs written as words. Keeps text order; each result is a span."""
+    ms = sorted(matches, key=lambda m: m.start)
+    out: list[NumberMatch] = []
+    i = 0
+    while i < len(ms):
+        m = ms[i]
+        nxt = ms[i + 1] if i + 1 < len(ms) else None
+        plain = not m.percent and not m.is_fraction
+        # 2 million
+        if plain and not m.is_word and nxt is not None and nxt.is_word:
+            sm = _DIGIT_SCALE.match(text, m.end)
+            if sm and sm.end() == nxt.end:
+                scale = _SCALES[sm.group("scale").lower()]
+                out.append(NumberMatch(m.start, nxt.end, m.value * scale, text[m.start:nxt.end]))
+                i += 2
+                continue
+        # three quarters, one third, 2 halves
+        if plain and m.value == int(m.value) and m.value > 0:
+            dm = _DENOMINATOR_AFTER.match(text, m.end)
+            den_word = dm.group("den").lower() if dm else ""
+            if dm and (den_word.endswith("s") or m.value == 1):
+                value = m.value / _DENOMINATORS[den_word]
+                out.append(NumberMatch(m.start, dm.end(), value, text[m.start:dm.end()],
+                                       is_fraction=True, is_word=True))
+                i += 1
+                continue
+        out.append(m)
+        i += 1
+    # a half, a quarter
+    taken = [(m.start, m.end) for m in out]
+    for am in _ARTICLE_FRACTION.finditer(text):
+        if any(am.start() < e and s < am.end() for s, e in taken):
+            continue
+        value = Fraction(1, _DENOMINATORS[(am.group("den") or am.group("ord")).lower()])
+        out.append(NumberMatch(am.start(), am.end(), value, am.group(0), is_fraction=True,
+                               is_word=True))
+        taken.append((am.start(), am.end()))
+    for hm in _BARE_HALF.finditer(text):
+        if any(hm.start() < e and s < hm.end() for s, e in taken):
+            continue
+        before = text[max(0, hm.start() - 12) : hm.start()]
+        if _HALF_OPERATION.match(text, hm.end()) or _HALF_NOUN_BEFORE.search(before):
+            continue
+        out.append(NumberMatch(hm.start(), hm.end(), Fraction(1, 2), hm.group(0),
+                               is_fraction=True, is_word=True))
+    out.sort(key=lambda m: m.start)
+    # one and a half
+    joined: list[NumberMatch] = []
+    for m in out:
+        prev = joined[-1] if joined else None
+        if (prev is not None and m.is_fraction and m.is_word and 0 < m.value < 1
+                and not prev.is_fraction and not prev.percent and prev.value == int(prev.value)
+                and _AND_JOINER.fullmatch(text, prev.end, m.start)):
+            joined[-1] = NumberMatch(prev.start, m.end, prev.value + m.value,
+                                     text[prev.start:m.end], is_fraction=True, is_word=True)
+            continue
+        joined.append(m)
+    # negative five, the answer is minus 5
+    signed: list[NumberMatch] = []
+    for m in joined:
+        if m.value > 0 and not m.text.lstrip().startswith(tuple(_MINUS + "+")):
+            before = text[max(0, m.start - 40):m.start]
+            sign = _NEGATIVE_WORD.search(before) or _UNARY_MINUS_WORD.search(before)
+            if sign:
+                word = re.search(r"(?:negative|minus)[ \t]+$", before, re.IGNORECASE)
+                assert word is not None
+                start = m.start - (len(before) - word.start())
+                m = NumberMatch(start, m.end, -m.value, text[start:m.end], m.percent,
+                                m.is_fraction, m.is_word)
+        signed.append(m)
+    return signed
+
+
 def find_numbers(text: str, *, words: bool = True) -> list[NumberMatch]:
-    """Every number stated in `text`, in order of position. "1400" is one number, never 14."""
+    """Every number stated in `text`, in order of position. "1400" is one number, never 14.
+
+    Digits ("1,000", "-3.5", "3/4", "\\frac{3}{4}", "1 1/2", "50%") and, with `words`, number
+    words ("twenty-one", "one hundred and five"), fraction words ("three quarters", "a half",
+    "two and a half"), a digit number with a scale word ("2 million") and a sign in words
+    ("negative five") are each one number.
+    """
     matches = _digit_matches(text)
     if words:
-        matches += _word_matches(text)
+        matches = _compose(text, matches + _word_matches(text))
     return sorted(matches, key=lambda m: m.start)
 
 
