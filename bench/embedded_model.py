@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from sml_cli.embedded import get_server, resolve_gguf
-from sml_cli.models import ModelSettings, _import_litellm, make_model
+from sml_cli.models import ModelSettings, make_model
 
 PROMPTS = [
     "A shop sells pencils at 3 for $1. How much do 12 pencils cost? Explain briefly.",
@@ -53,7 +53,8 @@ async def direct_round(
 async def adapter_round(
     model: Any, prompts: list[str], max_tokens: int, parallel: int
 ) -> tuple[int, float]:
-    """What sml's engine calls: litellm's OpenAI client against the loopback server."""
+    """What sml's engine calls: sml's EmbeddedModel participant (HTTP to the loopback
+    server, streaming-capable, with retries) — the same server, one layer up."""
     sem = asyncio.Semaphore(parallel)
 
     async def one(i: int, prompt: str) -> int:
@@ -75,7 +76,6 @@ async def main() -> None:
     args = parser.parse_args()
 
     settings = ModelSettings(temperature=0.0, max_tokens=args.max_tokens, seed=0)
-    _import_litellm()
     server = get_server(resolve_gguf("local"), settings)
     model = make_model("local", settings)
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.requests)]

@@ -304,11 +304,12 @@ class HostSession(_Views):
         teacher_p = (self._participant("teacher", self.info.teacher_model,
                                        options.teacher_settings)
                      if self.info.teacher_model else None)
-        if any(m not in (None, HUMAN) for m in (self.info.student_model, self.info.teacher_model)):
+        from sml_cli.models import _import_litellm, is_embedded
+
+        models = (self.info.student_model, self.info.teacher_model)
+        if any(m not in (None, HUMAN) and not is_embedded(m) for m in models):
             # litellm takes seconds to import: start now, while the person reads the problem.
             import threading
-
-            from sml_cli.models import _import_litellm
 
             threading.Thread(target=_import_litellm, name="sml-import", daemon=True).start()
         self.waiting: str | None = None

@@ -171,7 +171,7 @@ def print_sessions(sessions: list, *, title: str) -> None:  # list[SessionInfo]
                   padding=(0, 1), collapse_padding=True, show_edge=False)
     fixed = {"id": 12, "condition": 9, "status": 6, "solved": 5, "turns": 5, "leaks": 5,
              "created": 11}
-    flexible = {"problem": 8, "student": 12, "teacher": 12, "run": 26}
+    flexible = {"problem": 12, "student": 14, "teacher": 14, "run": 26}
     # Narrow terminals drop the least useful columns rather than squeezing every one.
     wide = console.width >= 120
     columns = ["id", "run", "problem", "condition", "student", "teacher", "status", "solved",

@@ -277,10 +277,11 @@ class EvalRun:
         """Import litellm and load embedded models before the clock starts (SPEC §4)."""
         from sml_cli.models import _import_litellm, is_embedded
 
-        _import_litellm()
         for model, settings in self._roles():
             if is_embedded(model):
                 make_model(model, settings)
+            else:
+                _import_litellm()
 
     def _roles(self) -> list[tuple[str, ModelSettings]]:
         roles = [(self.options.student, self.options.student_settings)]

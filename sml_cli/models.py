@@ -1,16 +1,19 @@
 """Model participants (SPEC §6): any litellm model string, plus `local` and `gguf:PATH`.
 
 litellm costs seconds to import, so it is imported on first use, never at CLI start-up.
-`local` / `gguf:PATH` start an in-process llama.cpp server (see `embedded`) and are then
-called through litellm's OpenAI client like any hosted model: no special case downstream.
+`local` / `gguf:PATH` start an in-process llama.cpp server (see `embedded`) and are called
+over its OpenAI-compatible loopback API by `EmbeddedModel`, without litellm (whose import
+alone takes seconds); downstream, every model is the same `Participant`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
+import weakref
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -67,7 +70,8 @@ def is_retryable(exc: BaseException) -> bool:
     requests the provider will refuse every time (auth, bad request, unknown model) are not."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {"RateLimitError", "Timeout", "APITimeoutError", "APIConnectionError",
-                "InternalServerError", "ServiceUnavailableError", "BadGatewayError"}:
+                "InternalServerError", "ServiceUnavailableError", "BadGatewayError",
+                "TimeoutException", "TransportError"}:  # the last two: httpx
         return True
     if names & set(_NOT_RETRYABLE):
         return False
@@ -92,62 +96,19 @@ def _import_litellm() -> Any:
     return _litellm
 
 
-class LiteLLMModel:
-    """A participant backed by any litellm model string."""
+class _RetryingModel:
+    """Retries with exponential back-off and jitter around one call (`_once`)."""
 
-    def __init__(self, model: str, settings: ModelSettings, *, label: str | None = None,
-                 api_key: str | None = None, free: bool = False) -> None:
-        self.model = model
-        self.name = label or model
-        self.settings = settings
-        self._api_key = api_key
-        self._free = free
-        self._cost_known: bool | None = None
-
-    def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
-        s = self.settings
-        # max_retries=0: the OpenAI client inside litellm would otherwise retry on its own,
-        # multiplying `--retries`; this class's loop is the one place retries happen.
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
-                                  "timeout": s.timeout, "stream": stream, "max_retries": 0}
-        if s.api_base:
-            kwargs["api_base"] = s.api_base
-        if self._api_key:
-            kwargs["api_key"] = self._api_key
-        if s.temperature is not None:
-            kwargs["temperature"] = s.temperature
-        if s.max_tokens is not None:
-            kwargs["max_tokens"] = s.max_tokens
-        if s.seed is not None:
-            kwargs["seed"] = s.seed
-        if stream:
-            kwargs["stream_options"] = {"include_usage": True}
-        return kwargs
+    name: str
+    settings: ModelSettings
 
     async def respond(
         self, messages: list[Message], on_token: TokenCallback | None = None
     ) -> Reply:
-        # The first import takes seconds: do it off the event loop so a UI stays responsive.
-        litellm = _litellm or await asyncio.to_thread(_import_litellm)
         attempt = 0
         while True:
-            started = time.perf_counter()
             try:
-                if on_token is None:
-                    response = await litellm.acompletion(**self._request(messages, False))
-                    content = response.choices[0].message.content or ""
-                    usage = getattr(response, "usage", None)
-                else:
-                    content, usage, response = await self._stream(litellm, messages, on_token)
-                latency = (time.perf_counter() - started) * 1000
-                return Reply(
-                    content=content,
-                    model=self.name,
-                    prompt_tokens=getattr(usage, "prompt_tokens", None),
-                    completion_tokens=getattr(usage, "completion_tokens", None),
-                    cost_usd=self._cost(litellm, response),
-                    latency_ms=latency,
-                )
+                return await self._once(messages, on_token)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -156,6 +117,68 @@ class LiteLLMModel:
                     raise ParticipantError(f"{self.name}: {_describe(exc)}") from exc
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+
+    async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
+        raise NotImplementedError
+
+    def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
+        s = self.settings
+        payload: dict[str, Any] = {"messages": messages, "stream": stream}
+        if s.temperature is not None:
+            payload["temperature"] = s.temperature
+        if s.max_tokens is not None:
+            payload["max_tokens"] = s.max_tokens
+        if s.seed is not None:
+            payload["seed"] = s.seed
+        if stream:
+            payload["stream_options"] = {"include_usage": True}
+        return payload
+
+
+# Models litellm has no price for (self-hosted, new): looked up once per process, not per call.
+_UNPRICED: set[str] = set()
+
+
+class LiteLLMModel(_RetryingModel):
+    """A participant backed by any litellm model string."""
+
+    def __init__(self, model: str, settings: ModelSettings, *, label: str | None = None,
+                 api_key: str | None = None) -> None:
+        self.model = model
+        self.name = label or model
+        self.settings = settings
+        self._api_key = api_key
+
+    def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
+        s = self.settings
+        # max_retries=0: the OpenAI client inside litellm would otherwise retry on its own,
+        # multiplying `--retries`; `_RetryingModel` is the one place retries happen.
+        kwargs = {"model": self.model, "timeout": s.timeout, "max_retries": 0,
+                  **self._payload(messages, stream)}
+        if s.api_base:
+            kwargs["api_base"] = s.api_base
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
+        return kwargs
+
+    async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
+        # The first import takes seconds: do it off the event loop so a UI stays responsive.
+        litellm = _litellm or await asyncio.to_thread(_import_litellm)
+        started = time.perf_counter()
+        if on_token is None:
+            response = await litellm.acompletion(**self._request(messages, False))
+            content = response.choices[0].message.content or ""
+            usage = getattr(response, "usage", None)
+        else:
+            content, usage, response = await self._stream(litellm, messages, on_token)
+        return Reply(
+            content=content,
+            model=self.name,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            cost_usd=self._cost(litellm, response),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
 
     async def _stream(
         self, litellm: Any, messages: list[Message], on_token: TokenCallback
@@ -180,18 +203,92 @@ class LiteLLMModel:
         return "".join(parts), usage, built
 
     def _cost(self, litellm: Any, response: Any) -> float | None:
-        if self._free:
-            return 0.0
-        if response is None or self._cost_known is False:
+        if response is None or self.model in _UNPRICED:
             return None
         try:
-            cost = float(litellm.completion_cost(completion_response=response))
-            self._cost_known = True
-            return cost
+            return float(litellm.completion_cost(completion_response=response))
         except Exception:
-            # Unknown to litellm's price map (self-hosted, new models): remember, don't retry.
-            self._cost_known = False
+            _UNPRICED.add(self.model)
             return None
+
+
+class HTTPStatusError(Exception):
+    """A non-2xx answer from an OpenAI-compatible endpoint (`status_code` drives retries)."""
+
+    def __init__(self, status_code: int, body: str) -> None:
+        super().__init__(f"HTTP {status_code}: {body[:300]}")
+        self.status_code = status_code
+
+
+# One connection pool per (event loop, endpoint): httpx clients cannot cross event loops.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client(base_url: str) -> Any:
+    import httpx
+
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = per_loop.get(base_url)
+    if client is None:
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        client = per_loop[base_url] = httpx.AsyncClient(base_url=base_url, limits=limits)
+    return client
+
+
+class EmbeddedModel(_RetryingModel):
+    """The in-process llama.cpp server (`local`, `gguf:PATH`), spoken to over its loopback
+    OpenAI-compatible API with a plain HTTP client: the server is ours and its API is fixed,
+    so litellm's translation layer (and its seconds of import time) buys nothing here."""
+
+    def __init__(self, label: str, base_url: str, served: str, settings: ModelSettings) -> None:
+        self.name = label
+        self.settings = settings
+        self._base_url = base_url
+        self._served = served
+
+    async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
+        started = time.perf_counter()
+        payload = {"model": self._served, **self._payload(messages, on_token is not None)}
+        client = _client(self._base_url)
+        if on_token is None:
+            response = await client.post("/chat/completions", json=payload,
+                                         timeout=self.settings.timeout)
+            if response.status_code >= 400:
+                raise HTTPStatusError(response.status_code, response.text)
+            data = response.json()
+            content = data["choices"][0]["message"].get("content") or ""
+            usage = data.get("usage") or {}
+        else:
+            content, usage = await self._stream(client, payload, on_token)
+        return Reply(content=content, model=self.name,
+                     prompt_tokens=usage.get("prompt_tokens"),
+                     completion_tokens=usage.get("completion_tokens"), cost_usd=0.0,
+                     latency_ms=(time.perf_counter() - started) * 1000)
+
+    async def _stream(self, client: Any, payload: dict[str, Any],
+                      on_token: TokenCallback) -> tuple[str, dict[str, Any]]:
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        async with client.stream("POST", "/chat/completions", json=payload,
+                                 timeout=self.settings.timeout) as response:
+            if response.status_code >= 400:
+                raise HTTPStatusError(response.status_code, (await response.aread()).decode())
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices") or []:
+                    delta = (choice.get("delta") or {}).get("content")
+                    if delta:
+                        parts.append(delta)
+                        on_token(delta)
+        return "".join(parts), usage
 
 
 def _describe(exc: BaseException) -> str:
@@ -200,7 +297,7 @@ def _describe(exc: BaseException) -> str:
     return f"{name}: {text[:300]}" if text else name
 
 
-def make_model(model: str, settings: ModelSettings) -> LiteLLMModel:
+def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | EmbeddedModel:
     """A participant for a model string (`local`, `gguf:PATH` or any litellm model)."""
     if is_embedded(model):
         from sml_cli import embedded
@@ -209,9 +306,7 @@ def make_model(model: str, settings: ModelSettings) -> LiteLLMModel:
         server = embedded.get_server(path, settings)
         local_settings = replace(settings, api_base=server.base_url,
                                  retries=max(settings.retries, 1))
-        # The loopback server's OpenAI-compatible API, called through litellm's OpenAI client.
-        return LiteLLMModel("openai/" + embedded.served_name(path), local_settings,
-                            label=model, api_key="local", free=True)
+        return EmbeddedModel(model, server.base_url, embedded.served_name(path), local_settings)
     return LiteLLMModel(model, settings)
 
 

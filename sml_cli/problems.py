@@ -240,13 +240,54 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ProblemFileError(str(path), f"invalid JSON ({exc.msg})", line_no) from None
+            except (ValueError, RecursionError) as exc:
+                raise ProblemFileError(str(path), json_error(exc), line_no) from None
             if not isinstance(row, dict):
                 raise ProblemFileError(
                     str(path), f"expected a JSON object, got {type(row).__name__}", line_no
                 )
+            problem = json_value_problem(row)
+            if problem:
+                raise ProblemFileError(str(path), problem, line_no)
             yield line_no, row
+
+
+MAX_JSON_DEPTH = 64
+
+
+def json_error(exc: Exception) -> str:
+    """Why `json.loads` refused a text: a syntax error, a number too long to convert, or a
+    nesting deeper than the parser's recursion limit (the last two are not JSONDecodeError)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc.msg})"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON (nested too deeply)"
+    if "integer string conversion" in str(exc):
+        return "invalid JSON (a number with too many digits)"
+    return f"invalid JSON ({exc})"
+
+
+def json_value_problem(value: Any) -> str | None:
+    """What makes a parsed JSON value unusable, or None: a string that is not valid Unicode (a
+    lone surrogate from an escape like \\ud800: it cannot be stored or hashed as UTF-8), or a
+    nesting deeper than any problem or transcript needs (it would exhaust the stack later)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"invalid JSON (nested more than {MAX_JSON_DEPTH} levels deep)"
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = item if len(item) <= 40 else item[:40] + "…"
+                return f"text that is not valid Unicode (an unpaired surrogate): {shown!r}"
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
 
 
 _WS = re.compile(r"\s*")
@@ -278,12 +319,17 @@ def _read_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 row, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
-                raise ProblemFileError(str(path), f"invalid JSON ({exc.msg})", exc.lineno) from None
+                raise ProblemFileError(str(path), json_error(exc), exc.lineno) from None
+            except (ValueError, RecursionError) as exc:  # a huge number, too deep a nesting
+                raise ProblemFileError(str(path), json_error(exc), line_at(pos)) from None
             item_line = line_at(pos)
             if not isinstance(row, dict):
                 raise ProblemFileError(
                     str(path), f"expected a JSON object, got {type(row).__name__}", item_line
                 )
+            problem = json_value_problem(row)
+            if problem:
+                raise ProblemFileError(str(path), problem, item_line)
             yield item_line, row
             pos = skip(end)
             if text.startswith(",", pos):
@@ -411,10 +457,13 @@ def _choices(value: Any, path: Path, line: int) -> tuple[str, ...] | None:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise ProblemFileError(
                 str(path), "'choices' must be a list (or a JSON array in a CSV cell)", line
             ) from None
+        problem = json_value_problem(value)
+        if problem:
+            raise ProblemFileError(str(path), f"'choices': {problem}", line)
     if isinstance(value, dict) and "text" in value:  # the {"label": [...], "text": [...]} layout
         value = value["text"]
     if not isinstance(value, list) or not value:

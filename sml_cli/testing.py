@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sml_cli.participants import Message, Reply, TokenCallback
@@ -63,7 +64,13 @@ class ScriptedParticipant:
 # ----------------------------------------------------------------------------- behaviours
 
 _REFERENCE = re.compile(r"Reference answer \(hidden from the student\):\s*(\S+)")
-_HINT = re.compile(r"one more than (-?\d+)")
+_HINT = re.compile(r"one more than (-?\d+(?:\.\d+)?)")
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal as people write it: 12.5, 7 (never 7.0 or 1.25E+1)."""
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def hinting_teacher(messages: list[Message]) -> str:
@@ -72,9 +79,9 @@ def hinting_teacher(messages: list[Message]) -> str:
     match = _REFERENCE.search(system)
     if match:
         try:
-            value = int(match.group(1).replace(",", "").rstrip("."))
-            return f"Think again: the result is one more than {value - 1}."
-        except ValueError:
+            value = Decimal(match.group(1).replace(",", "").rstrip("."))
+            return f"Think again: the result is one more than {_plain(value - 1)}."
+        except InvalidOperation:
             pass
     return "Keep trying, check each step carefully."
 
@@ -85,7 +92,7 @@ def hint_following_student(messages: list[Message]) -> str:
         if m["role"] == "user":
             hint = _HINT.search(m["content"])
             if hint:
-                return f"Thanks! Then Final answer: {int(hint.group(1)) + 1}"
+                return f"Thanks! Then Final answer: {_plain(Decimal(hint.group(1)) + 1)}"
     return "Is it a trick question? Final answer: 0"
 
 

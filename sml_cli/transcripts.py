@@ -33,7 +33,7 @@ from sml_cli import guard
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
-from sml_cli.problems import FieldMap, Problem, _build_problem
+from sml_cli.problems import FieldMap, Problem, _build_problem, json_error, json_value_problem
 from sml_cli.records import (
     ASKED,
     ATTEMPT,
@@ -96,10 +96,13 @@ def _parse_row(text: str, line: int, path: Path) -> Transcript:
 
     try:
         row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"invalid JSON ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # also a huge number, too deep a nesting
+        raise fail(json_error(exc)) from None
     if not isinstance(row, dict):
         raise fail(f"expected a JSON object, got {type(row).__name__}")
+    unusable = json_value_problem(row)
+    if unusable:
+        raise fail(unusable)
     raw_problem = row.get("problem")
     if not isinstance(raw_problem, dict):
         raise fail("'problem' must be an object with at least 'question' and 'answer'"

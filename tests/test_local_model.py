@@ -101,3 +101,24 @@ def test_eval_with_local_student_and_teacher(tmp_path: Path) -> None:
     assert len(replies) >= 3
     assert all(r.strip() for r in replies), "real model text, never empty"
     assert len(set(replies)) >= 2, "varied text, not a canned reply"
+
+
+def test_local_model_does_not_need_litellm() -> None:
+    """The embedded server is spoken to directly: `sml chat`/`eval` on `local` skip litellm's
+    seconds of import time entirely."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "from sml_cli.models import EmbeddedModel, ModelSettings, make_model\n"
+        "m = make_model('local', ModelSettings(max_tokens=4))\n"
+        "assert isinstance(m, EmbeddedModel)\n"
+        "r = asyncio.run(m.respond([{'role': 'user', 'content': 'Hi'}]))\n"
+        "assert r.completion_tokens and r.completion_tokens > 0\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
