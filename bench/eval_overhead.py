@@ -9,6 +9,8 @@ wall time is sessions / concurrency × 3 × latency. All four measurements happe
 
 * ideal   — arithmetic, no code;
 * httpx   — 3 sequential POSTs per session with one shared httpx.AsyncClient;
+* aiohttp — the same with one aiohttp.ClientSession (litellm's own transport, and here the
+            fastest raw client: the floor for any Python client);
 * litellm — 3 sequential litellm.acompletion calls per session;
 * sml     — `sml eval` in-process (engine, verifier, guard, SQLite logging), timed by its
             own `elapsed_s` (libraries loaded and database opened before the clock starts).
@@ -53,6 +55,26 @@ async def raw_httpx(url: str, sessions: int, concurrency: int) -> float:
                                           json={"model": model, "messages": MESSAGES})
                     r.raise_for_status()
                     r.json()["choices"][0]["message"]["content"]
+
+        start = time.perf_counter()
+        await asyncio.gather(*(session(i) for i in range(sessions)))
+        return time.perf_counter() - start
+
+
+async def raw_aiohttp(url: str, sessions: int, concurrency: int) -> float:
+    import aiohttp
+
+    sem = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def session(i: int) -> None:
+            async with sem:
+                for model in ("student", "teacher", "student"):
+                    async with client.post(f"{url}/chat/completions",
+                                           json={"model": model, "messages": MESSAGES}) as r:
+                        r.raise_for_status()
+                        assert (await r.json())["choices"][0]["message"]["content"]
 
         start = time.perf_counter()
         await asyncio.gather(*(session(i) for i in range(sessions)))
@@ -118,6 +140,7 @@ def main() -> None:
             _import_litellm()
             results = {
                 "httpx": asyncio.run(raw_httpx(url, args.sessions, args.concurrency)),
+                "aiohttp": asyncio.run(raw_aiohttp(url, args.sessions, args.concurrency)),
                 "litellm": asyncio.run(raw_litellm(url, args.sessions, args.concurrency)),
                 "sml": sml_eval(url, args.sessions, args.concurrency, Path(tmp)),
             }
@@ -129,7 +152,8 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"  {name:14s} {seconds:6.2f} s   {seconds / ideal:5.2f}× ideal")
     print(f"sml / raw litellm = {results['sml'] / results['litellm']:.2f}   "
-          f"sml / raw httpx = {results['sml'] / results['httpx']:.2f}")
+          f"sml / raw httpx = {results['sml'] / results['httpx']:.2f}   "
+          f"sml / raw aiohttp = {results['sml'] / results['aiohttp']:.2f}")
 
 
 if __name__ == "__main__":
