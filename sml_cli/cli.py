@@ -39,6 +39,11 @@ class SmlGroup(TyperGroup):
         try:
             try:
                 return super().invoke(ctx)
+            except KeyboardInterrupt:
+                # typer would exit 130 silently; say what happened (sessions are saved as
+                # they go, so nothing is lost but the turn in flight).
+                sys.stderr.write("Interrupted.\n")
+                raise typer.Exit(130) from None
             except sqlite3.OperationalError as exc:
                 # e.g. a read-only or full database discovered at the first write
                 from sml_cli.store import _storage_error, resolve_db_path
@@ -316,22 +321,25 @@ def eval_command(
     if run.resuming:
         err.print(f"Resuming run [bold]{run.run_id}[/]: {run.skipped} of {run.total} sessions "
                   "already done.")
-    run.prepare_models()
-    if quiet:
-        elapsed, interrupted = asyncio.run(run.execute())
-    else:
-        with console_views.EvalProgress(run.total, run.skipped) as progress:
-            elapsed, interrupted = asyncio.run(run.execute(progress.session_done))
-    result = run.result(elapsed, interrupted)
-    if json_path:
-        write_json(result, json_path)
-    if not quiet:
-        console_views.print_eval_summary(result.to_json())
-    if interrupted:
-        err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
-                  f"[bold]--run-id {run.run_id}[/].")
-        raise typer.Exit(130)
-    err.print(f"[dim]run id: {run.run_id} · database: {run.store.path}[/]")
+    try:
+        run.prepare_models()
+        if quiet:
+            elapsed, interrupted = asyncio.run(run.execute())
+        else:
+            with console_views.EvalProgress(run.total, run.skipped) as progress:
+                elapsed, interrupted = asyncio.run(run.execute(progress.session_done))
+        result = run.result(elapsed, interrupted)
+        if json_path:
+            write_json(result, json_path)
+        if not quiet:
+            console_views.print_eval_summary(result.to_json())
+        if interrupted:
+            err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
+                      f"[bold]--run-id {run.run_id}[/].")
+            raise typer.Exit(130)
+        err.print(f"[dim]run id: {run.run_id} · database: {run.store.path}[/]")
+    finally:
+        run.store.close()
 
 
 # ----------------------------------------------------------------------------- report

@@ -75,6 +75,9 @@ def print_report(data: RunData) -> None:
 
     print_eval_summary(data.result)
     conditions = data.result["conditions"]
+    if not conditions:
+        console.print(f"[dim]Run {data.run['id']} has no sessions yet: no chart to draw.[/]")
+        return
     chart = Table(title="Success by student turn", title_justify="left", box=None,
                   pad_edge=False)
     chart.add_column("turn", justify="right")
@@ -126,20 +129,23 @@ def _svg_success_by_turn(conditions: dict[str, dict[str, Any]], max_turns: int) 
         color = PALETTE[index % len(PALETTE)]
         points = [(x(k + 1), y(v)) for k, v in enumerate(scores["success_at_turn"])
                   if v is not None]
-        if not points:
-            continue
-        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-        # Dashes differ per series so that conditions with equal rates stay distinguishable.
-        dash = ["", "8 4", "3 3", "12 4 3 4"][index % 4]
-        parts.append(f'<polyline class="series" data-condition="{html.escape(name)}" '
-                     f'points="{path}" fill="none" stroke="{color}" stroke-width="2.5" '
-                     f'stroke-dasharray="{dash}"/>')
-        for px, py in points:
-            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"/>')
+        if points:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+            # Dashes differ per series so that conditions with equal rates stay distinguishable.
+            dash = ["", "8 4", "3 3", "12 4 3 4"][index % 4]
+            parts.append(f'<polyline class="series" data-condition="{html.escape(name)}" '
+                         f'points="{path}" fill="none" stroke="{color}" stroke-width="2.5" '
+                         f'stroke-dasharray="{dash}"/>')
+            for px, py in points:
+                parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"/>')
+        # Every condition gets its legend entry, also one whose sessions all failed (no line).
         ly = top + 14 + index * 18
         parts.append(f'<rect x="{left + pw + 14}" y="{ly - 9}" width="12" height="12" '
                      f'fill="{color}"/><text x="{left + pw + 32}" y="{ly + 1}" class="legend">'
                      f'{html.escape(name)}</text>')
+        if not points:
+            parts.append(f'<text x="{left + pw + 32}" y="{ly + 13}" class="tick">'
+                         'no finished sessions</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -232,10 +238,15 @@ def _transcript_html(session: SessionInfo, problem: Problem | None, turns: list[
 
 
 def _marked(text: str, spans: list[tuple[int, int]] | None) -> str:
+    """`text`, escaped, with the flagged spans in <mark>; overlapping or out-of-range spans
+    (hand-edited or imported rows) never repeat or lose text."""
     if not spans:
         return html.escape(text)
     out, pos = [], 0
     for start, end in sorted(spans):
+        start, end = max(start, pos), min(end, len(text))
+        if end <= start:
+            continue
         out.append(html.escape(text[pos:start]))
         out.append(f'<mark class="leak">{html.escape(text[start:end])}</mark>')
         pos = end

@@ -96,8 +96,10 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
                   f"terminal run:\n  sml chat --join {host.info.id} --role {host.remote_role}"
                   + (f" --db {options.db}" if options.db else ""), file=sys.stderr)
     app = ChatApp(options, session=session)
-    app.run()
-    if session is not None:
-        info = session.info
-        print(f"Session {info.id} ({info.status}) is saved in the database: "
-              f"sml sessions show {info.id}", file=sys.stderr)
+    try:
+        app.run()
+    finally:
+        if session is not None:
+            info = session.info
+            print(f"Session {info.id} ({info.status}) is saved in the database: "
+                  f"sml sessions show {info.id}", file=sys.stderr)
