@@ -97,6 +97,25 @@ AnswerPattern = Annotated[
     ),
 ]
 
+# Per-role model settings, shared by `chat` and `eval`.
+StudentApiBase = Annotated[str | None, typer.Option(
+    "--student-api-base", help="API base URL for the student model.", show_default=False)]
+TeacherApiBase = Annotated[str | None, typer.Option(
+    "--teacher-api-base", help="API base URL for the teacher model.", show_default=False)]
+StudentTemperature = Annotated[float | None, typer.Option(
+    "--student-temperature", help="Sampling temperature (default: the provider's).",
+    show_default=False)]
+TeacherTemperature = Annotated[float | None, typer.Option(
+    "--teacher-temperature", help="Sampling temperature (default: the provider's).",
+    show_default=False)]
+StudentMaxTokens = Annotated[int, typer.Option("--student-max-tokens",
+                                               help="Token limit per student message.")]
+TeacherMaxTokens = Annotated[int, typer.Option("--teacher-max-tokens",
+                                               help="Token limit per teacher message.")]
+PromptsOption = Annotated[str | None, typer.Option(
+    "--prompts", help="Directory of prompt templates overriding the built-in ones.",
+    show_default=False)]
+
 
 def _version(value: bool) -> None:
     if value:
@@ -188,17 +207,13 @@ def chat_command(
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
-    student_api_base: Annotated[str | None, typer.Option(
-        "--student-api-base", show_default=False)] = None,
-    teacher_api_base: Annotated[str | None, typer.Option(
-        "--teacher-api-base", show_default=False)] = None,
-    student_temperature: Annotated[float | None, typer.Option(
-        "--student-temperature", show_default=False)] = None,
-    teacher_temperature: Annotated[float | None, typer.Option(
-        "--teacher-temperature", show_default=False)] = None,
-    student_max_tokens: Annotated[int, typer.Option("--student-max-tokens")] = 512,
-    teacher_max_tokens: Annotated[int, typer.Option("--teacher-max-tokens")] = 512,
-    prompts: Annotated[str | None, typer.Option("--prompts", show_default=False)] = None,
+    student_api_base: StudentApiBase = None,
+    teacher_api_base: TeacherApiBase = None,
+    student_temperature: StudentTemperature = None,
+    teacher_temperature: TeacherTemperature = None,
+    student_max_tokens: StudentMaxTokens = 512,
+    teacher_max_tokens: TeacherMaxTokens = 512,
+    prompts: PromptsOption = None,
 ) -> None:
     """Tutoring in the terminal: play student or teacher against a model, or watch two."""
     from sml_cli.chat import ChatOptions
@@ -274,24 +289,16 @@ def eval_command(
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
-    student_api_base: Annotated[str | None, typer.Option(
-        "--student-api-base", help="API base URL for the student model.", show_default=False)
-    ] = None,
-    teacher_api_base: Annotated[str | None, typer.Option(
-        "--teacher-api-base", help="API base URL for the teacher model.", show_default=False)
-    ] = None,
-    student_temperature: Annotated[float | None, typer.Option(
-        "--student-temperature", show_default=False)] = None,
-    teacher_temperature: Annotated[float | None, typer.Option(
-        "--teacher-temperature", show_default=False)] = None,
-    student_max_tokens: Annotated[int, typer.Option("--student-max-tokens")] = 512,
-    teacher_max_tokens: Annotated[int, typer.Option("--teacher-max-tokens")] = 512,
+    student_api_base: StudentApiBase = None,
+    teacher_api_base: TeacherApiBase = None,
+    student_temperature: StudentTemperature = None,
+    teacher_temperature: TeacherTemperature = None,
+    student_max_tokens: StudentMaxTokens = 512,
+    teacher_max_tokens: TeacherMaxTokens = 512,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model call.")] = 120.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries per model call on rate "
                                          "limits and network errors.")] = 4,
-    prompts: Annotated[str | None, typer.Option(
-        "--prompts", help="Directory of prompt templates overriding the built-in ones.",
-        show_default=False)] = None,
+    prompts: PromptsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
                      ] = False,
 ) -> None:

@@ -221,7 +221,7 @@ def print_transcript(
     from rich.panel import Panel
     from rich.text import Text
 
-    from sml_cli.records import DRAFT, QUESTION, STUDENT_PROMPT, TEACHER_PROMPT, VERDICT
+    from sml_cli.records import VERDICT
     from sml_cli.views import student_view, teacher_view
 
     header = (f"[bold]{info.id}[/] · problem {info.problem_id} · condition "
@@ -247,23 +247,14 @@ def print_transcript(
                                                  if problem.solution else "")),
             title="[magenta]private · teacher only[/]", title_align="left",
             border_style="magenta"))
+    styles = {"question": "cyan", "verdict-ok": "green", "verdict-no": "red", "draft": "red",
+              "student": "green", "teacher": "blue"}
     for t in turns:
-        if t.kind in (STUDENT_PROMPT, TEACHER_PROMPT):
+        title, category = t.describe()
+        if category == "prompt":
             continue
-        private = t.visibility != "public"
-        if t.kind == QUESTION:
-            title, style = "question", "cyan"
-        elif t.kind == VERDICT:
-            title = f"verifier · turn {t.turn}"
-            style = "green" if t.correct else "red"
-        elif t.kind == DRAFT:
-            title, style = f"teacher draft ({t.guard_action}) · turn {t.turn}", "red"
-        elif t.role == "student":
-            title, style = f"student · turn {t.turn} · {t.kind}", "green"
-        else:
-            title, style = f"teacher · turn {t.turn}", "blue"
-            if t.guard_action:
-                title += f" · guard: {t.guard_action}"
+        style = styles[category]
+        private = not t.is_public
         if private:
             title = f"[magenta]teacher only[/] · {title}"
         body = highlighted(t.content, t.leak_spans) if t.leak else Text(t.content)

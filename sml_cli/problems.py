@@ -242,14 +242,18 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 row = json.loads(line)
             except (ValueError, RecursionError) as exc:
                 raise ProblemFileError(str(path), json_error(exc), line_no) from None
-            if not isinstance(row, dict):
-                raise ProblemFileError(
-                    str(path), f"expected a JSON object, got {type(row).__name__}", line_no
-                )
-            problem = json_value_problem(row)
-            if problem:
-                raise ProblemFileError(str(path), problem, line_no)
-            yield line_no, row
+            yield line_no, _json_row(row, path, line_no)
+
+
+def _json_row(row: Any, path: Path, line: int) -> dict[str, Any]:
+    """A parsed JSON value that must be one problem row (an object of sane values)."""
+    if not isinstance(row, dict):
+        raise ProblemFileError(str(path), f"expected a JSON object, got {type(row).__name__}",
+                               line)
+    problem = json_value_problem(row)
+    if problem:
+        raise ProblemFileError(str(path), problem, line)
+    return row
 
 
 MAX_JSON_DEPTH = 64
@@ -323,14 +327,7 @@ def _read_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except (ValueError, RecursionError) as exc:  # a huge number, too deep a nesting
                 raise ProblemFileError(str(path), json_error(exc), line_at(pos)) from None
             item_line = line_at(pos)
-            if not isinstance(row, dict):
-                raise ProblemFileError(
-                    str(path), f"expected a JSON object, got {type(row).__name__}", item_line
-                )
-            problem = json_value_problem(row)
-            if problem:
-                raise ProblemFileError(str(path), problem, item_line)
-            yield item_line, row
+            yield item_line, _json_row(row, path, item_line)
             pos = skip(end)
             if text.startswith(",", pos):
                 pos = skip(pos + 1)

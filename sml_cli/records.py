@@ -57,6 +57,24 @@ class Turn:
     def is_public(self) -> bool:
         return self.visibility == "public"
 
+    def describe(self) -> tuple[str, str]:
+        """How transcripts (terminal and HTML) name this row: (label, category), category
+        one of question, verdict-ok, verdict-no, draft, student, teacher, prompt. The
+        "teacher only" marking of private rows is left to the renderer."""
+        if self.kind in (STUDENT_PROMPT, TEACHER_PROMPT):
+            who = "student's" if self.kind == STUDENT_PROMPT else "teacher's"
+            return f"{who} system prompt", "prompt"
+        if self.kind == QUESTION:
+            return "question", "question"
+        if self.kind == VERDICT:
+            return f"verifier · turn {self.turn}", "verdict-ok" if self.correct else "verdict-no"
+        if self.kind == DRAFT:
+            return f"teacher draft ({self.guard_action}) · turn {self.turn}", "draft"
+        if self.role == "student":
+            return f"student · turn {self.turn} · {self.kind}", "student"
+        guard = f" · guard: {self.guard_action}" if self.guard_action else ""
+        return f"teacher · turn {self.turn}{guard}", "teacher"
+
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
         row["correct"] = None if self.correct is None else int(self.correct)

@@ -203,29 +203,17 @@ def _outcome(s: SessionInfo) -> tuple[str, str]:
 
 
 def _transcript_html(session: SessionInfo, problem: Problem | None, turns: list[Turn]) -> str:
-    from sml_cli.records import DRAFT, QUESTION, STUDENT_PROMPT, TEACHER_PROMPT, VERDICT
+    from sml_cli.records import VERDICT
 
     out = []
     for t in turns:
-        if t.kind in (STUDENT_PROMPT, TEACHER_PROMPT):
-            label = "student's system prompt" if t.kind == STUDENT_PROMPT else \
-                "teacher's system prompt"
+        label, category = t.describe()
+        if category == "prompt":
             out.append(f'<details class="turn sys {"private" if not t.is_public else ""}">'
                        f"<summary>{label}{' · teacher only' if not t.is_public else ''}"
                        f"</summary><pre>{html.escape(t.content)}</pre></details>")
             continue
-        if t.kind == QUESTION:
-            label, cls = "question", "question"
-        elif t.kind == VERDICT:
-            label, cls = f"verifier · turn {t.turn}", "verdict " + ("ok" if t.correct else "no")
-        elif t.kind == DRAFT:
-            label, cls = f"teacher draft ({t.guard_action}) · turn {t.turn}", "draft"
-        elif t.role == "student":
-            label, cls = f"student · turn {t.turn} · {t.kind}", "student"
-        else:
-            label, cls = f"teacher · turn {t.turn}", "teacher"
-            if t.guard_action:
-                label += f" · guard: {t.guard_action}"
+        cls = category.replace("-", " ")  # "verdict ok" / "verdict no": two CSS classes
         if not t.is_public:
             label = "teacher only · " + label
             cls += " private"
