@@ -327,3 +327,41 @@ def test_usage_errors_exit_2_from_the_real_process_too(
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "--max-turns" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- secrets
+
+
+def test_api_keys_never_reach_the_database_or_outputs(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SPEC §6: keys are never written to the database or exports — nor to the results JSON
+    or the report — though every model call carried one."""
+    server = stub()
+    key = "sk-CANARY-KEY-5b1e0f"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    db = tmp_path / "sml.db"
+    out = tmp_path / "out.json"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--db", str(db),
+                     "--conditions", "answer,symmetric", "--max-turns", "2", "--json", str(out),
+                     "--run-id", "secrets", "--student-api-base", server.url,
+                     "--teacher-api-base", server.url, "--quiet"])
+    assert result.exit_code == 0, cli_output(result)
+    assert sqlite_rows(db, "SELECT count(*) FROM sessions WHERE status = 'done'")[0][0] == 2 * len(
+        EVAL_PROBLEMS)
+    raw = tmp_path / "raw.jsonl"
+    assert invoke(["export", "--db", str(db), "--format", "raw", "-o", str(raw),
+                   "--include-leaked"]).exit_code == 0
+    html = tmp_path / "report.html"
+    assert invoke(["report", "secrets", "--db", str(db), "--html", str(html)]).exit_code == 0
+    for path in [out, raw, html, *tmp_path.glob("sml.db*")]:
+        assert key.encode() not in path.read_bytes(), path
+
+
+def test_recorded_api_bases_lose_embedded_credentials() -> None:
+    from sml_cli.evaluate import _safe_url
+
+    assert _safe_url("https://user:pw-secret@example.org:8443/v1?api_key=s3cret") == (
+        "https://example.org:8443/v1")
+    assert _safe_url(None) is None
