@@ -2,9 +2,9 @@
 
 Sessions are streamed from SQLite (one ordered query, a cursor, rows grouped per session), so
 exporting a database of 100k sessions holds one session — or, for `preference`, one
-problem's sessions — in memory at a time. Every message goes through `views.student_view` or
-`views.teacher_view`: this module never decides who sees what, it only reshapes the views into
-the output formats and checks them.
+problem's sessions — in memory at a time. Every message comes from `views` (the student view
+with its source rows, `student_view_sources`, or `teacher_view`): this module never decides
+who sees what, it only reshapes the views into the output formats and checks them.
 
 Student-view guarantee (checked on every session before any of its rows is written):
 * roles: student → assistant, teacher → user, the student's system prompt first, the question
@@ -60,7 +60,7 @@ from sml_cli.records import (
     SessionInfo,
     Turn,
 )
-from sml_cli.views import Message, student_view, teacher_view
+from sml_cli.views import Message, student_view_sources, teacher_view
 
 if TYPE_CHECKING:
     from sml_cli.store import Store
@@ -303,44 +303,11 @@ class Conversation:
     sources: list[list[Turn]]
 
 
-def _student_sources(turns: Sequence[Turn]) -> tuple[list[str], list[list[Turn]]]:
-    """The rows behind each message of `student_view(turns)`, grouped as it merges them.
-    This only annotates the view (for weights and the leak scan); `student_view` decides what
-    is in it, and `student_conversation` checks that both agree."""
-    roles: list[str] = []
-    sources: list[list[Turn]] = []
-    system: list[Turn] | None = None
-    for t in turns:
-        if t.visibility != "public":
-            continue
-        if t.kind == STUDENT_PROMPT:
-            system = [t]
-            continue
-        if t.kind == QUESTION or t.role == "teacher":
-            role = "user"
-        elif t.role == "student":
-            role = "assistant"
-        else:
-            continue
-        if roles and roles[-1] == role:
-            sources[-1].append(t)
-        else:
-            roles.append(role)
-            sources.append([t])
-    if system is not None:
-        roles.insert(0, "system")
-        sources.insert(0, system)
-    return roles, sources
-
-
 def student_conversation(data: SessionData) -> Conversation:
-    messages = student_view(data.turns)
-    roles, sources = _student_sources(data.turns)
-    if [m["role"] for m in messages] != roles:
-        raise SmlError(f"session {data.info.id}: internal error: the student view's messages "
-                       "do not line up with the session's rows")
+    pairs = student_view_sources(data.turns)
+    messages = [message for message, _ in pairs]
     _check_roles(data.info.id, messages, "student")
-    return Conversation(data, messages, sources)
+    return Conversation(data, messages, [sources for _, sources in pairs])
 
 
 def teacher_conversation(data: SessionData, prompts: Any) -> Conversation | None:

@@ -43,19 +43,33 @@ def _append(messages: list[Message], role: str, content: str) -> None:
 def student_view(turns: Sequence[Turn]) -> list[Message]:
     """The student's conversation: its system prompt, the question, then its own turns as
     `assistant` and the teacher's public turns as `user`."""
-    messages: list[Message] = []
+    return [message for message, _ in student_view_sources(turns)]
+
+
+def student_view_sources(turns: Sequence[Turn]) -> list[tuple[Message, list[Turn]]]:
+    """`student_view`, with the rows each message was built from (exports use them for
+    weights and their leak scan). Only public rows are ever read."""
+    out: list[tuple[Message, list[Turn]]] = []
+    system: tuple[Message, list[Turn]] | None = None
     for t in turns:
         if t.visibility != "public":
             continue
         if t.kind == STUDENT_PROMPT:
-            messages.insert(0, {"role": "system", "content": t.content})
-        elif t.kind == QUESTION:
-            _append(messages, "user", t.content)
+            system = ({"role": "system", "content": t.content}, [t])
+            continue
+        if t.kind == QUESTION or t.role == "teacher":
+            role = "user"
         elif t.role == "student":
-            _append(messages, "assistant", t.content)
-        elif t.role == "teacher":
-            _append(messages, "user", t.content)
-    return messages
+            role = "assistant"
+        else:
+            continue
+        if out and out[-1][0]["role"] == role:
+            message, sources = out[-1]
+            out[-1] = ({"role": role, "content": message["content"] + "\n\n" + t.content},
+                       [*sources, t])
+        else:
+            out.append(({"role": role, "content": t.content}, [t]))
+    return [system, *out] if system is not None else out
 
 
 @dataclass(frozen=True)
