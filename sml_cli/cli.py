@@ -93,7 +93,18 @@ AnswerPattern = Annotated[
     typer.Option(
         "--answer-pattern",
         help="Regex whose first group extracts the final answer from the answer column "
-        "(the full text becomes the private solution); 'boxed' takes the last \\boxed{…}.",
+        "(the full text becomes the private solution), or a preset: boxed (last \\boxed{…}), "
+        "gsm8k (after ####), last-line, last-number.",
+    ),
+]
+FieldOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        help="Map another problem field to a column, NAME=COLUMN (repeatable): id, solution, "
+        "choices, tests, notes, verifier, entry_point, test_setup. Dotted paths reach into "
+        "nested objects.",
+        show_default=False,
     ),
 ]
 
@@ -133,11 +144,13 @@ def _root(
 
 
 def _field_map(
-    question_field: str, answer_field: str, answer_pattern: str | None
+    question_field: str, answer_field: str, answer_pattern: str | None,
+    field_options: list[str] | None,
 ) -> FieldMap:
-    from sml_cli.problems import FieldMap
+    from sml_cli.problems import FieldMap, parse_field_options
 
-    return FieldMap(question_field, answer_field, answer_pattern)
+    return FieldMap(question_field, answer_field, answer_pattern,
+                    parse_field_options(field_options))
 
 
 # ----------------------------------------------------------------------------- problems
@@ -158,6 +171,7 @@ def problems_show(
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
+    field_options: FieldOption = None,
     private: Annotated[
         bool, typer.Option("--private/--public", help="Show answers (teacher view) or hide them.")
     ] = True,
@@ -166,7 +180,8 @@ def problems_show(
     from sml_cli import console_views
     from sml_cli.problems import load_problems
 
-    problems = load_problems(source, _field_map(question_field, answer_field, answer_pattern))
+    fields = _field_map(question_field, answer_field, answer_pattern, field_options)
+    problems = load_problems(source, fields)
     console_views.print_problems(source, problems, limit=limit, private=private)
 
 
@@ -207,6 +222,7 @@ def chat_command(
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
+    field_options: FieldOption = None,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
     student_temperature: StudentTemperature = None,
@@ -224,7 +240,8 @@ def chat_command(
         raise UsageError("--join needs --role student or --role teacher (the free seat)")
     options = ChatOptions(
         role=role, student=student, teacher=teacher, problems=problems,
-        fields=_field_map(question_field, answer_field, answer_pattern), problem_id=problem,
+        fields=_field_map(question_field, answer_field, answer_pattern, field_options),
+        problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
         student_settings=_settings(student_api_base, student_temperature, student_max_tokens,
@@ -289,6 +306,7 @@ def eval_command(
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
+    field_options: FieldOption = None,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
     student_temperature: StudentTemperature = None,
@@ -310,7 +328,8 @@ def eval_command(
 
     options = EvalOptions(
         student=student, teacher=teacher, problems=problems,
-        fields=_field_map(question_field, answer_field, answer_pattern), limit=limit,
+        fields=_field_map(question_field, answer_field, answer_pattern, field_options),
+        limit=limit,
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
         json_path=json_path, prompts_dir=prompts,
@@ -329,7 +348,8 @@ def eval_command(
         err.print(f"Resuming run [bold]{run.run_id}[/]: {run.skipped} of {run.total} sessions "
                   "already done.")
     try:
-        run.prepare_models()
+        for warning in run.prepare_models():
+            err.print(f"[yellow]Warning:[/] {warning}")
         if quiet:
             elapsed, interrupted = asyncio.run(run.execute())
         else:
@@ -340,6 +360,13 @@ def eval_command(
             write_json(result, json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
+        errors = run.error_digest()
+        if errors:
+            total = sum(n for _, n in errors)
+            err.print(f"[red]{total} session{'s' if total != 1 else ''} ended in error[/] "
+                      f"(re-run with --run-id {run.run_id} to retry them):")
+            for message, n in errors[:3]:
+                err.print(f"  {n} × {message[:300]}", markup=False, highlight=False)
         if interrupted:
             err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
                       f"[bold]--run-id {run.run_id}[/].")
@@ -437,19 +464,49 @@ def sessions_show(
 
 @sessions_app.command("import")
 def sessions_import(
-    path: Annotated[str, typer.Argument(help="JSONL of {problem, turns, condition?, meta?} rows.")],
+    path: Annotated[str, typer.Argument(
+        help="Dialogues: JSONL, JSON, CSV/TSV or Parquet; SPEC {problem, turns} rows or "
+        "public layouts (messages, conversations, MathDial's conversation string).")],
     match: Annotated[str, typer.Option(
         "--match", help="strict: attempts need answer markers; mention: a stated number equal "
         "to the answer solves (student) or tells (teacher).")] = "strict",
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the SPEC §4 scores JSON here.", show_default=False)] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", show_default=False)] = None,
+    question_field: QuestionField = "question",
+    answer_field: AnswerField = "answer",
+    answer_pattern: AnswerPattern = None,
+    field_options: FieldOption = None,
+    turns_field: Annotated[str | None, typer.Option(
+        "--turns-field", help="Column holding the dialogue (default: the first of turns, "
+        "messages, conversation, conversations, dialogue, dialog).", show_default=False)
+    ] = None,
+    student_role: Annotated[str | None, typer.Option(
+        "--student-role", help="Speaker label(s) of the student, comma-separated "
+        "(default: student, user, human, learner, pupil).", show_default=False)] = None,
+    teacher_role: Annotated[str | None, typer.Option(
+        "--teacher-role", help="Speaker label(s) of the teacher, comma-separated "
+        "(default: teacher, tutor, assistant, gpt, bot, ai, model, instructor).",
+        show_default=False)] = None,
+    condition: Annotated[str | None, typer.Option(
+        "--condition", help="Condition label for rows without one (default: imported).",
+        show_default=False)] = None,
     db: DbOption = None,
 ) -> None:
     """Import tutoring dialogues logged elsewhere and score them like evals."""
     from sml_cli import console_views, transcripts
+    from sml_cli.errors import UsageError
 
-    result = transcripts.import_file(path, match=match, db=db, run_id=run_id)
+    if condition is not None and not condition.strip():
+        raise UsageError("--condition: give a non-empty label")
+    fmt = transcripts.TranscriptFormat(
+        fields=_field_map(question_field, answer_field, answer_pattern, field_options),
+        turns_field=turns_field,
+        student_roles=transcripts.parse_role_option("--student-role", student_role),
+        teacher_roles=transcripts.parse_role_option("--teacher-role", teacher_role),
+        condition=condition.strip() if condition else None,
+    )
+    result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt)
     if json_path:
         transcripts.write_json(result, json_path)
     console_views.print_eval_summary(result)

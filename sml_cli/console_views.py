@@ -51,7 +51,7 @@ def print_problem_sets() -> None:
 
 def print_problems(source: str, problems: list[Problem], *, limit: int, private: bool) -> None:
     table = Table(
-        title=f"{source}: {len(problems)} problems"
+        title=f"{source}: {len(problems)} problem{'' if len(problems) == 1 else 's'}"
         + (f" (first {limit})" if len(problems) > limit else ""),
         title_justify="left",
         show_lines=True,

@@ -273,15 +273,28 @@ class EvalRun:
     def total(self) -> int:
         return len(self.problems) * len(self.options.conditions) * self.options.samples
 
-    def prepare_models(self) -> None:
-        """Import litellm and load embedded models before the clock starts (SPEC §4)."""
-        from sml_cli.models import _import_litellm, is_embedded
+    def prepare_models(self) -> list[str]:
+        """Import litellm and load embedded models before the clock starts (SPEC §4); check
+        that hosted models have credentials. Returns warnings to show."""
+        from sml_cli.models import _import_litellm, check_credentials, is_embedded
 
-        for model, settings in self._roles():
+        warnings: list[str] = []
+        for (model, settings), flag in zip(self._roles(), ("--student", "--teacher"),
+                                           strict=False):
             if is_embedded(model):
                 make_model(model, settings)
             else:
                 _import_litellm()
+                warnings += check_credentials(model, settings, flag)
+        return warnings
+
+    def error_digest(self) -> list[tuple[str, int]]:
+        """The distinct errors of this run's failed sessions, most frequent first."""
+        counts: dict[str, int] = {}
+        for info in self.store.sessions("run_id = ? AND status = 'error'", [self.run_id]):
+            message = (info.error or "unknown error").strip()
+            counts[message] = counts.get(message, 0) + 1
+        return sorted(counts.items(), key=lambda kv: -kv[1])
 
     def _roles(self) -> list[tuple[str, ModelSettings]]:
         roles = [(self.options.student, self.options.student_settings)]

@@ -96,6 +96,42 @@ def _import_litellm() -> Any:
     return _litellm
 
 
+# Local OpenAI-compatible servers (vLLM, llama.cpp, LM Studio) take no key, but the OpenAI
+# client refuses to send a request without one.
+PLACEHOLDER_KEY = "sk-no-key-needed"
+_OPENAI_BASE_VARS = ("OPENAI_API_BASE", "OPENAI_BASE_URL")
+
+
+def needs_placeholder_key(model: str, settings: ModelSettings) -> bool:
+    """An `openai/…` model sent to a custom endpoint with no OPENAI_API_KEY set."""
+    if not model.startswith("openai/") or os.environ.get("OPENAI_API_KEY"):
+        return False
+    return bool(settings.api_base or any(os.environ.get(v) for v in _OPENAI_BASE_VARS))
+
+
+def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[str]:
+    """Before a run: exit 2 when an OpenAI model can only fail for want of a key; warnings
+    (returned) for other providers whose usual key variables are unset, since some of them
+    authenticate in other ways (cloud roles, local servers)."""
+    if is_embedded(model) or model == HUMAN or needs_placeholder_key(model, settings):
+        return []
+    litellm = _import_litellm()
+    try:
+        found = litellm.validate_environment(model=model, api_base=settings.api_base)
+    except Exception:  # an unknown provider: litellm reports that on the first call
+        return []
+    missing = [k for k in found.get("missing_keys", []) if not k.endswith("_API_BASE")]
+    if not missing:
+        return []
+    if missing == ["OPENAI_API_KEY"]:
+        raise UsageError(
+            f"{flag} {model}: OPENAI_API_KEY is not set. Set it, or point "
+            f"{flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible server, which "
+            "is then called without a key."
+        )
+    return [f"{flag} {model}: {', '.join(missing)} not set; its calls may fail"]
+
+
 class _RetryingModel:
     """Retries with exponential back-off and jitter around one call (`_once`)."""
 
@@ -159,6 +195,8 @@ class LiteLLMModel(_RetryingModel):
             kwargs["api_base"] = s.api_base
         if self._api_key:
             kwargs["api_key"] = self._api_key
+        elif needs_placeholder_key(self.model, s):
+            kwargs["api_key"] = PLACEHOLDER_KEY
         return kwargs
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:

@@ -8,6 +8,7 @@ anywhere by a load, so a bad file never leaves half a run behind.
 
 from __future__ import annotations
 
+import ast
 import csv
 import hashlib
 import json
@@ -94,13 +95,101 @@ def _letters() -> Iterator[str]:
     return iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+# Fields besides question/answer that `--field NAME=COLUMN` can map, with the column each is
+# read from by default (MBPP calls its setup code `test_setup_code`).
+MAPPABLE_FIELDS: dict[str, str] = {
+    "id": "id", "solution": "solution", "choices": "choices", "tests": "tests",
+    "notes": "notes", "verifier": "verifier", "entry_point": "entry_point",
+    "test_setup": "test_setup_code",
+}
+
+# Named `--answer-pattern`s for the layouts public sets use most.
+ANSWER_PATTERN_PRESETS: dict[str, str] = {
+    "boxed": "the last \\boxed{…} (MATH)",
+    "gsm8k": "the text after '####' (GSM8K)",
+    "last-line": "the last non-empty line (MathDial's ground_truth)",
+    "last-number": "the last number in the text",
+}
+
+# Column names public sets use for the question and the answer: offered as a hint when the
+# expected column is missing (never used silently).
+QUESTION_COLUMN_GUESSES = ("problem", "prompt", "input", "text", "instruction", "query",
+                           "content", "Question", "Problem")
+ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "ground_truth",
+                         "final_answer", "correct", "canonical_solution", "gold", "Answer")
+
+
 @dataclass(frozen=True)
 class FieldMap:
-    """How a file's columns map onto problem fields (`--question-field` and friends)."""
+    """How a file's columns map onto problem fields (`--question-field`, `--answer-field`,
+    `--answer-pattern`, `--field NAME=COLUMN`). A column may be a dotted path into nested
+    objects (`meta.gold`); a top-level key spelled with the dots wins."""
 
     question: str = "question"
     answer: str = "answer"
     answer_pattern: str | None = None
+    columns: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))
+
+    @property
+    def consumed(self) -> set[str]:
+        """Top-level keys this map reads (kept out of the problem's free-form meta)."""
+        names = {self.question, self.answer}
+        names.update(self.column(n) for n in MAPPABLE_FIELDS)
+        return {n.split(".", 1)[0] for n in names} | set(KNOWN_FIELDS)
+
+
+def parse_field_options(options: list[str] | None) -> dict[str, str]:
+    """`--field NAME=COLUMN` values → {name: column}; exit 2 naming the bad option."""
+    columns: dict[str, str] = {}
+    for option in options or []:
+        name, sep, column = option.partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not name or not column:
+            raise UsageError(f"--field {option!r}: expected NAME=COLUMN, e.g. --field id=task_id")
+        if name not in MAPPABLE_FIELDS:
+            raise UsageError(
+                f"--field {option!r}: unknown field {name!r}; mappable fields: "
+                + ", ".join(MAPPABLE_FIELDS)
+                + " (question and answer have --question-field and --answer-field)"
+            )
+        columns[name] = column
+    return columns
+
+
+_MISSING = object()
+
+
+def lookup(row: dict[str, Any], column: str) -> Any:
+    """The value at `column` (an exact key, else a dotted path through objects and list
+    indexes), or `_MISSING`."""
+    if column in row:
+        return row[column]
+    if "." not in column:
+        return _MISSING
+    value: Any = row
+    for part in column.split("."):
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and \
+                -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def has_column(row: dict[str, Any], column: str) -> bool:
+    return lookup(row, column) is not _MISSING
+
+
+def _get(row: dict[str, Any], column: str) -> Any:
+    value = lookup(row, column)
+    return None if value is _MISSING else value
 
 
 # ----------------------------------------------------------------------------- built-in sets
@@ -412,20 +501,46 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
-    if pattern is None or pattern == "boxed":
+    if pattern is None or pattern in ANSWER_PATTERN_PRESETS:
         return None
     try:
         compiled = re.compile(pattern, re.DOTALL | re.MULTILINE)
     except re.error as exc:
         raise UsageError(
-            f"--answer-pattern {pattern!r}: invalid regular expression ({exc})"
+            f"--answer-pattern {pattern!r}: invalid regular expression ({exc}); "
+            f"or use a preset: {', '.join(ANSWER_PATTERN_PRESETS)}"
         ) from None
     if compiled.groups < 1:
         raise UsageError(
             f"--answer-pattern {pattern!r}: needs a capture group around the final answer, "
-            r"e.g. '####\s*(.+)'"
+            r"e.g. '####\s*(.+)', or a preset: " + ", ".join(ANSWER_PATTERN_PRESETS)
         )
     return compiled
+
+
+_GSM8K_ANSWER = re.compile(r"####\s*([^\n]*\S)")
+
+
+def extract_with_pattern(
+    text: str, pattern: str, compiled: re.Pattern[str] | None
+) -> str | None:
+    """The final answer inside a longer answer field, per `--answer-pattern`."""
+    if pattern == "boxed":
+        return extract_boxed(text)
+    if pattern == "gsm8k":
+        matches = _GSM8K_ANSWER.findall(text)
+        return matches[-1].strip() if matches else None
+    if pattern == "last-line":
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        return lines[-1] if lines else None
+    if pattern == "last-number":
+        from sml_cli.numbers import find_numbers
+
+        numbers = find_numbers(text, words=False)
+        return numbers[-1].text if numbers else None
+    assert compiled is not None
+    match = compiled.search(text)
+    return match.group(1).strip() if match and match.group(1) else None
 
 
 def _text(value: Any) -> str | None:
@@ -446,28 +561,87 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def _choices(value: Any, path: Path, line: int) -> tuple[str, ...] | None:
-    if value is None:
-        return None
+def _list_cell(value: Any) -> Any:
+    """A list written into a text cell (a CSV export of a dataset) back as a list: a JSON
+    array, or a Python list literal as pandas writes it. Anything else is returned as is."""
     if hasattr(value, "tolist"):
         value = value.tolist()
-    if isinstance(value, str):
+    if not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
         try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            raise ProblemFileError(
-                str(path), "'choices' must be a list (or a JSON array in a CSV cell)", line
-            ) from None
-        problem = json_value_problem(value)
-        if problem:
-            raise ProblemFileError(str(path), f"'choices': {problem}", line)
+            parsed = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            return value
+    return parsed if isinstance(parsed, (list, dict)) else value
+
+
+@dataclass(frozen=True)
+class _Choices:
+    texts: tuple[str, ...]
+    labels: tuple[str, ...] | None  # ARC's own option labels ("A".."D" or "1".."4")
+
+
+_OWN_LETTER_PREFIX = re.compile(r"\s*\(?([A-Za-z])\s*[).:]\s*")
+
+
+def _choices(value: Any, path: Path, line: int) -> _Choices | None:
+    if value is None:
+        return None
+    value = _list_cell(value)
+    if isinstance(value, str):
+        raise ProblemFileError(
+            str(path), "'choices' must be a list (or a JSON array in a CSV cell)", line
+        )
+    problem = json_value_problem(value)
+    if problem:
+        raise ProblemFileError(str(path), f"'choices': {problem}", line)
+    labels = None
     if isinstance(value, dict) and "text" in value:  # the {"label": [...], "text": [...]} layout
-        value = value["text"]
+        raw_labels = _list_cell(value.get("label"))
+        value = _list_cell(value["text"])
+        if isinstance(raw_labels, list) and isinstance(value, list) and \
+                len(raw_labels) == len(value):
+            labels = tuple(_text(v) or "" for v in raw_labels)
     if not isinstance(value, list) or not value:
         raise ProblemFileError(str(path), "'choices' must be a non-empty list", line)
     if len(value) > 26:
         raise ProblemFileError(str(path), "'choices' may hold at most 26 options", line)
-    return tuple(_text(v) or "" for v in value)
+    texts = [_text(v) or "" for v in value]
+    # AQuA-style options carry their own letters ("A)12", "B)15"): drop them, the student's
+    # view letters the options itself.
+    prefixes = [_OWN_LETTER_PREFIX.match(t) for t in texts]
+    if all(m and m.group(1).upper() == letter and m.end() < len(t)
+           for m, letter, t in zip(prefixes, _letters(), texts, strict=False)):
+        texts = [t[m.end():].strip() for m, t in zip(prefixes, texts, strict=True) if m]
+    return _Choices(tuple(texts), labels)
+
+
+def _tests_text(value: Any) -> str | None:
+    """Test code from a cell: a string, or a list of statements (MBPP's `test_list`)."""
+    value = _list_cell(value)
+    if isinstance(value, list):
+        lines = [str(v) for v in value if v is not None and str(v).strip()]
+        return "\n".join(lines) or None
+    return _text(value)
+
+
+def _call_check_function(tests: str, entry_point: str) -> str:
+    """HumanEval's tests define `check(candidate)` and leave calling it to the harness: call
+    it on the entry point, or no assertion would ever run."""
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return tests
+    defines = any(isinstance(s, ast.FunctionDef) and s.name == "check" and s.args.args
+                  for s in tree.body)
+    called = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check"
+                 for n in ast.walk(tree))
+    if defines and not called:
+        return f"{tests.rstrip()}\n\n\ncheck({entry_point})\n"
+    return tests
 
 
 def extract_boxed(text: str) -> str | None:
@@ -488,6 +662,20 @@ def extract_boxed(text: str) -> str | None:
     return None
 
 
+def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
+                         default: str, column: str) -> str:
+    for guess in (default, *guesses):
+        if guess in row and guess != column:
+            pattern = ""
+            if flag == "--answer-field" and isinstance(row[guess], str):
+                if "\\boxed" in row[guess]:
+                    pattern = " --answer-pattern boxed"
+                elif "####" in row[guess]:
+                    pattern = " --answer-pattern gsm8k"
+            return f" (is it {guess!r}? map it with {flag} {guess}{pattern})"
+    return f" (map another column with {flag})" if column == default else ""
+
+
 def _build_problem(
     row: dict[str, Any],
     line: int,
@@ -501,25 +689,23 @@ def _build_problem(
         return ProblemFileError(str(path), message, line)
 
     available = ", ".join(sorted(row)) or "(none)"
-    if fields.question not in row:
-        hint = (
-            "" if fields.question != "question" else " (map another column with --question-field)"
-        )
+    for name, column in fields.columns.items():
+        if not has_column(row, column):
+            raise fail(f"no {column!r} field (mapped by --field {name}={column}); "
+                       f"fields here: {available}")
+    if not has_column(row, fields.question):
+        hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,
+                                    "question", fields.question)
         raise fail(f"no {fields.question!r} field; fields here: {available}{hint}")
-    question = _text(row.get(fields.question))
+    question = _text(_get(row, fields.question))
     if not question:
         raise fail(f"{fields.question!r} is empty")
 
-    answer = _text(row.get(fields.answer))
-    solution = _text(row.get("solution"))
+    answer = _text(_get(row, fields.answer))
+    solution = _text(_get(row, fields.column("solution")))
     if fields.answer_pattern is not None and answer is not None:
         full = answer
-        if fields.answer_pattern == "boxed":
-            extracted = extract_boxed(full)
-        else:
-            assert pattern is not None
-            match = pattern.search(full)
-            extracted = match.group(1).strip() if match and match.group(1) else None
+        extracted = extract_with_pattern(full, fields.answer_pattern, pattern)
         if not extracted:
             raise fail(
                 f"--answer-pattern {fields.answer_pattern!r} found no answer in {fields.answer!r}"
@@ -527,15 +713,26 @@ def _build_problem(
         answer = extracted
         solution = solution or full  # the worked text behind the answer stays teacher-only
 
-    tests = _text(row.get("tests"))
-    verifier = (_text(row.get("verifier")) or "auto").lower()
+    tests = _tests_text(_get(row, fields.column("tests")))
+    if tests:
+        setup = _tests_text(_get(row, fields.column("test_setup")))
+        if setup:
+            tests = f"{setup}\n{tests}"
+        entry_point = _text(_get(row, fields.column("entry_point")))
+        if entry_point:
+            if not entry_point.isidentifier():
+                raise fail(f"entry_point {entry_point!r} is not a Python function name")
+            tests = _call_check_function(tests, entry_point)
+    verifier = (_text(_get(row, fields.column("verifier"))) or "auto").lower()
     if verifier not in VERIFIERS:
         raise fail(f"unknown verifier {verifier!r}; use one of {', '.join(VERIFIERS)}")
-    choices = _choices(row.get("choices"), path, line)
+    options = _choices(_get(row, fields.column("choices")), path, line)
+    choices = options.texts if options else None
 
     if answer is None and not tests:
-        if fields.answer not in row:
-            hint = " (map another column with --answer-field)" if fields.answer == "answer" else ""
+        if not has_column(row, fields.answer):
+            hint = _missing_column_hint(row, "--answer-field", ANSWER_COLUMN_GUESSES,
+                                        "answer", fields.answer)
             raise fail(f"no {fields.answer!r} field; fields here: {available}{hint}")
         raise fail(f"{fields.answer!r} is empty (and there are no 'tests')")
 
@@ -552,14 +749,14 @@ def _build_problem(
     if verifier != "python" and answer is None:
         raise fail(f"verifier {verifier!r} needs an answer")
     if verifier == "choice":
-        if not choices:
+        if not options:
             raise fail("verifier 'choice' needs a 'choices' list")
         assert answer is not None
-        index = choice_index(answer, choices, reference=True)
+        index = _reference_choice(answer, options)
         if index is None:
             raise fail(
                 f"answer {answer!r} is not one of the choices "
-                "(a letter, 0-based index or option text)"
+                "(a letter, 0-based index, option label or option text)"
             )
         answer = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
     if verifier == "regex":
@@ -575,15 +772,25 @@ def _build_problem(
         if parse_number(answer or "") is None:
             raise fail(f"verifier 'numeric' but the answer {answer!r} is not a number")
 
-    problem_id = _text(row.get("id")) or str(default_id)
-    extra = {k: v for k, v in row.items() if k not in KNOWN_FIELDS and k not in
-             (fields.question, fields.answer)}
-    meta = {k: _jsonable(v) for k, v in extra.items() if v is not None}
+    problem_id = _text(_get(row, fields.column("id"))) or str(default_id)
+    consumed = fields.consumed
+    meta = {k: _jsonable(v) for k, v in row.items() if k not in consumed and v is not None}
     return Problem(
         id=problem_id, question=question, answer=answer, verifier=verifier,
-        solution=solution, choices=choices, tests=tests, notes=_text(row.get("notes")),
-        source=source, meta=meta,
+        solution=solution, choices=choices, tests=tests,
+        notes=_text(_get(row, fields.column("notes"))), source=source, meta=meta,
     )
+
+
+def _reference_choice(answer: str, options: _Choices) -> int | None:
+    """Which option a reference answer names. A file's own labels come first: in ARC, with
+    labels "1".."4", the answer "1" is the first option, not the 0-based index 1."""
+    if options.labels:
+        wanted = answer.strip().casefold()
+        for i, label in enumerate(options.labels):
+            if label.strip().casefold() == wanted:
+                return i
+    return choice_index(answer, options.texts, reference=True)
 
 
 def _jsonable(value: Any) -> Any:

@@ -158,6 +158,7 @@ class StubServer:
         self.latency = latency
         self.host, self.port = host, port
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # per request, lower-cased names
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
@@ -237,7 +238,7 @@ class StubServer:
                 headers = {k.strip().lower(): v.strip()
                            for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                await self._respond(method, path, body, writer)
+                await self._respond(method, path, body, writer, headers)
                 if headers.get("connection", "").lower() == "close":
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -250,7 +251,7 @@ class StubServer:
             writer.close()
 
     async def _respond(self, method: str, path: str, body: bytes,
-                       writer: asyncio.StreamWriter) -> None:
+                       writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
         if method == "GET" and path.rstrip("/").endswith("/models"):
             self._send(writer, 200, {"object": "list", "data": []})
             return
@@ -260,6 +261,7 @@ class StubServer:
         request = json.loads(body or b"{}")
         with self._lock:
             self.requests.append(request)
+            self.headers.append(headers)
         if self.latency:
             await asyncio.sleep(self.latency)
         try:

@@ -1,9 +1,20 @@
 """`sml sessions import`: dialogues logged elsewhere → sessions scored like evals (SPEC §4).
 
-Each JSONL row is `{"problem": {question, answer, …}, "turns": [{"role": "student"|"teacher",
-"content": …}, …], "condition"?: label, "meta"?: {…}}`. The whole file is validated first (a bad
-row is exit 2 naming file:line); then one transaction writes a run (kind `import`), the
-problems, the sessions (origin `import`) and their turns, so a failure leaves nothing.
+The SPEC's row is `{"problem": {question, answer, …}, "turns": [{"role": "student"|"teacher",
+"content": …}, …], "condition"?: label, "meta"?: {…}}`. Public tutoring datasets use other
+layouts, and they import without conversion:
+* the problem may be the row's own fields (`question`, `answer`, or any columns mapped with
+  the problem flags: `--question-field`, `--answer-field`, `--answer-pattern`, `--field`);
+* the turns may sit under `messages`, `conversation`, `conversations`, `dialogue`… (or
+  `--turns-field`), as {role|from|speaker…, content|value|text…} objects (ShareGPT, OpenAI
+  chat), "Speaker: text" strings, or one string of `|EOM|`-separated or speaker-prefixed
+  turns (MathDial);
+* speakers are recognised by the usual labels (user/human → student, assistant/gpt/tutor →
+  teacher, system skipped), by `--student-role`/`--teacher-role`, or, when a dialogue has one
+  known side and one unknown name (MathDial calls the student by first name), by elimination.
+Other row fields become the session's metadata. The whole file is validated first (a bad row
+is exit 2 naming file:line); then one transaction writes a run (kind `import`), the problems,
+the sessions (origin `import`) and their turns, so a failure leaves nothing.
 
 What the rows become:
 * turn 0: the question as a public `question` row. No student system prompt is stored: the
@@ -21,9 +32,12 @@ What the rows become:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +47,19 @@ from sml_cli import guard
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
-from sml_cli.problems import FieldMap, Problem, _build_problem, json_error, json_value_problem
+from sml_cli.problems import (
+    QUESTION_COLUMN_GUESSES,
+    FieldMap,
+    Problem,
+    _build_problem,
+    _compile_answer_pattern,
+    _jsonable,
+    _list_cell,
+    _missing_column_hint,
+    _read_rows,
+    has_column,
+    lookup,
+)
 from sml_cli.records import (
     ASKED,
     ATTEMPT,
@@ -64,82 +90,245 @@ class Transcript:
         return sum(1 for role, _ in self.turns if role == "student")
 
 
+# Where public dialogue datasets keep their turns, and what they call the two sides. The
+# generic chat labels read as a tutoring app logs them: the person is the student (`user`,
+# `human`), the model is the tutor (`assistant`, `gpt`).
+TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog")
+ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "name")
+CONTENT_KEYS = ("content", "value", "text", "message", "utterance")
+STUDENT_LABELS = ("student", "user", "human", "learner", "pupil")
+TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor")
+SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")
+# Claiming one label of a generic pair for a side gives the other label to the other side.
+LABEL_PAIRS = (("user", "assistant"), ("human", "gpt"))
+ROW_FIELDS = ("condition", "meta")
+
+
+@dataclass(frozen=True)
+class TranscriptFormat:
+    """How a dialogue file's rows map onto transcripts (the `sessions import` flags)."""
+
+    fields: FieldMap = field(default_factory=FieldMap)
+    turns_field: str | None = None
+    student_roles: tuple[str, ...] = ()
+    teacher_roles: tuple[str, ...] = ()
+    condition: str | None = None
+
+    def labels(self) -> dict[str, str]:
+        """Speaker label (casefolded) → student/teacher/skip."""
+        labels = {x: "student" for x in STUDENT_LABELS}
+        labels.update({x: "teacher" for x in TEACHER_LABELS})
+        labels.update({x: "skip" for x in SKIPPED_LABELS})
+        claimed = {r.casefold(): "student" for r in self.student_roles}
+        claimed.update({r.casefold(): "teacher" for r in self.teacher_roles})
+        for pair in LABEL_PAIRS:
+            for mine, other in (pair, pair[::-1]):
+                if mine in claimed and other not in claimed:
+                    labels[other] = "teacher" if claimed[mine] == "student" else "student"
+        labels.update(claimed)
+        return labels
+
+
+def parse_role_option(flag: str, value: str | None) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in (value or "").split(",") if n.strip())
+    if value is not None and not names:
+        raise UsageError(f"{flag} {value!r}: give one or more speaker labels, comma-separated")
+    return names
+
+
 # ----------------------------------------------------------------------------- reading
 
 
-def read_transcripts(path: str | Path) -> list[Transcript]:
-    """Parse and validate every row of a transcript file; raises ProblemFileError (exit 2)
-    naming file and line at the first bad row."""
+def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> list[Transcript]:
+    """Parse and validate every row of a dialogue file (JSONL, JSON array, CSV/TSV, Parquet);
+    raises ProblemFileError (exit 2) naming file and line at the first bad row."""
+    fmt = fmt or TranscriptFormat()
+    clash = set(r.casefold() for r in fmt.student_roles) & set(
+        r.casefold() for r in fmt.teacher_roles)
+    if clash:
+        raise UsageError(f"--student-role and --teacher-role both name {sorted(clash)[0]!r}")
     file = Path(path)
     if not file.exists():
         raise UsageError(f"{path}: no such transcript file")
-    if file.is_dir():
-        raise ProblemFileError(str(path), "is a directory, not a transcript file")
-    out: list[Transcript] = []
-    try:
-        with file.open(encoding="utf-8-sig") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if line.strip():
-                    out.append(_parse_row(line, line_no, file))
-    except UnicodeDecodeError as exc:
-        raise ProblemFileError(str(path), f"not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ProblemFileError(str(path), exc.strerror or str(exc)) from None
+    pattern = _compile_answer_pattern(fmt.fields.answer_pattern)
+    labels = fmt.labels()
+    out = [_parse_row(row, line, file, fmt, pattern, labels) for line, row in _read_rows(file)]
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
     return out
 
 
-def _parse_row(text: str, line: int, path: Path) -> Transcript:
+def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
+               pattern: re.Pattern[str] | None, labels: dict[str, str]) -> Transcript:
     def fail(message: str) -> ProblemFileError:
         return ProblemFileError(str(path), message, line)
 
+    available = ", ".join(sorted(row)) or "(none)"
+    turns_key = fmt.turns_field or next((k for k in TURN_FIELDS if k in row), None)
+    if turns_key is None or not has_column(row, turns_key):
+        named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
+            "no turns (looked for " + ", ".join(TURN_FIELDS) + ")"
+        raise fail(f"{named}; fields here: {available} (name it with --turns-field)")
+    turns = _parse_turns(lookup(row, turns_key), labels, fail)
+
+    # The SPEC's `problem` object, unless the question is mapped to a path outside it
+    # (`--question-field problem.text`, a dotted path from the row).
+    question = fmt.fields.question
+    nested = isinstance(row.get("problem"), dict) and (
+        has_column(row["problem"], question) or not has_column(row, question))
+    top_level = turns_key.split(".", 1)[0]
+    if nested:
+        problem_row = row["problem"]
+        leftovers = {k: v for k, v in row.items()
+                     if k not in ("problem", top_level, *ROW_FIELDS)}
+    else:
+        if not has_column(row, question):
+            hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,
+                                        "question", question)
+            raise fail(f"no 'problem' object and no {question!r} field; "
+                       f"fields here: {available}{hint}")
+        problem_row = {k: v for k, v in row.items() if k != top_level}
+        consumed = fmt.fields.consumed
+        leftovers = {k: v for k, v in problem_row.items()
+                     if k not in consumed and k not in ROW_FIELDS}
     try:
-        row = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # also a huge number, too deep a nesting
-        raise fail(json_error(exc)) from None
-    if not isinstance(row, dict):
-        raise fail(f"expected a JSON object, got {type(row).__name__}")
-    unusable = json_value_problem(row)
-    if unusable:
-        raise fail(unusable)
-    raw_problem = row.get("problem")
-    if not isinstance(raw_problem, dict):
-        raise fail("'problem' must be an object with at least 'question' and 'answer'"
-                   if "problem" in row else "no 'problem' field")
-    if raw_problem.get("question") is None:
-        raise fail("'problem' has no 'question'")
-    if raw_problem.get("answer") is None and not raw_problem.get("tests"):
-        raise fail("'problem' has no 'answer'")
-    try:
-        problem = _build_problem(raw_problem, line, path, FieldMap(), None, str(path),
+        problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
                                  default_id=line)
     except ProblemFileError as exc:
+        if not nested:
+            raise
         # The builder names file:line already; say that the fault is in the problem object.
         raise fail("problem: " + str(exc).removeprefix(f"{path}:{line}: ")) from None
-    turns = row.get("turns")
-    if not isinstance(turns, list) or not turns:
-        raise fail("'turns' must be a non-empty list of {role, content} objects")
-    parsed: list[tuple[str, str]] = []
-    for i, turn in enumerate(turns, start=1):
-        if not isinstance(turn, dict):
-            raise fail(f"turn {i}: expected an object with 'role' and 'content'")
-        role = turn.get("role")
-        if role not in ROLES:
-            raise fail(f"turn {i}: role {role!r} is not 'student' or 'teacher'")
-        content = turn.get("content")
-        if not isinstance(content, str):
-            raise fail(f"turn {i}: 'content' must be a string")
-        parsed.append((role, content))
-    condition = row.get("condition", DEFAULT_CONDITION)
+    if not nested:
+        # The row's other fields describe this dialogue (the student's profile, the
+        # scenario), not the problem that other dialogues share: they go to the session.
+        problem = dataclasses.replace(problem, meta={})
+
+    condition = row.get("condition")
     if condition is None:
-        condition = DEFAULT_CONDITION
+        condition = fmt.condition or DEFAULT_CONDITION
     if not isinstance(condition, str) or not condition.strip():
         raise fail("'condition' must be a non-empty string")
     meta = row.get("meta") or {}
     if not isinstance(meta, dict):
         raise fail("'meta' must be an object")
-    return Transcript(line, problem, parsed, condition.strip(), meta)
+    extra = {k: _jsonable(v) for k, v in leftovers.items() if v is not None}
+    return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+
+
+# "Teacher: text", "**Student:** text": a speaker label of a few words, then a colon.
+_SPEAKER = re.compile(r"^[\s*_]*([A-Za-z][\w .'()-]{0,39}?)[\s*_]*:[\s*_]*(.*)$", re.DOTALL)
+_EOM = "|EOM|"
+
+
+def _parse_turns(value: Any, labels: dict[str, str],
+                 fail: Callable[[str], ProblemFileError]) -> list[tuple[str, str]]:
+    """Turns in any of the layouts public datasets use → [(student|teacher, content)]."""
+    value = _list_cell(value)
+    raw: list[tuple[str, str]] = []  # (speaker label, content)
+    if isinstance(value, str):
+        raw = _split_dialogue(value, labels, fail)
+    elif isinstance(value, list):
+        for i, item in enumerate(value, start=1):
+            raw.append(_turn_item(item, i, fail))
+    else:
+        raise fail("the turns must be a list of {role, content} objects or a dialogue string")
+    if not raw:
+        raise fail("the dialogue has no turns")
+    mapped = {label: labels.get(label.casefold()) for label, _ in raw}
+    unknown = sorted({label for label, side in mapped.items() if side is None})
+    sides = {side for side in mapped.values() if side in ("student", "teacher")}
+    if len(unknown) == 1 and len(sides) == 1:
+        # A dialogue between "Teacher" and "Cody": the one unnamed speaker is the other side.
+        mapped[unknown[0]] = "teacher" if "student" in sides else "student"
+    elif unknown:
+        raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
+                   f"--student-role {unknown[0]} or --teacher-role {unknown[0]}")
+    turns = [(mapped[label], content) for label, content in raw if mapped[label] != "skip"]
+    if not turns:
+        raise fail("the dialogue has no student or teacher turns")
+    return turns
+
+
+def _turn_item(item: Any, i: int,
+               fail: Callable[[str], ProblemFileError]) -> tuple[str, str]:
+    if isinstance(item, str):
+        m = _SPEAKER.match(item)
+        if not m:
+            raise fail(f"turn {i}: {_clip(item)!r} does not start with a speaker label "
+                       "('Teacher: …')")
+        return m.group(1).strip(), m.group(2).strip()
+    if isinstance(item, (list, tuple)) and len(item) == 2 and all(
+            isinstance(x, str) for x in item):
+        return item[0].strip(), item[1]
+    if not isinstance(item, dict):
+        raise fail(f"turn {i}: expected an object with a role and a content")
+    role_key = next((k for k in ROLE_KEYS if k in item), None)
+    if role_key is None or not isinstance(item[role_key], str) or not item[role_key].strip():
+        raise fail(f"turn {i}: no speaker (looked for {', '.join(ROLE_KEYS)})")
+    content_key = next((k for k in CONTENT_KEYS if k in item), None)
+    if content_key is None:
+        raise fail(f"turn {i}: no text (looked for {', '.join(CONTENT_KEYS)})")
+    content = _content_text(item[content_key])
+    if content is None:
+        raise fail(f"turn {i}: {content_key!r} must be a string (or a list of text parts)")
+    return item[role_key].strip(), content
+
+
+def _content_text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # OpenAI's [{"type": "text", "text": …}, …] parts
+        texts = [p["text"] for p in content
+                 if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        if texts or not content:
+            return "\n".join(texts)
+    return None
+
+
+def _split_dialogue(text: str, labels: dict[str, str],
+                    fail: Callable[[str], ProblemFileError]) -> list[tuple[str, str]]:
+    """One string holding a whole dialogue: `|EOM|`-separated turns (MathDial), or lines that
+    start with a speaker label, where unlabelled lines continue the turn before."""
+    if _EOM in text:
+        out = []
+        for i, segment in enumerate(text.split(_EOM), start=1):
+            if not segment.strip():
+                continue
+            m = _SPEAKER.match(segment.strip())
+            if not m:
+                raise fail(f"turn {i}: {_clip(segment)!r} does not start with a speaker label")
+            out.append((m.group(1).strip(), m.group(2).strip()))
+        return out
+    lines = text.splitlines()
+    found = [(_SPEAKER.match(ln), ln) for ln in lines]
+    counts: dict[str, int] = {}
+    for m, _ in found:
+        if m:
+            counts[m.group(1).strip()] = counts.get(m.group(1).strip(), 0) + 1
+    opening = _SPEAKER.match(next((ln for ln in lines if ln.strip()), ""))
+    first = opening.group(1).strip() if opening else None
+
+    # A label starts a turn when it is a known speaker, opens the dialogue, or starts several
+    # lines; "Note: …" once inside a turn stays text.
+    def is_speaker(label: str) -> bool:
+        return label.casefold() in labels or label == first or counts.get(label, 0) >= 2
+
+    out: list[tuple[str, str]] = []
+    for m, ln in found:
+        if m and is_speaker(m.group(1).strip()):
+            out.append((m.group(1).strip(), m.group(2)))
+        elif out:
+            out[-1] = (out[-1][0], out[-1][1] + "\n" + ln)
+        elif ln.strip():
+            raise fail(f"the dialogue starts with {_clip(ln)!r}, not with a speaker label "
+                       "('Teacher: …')")
+    return [(label, content.strip()) for label, content in out]
+
+
+def _clip(text: str, limit: int = 50) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -158,6 +347,17 @@ def _mentioned(text: str, problem: Problem) -> str | None:
         return None
     leaks = guard.find_leaks(text, problem)
     return leaks[0].text if leaks else None
+
+
+def _stated_result(text: str, problem: Problem) -> str | None:
+    """The last number `text` states that the question does not, for a numeric answer."""
+    if not problem.answer or parse_number(problem.answer) is None:
+        return None
+    given = find_numbers(problem.question)
+    for m in reversed(find_numbers(text, words=False)):
+        if not any(numbers_equal(m, g) for g in given):
+            return m.text
+    return None
 
 
 def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
@@ -183,11 +383,20 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
         k += 1
         mention = _mentioned(content, problem)
         attempt = extract_attempt(content, code=code)
+        guess = _stated_result(content, problem) if match == "mention" else None
         if match == "mention" and mention is not None:
             add("student", "public", ATTEMPT, content, k, attempt=mention)
             add("verifier", "teacher", VERDICT, "correct (the answer is stated)", k,
                 attempt=mention, correct=True)
             correct = True
+        elif attempt is None and guess is not None:
+            # Without markers, a result the student states (a number not given in the
+            # question) is its current answer: a wrong attempt, so that first-attempt and
+            # recovery rates mean the same as in evals.
+            add("student", "public", ATTEMPT, content, k, attempt=guess)
+            add("verifier", "teacher", VERDICT, "incorrect (a different number is stated)", k,
+                attempt=guess, correct=False)
+            correct = False
         elif attempt is not None:
             add("student", "public", ATTEMPT, content, k, attempt=attempt.text)
             verdict = check(problem, attempt.text)
@@ -218,13 +427,14 @@ def new_run_id() -> str:
 
 
 def import_file(path: str, *, match: str = "strict", db: str | None = None,
-                run_id: str | None = None) -> dict[str, Any]:
+                run_id: str | None = None, fmt: TranscriptFormat | None = None
+                ) -> dict[str, Any]:
     """Import a transcript file as one run; returns the SPEC §4 results structure."""
     from sml_cli.store import Store, insert_turns
 
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
-    transcripts = read_transcripts(path)  # everything validated before the database is touched
+    transcripts = read_transcripts(path, fmt)  # everything validated before the database is touched
     started = time.perf_counter()
     max_turns = max(t.student_turns for t in transcripts)
     run_id = run_id or new_run_id()

@@ -376,13 +376,14 @@ class BarrierStub(StubServer):
         super().__init__(*args, **kwargs)
         self.waiting_for = set(models)
 
-    async def _respond(self, method: str, path: str, body: bytes, writer: Any) -> None:
+    async def _respond(self, method: str, path: str, body: bytes, writer: Any,
+                       headers: dict[str, str]) -> None:
         with contextlib.suppress(ValueError):
             self.waiting_for.discard(json.loads(body or b"{}").get("model"))
         deadline = time.monotonic() + 60
         while self.waiting_for and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        await super()._respond(method, path, body, writer)
+        await super()._respond(method, path, body, writer, headers)
 
 
 def test_two_eval_processes_write_one_database_at_once(

@@ -1,0 +1,101 @@
+"""Credentials for hosted and self-hosted OpenAI-compatible endpoints (SPEC §6).
+
+A keyless local server (vLLM, llama.cpp, LM Studio) must work with no OPENAI_API_KEY; an
+OpenAI model with neither a key nor a custom endpoint is refused before any session runs;
+a run whose sessions fail says why at the end instead of only counting errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engine_fixtures import EVAL_PROBLEMS, sqlite_rows, write_problems
+from typer.testing import CliRunner
+
+from sml_cli.cli import app
+from sml_cli.models import PLACEHOLDER_KEY, LiteLLMModel, ModelSettings, needs_placeholder_key
+from sml_cli.testing import StubFault, StubServer, by_model, hint_following_student, hinting_teacher
+
+HANDLER = by_model(student=hint_following_student, teacher=hinting_teacher)
+
+
+@pytest.fixture
+def no_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[StubServer]:
+    with StubServer(HANDLER) as s:
+        yield s
+
+
+def eval_args(tmp_path: Path, base: str | None, *extra: str) -> list[str]:
+    problems = write_problems(tmp_path / "p.jsonl", EVAL_PROBLEMS[:2])
+    args = ["eval", "--student", "openai/student", "--teacher", "openai/teacher",
+            "--problems", str(problems), "--conditions", "answer", "--max-turns", "3",
+            "--db", str(tmp_path / "e.db"), "--retries", "0", *extra]
+    if base:
+        args += ["--student-api-base", base, "--teacher-api-base", base]
+    return args
+
+
+def test_placeholder_key_only_for_custom_openai_endpoints(
+    no_openai_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = ModelSettings(api_base="http://127.0.0.1:9/v1")
+    assert needs_placeholder_key("openai/qwen", local)
+    assert not needs_placeholder_key("openai/gpt-4o-mini", ModelSettings())
+    assert not needs_placeholder_key("anthropic/claude", local)  # only the OpenAI client insists
+    assert LiteLLMModel("openai/qwen", local)._request([], False)["api_key"] == PLACEHOLDER_KEY
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert needs_placeholder_key("openai/qwen", ModelSettings())
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real")
+    assert not needs_placeholder_key("openai/qwen", local)
+    assert "api_key" not in LiteLLMModel("openai/qwen", local)._request([], False)
+
+
+def test_keyless_local_server_runs_an_eval(
+    no_openai_env: None, server: StubServer, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(app, eval_args(tmp_path, server.url))
+    assert result.exit_code == 0, result.output
+    statuses = sqlite_rows(tmp_path / "e.db", "SELECT status FROM sessions")
+    assert statuses and all(s == ("done",) for s in statuses)
+    assert {h.get("authorization") for h in server.headers} == {f"Bearer {PLACEHOLDER_KEY}"}
+
+
+def test_a_real_key_is_sent_as_is(
+    no_openai_env: None, server: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-mine")
+    result = CliRunner().invoke(app, eval_args(tmp_path, server.url))
+    assert result.exit_code == 0, result.output
+    assert {h.get("authorization") for h in server.headers} == {"Bearer sk-mine"}
+
+
+def test_openai_model_without_key_or_endpoint_is_refused_before_any_session(
+    no_openai_env: None, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(app, eval_args(tmp_path, None))
+    assert result.exit_code == 2, result.output
+    assert "--student openai/student: OPENAI_API_KEY is not set" in result.output
+    db = tmp_path / "e.db"
+    assert not db.exists() or sqlite_rows(db, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_failed_sessions_are_explained_at_the_end(
+    no_openai_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    refusing = by_model(student=lambda _r: StubFault(400, "model 'student' does not exist"),
+                        teacher=hinting_teacher)
+    with StubServer(refusing) as s:
+        result = CliRunner().invoke(app, eval_args(tmp_path, s.url))
+    assert result.exit_code == 0, result.output
+    assert "2 sessions ended in error" in result.output
+    assert "model 'student' does not exist" in result.output
+    assert "--run-id" in result.output

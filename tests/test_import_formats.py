@@ -1,0 +1,751 @@
+"""`sml sessions import` of public tutoring-dialogue shapes, without conversion.
+
+Rows may be JSONL / JSON array / CSV / TSV / Parquet; the problem comes from a `problem`
+object or from top-level columns (`--question-field`, `--answer-field`, `--answer-pattern`,
+`--field NAME=COL`, dotted paths); the dialogue from `--turns-field` or the first of turns,
+messages, conversation, conversations, dialogue, dialog — as role/content objects (any of the
+usual key names, OpenAI content parts), "Speaker: text" strings, or one string split on
+`|EOM|` (MathDial) or on speaker-prefixed lines. Speaker labels map to student/teacher
+(`--student-role`/`--teacher-role` override; one unknown speaker fills a missing side).
+
+Every dialogue in tests/data/dialogues/ was written for these tests; the expected scores are
+worked out by hand next to each assertion.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sml_cli.cli import app
+
+DATA = Path(__file__).parent / "data" / "dialogues"
+MATHDIAL = DATA / "mathdial.jsonl"
+SHAREGPT = DATA / "sharegpt.jsonl"
+OPENAI = DATA / "openai_messages.json"
+SPEAKER_LINES = DATA / "speaker_lines.jsonl"
+
+# MathDial-shaped rows: the answer is the last line of the worked `ground_truth`.
+MATHDIAL_ARGS = ("--answer-field", "ground_truth", "--answer-pattern", "last-line",
+                 "--match", "mention", "--condition", "mathdial", "--field", "id=qid")
+
+# A one-line problem for the small cases: the numbers 7 and 8 are in the question, so a
+# teacher saying them is no leak; only 56 is the answer.
+Q = "What is 7 times 8?"
+A = "56"
+HINT = "Think of 7 groups of 8."
+SOLVE = "It is 56."
+
+WriteFile = Callable[[str, str | bytes], Path]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def invoke(*args: object) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=True,
+                              terminal_width=250)
+
+
+def describe(result: Any) -> str:
+    return f"exit {result.exit_code}\n{result.output}\n{result.exception!r}"
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def import_ok(path: Path, db: Path, *options: object) -> dict[str, Any]:
+    """Run `sml sessions import PATH --db DB --json …` and return the SPEC §4 JSON."""
+    out = db.parent / f"scores-{len(list(db.parent.glob('scores-*.json')))}.json"
+    result = invoke("sessions", "import", path, "--db", db, "--json", out, *options)
+    assert result.exit_code == 0, describe(result)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def import_fails(path: Path, db: Path, *options: object) -> str:
+    """Run an import that must be refused with exit 2; returns the flattened output."""
+    result = invoke("sessions", "import", path, "--db", db, *options)
+    assert result.exit_code == 2, describe(result)
+    assert "Traceback" not in result.output
+    return flat(result.output)
+
+
+def jsonl(rows: list[Any]) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n"
+                   for r in rows)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def counts(db: Path) -> tuple[int, int, int, int]:
+    if not db.exists():
+        return (0, 0, 0, 0)
+    try:
+        return tuple(query(db, f"SELECT count(*) FROM {t}")[0][0]  # type: ignore[return-value]
+                     for t in ("runs", "sessions", "turns", "problems"))
+    except sqlite3.OperationalError:
+        return (0, 0, 0, 0)
+
+
+def session_rows(db: Path, run_id: str) -> list[tuple[Any, ...]]:
+    """(problem_id, solved, solved_at_turn, leaks, student_turns, questions) per session."""
+    return [tuple(r) for r in query(
+        db, "SELECT problem_id, solved, solved_at_turn, leaks, student_turns, questions "
+            "FROM sessions WHERE run_id = ? ORDER BY problem_id", (run_id,))]
+
+
+def texts(db: Path, role: str, problem_id: str | None = None) -> list[str]:
+    """Content of the stored rows of one role, in order (of one problem's session)."""
+    sql = ("SELECT t.content FROM turns t JOIN sessions s ON s.id = t.session_id "
+           "WHERE t.role = ?")
+    params: tuple[Any, ...] = (role,)
+    if problem_id is not None:
+        sql += " AND s.problem_id = ?"
+        params += (problem_id,)
+    return [r[0] for r in query(db, sql + " ORDER BY s.rowid, t.seq", params)]  # file order
+
+
+def problem_row(db: Path, problem_id: str) -> sqlite3.Row:
+    rows = query(db, "SELECT p.* FROM problems p JOIN sessions s ON s.problem_key = p.key "
+                     "WHERE s.problem_id = ?", (problem_id,))
+    assert rows, f"no stored problem with id {problem_id!r}"
+    return rows[0]
+
+
+def session_meta(db: Path, problem_id: str) -> dict[str, Any]:
+    raw = query(db, "SELECT meta FROM sessions WHERE problem_id = ?", (problem_id,))[0][0]
+    return json.loads(raw) if raw else {}
+
+
+def keys_in(value: Any) -> set[str]:
+    """Every key of a JSON value, at any depth (metadata may be flat or nested)."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys_in(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in keys_in(v)}
+    return set()
+
+
+def values_in(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in [v, *values_in(v)]]
+    if isinstance(value, list):
+        return [x for v in value for x in [v, *values_in(v)]]
+    return []
+
+
+def only(result: dict[str, Any]) -> dict[str, Any]:
+    """The scores of the single condition in a result."""
+    assert len(result["conditions"]) == 1, list(result["conditions"])
+    return next(iter(result["conditions"].values()))
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], delimiter: str = ",") -> Path:
+    columns = list(rows[0])
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def small_row(dialogue: Any, key: str = "turns", **extra: Any) -> dict[str, Any]:
+    return {"question": Q, "answer": A, key: dialogue, **extra}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "sml.db"
+
+
+# ----------------------------------------------------------------------------- MathDial
+
+
+def test_mathdial_jsonl_scored_by_hand(db: Path) -> None:
+    result = import_ok(MATHDIAL, db, *MATHDIAL_ARGS)
+    assert set(result) == {"run_id", "elapsed_s", "config", "conditions", "deltas"}
+    assert list(result["conditions"]) == ["mathdial"]  # rows have no `condition` field
+    s = result["conditions"]["mathdial"]
+    # 101 Cody: wrong (32), then "…leaves 22" at student turn 2 → solved at 2, no telling.
+    # 102 Priya: the teacher says "…makes 69 pages" after turn 1, before Priya says 69 at
+    #     turn 2 → solved at 2, and a leak (telling).
+    # 103 Lena: 46, then "Do you mean that I made a slip…?" (a question) → never solved.
+    # 104 Omar: 117 at turn 1 → solved at 1; the teacher's "Yes, 117 is right" afterwards
+    #     confirms, it does not tell.
+    assert s["n_sessions"] == 4 and s["n_errors"] == 0
+    assert s["success_rate"] == 0.75
+    assert s["success_at_turn"] == [0.25, 0.75]
+    assert s["leak_rate"] == 0.25
+    assert s["mean_turns_to_solve"] == pytest.approx((2 + 2 + 1) / 3)
+    assert s["question_rate"] == pytest.approx(1 / 7)  # 1 question in 2 + 2 + 2 + 1 turns
+    assert s["success_rate_ci95"][0] < 0.75 < s["success_rate_ci95"][1]
+    assert result["config"]["match"] == "mention"
+    # (problem_id, solved, solved_at_turn, leaks, student_turns, questions); --field id=qid
+    assert session_rows(db, result["run_id"]) == [
+        ("101", 1, 2, 0, 2, 0),
+        ("102", 1, 2, 1, 2, 0),
+        ("103", 0, None, 0, 2, 1),
+        ("104", 1, 1, 0, 1, 0),
+    ]
+
+
+def test_mathdial_strict_needs_markers(db: Path) -> None:
+    s = only(import_ok(MATHDIAL, db, "--answer-field", "ground_truth", "--answer-pattern",
+                       "last-line", "--match", "strict"))
+    assert s["n_sessions"] == 4
+    assert s["success_rate"] == 0.0  # nobody wrote "Final answer:"
+    assert s["leak_rate"] == 0.25  # telling does not depend on markers
+
+
+def test_mathdial_rows_are_stored_as_spoken(db: Path) -> None:
+    rows = {str(r["qid"]): r for r in read_jsonl(MATHDIAL)}
+    import_ok(MATHDIAL, db, *MATHDIAL_ARGS)
+    # The student's own words, without the "Cody:" speaker prefix or the |EOM| separator.
+    assert [t.strip() for t in texts(db, "student", "101")] == [
+        "I added 6 and 12 to get 18 muffins, then 50 minus 18 is 32.",
+        "Oh, there are 6 trays of 12, so 72 muffins. 72 minus 50 leaves 22.",
+    ]
+    assert [t.strip() for t in texts(db, "student", "104")] == [
+        "9 rows times 13 tulips is 117 tulips."]
+    teacher = texts(db, "teacher", "102")
+    assert len(teacher) == 3
+    assert all("|EOM|" not in t and not t.startswith("Teacher:") for t in teacher)
+    assert "makes 69 pages" in teacher[1]
+    flagged = query(db, "SELECT t.content FROM turns t JOIN sessions s ON s.id = t.session_id "
+                        "WHERE t.leak = 1")
+    assert [r[0] for r in flagged] == [teacher[1]]
+
+    answers = {"101": "22", "102": "69", "103": "44", "104": "117"}
+    for qid, row in rows.items():
+        problem = problem_row(db, qid)
+        assert problem["answer"] == answers[qid]  # last non-empty line of ground_truth
+        assert problem["solution"].strip() == row["ground_truth"].strip()  # teacher-only
+        # The question is the question: no solution, no incorrect solution, no scenario.
+        assert problem["question"] == row["question"]
+        asked = query(db, "SELECT t.content FROM turns t JOIN sessions s ON s.id = t.session_id "
+                          "WHERE s.problem_id = ? AND t.role = 'system' AND t.kind = 'question'",
+                      (qid,))
+        assert [r[0] for r in asked] == [row["question"]]
+        # Other columns are session metadata; the dialogue and problem columns are not.
+        meta = session_meta(db, qid)
+        keys = keys_in(meta)
+        assert {"student_incorrect_solution", "teacher_described_confusion",
+                "student_profile", "scenario"} <= keys
+        assert row["student_incorrect_solution"] in values_in(meta)
+        assert not {"conversation", "question", "ground_truth"} & keys
+
+
+def test_sessions_show_prints_the_imported_dialogue(db: Path) -> None:
+    import_ok(MATHDIAL, db, *MATHDIAL_ARGS)
+    session_id = query(db, "SELECT id FROM sessions WHERE problem_id = '101'")[0][0]
+    result = invoke("sessions", "show", session_id, "--db", db)
+    assert result.exit_code == 0, describe(result)
+    out = flat(result.output)
+    assert "I added 6 and 12 to get 18 muffins" in out
+    assert "72 minus 50 leaves 22" in out
+    assert "mathdial" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "parquet"])
+def test_mathdial_scores_are_the_same_in_every_format(tmp_path: Path, fmt: str) -> None:
+    rows = read_jsonl(MATHDIAL)
+    reference_db = tmp_path / "ref" / "sml.db"
+    reference_db.parent.mkdir()
+    reference = import_ok(MATHDIAL, reference_db, *MATHDIAL_ARGS)
+
+    other = tmp_path / f"mathdial.{fmt}"
+    if fmt == "json":
+        other.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    elif fmt == "csv":
+        write_csv(other, rows)  # ground_truth spans lines: quoted multi-line cells
+    elif fmt == "tsv":
+        write_csv(other, rows, delimiter="\t")
+    else:
+        write_parquet(other, rows)
+    other_db = tmp_path / "other" / "sml.db"
+    other_db.parent.mkdir()
+    result = import_ok(other, other_db, *MATHDIAL_ARGS)
+    assert result["conditions"] == reference["conditions"]
+    assert session_rows(other_db, result["run_id"]) == session_rows(reference_db,
+                                                                     reference["run_id"])
+    assert texts(other_db, "student") == texts(reference_db, "student")
+    assert problem_row(other_db, "103")["answer"] == "44"
+
+
+# ----------------------------------------------------------------------------- chat formats
+
+
+def test_sharegpt_conversations(db: Path) -> None:
+    result = import_ok(SHAREGPT, db, "--match", "mention")
+    s = result["conditions"]["imported"]  # the default label
+    # sg-pencils: "Should I add…?" (a question), a hint, "24 minus 9 is 15." → solved at 2. The
+    #   system line states 15: were it a teacher turn, it would be telling.
+    # sg-running: "10 km", the tutor says "25 km" first (telling), "ok, 25 km" → solved at 2.
+    assert s["n_sessions"] == 2
+    assert s["success_rate"] == 1.0
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert s["leak_rate"] == 0.5
+    assert s["question_rate"] == pytest.approx(1 / 4)
+    assert texts(db, "student", "sg-pencils") == ["Should I add the pencils together?",
+                                                  "24 minus 9 is 15."]
+    assert texts(db, "teacher", "sg-pencils") == [
+        "Giving pencils away makes the number smaller. Try again."]
+    everything = " ".join(r[0] for r in query(db, "SELECT content FROM turns"))
+    assert "never reveal" not in everything  # system turns are skipped, not stored
+
+
+def test_openai_messages_json_array(db: Path) -> None:
+    result = import_ok(OPENAI, db, "--match", "mention")
+    s = result["conditions"]["imported"]
+    # oa-rope: "Do I divide 50 by 4?" (question), a two-part hint, "…so 12 whole pieces."
+    # oa-shelves: "I get 17 books.", a question back, "…3 times 14 is 42." Both solved at 2.
+    # The system and developer messages state the answers; skipped, they tell nothing.
+    assert s["n_sessions"] == 2
+    assert s["success_rate"] == 1.0
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert s["leak_rate"] == 0.0
+    assert s["question_rate"] == pytest.approx(1 / 4)
+    # Content parts are joined; a `name` next to `role` does not replace the role.
+    [hint] = texts(db, "teacher", "oa-rope")
+    assert "Yes, division is the right idea." in hint
+    assert "What do you get, and what happens to the part left over?" in hint
+    assert '"type"' not in hint and "{" not in hint
+    assert texts(db, "student", "oa-shelves") == ["I get 17 books.",
+                                                  "Multiplying: 3 times 14 is 42."]
+    everything = " ".join(r[0] for r in query(db, "SELECT content FROM turns"))
+    assert "Reference answer" not in everything and "Private note" not in everything
+    assert "handwritten-chat" in values_in(session_meta(db, "oa-rope"))
+
+
+def test_speaker_lines_and_list_of_strings(db: Path) -> None:
+    result = import_ok(SPEAKER_LINES, db, "--match", "mention")
+    s = result["conditions"]["imported"]
+    # pens: a newline-separated "Tutor:/Student:" string whose second line has no speaker
+    #   and continues the student's turn → 2 student turns, "22 dollars" at turn 2.
+    # spiders: a list of "Speaker: text" strings → 14, then 48 at turn 2.
+    assert s["n_sessions"] == 2
+    assert s["success_rate"] == 1.0
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert s["leak_rate"] == 0.0
+    assert s["question_rate"] == 0.0
+    pens = texts(db, "student", "pens")
+    assert len(pens) == 2
+    assert "I would find the cost of the pens first." in pens[0]
+    assert "That is 4 pens at 3 dollars, so 12 dollars." in pens[0]
+    assert not pens[0].lstrip().startswith("Student:")
+    assert pens[1].strip() == "2 notebooks at 5 dollars is 10, so 22 dollars in all."
+    assert [t.strip() for t in texts(db, "teacher", "pens")] == [
+        "What is the first step?", "Good. And the notebooks?"]
+    assert [t.strip() for t in texts(db, "student", "spiders")] == [
+        "8 plus 6 is 14.", "So 8 times 6, which is 48."]
+
+
+def test_parquet_with_nested_conversations(tmp_path: Path, db: Path) -> None:
+    reference = import_ok(SHAREGPT, db, "--match", "mention")
+    path = write_parquet(tmp_path / "sharegpt.parquet", read_jsonl(SHAREGPT))
+    other_db = tmp_path / "parquet.db"
+    result = import_ok(path, other_db, "--match", "mention")
+    assert result["conditions"] == reference["conditions"]
+    assert texts(other_db, "student") == texts(db, "student")
+
+
+# ----------------------------------------------------------------------------- turn shapes
+
+
+@pytest.mark.parametrize(
+    "key", ["turns", "messages", "conversation", "conversations", "dialogue", "dialog"])
+def test_turns_field_names(write_file: WriteFile, db: Path, key: str) -> None:
+    turns = [{"role": "teacher", "content": HINT}, {"role": "student", "content": SOLVE}]
+    path = write_file("t.jsonl", jsonl([small_row(turns, key)]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"], s["success_at_turn"]) == (1.0, 0.0, [1.0])
+    assert texts(db, "student") == [SOLVE]
+
+
+def test_first_present_turns_field_wins(write_file: WriteFile, db: Path) -> None:
+    row = small_row([{"role": "teacher", "content": HINT},
+                     {"role": "student", "content": SOLVE}], "conversation",
+                    dialog=[{"role": "teacher", "content": "The answer is 56."},
+                            {"role": "student", "content": "ok"}])
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)  # `conversation` comes first
+
+
+def test_turns_field_option(write_file: WriteFile, db: Path) -> None:
+    # Here `turns` is a count, not a dialogue: --turns-field names the real one.
+    row = small_row([{"role": "teacher", "content": HINT},
+                     {"role": "student", "content": SOLVE}], "chat", turns=2)
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--turns-field", "chat"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert texts(db, "student") == [SOLVE]
+
+
+def test_turns_field_dotted_path(write_file: WriteFile, db: Path) -> None:
+    row = {"question": Q, "answer": A,
+           "record": {"chat": [{"role": "teacher", "content": HINT},
+                               {"role": "student", "content": SOLVE}]}}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--turns-field", "record.chat"))
+    assert s["success_rate"] == 1.0
+    assert texts(db, "student") == [SOLVE]
+
+
+@pytest.mark.parametrize(("role_key", "content_key"), [
+    ("role", "content"), ("from", "value"), ("speaker", "text"), ("author", "message"),
+    ("sender", "utterance"), ("name", "content"),
+])
+def test_turn_object_keys(write_file: WriteFile, db: Path, role_key: str,
+                          content_key: str) -> None:
+    turns = [{role_key: "teacher", content_key: HINT}, {role_key: "student", content_key: SOLVE}]
+    path = write_file("t.jsonl", jsonl([small_row(turns)]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert texts(db, "student") == [SOLVE]
+    assert texts(db, "teacher") == [HINT]
+
+
+@pytest.mark.parametrize(("student", "teacher"), [
+    ("student", "teacher"), ("user", "tutor"), ("human", "assistant"), ("learner", "gpt"),
+    ("pupil", "bot"), ("Student", "AI"), ("USER", "model"), ("Human", "Instructor"),
+])
+def test_role_labels(write_file: WriteFile, db: Path, student: str, teacher: str) -> None:
+    # Were the labels swapped, the "teacher" would state 56 first: a leak and no solve.
+    rows = [small_row([{"role": teacher, "content": HINT}, {"role": student, "content": SOLVE}]),
+            small_row([f"{teacher}: {HINT}", f"{student}: {SOLVE}"]),
+            small_row(f"{teacher}: {HINT}|EOM|{student}: {SOLVE}", "conversation"),
+            small_row(f"{teacher}: {HINT}\n{student}: {SOLVE}", "dialogue"),
+            # Each label also next to a named speaker: were the label unknown, there would be
+            # two unknown speakers (an error) instead of one that takes the other side.
+            small_row([{"role": teacher, "content": HINT}, {"role": "Cody", "content": SOLVE}]),
+            small_row([{"role": "Dana", "content": HINT}, {"role": student, "content": SOLVE}])]
+    path = write_file("t.jsonl", jsonl(rows))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["n_sessions"], s["success_rate"], s["leak_rate"]) == (6, 1.0, 0.0)
+    assert [t.strip() for t in texts(db, "student")] == [SOLVE] * 6
+    assert [t.strip() for t in texts(db, "teacher")] == [HINT] * 6
+
+
+@pytest.mark.parametrize("skipped", ["system", "developer", "tool", "System"])
+def test_system_developer_tool_turns_are_skipped(write_file: WriteFile, db: Path,
+                                                 skipped: str) -> None:
+    turns = [{"role": skipped, "content": "The answer is 56."},
+             {"role": "user", "content": SOLVE}]
+    path = write_file("t.jsonl", jsonl([small_row(turns, "messages")]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert texts(db, "teacher") == []
+
+
+def test_unknown_speaker_fills_the_missing_teacher_side(write_file: WriteFile,
+                                                        db: Path) -> None:
+    # The teacher is called by name, in object form; the student side is labelled.
+    row = small_row([{"speaker": "Ms Dana", "text": HINT}, {"speaker": "student", "text": SOLVE}])
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert texts(db, "teacher") == [HINT]
+    assert texts(db, "student") == [SOLVE]
+
+
+def test_unknown_speaker_in_speaker_lines(write_file: WriteFile, db: Path) -> None:
+    # MathDial's naming of the student, in the newline form: "Jamie:" starts turns (the one
+    # unknown label fills the missing student side); it does not continue the teacher's.
+    dialogue = f"Teacher: {HINT}\nJamie: Is it 54?\nTeacher: Count again.\nJamie: {SOLVE}"
+    path = write_file("t.jsonl", jsonl([small_row(dialogue, "dialogue")]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"], s["success_at_turn"]) == (1.0, 0.0, [0.0, 1.0])
+    assert [t.strip() for t in texts(db, "teacher")] == [HINT, "Count again."]
+    assert [t.strip() for t in texts(db, "student")] == ["Is it 54?", SOLVE]
+
+
+# ----------------------------------------------------------------------------- role options
+
+
+def test_role_options_override_the_defaults(write_file: WriteFile, db: Path) -> None:
+    # A dataset where the model being tutored is the assistant and the user is the tutor.
+    row = small_row([{"role": "user", "content": "Can you work out 7 times 8?"},
+                     {"role": "assistant", "content": "Sure: 7 times 8 is 56."}], "messages")
+    path = write_file("t.jsonl", jsonl([row]))
+    default = only(import_ok(path, db, "--match", "mention"))
+    # Default labels: the "teacher" (assistant) states 56 before the student ever does.
+    assert (default["success_rate"], default["leak_rate"]) == (0.0, 1.0)
+    other_db = db.parent / "override.db"
+    swapped = only(import_ok(path, other_db, "--match", "mention",
+                             "--student-role", "assistant", "--teacher-role", "user"))
+    assert (swapped["success_rate"], swapped["leak_rate"]) == (1.0, 0.0)
+    assert swapped["success_at_turn"] == [1.0]
+    assert texts(other_db, "student") == ["Sure: 7 times 8 is 56."]
+
+
+def test_custom_speaker_labels(write_file: WriteFile, db: Path) -> None:
+    rows = [small_row(f"Coach: {HINT}\nKid: {SOLVE}", "dialogue"),
+            small_row([f"Coach: {HINT}", f"Child: {SOLVE}"])]
+    path = write_file("t.jsonl", jsonl(rows))
+    # Without the options neither side has a known label and there are two unknown ones.
+    out = import_fails(path, db, "--match", "mention")
+    assert f"{path.name}:1" in out
+    assert "Coach" in out or "Kid" in out
+    assert "--student-role" in out or "--teacher-role" in out
+    assert counts(db)[:3] == (0, 0, 0)
+    s = only(import_ok(path, db, "--match", "mention",
+                       "--student-role", "kid,child", "--teacher-role", "Coach"))
+    assert (s["n_sessions"], s["success_rate"], s["leak_rate"]) == (2, 1.0, 0.0)
+    assert [t.strip() for t in texts(db, "student")] == [SOLVE, SOLVE]
+
+
+# ----------------------------------------------------------------------------- problem columns
+
+
+def test_dotted_fields_into_a_problem_object(write_file: WriteFile, db: Path) -> None:
+    # `problem` is an object here, but not the SPEC's: the dotted columns name its parts.
+    row = {"problem": {"text": Q, "gold": A, "level": "easy"},
+           "dialogue": [{"role": "tutor", "content": HINT}, {"role": "student", "content": SOLVE}]}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--question-field", "problem.text",
+                       "--answer-field", "problem.gold"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    [problem] = query(db, "SELECT question, answer FROM problems")
+    assert (problem["question"], problem["answer"]) == (Q, A)
+
+
+def test_dotted_fields_without_a_problem_object(write_file: WriteFile, db: Path) -> None:
+    row = {"task": {"text": Q, "id": "t-7"}, "labels": {"gold": A},
+           "turns": [{"role": "tutor", "content": HINT}, {"role": "student", "content": SOLVE}]}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--question-field", "task.text",
+                       "--answer-field", "labels.gold", "--field", "id=task.id"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    problem = problem_row(db, "t-7")
+    assert (problem["question"], problem["answer"]) == (Q, A)
+
+
+def test_dotted_answer_field_into_meta(write_file: WriteFile, db: Path) -> None:
+    # `meta` is also the SPEC's session-metadata object; a dotted column may still read it.
+    row = {"question": Q, "meta": {"gold": A, "annotator": "r2"},
+           "turns": [{"role": "tutor", "content": HINT}, {"role": "student", "content": SOLVE}]}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--answer-field", "meta.gold"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert query(db, "SELECT answer FROM problems")[0][0] == A
+
+
+def test_exact_key_before_dotted_path(write_file: WriteFile, db: Path) -> None:
+    row = {"question": Q, "meta.gold": A, "meta": {"gold": "99"},
+           "turns": [{"role": "student", "content": SOLVE}]}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--answer-field", "meta.gold"))
+    assert s["success_rate"] == 1.0
+    assert query(db, "SELECT answer FROM problems")[0][0] == A
+
+
+@pytest.mark.parametrize(("pattern", "worked"), [
+    ("boxed", "6 boxes of 7 pens: $6 \\cdot 7 = \\boxed{42}$ pens."),
+    ("gsm8k", "6 boxes of 7 pens make 6 * 7 = 42 pens.\n#### 42"),
+    ("last-line", "6 boxes of 7 pens.\n6 * 7 = 42 pens in all.\n42\n\n"),
+    ("last-number", "6 boxes of 7 pens make 42 pens in all."),
+    (r"total: (\d+)", "6 * 7 gives a total: 42 (pens)."),
+])
+def test_answer_patterns(write_file: WriteFile, db: Path, pattern: str, worked: str) -> None:
+    row = {"question": "Pens come in 6 boxes of 7. How many pens are there?", "worked": worked,
+           "turns": [{"role": "teacher", "content": "How many boxes, and how many in each?"},
+                     {"role": "student", "content": "That is 42 pens."}]}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--answer-field", "worked",
+                       "--answer-pattern", pattern))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    [problem] = query(db, "SELECT question, answer, solution FROM problems")
+    assert problem["answer"] == "42"
+    assert problem["solution"].strip() == worked.strip()  # the whole text, teacher-only
+    assert problem["question"] == row["question"]
+
+
+def test_field_options_map_problem_columns(write_file: WriteFile, db: Path) -> None:
+    row = {"qid": "pens-1", "question": "Pens come in 6 boxes of 7. How many pens are there?",
+           "answer": "42", "worked": "6 * 7 = 42", "hint": "They tend to add instead.",
+           "check": "numeric", "grade": 3,
+           "turns": [{"role": "student", "content": "That is 42 pens."}]}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention", "--field", "id=qid",
+                       "--field", "solution=worked", "--field", "notes=hint",
+                       "--field", "verifier=check"))
+    assert s["success_rate"] == 1.0
+    problem = problem_row(db, "pens-1")
+    assert (problem["id"], problem["answer"], problem["solution"], problem["notes"],
+            problem["verifier"]) == ("pens-1", "42", "6 * 7 = 42", "They tend to add instead.",
+                                     "numeric")
+    assert problem["question"] == row["question"]
+    grade = values_in(session_meta(db, "pens-1"))
+    assert 3 in grade or "3" in grade  # an unmapped column: metadata
+
+
+def test_choices_field_and_strict_markers(write_file: WriteFile, db: Path) -> None:
+    row = {"stem": "How many legs do 6 spiders have, at 8 legs each?",
+           "options": ["14", "48", "54"], "gold": "B",
+           "conversation": "Student: Final answer: A|EOM|Tutor: Count 8 legs six times."
+                           "|EOM|Student: Final answer: B"}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--question-field", "stem", "--answer-field", "gold",
+                       "--field", "choices=options", "--match", "strict"))
+    # A is wrong (first attempt), B right at turn 2.
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert (s["first_attempt_success_rate"], s["recovery_rate"]) == (0.0, 1.0)
+    [problem] = query(db, "SELECT question, choices, verifier FROM problems")
+    assert json.loads(problem["choices"]) == ["14", "48", "54"]
+    assert problem["verifier"] == "choice"
+    assert problem["question"] == row["stem"]
+
+
+def test_problem_object_still_wins(write_file: WriteFile, db: Path) -> None:
+    # SPEC form: `problem` object; top-level look-alike columns are metadata, not the problem.
+    row = {"problem": {"id": "p1", "question": Q, "answer": A}, "question": "decoy?",
+           "answer": "99", "turns": [{"role": "student", "content": SOLVE}]}
+    path = write_file("t.jsonl", jsonl([row]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert s["success_rate"] == 1.0
+    [problem] = query(db, "SELECT question, answer FROM problems")
+    assert (problem["question"], problem["answer"]) == (Q, A)
+    meta = session_meta(db, "p1")
+    assert "decoy?" in values_in(meta)  # not a problem field here: metadata
+    assert not {"turns", "problem"} & keys_in(meta)
+
+
+# ----------------------------------------------------------------------------- condition
+
+
+def test_condition_option_labels_rows_without_one(write_file: WriteFile, db: Path) -> None:
+    turns = [{"role": "student", "content": SOLVE}]
+    rows = [small_row(turns, condition="human-tutor"), small_row(turns)]
+    path = write_file("t.jsonl", jsonl(rows))
+    labelled = import_ok(path, db, "--match", "mention", "--condition", "peer")
+    assert sorted(labelled["conditions"]) == ["human-tutor", "peer"]
+    default = import_ok(path, db, "--match", "mention")
+    assert sorted(default["conditions"]) == ["human-tutor", "imported"]
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+GOOD = small_row([{"role": "teacher", "content": HINT}, {"role": "student", "content": SOLVE}])
+
+
+@pytest.mark.parametrize(("bad", "options", "words"), [
+    ("{not json", (), ()),
+    ("[1, 2]", (), ()),
+    ({"question": Q, "answer": A, "comment": "no dialogue here"}, (), ("turns",)),
+    ({"answer": A, "turns": GOOD["turns"]}, (), ("question",)),
+    ({"question": "", "answer": A, "turns": GOOD["turns"]}, (), ("question",)),
+    (small_row([]), (), ()),
+    (small_row([{"role": "student"}]), (), ()),
+    (small_row([*GOOD["turns"], {"role": "narrator", "content": "The end."}]), (),
+     ("narrator", "--student-role")),
+    (small_row(f"Teacher: {HINT}|EOM|Student: {SOLVE}|EOM|Narrator: The end.", "conversation"),
+     (), ("Narrator", "--student-role")),
+    (small_row(f"Teacher: {HINT}|EOM|Cody: 55|EOM|Dana: {SOLVE}", "conversation"), (),
+     ("--student-role",)),
+])
+def test_bad_rows_exit_2_naming_file_and_line(
+    write_file: WriteFile, db: Path, bad: Any, options: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    import_ok(write_file("good.jsonl", jsonl([GOOD])), db)  # the database is not empty
+    before = counts(db)
+    path = write_file("bad.jsonl", jsonl([GOOD, GOOD, bad, GOOD]))
+    out = import_fails(path, db, "--match", "mention", *options)
+    assert f"{path.name}:3" in out
+    for word in words:
+        assert word in out
+    assert counts(db) == before  # nothing written: no run, session, turn or problem
+
+
+def test_missing_turns_field_option(write_file: WriteFile, db: Path) -> None:
+    chat = [{"role": "teacher", "content": HINT}, {"role": "student", "content": SOLVE}]
+    rows = [small_row(chat, "chat"), small_row(chat, "chat"), small_row(chat, "dialogue")]
+    path = write_file("bad.jsonl", jsonl(rows))
+    out = import_fails(path, db, "--turns-field", "chat")
+    assert f"{path.name}:3" in out and "chat" in out
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_answer_pattern_without_a_match(write_file: WriteFile, db: Path) -> None:
+    turns = [{"role": "student", "content": SOLVE}]
+    rows = [{"question": Q, "answer": "7 * 8 = 56\n#### 56", "turns": turns},
+            {"question": Q, "answer": "7 * 8 = 56, no marker", "turns": turns}]
+    path = write_file("bad.jsonl", jsonl(rows))
+    out = import_fails(path, db, "--answer-pattern", "gsm8k")
+    assert f"{path.name}:2" in out and "answer-pattern" in out
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_bad_csv_row_names_its_line(write_file: WriteFile, db: Path) -> None:
+    rows = [{"question": Q, "answer": A, "conversation": f"Teacher: {HINT}|EOM|Student: {SOLVE}"},
+            {"question": Q, "answer": A,
+             "conversation": f"Teacher: {HINT}|EOM|Student: {SOLVE}|EOM|Narrator: The end."},
+            {"question": Q, "answer": A, "conversation": f"Teacher: {HINT}|EOM|Student: {SOLVE}"}]
+    path = write_csv(db.parent / "bad.csv", rows)
+    out = import_fails(path, db, "--match", "mention")
+    assert f"{path.name}:3" in out and "Narrator" in out  # line 1 is the header
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_bad_parquet_row_names_its_row(tmp_path: Path, db: Path) -> None:
+    rows = [{"question": Q, "answer": A, "conversation": f"Teacher: {HINT}|EOM|Student: {SOLVE}"},
+            {"question": Q, "answer": A, "conversation": "Teacher: hi|EOM|Alex: 1|EOM|Sam: 2"}]
+    path = write_parquet(tmp_path / "bad.parquet", rows)
+    out = import_fails(path, db, "--match", "mention")
+    assert f"{path.name}:2" in out
+    assert counts(db) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(("options", "word"), [
+    (("--field", "colour=qid"), "--field"),
+    (("--field", "idqid"), "--field"),
+    (("--answer-pattern", "("), "--answer-pattern"),
+])
+def test_bad_options_exit_2(write_file: WriteFile, db: Path, options: tuple[str, ...],
+                            word: str) -> None:
+    path = write_file("t.jsonl", jsonl([GOOD]))
+    out = import_fails(path, db, *options)
+    assert word in out
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_mention_mode_counts_a_stated_wrong_result_as_an_attempt(db: Path) -> None:
+    # Cody says 32, Priya 75 and Lena 46 before anything else: numbers the question does not
+    # contain, so wrong attempts. Only Omar's first attempt (117) is right; Cody and Priya
+    # recover, Lena does not.
+    s = only(import_ok(MATHDIAL, db, *MATHDIAL_ARGS))
+    assert s["first_attempt_success_rate"] == 0.25
+    assert s["recovery_rate"] == pytest.approx(2 / 3)
+    verdicts = sqlite3.connect(db).execute(
+        "SELECT t.attempt, t.correct FROM turns t JOIN sessions s ON s.id = t.session_id "
+        "WHERE s.problem_id = '101' AND t.kind = 'verdict' ORDER BY t.seq").fetchall()
+    assert verdicts == [("32", 0), ("22", 1)]

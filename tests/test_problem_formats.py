@@ -1,0 +1,1008 @@
+"""Problem files shaped like common public datasets load with flags only (SPEC §2).
+
+Each shape (GSM8K, MATH, MATH-500, MMLU, ARC, AQuA, HumanEval, MBPP) is a few rows written
+here, in tmp_path, with text written for these tests. For each we check the loaded Problem
+(question, answer, verifier picked by `auto`, private solution, id) and that a right student
+attempt verifies and a wrong one does not. Then: answer-pattern presets, `--field NAME=COL`,
+dotted column paths, column suggestions in errors, Parquet/CSV variants, and the CLI
+(`problems show`, `eval`, `chat`) with exit code 2 for bad flags and bad rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sml_cli.cli import app
+from sml_cli.errors import ProblemFileError
+from sml_cli.problems import FieldMap, Problem, load_problems
+from sml_cli.verification import check
+
+WriteFile = Callable[[str, "str | bytes"], Path]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def jsonl(*rows: dict) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text(jsonl(*rows), encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    """Rows as CSV; lists and objects become JSON text in their cell, None an empty cell."""
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    k: json.dumps(v) if isinstance(v, (list, dict)) else ("" if v is None else v)
+                    for k, v in row.items()
+                }
+            )
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict]) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def field_map(
+    question: str = "question",
+    answer: str = "answer",
+    pattern: str | None = None,
+    columns: dict[str, str] | None = None,
+) -> FieldMap:
+    """A FieldMap; `columns` (the new `--field NAME=COL` mapping) only when there is one, so
+    that shapes needing no new mapping exercise what exists today."""
+    if columns:
+        return FieldMap(question=question, answer=answer, answer_pattern=pattern,
+                        columns=dict(columns))  # type: ignore[call-arg]
+    return FieldMap(question=question, answer=answer, answer_pattern=pattern)
+
+
+def load(path: Path, **kwargs: Any) -> list[Problem]:
+    return load_problems(str(path), field_map(**kwargs))
+
+
+def load_error(path: Path, **kwargs: Any) -> ProblemFileError:
+    with pytest.raises(ProblemFileError) as info:
+        load(path, **kwargs)
+    assert info.value.exit_code == 2
+    return info.value
+
+
+def assert_at_line(error: ProblemFileError, path: Path, line: int, *fragments: str) -> None:
+    assert error.line == line, str(error)
+    assert str(error).startswith(f"{path}:{line}: "), str(error)
+    for fragment in fragments:
+        assert fragment in str(error), (fragment, str(error))
+
+
+def correct(problem: Problem, attempt: str) -> bool:
+    return check(problem, attempt).correct
+
+
+def assert_private(problem: Problem, text: str) -> None:
+    """`text` is teacher-only: the solution, and nowhere in what the student sees."""
+    assert problem.solution == text.strip()
+    assert "solution" in problem.private_fields
+    assert text.strip() not in problem.public_question()
+
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Any:
+    return runner.invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+
+
+def said(output: str, text: str) -> bool:
+    """`text` appears in CLI output, however the terminal wrapped it."""
+    return text in " ".join(output.split()) or text in output.replace("\n", "")
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class Shape:
+    rows: list[dict]
+    question: str = "question"
+    answer: str = "answer"
+    pattern: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        return {"question": self.question, "answer": self.answer, "pattern": self.pattern,
+                "columns": self.columns}
+
+    def flags(self) -> list[str]:
+        args = []
+        if self.question != "question":
+            args += ["--question-field", self.question]
+        if self.answer != "answer":
+            args += ["--answer-field", self.answer]
+        if self.pattern is not None:
+            args += ["--answer-pattern", self.pattern]
+        for name, column in self.columns.items():
+            args += ["--field", f"{name}={column}"]
+        return args
+
+
+GSM8K_ROWS = [
+    {
+        "question": "A bakery packs muffins in boxes of 12. On Monday it fills 85 boxes, and on "
+        "Tuesday it fills 17 more boxes than on Monday. How many muffins does it pack on the "
+        "two days together?",
+        "answer": "On Tuesday it fills 85 + 17 = <<85+17=102>>102 boxes.\n"
+        "Over both days it fills 85 + 102 = <<85+102=187>>187 boxes.\n"
+        "That is 187 * 12 = <<187*12=2244>>2244 muffins.\n#### 2,244",
+    },
+    {
+        "question": "Priya reads 14 pages every day. How many pages does she read in 3 weeks?",
+        "answer": "3 weeks have 3 * 7 = <<3*7=21>>21 days.\n"
+        "She reads 21 * 14 = <<21*14=294>>294 pages.\n#### 294",
+    },
+    {
+        "question": "A thermometer reads 6 degrees at noon, and the temperature falls 2.5 degrees "
+        "every hour. What does it read 4 hours after noon?",
+        "answer": "In 4 hours it falls 4 * 2.5 = <<4*2.5=10>>10 degrees.\n"
+        "It reads 6 - 10 = <<6-10=-4>>-4 degrees.\n#### -4",
+    },
+]
+
+MATH_ROWS = [
+    {
+        "problem": r"If $4x - 3 = x - \frac{3}{2}$, what is $x$?",
+        "solution": r"Subtracting $x$ and adding $3$ on both sides gives "
+        r"$3x = 3 - \frac{3}{2} = \frac{3}{2}$, so $x = \boxed{\frac{1}{2}}$.",
+        "level": "Level 2",
+        "type": "Algebra",
+    },
+    {
+        "problem": r"What is the area of a square whose diagonal has length $4$?",
+        "solution": r"A side is $\frac{4}{\sqrt{2}} = 2\sqrt{2}$, so the area is "
+        r"$(2\sqrt{2})^2 = \boxed{8}$.",
+        "level": "Level 1",
+        "type": "Geometry",
+    },
+    {
+        "problem": r"Find the larger root of $x^2 + x - 1 = 0$.",
+        "solution": r"A first guess of $\boxed{1}$ fails, since $1 + 1 - 1 \neq 0$. By the "
+        r"quadratic formula the roots are $\frac{-1 \pm \sqrt{5}}{2}$, so the larger one is "
+        r"$\boxed{\frac{-1+\sqrt{5}}{2}}$.",
+        "level": "Level 3",
+        "type": "Algebra",
+    },
+]
+
+MATH500_ROWS = [
+    {
+        "problem": r"Simplify $\sqrt{50} - \sqrt{8}$.",
+        "solution": r"$\sqrt{50} = 5\sqrt{2}$ and $\sqrt{8} = 2\sqrt{2}$, so the difference "
+        r"is $\boxed{3\sqrt{2}}$.",
+        "answer": r"3\sqrt{2}",
+        "subject": "Algebra",
+        "level": 2,
+        "unique_id": "test/algebra/1042.json",
+    },
+    {
+        "problem": r"What is the remainder when $7^4$ is divided by $5$?",
+        "solution": r"$7 \equiv 2 \pmod 5$ and $2^4 = 16 \equiv 1$, so the remainder is "
+        r"$\boxed{1}$.",
+        "answer": "1",
+        "subject": "Number Theory",
+        "level": 1,
+        "unique_id": "test/number_theory/88.json",
+    },
+    {
+        "problem": "In how many ways can 3 of 5 different books be arranged in a row on a shelf?",
+        "solution": r"There are $5 \cdot 4 \cdot 3 = \boxed{60}$ arrangements.",
+        "answer": "60",
+        "subject": "Counting & Probability",
+        "level": 2,
+        "unique_id": "test/counting_and_probability/310.json",
+    },
+]
+
+MMLU_ROWS = [
+    {
+        "question": "Which gas makes up most of Earth's atmosphere by volume?",
+        "subject": "astronomy",
+        "choices": ["Oxygen", "Nitrogen", "Argon", "Carbon dioxide"],
+        "answer": 1,
+    },
+    {
+        "question": "What is the derivative of x^3 with respect to x?",
+        "subject": "college_mathematics",
+        "choices": ["3x^2", "x^2", "3x", "x^4/4"],
+        "answer": 0,
+    },
+    {
+        "question": "Which of these numbers is prime?",
+        "subject": "elementary_mathematics",
+        "choices": ["21", "27", "33", "37"],
+        "answer": 3,
+    },
+]
+
+ARC_ROWS = [
+    {
+        "id": "arc-demo-1",
+        "question": "Which tool is best for measuring the mass of a rock?",
+        "choices": {"label": ["A", "B", "C", "D"],
+                    "text": ["ruler", "balance", "thermometer", "graduated cylinder"]},
+        "answerKey": "B",
+    },
+    {
+        "id": "arc-demo-2",
+        "question": "Which process turns the liquid water of a puddle into water vapor?",
+        "choices": {"label": ["1", "2", "3", "4"],
+                    "text": ["evaporation", "condensation", "freezing", "melting"]},
+        "answerKey": "1",
+    },
+    {
+        "id": "arc-demo-3",
+        "question": "What do green plants take in from the air to make their food?",
+        "choices": {"label": ["1", "2", "3", "4"],
+                    "text": ["oxygen", "nitrogen", "water vapor", "carbon dioxide"]},
+        "answerKey": "4",
+    },
+    {
+        "id": "arc-demo-4",
+        "question": "Which unit measures electric current?",
+        "choices": {"label": ["A", "B", "C", "D", "E"],
+                    "text": ["volt", "ohm", "watt", "joule", "ampere"]},
+        "answerKey": "E",
+    },
+    {
+        "id": "arc-demo-5",
+        "question": "Which of these animals is a mammal?",
+        "choices": {"label": ["1", "2", "3"], "text": ["salmon", "dolphin", "sparrow"]},
+        "answerKey": "2",
+    },
+]
+
+AQUA_ROWS = [
+    {
+        "question": "A shop sells pens at 3 for $4. How much do 12 pens cost?",
+        "options": ["A)12", "B)16", "C)18", "D)20", "E)24"],
+        "rationale": "12 pens are 4 groups of 3 pens.\nEach group costs $4, so 4 x 4 = 16.\n"
+        "ANSWER: B",
+        "correct": "B",
+    },
+    {
+        "question": "A train covers 150 km in 2.5 hours. What is its average speed in km/h?",
+        "options": ["A)50", "B)55", "C)60", "D)65", "E)75"],
+        "rationale": "Speed is distance over time: 150 / 2.5 = 60 km/h.\nANSWER: C",
+        "correct": "C",
+    },
+]
+
+COUNT_VOWELS_PROMPT = (
+    "def count_vowels(text: str) -> int:\n"
+    '    """Return how many characters of text are vowels (a, e, i, o, u, in either case).\n'
+    "\n"
+    '    >>> count_vowels("Banana")\n'
+    "    3\n"
+    '    """\n'
+)
+RUNNING_MAX_PROMPT = (
+    "def running_max(numbers: list[int]) -> list[int]:\n"
+    '    """Return the list of running maxima of numbers.\n'
+    "\n"
+    "    >>> running_max([1, 3, 2, 5])\n"
+    "    [1, 3, 3, 5]\n"
+    '    """\n'
+)
+HUMANEVAL_ROWS = [
+    {
+        "task_id": "Demo/0",
+        "prompt": COUNT_VOWELS_PROMPT,
+        "canonical_solution": '    return sum(1 for ch in text.lower() if ch in "aeiou")\n',
+        "test": "\n\nMETADATA = {'author': 'sml-tests', 'dataset': 'demo'}\n\n\n"
+        "def check(candidate):\n"
+        '    assert candidate("Banana") == 3\n'
+        '    assert candidate("") == 0\n'
+        '    assert candidate("AEIOU xyz") == 5\n',
+        "entry_point": "count_vowels",
+    },
+    {
+        "task_id": "Demo/1",
+        "prompt": RUNNING_MAX_PROMPT,
+        "canonical_solution": "    result = []\n"
+        "    for n in numbers:\n"
+        "        result.append(n if not result else max(result[-1], n))\n"
+        "    return result\n",
+        "test": "\n\ndef check(candidate):\n"
+        "    assert candidate([1, 3, 2, 5]) == [1, 3, 3, 5]\n"
+        "    assert candidate([]) == []\n"
+        "    assert candidate([-2, -5]) == [-2, -2]\n",
+        "entry_point": "running_max",
+    },
+]
+HUMANEVAL_WRONG = {
+    "Demo/0": COUNT_VOWELS_PROMPT + "    return len(text)\n",
+    "Demo/1": RUNNING_MAX_PROMPT + "    return sorted(numbers)\n",
+}
+
+MBPP_ROWS = [
+    {
+        "task_id": 601,
+        "text": "Write a function to return the second largest distinct number in a list, or "
+        "None when there is no such number.",
+        "code": "def second_largest(nums):\n"
+        "    values = sorted(set(nums))\n"
+        "    return values[-2] if len(values) > 1 else None\n",
+        "test_list": [
+            "assert second_largest([4, 1, 7, 7, 3]) == 4",
+            "assert second_largest([5, 5]) is None",
+            "assert second_largest([-1, -8]) == -8",
+        ],
+        "test_setup_code": "",
+    },
+    {
+        "task_id": 602,
+        "text": "Write a function to compute the hypotenuse of a right triangle with legs a and b.",
+        "code": "def hypotenuse(a, b):\n    return (a * a + b * b) ** 0.5\n",
+        "test_list": [
+            "assert math.isclose(hypotenuse(3, 4), 5.0)",
+            "assert math.isclose(hypotenuse(1, 1), math.sqrt(2))",
+        ],
+        "test_setup_code": "import math",
+    },
+]
+MBPP_WRONG = {
+    "601": "def second_largest(nums):\n    return max(nums)\n",
+    "602": "def hypotenuse(a, b):\n    return a + b\n",
+}
+
+SHAPES: dict[str, Shape] = {
+    "gsm8k": Shape(GSM8K_ROWS, pattern="gsm8k"),
+    "math": Shape(MATH_ROWS, question="problem", answer="solution", pattern="boxed"),
+    "math500": Shape(MATH500_ROWS, question="problem", columns={"id": "unique_id"}),
+    "mmlu": Shape(MMLU_ROWS),
+    "arc": Shape(ARC_ROWS, answer="answerKey"),
+    "aqua": Shape(AQUA_ROWS, answer="correct",
+                  columns={"choices": "options", "solution": "rationale"}),
+    "humaneval": Shape(HUMANEVAL_ROWS, question="prompt",
+                       columns={"tests": "test", "id": "task_id"}),
+    "mbpp": Shape(MBPP_ROWS, question="text", columns={"tests": "test_list", "id": "task_id"}),
+}
+
+
+def load_shape(tmp_path: Path, name: str, suffix: str = ".jsonl") -> list[Problem]:
+    shape = SHAPES[name]
+    path = tmp_path / f"{name}{suffix}"
+    writer = {".jsonl": write_jsonl, ".csv": write_csv, ".parquet": write_parquet}[suffix]
+    writer(path, shape.rows)
+    return load(path, **shape.fields())
+
+
+# ----------------------------------------------------------------------------- GSM8K
+
+
+def test_gsm8k_preset_takes_the_text_after_the_hashes(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "gsm8k")
+    assert [p.id for p in problems] == ["1", "2", "3"]
+    assert [p.answer for p in problems] == ["2,244", "294", "-4"]
+    assert {p.verifier for p in problems} == {"numeric"}
+    for p, row in zip(problems, GSM8K_ROWS, strict=True):
+        assert p.question == row["question"]
+        assert_private(p, row["answer"])  # the worked answer becomes the teacher-only solution
+    muffins, pages, temperature = problems
+    assert correct(muffins, "2244") and correct(muffins, "2,244")
+    assert not correct(muffins, "2424")
+    assert correct(pages, "294") and not correct(pages, "21")
+    assert correct(temperature, "-4") and not correct(temperature, "4")
+
+
+def test_gsm8k_preset_with_an_explicit_solution_column(write_file: WriteFile) -> None:
+    row = {"question": "How many?", "answer": "work\n#### 12", "explanation": "Because 3 * 4."}
+    path = write_file("p.jsonl", jsonl(row))
+    (p,) = load(path, pattern="gsm8k", columns={"solution": "explanation"})
+    assert p.answer == "12"
+    assert p.solution == "Because 3 * 4."  # a mapped solution column wins over the full answer
+
+
+def test_gsm8k_preset_without_hashes_names_the_line(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl({"question": "a", "answer": "x\n#### 1"}, {"question": "b", "answer": "no mark"}),
+    )
+    assert_at_line(load_error(path, pattern="gsm8k"), path, 2, "--answer-pattern")
+
+
+# ----------------------------------------------------------------------------- other presets
+
+
+@pytest.mark.parametrize(
+    ("text", "right", "wrong"),
+    [
+        ("She has 45 - 17 = 28 marbles left.", "28", "17"),
+        ("Each share is 25 / 2 = 12.5 dollars.", "12.5", "2"),
+        ("The temperature ends at 6 - 10 = -4 degrees.", "-4", "4"),
+        ("Together they have 1,000 + 234 = 1,234 apples", "1234", "234"),
+        ("Step 1: 3 + 4 = 7\nStep 2: 7 * 6 = 42\n\n", "42", "6"),
+    ],
+)
+def test_last_number_preset(write_file: WriteFile, text: str, right: str, wrong: str) -> None:
+    path = write_file("p.jsonl", jsonl({"question": "q", "answer": text}))
+    (p,) = load(path, pattern="last-number")
+    assert p.verifier == "numeric"
+    assert p.solution == text.strip()
+    assert correct(p, right), (p.answer, right)
+    assert not correct(p, wrong), (p.answer, wrong)
+
+
+def test_last_number_preset_without_a_number_names_the_line(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl({"question": "a", "answer": "it is 3"}, {"question": "b", "answer": "none here"}),
+    )
+    assert_at_line(load_error(path, pattern="last-number"), path, 2, "--answer-pattern")
+
+
+def test_last_line_preset(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl(
+            {"question": "Capital of France?",
+             "answer": "It is the largest French city.\nIt is on the Seine.\n\n   Paris  \n\n"},
+            {"question": "Solve 2x = 6.", "answer": "Divide both sides by 2:\nx = 3"},
+        ),
+    )
+    city, x = load(path, pattern="last-line")
+    assert city.answer == "Paris" and city.verifier == "exact"
+    assert city.solution is not None and "Seine" in city.solution
+    assert correct(city, "paris") and not correct(city, "Lyon")
+    assert x.answer == "x = 3"
+
+
+def test_regex_patterns_still_work_next_to_presets(write_file: WriteFile) -> None:
+    path = write_file("p.jsonl", jsonl({"question": "q", "answer": "Result: [17] done"}))
+    (p,) = load(path, pattern=r"\[(\d+)\]")
+    assert p.answer == "17"
+
+
+# ----------------------------------------------------------------------------- MATH
+
+
+def test_math_boxed_answers(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "math")
+    half, area, root = problems
+    assert half.answer == r"\frac{1}{2}"  # nested braces inside \boxed{…}
+    assert area.answer == "8"
+    assert root.answer == r"\frac{-1+\sqrt{5}}{2}"  # the last \boxed, not the first
+    assert half.verifier in ("numeric", "math")
+    assert area.verifier == "numeric" and root.verifier == "math"
+    for p, row in zip(problems, MATH_ROWS, strict=True):
+        assert p.question == row["problem"]
+        assert_private(p, row["solution"])
+        assert p.meta["level"] == row["level"] and p.meta["type"] == row["type"]
+    assert correct(half, "0.5") and correct(half, "1/2") and correct(half, r"\frac{1}{2}")
+    assert not correct(half, r"\frac{1}{3}")
+    assert correct(root, r"\frac{\sqrt{5}-1}{2}")
+    assert not correct(root, r"\frac{1+\sqrt{5}}{2}")
+
+
+def test_math500_answer_column_and_unique_id(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "math500")
+    assert [p.id for p in problems] == [r["unique_id"] for r in MATH500_ROWS]
+    assert [p.answer for p in problems] == [r"3\sqrt{2}", "1", "60"]
+    assert [p.verifier for p in problems] == ["math", "numeric", "numeric"]
+    for p, row in zip(problems, MATH500_ROWS, strict=True):
+        assert p.question == row["problem"]
+        assert_private(p, row["solution"])
+    surd, _, books = problems
+    assert correct(surd, r"\sqrt{18}") and not correct(surd, r"2\sqrt{3}")
+    assert correct(books, "60") and not correct(books, "120")
+
+
+# ----------------------------------------------------------------------------- choices
+
+
+def test_mmlu_integer_answer_is_a_zero_based_index(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "mmlu")
+    assert [p.answer for p in problems] == ["B", "A", "D"]
+    assert {p.verifier for p in problems} == {"choice"}
+    gas, _, prime = problems
+    assert gas.choices == ("Oxygen", "Nitrogen", "Argon", "Carbon dioxide")
+    assert gas.public_question().endswith("A) Oxygen\nB) Nitrogen\nC) Argon\nD) Carbon dioxide")
+    assert correct(gas, "B") and correct(gas, "Nitrogen") and not correct(gas, "A")
+    assert correct(prime, "D") and not correct(prime, "C")
+
+
+def test_arc_label_text_choices_and_answer_key(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "arc")
+    assert [p.id for p in problems] == [r["id"] for r in ARC_ROWS]
+    assert {p.verifier for p in problems} == {"choice"}
+    for p, row in zip(problems, ARC_ROWS, strict=True):
+        assert p.choices == tuple(row["choices"]["text"])
+    # Numeric labels are labels: "1" is the first option, "4" the fourth, "2" the second.
+    assert [p.answer for p in problems] == ["B", "A", "D", "E", "B"]
+    tool, puddle, plants, current, mammal = problems
+    assert correct(tool, "B") and not correct(tool, "A")
+    assert correct(puddle, "A") and correct(puddle, "evaporation")
+    assert not correct(puddle, "B") and not correct(puddle, "condensation")
+    assert correct(plants, "D") and correct(plants, "carbon dioxide") and not correct(plants, "C")
+    assert correct(current, "E") and not correct(current, "D")
+    assert correct(mammal, "B") and correct(mammal, "dolphin") and not correct(mammal, "C")
+
+
+def test_numeric_labels_versus_plain_list_index(write_file: WriteFile) -> None:
+    """The same "1": with labels 1..4 it is the first option, with a plain list index 1."""
+    options = ["north", "south", "east", "west"]
+    path = write_file(
+        "p.jsonl",
+        jsonl(
+            {"id": "labels", "question": "Which way?", "answer": "1",
+             "choices": {"label": ["1", "2", "3", "4"], "text": options}},
+            {"id": "plain", "question": "Which way?", "answer": 1, "choices": options},
+        ),
+    )
+    labelled, plain = load(path)
+    assert labelled.answer == "A"
+    assert plain.answer == "B"
+
+
+def test_arc_answer_key_that_is_no_label_names_the_line(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl(
+            ARC_ROWS[1],
+            {"id": "bad", "question": "Pick", "answerKey": "7",
+             "choices": {"label": ["1", "2", "3"], "text": ["a", "b", "c"]}},
+        ),
+    )
+    assert_at_line(load_error(path, answer="answerKey"), path, 2, "'7'")
+
+
+def test_aqua_options_correct_and_rationale(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "aqua")
+    assert [p.answer for p in problems] == ["B", "C"]
+    assert {p.verifier for p in problems} == {"choice"}
+    for p, row in zip(problems, AQUA_ROWS, strict=True):
+        assert p.question == row["question"]
+        assert p.choices is not None and len(p.choices) == 5
+        assert all(c.endswith(o[2:]) for c, o in zip(p.choices, row["options"], strict=True))
+        assert_private(p, row["rationale"])
+    pens, train = problems
+    assert correct(pens, "B") and not correct(pens, "C")
+    assert correct(train, "C") and not correct(train, "E")
+
+
+# ----------------------------------------------------------------------------- code
+
+
+def test_humaneval_appends_the_check_call(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "humaneval")
+    assert [p.id for p in problems] == ["Demo/0", "Demo/1"]
+    for p, row in zip(problems, HUMANEVAL_ROWS, strict=True):
+        assert p.verifier == "python"
+        assert p.answer is None  # no answer column needed when there are tests
+        assert p.question == row["prompt"].strip()
+        assert p.tests is not None and "def check(candidate):" in p.tests
+        assert f"check({row['entry_point']})" in p.tests
+        assert "tests" in p.private_fields and "assert" not in p.public_question()
+        # Prompt + canonical body is a correct program; without the appended call it would
+        # run no check at all, and the verdict would be "incorrect".
+        right = check(p, row["prompt"] + row["canonical_solution"])
+        assert right.correct, right.summary
+        wrong = check(p, HUMANEVAL_WRONG[p.id])
+        assert not wrong.correct, wrong.summary
+
+
+def test_humaneval_wrong_function_name_fails(tmp_path: Path) -> None:
+    vowels, _ = load_shape(tmp_path, "humaneval")
+    body = HUMANEVAL_ROWS[0]["canonical_solution"]
+    assert correct(vowels, "def count_vowels(text):\n" + body)
+    assert not correct(vowels, "def vowels(text):\n" + body)  # check(count_vowels) fails
+
+
+def test_humaneval_mapped_entry_point_column(write_file: WriteFile) -> None:
+    row = dict(HUMANEVAL_ROWS[0])
+    row["fn"] = row.pop("entry_point")
+    path = write_file("he.jsonl", jsonl(row))
+    (p,) = load(path, question="prompt",
+                columns={"tests": "test", "id": "task_id", "entry_point": "fn"})
+    assert p.tests is not None and "check(count_vowels)" in p.tests
+    assert correct(p, row["prompt"] + row["canonical_solution"])
+    assert not correct(p, HUMANEVAL_WRONG["Demo/0"])
+
+
+def test_mbpp_test_list_and_setup_code(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "mbpp")
+    assert [p.id for p in problems] == ["601", "602"]
+    second, hypot = problems
+    for p, row in zip(problems, MBPP_ROWS, strict=True):
+        assert p.question == row["text"]
+        assert p.verifier == "python" and p.answer is None
+    assert second.tests == "\n".join(MBPP_ROWS[0]["test_list"])  # empty setup adds nothing
+    assert hypot.tests is not None
+    lines = [line.strip() for line in hypot.tests.splitlines() if line.strip()]
+    assert lines == ["import math", *MBPP_ROWS[1]["test_list"]]  # setup code comes first
+    for p, row in zip(problems, MBPP_ROWS, strict=True):
+        right = check(p, row["code"])  # needs `import math` from the setup code for 602
+        assert right.correct, right.summary
+        assert not correct(p, MBPP_WRONG[p.id])
+
+
+def test_mbpp_without_id_mapping_numbers_rows(write_file: WriteFile) -> None:
+    path = write_file("mbpp.jsonl", jsonl(*MBPP_ROWS))
+    problems = load(path, question="text", columns={"tests": "test_list"})
+    assert [p.verifier for p in problems] == ["python", "python"]
+    assert problems[0].tests == "\n".join(MBPP_ROWS[0]["test_list"])
+
+
+# ----------------------------------------------------------------------------- --field mapping
+
+
+def test_every_field_name_maps_a_column(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl({"uid": "c-1", "question": "Pick the even number.", "answer": "B",
+               "opts": ["3", "4", "5"], "worked": "4 = 2 * 2.", "hint": "Only one is even.",
+               "check_with": "choice"}),
+    )
+    (p,) = load(path, columns={"id": "uid", "choices": "opts", "solution": "worked",
+                               "notes": "hint", "verifier": "check_with"})
+    assert (p.id, p.verifier, p.choices, p.answer) == ("c-1", "choice", ("3", "4", "5"), "B")
+    assert (p.solution, p.notes) == ("4 = 2 * 2.", "Only one is even.")
+    assert p.private_fields["notes"] == "Only one is even."
+    assert "Only one is even." not in p.public_question()
+
+    path = write_file(
+        "code.jsonl",
+        jsonl({"question": "Write double(x).",
+               "checks": "def check(candidate):\n    assert candidate(2) == 4\n",
+               "fn": "double"}),
+    )
+    (code,) = load(path, columns={"tests": "checks", "entry_point": "fn"})
+    assert code.verifier == "python"
+    assert correct(code, "def double(x):\n    return 2 * x\n")
+    assert not correct(code, "def double(x):\n    return x + 1\n")
+
+
+def test_mapped_column_missing_in_a_row_names_file_and_line(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl(
+            {"task_id": "t1", "question": "a", "answer": "1"},
+            {"task_id": "t2", "question": "b", "answer": "2"},
+            {"question": "c", "answer": "3"},
+        ),
+    )
+    assert_at_line(load_error(path, columns={"id": "task_id"}), path, 3, "task_id")
+
+
+def test_mapped_solution_column_missing_names_file_and_line(tmp_path: Path) -> None:
+    rows = [dict(r) for r in AQUA_ROWS]
+    del rows[1]["rationale"]
+    path = write_jsonl(tmp_path / "aqua.jsonl", rows)
+    error = load_error(path, **SHAPES["aqua"].fields())
+    assert_at_line(error, path, 2, "rationale")
+
+
+# ----------------------------------------------------------------------------- dotted paths
+
+
+def test_dotted_column_paths(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl({"input": {"text": "What is 6 * 7?"}, "meta": {"gold": "42", "src": "demo"},
+               "info": {"ids": {"uid": "n-1"}}}),
+    )
+    (p,) = load(path, question="input.text", answer="meta.gold",
+                columns={"id": "info.ids.uid"})
+    assert (p.id, p.question, p.answer, p.verifier) == ("n-1", "What is 6 * 7?", "42", "numeric")
+
+
+def test_exact_top_level_key_beats_a_dotted_path(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl({"question": "q", "meta.gold": "7", "meta": {"gold": "42"}}),
+    )
+    (p,) = load(path, answer="meta.gold")
+    assert p.answer == "7"
+
+
+def test_dotted_path_missing_in_a_row_names_file_and_line(write_file: WriteFile) -> None:
+    path = write_file(
+        "p.jsonl",
+        jsonl({"question": "a", "meta": {"gold": "1"}}, {"question": "b", "meta": {"other": 2}}),
+    )
+    assert_at_line(load_error(path, answer="meta.gold"), path, 2, "meta.gold")
+
+
+def test_dotted_path_into_a_parquet_struct(tmp_path: Path) -> None:
+    rows = [
+        {"question": "What is 9 + 10?", "meta": {"gold": "19", "uid": "s-1"}},
+        {"question": "What is 3 * 5?", "meta": {"gold": "15", "uid": "s-2"}},
+    ]
+    path = write_parquet(tmp_path / "p.parquet", rows)
+    problems = load(path, answer="meta.gold", columns={"id": "meta.uid"})
+    assert [(p.id, p.answer) for p in problems] == [("s-1", "19"), ("s-2", "15")]
+
+
+# ----------------------------------------------------------------------------- suggestions
+
+
+@pytest.mark.parametrize(
+    ("row", "suggestion"),
+    [
+        (MATH_ROWS[0], "--question-field problem"),
+        ({"prompt": "Write f.", "test": "assert f() == 1"}, "--question-field prompt"),
+        ({"text": "Write g.", "code": "def g(): pass"}, "--question-field text"),
+        ({"instruction": "Name a prime.", "output": "7"}, "--question-field instruction"),
+        ({"input": "2+2", "target": "4"}, "--question-field input"),
+    ],
+)
+def test_missing_question_suggests_a_column(
+    write_file: WriteFile, row: dict, suggestion: str
+) -> None:
+    path = write_file("p.jsonl", jsonl(row))
+    error = load_error(path)
+    assert_at_line(error, path, 1, "'question'", suggestion, *row)  # and lists the fields
+
+
+def test_missing_question_on_a_later_line_suggests_a_column(write_file: WriteFile) -> None:
+    path = write_file("p.jsonl", jsonl({"question": "ok", "answer": "1"}, MATH_ROWS[1]))
+    assert_at_line(load_error(path), path, 2, "--question-field problem")
+
+
+def test_missing_mapped_question_suggests_a_column(write_file: WriteFile) -> None:
+    path = write_file("p.jsonl", jsonl(MATH_ROWS[1]))
+    error = load_error(path, question="prompt", answer="solution", pattern="boxed")
+    assert_at_line(error, path, 1, "'prompt'", "--question-field problem")
+
+
+@pytest.mark.parametrize(
+    ("row", "suggestion"),
+    [
+        ({"question": "q", "choices": ["x", "y"], "answerKey": "A"}, "--answer-field answerKey"),
+        ({"question": "q", "target": "4"}, "--answer-field target"),
+        ({"question": "q", "final_answer": "4"}, "--answer-field final_answer"),
+        ({"question": "q", "ground_truth": "4"}, "--answer-field ground_truth"),
+        ({"question": "q", "label": "yes"}, "--answer-field label"),
+    ],
+)
+def test_missing_answer_suggests_a_column(
+    write_file: WriteFile, row: dict, suggestion: str
+) -> None:
+    path = write_file("p.jsonl", jsonl(row))
+    error = load_error(path)
+    assert_at_line(error, path, 1, "'answer'", suggestion)
+
+
+# ----------------------------------------------------------------------------- file formats
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_parquet_loads_like_jsonl(tmp_path: Path, name: str) -> None:
+    from_jsonl = load_shape(tmp_path, name, ".jsonl")
+    from_parquet = load_shape(tmp_path, name, ".parquet")
+    assert [(p.id, p.key) for p in from_parquet] == [(p.id, p.key) for p in from_jsonl]
+
+
+@pytest.mark.parametrize("name", ["gsm8k", "math", "math500", "mmlu", "aqua", "humaneval"])
+def test_csv_loads_like_jsonl(tmp_path: Path, name: str) -> None:
+    from_jsonl = load_shape(tmp_path, name, ".jsonl")
+    from_csv = load_shape(tmp_path, name, ".csv")
+    assert [(p.id, p.key) for p in from_csv] == [(p.id, p.key) for p in from_jsonl]
+
+
+def test_mmlu_parquet_answers_and_checks(tmp_path: Path) -> None:
+    gas, derivative, prime = load_shape(tmp_path, "mmlu", ".parquet")
+    assert (gas.answer, derivative.answer, prime.answer) == ("B", "A", "D")
+    assert correct(gas, "Nitrogen") and not correct(gas, "Oxygen")
+
+
+def test_arc_parquet_struct_choices(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "arc", ".parquet")
+    assert [p.answer for p in problems] == ["B", "A", "D", "E", "B"]
+    assert problems[1].choices == ("evaporation", "condensation", "freezing", "melting")
+
+
+def test_mbpp_parquet_list_column_runs(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "mbpp", ".parquet")
+    assert [p.id for p in problems] == ["601", "602"]
+    assert correct(problems[1], MBPP_ROWS[1]["code"])
+    assert not correct(problems[1], MBPP_WRONG["602"])
+
+
+def test_gsm8k_csv_with_commas_in_the_answer(tmp_path: Path) -> None:
+    problems = load_shape(tmp_path, "gsm8k", ".csv")
+    assert [p.answer for p in problems] == ["2,244", "294", "-4"]
+    assert correct(problems[0], "2244")
+
+
+def test_parquet_errors_name_the_row(tmp_path: Path) -> None:
+    rows = [dict(r) for r in MATH500_ROWS]
+    rows[2]["problem"] = None
+    path = write_parquet(tmp_path / "m.parquet", rows)
+    assert_at_line(load_error(path, **SHAPES["math500"].fields()), path, 3, "'problem'")
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gsm8k", ["2,244", "294", "numeric"]),
+        ("math", [r"\frac{1}{2}", "numeric", "math"]),
+        ("math500", ["test/algebra/1042.json", "math"]),
+        ("mmlu", ["B) Nitrogen", "choice"]),
+        ("arc", ["arc-demo-2", "A) evaporation", "choice"]),
+        ("aqua", ["choice", "3 for $4"]),
+        ("humaneval", ["Demo/0", "Demo/1", "python"]),
+        ("mbpp", ["601", "602", "python"]),
+    ],
+)
+def test_cli_show_each_shape_with_flags(
+    tmp_path: Path, name: str, expected: list[str]
+) -> None:
+    shape = SHAPES[name]
+    path = write_jsonl(tmp_path / f"{name}.jsonl", shape.rows)
+    result = invoke("problems", "show", str(path), *shape.flags())
+    assert result.exit_code == 0, result.output
+    assert said(result.output, f"{len(shape.rows)} problems")
+    for text in expected:
+        assert said(result.output, text), (text, result.output)
+
+
+@pytest.mark.parametrize("command", ["show", "eval", "chat"])
+def test_cli_help_has_the_field_flag(command: str) -> None:
+    args = ["problems", "show", "--help"] if command == "show" else [command, "--help"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"(?<![\w-])--field\b", result.output), result.output
+
+
+GOOD = jsonl({"id": "one", "question": "What is 2 + 2?", "answer": "4"})
+
+
+def _command(command: str, path: Path, tmp_path: Path) -> list[str]:
+    """`command` over the problem file `path`, set up so that if the flags under test were
+    accepted by mistake, it still ends quickly (never a TUI, never a long network wait)."""
+    db = str(tmp_path / "cli.db")
+    if command == "show":
+        return ["problems", "show", str(path)]
+    if command == "eval":
+        return ["eval", "--student", "openai/student", "--teacher", "openai/teacher",
+                "--problems", str(path), "--db", db, "--max-turns", "1", "--retries", "0",
+                "--timeout", "2", "--quiet"]
+    return ["chat", "--role", "student", "--student", "local", "--teacher", "local",
+            "--problems", str(path), "--problem", "no-such-problem", "--db", db]
+
+
+@pytest.fixture
+def offline_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.delenv("SML_DB", raising=False)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["show", "eval", "chat"])
+@pytest.mark.parametrize(
+    ("flag", "named"),
+    [("bogus=x", "bogus"), ("id", "--field"), ("answers=x", "answers")],
+)
+def test_cli_bad_field_flag_exits_2(
+    tmp_path: Path, offline_models: None, command: str, flag: str, named: str
+) -> None:
+    path = write_jsonl(tmp_path / "good.jsonl", [json.loads(GOOD)])
+    result = invoke(*_command(command, path, tmp_path), "--field", flag)
+    assert result.exit_code == 2, result.output
+    assert "No such option" not in result.output  # the flag exists; its value is refused
+    assert said(result.output, "--field"), result.output
+    assert said(result.output, named), result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["show", "eval", "chat"])
+def test_cli_mapped_column_missing_names_file_and_line(
+    tmp_path: Path, offline_models: None, command: str
+) -> None:
+    path = write_jsonl(
+        tmp_path / "tasks.jsonl",
+        [{"task_id": "t1", "question": "a", "answer": "1"}, {"question": "b", "answer": "2"}],
+    )
+    result = invoke(*_command(command, path, tmp_path), "--field", "id=task_id")
+    assert result.exit_code == 2, result.output
+    assert said(result.output, "tasks.jsonl:2:"), result.output
+    assert said(result.output, "task_id")
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["show", "eval", "chat"])
+def test_cli_missing_question_suggests_the_flag(
+    tmp_path: Path, offline_models: None, command: str
+) -> None:
+    path = write_jsonl(tmp_path / "math.jsonl", MATH_ROWS)
+    result = invoke(*_command(command, path, tmp_path))
+    assert result.exit_code == 2, result.output
+    assert said(result.output, "math.jsonl:1:"), result.output
+    assert said(result.output, "--question-field problem"), result.output
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["show", "eval"])
+def test_cli_preset_without_match_names_file_and_line(
+    tmp_path: Path, offline_models: None, command: str
+) -> None:
+    rows = [GSM8K_ROWS[0], {"question": "No marker?", "answer": "It is 5."}]
+    path = write_jsonl(tmp_path / "gsm.jsonl", rows)
+    result = invoke(*_command(command, path, tmp_path), "--answer-pattern", "gsm8k")
+    assert result.exit_code == 2, result.output
+    assert said(result.output, "gsm.jsonl:2:"), result.output
+    assert said(result.output, "--answer-pattern")
+
+
+def test_cli_show_parquet_with_dotted_field(tmp_path: Path) -> None:
+    rows = [{"question": "What is 9 + 10?", "meta": {"gold": "19", "uid": "s-1"}}]
+    path = write_parquet(tmp_path / "p.parquet", rows)
+    result = invoke("problems", "show", str(path), "--answer-field", "meta.gold",
+                    "--field", "id=meta.uid")
+    assert result.exit_code == 0, result.output
+    assert said(result.output, "s-1") and said(result.output, "19")
+
+
+@pytest.mark.timeout(180)
+def test_eval_on_a_gsm8k_shaped_file_with_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: the flags reach `sml eval`; the student never sees the worked solution."""
+    import sqlite3
+
+    from sml_cli.testing import StubServer, by_model, hint_following_student, hinting_teacher
+
+    rows = [{"task_id": f"g-{i}", **row} for i, row in enumerate(GSM8K_ROWS, start=1)]
+    path = write_jsonl(tmp_path / "gsm.jsonl", rows)
+    server = StubServer(
+        by_model(student=hint_following_student, teacher=hinting_teacher)
+    ).start()
+    try:
+        monkeypatch.setenv("OPENAI_API_BASE", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.delenv("SML_DB", raising=False)
+        db, out = tmp_path / "e.db", tmp_path / "results.json"
+        result = invoke("eval", "--student", "openai/student", "--teacher", "openai/teacher",
+                        "--problems", str(path), "--answer-pattern", "gsm8k",
+                        "--field", "id=task_id", "--conditions", "answer", "--max-turns", "3",
+                        "--db", str(db), "--json", str(out), "--quiet")
+        assert result.exit_code == 0, result.output
+        data = json.loads(out.read_text())
+        assert data["conditions"]["answer"]["n_sessions"] == 3
+        assert data["conditions"]["answer"]["success_rate"] == 1.0
+        with sqlite3.connect(db) as conn:
+            ids = [r[0] for r in conn.execute("SELECT problem_id FROM sessions ORDER BY 1")]
+        assert ids == ["g-1", "g-2", "g-3"]
+        for messages in server.messages_seen("student"):
+            seen = json.dumps(messages)
+            assert "<<" not in seen and "####" not in seen  # the worked solution stays private
+        assert not server.errors, server.errors
+    finally:
+        server.stop()
