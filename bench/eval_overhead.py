@@ -14,6 +14,8 @@ wall time is sessions / concurrency × 3 × latency. All four measurements happe
 * litellm — 3 sequential litellm.acompletion calls per session;
 * sml     — `sml eval` in-process (engine, verifier, guard, SQLite logging), timed by its
             own `elapsed_s` (libraries loaded and database opened before the clock starts).
+            `openai/…` on a custom endpoint is called over plain HTTP (aiohttp);
+* sml via litellm — the same with SML_VIA_LITELLM=1, the path every other provider takes.
 """
 
 from __future__ import annotations
@@ -99,10 +101,15 @@ async def raw_litellm(url: str, sessions: int, concurrency: int) -> float:
     return time.perf_counter() - start
 
 
-def sml_eval(url: str, sessions: int, concurrency: int, workdir: Path) -> float:
+def sml_eval(url: str, sessions: int, concurrency: int, workdir: Path, *,
+             via_litellm: bool = False) -> float:
     from sml_cli.evaluate import EvalOptions, EvalRun
     from sml_cli.models import ModelSettings
 
+    if via_litellm:
+        os.environ["SML_VIA_LITELLM"] = "1"
+    else:
+        os.environ.pop("SML_VIA_LITELLM", None)
     problems = workdir / "problems.jsonl"
     with problems.open("w") as fh:
         for i in range(sessions):
@@ -112,7 +119,8 @@ def sml_eval(url: str, sessions: int, concurrency: int, workdir: Path) -> float:
     run = EvalRun(EvalOptions(
         student="openai/student", teacher="openai/teacher", problems=str(problems),
         conditions=["answer"], max_turns=3, concurrency=concurrency,
-        db=str(workdir / "bench.db"), student_settings=settings, teacher_settings=settings,
+        db=str(workdir / ("litellm.db" if via_litellm else "bench.db")),
+        student_settings=settings, teacher_settings=settings,
     ))
     run.prepare_models()
     elapsed, _ = asyncio.run(run.execute())
@@ -138,22 +146,29 @@ def main() -> None:
             from sml_cli.models import _import_litellm
 
             _import_litellm()
+            # First calls pay one-off costs (litellm's price map, SSL contexts, pools).
+            asyncio.run(raw_litellm(url, 5, 5))
+            asyncio.run(raw_httpx(url, 5, 5))
             results = {
                 "httpx": asyncio.run(raw_httpx(url, args.sessions, args.concurrency)),
                 "aiohttp": asyncio.run(raw_aiohttp(url, args.sessions, args.concurrency)),
                 "litellm": asyncio.run(raw_litellm(url, args.sessions, args.concurrency)),
                 "sml": sml_eval(url, args.sessions, args.concurrency, Path(tmp)),
+                "sml via litellm": sml_eval(url, args.sessions, args.concurrency, Path(tmp),
+                                            via_litellm=True),
             }
     finally:
         proc.terminate()
     print(f"{args.sessions} sessions × 3 calls, concurrency {args.concurrency}, "
           f"stub latency {args.latency} s")
-    print(f"  ideal          {ideal:6.2f} s")
+    print(f"  {'ideal':16s} {ideal:6.2f} s")
     for name, seconds in results.items():
-        print(f"  {name:14s} {seconds:6.2f} s   {seconds / ideal:5.2f}× ideal")
+        print(f"  {name:16s} {seconds:6.2f} s   {seconds / ideal:5.2f}× ideal")
     print(f"sml / raw litellm = {results['sml'] / results['litellm']:.2f}   "
           f"sml / raw httpx = {results['sml'] / results['httpx']:.2f}   "
           f"sml / raw aiohttp = {results['sml'] / results['aiohttp']:.2f}")
+    print(f"sml via litellm / raw litellm = "
+          f"{results['sml via litellm'] / results['litellm']:.2f}")
 
 
 if __name__ == "__main__":

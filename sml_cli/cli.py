@@ -366,7 +366,8 @@ def eval_command(
             err.print(f"[red]{total} session{'s' if total != 1 else ''} ended in error[/] "
                       f"(re-run with --run-id {run.run_id} to retry them):")
             for message, n in errors[:3]:
-                err.print(f"  {n} × {message[:300]}", markup=False, highlight=False)
+                err.print(f"  {n} × {message[:300]}", markup=False, highlight=False,
+                          soft_wrap=True)
         if interrupted:
             err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
                       f"[bold]--run-id {run.run_id}[/].")

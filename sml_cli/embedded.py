@@ -3,9 +3,9 @@ any `gguf:PATH`, run in-process by xllamacpp (llama.cpp).
 
 xllamacpp's `Server` loads the model once and serves an OpenAI-compatible API on a loopback
 port, with `n_parallel` slots decoding concurrently (continuous batching). sml talks to it
-over that API (`models.EmbeddedModel`), so to the engine it is one more participant, with the
-same streaming, retries and token accounting. One server per GGUF file per process, started
-on first use.
+over that API (`models.OpenAICompatibleModel`), so to the engine it is one more
+participant, with the same streaming, retries and token accounting. One server per GGUF file
+per process, started on first use.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Any
 from sml_cli.engine import Session
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.metrics import summarize
-from sml_cli.models import ModelSettings, make_model, validate_model_name
+from sml_cli.models import ModelSettings, close_http_sessions, make_model, validate_model_name
 from sml_cli.participants import Participant
 from sml_cli.problems import FieldMap, Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
@@ -276,14 +276,19 @@ class EvalRun:
     def prepare_models(self) -> list[str]:
         """Import litellm and load embedded models before the clock starts (SPEC §4); check
         that hosted models have credentials. Returns warnings to show."""
-        from sml_cli.models import _import_litellm, check_credentials, is_embedded
+        from sml_cli.models import (
+            _import_litellm,
+            check_credentials,
+            direct_endpoint,
+            is_embedded,
+        )
 
         warnings: list[str] = []
         for (model, settings), flag in zip(self._roles(), ("--student", "--teacher"),
                                            strict=False):
             if is_embedded(model):
                 make_model(model, settings)
-            else:
+            elif direct_endpoint(model, settings) is None:  # plain HTTP needs no litellm
                 _import_litellm()
                 warnings += check_credentials(model, settings, flag)
         return warnings
@@ -376,6 +381,7 @@ class EvalRun:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             await asyncio.to_thread(writer.close)
+            await close_http_sessions()
         store.finish_run(self.run_id, "interrupted" if interrupted else "done")
         elapsed = (last_end[0] - first_start[0]) if first_start and last_end[0] else 0.0
         return elapsed, interrupted

@@ -14,6 +14,7 @@ import os
 import random
 import time
 import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -250,92 +251,167 @@ class LiteLLMModel(_RetryingModel):
             return None
 
 
+# The OpenAI client's names for HTTP statuses, so that errors read the same on both paths.
+_STATUS_NAMES = {400: "BadRequestError", 401: "AuthenticationError",
+                 403: "PermissionDeniedError", 404: "NotFoundError", 408: "Timeout",
+                 409: "ConflictError", 422: "UnprocessableEntityError", 429: "RateLimitError",
+                 503: "ServiceUnavailableError"}
+
+
 class HTTPStatusError(Exception):
     """A non-2xx answer from an OpenAI-compatible endpoint (`status_code` drives retries)."""
 
     def __init__(self, status_code: int, body: str) -> None:
-        super().__init__(f"HTTP {status_code}: {body[:300]}")
+        super().__init__(f"HTTP {status_code}: {_error_message(body)[:300]}")
         self.status_code = status_code
+        self.kind = _STATUS_NAMES.get(
+            status_code, "InternalServerError" if status_code >= 500 else "APIStatusError")
 
 
-# One connection pool per (event loop, endpoint): httpx clients cannot cross event loops.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
+def _error_message(body: str) -> str:
+    """The message of an OpenAI-style `{"error": {"message": …}}` body, else the body."""
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return body.strip()
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"]
+    return error if isinstance(error, str) else body.strip()
+
+
+# One connection pool per (event loop, endpoint): a client session cannot cross event loops.
+# aiohttp rather than httpx: httpcore's pool scans every connection for every request, which
+# at 50 concurrent sessions costs more CPU than the calls themselves (bench/eval_overhead.py).
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _client(base_url: str) -> Any:
-    import httpx
-
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    client = per_loop.get(base_url)
-    if client is None:
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        client = per_loop[base_url] = httpx.AsyncClient(base_url=base_url, limits=limits)
-    return client
+async def _closing(session: Any) -> AsyncIterator[None]:
+    """Closes `session` when its event loop shuts down: `asyncio.run` finalises every live
+    async generator of the loop, so no "Unclosed client session" is left behind."""
+    try:
+        yield
+    finally:
+        await session.close()
 
 
-class EmbeddedModel(_RetryingModel):
-    """The in-process llama.cpp server (`local`, `gguf:PATH`), spoken to over its loopback
-    OpenAI-compatible API with a plain HTTP client: the server is ours and its API is fixed,
-    so litellm's translation layer (and its seconds of import time) buys nothing here."""
+async def _http_session(base_url: str) -> Any:
+    import aiohttp
 
-    def __init__(self, label: str, base_url: str, served: str, settings: ModelSettings) -> None:
+    per_loop = _sessions.setdefault(asyncio.get_running_loop(), {})
+    entry = per_loop.get(base_url)
+    if entry is None or entry[0].closed:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        keeper = _closing(session)
+        await anext(keeper)
+        entry = per_loop[base_url] = (session, keeper)
+    return entry[0]
+
+
+async def close_http_sessions() -> None:
+    """Close this loop's connection pools now (a run's end)."""
+    for session, keeper in _sessions.pop(asyncio.get_running_loop(), {}).values():
+        await keeper.aclose()
+        await session.close()
+
+
+class OpenAICompatibleModel(_RetryingModel):
+    """Any OpenAI-compatible chat-completions endpoint, spoken to with a plain HTTP client:
+    the embedded llama.cpp server, and `openai/…` models on a custom endpoint (vLLM,
+    llama.cpp, a gateway). The API is fixed, so litellm's translation layer buys nothing
+    there and costs ≈ 10 ms of CPU per call."""
+
+    def __init__(self, label: str, base_url: str, served: str, settings: ModelSettings, *,
+                 api_key: str | None = None, price: tuple[float, float] | None = None) -> None:
         self.name = label
         self.settings = settings
-        self._base_url = base_url
+        self._url = base_url.rstrip("/") + "/chat/completions"
         self._served = served
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._price = price  # USD per prompt token, per completion token
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
+        import aiohttp
+
         started = time.perf_counter()
         payload = {"model": self._served, **self._payload(messages, on_token is not None)}
-        client = _client(self._base_url)
-        if on_token is None:
-            response = await client.post("/chat/completions", json=payload,
-                                         timeout=self.settings.timeout)
-            if response.status_code >= 400:
-                raise HTTPStatusError(response.status_code, response.text)
-            data = response.json()
-            content = data["choices"][0]["message"].get("content") or ""
-            usage = data.get("usage") or {}
-        else:
-            content, usage = await self._stream(client, payload, on_token)
-        return Reply(content=content, model=self.name,
-                     prompt_tokens=usage.get("prompt_tokens"),
-                     completion_tokens=usage.get("completion_tokens"), cost_usd=0.0,
+        session = await _http_session(self._url)
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        try:
+            async with session.post(self._url, json=payload, headers=self._headers,
+                                    timeout=timeout) as response:
+                if response.status >= 400:
+                    raise HTTPStatusError(response.status, await response.text())
+                if on_token is None:
+                    data = json.loads(await response.read())
+                    content = data["choices"][0]["message"].get("content") or ""
+                    usage = data.get("usage") or {}
+                else:
+                    content, usage = await self._stream(response, on_token)
+        except TimeoutError:
+            raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        cost = None
+        if self._price is not None and prompt is not None and completion is not None:
+            cost = prompt * self._price[0] + completion * self._price[1]
+        return Reply(content=content, model=self.name, prompt_tokens=prompt,
+                     completion_tokens=completion, cost_usd=cost,
                      latency_ms=(time.perf_counter() - started) * 1000)
 
-    async def _stream(self, client: Any, payload: dict[str, Any],
-                      on_token: TokenCallback) -> tuple[str, dict[str, Any]]:
+    @staticmethod
+    async def _stream(response: Any, on_token: TokenCallback) -> tuple[str, dict[str, Any]]:
         parts: list[str] = []
         usage: dict[str, Any] = {}
-        async with client.stream("POST", "/chat/completions", json=payload,
-                                 timeout=self.settings.timeout) as response:
-            if response.status_code >= 400:
-                raise HTTPStatusError(response.status_code, (await response.aread()).decode())
-            async for line in response.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                chunk = json.loads(data)
-                usage = chunk.get("usage") or usage
-                for choice in chunk.get("choices") or []:
-                    delta = (choice.get("delta") or {}).get("content")
-                    if delta:
-                        parts.append(delta)
-                        on_token(delta)
+        async for raw in response.content:
+            line = raw.decode("utf-8").strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            chunk = json.loads(data)
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                delta = (choice.get("delta") or {}).get("content")
+                if delta:
+                    parts.append(delta)
+                    on_token(delta)
         return "".join(parts), usage
+
+
+# The engine's name for the in-process model's participant (its server is free: cost 0).
+EmbeddedModel = OpenAICompatibleModel
+
+
+def direct_endpoint(model: str, settings: ModelSettings) -> str | None:
+    """The custom endpoint an `openai/…` model is sent to, if any (then it is called
+    directly, not through litellm). SML_VIA_LITELLM=1 sends everything through litellm."""
+    if not model.startswith("openai/") or os.environ.get("SML_VIA_LITELLM", "") not in ("", "0"):
+        return None
+    return settings.api_base or next(
+        (os.environ[v] for v in _OPENAI_BASE_VARS if os.environ.get(v)), None)
+
+
+def _known_price(served: str) -> tuple[float, float] | None:
+    """litellm's price for a model name, when litellm is loaded already (an eval loads it
+    before the clock starts; a chat does not wait for it)."""
+    if _litellm is None:
+        return None
+    info = _litellm.model_cost.get(served) or {}
+    prompt, completion = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+    if prompt is None or completion is None:
+        return None
+    return float(prompt), float(completion)
 
 
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
+    name = getattr(exc, "kind", None) or type(exc).__name__
     return f"{name}: {text[:300]}" if text else name
 
 
-def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | EmbeddedModel:
+def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | OpenAICompatibleModel:
     """A participant for a model string (`local`, `gguf:PATH` or any litellm model)."""
     if is_embedded(model):
         from sml_cli import embedded
@@ -344,7 +420,16 @@ def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | EmbeddedMo
         server = embedded.get_server(path, settings)
         local_settings = replace(settings, api_base=server.base_url,
                                  retries=max(settings.retries, 1))
-        return EmbeddedModel(model, server.base_url, embedded.served_name(path), local_settings)
+        return OpenAICompatibleModel(model, server.base_url, embedded.served_name(path),
+                                     local_settings, price=(0.0, 0.0))
+    base = direct_endpoint(model, settings)
+    if base is not None:
+        served = model.removeprefix("openai/")
+        return OpenAICompatibleModel(
+            model, base, served, settings,
+            api_key=os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY,
+            price=_known_price(served),
+        )
     return LiteLLMModel(model, settings)
 
 

@@ -82,6 +82,17 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
     assert not server.errors, server.errors
 
 
+@pytest.fixture(params=["direct", "litellm"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a model call can go: plain HTTP (openai/… on a custom endpoint) and, with
+    SML_VIA_LITELLM=1, litellm (every other provider)."""
+    if request.param == "litellm":
+        monkeypatch.setenv("SML_VIA_LITELLM", "1")
+    else:
+        monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+    return str(request.param)
+
+
 @pytest.fixture
 def problems_file(tmp_path: Path) -> Path:
     return write_problems(tmp_path / "problems.jsonl", EVAL_PROBLEMS)
@@ -105,7 +116,7 @@ def faulty(question: str, fault: StubFault, times: int | None = None) -> Callabl
 def run_eval(problems_file: Path, db: Path, *, retries: int = 2, timeout: float = 30.0,
              conditions: tuple[str, ...] = ("none",), max_turns: int = 1,
              run_id: str = "faults") -> tuple[dict[str, Any], dict[str, tuple[str, str | None]]]:
-    """An in-process eval against the stub through litellm; (results JSON, problem id →
+    """An in-process eval against the stub; (results JSON, problem id →
     (status, error))."""
     settings = ModelSettings(retries=retries, retry_base_s=0.01, timeout=timeout)
     options = EvalOptions(student="openai/student", teacher="openai/teacher",
@@ -129,7 +140,7 @@ def run_eval(problems_file: Path, db: Path, *, retries: int = 2, timeout: float 
 
 
 def test_rate_limit_is_retried_and_the_session_finishes(
-    stub: StubServer, problems_file: Path, tmp_path: Path
+    transport: str, stub: StubServer, problems_file: Path, tmp_path: Path
 ) -> None:
     stub.handler = faulty(Q1, StubFault(status=429, body="slow down"), times=2)
     result, sessions = run_eval(problems_file, tmp_path / "r.db", retries=2)
@@ -153,7 +164,7 @@ PERSISTENT_FAULTS = [
 
 @pytest.mark.parametrize(("fault", "retries", "expected", "words"), PERSISTENT_FAULTS)
 def test_persistent_endpoint_fault_is_an_error_session_and_the_run_completes(
-    fault: StubFault, retries: int, expected: int, words: list[str],
+    fault: StubFault, retries: int, expected: int, words: list[str], transport: str,
     stub: StubServer, problems_file: Path, tmp_path: Path,
 ) -> None:
     stub.handler = faulty(Q2, fault)

@@ -1,0 +1,123 @@
+"""The two ways a remote model is called (SPEC §6): plain HTTP for `openai/…` on a custom
+endpoint (and the embedded server), litellm for everything else — same replies, same token
+counts, same error names, streaming included."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sml_cli.models import (
+    LiteLLMModel,
+    ModelSettings,
+    OpenAICompatibleModel,
+    direct_endpoint,
+    make_model,
+)
+from sml_cli.participants import ParticipantError
+from sml_cli.testing import StubFault, StubServer
+
+REPLY = "Twelve is three times four. Final answer: 12"
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "3*4?"}]
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
+    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with StubServer(lambda request: REPLY) as s:
+        yield s
+
+
+@pytest.fixture(params=["direct", "litellm"])
+def via(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "litellm":
+        monkeypatch.setenv("SML_VIA_LITELLM", "1")
+    else:
+        monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+    return str(request.param)
+
+
+def settings(server: StubServer, **kw: Any) -> ModelSettings:
+    return ModelSettings(api_base=server.url, retries=0, **kw)
+
+
+def test_each_path_is_chosen_where_it_should_be(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+    custom = ModelSettings(api_base="http://10.0.0.5:8000/v1")
+    assert direct_endpoint("openai/qwen", custom) == "http://10.0.0.5:8000/v1"
+    assert direct_endpoint("openai/gpt-4o-mini", ModelSettings()) is None  # OpenAI: litellm
+    assert direct_endpoint("anthropic/claude", custom) is None
+    assert direct_endpoint("hosted_vllm/qwen", custom) is None
+    assert isinstance(make_model("openai/gpt-4o-mini", ModelSettings()), LiteLLMModel)
+    assert isinstance(make_model("openai/qwen", custom), OpenAICompatibleModel)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://10.0.0.6/v1")
+    assert direct_endpoint("openai/qwen", ModelSettings()) == "http://10.0.0.6/v1"
+    monkeypatch.setenv("SML_VIA_LITELLM", "1")
+    assert direct_endpoint("openai/qwen", custom) is None
+    assert isinstance(make_model("openai/qwen", custom), LiteLLMModel)
+
+
+def test_reply_and_tokens_are_the_same_on_both_paths(via: str, server: StubServer) -> None:
+    model = make_model("openai/student", settings(server, temperature=0.0, max_tokens=64))
+    assert isinstance(model, OpenAICompatibleModel if via == "direct" else LiteLLMModel)
+    reply = asyncio.run(model.respond(MESSAGES))
+    assert reply.content == REPLY
+    assert reply.model == "openai/student"
+    # The stub counts words: 2 + 1 prompt words, 8 reply words.
+    assert (reply.prompt_tokens, reply.completion_tokens) == (3, 8)
+    request = server.requests[-1]
+    assert request["model"] == "student" and request["messages"] == MESSAGES
+    assert (request["temperature"], request["max_tokens"]) == (0.0, 64)
+    assert server.headers[-1]["authorization"] == "Bearer sk-test"
+
+
+def test_streaming_delivers_every_token_and_the_usage(via: str, server: StubServer) -> None:
+    model = make_model("openai/student", settings(server))
+    tokens: list[str] = []
+    reply = asyncio.run(model.respond(MESSAGES, on_token=tokens.append))
+    assert len(tokens) > 3 and "".join(tokens) == reply.content == REPLY
+    assert reply.completion_tokens == 8
+    assert server.requests[-1]["stream"] is True
+
+
+@pytest.mark.parametrize(("status", "name"), [
+    (429, "RateLimitError"), (401, "AuthenticationError"), (404, "NotFoundError"),
+    (500, "InternalServerError"), (503, "ServiceUnavailableError"),
+])
+def test_error_names_match_on_both_paths(
+    via: str, server: StubServer, status: int, name: str
+) -> None:
+    server.handler = lambda request: StubFault(status, "the endpoint says no")
+    model = make_model("openai/student", settings(server))
+    with pytest.raises(ParticipantError) as err:
+        asyncio.run(model.respond(MESSAGES))
+    assert name in str(err.value) and "the endpoint says no" in str(err.value)
+    assert str(err.value).startswith("openai/student: ")
+
+
+def test_a_known_price_gives_a_cost(server: StubServer) -> None:
+    model = OpenAICompatibleModel("openai/x", server.url, "x", settings(server),
+                                  price=(1e-6, 2e-6))
+    reply = asyncio.run(model.respond(MESSAGES))
+    assert reply.cost_usd == pytest.approx(3 * 1e-6 + 8 * 2e-6)
+    unpriced = OpenAICompatibleModel("openai/x", server.url, "x", settings(server))
+    assert asyncio.run(unpriced.respond(MESSAGES)).cost_usd is None
+
+
+def test_connection_pools_are_closed_with_their_event_loop(server: StubServer) -> None:
+    model = make_model("openai/student", settings(server))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):  # a new loop each time: a pool must never cross loops
+            assert asyncio.run(model.respond(MESSAGES)).content == REPLY
+        gc.collect()
+    unclosed = [w for w in caught if "nclosed" in str(w.message)]
+    assert not unclosed, [str(w.message) for w in unclosed]
