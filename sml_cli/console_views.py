@@ -291,9 +291,12 @@ def print_models() -> None:
                   "leak guard, not for meaningful scores.")
     table.add_row("gguf:PATH", "Any local GGUF file, run the same way. Both can be student and "
                   "teacher at once; they share one loaded model with parallel slots.")
-    table.add_row("openai/MODEL", "OpenAI, or any OpenAI-compatible server: set OPENAI_API_BASE "
-                  "(or --student-api-base / --teacher-api-base) and OPENAI_API_KEY.")
-    table.add_row("hosted_vllm/MODEL", "A vLLM server: --student-api-base http://host:8000/v1")
+    table.add_row("openai/MODEL", "OpenAI (OPENAI_API_KEY), or any OpenAI-compatible server "
+                  "(vLLM, llama.cpp, LM Studio, a gateway): --student-api-base / "
+                  "--teacher-api-base URL or OPENAI_API_BASE; the key is optional there. "
+                  "Called over plain HTTP, the fastest path for large evals.")
+    table.add_row("hosted_vllm/MODEL", "A vLLM server through litellm: --student-api-base "
+                  "http://host:8000/v1")
     table.add_row("ollama/MODEL", "An Ollama server (OLLAMA_API_BASE, default "
                   "http://localhost:11434).")
     table.add_row("anthropic/MODEL, gemini/…, …", "Any provider litellm supports, with that "

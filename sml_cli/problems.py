@@ -138,7 +138,8 @@ class FieldMap:
         """Top-level keys this map reads (kept out of the problem's free-form meta)."""
         names = {self.question, self.answer}
         names.update(self.column(n) for n in MAPPABLE_FIELDS)
-        return {n.split(".", 1)[0] for n in names} | set(KNOWN_FIELDS)
+        parts = {p.strip() for n in names for p in n.split(",")}
+        return {p.split(".", 1)[0] for p in parts} | set(KNOWN_FIELDS)
 
 
 def parse_field_options(options: list[str] | None) -> dict[str, str]:
@@ -164,9 +165,15 @@ _MISSING = object()
 
 def lookup(row: dict[str, Any], column: str) -> Any:
     """The value at `column` (an exact key, else a dotted path through objects and list
-    indexes), or `_MISSING`."""
+    indexes, else `A,B`: the texts of several columns joined, as SVAMP splits a question
+    into Body and Question), or `_MISSING`."""
     if column in row:
         return row[column]
+    if "," in column:
+        values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
+        if not values or any(v is _MISSING for v in values):
+            return _MISSING
+        return "\n\n".join(t for t in (_text(v) for v in values) if t)
     if "." not in column:
         return _MISSING
     value: Any = row

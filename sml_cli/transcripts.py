@@ -94,8 +94,9 @@ class Transcript:
 # generic chat labels read as a tutoring app logs them: the person is the student (`user`,
 # `human`), the model is the tutor (`assistant`, `gpt`).
 TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog")
-ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "name")
-CONTENT_KEYS = ("content", "value", "text", "message", "utterance")
+ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
+             "name")
+CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
 STUDENT_LABELS = ("student", "user", "human", "learner", "pupil")
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor")
 SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")

@@ -749,3 +749,21 @@ def test_mention_mode_counts_a_stated_wrong_result_as_an_attempt(db: Path) -> No
         "SELECT t.attempt, t.correct FROM turns t JOIN sessions s ON s.id = t.session_id "
         "WHERE s.problem_id = '101' AND t.kind = 'verdict' ORDER BY t.seq").fetchall()
     assert verdicts == [("32", 0), ("22", 1)]
+
+
+def test_turn_objects_that_name_the_speaker_under_user(tmp_path: Path, db: Path) -> None:
+    # A layout where each turn says who spoke under "user" (tutor/student) and the words
+    # under "text" (with an id beside them).
+    path = tmp_path / "bridge.jsonl"
+    path.write_text(jsonl([{
+        "question": "A crate holds 7 melons and 5 more are added. How many melons?",
+        "answer": "12",
+        "c_h": [{"id": 1, "user": "tutor", "text": "What did you get?"},
+                {"id": 2, "user": "student", "text": "13 melons"},
+                {"id": 3, "user": "tutor", "text": "Count on from 7 again, slowly."},
+                {"id": 4, "user": "student", "text": "8, 9, 10, 11, 12. So 12 melons."}],
+    }]), encoding="utf-8")
+    s = only(import_ok(path, db, "--turns-field", "c_h", "--match", "mention"))
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert s["first_attempt_success_rate"] == 0.0 and s["leak_rate"] == 0.0
+    assert texts(db, "teacher")[0] == "What did you get?"

@@ -1006,3 +1006,18 @@ def test_eval_on_a_gsm8k_shaped_file_with_flags(
         assert not server.errors, server.errors
     finally:
         server.stop()
+
+
+def test_svamp_question_joined_from_two_columns(tmp_path: Path) -> None:
+    # SVAMP splits the task into Body and Question; `A,B` joins their texts.
+    path = write_jsonl(tmp_path / "svamp.jsonl", [
+        {"ID": "chal-1", "Body": "A shelf holds 14 jars. 9 more jars arrive.",
+         "Question": "How many jars are there now?", "Answer": 23.0},
+    ])
+    [p] = load(path, question="Body,Question", answer="Answer", columns={"id": "ID"})
+    assert p.question == ("A shelf holds 14 jars. 9 more jars arrive.\n\n"
+                          "How many jars are there now?")
+    assert (p.id, p.answer, p.verifier) == ("chal-1", "23", "numeric")
+    assert "Body" not in p.meta and "Question" not in p.meta
+    assert_at_line(load_error(path, question="Body,Query", answer="Answer"), path, 1,
+                   "'Body,Query'")
