@@ -231,6 +231,8 @@ def _parse_turns(value: Any, labels: dict[str, str],
         raw = _split_dialogue(value, labels, fail)
     elif isinstance(value, list):
         for i, item in enumerate(value, start=1):
+            if isinstance(item, str) and not item.strip():
+                continue  # a blank line between turns
             raw.append(_turn_item(item, i, fail))
     else:
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")

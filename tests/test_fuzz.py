@@ -199,8 +199,40 @@ good_transcripts = st.fixed_dictionaries(
     {"problem": valid_rows, "turns": st.lists(good_turns, min_size=1, max_size=5)},
     optional={"condition": st.sampled_from(["answer", "none", "human tutor"]),
               "meta": st.dictionaries(st.text(max_size=5), json_values, max_size=3)})
+# The layouts of public datasets: speaker labels known, unknown, odd; one-string dialogues
+# (MathDial's |EOM|, speaker lines), lists of "Speaker: text", ShareGPT/OpenAI objects.
+speaker_labels = st.sampled_from(["Teacher", "Student", "Cody", "user", "assistant", "gpt",
+                                  "human", "system", "Tutor", "Note", "", "**Teacher**", "a:b"])
+turn_text = st.text(max_size=30) | st.sampled_from(
+    ["I think it is 4.", "Final answer: 4", "(probing)What did you do?", "7 + 3 = 10", ""])
+spoken = st.tuples(speaker_labels, turn_text).map(lambda t: f"{t[0]}: {t[1]}")
+dialogue_strings = st.one_of(
+    st.lists(spoken, max_size=5).map("|EOM|".join),
+    st.lists(spoken | turn_text, max_size=5).map("\n".join),
+    st.text(max_size=60),
+)
+layout_turns = st.one_of(
+    dialogue_strings,
+    st.lists(spoken | turn_text, max_size=4),
+    st.lists(st.fixed_dictionaries({"from": speaker_labels, "value": turn_text}), max_size=4),
+    st.lists(st.fixed_dictionaries(
+        {"role": speaker_labels,
+         "content": turn_text | st.lists(st.fixed_dictionaries(
+             {"type": st.just("text"), "text": turn_text}), max_size=2) | json_values}),
+        max_size=4),
+)
+flat_transcripts = st.builds(
+    lambda problem, key, turns, extra: {**problem, key: turns, **extra},
+    valid_rows | risky_rows,
+    st.sampled_from(["conversation", "messages", "conversations", "turns", "dialogue"]),
+    layout_turns,
+    st.dictionaries(st.sampled_from(["scenario", "profile", "condition", "meta"]), json_values,
+                    max_size=2),
+)
 transcript_rows = st.one_of(
     good_transcripts,
+    flat_transcripts,
+    flat_transcripts,
     st.fixed_dictionaries(
         {"problem": valid_rows | risky_rows | rows, "turns": st.lists(turn_items, max_size=4)},
         optional={"condition": st.text(max_size=8) | json_values,
