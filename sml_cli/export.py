@@ -464,11 +464,12 @@ def _near(x: Fraction, answer: float) -> bool:
 
 
 def _sft_messages(conv: Conversation, view: str) -> list[Message]:
+    """Messages up to the last one of the trained role (SPEC §8 says so for the teacher
+    view; in the student view the same holds: an imported dialogue may end on a teacher
+    turn, which nothing would learn from)."""
     messages = conv.messages
-    if view == "teacher":
-        last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=-1)
-        messages = messages[: last + 1]
-    return messages
+    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=-1)
+    return messages[: last + 1]
 
 
 def _openai_rows(conv: Conversation, view: str, weights: bool) -> Iterator[dict[str, Any]]:

@@ -461,9 +461,10 @@ def test_final_scan_allows_repeating_what_the_student_said(tmp_path: Path) -> No
         ("system", "question", p.question, 0),
         ("student", "message", "Six times seven is 42, I think", 1),
         ("teacher", "message", "Yes, 42 is right. Well done.", 1),
+        ("student", "message", "Thank you!", 2),
     ])
     rows = run_export(path, fmt="openai")
-    assert "42 is right" in rows[0]["messages"][-1]["content"]
+    assert "42 is right" in rows[0]["messages"][-2]["content"]
 
 
 def test_numbers_of_the_student_prompt_are_not_leaks(tmp_path: Path) -> None:
@@ -503,9 +504,12 @@ def test_consecutive_turns_of_one_role_are_merged(tmp_path: Path) -> None:
     ])
     rows = run_export(path, fmt="openai", weights=True)
     roles = [m["role"] for m in rows[0]["messages"]]
-    assert roles == ["user", "assistant", "user"]
+    # The two student turns are one message; the teacher's last word, which the student
+    # never answered, is no SFT target and is dropped.
+    assert roles == ["user", "assistant"]
     assert rows[0]["messages"][0]["content"].endswith("Take your time.")
     assert rows[0]["messages"][1]["weight"] == 0  # holds a failed attempt
+    assert all("Count again" not in m["content"] for m in rows[0]["messages"])
 
 
 # ----------------------------------------------------------------------------- streaming
