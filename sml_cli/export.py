@@ -39,7 +39,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from itertools import product
 from pathlib import Path
@@ -59,6 +59,7 @@ from sml_cli.records import (
     VERDICT,
     SessionInfo,
     Turn,
+    shallow_dict,
 )
 from sml_cli.views import Message, student_view_sources, teacher_view
 
@@ -513,10 +514,10 @@ def _raw_row(data: SessionData) -> dict[str, Any]:
     }
     turns = []
     for t in data.turns:
-        row = asdict(t)
+        row = shallow_dict(t)
         row["leak_spans"] = [list(s) for s in t.leak_spans] if t.leak_spans else None
         turns.append(row)
-    return {"session": asdict(data.info), "problem": problem, "turns": turns}
+    return {"session": shallow_dict(data.info), "problem": problem, "turns": turns}
 
 
 def preference_rows(convs: Sequence[Conversation]) -> Iterator[dict[str, Any]]:

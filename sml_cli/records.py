@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["system", "student", "teacher", "verifier"]
@@ -31,6 +31,12 @@ DRAFT = "draft"  # teacher, teacher: a teacher message the guard kept from the s
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
+
+
+def shallow_dict(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, values as they are: `dataclasses.asdict` deep-copies
+    every value, which dominated the cost of writing turns."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 @dataclass(slots=True)
 class Turn:
@@ -76,7 +82,7 @@ class Turn:
         return f"teacher · turn {self.turn}{guard}", "teacher"
 
     def to_row(self) -> dict[str, Any]:
-        row = asdict(self)
+        row = shallow_dict(self)
         row["correct"] = None if self.correct is None else int(self.correct)
         row["leak"] = int(self.leak)
         row["leak_spans"] = json.dumps(self.leak_spans) if self.leak_spans else None
@@ -133,7 +139,7 @@ class SessionInfo:
     cost_usd: float | None = None
 
     def to_row(self) -> dict[str, Any]:
-        row = asdict(self)
+        row = shallow_dict(self)
         for key in ("solved", "first_attempt_correct"):
             row[key] = None if row[key] is None else int(row[key])
         row["meta"] = json.dumps(self.meta, ensure_ascii=False) if self.meta else None

@@ -337,30 +337,36 @@ def _clip(text: str, limit: int = 50) -> str:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _mentioned(text: str, problem: Problem) -> str | None:
-    """The answer as stated in `text` (a number equal to a numeric answer, or the answer
-    text), or None."""
-    if not problem.answer:
-        return None
-    answer = parse_number(problem.answer)
-    if answer is not None:
-        for m in find_numbers(text):
-            if numbers_equal(m, answer):
+class _AnswerFinder:
+    """Where a student turn states the problem's answer, or another result (mention mode);
+    the answer and the question's numbers are parsed once per dialogue."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.answer = parse_number(problem.answer) if problem.answer else None
+        self._given: list[Any] | None = None
+
+    def mentioned(self, text: str) -> str | None:
+        """The answer as stated in `text` (a number equal to a numeric answer, or the
+        answer text), or None."""
+        if not self.problem.answer:
+            return None
+        if self.answer is not None:
+            return next((m.text for m in find_numbers(text)
+                         if numbers_equal(m, self.answer)), None)
+        leaks = guard.find_leaks(text, self.problem)
+        return leaks[0].text if leaks else None
+
+    def stated_result(self, text: str) -> str | None:
+        """The last number `text` states that the question does not (numeric answers)."""
+        if self.answer is None:
+            return None
+        if self._given is None:
+            self._given = find_numbers(self.problem.question)
+        for m in reversed(find_numbers(text, words=False)):
+            if not any(numbers_equal(m, g) for g in self._given):
                 return m.text
         return None
-    leaks = guard.find_leaks(text, problem)
-    return leaks[0].text if leaks else None
-
-
-def _stated_result(text: str, problem: Problem) -> str | None:
-    """The last number `text` states that the question does not, for a numeric answer."""
-    if not problem.answer or parse_number(problem.answer) is None:
-        return None
-    given = find_numbers(problem.question)
-    for m in reversed(find_numbers(text, words=False)):
-        if not any(numbers_equal(m, g) for g in given):
-            return m.text
-    return None
 
 
 def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
@@ -376,6 +382,7 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
         return row
 
     add("system", "public", QUESTION, problem.public_question(), 0)
+    finder = _AnswerFinder(problem)
     k = 0
     stated_at: int | None = None  # first student turn that stated the answer
     teacher_rows: list[Turn] = []
@@ -384,9 +391,10 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
             teacher_rows.append(add("teacher", "public", MESSAGE, content, k))
             continue
         k += 1
-        mention = _mentioned(content, problem)
+        mention = finder.mentioned(content)
         attempt = extract_attempt(content, code=code)
-        guess = _stated_result(content, problem) if match == "mention" else None
+        guess = (finder.stated_result(content)
+                 if match == "mention" and mention is None and attempt is None else None)
         if match == "mention" and mention is not None:
             add("student", "public", ATTEMPT, content, k, attempt=mention)
             add("verifier", "teacher", VERDICT, "correct (the answer is stated)", k,
