@@ -305,7 +305,8 @@ def print_models() -> None:
                   "person joining from another terminal with `sml chat --join ID`.")
     console.print(table)
     console.print("Keys come from the environment and are never stored in the database or "
-                  "in exports. Rate limits and network errors are retried with back-off.")
+                  "in exports. Rate limits and network errors are retried with back-off "
+                  "(honouring Retry-After).")
 
 
 def print_export_stats(

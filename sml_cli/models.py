@@ -82,6 +82,35 @@ def is_retryable(exc: BaseException) -> bool:
     return True  # unknown faults (garbage JSON, dropped streams) are worth another try
 
 
+MAX_RETRY_AFTER_S = 120.0
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """The wait an error response asked for (`retry-after-ms` or `Retry-After`, in seconds
+    or as an HTTP date), from our HTTP errors or litellm's, if any."""
+    headers = getattr(exc, "headers", None) or getattr(exc, "litellm_response_headers", None)
+    if headers is None:
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            when = parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return None
+
+
 _litellm: Any = None
 
 
@@ -153,7 +182,12 @@ class _RetryingModel:
                 if not is_retryable(exc) or attempt > self.settings.retries:
                     raise ParticipantError(f"{self.name}: {_describe(exc)}") from exc
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
-                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                delay *= random.uniform(0.5, 1.5)
+                # A rate-limited API says when to come back; sooner would only fail again.
+                asked = retry_after_seconds(exc)
+                if asked is not None:
+                    delay = max(delay, min(asked, MAX_RETRY_AFTER_S))
+                await asyncio.sleep(delay)
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
         raise NotImplementedError
@@ -261,9 +295,10 @@ _STATUS_NAMES = {400: "BadRequestError", 401: "AuthenticationError",
 class HTTPStatusError(Exception):
     """A non-2xx answer from an OpenAI-compatible endpoint (`status_code` drives retries)."""
 
-    def __init__(self, status_code: int, body: str) -> None:
+    def __init__(self, status_code: int, body: str, headers: Any = None) -> None:
         super().__init__(f"HTTP {status_code}: {_error_message(body)[:300]}")
         self.status_code = status_code
+        self.headers = headers  # case-insensitive (aiohttp's), for Retry-After
         self.kind = _STATUS_NAMES.get(
             status_code, "InternalServerError" if status_code >= 500 else "APIStatusError")
 
@@ -342,7 +377,8 @@ class OpenAICompatibleModel(_RetryingModel):
             async with session.post(self._url, json=payload, headers=self._headers,
                                     timeout=timeout) as response:
                 if response.status >= 400:
-                    raise HTTPStatusError(response.status, await response.text())
+                    raise HTTPStatusError(response.status, await response.text(),
+                                          response.headers)
                 if on_token is None:
                     data = json.loads(await response.read())
                     content = data["choices"][0]["message"].get("content") or ""

@@ -132,6 +132,7 @@ class StubFault:
     body: str | None = None
     garbage: bool = False
     hang: bool = False
+    retry_after: str | None = None  # a Retry-After header, as a rate-limited API sends
 
 
 StubHandler = Callable[[dict[str, Any]], "str | StubFault"]
@@ -276,8 +277,10 @@ class StubServer:
             if result.garbage:
                 self._send_raw(writer, 200, b"this is not json{", "application/json")
             else:
+                extra = {"Retry-After": result.retry_after} if result.retry_after else None
                 self._send(writer, result.status,
-                           {"error": {"message": result.body or "stub fault", "type": "stub"}})
+                           {"error": {"message": result.body or "stub fault", "type": "stub"}},
+                           extra)
             return
         prompt_tokens = sum(len(str(m.get("content", "")).split())
                             for m in request.get("messages", []))
@@ -322,15 +325,19 @@ class StubServer:
         data = f"data: {json.dumps(payload)}\n\n".encode()
         writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
-    def _send(self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any]) -> None:
-        self._send_raw(writer, status, json.dumps(payload).encode(), "application/json")
+    def _send(self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any],
+              headers: dict[str, str] | None = None) -> None:
+        self._send_raw(writer, status, json.dumps(payload).encode(), "application/json",
+                       headers)
 
     @staticmethod
-    def _send_raw(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str) -> None:
+    def _send_raw(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str,
+                  headers: dict[str, str] | None = None) -> None:
         reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests",
                   500: "Internal Server Error"}.get(status, "Error")
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         writer.write(
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n{extra}"
             f"Content-Length: {len(data)}\r\n\r\n".encode() + data
         )
 

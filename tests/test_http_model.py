@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -121,3 +122,47 @@ def test_connection_pools_are_closed_with_their_event_loop(server: StubServer) -
         gc.collect()
     unclosed = [w for w in caught if "nclosed" in str(w.message)]
     assert not unclosed, [str(w.message) for w in unclosed]
+
+
+def test_a_rate_limited_call_waits_as_long_as_the_api_asks(
+    via: str, server: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hits = [0]
+
+    def handler(request: dict[str, Any]) -> Any:
+        hits[0] += 1
+        return StubFault(429, "slow down", retry_after="7") if hits[0] == 1 else REPLY
+
+    server.handler = handler
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(delay: float, *args: Any) -> Any:
+        if delay >= 1:  # ours; the HTTP clients' own zero-length yields pass through
+            waits.append(delay)
+            delay = 0
+        return await real_sleep(delay, *args)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    model = make_model("openai/student",
+                       ModelSettings(api_base=server.url, retries=2, retry_base_s=0.01))
+    assert asyncio.run(model.respond(MESSAGES)).content == REPLY
+    assert hits[0] == 2
+    assert waits == [7.0]  # not the 0.01 s back-off
+
+
+def test_retry_after_forms() -> None:
+    from email.utils import formatdate
+
+    from sml_cli.models import HTTPStatusError, retry_after_seconds
+
+    def wait(headers: dict[str, str]) -> float | None:
+        return retry_after_seconds(HTTPStatusError(429, "", headers))
+
+    assert wait({"retry-after": "3"}) == 3.0
+    assert wait({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    in_a_minute = wait({"retry-after": formatdate(time.time() + 60, usegmt=True)})
+    assert in_a_minute is not None and 55 < in_a_minute <= 61
+    assert wait({"retry-after": "soon"}) is None
+    assert wait({}) is None
+    assert retry_after_seconds(ValueError("no response at all")) is None
