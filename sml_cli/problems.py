@@ -626,6 +626,20 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
     return _Choices(tuple(texts), labels)
 
 
+def _question_text(value: Any) -> str | None:
+    """The question from a cell: text, or a chat-format prompt (TRL's `prompt` column, a
+    list of {role, content} messages), whose user messages are the question — the student
+    gets sml's own system prompt instead of the dataset's."""
+    if hasattr(value, "tolist") or (isinstance(value, str) and value.lstrip().startswith("[{")):
+        value = _list_cell(value)  # a CSV cell holding the messages as JSON
+    if isinstance(value, list) and value and all(
+            isinstance(m, dict) and "content" in m for m in value):
+        user = [m["content"] for m in value
+                if m.get("role", "user") == "user" and isinstance(m["content"], str)]
+        return "\n\n".join(t.strip() for t in user if t.strip()) or None
+    return _text(value)
+
+
 def _tests_text(value: Any) -> str | None:
     """Test code from a cell: a string, or a list of statements (MBPP's `test_list`)."""
     value = _list_cell(value)
@@ -704,11 +718,24 @@ def _build_problem(
         hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,
                                     "question", fields.question)
         raise fail(f"no {fields.question!r} field; fields here: {available}{hint}")
-    question = _text(_get(row, fields.question))
+    question = _question_text(_get(row, fields.question))
     if not question:
         raise fail(f"{fields.question!r} is empty")
 
-    answer = _text(_get(row, fields.answer))
+    raw_answer = _get(row, fields.answer)
+    if hasattr(raw_answer, "tolist"):
+        raw_answer = raw_answer.tolist()
+    # (A text answer is never parsed as a list: "[0, 1)" is an interval, not two answers.)
+    if isinstance(raw_answer, list) and len(raw_answer) == 1:
+        raw_answer = raw_answer[0]
+    if isinstance(raw_answer, list) and raw_answer:
+        raise fail(f"{fields.answer!r} holds {len(raw_answer)} answers and sml checks one: "
+                   f"pick it with --answer-field {fields.answer}.0")
+    if isinstance(raw_answer, dict):
+        keys = ", ".join(f"{fields.answer}.{k}" for k in list(raw_answer)[:4])
+        raise fail(f"{fields.answer!r} is an object; pick the answer inside it with "
+                   f"--answer-field (one of: {keys})")
+    answer = _text(raw_answer)
     solution = _text(_get(row, fields.column("solution")))
     if fields.answer_pattern is not None and answer is not None:
         full = answer
@@ -825,7 +852,7 @@ def _auto_verifier(
     assert answer is not None
     if parse_number(answer) is not None:
         return "numeric"
-    if _LATEX_HINT.search(answer) or re.fullmatch(r"[\d\s+\-*/().,]+", answer):
+    if _LATEX_HINT.search(answer) or re.fullmatch(r"[\d\s+\-*/().,\[\]]+", answer):
         return "math"
     return "exact"
 

@@ -1021,3 +1021,48 @@ def test_svamp_question_joined_from_two_columns(tmp_path: Path) -> None:
     assert "Body" not in p.meta and "Question" not in p.meta
     assert_at_line(load_error(path, question="Body,Query", answer="Answer"), path, 1,
                    "'Body,Query'")
+
+
+def test_chat_format_prompt_column_gives_the_user_messages(tmp_path: Path) -> None:
+    # TRL-style RL sets keep the task as a list of messages; the dataset's own system
+    # message is dropped (the student gets sml's prompt), the user text is the question.
+    rows = [{"prompt": [{"role": "system", "content": "Reason step by step."},
+                        {"role": "user", "content": "What is 6 times 7?"}],
+             "solution": "42"}]
+    for path in (write_jsonl(tmp_path / "rl.jsonl", rows),
+                 write_parquet(tmp_path / "rl.parquet", rows),
+                 write_csv(tmp_path / "rl.csv", rows)):
+        [p] = load(path, question="prompt", answer="solution")
+        assert p.question == "What is 6 times 7?", path
+        assert p.answer == "42" and correct(p, "42")
+
+
+def test_list_and_object_answers(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "qa.jsonl", [
+        {"question": "Capital of Peru?", "answers": ["Lima"],
+         "gold": {"value": "Lima", "aliases": ["Lima, Peru"]}},
+        {"question": "Largest planet?", "answers": ["Jupiter", "planet Jupiter"],
+         "gold": {"value": "Jupiter", "aliases": []}},
+    ])
+    # One element: that is the answer.
+    single = write_jsonl(tmp_path / "one.jsonl", [{"question": "Capital of Peru?",
+                                                   "answers": ["Lima"]}])
+    assert load(single, answer="answers")[0].answer == "Lima"
+    # Several: sml checks one answer, and says how to pick it.
+    assert_at_line(load_error(path, answer="answers"), path, 2, "holds 2 answers",
+                   "--answer-field answers.0")
+    assert [p.answer for p in load(path, answer="answers.0")] == ["Lima", "Jupiter"]
+    assert_at_line(load_error(path, answer="gold"), path, 1, "is an object",
+                   "gold.value")
+    assert [p.answer for p in load(path, answer="gold.value")] == ["Lima", "Jupiter"]
+
+
+def test_interval_answers_are_text_not_lists(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "iv.jsonl", [
+        {"question": "Where is x^2 - x <= 0 on [0, 2)?", "answer": "[0, 1]"},
+        {"question": "Domain of sqrt(x)/(1-x)?", "answer": "[0, 1)"},
+    ])
+    closed, half_open = load(path)
+    assert (closed.answer, closed.verifier) == ("[0, 1]", "math")
+    assert (half_open.answer, half_open.verifier) == ("[0, 1)", "math")
+    assert correct(half_open, "[0,1)") and not correct(half_open, "[0, 1]")
