@@ -380,9 +380,8 @@ class OpenAICompatibleModel(_RetryingModel):
                     raise HTTPStatusError(response.status, await response.text(),
                                           response.headers)
                 if on_token is None:
-                    data = json.loads(await response.read())
-                    content = data["choices"][0]["message"].get("content") or ""
-                    usage = data.get("usage") or {}
+                    body = await response.read()
+                    content, usage = _parse_completion(body)
                 else:
                     content, usage = await self._stream(response, on_token)
         except TimeoutError:
@@ -407,6 +406,10 @@ class OpenAICompatibleModel(_RetryingModel):
             if data == "[DONE]":
                 break
             chunk = json.loads(data)
+            if not isinstance(chunk, dict):
+                raise MalformedResponse(f"not a stream chunk: {data[:200]!r}")
+            if chunk.get("error"):  # servers report failures mid-stream this way
+                raise MalformedResponse(f"error in stream: {_error_message(data)[:300]}")
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
                 delta = (choice.get("delta") or {}).get("content")
@@ -414,6 +417,25 @@ class OpenAICompatibleModel(_RetryingModel):
                     parts.append(delta)
                     on_token(delta)
         return "".join(parts), usage
+
+
+class MalformedResponse(Exception):
+    """A 2xx answer that is not a chat completion (retried: proxies garble answers now and
+    then)."""
+
+
+def _parse_completion(body: bytes) -> tuple[str, dict[str, Any]]:
+    try:
+        data = json.loads(body)
+        message = data["choices"][0]["message"]
+        content = message.get("content") or ""
+        usage = data.get("usage") or {}
+        if not isinstance(content, str) or not isinstance(usage, dict):
+            raise TypeError
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        shown = body[:200].decode("utf-8", "replace")
+        raise MalformedResponse(f"not a chat completion: {shown!r}") from None
+    return content, usage
 
 
 # The engine's name for the in-process model's participant (its server is free: cost 0).

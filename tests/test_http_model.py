@@ -166,3 +166,17 @@ def test_retry_after_forms() -> None:
     assert wait({"retry-after": "soon"}) is None
     assert wait({}) is None
     assert retry_after_seconds(ValueError("no response at all")) is None
+
+
+@pytest.mark.parametrize("fault", [StubFault(garbage=True), StubFault(200, "not a completion")],
+                         ids=["garbage", "json-but-no-choices"])
+def test_a_2xx_answer_that_is_no_completion_is_retried_then_named(
+    server: StubServer, fault: StubFault
+) -> None:
+    server.handler = lambda request: fault
+    model = OpenAICompatibleModel("openai/x", server.url, "x",
+                                  ModelSettings(retries=1, retry_base_s=0.01))
+    with pytest.raises(ParticipantError) as err:
+        asyncio.run(model.respond(MESSAGES))
+    assert len(server.requests) == 2  # retried once
+    assert "MalformedResponse: not a chat completion" in str(err.value)
