@@ -61,7 +61,7 @@ from sml_cli.records import (
     Turn,
     shallow_dict,
 )
-from sml_cli.views import Message, student_view_sources, teacher_view
+from sml_cli.views import Message, student_view_sources, teacher_prompt, teacher_view
 
 if TYPE_CHECKING:
     from sml_cli.store import Store
@@ -318,6 +318,12 @@ def teacher_conversation(data: SessionData, prompts: Any) -> Conversation | None
     ):
         return None
     messages = teacher_view(data.turns, data.info.condition, prompts)
+    if not messages or messages[0]["role"] != "system":
+        # An imported dialogue stores no prompts (none were given); its teacher is taken to
+        # have known the answer, as human tutors do, so it gets the `answer` teacher prompt:
+        # without it the teacher view would not even hold the question.
+        messages.insert(0, {"role": "system",
+                            "content": teacher_prompt(data.problem, "answer", prompts)})
     _check_roles(data.info.id, messages, "teacher")
     return Conversation(data, messages, [[] for _ in messages])
 

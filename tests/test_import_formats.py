@@ -767,3 +767,24 @@ def test_turn_objects_that_name_the_speaker_under_user(tmp_path: Path, db: Path)
     assert s["success_at_turn"] == [0.0, 1.0]
     assert s["first_attempt_success_rate"] == 0.0 and s["leak_rate"] == 0.0
     assert texts(db, "teacher")[0] == "What did you get?"
+
+
+def test_imported_dialogues_export_for_tutor_training(tmp_path: Path, db: Path) -> None:
+    # The teacher view of an imported dialogue carries the question and the answer in the
+    # teacher's system prompt (the tutor knew them), then the dialogue as it happened.
+    import_ok(MATHDIAL, db, *MATHDIAL_ARGS)
+    out = tmp_path / "tutor.jsonl"
+    result = invoke("export", "--db", db, "--format", "openai", "--view", "teacher",
+                    "--include-leaked", "-o", out)
+    assert result.exit_code == 0, describe(result)
+    rows = {json.loads(line)["messages"][0]["content"]: json.loads(line)["messages"]
+            for line in out.read_text(encoding="utf-8").splitlines()}
+    assert len(rows) == 4
+    by_question = {q["question"]: q for q in read_jsonl(MATHDIAL)}
+    for system, messages in rows.items():
+        [row] = [r for question, r in by_question.items() if question in system]
+        answer = row["ground_truth"].strip().splitlines()[-1]
+        assert answer in system  # the reference answer, for the tutor only
+        assert [m["role"] for m in messages[:2]] == ["system", "assistant"]
+        assert messages[1]["content"].startswith("(")  # MathDial's teacher opens
+        assert messages[-1]["role"] == "assistant"
