@@ -61,7 +61,13 @@ from sml_cli.records import (
     Turn,
     shallow_dict,
 )
-from sml_cli.views import Message, student_view_sources, teacher_prompt, teacher_view
+from sml_cli.views import (
+    Message,
+    student_prompt,
+    student_view_sources,
+    teacher_prompt,
+    teacher_view,
+)
 
 if TYPE_CHECKING:
     from sml_cli.store import Store
@@ -304,11 +310,18 @@ class Conversation:
     sources: list[list[Turn]]
 
 
-def student_conversation(data: SessionData) -> Conversation:
+def student_conversation(data: SessionData, prompts: Any = None) -> Conversation:
     pairs = student_view_sources(data.turns)
     messages = [message for message, _ in pairs]
+    sources = [rows for _, rows in pairs]
+    if prompts is not None and (not messages or messages[0]["role"] != "system"):
+        # An imported dialogue stores no prompts; the student view still opens with the
+        # student's system prompt (SPEC §8), rendered from public facts only.
+        messages.insert(0, {"role": "system", "content": student_prompt(
+            data.problem, data.info.max_turns, prompts)})
+        sources.insert(0, [])
     _check_roles(data.info.id, messages, "student")
-    return Conversation(data, messages, [sources for _, sources in pairs])
+    return Conversation(data, messages, sources)
 
 
 def teacher_conversation(data: SessionData, prompts: Any) -> Conversation | None:
@@ -846,7 +859,7 @@ def _rows_per_session(options: ExportOptions, view: str, prompts: Any
             conv = Conversation(data, [], [])
             return conv, [_raw_row(data)]
         if view == "student":
-            conv = student_conversation(data)
+            conv = student_conversation(data, prompts)
             if not any(m["role"] == "assistant" for m in conv.messages):
                 return None, []  # the student never spoke: nothing to learn from
             scanner.scan(conv, options.include_leaked)
@@ -875,7 +888,7 @@ def export_rows(store: Any, options: ExportOptions, view: str, stats: ExportStat
     """Every output row, streamed; `stats` is filled in as rows go by."""
     from sml_cli.prompts import Prompts
 
-    prompts = Prompts() if view == "teacher" else None
+    prompts = Prompts()
     convert = _rows_per_session(options, view, prompts)
     read = {"student_rows": view == "student" and options.fmt != "raw",
             "lean": options.fmt != "raw"}

@@ -506,9 +506,9 @@ def test_consecutive_turns_of_one_role_are_merged(tmp_path: Path) -> None:
     roles = [m["role"] for m in rows[0]["messages"]]
     # The two student turns are one message; the teacher's last word, which the student
     # never answered, is no SFT target and is dropped.
-    assert roles == ["user", "assistant"]
-    assert rows[0]["messages"][0]["content"].endswith("Take your time.")
-    assert rows[0]["messages"][1]["weight"] == 0  # holds a failed attempt
+    assert roles == ["system", "user", "assistant"]  # no stored prompt: the student's is added
+    assert rows[0]["messages"][1]["content"].endswith("Take your time.")
+    assert rows[0]["messages"][2]["weight"] == 0  # holds a failed attempt
     assert all("Count again" not in m["content"] for m in rows[0]["messages"])
 
 

@@ -260,7 +260,10 @@ def test_imported_sessions_export(write_file: Callable[..., Path], db: str) -> N
     rows = [json.loads(line)["messages"] for line in out.getvalue().splitlines()]
     assert len(rows) == 2  # the told dialogue is a leak: left out
     for messages in rows:
-        assert messages[0] == {"role": "user", "content": PROBLEM["question"]}  # no system row
+        # No prompt was stored (none was given); the export opens with the student's system
+        # prompt, rendered from public facts, then the question.
+        assert messages[0]["role"] == "system" and "40" not in messages[0]["content"]
+        assert messages[1] == {"role": "user", "content": PROBLEM["question"]}
     out = io.StringIO()
     export.run(export.ExportOptions(db=db, fmt="openai", include_leaked=True), stdout=out)
     assert len(out.getvalue().splitlines()) == 3
