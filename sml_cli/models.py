@@ -17,6 +17,7 @@ import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from sml_cli.errors import UsageError
 from sml_cli.participants import Message, ParticipantError, Reply, TokenCallback
@@ -322,6 +323,9 @@ _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] 
 )
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 async def _closing(session: Any) -> AsyncIterator[None]:
     """Closes `session` when its event loop shuts down: `asyncio.run` finalises every live
     async generator of the loop, so no "Unclosed client session" is left behind."""
@@ -337,7 +341,11 @@ async def _http_session(base_url: str) -> Any:
     per_loop = _sessions.setdefault(asyncio.get_running_loop(), {})
     entry = per_loop.get(base_url)
     if entry is None or entry[0].closed:
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        # Proxy variables apply to remote endpoints, as they do in litellm's client; the
+        # embedded server is on loopback and never goes through a proxy.
+        host = (urlsplit(base_url).hostname or "").lower()
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                        trust_env=host not in _LOOPBACK_HOSTS)
         keeper = _closing(session)
         await anext(keeper)
         entry = per_loop[base_url] = (session, keeper)

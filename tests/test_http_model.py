@@ -180,3 +180,25 @@ def test_a_2xx_answer_that_is_no_completion_is_retried_then_named(
         asyncio.run(model.respond(MESSAGES))
     assert len(server.requests) == 2  # retried once
     assert "MalformedResponse: not a chat completion" in str(err.value)
+
+
+def test_proxy_variables_apply_to_remote_endpoints_only(
+    server: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sml_cli import models
+
+    # A proxy that does not exist: the loopback stub must still be reached directly.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    model = make_model("openai/student", settings(server))
+    assert asyncio.run(model.respond(MESSAGES)).content == REPLY
+
+    async def trust(url: str) -> bool:
+        session = await models._http_session(url)
+        try:
+            return bool(session.trust_env)
+        finally:
+            await models.close_http_sessions()
+
+    assert asyncio.run(trust("https://api.example.com/v1")) is True
+    assert asyncio.run(trust(server.url)) is False
