@@ -295,8 +295,8 @@ def print_models() -> None:
                   "(vLLM, llama.cpp, LM Studio, a gateway): --student-api-base / "
                   "--teacher-api-base URL or OPENAI_API_BASE; the key is optional there. "
                   "Called over plain HTTP, the fastest path for large evals.")
-    table.add_row("hosted_vllm/MODEL", "A vLLM server through litellm: --student-api-base "
-                  "http://host:8000/v1")
+    table.add_row("hosted_vllm/MODEL", "A vLLM server: --student-api-base "
+                  "http://host:8000/v1 (or HOSTED_VLLM_API_BASE); plain HTTP like openai/.")
     table.add_row("ollama/MODEL", "An Ollama server (OLLAMA_API_BASE, default "
                   "http://localhost:11434).")
     table.add_row("anthropic/MODEL, gemini/…, …", "Any provider litellm supports, with that "

@@ -450,13 +450,28 @@ def _parse_completion(body: bytes) -> tuple[str, dict[str, Any]]:
 EmbeddedModel = OpenAICompatibleModel
 
 
+# Providers whose models are plain OpenAI-compatible servers: (base URL variables, key
+# variable), as litellm reads them.
+_DIRECT_PROVIDERS = {
+    "openai/": (_OPENAI_BASE_VARS, "OPENAI_API_KEY"),
+    "hosted_vllm/": (("HOSTED_VLLM_API_BASE",), "HOSTED_VLLM_API_KEY"),
+}
+
+
+def _direct_provider(model: str) -> str | None:
+    return next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+
+
 def direct_endpoint(model: str, settings: ModelSettings) -> str | None:
-    """The custom endpoint an `openai/…` model is sent to, if any (then it is called
-    directly, not through litellm). SML_VIA_LITELLM=1 sends everything through litellm."""
-    if not model.startswith("openai/") or os.environ.get("SML_VIA_LITELLM", "") not in ("", "0"):
+    """The custom endpoint an `openai/…` or `hosted_vllm/…` model is sent to, if any (then
+    it is called directly, not through litellm). SML_VIA_LITELLM=1 sends everything through
+    litellm."""
+    provider = _direct_provider(model)
+    if provider is None or os.environ.get("SML_VIA_LITELLM", "") not in ("", "0"):
         return None
+    base_vars, _ = _DIRECT_PROVIDERS[provider]
     return settings.api_base or next(
-        (os.environ[v] for v in _OPENAI_BASE_VARS if os.environ.get(v)), None)
+        (os.environ[v] for v in base_vars if os.environ.get(v)), None)
 
 
 def _known_price(served: str) -> tuple[float, float] | None:
@@ -489,11 +504,13 @@ def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | OpenAIComp
         return OpenAICompatibleModel(model, server.base_url, embedded.served_name(path),
                                      local_settings, price=(0.0, 0.0))
     base = direct_endpoint(model, settings)
-    if base is not None:
-        served = model.removeprefix("openai/")
+    provider = _direct_provider(model)
+    if base is not None and provider is not None:
+        served = model.removeprefix(provider)
+        key_var = _DIRECT_PROVIDERS[provider][1]
         return OpenAICompatibleModel(
             model, base, served, settings,
-            api_key=os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY,
+            api_key=os.environ.get(key_var) or PLACEHOLDER_KEY,
             price=_known_price(served),
         )
     return LiteLLMModel(model, settings)

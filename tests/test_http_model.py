@@ -50,17 +50,21 @@ def settings(server: StubServer, **kw: Any) -> ModelSettings:
 
 
 def test_each_path_is_chosen_where_it_should_be(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_VIA_LITELLM"):
+    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_VIA_LITELLM",
+                 "HOSTED_VLLM_API_BASE"):
         monkeypatch.delenv(name, raising=False)
     custom = ModelSettings(api_base="http://10.0.0.5:8000/v1")
     assert direct_endpoint("openai/qwen", custom) == "http://10.0.0.5:8000/v1"
     assert direct_endpoint("openai/gpt-4o-mini", ModelSettings()) is None  # OpenAI: litellm
     assert direct_endpoint("anthropic/claude", custom) is None
-    assert direct_endpoint("hosted_vllm/qwen", custom) is None
+    assert direct_endpoint("hosted_vllm/qwen", custom) == "http://10.0.0.5:8000/v1"
+    assert direct_endpoint("hosted_vllm/qwen", ModelSettings()) is None
     assert isinstance(make_model("openai/gpt-4o-mini", ModelSettings()), LiteLLMModel)
     assert isinstance(make_model("openai/qwen", custom), OpenAICompatibleModel)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://10.0.0.6/v1")
     assert direct_endpoint("openai/qwen", ModelSettings()) == "http://10.0.0.6/v1"
+    monkeypatch.setenv("HOSTED_VLLM_API_BASE", "http://10.0.0.7/v1")
+    assert direct_endpoint("hosted_vllm/qwen", ModelSettings()) == "http://10.0.0.7/v1"
     monkeypatch.setenv("SML_VIA_LITELLM", "1")
     assert direct_endpoint("openai/qwen", custom) is None
     assert isinstance(make_model("openai/qwen", custom), LiteLLMModel)
@@ -202,3 +206,10 @@ def test_proxy_variables_apply_to_remote_endpoints_only(
 
     assert asyncio.run(trust("https://api.example.com/v1")) is True
     assert asyncio.run(trust(server.url)) is False
+
+
+def test_hosted_vllm_models_are_served_under_their_own_name(server: StubServer) -> None:
+    model = make_model("hosted_vllm/Qwen/Qwen2.5-7B", settings(server))
+    assert isinstance(model, OpenAICompatibleModel)
+    assert asyncio.run(model.respond(MESSAGES)).content == REPLY
+    assert server.requests[-1]["model"] == "Qwen/Qwen2.5-7B"
