@@ -247,7 +247,8 @@ def _parse_turns(value: Any, labels: dict[str, str],
     elif unknown:
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
                    f"--student-role {unknown[0]} or --teacher-role {unknown[0]}")
-    turns = [(mapped[label], content) for label, content in raw if mapped[label] != "skip"]
+    turns = [(mapped[label], content) for label, content in raw
+             if mapped[label] != "skip" and content.strip()]
     if not turns:
         raise fail("the dialogue has no student or teacher turns")
     return turns
@@ -272,7 +273,8 @@ def _turn_item(item: Any, i: int,
     content_key = next((k for k in CONTENT_KEYS if k in item), None)
     if content_key is None:
         raise fail(f"turn {i}: no text (looked for {', '.join(CONTENT_KEYS)})")
-    content = _content_text(item[content_key])
+    # null content: a tool-calling message, or a turn that said nothing; dropped below.
+    content = "" if item[content_key] is None else _content_text(item[content_key])
     if content is None:
         raise fail(f"turn {i}: {content_key!r} must be a string (or a list of text parts)")
     return item[role_key].strip(), content

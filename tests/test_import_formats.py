@@ -788,3 +788,26 @@ def test_imported_dialogues_export_for_tutor_training(tmp_path: Path, db: Path) 
         assert [m["role"] for m in messages[:2]] == ["system", "assistant"]
         assert messages[1]["content"].startswith("(")  # MathDial's teacher opens
         assert messages[-1]["role"] == "assistant"
+
+
+def test_tool_calls_and_empty_turns_are_dropped(tmp_path: Path, db: Path) -> None:
+    path = tmp_path / "tools.jsonl"
+    path.write_text(jsonl([{
+        "question": "A box holds 6 rows of 4 cups. How many cups?", "answer": "24",
+        "messages": [
+            {"role": "system", "content": None},
+            {"role": "user", "content": "Is it 10 cups?"},
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"id": "c1", "type": "function",
+                             "function": {"name": "calc", "arguments": "{}"}}]},
+            {"role": "tool", "content": "24"},
+            {"role": "assistant", "content": "How many cups are in one row, and how many rows?"},
+            {"role": "user", "content": "   "},
+            {"role": "user", "content": "6 rows of 4 is 24 cups."},
+        ]}]), encoding="utf-8")
+    s = only(import_ok(path, db, "--match", "mention"))
+    # The tool's "24" never reached the student's side of the log, and is not telling.
+    assert s["leak_rate"] == 0.0
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert texts(db, "teacher") == ["How many cups are in one row, and how many rows?"]
+    assert texts(db, "student") == ["Is it 10 cups?", "6 rows of 4 is 24 cups."]
