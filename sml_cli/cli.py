@@ -492,6 +492,9 @@ def sessions_import(
     condition: Annotated[str | None, typer.Option(
         "--condition", help="Condition label for rows without one (default: imported).",
         show_default=False)] = None,
+    group_by: Annotated[str | None, typer.Option(
+        "--group-by", help="Rows are single turns (speaker and text columns): group them "
+        "into dialogues by this column, in file order.", show_default=False)] = None,
     db: DbOption = None,
 ) -> None:
     """Import tutoring dialogues logged elsewhere and score them like evals."""
@@ -506,6 +509,7 @@ def sessions_import(
         student_roles=transcripts.parse_role_option("--student-role", student_role),
         teacher_roles=transcripts.parse_role_option("--teacher-role", teacher_role),
         condition=condition.strip() if condition else None,
+        group_by=group_by,
     )
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt)
     if json_path:

@@ -37,7 +37,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
 from sml_cli.problems import (
+    _MISSING,
     QUESTION_COLUMN_GUESSES,
     FieldMap,
     Problem,
@@ -114,6 +115,7 @@ class TranscriptFormat:
     student_roles: tuple[str, ...] = ()
     teacher_roles: tuple[str, ...] = ()
     condition: str | None = None
+    group_by: str | None = None  # rows are single turns of the dialogue named in this column
 
     def labels(self) -> dict[str, str]:
         """Speaker label (casefolded) → student/teacher/skip."""
@@ -153,10 +155,45 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
         raise UsageError(f"{path}: no such transcript file")
     pattern = _compile_answer_pattern(fmt.fields.answer_pattern)
     labels = fmt.labels()
-    out = [_parse_row(row, line, file, fmt, pattern, labels) for line, row in _read_rows(file)]
+    rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(file)
+    if fmt.group_by:
+        rows = _grouped(rows, fmt.group_by, file)
+        fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS)
+    out = [_parse_row(row, line, file, fmt, pattern, labels) for line, row in rows]
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
     return out
+
+
+GROUPED_TURNS = "\x00turns"  # where _grouped puts a dialogue's turns (no real column)
+
+
+def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], column: str,
+             path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """One utterance per row (a CSV of chat logs) → one row per dialogue, in file order:
+    the dialogue's first row gives the problem and metadata, every row one turn."""
+    groups: dict[str, tuple[int, dict[str, Any]]] = {}
+    for line, row in rows:
+        key = lookup(row, column)
+        if key is _MISSING or key is None or str(key).strip() == "":
+            raise ProblemFileError(str(path), f"no {column!r} value to group by (--group-by)",
+                                   line)
+        role_key = next((k for k in ROLE_KEYS if k in row), None)
+        content_key = next((k for k in CONTENT_KEYS if k in row), None)
+        if role_key is None or content_key is None:
+            raise ProblemFileError(
+                str(path), "each row must hold one turn: a speaker column (one of "
+                f"{', '.join(ROLE_KEYS)}) and a text column (one of {', '.join(CONTENT_KEYS)})",
+                line)
+        turn = {"role": row[role_key], "content": row[content_key]}
+        group = groups.get(str(key))
+        if group is None:
+            first = {k: v for k, v in row.items() if k not in (role_key, content_key)}
+            first[GROUPED_TURNS] = [turn]
+            groups[str(key)] = (line, first)
+        else:
+            group[1][GROUPED_TURNS].append(turn)
+    return list(groups.values())
 
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
@@ -169,7 +206,10 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if turns_key is None or not has_column(row, turns_key):
         named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
             "no turns (looked for " + ", ".join(TURN_FIELDS) + ")"
-        raise fail(f"{named}; fields here: {available} (name it with --turns-field)")
+        one_turn = any(k in row for k in ROLE_KEYS) and any(k in row for k in CONTENT_KEYS)
+        hint = ("rows that are single turns are grouped into dialogues with --group-by "
+                "COLUMN" if one_turn else "name it with --turns-field")
+        raise fail(f"{named}; fields here: {available} ({hint})")
     turns = _parse_turns(lookup(row, turns_key), labels, fail)
 
     # The SPEC's `problem` object, unless the question is mapped to a path outside it

@@ -811,3 +811,42 @@ def test_tool_calls_and_empty_turns_are_dropped(tmp_path: Path, db: Path) -> Non
     assert s["success_at_turn"] == [0.0, 1.0]
     assert texts(db, "teacher") == ["How many cups are in one row, and how many rows?"]
     assert texts(db, "student") == ["Is it 10 cups?", "6 rows of 4 is 24 cups."]
+
+
+LONG_ROWS = [
+    # one utterance per row, the problem repeated on each: a common CSV export of chat logs
+    ("d1", "A tray has 3 rows of 5 cookies. How many cookies?", "15", "tutor",
+     "What do you think?"),
+    ("d1", "A tray has 3 rows of 5 cookies. How many cookies?", "15", "student", "Is it 8?"),
+    ("d2", "Tom has 20 stickers and gives away 7. How many are left?", "13", "student",
+     "Is it 27?"),
+    ("d1", "A tray has 3 rows of 5 cookies. How many cookies?", "15", "tutor",
+     "That adds rows and cookies. Count in groups of 5."),
+    ("d2", "Tom has 20 stickers and gives away 7. How many are left?", "13", "tutor",
+     "No, it is 13."),
+    ("d1", "A tray has 3 rows of 5 cookies. How many cookies?", "15", "student",
+     "5, 10, 15. So 15 cookies."),
+    ("d2", "Tom has 20 stickers and gives away 7. How many are left?", "13", "student", "13"),
+]
+
+
+def test_one_turn_per_row_grouped_into_dialogues(tmp_path: Path, db: Path) -> None:
+    rows = [dict(zip(("dialogue_id", "question", "answer", "speaker", "text"), r,
+                     strict=True)) for r in LONG_ROWS]
+    path = write_csv(tmp_path / "long.csv", rows)
+    # Without --group-by the rows are refused, with a hint.
+    assert "--group-by" in import_fails(path, db, "--match", "mention")
+    s = only(import_ok(path, db, "--group-by", "dialogue_id", "--match", "mention"))
+    # d1: 8 (wrong), then 15 at turn 2. d2: 27, the tutor tells 13, the student repeats it.
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+    assert s["leak_rate"] == 0.5
+    assert texts(db, "student") == ["Is it 8?", "5, 10, 15. So 15 cookies.", "Is it 27?", "13"]
+    metas = [json.loads(r[0]) for r in query(db, "SELECT meta FROM sessions ORDER BY rowid")]
+    assert [m["dialogue_id"] for m in metas] == ["d1", "d2"]
+    assert all("speaker" not in m and "text" not in m for m in metas)
+    # The same rows as JSONL group the same way; a row without the column names its line.
+    jsonl_path = tmp_path / "long.jsonl"
+    jsonl_path.write_text(jsonl([*rows, {k: v for k, v in rows[0].items()
+                                        if k != "dialogue_id"}]), encoding="utf-8")
+    message = import_fails(jsonl_path, db, "--group-by", "dialogue_id")
+    assert "long.jsonl:8:" in message and "dialogue_id" in message
