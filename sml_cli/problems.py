@@ -302,6 +302,8 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
         elif suffix == ".json" and _looks_like_json_array(path):
             yield from _read_json_array(path)
+        elif suffix == ".json" and (start := _wrapped_array_start(path)) is not None:
+            yield from _read_json_array(path, start)
         else:
             yield from _read_jsonl(path)
     except UnicodeDecodeError as exc:
@@ -393,8 +395,34 @@ def json_value_problem(value: Any) -> str | None:
 _WS = re.compile(r"\s*")
 
 
-def _read_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A JSON array of objects, item by item, each with the line it starts on."""
+# A .json file that is one object holding the rows under one of these keys (BIG-bench's
+# "examples", many exports' "data").
+WRAPPER_KEYS = ("data", "examples", "rows", "instances", "items", "records", "problems",
+                "dialogues", "samples")
+
+
+def _wrapped_array_start(path: Path) -> int | None:
+    """Where the row array of a wrapper object starts (the offset of its `[`), or None when
+    the file is not such an object (e.g. JSON lines in a .json file)."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        whole = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(whole, dict):
+        return None
+    for key in WRAPPER_KEYS:
+        value = whole.get(key)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            match = re.search(rf'"{re.escape(key)}"\s*:\s*\[', text)
+            if match:
+                return match.end() - 1
+    return None
+
+
+def _read_json_array(path: Path, start: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A JSON array of objects, item by item, each with the line it starts on. With `start`,
+    the array at that offset inside a wrapper object (what follows it is not read)."""
     text = path.read_text(encoding="utf-8-sig")
     decoder = json.JSONDecoder()
     line, counted = 1, 0
@@ -408,7 +436,7 @@ def _read_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     def skip(pos: int) -> int:
         return _WS.match(text, pos).end()  # type: ignore[union-attr]
 
-    pos = skip(0)
+    pos = skip(0) if start is None else start
     if not text.startswith("[", pos):
         raise ProblemFileError(str(path), "expected a JSON array of objects or JSON lines", 1)
     pos = skip(pos + 1)
@@ -434,7 +462,7 @@ def _read_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise ProblemFileError(
                 str(path), "invalid JSON (expected ',' or ']' after an item)", line_at(pos)
             )
-    if skip(pos) != len(text):
+    if start is None and skip(pos) != len(text):
         raise ProblemFileError(
             str(path), "invalid JSON (extra data after the array)", line_at(skip(pos))
         )

@@ -1066,3 +1066,27 @@ def test_interval_answers_are_text_not_lists(tmp_path: Path) -> None:
     assert (closed.answer, closed.verifier) == ("[0, 1]", "math")
     assert (half_open.answer, half_open.verifier) == ("[0, 1)", "math")
     assert correct(half_open, "[0,1)") and not correct(half_open, "[0, 1]")
+
+
+def test_rows_inside_a_wrapper_object(tmp_path: Path) -> None:
+    # BIG-bench keeps its rows under "examples" next to task metadata; many exports use
+    # "data". Errors still name the line the row starts on.
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps({
+        "name": "two_step_arithmetic", "keywords": ["math"],
+        "examples": [{"input": "What is 7 times 8?", "target": "56"},
+                     {"input": "What is 9 plus 16?", "target": "25"}],
+        "preferred_score": "exact_str_match",
+    }, indent=2), encoding="utf-8")
+    problems = load(path, question="input", answer="target")
+    assert [(p.question, p.answer) for p in problems] == [
+        ("What is 7 times 8?", "56"), ("What is 9 plus 16?", "25")]
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"data": [\n  {"input": "1+1?", "target": "2"},\n'
+                      '  {"inputs": "2+2?", "target": "4"}\n]}\n', encoding="utf-8")
+    assert_at_line(load_error(broken, question="input", answer="target"), broken, 3,
+                   "no 'input' field")
+    # A one-line JSON object that is itself a row (not a wrapper) still loads as a row.
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps({"question": "2+5?", "answer": "7"}), encoding="utf-8")
+    assert [p.answer for p in load(single)] == ["7"]
