@@ -495,6 +495,9 @@ def sessions_import(
     group_by: Annotated[str | None, typer.Option(
         "--group-by", help="Rows are single turns (speaker and text columns): group them "
         "into dialogues by this column, in file order.", show_default=False)] = None,
+    preview: Annotated[int | None, typer.Option(
+        "--preview", min=1, help="Check the whole file, show the first N dialogues as they "
+        "would be scored, and write nothing.", show_default=False)] = None,
     db: DbOption = None,
 ) -> None:
     """Import tutoring dialogues logged elsewhere and score them like evals."""
@@ -511,6 +514,15 @@ def sessions_import(
         condition=condition.strip() if condition else None,
         group_by=group_by,
     )
+    if preview is not None:
+        total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)
+        for info, problem, turns in shown:
+            console_views.print_transcript(info, problem, turns)
+            console_views.console.print()
+        console_views.console.print(
+            f"[dim]{total} dialogue{'s' if total != 1 else ''} in {path} parse; "
+            f"showed {len(shown)}; nothing written (drop --preview to import).[/]")
+        return
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt)
     if json_path:
         transcripts.write_json(result, json_path)

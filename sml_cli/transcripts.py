@@ -479,6 +479,30 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("import-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
+def _scored_session(t: Transcript, run_id: str, sample: int, max_turns: int,
+                    match: str) -> tuple[SessionInfo, list[Turn]]:
+    info = _session(t, run_id, sample, max_turns)
+    turns = build_turns(info.id, t, match)
+    for key, value in session_scores(turns).as_fields().items():
+        setattr(info, key, bool(value) if key in ("solved", "first_attempt_correct") else value)
+    return info, turns
+
+
+def preview(path: str, *, match: str = "strict", fmt: TranscriptFormat | None = None,
+            limit: int = 3) -> tuple[int, list[tuple[SessionInfo, Problem, list[Turn]]]]:
+    """Validate the whole file and score its first `limit` dialogues without writing
+    anything: (number of dialogues, [(session, problem, rows)])."""
+    if match not in MATCH_MODES:
+        raise UsageError(f"--match {match!r}: choose strict or mention")
+    transcripts = read_transcripts(path, fmt)
+    max_turns = max(t.student_turns for t in transcripts)
+    shown = []
+    for t in transcripts[:limit]:
+        info, turns = _scored_session(t, "preview", 0, max_turns, match)
+        shown.append((info, t.problem, turns))
+    return len(transcripts), shown
+
+
 def import_file(path: str, *, match: str = "strict", db: str | None = None,
                 run_id: str | None = None, fmt: TranscriptFormat | None = None
                 ) -> dict[str, Any]:
@@ -508,12 +532,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                 for t in transcripts:
                     sample = samples.get((t.problem.key, t.condition), 0)
                     samples[(t.problem.key, t.condition)] = sample + 1
-                    info = _session(t, run_id, sample, max_turns)
-                    turns = build_turns(info.id, t, match)
-                    scores = session_scores(turns)
-                    for key, value in scores.as_fields().items():
-                        setattr(info, key, bool(value) if key in (
-                            "solved", "first_attempt_correct") else value)
+                    info, turns = _scored_session(t, run_id, sample, max_turns, match)
                     store.conn.execute(*_insert_session(info))
                     insert_turns(store.conn, turns)
                     sessions.append(info)

@@ -850,3 +850,22 @@ def test_one_turn_per_row_grouped_into_dialogues(tmp_path: Path, db: Path) -> No
                                         if k != "dialogue_id"}]), encoding="utf-8")
     message = import_fails(jsonl_path, db, "--group-by", "dialogue_id")
     assert "long.jsonl:8:" in message and "dialogue_id" in message
+
+
+def test_preview_shows_the_parse_and_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "never.db"
+    result = invoke("sessions", "import", MATHDIAL, "--db", db, *MATHDIAL_ARGS,
+                    "--preview", "2")
+    assert result.exit_code == 0, describe(result)
+    out = flat(result.output)
+    assert "4 dialogues" in out and "showed 2" in out and "nothing written" in out
+    # How each turn was read: the speakers, and the mention-mode verdicts.
+    assert "I added 6 and 12 to get 18 muffins" in out
+    assert "'32' → incorrect" in out and "'22' → correct" in out
+    assert "solved at turn 2" in out
+    assert not db.exists()
+    # A bad file is still refused as a whole, exit 2.
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(MATHDIAL.read_text(encoding="utf-8") + "{oops\n", encoding="utf-8")
+    assert "bad.jsonl:5:" in import_fails(bad, db, *MATHDIAL_ARGS, "--preview", "1")
+    assert not db.exists()
