@@ -53,7 +53,7 @@ async def direct_round(
 async def adapter_round(
     model: Any, prompts: list[str], max_tokens: int, parallel: int
 ) -> tuple[int, float]:
-    """What sml's engine calls: sml's EmbeddedModel participant (HTTP to the loopback
+    """What sml's engine calls: sml's OpenAICompatibleModel participant (HTTP to the loopback
     server, streaming-capable, with retries) — the same server, one layer up."""
     sem = asyncio.Semaphore(parallel)
 

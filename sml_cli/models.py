@@ -1,9 +1,10 @@
 """Model participants (SPEC §6): any litellm model string, plus `local` and `gguf:PATH`.
 
 litellm costs seconds to import, so it is imported on first use, never at CLI start-up.
-`local` / `gguf:PATH` start an in-process llama.cpp server (see `embedded`) and are called
-over its OpenAI-compatible loopback API by `EmbeddedModel`, without litellm (whose import
-alone takes seconds); downstream, every model is the same `Participant`.
+`local` / `gguf:PATH` start an in-process llama.cpp server (see `embedded`); it, and
+`openai/…` or `hosted_vllm/…` models on a custom endpoint, are called over their
+OpenAI-compatible API by `OpenAICompatibleModel`, without litellm (whose import alone takes
+seconds, and each call ≈ 10 ms of CPU); downstream, every model is the same `Participant`.
 """
 
 from __future__ import annotations
@@ -130,14 +131,31 @@ def _import_litellm() -> Any:
 # Local OpenAI-compatible servers (vLLM, llama.cpp, LM Studio) take no key, but the OpenAI
 # client refuses to send a request without one.
 PLACEHOLDER_KEY = "sk-no-key-needed"
-_OPENAI_BASE_VARS = ("OPENAI_API_BASE", "OPENAI_BASE_URL")
+
+# Providers whose models are plain OpenAI-compatible servers: (base URL variables, key
+# variable), as litellm reads them.
+_DIRECT_PROVIDERS = {
+    "openai/": (("OPENAI_API_BASE", "OPENAI_BASE_URL"), "OPENAI_API_KEY"),
+    "hosted_vllm/": (("HOSTED_VLLM_API_BASE",), "HOSTED_VLLM_API_KEY"),
+}
+
+
+def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | None:
+    """(provider prefix, base URL) when an `openai/…` or `hosted_vllm/…` model is sent to a
+    custom endpoint (a flag or the provider's base URL variable), else None."""
+    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    if provider is None:
+        return None
+    base_vars, _ = _DIRECT_PROVIDERS[provider]
+    base = settings.api_base or next(
+        (os.environ[v] for v in base_vars if os.environ.get(v)), None)
+    return (provider, base) if base else None
 
 
 def needs_placeholder_key(model: str, settings: ModelSettings) -> bool:
     """An `openai/…` model sent to a custom endpoint with no OPENAI_API_KEY set."""
-    if not model.startswith("openai/") or os.environ.get("OPENAI_API_KEY"):
-        return False
-    return bool(settings.api_base or any(os.environ.get(v) for v in _OPENAI_BASE_VARS))
+    endpoint = _custom_endpoint(model, settings)
+    return bool(endpoint and endpoint[0] == "openai/" and not os.environ.get("OPENAI_API_KEY"))
 
 
 def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[str]:
@@ -335,28 +353,27 @@ async def _closing(session: Any) -> AsyncIterator[None]:
         await session.close()
 
 
-async def _http_session(base_url: str) -> Any:
+async def _http_session(url: str) -> Any:
     import aiohttp
 
     per_loop = _sessions.setdefault(asyncio.get_running_loop(), {})
-    entry = per_loop.get(base_url)
+    entry = per_loop.get(url)
     if entry is None or entry[0].closed:
         # Proxy variables apply to remote endpoints, as they do in litellm's client; the
         # embedded server is on loopback and never goes through a proxy.
-        host = (urlsplit(base_url).hostname or "").lower()
+        host = (urlsplit(url).hostname or "").lower()
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                         trust_env=host not in _LOOPBACK_HOSTS)
         keeper = _closing(session)
         await anext(keeper)
-        entry = per_loop[base_url] = (session, keeper)
+        entry = per_loop[url] = (session, keeper)
     return entry[0]
 
 
 async def close_http_sessions() -> None:
     """Close this loop's connection pools now (a run's end)."""
-    for session, keeper in _sessions.pop(asyncio.get_running_loop(), {}).values():
-        await keeper.aclose()
-        await session.close()
+    for _session, keeper in _sessions.pop(asyncio.get_running_loop(), {}).values():
+        await keeper.aclose()  # its `finally` closes the session
 
 
 class OpenAICompatibleModel(_RetryingModel):
@@ -446,32 +463,16 @@ def _parse_completion(body: bytes) -> tuple[str, dict[str, Any]]:
     return content, usage
 
 
-# The engine's name for the in-process model's participant (its server is free: cost 0).
-EmbeddedModel = OpenAICompatibleModel
-
-
-# Providers whose models are plain OpenAI-compatible servers: (base URL variables, key
-# variable), as litellm reads them.
-_DIRECT_PROVIDERS = {
-    "openai/": (_OPENAI_BASE_VARS, "OPENAI_API_KEY"),
-    "hosted_vllm/": (("HOSTED_VLLM_API_BASE",), "HOSTED_VLLM_API_KEY"),
-}
-
-
-def _direct_provider(model: str) -> str | None:
-    return next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+def _via_litellm() -> bool:
+    return os.environ.get("SML_VIA_LITELLM", "") not in ("", "0")
 
 
 def direct_endpoint(model: str, settings: ModelSettings) -> str | None:
     """The custom endpoint an `openai/…` or `hosted_vllm/…` model is sent to, if any (then
     it is called directly, not through litellm). SML_VIA_LITELLM=1 sends everything through
     litellm."""
-    provider = _direct_provider(model)
-    if provider is None or os.environ.get("SML_VIA_LITELLM", "") not in ("", "0"):
-        return None
-    base_vars, _ = _DIRECT_PROVIDERS[provider]
-    return settings.api_base or next(
-        (os.environ[v] for v in base_vars if os.environ.get(v)), None)
+    endpoint = None if _via_litellm() else _custom_endpoint(model, settings)
+    return endpoint[1] if endpoint else None
 
 
 def _known_price(served: str) -> tuple[float, float] | None:
@@ -503,9 +504,9 @@ def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | OpenAIComp
                                  retries=max(settings.retries, 1))
         return OpenAICompatibleModel(model, server.base_url, embedded.served_name(path),
                                      local_settings, price=(0.0, 0.0))
-    base = direct_endpoint(model, settings)
-    provider = _direct_provider(model)
-    if base is not None and provider is not None:
+    endpoint = None if _via_litellm() else _custom_endpoint(model, settings)
+    if endpoint is not None:
+        provider, base = endpoint
         served = model.removeprefix(provider)
         key_var = _DIRECT_PROVIDERS[provider][1]
         return OpenAICompatibleModel(

@@ -111,9 +111,9 @@ def test_local_model_does_not_need_litellm() -> None:
 
     code = (
         "import asyncio, sys\n"
-        "from sml_cli.models import EmbeddedModel, ModelSettings, make_model\n"
+        "from sml_cli.models import ModelSettings, OpenAICompatibleModel, make_model\n"
         "m = make_model('local', ModelSettings(max_tokens=4))\n"
-        "assert isinstance(m, EmbeddedModel)\n"
+        "assert isinstance(m, OpenAICompatibleModel)\n"
         "r = asyncio.run(m.respond([{'role': 'user', 'content': 'Hi'}]))\n"
         "assert r.completion_tokens and r.completion_tokens > 0\n"
         "print('litellm' in sys.modules)\n"
