@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ class FieldMap:
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))
 
-    @property
+    @cached_property  # read for every row of a file
     def consumed(self) -> set[str]:
         """Top-level keys this map reads (kept out of the problem's free-form meta)."""
         names = {self.question, self.answer}
@@ -302,8 +303,8 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
         elif suffix == ".json" and _looks_like_json_array(path):
             yield from _read_json_array(path)
-        elif suffix == ".json" and (start := _wrapped_array_start(path)) is not None:
-            yield from _read_json_array(path, start)
+        elif suffix == ".json" and (wrapped := _wrapped_array(path)) is not None:
+            yield from _read_json_array(path, *wrapped)
         else:
             yield from _read_jsonl(path)
     except UnicodeDecodeError as exc:
@@ -401,9 +402,9 @@ WRAPPER_KEYS = ("data", "examples", "rows", "instances", "items", "records", "pr
                 "dialogues", "samples")
 
 
-def _wrapped_array_start(path: Path) -> int | None:
-    """Where the row array of a wrapper object starts (the offset of its `[`), or None when
-    the file is not such an object (e.g. JSON lines in a .json file)."""
+def _wrapped_array(path: Path) -> tuple[str, int] | None:
+    """The file's text and where the row array of its wrapper object starts (the offset of
+    its `[`), or None when the file is not such an object (e.g. JSON lines in a .json file)."""
     text = path.read_text(encoding="utf-8-sig")
     try:
         whole = json.loads(text)
@@ -416,14 +417,17 @@ def _wrapped_array_start(path: Path) -> int | None:
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             match = re.search(rf'"{re.escape(key)}"\s*:\s*\[', text)
             if match:
-                return match.end() - 1
+                return text, match.end() - 1
     return None
 
 
-def _read_json_array(path: Path, start: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A JSON array of objects, item by item, each with the line it starts on. With `start`,
-    the array at that offset inside a wrapper object (what follows it is not read)."""
-    text = path.read_text(encoding="utf-8-sig")
+def _read_json_array(path: Path, text: str | None = None, start: int | None = None
+                     ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A JSON array of objects, item by item, each with the line it starts on. With `text`
+    and `start`, the array at that offset inside a wrapper object (what follows it is not
+    read)."""
+    if text is None:
+        text = path.read_text(encoding="utf-8-sig")
     decoder = json.JSONDecoder()
     line, counted = 1, 0
 
