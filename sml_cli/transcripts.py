@@ -178,8 +178,7 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], column: str,
         if key is _MISSING or key is None or str(key).strip() == "":
             raise ProblemFileError(str(path), f"no {column!r} value to group by (--group-by)",
                                    line)
-        role_key = next((k for k in ROLE_KEYS if k in row), None)
-        content_key = next((k for k in CONTENT_KEYS if k in row), None)
+        role_key, content_key = _speaker_keys(row)
         if role_key is None or content_key is None:
             raise ProblemFileError(
                 str(path), "each row must hold one turn: a speaker column (one of "
@@ -206,7 +205,7 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if turns_key is None or not has_column(row, turns_key):
         named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
             "no turns (looked for " + ", ".join(TURN_FIELDS) + ")"
-        one_turn = any(k in row for k in ROLE_KEYS) and any(k in row for k in CONTENT_KEYS)
+        one_turn = None not in _speaker_keys(row)
         hint = ("rows that are single turns are grouped into dialogues with --group-by "
                 "COLUMN" if one_turn else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})")
@@ -229,9 +228,6 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
             raise fail(f"no 'problem' object and no {question!r} field; "
                        f"fields here: {available}{hint}")
         problem_row = {k: v for k, v in row.items() if k != top_level}
-        consumed = fmt.fields.consumed
-        leftovers = {k: v for k, v in problem_row.items()
-                     if k not in consumed and k not in ROW_FIELDS}
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
                                  default_id=line)
@@ -240,9 +236,12 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
             raise
         # The builder names file:line already; say that the fault is in the problem object.
         raise fail("problem: " + str(exc).removeprefix(f"{path}:{line}: ")) from None
-    if not nested:
+    if nested:
+        extra = {k: _jsonable(v) for k, v in leftovers.items() if v is not None}
+    else:
         # The row's other fields describe this dialogue (the student's profile, the
         # scenario), not the problem that other dialogues share: they go to the session.
+        extra = {k: v for k, v in problem.meta.items() if k not in ROW_FIELDS}
         problem = dataclasses.replace(problem, meta={})
 
     condition = row.get("condition")
@@ -253,7 +252,6 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     meta = row.get("meta") or {}
     if not isinstance(meta, dict):
         raise fail("'meta' must be an object")
-    extra = {k: _jsonable(v) for k, v in leftovers.items() if v is not None}
     return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
 
 
@@ -294,6 +292,12 @@ def _parse_turns(value: Any, labels: dict[str, str],
     return turns
 
 
+def _speaker_keys(item: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The keys under which a turn object names its speaker and holds its text."""
+    return (next((k for k in ROLE_KEYS if k in item), None),
+            next((k for k in CONTENT_KEYS if k in item), None))
+
+
 def _turn_item(item: Any, i: int,
                fail: Callable[[str], ProblemFileError]) -> tuple[str, str]:
     if isinstance(item, str):
@@ -307,10 +311,9 @@ def _turn_item(item: Any, i: int,
         return item[0].strip(), item[1]
     if not isinstance(item, dict):
         raise fail(f"turn {i}: expected an object with a role and a content")
-    role_key = next((k for k in ROLE_KEYS if k in item), None)
+    role_key, content_key = _speaker_keys(item)
     if role_key is None or not isinstance(item[role_key], str) or not item[role_key].strip():
         raise fail(f"turn {i}: no speaker (looked for {', '.join(ROLE_KEYS)})")
-    content_key = next((k for k in CONTENT_KEYS if k in item), None)
     if content_key is None:
         raise fail(f"turn {i}: no text (looked for {', '.join(CONTENT_KEYS)})")
     # null content: a tool-calling message, or a turn that said nothing; dropped below.
