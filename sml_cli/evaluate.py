@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -295,11 +296,10 @@ class EvalRun:
 
     def error_digest(self) -> list[tuple[str, int]]:
         """The distinct errors of this run's failed sessions, most frequent first."""
-        counts: dict[str, int] = {}
-        for info in self.store.sessions("run_id = ? AND status = 'error'", [self.run_id]):
-            message = (info.error or "unknown error").strip()
-            counts[message] = counts.get(message, 0) + 1
-        return sorted(counts.items(), key=lambda kv: -kv[1])
+        return Counter(
+            (info.error or "unknown error").strip()
+            for info in self.store.sessions("run_id = ? AND status = 'error'", [self.run_id])
+        ).most_common()
 
     def _roles(self) -> list[tuple[str, ModelSettings]]:
         roles = [(self.options.student, self.options.student_settings)]

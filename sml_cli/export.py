@@ -310,11 +310,11 @@ class Conversation:
     sources: list[list[Turn]]
 
 
-def student_conversation(data: SessionData, prompts: Any = None) -> Conversation:
+def student_conversation(data: SessionData, prompts: Any) -> Conversation:
     pairs = student_view_sources(data.turns)
     messages = [message for message, _ in pairs]
     sources = [rows for _, rows in pairs]
-    if prompts is not None and (not messages or messages[0]["role"] != "system"):
+    if not messages or messages[0]["role"] != "system":
         # An imported dialogue stores no prompts; the student view still opens with the
         # student's system prompt (SPEC §8), rendered from public facts only.
         messages.insert(0, {"role": "system", "content": student_prompt(
