@@ -260,6 +260,9 @@ def print_transcript(
         body = highlighted(t.content, t.leak_spans) if t.leak else Text(t.content)
         if t.kind == VERDICT:
             body = Text(f"{t.attempt!r} → {t.content}")
+        if t.reasoning:
+            thought = Text(f"reasoning (seen by no one):\n{t.reasoning}\n\n", style="dim italic")
+            body = Text.assemble(thought, body)
         console.print(Panel(body, title=title, title_align="left",
                             border_style="magenta" if private else style))
 

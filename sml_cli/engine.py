@@ -114,6 +114,7 @@ class Session:
             row.completion_tokens = reply.completion_tokens
             row.cost_usd = reply.cost_usd
             row.latency_ms = reply.latency_ms
+            row.reasoning = reply.reasoning
         return self._add(row)
 
     def _stream(self, role: str) -> Callable[[str], None] | None:

@@ -194,12 +194,13 @@ def _filters(options: ExportOptions) -> tuple[list[str], list[Any]]:
 
 def _turn_from_tuple(row: Sequence[Any]) -> Turn:
     (session_id, seq, turn, role, visibility, kind, content, attempt, correct, leak, spans,
-     guard_action, model, prompt_tokens, completion_tokens, cost_usd, latency_ms, created) = row
+     guard_action, model, prompt_tokens, completion_tokens, cost_usd, latency_ms, created,
+     reasoning) = row
     return Turn(
         session_id, seq, turn, role, visibility, kind, content or "", attempt,
         None if correct is None else bool(correct), bool(leak),
         [tuple(s) for s in json.loads(spans)] if spans else None, guard_action, model,
-        prompt_tokens, completion_tokens, cost_usd, latency_ms, created,
+        prompt_tokens, completion_tokens, cost_usd, latency_ms, created, reasoning,
     )
 
 
@@ -216,7 +217,7 @@ def _session_from_tuple(row: Sequence[Any]) -> SessionInfo:
 # other views need every row. Exports other than `raw` skip the bookkeeping columns.
 STUDENT_ROWS = "(t.visibility = 'public' OR t.kind = 'verdict')"
 LEAN_NULLS = {"leak_spans", "guard_action", "model", "prompt_tokens", "completion_tokens",
-              "cost_usd", "latency_ms", "created"}
+              "cost_usd", "latency_ms", "created", "reasoning"}
 
 
 def iter_sessions(store: Any, options: ExportOptions, *, by_problem: bool = False,

@@ -195,3 +195,10 @@ def m003_inbox(db: Database) -> None:
 def m004_session_problem_index(db: Database) -> None:
     # Preference export and per-problem reports group sessions by problem.
     db["sessions"].create_index(["problem_key"], if_not_exists=True)
+
+
+@migration
+def m005_turn_reasoning(db: Database) -> None:
+    # Reasoning models think before they speak; the thoughts are kept apart from the message
+    # (a teacher's routinely contain the answer) so that no view can pick them up.
+    db["turns"].add_column("reasoning", str)

@@ -21,7 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sml_cli.errors import UsageError
-from sml_cli.participants import Message, ParticipantError, Reply, TokenCallback
+from sml_cli.participants import (
+    Message,
+    ParticipantError,
+    Reply,
+    TokenCallback,
+    VisibleTokens,
+    split_reasoning,
+)
 
 LOCAL = "local"
 HUMAN = "human"
@@ -193,7 +200,8 @@ class _RetryingModel:
         attempt = 0
         while True:
             try:
-                return await self._once(messages, on_token)
+                # A fresh filter per attempt: a retried stream starts from its beginning.
+                reply = await self._once(messages, on_token and VisibleTokens(on_token))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -207,9 +215,27 @@ class _RetryingModel:
                 if asked is not None:
                     delay = max(delay, min(asked, MAX_RETRY_AFTER_S))
                 await asyncio.sleep(delay)
+                continue
+            # Not retried: a model that thought past its budget would think as long again.
+            return self._spoken(reply)
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
         raise NotImplementedError
+
+    def _spoken(self, reply: Reply) -> Reply:
+        """The reply with its reasoning moved out of what the other side will read."""
+        said, thought = split_reasoning(reply.content, reply.reasoning)
+        if thought and not said:
+            budget = self.settings.max_tokens
+            raise ParticipantError(
+                f"{self.name}: the reply was all reasoning and no message"
+                + (f" (its budget is --max-tokens {budget}; reasoning models need more)"
+                   if budget else "")
+            )
+        return replace(reply, content=said, reasoning=thought)
+
+    # OpenAI's reasoning models refuse `max_tokens` and want `max_completion_tokens`.
+    _max_tokens_key = "max_tokens"
 
     def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
@@ -217,7 +243,7 @@ class _RetryingModel:
         if s.temperature is not None:
             payload["temperature"] = s.temperature
         if s.max_tokens is not None:
-            payload["max_tokens"] = s.max_tokens
+            payload[self._max_tokens_key] = s.max_tokens
         if s.seed is not None:
             payload["seed"] = s.seed
         if stream:
@@ -259,10 +285,13 @@ class LiteLLMModel(_RetryingModel):
         started = time.perf_counter()
         if on_token is None:
             response = await litellm.acompletion(**self._request(messages, False))
-            content = response.choices[0].message.content or ""
+            message = response.choices[0].message
+            content = message.content or ""
+            reasoning = getattr(message, "reasoning_content", None)
             usage = getattr(response, "usage", None)
         else:
-            content, usage, response = await self._stream(litellm, messages, on_token)
+            content, reasoning, usage, response = await self._stream(litellm, messages,
+                                                                     on_token)
         return Reply(
             content=content,
             model=self.name,
@@ -270,13 +299,15 @@ class LiteLLMModel(_RetryingModel):
             completion_tokens=getattr(usage, "completion_tokens", None),
             cost_usd=self._cost(litellm, response),
             latency_ms=(time.perf_counter() - started) * 1000,
+            reasoning=reasoning if isinstance(reasoning, str) else None,
         )
 
     async def _stream(
         self, litellm: Any, messages: list[Message], on_token: TokenCallback
-    ) -> tuple[str, Any, Any]:
+    ) -> tuple[str, str | None, Any, Any]:
         response = await litellm.acompletion(**self._request(messages, True))
         parts: list[str] = []
+        thoughts: list[str] = []
         usage = None
         chunks = []
         async for chunk in response:
@@ -284,15 +315,18 @@ class LiteLLMModel(_RetryingModel):
             if getattr(chunk, "usage", None):
                 usage = chunk.usage
             if chunk.choices:
-                delta = chunk.choices[0].delta.content
-                if delta:
-                    parts.append(delta)
-                    on_token(delta)
+                delta = chunk.choices[0].delta
+                thought = getattr(delta, "reasoning_content", None)
+                if isinstance(thought, str):
+                    thoughts.append(thought)
+                if delta.content:
+                    parts.append(delta.content)
+                    on_token(delta.content)
         built = None
         if usage is None and chunks:
             built = litellm.stream_chunk_builder(chunks, messages=messages)
             usage = getattr(built, "usage", None)
-        return "".join(parts), usage, built
+        return "".join(parts), "".join(thoughts) or None, usage, built
 
     def _cost(self, litellm: Any, response: Any) -> float | None:
         if response is None or self.model in _UNPRICED:
@@ -317,6 +351,7 @@ class HTTPStatusError(Exception):
     def __init__(self, status_code: int, body: str, headers: Any = None) -> None:
         super().__init__(f"HTTP {status_code}: {_error_message(body)[:300]}")
         self.status_code = status_code
+        self.body = body
         self.headers = headers  # case-insensitive (aiohttp's), for Retry-After
         self.kind = _STATUS_NAMES.get(
             status_code, "InternalServerError" if status_code >= 500 else "APIStatusError")
@@ -398,30 +433,44 @@ class OpenAICompatibleModel(_RetryingModel):
         payload = {"model": self._served, **self._payload(messages, on_token is not None)}
         session = await _http_session(self._url)
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        error: HTTPStatusError | None = None
         try:
             async with session.post(self._url, json=payload, headers=self._headers,
                                     timeout=timeout) as response:
                 if response.status >= 400:
-                    raise HTTPStatusError(response.status, await response.text(),
-                                          response.headers)
-                if on_token is None:
-                    body = await response.read()
-                    content, usage = _parse_completion(body)
+                    error = HTTPStatusError(response.status, await response.text(),
+                                            response.headers)
+                elif on_token is None:
+                    content, reasoning, usage = _parse_completion(await response.read())
                 else:
-                    content, usage = await self._stream(response, on_token)
+                    content, reasoning, usage = await self._stream(response, on_token)
         except TimeoutError:
             raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
+        if error is not None:
+            if not self._wants_completion_tokens(error):
+                raise error
+            self._max_tokens_key = "max_completion_tokens"
+            return await self._once(messages, on_token)
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         cost = None
         if self._price is not None and prompt is not None and completion is not None:
             cost = prompt * self._price[0] + completion * self._price[1]
         return Reply(content=content, model=self.name, prompt_tokens=prompt,
                      completion_tokens=completion, cost_usd=cost,
-                     latency_ms=(time.perf_counter() - started) * 1000)
+                     latency_ms=(time.perf_counter() - started) * 1000, reasoning=reasoning)
+
+    def _wants_completion_tokens(self, error: HTTPStatusError) -> bool:
+        """OpenAI's reasoning models answer 400 to `max_tokens`, naming the parameter they
+        take instead; switch once, for this model, rather than fail every session."""
+        return (error.status_code == 400 and self._max_tokens_key == "max_tokens"
+                and self.settings.max_tokens is not None
+                and "max_completion_tokens" in error.body)
 
     @staticmethod
-    async def _stream(response: Any, on_token: TokenCallback) -> tuple[str, dict[str, Any]]:
+    async def _stream(response: Any,
+                      on_token: TokenCallback) -> tuple[str, str | None, dict[str, Any]]:
         parts: list[str] = []
+        thoughts: list[str] = []
         usage: dict[str, Any] = {}
         async for raw in response.content:
             line = raw.decode("utf-8").strip()
@@ -437,11 +486,15 @@ class OpenAICompatibleModel(_RetryingModel):
                 raise MalformedResponse(f"error in stream: {_error_message(data)[:300]}")
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
-                delta = (choice.get("delta") or {}).get("content")
-                if delta:
-                    parts.append(delta)
-                    on_token(delta)
-        return "".join(parts), usage
+                delta = choice.get("delta") or {}
+                thought = _reasoning_of(delta)
+                if thought:
+                    thoughts.append(thought)
+                text = delta.get("content")
+                if text and isinstance(text, str):
+                    parts.append(text)
+                    on_token(text)
+        return "".join(parts), "".join(thoughts) or None, usage
 
 
 class MalformedResponse(Exception):
@@ -449,7 +502,18 @@ class MalformedResponse(Exception):
     then)."""
 
 
-def _parse_completion(body: bytes) -> tuple[str, dict[str, Any]]:
+def _reasoning_of(message: dict[str, Any]) -> str | None:
+    """The separately returned reasoning of a message or stream delta: `reasoning_content`
+    (DeepSeek, vLLM's reasoning parsers, llama.cpp) or `reasoning` (OpenRouter, Ollama, newer
+    vLLM)."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
     try:
         data = json.loads(body)
         message = data["choices"][0]["message"]
@@ -457,10 +521,11 @@ def _parse_completion(body: bytes) -> tuple[str, dict[str, Any]]:
         usage = data.get("usage") or {}
         if not isinstance(content, str) or not isinstance(usage, dict):
             raise TypeError
+        reasoning = _reasoning_of(message)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         shown = body[:200].decode("utf-8", "replace")
         raise MalformedResponse(f"not a chat completion: {shown!r}") from None
-    return content, usage
+    return content, reasoning, usage
 
 
 def _via_litellm() -> bool:

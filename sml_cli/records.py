@@ -58,6 +58,8 @@ class Turn:
     cost_usd: float | None = None
     latency_ms: float | None = None
     created: str = field(default_factory=now)
+    # A reasoning model's thoughts before this message: kept for the record, in no view.
+    reasoning: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -100,6 +102,7 @@ class Turn:
             guard_action=row.get("guard_action"), model=row["model"],
             prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"],
             cost_usd=row["cost_usd"], latency_ms=row["latency_ms"], created=row["created"],
+            reasoning=row.get("reasoning"),
         )
 
 

@@ -220,6 +220,9 @@ def _transcript_html(session: SessionInfo, problem: Problem | None, turns: list[
         body = _marked(t.content, t.leak_spans if t.leak else None)
         if t.kind == VERDICT:
             body = f"{html.escape(repr(t.attempt))} → {html.escape(t.content)}"
+        if t.reasoning:
+            body = (f'<details class="reasoning"><summary>reasoning (seen by no one)</summary>'
+                    f"<pre>{html.escape(t.reasoning)}</pre></details>{body}")
         out.append(f'<div class="turn {cls}"><div class="label">{html.escape(label)}</div>'
                    f'<div class="body">{body}</div></div>')
     return "\n".join(out)

@@ -135,13 +135,24 @@ class StubFault:
     retry_after: str | None = None  # a Retry-After header, as a rate-limited API sends
 
 
-StubHandler = Callable[[dict[str, Any]], "str | StubFault"]
+@dataclass
+class StubReply:
+    """A reply with more to it than text: the reasoning a reasoning model returns beside it
+    (in `reasoning_field`, as vLLM, DeepSeek or OpenRouter do), or its finish reason."""
+
+    content: str
+    reasoning: str | None = None
+    reasoning_field: str = "reasoning_content"
+    finish_reason: str = "stop"
 
 
-def by_model(**handlers: Callable[[list[Message]], str]) -> StubHandler:
+StubHandler = Callable[[dict[str, Any]], "str | StubReply | StubFault"]
+
+
+def by_model(**handlers: Callable[[list[Message]], str | StubReply]) -> StubHandler:
     """Route requests to a behaviour by the request's `model` field (`openai/<name>` → name)."""
 
-    def handle(request: dict[str, Any]) -> str:
+    def handle(request: dict[str, Any]) -> str | StubReply:
         name = request.get("model", "")
         if name not in handlers:
             return f"(no script for model {name!r})"
@@ -282,30 +293,37 @@ class StubServer:
                            {"error": {"message": result.body or "stub fault", "type": "stub"}},
                            extra)
             return
+        reply = result if isinstance(result, StubReply) else StubReply(result)
         prompt_tokens = sum(len(str(m.get("content", "")).split())
                             for m in request.get("messages", []))
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(result.split()),
-                 "total_tokens": prompt_tokens + len(result.split())}
+        completion_tokens = len(reply.content.split()) + len((reply.reasoning or "").split())
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
         created = int(time.time())
         model = request.get("model", "stub")
         if request.get("stream"):
-            await self._stream(writer, result, model, created, usage)
+            await self._stream(writer, reply, model, created, usage)
             return
+        message = {"role": "assistant", "content": reply.content}
+        if reply.reasoning is not None:
+            message[reply.reasoning_field] = reply.reasoning
         self._send(writer, 200, {
             "id": "chatcmpl-stub", "object": "chat.completion", "created": created,
             "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": result}}],
+            "choices": [{"index": 0, "finish_reason": reply.finish_reason, "message": message}],
             "usage": usage,
         })
 
-    async def _stream(self, writer: asyncio.StreamWriter, text: str, model: str, created: int,
-                      usage: dict[str, int]) -> None:
+    async def _stream(self, writer: asyncio.StreamWriter, reply: StubReply, model: str,
+                      created: int, usage: dict[str, int]) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                      b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n")
-        pieces = re.findall(r"\S+\s*|\s+", text) or [""]
-        for i, piece in enumerate(pieces):
-            delta: dict[str, Any] = {"content": piece}
+        deltas: list[dict[str, Any]] = [
+            {reply.reasoning_field: piece}
+            for piece in re.findall(r"\S+\s*|\s+", reply.reasoning or "")]
+        deltas += [{"content": piece}
+                   for piece in re.findall(r"\S+\s*|\s+", reply.content) or [""]]
+        for i, delta in enumerate(deltas):
             if i == 0:
                 delta["role"] = "assistant"
             self._chunk(writer, {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
@@ -313,7 +331,8 @@ class StubServer:
                                  "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
         self._chunk(writer, {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                              "created": created, "model": model,
-                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                             "choices": [{"index": 0, "delta": {},
+                                          "finish_reason": reply.finish_reason}]})
         self._chunk(writer, {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
                              "created": created, "model": model, "choices": [], "usage": usage})
         data = b"data: [DONE]\n\n"
