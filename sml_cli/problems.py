@@ -12,7 +12,9 @@ import ast
 import csv
 import hashlib
 import json
+import random
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -117,7 +119,8 @@ ANSWER_PATTERN_PRESETS: dict[str, str] = {
 QUESTION_COLUMN_GUESSES = ("problem", "prompt", "input", "text", "instruction", "query",
                            "content", "Question", "Problem")
 ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "ground_truth",
-                         "final_answer", "correct", "canonical_solution", "gold", "Answer")
+                         "final_answer", "correct", "canonical_solution", "gold",
+                         "correct_answer", "Correct Answer")
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ class FieldMap:
         names = {self.question, self.answer}
         names.update(self.column(n) for n in MAPPABLE_FIELDS)
         parts = {p.strip() for n in names for p in n.split(",")}
-        return {p.split(".", 1)[0] for p in parts} | set(KNOWN_FIELDS)
+        # Case-folded: a column is found whatever its case (see `lookup`).
+        return {p.split(".", 1)[0].casefold() for p in parts | set(KNOWN_FIELDS)}
 
 
 def parse_field_options(options: list[str] | None) -> dict[str, str]:
@@ -165,11 +169,16 @@ _MISSING = object()
 
 
 def lookup(row: dict[str, Any], column: str) -> Any:
-    """The value at `column` (an exact key, else a dotted path through objects and list
-    indexes, else `A,B`: the texts of several columns joined, as SVAMP splits a question
+    """The value at `column` (an exact key; else the one key equal to it but for case, as
+    AIME and GPQA write `Question`/`Answer`; else a dotted path through objects and list
+    indexes; else `A,B`: the texts of several columns joined, as SVAMP splits a question
     into Body and Question), or `_MISSING`."""
     if column in row:
         return row[column]
+    folded = column.casefold()
+    same = [k for k in row if isinstance(k, str) and k.casefold() == folded]
+    if len(same) == 1:
+        return row[same[0]]
     if "," in column:
         values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
         if not values or any(v is _MISSING for v in values):
@@ -189,6 +198,15 @@ def lookup(row: dict[str, Any], column: str) -> Any:
         else:
             return _MISSING
     return value
+
+
+def lookup_columns(row: dict[str, Any], column: str) -> Any:
+    """`A,B,C` as a list of those columns' values (options stored one per column, as GPQA
+    does), or `_MISSING` if any is absent. A key spelled with the commas wins."""
+    if "," not in column or column in row:
+        return lookup(row, column)
+    values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
+    return _MISSING if not values or _MISSING in values else values
 
 
 def has_column(row: dict[str, Any], column: str) -> bool:
@@ -725,7 +743,7 @@ def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...
                     pattern = " --answer-pattern boxed"
                 elif "####" in row[guess]:
                     pattern = " --answer-pattern gsm8k"
-            return f" (is it {guess!r}? map it with {flag} {guess}{pattern})"
+            return f" (is it {guess!r}? map it with {flag} {shlex.quote(guess)}{pattern})"
     return f" (map another column with {flag})" if column == default else ""
 
 
@@ -762,7 +780,7 @@ def _build_problem(
         raw_answer = raw_answer[0]
     if isinstance(raw_answer, list) and raw_answer:
         raise fail(f"{fields.answer!r} holds {len(raw_answer)} answers and sml checks one: "
-                   f"pick it with --answer-field {fields.answer}.0")
+                   f"pick it with --answer-field {shlex.quote(fields.answer + '.0')}")
     if isinstance(raw_answer, dict):
         keys = ", ".join(f"{fields.answer}.{k}" for k in list(raw_answer)[:4])
         raise fail(f"{fields.answer!r} is an object; pick the answer inside it with "
@@ -792,7 +810,11 @@ def _build_problem(
     verifier = (_text(_get(row, fields.column("verifier"))) or "auto").lower()
     if verifier not in VERIFIERS:
         raise fail(f"unknown verifier {verifier!r}; use one of {', '.join(VERIFIERS)}")
-    options = _choices(_get(row, fields.column("choices")), path, line)
+    choices_column = fields.column("choices")
+    raw_choices = lookup_columns(row, choices_column)
+    options = _choices(None if raw_choices is _MISSING else raw_choices, path, line)
+    if options and _answer_is_an_option_column(fields.answer, choices_column):
+        options = _shuffled(options, question)
     choices = options.texts if options else None
 
     if answer is None and not tests:
@@ -840,12 +862,30 @@ def _build_problem(
 
     problem_id = _text(_get(row, fields.column("id"))) or str(default_id)
     consumed = fields.consumed
-    meta = {k: _jsonable(v) for k, v in row.items() if k not in consumed and v is not None}
+    meta = {k: _jsonable(v) for k, v in row.items()
+            if str(k).casefold() not in consumed and v is not None}
     return Problem(
         id=problem_id, question=question, answer=answer, verifier=verifier,
         solution=solution, choices=choices, tests=tests,
         notes=_text(_get(row, fields.column("notes"))), source=source, meta=meta,
     )
+
+
+def _answer_is_an_option_column(answer_column: str, choices_column: str) -> bool:
+    parts = [p.strip().casefold() for p in choices_column.split(",")]
+    return len(parts) > 1 and answer_column.strip().casefold() in parts
+
+
+def _shuffled(options: _Choices, question: str) -> _Choices:
+    """The options in an order of their own. Sets that store the correct option in its own
+    column (GPQA: Correct Answer, Incorrect Answer 1-3) would otherwise always put it first.
+    Seeded by the problem's content, so every run and machine sees the same order."""
+    digest = hashlib.sha256("\0".join([question, *options.texts]).encode()).digest()
+    order = list(range(len(options.texts)))
+    random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
+    texts = tuple(options.texts[i] for i in order)
+    labels = tuple(options.labels[i] for i in order) if options.labels else None
+    return _Choices(texts, labels)
 
 
 def _reference_choice(answer: str, options: _Choices) -> int | None:

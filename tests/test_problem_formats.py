@@ -1090,3 +1090,77 @@ def test_rows_inside_a_wrapper_object(tmp_path: Path) -> None:
     single = tmp_path / "one.json"
     single.write_text(json.dumps({"question": "2+5?", "answer": "7"}), encoding="utf-8")
     assert [p.answer for p in load(single)] == ["7"]
+
+
+# ----------------------------------------------------------------------------- GPQA, AIME
+
+GPQA_OPTIONS = "Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3"
+
+
+def gpqa_rows(n: int) -> list[dict]:
+    return [{"Question": f"Which option is right in case {i}?",
+             "Correct Answer": f"right {i}", "Incorrect Answer 1": f"wrong {i}a",
+             "Incorrect Answer 2": f"wrong {i}b", "Incorrect Answer 3": f"wrong {i}c",
+             "Explanation": f"Because of rule {i}.", "Record ID": f"rec{i}",
+             "Subdomain": "Physics"} for i in range(n)]
+
+
+def test_gpqa_options_from_columns_are_shuffled_once_and_for_all(tmp_path: Path) -> None:
+    """GPQA keeps the right option in its own column: listed as is, it would always be A."""
+    path = write_csv(tmp_path / "gpqa.csv", gpqa_rows(40))
+    columns = {"choices": GPQA_OPTIONS, "id": "Record ID", "solution": "Explanation"}
+    problems = load(path, answer="Correct Answer", columns=columns)
+    positions = []
+    for i, p in enumerate(problems):
+        assert p.id == f"rec{i}" and p.verifier == "choice"
+        assert p.question == f"Which option is right in case {i}?"  # found as `Question`
+        assert sorted(p.choices or ()) == sorted([f"right {i}", f"wrong {i}a", f"wrong {i}b",
+                                                  f"wrong {i}c"])
+        index = "ABCD".index(p.answer or "")
+        assert (p.choices or ())[index] == f"right {i}"
+        assert correct(p, p.answer or "") and correct(p, f"right {i}")
+        assert not correct(p, f"wrong {i}a")
+        assert p.solution == f"Because of rule {i}."
+        assert f"right {i}" in p.public_question()  # the options are public
+        positions.append(index)
+        # Columns the map read stay out of the free-form meta, whatever their case.
+        assert set(p.meta) == {"Subdomain"}
+    assert len(set(positions)) == 4  # the right option lands everywhere
+    again = load(path, answer="Correct Answer", columns=columns)
+    assert [p.choices for p in again] == [p.choices for p in problems]  # same order every run
+
+
+def test_options_from_columns_keep_their_order_when_the_answer_is_a_letter(
+    write_file: WriteFile
+) -> None:
+    path = write_file("p.jsonl", jsonl(
+        {"question": "Pick the even one.", "A": "3", "B": "8", "C": "5", "D": "7",
+         "answer": "B"}))
+    [p] = load(path, columns={"choices": "A,B,C,D"})
+    assert p.choices == ("3", "8", "5", "7") and p.answer == "B"
+
+
+def test_an_option_column_missing_names_file_and_line(write_file: WriteFile) -> None:
+    path = write_file("p.jsonl", jsonl(
+        {"question": "q", "A": "1", "B": "2", "answer": "A"},
+        {"question": "q2", "A": "1", "answer": "A"}))
+    assert_at_line(load_error(path, columns={"choices": "A,B"}), path, 2, "'A,B'")
+
+
+def test_columns_are_found_whatever_their_case(write_file: WriteFile) -> None:
+    # AIME exports: ID, Problem, Solution, Answer.
+    path = write_file("aime.jsonl", jsonl(
+        {"ID": "2024-I-1", "Problem": "Find the remainder when 2024 is divided by 7.",
+         "Solution": "2024 = 7*289 + 1.", "Answer": 1}))
+    [p] = load(path, question="Problem")
+    assert (p.id, p.answer, p.solution, p.verifier) == ("2024-I-1", "1", "2024 = 7*289 + 1.",
+                                                       "numeric")
+    assert p.meta == {}
+    # Two columns equal but for case: ambiguous, so neither is taken.
+    both = write_file("both.jsonl", jsonl({"Question": "a", "QUESTION": "b", "answer": "1"}))
+    assert_at_line(load_error(both), both, 1, "no 'question' field")
+
+
+def test_suggested_columns_with_spaces_are_quoted(write_file: WriteFile) -> None:
+    path = write_file("p.jsonl", jsonl({"question": "q", "Correct Answer": "4"}))
+    assert_at_line(load_error(path), path, 1, "--answer-field 'Correct Answer'")
