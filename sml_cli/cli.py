@@ -495,6 +495,12 @@ def sessions_import(
     group_by: Annotated[str | None, typer.Option(
         "--group-by", help="Rows are single turns (speaker and text columns): group them "
         "into dialogues by this column, in file order.", show_default=False)] = None,
+    speaker_field: Annotated[str | None, typer.Option(
+        "--speaker-field", help="Key of a turn's speaker (default: the first of role, from, "
+        "speaker, author, sender, …).", show_default=False)] = None,
+    text_field: Annotated[str | None, typer.Option(
+        "--text-field", help="Key of a turn's text (default: the first of content, value, "
+        "text, message, utterance, …).", show_default=False)] = None,
     preview: Annotated[int | None, typer.Option(
         "--preview", min=1, help="Check the whole file, show the first N dialogues as they "
         "would be scored, and write nothing.", show_default=False)] = None,
@@ -513,6 +519,8 @@ def sessions_import(
         teacher_roles=transcripts.parse_role_option("--teacher-role", teacher_role),
         condition=condition.strip() if condition else None,
         group_by=group_by,
+        speaker_field=speaker_field,
+        text_field=text_field,
     )
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)

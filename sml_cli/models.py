@@ -234,8 +234,10 @@ class _RetryingModel:
             )
         return replace(reply, content=said, reasoning=thought)
 
-    # OpenAI's reasoning models refuse `max_tokens` and want `max_completion_tokens`.
+    # Adjusted per model when an endpoint refuses a parameter (see `_adapt_to`): OpenAI's
+    # reasoning models want `max_completion_tokens`; some servers reject `stream_options`.
     _max_tokens_key = "max_tokens"
+    _usage_in_stream = True
 
     def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
@@ -246,7 +248,7 @@ class _RetryingModel:
             payload[self._max_tokens_key] = s.max_tokens
         if s.seed is not None:
             payload["seed"] = s.seed
-        if stream:
+        if stream and self._usage_in_stream:
             payload["stream_options"] = {"include_usage": True}
         return payload
 
@@ -447,9 +449,8 @@ class OpenAICompatibleModel(_RetryingModel):
         except TimeoutError:
             raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
         if error is not None:
-            if not self._wants_completion_tokens(error):
+            if not self._adapt_to(error, streaming=on_token is not None):
                 raise error
-            self._max_tokens_key = "max_completion_tokens"
             return await self._once(messages, on_token)
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         cost = None
@@ -459,12 +460,22 @@ class OpenAICompatibleModel(_RetryingModel):
                      completion_tokens=completion, cost_usd=cost,
                      latency_ms=(time.perf_counter() - started) * 1000, reasoning=reasoning)
 
-    def _wants_completion_tokens(self, error: HTTPStatusError) -> bool:
-        """OpenAI's reasoning models answer 400 to `max_tokens`, naming the parameter they
-        take instead; switch once, for this model, rather than fail every session."""
-        return (error.status_code == 400 and self._max_tokens_key == "max_tokens"
-                and self.settings.max_tokens is not None
-                and "max_completion_tokens" in error.body)
+    def _adapt_to(self, error: HTTPStatusError, *, streaming: bool) -> bool:
+        """Whether a refused request names a parameter this model can do without or spell
+        differently; if so, change it (once, for every later call too) so that one
+        server's dialect does not fail every session. OpenAI's reasoning models answer 400
+        to `max_tokens`, naming `max_completion_tokens`; some OpenAI-compatible servers
+        reject `stream_options` (usage is then counted from the final chunk, if any)."""
+        if error.status_code not in (400, 422):
+            return False
+        if (self._max_tokens_key == "max_tokens" and self.settings.max_tokens is not None
+                and "max_completion_tokens" in error.body):
+            self._max_tokens_key = "max_completion_tokens"
+            return True
+        if streaming and self._usage_in_stream and "stream_options" in error.body:
+            self._usage_in_stream = False
+            return True
+        return False
 
     @staticmethod
     async def _stream(response: Any,

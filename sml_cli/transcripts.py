@@ -116,6 +116,22 @@ class TranscriptFormat:
     teacher_roles: tuple[str, ...] = ()
     condition: str | None = None
     group_by: str | None = None  # rows are single turns of the dialogue named in this column
+    speaker_field: str | None = None  # key of a turn's speaker, when none of ROLE_KEYS
+    text_field: str | None = None  # key of a turn's text, when none of CONTENT_KEYS
+
+    def speaker_keys(self, item: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The keys under which a turn object (or a one-turn row) names its speaker and
+        holds its text: the flags' names, else the usual ones; either matched whatever its
+        case."""
+        return (_key(item, (self.speaker_field,) if self.speaker_field else ROLE_KEYS),
+                _key(item, (self.text_field,) if self.text_field else CONTENT_KEYS))
+
+    def keys_wanted(self) -> str:
+        speaker = (repr(self.speaker_field) if self.speaker_field else
+                   f"one of {', '.join(ROLE_KEYS)}; or name it with --speaker-field")
+        text = (repr(self.text_field) if self.text_field else
+                f"one of {', '.join(CONTENT_KEYS)}; or name it with --text-field")
+        return f"a speaker column ({speaker}) and a text column ({text})"
 
     def labels(self) -> dict[str, str]:
         """Speaker label (casefolded) → student/teacher/skip."""
@@ -157,8 +173,10 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
     labels = fmt.labels()
     rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(file)
     if fmt.group_by:
-        rows = _grouped(rows, fmt.group_by, file)
-        fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS)
+        rows = _grouped(rows, fmt, file)
+        # The grouped turns are {role, content} objects now, whatever the columns were.
+        fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
+                                  text_field=None)
     out = [_parse_row(row, line, file, fmt, pattern, labels) for line, row in rows]
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
@@ -168,22 +186,23 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
 GROUPED_TURNS = "\x00turns"  # where _grouped puts a dialogue's turns (no real column)
 
 
-def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], column: str,
+def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
              path: Path) -> list[tuple[int, dict[str, Any]]]:
     """One utterance per row (a CSV of chat logs) → one row per dialogue, in file order:
     the dialogue's first row gives the problem and metadata, every row one turn."""
     groups: dict[str, tuple[int, dict[str, Any]]] = {}
+    column = fmt.group_by
+    assert column is not None
     for line, row in rows:
         key = lookup(row, column)
         if key is _MISSING or key is None or str(key).strip() == "":
             raise ProblemFileError(str(path), f"no {column!r} value to group by (--group-by)",
                                    line)
-        role_key, content_key = _speaker_keys(row)
+        role_key, content_key = fmt.speaker_keys(row)
         if role_key is None or content_key is None:
             raise ProblemFileError(
-                str(path), "each row must hold one turn: a speaker column (one of "
-                f"{', '.join(ROLE_KEYS)}) and a text column (one of {', '.join(CONTENT_KEYS)})",
-                line)
+                str(path), f"each row must hold one turn: {fmt.keys_wanted()}; "
+                f"fields here: {', '.join(sorted(map(str, row)))}", line)
         turn = {"role": row[role_key], "content": row[content_key]}
         group = groups.get(str(key))
         if group is None:
@@ -205,11 +224,11 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if turns_key is None or not has_column(row, turns_key):
         named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
             "no turns (looked for " + ", ".join(TURN_FIELDS) + ")"
-        one_turn = None not in _speaker_keys(row)
+        one_turn = None not in fmt.speaker_keys(row)
         hint = ("rows that are single turns are grouped into dialogues with --group-by "
                 "COLUMN" if one_turn else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})")
-    turns = _parse_turns(lookup(row, turns_key), labels, fail)
+    turns = _parse_turns(lookup(row, turns_key), labels, fail, fmt)
 
     # The SPEC's `problem` object, unless the question is mapped to a path outside it
     # (`--question-field problem.text`, a dotted path from the row).
@@ -260,8 +279,8 @@ _SPEAKER = re.compile(r"^[\s*_]*([A-Za-z][\w .'()-]{0,39}?)[\s*_]*:[\s*_]*(.*)$"
 _EOM = "|EOM|"
 
 
-def _parse_turns(value: Any, labels: dict[str, str],
-                 fail: Callable[[str], ProblemFileError]) -> list[tuple[str, str]]:
+def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], ProblemFileError],
+                 fmt: TranscriptFormat) -> list[tuple[str, str]]:
     """Turns in any of the layouts public datasets use → [(student|teacher, content)]."""
     value = _list_cell(value)
     raw: list[tuple[str, str]] = []  # (speaker label, content)
@@ -271,7 +290,7 @@ def _parse_turns(value: Any, labels: dict[str, str],
         for i, item in enumerate(value, start=1):
             if isinstance(item, str) and not item.strip():
                 continue  # a blank line between turns
-            raw.append(_turn_item(item, i, fail))
+            raw.append(_turn_item(item, i, fail, fmt))
     else:
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
     if not raw:
@@ -292,14 +311,24 @@ def _parse_turns(value: Any, labels: dict[str, str],
     return turns
 
 
-def _speaker_keys(item: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The keys under which a turn object names its speaker and holds its text."""
-    return (next((k for k in ROLE_KEYS if k in item), None),
-            next((k for k in CONTENT_KEYS if k in item), None))
+def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """The first of `names` that is a key of `item`; failing that, the first that is one but
+    for case (`Speaker`), unless two keys differ only by case."""
+    for name in names:
+        if name in item:
+            return name
+    folded = {}
+    for k in item:
+        folded.setdefault(str(k).casefold(), []).append(k)
+    for name in names:
+        same = folded.get(name.casefold(), [])
+        if len(same) == 1:
+            return same[0]
+    return None
 
 
-def _turn_item(item: Any, i: int,
-               fail: Callable[[str], ProblemFileError]) -> tuple[str, str]:
+def _turn_item(item: Any, i: int, fail: Callable[[str], ProblemFileError],
+               fmt: TranscriptFormat) -> tuple[str, str]:
     if isinstance(item, str):
         m = _SPEAKER.match(item)
         if not m:
@@ -311,16 +340,20 @@ def _turn_item(item: Any, i: int,
         return item[0].strip(), item[1]
     if not isinstance(item, dict):
         raise fail(f"turn {i}: expected an object with a role and a content")
-    role_key, content_key = _speaker_keys(item)
-    if role_key is None or not isinstance(item[role_key], str) or not item[role_key].strip():
-        raise fail(f"turn {i}: no speaker (looked for {', '.join(ROLE_KEYS)})")
-    if content_key is None:
-        raise fail(f"turn {i}: no text (looked for {', '.join(CONTENT_KEYS)})")
+    role_key, content_key = fmt.speaker_keys(item)
+    if role_key is None or content_key is None:
+        raise fail(f"turn {i}: expected {fmt.keys_wanted()}; keys here: "
+                   f"{', '.join(sorted(map(str, item))) or '(none)'}")
+    speaker = item[role_key]
+    if isinstance(speaker, int) and not isinstance(speaker, bool):
+        speaker = str(speaker)  # speakers numbered 0 and 1: --student-role 0 names one
+    if not isinstance(speaker, str) or not speaker.strip():
+        raise fail(f"turn {i}: no speaker ({role_key!r} is empty or not text)")
     # null content: a tool-calling message, or a turn that said nothing; dropped below.
     content = "" if item[content_key] is None else _content_text(item[content_key])
     if content is None:
         raise fail(f"turn {i}: {content_key!r} must be a string (or a list of text parts)")
-    return item[role_key].strip(), content
+    return speaker.strip(), content
 
 
 def _content_text(content: Any) -> str | None:

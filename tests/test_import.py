@@ -185,7 +185,7 @@ def test_condition_and_meta(write_file: Callable[..., Path], db: str) -> None:
     (json.dumps({"problem": PROBLEM}), "no turns (looked for turns, messages"),
     (json.dumps({"problem": PROBLEM, "turns": [{"role": "narrator", "content": "hi"}]}),
      "speaker 'narrator' is neither student nor teacher"),
-    (json.dumps({"problem": PROBLEM, "turns": [{"role": "student"}]}), "turn 1: no text"),
+    (json.dumps({"problem": PROBLEM, "turns": [{"role": "student"}]}), "turn 1: expected a speaker column"),
     (json.dumps({"problem": PROBLEM, "turns": [{"role": "student", "content": 3}]}),
      "'content' must be a string"),
     (json.dumps({"problem": PROBLEM, "turns": FIRST_TURN["turns"], "meta": [1]}), "'meta'"),

@@ -869,3 +869,43 @@ def test_preview_shows_the_parse_and_writes_nothing(tmp_path: Path) -> None:
     bad.write_text(MATHDIAL.read_text(encoding="utf-8") + "{oops\n", encoding="utf-8")
     assert "bad.jsonl:5:" in import_fails(bad, db, *MATHDIAL_ARGS, "--preview", "1")
     assert not db.exists()
+
+
+def test_speaker_and_text_columns_in_any_case_or_named_by_flags(tmp_path: Path,
+                                                               db: Path) -> None:
+    # A chat-log export: capitalised Speaker, the text in a column no default names.
+    rows = [{"ConversationId": c, "QuestionText": q, "CorrectAnswer": a, "Speaker": s,
+             "MessageString": t} for c, q, a, s, t in LONG_ROWS]
+    path = write_csv(tmp_path / "log.csv", rows)
+    refused = import_fails(path, db, "--group-by", "ConversationId",
+                           "--question-field", "QuestionText", "--answer-field", "CorrectAnswer")
+    assert "log.csv:2:" in refused and "--text-field" in refused and "MessageString" in refused
+    s = only(import_ok(path, db, "--group-by", "ConversationId", "--question-field",
+                       "QuestionText", "--answer-field", "CorrectAnswer",
+                       "--text-field", "MessageString", "--match", "mention"))
+    # The same dialogues as with the usual column names.
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+    assert texts(db, "student") == ["Is it 8?", "5, 10, 15. So 15 cookies.", "Is it 27?", "13"]
+
+
+def test_turn_object_keys_named_by_flags(write_file: WriteFile, db: Path) -> None:
+    turns = [{"Who": "Tutor", "Said": HINT}, {"Who": "Kid", "Said": SOLVE}]
+    path = write_file("t.jsonl", jsonl([small_row(turns)]))
+    refused = import_fails(path, db)
+    assert "turn 1:" in refused and "--text-field" in refused and "Said, Who" in refused
+    s = only(import_ok(path, db, "--text-field", "said", "--match", "mention"))
+    assert s["success_rate"] == 1.0  # `Who` found as who; Kid is the other side of Tutor
+    assert texts(db, "student") == [SOLVE]
+    renamed = [{"spk": "teacher", "Said": HINT}, {"spk": "student", "Said": SOLVE}]
+    path2 = write_file("t2.jsonl", jsonl([small_row(renamed)]))
+    assert only(import_ok(path2, db, "--speaker-field", "spk", "--text-field", "Said",
+                          "--match", "mention"))["success_rate"] == 1.0
+
+
+def test_numbered_speakers(write_file: WriteFile, db: Path) -> None:
+    turns = [{"speaker": 0, "text": HINT}, {"speaker": 1, "text": SOLVE}]
+    path = write_file("t.jsonl", jsonl([small_row(turns)]))
+    assert "--student-role" in import_fails(path, db)
+    s = only(import_ok(path, db, "--student-role", "1", "--teacher-role", "0",
+                       "--match", "mention"))
+    assert s["success_rate"] == 1.0 and texts(db, "teacher") == [HINT]

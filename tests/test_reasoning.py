@@ -1,7 +1,8 @@
 """Reasoning models (SPEC §3, §6): what a model thinks before it speaks — a separate
 `reasoning_content` / `reasoning` field, or a leading <think> block — is stored with its turn
 and reaches no one. A teacher's thoughts routinely spell out the answer; a student's draft
-"Final answer:" inside its thoughts is not an attempt."""
+"Final answer:" inside its thoughts is not an attempt. Also: the parameter dialects such
+models' servers speak (`max_completion_tokens`, no `stream_options`)."""
 
 from __future__ import annotations
 
@@ -253,3 +254,18 @@ def test_thoughts_are_kept_but_reach_no_one(
     reported = runner.invoke(app, ["report", "think", "--db", str(db), "--html", str(html)])
     assert reported.exit_code == 0, cli_output(reported)
     assert "reasoning (seen by no one)" in html.read_text()
+
+
+def test_stream_options_are_dropped_for_a_server_that_refuses_them(env: None) -> None:
+    def strict_server(request: dict[str, Any]) -> str | StubFault:
+        if "stream_options" in request:
+            return StubFault(422, "Unrecognized request argument supplied: stream_options")
+        return "streamed anyway"
+
+    with StubServer(strict_server) as server:
+        model = make_model("openai/old", ModelSettings(api_base=server.url, retries=0))
+        tokens: list[str] = []
+        reply = asyncio.run(model.respond(MESSAGES, tokens.append))
+        assert reply.content == "".join(tokens) == "streamed anyway"
+        asyncio.run(model.respond(MESSAGES, tokens.append))
+        assert ["stream_options" in r for r in server.requests] == [True, False, False]
