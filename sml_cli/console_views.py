@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sml_cli.problems import BUILTIN_SETS, Problem, load_problems
 
@@ -63,9 +64,12 @@ def print_problems(source: str, problems: list[Problem], *, limit: int, private:
     table.add_column("verifier")
     for p in problems[:limit]:
         answer = p.answer if p.answer is not None else "(tests)"
-        row = [p.id, _shorten(p.public_question(), 300)]
+        row: list[str | Text] = [p.id, Text(_shorten(p.public_question(), 300))]
         if private:
-            row.append(_shorten(answer, 60))
+            cell = Text(_shorten(answer, 60))  # Text, not markup: answers may hold "[b]"
+            if p.aliases:
+                cell.append("\nalso: " + _shorten("; ".join(p.aliases), 80), style="dim")
+            row.append(cell)
         row.append(p.verifier)
         table.add_row(*row)
     console.print(table)

@@ -393,7 +393,9 @@ class LeakScanner:
         if key not in self._answers:
             if len(self._answers) >= self.cache_size:
                 self._answers.clear()
-            parsed = parse_number(problem.answer) if problem.answer else None
+            # (with aliases, any of several values may be stated: no coarse filter)
+            parsed = (parse_number(problem.answer) if problem.answer and not problem.aliases
+                      else None)
             self._answers[key] = _as_float(parsed.value) if parsed is not None else None
         return self._answers[key]
 
@@ -430,7 +432,7 @@ class LeakScanner:
         if include_leaked and (info.leaks or 0) > 0:
             return
         quotes = [(name, text.strip()) for name, text in problem.private_fields.items()
-                  if name != "answer" and len(text.strip()) >= MIN_PRIVATE_QUOTE]
+                  if name not in ("answer", "aliases") and len(text.strip()) >= MIN_PRIVATE_QUOTE]
         question = problem.public_question()
         for i, (m, rows) in enumerate(zip(conv.messages, conv.sources, strict=True)):
             if m["role"] == "assistant":
@@ -530,7 +532,7 @@ def _raw_row(data: SessionData) -> dict[str, Any]:
         "key": p.key, "id": p.id, "source": p.source, "question": p.question,
         "answer": p.answer, "solution": p.solution, "verifier": p.verifier,
         "choices": list(p.choices) if p.choices else None, "tests": p.tests, "notes": p.notes,
-        "meta": p.meta,
+        "meta": p.meta, "aliases": list(p.aliases),
     }
     turns = []
     for t in data.turns:

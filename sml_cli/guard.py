@@ -147,18 +147,27 @@ def _merge(leaks: list[Leak], text: str) -> list[Leak]:
 
 # ----------------------------------------------------------------------------- the plan
 
-_ProblemKey = tuple[str, str | None, str, tuple[str, ...] | None, str | None]
+_ProblemKey = tuple[str, str | None, str, tuple[str, ...] | None, str | None, tuple[str, ...]]
 
 
 def _problem_key(problem: Problem) -> _ProblemKey:
     return (problem.question, problem.answer, problem.verifier, problem.choices,
-            problem.solution if problem.verifier == "python" else None)
+            problem.solution if problem.verifier == "python" else None, problem.aliases)
 
 
 @functools.lru_cache(maxsize=512)
 def _plan(key: _ProblemKey) -> tuple[Detector, ...]:
-    """The detectors for one problem, built once (question numbers, patterns, parsed answer)."""
-    question, answer, verifier, choices, solution = key
+    """The detectors for one problem, built once (question numbers, patterns, parsed answer).
+    Every accepted answer is the answer: stating an alias tells as much."""
+    question, answer, verifier, choices, solution, aliases = key
+    detectors = _plan_for((question, answer, verifier, choices, solution, ()))
+    for alias in aliases:
+        detectors += _plan_for((question, alias, verifier, choices, solution, ()))
+    return detectors
+
+
+def _plan_for(key: _ProblemKey) -> tuple[Detector, ...]:
+    question, answer, verifier, choices, solution, _ = key
     if verifier == "python":
         return (_code_detector(solution),) if solution else ()
     if not answer or not answer.strip():

@@ -202,3 +202,9 @@ def m005_turn_reasoning(db: Database) -> None:
     # Reasoning models think before they speak; the thoughts are kept apart from the message
     # (a teacher's routinely contain the answer) so that no view can pick them up.
     db["turns"].add_column("reasoning", str)
+
+
+@migration
+def m006_problem_aliases(db: Database) -> None:
+    # Other accepted answers (QA sets list several): JSON array, private like the answer.
+    db["problems"].add_column("aliases", str)

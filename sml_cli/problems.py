@@ -15,7 +15,7 @@ import json
 import random
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -25,7 +25,8 @@ from typing import Any
 from sml_cli.errors import ProblemFileError, UsageError
 
 VERIFIERS = ("numeric", "exact", "math", "choice", "regex", "python", "auto")
-KNOWN_FIELDS = ("id", "question", "answer", "solution", "verifier", "choices", "tests", "notes")
+KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "choices",
+                "tests", "notes")
 BUILTIN_PACKAGE = "sml_cli.data"
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 
@@ -45,23 +46,31 @@ class Problem:
     notes: str | None = None
     source: str = ""
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Other answers that count as right (QA sets list them: NQ-open's answer list,
+    # TriviaQA's aliases). Private like the answer; the guard treats each as the answer.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """The reference answer and its aliases: what the verifier and the guard check."""
+        return ((self.answer,) if self.answer else ()) + self.aliases
 
     @property
     def key(self) -> str:
         """Content hash: the same problem loaded from anywhere is one row in the database."""
-        payload = json.dumps(
-            [self.question, self.answer, self.verifier, self.solution, self.choices,
-             self.tests, self.notes],
-            ensure_ascii=False,
-        )
+        fields: list[Any] = [self.question, self.answer, self.verifier, self.solution,
+                             self.choices, self.tests, self.notes]
+        if self.aliases:  # (only then, so that keys stored before aliases existed still hold)
+            fields.append(list(self.aliases))
+        payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     @property
     def private_fields(self) -> dict[str, str]:
         """Every non-empty field the student must never see."""
         private = {
-            "answer": self.answer, "solution": self.solution, "tests": self.tests,
-            "notes": self.notes,
+            "answer": self.answer, "aliases": "\n".join(self.aliases), "solution": self.solution,
+            "tests": self.tests, "notes": self.notes,
         }
         return {k: v for k, v in private.items() if v}
 
@@ -81,6 +90,7 @@ class Problem:
             "choices": json.dumps(list(self.choices)) if self.choices else None,
             "tests": self.tests, "notes": self.notes,
             "meta": json.dumps(self.meta, ensure_ascii=False, default=str) if self.meta else None,
+            "aliases": json.dumps(list(self.aliases), ensure_ascii=False) if self.aliases else None,
         }
 
     @classmethod
@@ -91,6 +101,7 @@ class Problem:
             choices=tuple(json.loads(row["choices"])) if row["choices"] else None,
             tests=row["tests"], notes=row["notes"], source=row["source"] or "",
             meta=json.loads(row["meta"]) if row.get("meta") else {},
+            aliases=tuple(json.loads(row["aliases"])) if row.get("aliases") else (),
         )
 
 
@@ -103,7 +114,7 @@ def _letters() -> Iterator[str]:
 MAPPABLE_FIELDS: dict[str, str] = {
     "id": "id", "solution": "solution", "choices": "choices", "tests": "tests",
     "notes": "notes", "verifier": "verifier", "entry_point": "entry_point",
-    "test_setup": "test_setup_code",
+    "test_setup": "test_setup_code", "aliases": "aliases",
 }
 
 # Named `--answer-pattern`s for the layouts public sets use most.
@@ -776,16 +787,23 @@ def _build_problem(
     if hasattr(raw_answer, "tolist"):
         raw_answer = raw_answer.tolist()
     # (A text answer is never parsed as a list: "[0, 1)" is an interval, not two answers.)
-    if isinstance(raw_answer, list) and len(raw_answer) == 1:
-        raw_answer = raw_answer[0]
-    if isinstance(raw_answer, list) and raw_answer:
-        raise fail(f"{fields.answer!r} holds {len(raw_answer)} answers and sml checks one: "
-                   f"pick it with --answer-field {shlex.quote(fields.answer + '.0')}")
+    # A list of answers is a list of alternatives (NQ-open, WebQuestions): the first is the
+    # reference, the others count as right too.
+    listed: list[str] = []
+    if isinstance(raw_answer, list):
+        listed = _alias_list(raw_answer, fields.answer, fail)
+        raw_answer = listed[0] if listed else None
     if isinstance(raw_answer, dict):
         keys = ", ".join(f"{fields.answer}.{k}" for k in list(raw_answer)[:4])
+        also = (f" (and --field aliases={shlex.quote(fields.answer + '.aliases')} for the "
+                "other accepted answers)" if "aliases" in raw_answer else "")
         raise fail(f"{fields.answer!r} is an object; pick the answer inside it with "
-                   f"--answer-field (one of: {keys})")
+                   f"--answer-field (one of: {keys}){also}")
     answer = _text(raw_answer)
+    aliases = listed[1:]
+    if "aliases" in fields.columns or has_column(row, fields.column("aliases")):
+        value = _list_cell(_get(row, fields.column("aliases")))
+        aliases += _alias_list(value if isinstance(value, list) else [value], "aliases", fail)
     solution = _text(_get(row, fields.column("solution")))
     if fields.answer_pattern is not None and answer is not None:
         full = answer
@@ -825,7 +843,7 @@ def _build_problem(
         raise fail(f"{fields.answer!r} is empty (and there are no 'tests')")
 
     if verifier == "auto":
-        verifier = _auto_verifier(answer, choices, tests)
+        verifier = _auto_verifier(answer, choices, tests, aliases)
     if verifier == "python" and not tests:
         raise fail("verifier 'python' needs a 'tests' field")
     if tests:
@@ -836,6 +854,9 @@ def _build_problem(
             raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}") from None
     if verifier != "python" and answer is None:
         raise fail(f"verifier {verifier!r} needs an answer")
+    if verifier == "choice" and aliases:
+        raise fail(f"{len(aliases) + 1} accepted answers for a multiple-choice problem: a "
+                   "choice problem has one right option")
     if verifier == "choice":
         if not options:
             raise fail("verifier 'choice' needs a 'choices' list")
@@ -848,17 +869,18 @@ def _build_problem(
             )
         answer = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
     if verifier == "regex":
-        try:
-            re.compile(answer or "")
-        except re.error as exc:
-            raise fail(
-                f"answer is not a valid regular expression for verifier 'regex' ({exc})"
-            ) from None
+        for text in (answer or "", *aliases):
+            try:
+                re.compile(text)
+            except re.error as exc:
+                raise fail(f"{text!r} is not a valid regular expression for verifier 'regex' "
+                           f"({exc})") from None
     if verifier == "numeric":
         from sml_cli.numbers import parse_number
 
-        if parse_number(answer or "") is None:
-            raise fail(f"verifier 'numeric' but the answer {answer!r} is not a number")
+        for text in (answer or "", *aliases):
+            if parse_number(text) is None:
+                raise fail(f"verifier 'numeric' but the answer {text!r} is not a number")
 
     problem_id = _text(_get(row, fields.column("id"))) or str(default_id)
     consumed = fields.consumed
@@ -868,7 +890,22 @@ def _build_problem(
         id=problem_id, question=question, answer=answer, verifier=verifier,
         solution=solution, choices=choices, tests=tests,
         notes=_text(_get(row, fields.column("notes"))), source=source, meta=meta,
+        aliases=tuple(dict.fromkeys(a for a in aliases if a != answer)),
     )
+
+
+def _alias_list(values: list[Any], column: str,
+                fail: Callable[[str], ProblemFileError]) -> list[str]:
+    """Accepted answers from a list cell: texts and numbers, blanks dropped."""
+    out = []
+    for value in values:
+        if isinstance(value, (dict, list)):
+            raise fail(f"{column!r} holds a nested {type(value).__name__}; list the accepted "
+                       "answers as texts or numbers")
+        text = _text(value)
+        if text:
+            out.append(text)
+    return out
 
 
 def _answer_is_an_option_column(answer_column: str, choices_column: str) -> bool:
@@ -913,7 +950,8 @@ _LATEX_HINT = re.compile(r"\\[a-zA-Z]+|\^|\bsqrt\b|\bpi\b|[a-zA-Z]\s*[+\-*/]|[+\
 
 
 def _auto_verifier(
-    answer: str | None, choices: tuple[str, ...] | None, tests: str | None
+    answer: str | None, choices: tuple[str, ...] | None, tests: str | None,
+    aliases: list[str] | None = None,
 ) -> str:
     from sml_cli.numbers import parse_number
 
@@ -922,9 +960,11 @@ def _auto_verifier(
     if choices:
         return "choice"
     assert answer is not None
-    if parse_number(answer) is not None:
+    answers = [answer, *(aliases or [])]
+    if all(parse_number(a) is not None for a in answers):
         return "numeric"
-    if _LATEX_HINT.search(answer) or re.fullmatch(r"[\d\s+\-*/().,\[\]]+", answer):
+    if all(_LATEX_HINT.search(a) or re.fullmatch(r"[\d\s+\-*/().,\[\]]+", a)
+           for a in answers):
         return "math"
     return "exact"
 

@@ -102,17 +102,17 @@ def check(problem: Problem, attempt: str) -> Verdict:
         return Verdict(result.passed, result.summary(), attempt)
     reference = problem.answer or ""
     if verifier == "numeric":
-        ok = numeric_equal(reference, attempt)
+        ok = any(numeric_equal(r, attempt) for r in problem.answers)
     elif verifier == "exact":
-        ok = exact_equal(reference, attempt)
+        ok = any(exact_equal(r, attempt) for r in problem.answers)
     elif verifier == "math":
-        ok = math_equal(reference, attempt)
+        ok = any(math_equal(r, attempt) for r in problem.answers)
     elif verifier == "choice":
         assert problem.choices
         expected = _reference_choice(reference, problem.choices)
         ok = expected is not None and choice_index(attempt, problem.choices) == expected
     elif verifier == "regex":
-        ok = regex_match(reference, attempt)
+        ok = any(regex_match(r, attempt) for r in problem.answers)
     else:  # pragma: no cover - problems are validated at load time
         raise ValueError(f"unknown verifier {verifier!r}")
     return Verdict(ok, "correct" if ok else "incorrect", attempt)

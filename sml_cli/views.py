@@ -80,6 +80,7 @@ class TeacherGrant:
     solution: str | None = None
     notes: str | None = None
     verdicts: bool = False  # sees the verifier's result of each attempt
+    aliases: tuple[str, ...] = ()  # other answers that count as right
 
     @property
     def anything(self) -> bool:
@@ -88,7 +89,8 @@ class TeacherGrant:
 
 def teacher_grant(problem: Problem, condition: str) -> TeacherGrant:
     if condition == "answer":
-        return TeacherGrant(answer=problem.answer, solution=problem.solution, notes=problem.notes)
+        return TeacherGrant(answer=problem.answer, solution=problem.solution, notes=problem.notes,
+                            aliases=problem.aliases)
     if condition in ("verifier", "binary"):
         # `binary` has no teacher; its fixed feedback line is derived from the verdict.
         return TeacherGrant(verdicts=True)
@@ -104,6 +106,7 @@ def teacher_prompt(problem: Problem, condition: str, prompts: Prompts) -> str:
         template,
         question=problem.public_question(),
         answer=grant.answer,
+        aliases=grant.aliases,
         solution=grant.solution,
         notes=grant.notes,
         code=problem.verifier == "python",

@@ -1048,13 +1048,45 @@ def test_list_and_object_answers(tmp_path: Path) -> None:
     single = write_jsonl(tmp_path / "one.jsonl", [{"question": "Capital of Peru?",
                                                    "answers": ["Lima"]}])
     assert load(single, answer="answers")[0].answer == "Lima"
-    # Several: sml checks one answer, and says how to pick it.
-    assert_at_line(load_error(path, answer="answers"), path, 2, "holds 2 answers",
-                   "--answer-field answers.0")
+    # Several: alternatives (NQ-open), the first the reference, every one right.
+    peru, planet = load(path, answer="answers")
+    assert (planet.answer, planet.aliases) == ("Jupiter", ("planet Jupiter",))
+    assert peru.aliases == () and planet.verifier == "exact"
+    assert correct(planet, "planet jupiter") and correct(planet, "Jupiter")
+    assert not correct(planet, "Saturn")
     assert [p.answer for p in load(path, answer="answers.0")] == ["Lima", "Jupiter"]
+    # An object (TriviaQA): say how to pick the answer, and its aliases.
     assert_at_line(load_error(path, answer="gold"), path, 1, "is an object",
-                   "gold.value")
-    assert [p.answer for p in load(path, answer="gold.value")] == ["Lima", "Jupiter"]
+                   "gold.value", "--field aliases=gold.aliases")
+    peru, planet = load(path, answer="gold.value", columns={"aliases": "gold.aliases"})
+    assert (peru.answer, peru.aliases, planet.aliases) == ("Lima", ("Lima, Peru",), ())
+    assert correct(peru, "Lima, Peru") and not correct(peru, "Cusco")
+    assert "Lima, Peru" in peru.private_fields["aliases"]
+
+
+def test_numeric_alternatives_and_mixed_ones(write_file: WriteFile) -> None:
+    path = write_file("p.jsonl", jsonl(
+        {"question": "A dozen and a half?", "answer": ["18", "18.0"]},
+        {"question": "Year the tower opened?", "answer": ["1889", "in 1889"]},
+        {"question": "Roots of x^2-1?", "answer": ["\\pm 1", "-1, 1"]},
+        {"question": "Capital?", "answer": "Lima", "aliases": "[\"Ciudad de los Reyes\"]"}))
+    dozen, tower, roots, lima = load(path)
+    assert dozen.verifier == "numeric" and correct(dozen, "18") and correct(dozen, "eighteen")
+    assert tower.verifier == "exact" and correct(tower, "in 1889") and correct(tower, "1889")
+    assert roots.verifier == "math"
+    # A default `aliases` column is read too (a JSON list in a text cell, or one text).
+    assert lima.aliases == ("Ciudad de los Reyes",) and correct(lima, "ciudad de los reyes")
+
+
+def test_bad_aliases_name_file_and_line(write_file: WriteFile) -> None:
+    nested = write_file("n.jsonl", jsonl({"question": "q", "answer": ["a", {"b": 1}]}))
+    assert_at_line(load_error(nested), nested, 1, "nested dict")
+    choice = write_file("c.jsonl", jsonl({"question": "q", "choices": ["x", "y"],
+                                          "answer": ["A", "B"]}))
+    assert_at_line(load_error(choice), choice, 1, "choice problem has one right option")
+    numeric = write_file("v.jsonl", jsonl({"question": "q", "answer": ["4", "four-ish"],
+                                           "verifier": "numeric"}))
+    assert_at_line(load_error(numeric), numeric, 1, "'four-ish' is not a number")
 
 
 def test_interval_answers_are_text_not_lists(tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ def panel_text(session: ChatSession) -> Text:
     if grant.answer is not None:
         out.append("Answer: ", style="bold")
         out.append(grant.answer + "\n", style="bold green")
+        if grant.aliases:
+            out.append("Also accepted: ", style="bold")
+            out.append("; ".join(grant.aliases) + "\n", style="green")
     elif session.problem.tests and session.info.condition == "answer":
         out.append("Answer: decided by the tests\n", style="bold")
     # What changes during the session (verdicts, guarded drafts) comes before the long,
