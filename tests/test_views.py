@@ -4,11 +4,12 @@ condition and conversation — unless the teacher leaks it and the guard lets it
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 from engine_fixtures import PROMPTS, problem, run_session
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sml_cli.records import (
@@ -169,7 +170,22 @@ def canary_problems(draw: st.DrawFn):
     p = problem(answer, question=question, **fields)
     canaries = [answer] + [re.search(r"CANARY-\w+", v).group(0)  # type: ignore[union-attr]
                            for v in fields.values() if v]
+    if draw(st.booleans()):  # another accepted answer, as private as the answer
+        alias = str(draw(st.integers(100_000_000, 999_999_999))) if numeric else \
+            f"CANARY-L{tag}"
+        p = dataclasses.replace(p, aliases=(alias,))
+        canaries.append(alias)
     return p, canaries
+
+
+def alias_telling_teacher(messages: list[dict[str, str]]) -> str:
+    """States another accepted answer, when its prompt lists one."""
+    found = re.search(r"Also accepted[^:]*: (\S+)", messages[0]["content"])
+    return f"It could also be {found.group(1)}." if found else "Keep going."
+
+
+ALIAS_CASE = (dataclasses.replace(problem("CANARY-A0f0f", question="Find the value."),
+                                  aliases=("CANARY-L0f0f",)), ["CANARY-A0f0f", "CANARY-L0f0f"])
 
 
 @settings(max_examples=80, deadline=None, derandomize=True, database=None,
@@ -178,20 +194,22 @@ def canary_problems(draw: st.DrawFn):
     case=canary_problems(),
     condition=st.sampled_from(CONDITIONS),
     student_script=st.lists(student_lines, min_size=1, max_size=6),
-    teacher_kind=st.sampled_from(["random", "hinting", "telling"]),
+    teacher_kind=st.sampled_from(["random", "hinting", "telling", "alias-telling"]),
     teacher_script=st.lists(words, min_size=1, max_size=6),
     guard=st.sampled_from(["redact", "regenerate", "flag"]),
     max_turns=st.integers(1, 5),
 )
+@example(case=ALIAS_CASE, condition="answer", student_script=["hm"],
+         teacher_kind="alias-telling", teacher_script=["x"], guard="redact", max_turns=2)
 def test_no_student_view_ever_contains_a_private_field(
     case, condition, student_script, teacher_kind, teacher_script, guard, max_turns
 ) -> None:
     p, canaries = case
-    if teacher_kind == "telling" and guard == "flag":
+    if teacher_kind in ("telling", "alias-telling") and guard == "flag":
         guard = "redact"  # `flag` lets a stated answer through by design (tested below)
     student = ScriptedParticipant(student_script, "student")
     script = {"random": teacher_script, "hinting": hinting_teacher,
-              "telling": telling_teacher}[teacher_kind]
+              "telling": telling_teacher, "alias-telling": alias_telling_teacher}[teacher_kind]
     teacher = ScriptedParticipant(script, "teacher")
     info, turns = run_session(p, condition, student, teacher, max_turns=max_turns, guard=guard)
     assert info.status == "done", info.error
