@@ -228,7 +228,7 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         hint = ("rows that are single turns are grouped into dialogues with --group-by "
                 "COLUMN" if one_turn else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})")
-    turns = _parse_turns(lookup(row, turns_key), labels, fail, fmt)
+    turns, moves = _teacher_moves(_parse_turns(lookup(row, turns_key), labels, fail, fmt))
 
     # The SPEC's `problem` object, unless the question is mapped to a path outside it
     # (`--question-field problem.text`, a dotted path from the row).
@@ -271,7 +271,27 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     meta = row.get("meta") or {}
     if not isinstance(meta, dict):
         raise fail("'meta' must be an object")
+    if moves:
+        extra["teacher_moves"] = moves
     return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+
+
+# MathDial annotates each teacher turn with its move: "(probing)Steven, if you had…".
+# The label is the annotator's, not something the teacher said: it goes to the session's
+# metadata (in order), out of the text a tutor model would be trained on.
+_MOVE = re.compile(r"^\s*\((probing|focus|telling|generic)\)\s*", re.IGNORECASE)
+
+
+def _teacher_moves(turns: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    out, moves = [], []
+    for side, content in turns:
+        if side == "teacher":
+            m = _MOVE.match(content)
+            if m:
+                moves.append(m.group(1).lower())
+                content = content[m.end():]
+        out.append((side, content))
+    return out, moves
 
 
 # "Teacher: text", "**Student:** text": a speaker label of a few words, then a colon.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -261,6 +262,11 @@ def test_mathdial_rows_are_stored_as_spoken(db: Path) -> None:
                 "student_profile", "scenario"} <= keys
         assert row["student_incorrect_solution"] in values_in(meta)
         assert not {"conversation", "question", "ground_truth"} & keys
+        # MathDial's move labels, in order, one per teacher turn that has one.
+        labelled = re.findall(r"Teacher: \((\w+)\)", row["conversation"])
+        assert meta.get("teacher_moves", []) == labelled and labelled
+    assert not any(t.lstrip().startswith(("(probing)", "(focus)", "(telling)", "(generic)"))
+                   for t in teacher)
 
 
 def test_sessions_show_prints_the_imported_dialogue(db: Path) -> None:
@@ -786,7 +792,8 @@ def test_imported_dialogues_export_for_tutor_training(tmp_path: Path, db: Path) 
         answer = row["ground_truth"].strip().splitlines()[-1]
         assert answer in system  # the reference answer, for the tutor only
         assert [m["role"] for m in messages[:2]] == ["system", "assistant"]
-        assert messages[1]["content"].startswith("(")  # MathDial's teacher opens
+        # MathDial's teacher opens; its move annotation ("(probing)") is not part of the text.
+        assert not messages[1]["content"].startswith("(")
         assert messages[-1]["role"] == "assistant"
 
 
