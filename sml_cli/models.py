@@ -229,8 +229,8 @@ class _RetryingModel:
             budget = self.settings.max_tokens
             raise ParticipantError(
                 f"{self.name}: the reply was all reasoning and no message"
-                + (f" (its budget is --max-tokens {budget}; reasoning models need more)"
-                   if budget else "")
+                + (f" (it may write {budget} tokens; reasoning models need more: raise "
+                   "--student-max-tokens / --teacher-max-tokens)" if budget else "")
             )
         return replace(reply, content=said, reasoning=thought)
 

@@ -248,6 +248,7 @@ BAD_FLAGS = [
     pytest.param(["--conditions", "answer,bogus"], ["--conditions", "bogus"], id="condition"),
     pytest.param(["--conditions", ""], ["--conditions"], id="no-condition"),
     pytest.param(["--max-turns", "0"], ["--max-turns"], id="max-turns"),
+    pytest.param(["--teacher-max-tokens", "0"], ["--teacher-max-tokens"], id="max-tokens"),
     pytest.param(["--samples", "0"], ["--samples"], id="samples"),
     pytest.param(["--concurrency", "0"], ["--concurrency"], id="concurrency"),
     pytest.param(["--guard", "maybe"], ["--guard", "maybe"], id="guard"),
