@@ -133,7 +133,8 @@ def test_a_reply_that_is_all_reasoning_is_an_error_naming_the_budget(
     with StubServer(lambda request: reply) as server:
         model = make_model("openai/thinker",
                            ModelSettings(api_base=server.url, retries=3, max_tokens=64))
-        with pytest.raises(ParticipantError, match=r"all reasoning.*may write 64 tokens.*--student-max-tokens"):
+        with pytest.raises(ParticipantError,
+                           match=r"all reasoning.*may write 64 tokens.*--student-max-tokens"):
             asyncio.run(model.respond(MESSAGES))
         assert len(server.requests) == 1  # not retried: it would think as long again
 
