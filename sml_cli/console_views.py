@@ -313,7 +313,10 @@ def print_models() -> None:
     console.print(table)
     console.print("Keys come from the environment and are never stored in the database or "
                   "in exports. Rate limits and network errors are retried with back-off "
-                  "(honouring Retry-After).")
+                  "(honouring Retry-After). Reasoning models work as they are: their thoughts "
+                  "(a reasoning field or a <think> block) are stored with the turn and sent to "
+                  "no one; give them --student-max-tokens / --teacher-max-tokens in the "
+                  "thousands.")
 
 
 def print_export_stats(
