@@ -247,8 +247,9 @@ def print_transcript(
         return
     if problem is not None:
         console.print(Panel(
-            Text(f"answer: {problem.answer}" + (f"\nsolution: {problem.solution}"
-                                                 if problem.solution else "")),
+            Text(f"answer: {problem.answer}"
+                 + (f"\nalso accepted: {'; '.join(problem.aliases)}" if problem.aliases else "")
+                 + (f"\nsolution: {problem.solution}" if problem.solution else "")),
             title="[magenta]private · teacher only[/]", title_align="left",
             border_style="magenta"))
     styles = {"question": "cyan", "verdict-ok": "green", "verdict-no": "red", "draft": "red",

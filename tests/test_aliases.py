@@ -123,3 +123,32 @@ def test_loaded_aliases_reach_the_teacher_prompt_in_an_eval(tmp_path: Path,
     assert json.loads(out.read_text())["conditions"]["answer"]["success_rate"] == 1.0
     assert any(ALIAS in r[0]["content"] for t in teachers for r in t.requests)
     assert not any(CANARY in json.dumps(r) for s in students for r in s.requests)
+
+
+def test_sessions_show_and_the_report_list_the_aliases(tmp_path: Path) -> None:
+    from sml_cli.records import SessionInfo
+
+    db = tmp_path / "s.db"
+    p = qa()
+    teacher = ScriptedParticipant(["Look it up."], "teacher")
+    student = ScriptedParticipant(["Final answer: Zanzibar"], "student")
+    with Store(db) as store:
+        store.save_problems([p])
+        store.create_run("r1", "eval", {})
+        info = SessionInfo(id="s1", problem_key=p.key, problem_id=p.id, condition="answer",
+                           student_model="student", teacher_model="teacher", max_turns=1,
+                           run_id="r1")
+        store.create_session(info)
+        _, turns = run_session(p, "answer", student, teacher, max_turns=1, info=info)
+        for t in turns:
+            store.add_turn(t)
+        store.update_session("s1", {"status": "done"})
+        store.finish_run("r1")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["sessions", "show", "s1", "--db", str(db)])
+    assert shown.exit_code == 0, shown.output
+    assert "also accepted: Quillfeather; Z. Q." in shown.output
+    html = tmp_path / "r.html"
+    reported = runner.invoke(app, ["report", "r1", "--db", str(db), "--html", str(html)])
+    assert reported.exit_code == 0, reported.output
+    assert "also accepted: Quillfeather; Z. Q." in html.read_text()
