@@ -839,3 +839,48 @@ def test_help_and_new_session_keys(monkeypatch, fake_models, problems_file, db):
             assert store.session(first).status == "running"  # left, not lost: resumable
 
     run(main())
+
+
+def test_a_thinking_model_s_thoughts_reach_no_screen(monkeypatch, fake_models, problems_file,
+                                                      db):
+    """A model student served by a real HTTP adapter that thinks inline: the teacher's screen
+    shows what it says — streamed and recorded — never what it thought."""
+    from sml_cli.models import ModelSettings, make_model
+    from sml_cli.testing import StubReply, StubServer
+
+    thought = "PRIVATE-THOUGHT: maybe guess zero"
+
+    def thinker(request: dict[str, Any]) -> StubReply:
+        said = hint_following_student(request["messages"])
+        return StubReply(f"<think>{thought}</think>\n{said}")
+
+    with StubServer(thinker) as server:
+        monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+        fake_models["openai/thinker"] = make_model(
+            "openai/thinker", ModelSettings(api_base=server.url, retries=0))
+        options = ChatOptions(role="teacher", student="openai/thinker",
+                              problems=str(problems_file), problem_id="num", db=db)
+        app = launch(monkeypatch, options)
+        live: list[str] = []
+        original = TeacherScreen.show_live
+        monkeypatch.setattr(TeacherScreen, "show_live",
+                            lambda self, role, text: (live.append(text),
+                                                      original(self, role, text))[1])
+
+        async def main() -> None:
+            async with app.run_test(size=SIZE) as pilot:
+                box = app.screen.query_one("#message", Input)
+                await until(pilot, lambda: app.focused is box, "the teacher's turn", 10)
+                assert transcript(app) == ["Is it a trick question? Final answer: 0"]
+                await send(pilot, HINT)
+                await until(pilot, lambda: app.initial.info.status != "running", "the solve",
+                            10)
+                assert transcript(app)[-1] == f"Thanks! Then Final answer: {NUM_ANSWER}"
+
+        run(main())
+        assert live and not any("PRIVATE-THOUGHT" in t or "think>" in t for t in live)
+        assert all("PRIVATE-THOUGHT" not in json.dumps(r) for r in server.requests)
+    with Store(db) as store:
+        turns = store.turns(app.initial.info.id)
+        students = [t for t in turns if t.role == "student"]
+        assert len(students) == 2 and all(thought in (t.reasoning or "") for t in students)
