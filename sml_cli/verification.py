@@ -21,6 +21,14 @@ _FINAL_ANSWER = re.compile(
     r"(?:\*\*|__)?[ \t]*(?P<x>[^\n]*)",
     re.IGNORECASE,
 )
+# A markdown heading or bold line with no colon, the answer on the next line ("### Final
+# Answer\n42"), as chat models format it. The heading marks are required: in prose the words
+# "final answer" alone commit to nothing.
+_FINAL_HEADING = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*(?:\*\*|__)?|\*\*|__)[ \t]*final\s+answer[ \t]*(?:\*\*|__)?[ \t]*"
+    r"\n\s*(?P<x>[^\n]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
 # "ANSWER: X" is the inspect_ai / eval-harness convention; upper case only, so that ordinary
 # prose ("my answer: maybe…") is not mistaken for an attempt.
 _ANSWER_COLON = re.compile(r"\bANSWER\s*:[ \t]*(?P<x>[^\n]*)")
@@ -59,6 +67,8 @@ def extract_attempt(message: str, *, code: bool = False) -> Attempt | None:
     for m in _FINAL_ANSWER.finditer(message):
         found.append(Attempt(_clean(m.group("x")), m.start()))
     for m in _ANSWER_COLON.finditer(message):
+        found.append(Attempt(_clean(m.group("x")), m.start()))
+    for m in _FINAL_HEADING.finditer(message):
         found.append(Attempt(_clean(m.group("x")), m.start()))
     pos = message.find("\\boxed")
     while pos != -1:

@@ -65,6 +65,11 @@ def extracted(message: str, **kw: bool) -> str | None:
         (r"\boxed{1} then Final answer: 2", "2"),
         (r"Final answer: 2 and later \boxed{3}", "3"),
         ("Final answer: 4\nANSWER: 5", "5"),
+        # A heading without a colon, the answer on the next line (chat models' markdown).
+        ("Work.\n\n### Final Answer\n42", "42"),
+        ("**Final Answer**\n\n42 apples", "42 apples"),
+        ("## **Final answer**\n$\\frac{1}{2}$", "$\\frac{1}{2}$"),
+        ("### Final Answer\n2\n\nFinal answer: 3", "3"),
     ],
 )
 def test_extract_attempt(message: str, expected: str) -> None:
@@ -86,6 +91,8 @@ def test_extract_attempt(message: str, expected: str) -> None:
         "Final answer:   ",
         r"\boxed{}",
         r"\boxed 5",
+        "We still need a final answer\n42",  # no heading marks: prose
+        "### Final Answer\n",
     ],
 )
 def test_extract_attempt_none(message: str) -> None:
