@@ -89,6 +89,7 @@ from fractions import Fraction
 
 from sml_cli.numbers import NumberMatch, find_numbers, numbers_equal, parse_number
 from sml_cli.problems import Problem
+from sml_cli.verification import plain_math_to_latex
 
 REDACTED = "[redacted]"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -722,16 +723,7 @@ def _variables(s: str) -> set[str]:
     return out - {"e", "i"}
 
 
-def _as_math(s: str) -> str:
-    s = s.strip()
-    s = s.replace("π", r"\pi ").replace("×", r"\times ").replace("·", r"\cdot ").replace(
-        "÷", r"\div ").replace("**", "^")
-    s = s.replace("²", "^2").replace("³", "^3")
-    s = re.sub(r"(?<![\\A-Za-z])pi(?![A-Za-z])", r"\\pi ", s)
-    s = re.sub(r"√\s*(\d+|[A-Za-z])", r"\\sqrt{\1}", s)
-    s = re.sub(r"√\s*\(", r"\\sqrt(", s)
-    s = re.sub(r"(?<!\\)\bsqrt\s*(\d+|[A-Za-z])\b", r"\\sqrt{\1}", s)
-    return s
+_as_math = plain_math_to_latex
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -166,6 +166,24 @@ def regex_match(pattern: str, attempt: str) -> bool:
 _MAX_MATH_CHARS = 400  # sympy can take unbounded time on adversarial input; answers are short
 
 
+_UNICODE_MATH = {"π": "\\pi ", "∞": "\\infty ", "·": "\\cdot ", "×": "\\times ",
+                 "÷": "\\div ", "−": "-", "≤": "\\le ", "≥": "\\ge ", "²": "^2", "³": "^3",
+                 "**": "^"}
+_UNICODE_ROOT = re.compile(r"√\s*(\([^()]*\)|\{[^{}]*\}|[\d.]+|[A-Za-z])")
+
+
+def plain_math_to_latex(text: str) -> str:
+    """Maths as people and chat models type it (2√3, π/2, x², x**2, sqrt 3, pi) in the LaTeX
+    math-verify parses; shared by the verifier and the leak guard, so that both read an
+    expression the same way."""
+    text = _UNICODE_ROOT.sub(lambda m: "\\sqrt{" + m.group(1).strip("(){}") + "}", text.strip())
+    text = re.sub(r"√\s*\(", r"\\sqrt(", text)
+    for char, latex in _UNICODE_MATH.items():
+        text = text.replace(char, latex)
+    text = re.sub(r"(?<![\\A-Za-z])pi(?![A-Za-z])", r"\\pi ", text)
+    return re.sub(r"(?<!\\)\bsqrt\s*(\d+|[A-Za-z])\b", r"\\sqrt{\1}", text)
+
+
 def math_equal(reference: str, attempt: str) -> bool:
     """Symbolic equivalence via math-verify (`\\frac{1}{2}` = `0.5` = `1/2`, `2\\sqrt{2}` =
     `\\sqrt{8}`), with plain numeric and text equality first."""
@@ -182,7 +200,7 @@ def math_equal(reference: str, attempt: str) -> bool:
     from math_verify import parse, verify
 
     def as_latex(s: str) -> str:
-        s = s.strip().replace("**", "^")  # Python-style powers: x**2
+        s = plain_math_to_latex(s)
         return s if s.startswith("$") or s.startswith("\\(") or s.startswith("\\[") else f"${s}$"
 
     # math-verify's timeouts use SIGALRM, which only works on the main thread; elsewhere (TUI

@@ -258,6 +258,15 @@ def test_normalize_text() -> None:
         (r"\{1,2\}", r"\{2,1\}"),
         ("x=2", "2"),
         (r"\frac{1}{3}", "0.33"),
+        # typed as chat models and people write maths
+        (r"2\sqrt{3}", "2√3"),
+        (r"2\sqrt{3}", "√12"),
+        (r"2\sqrt{3}", "2√(3)"),
+        (r"2\sqrt{3}", "2 sqrt 3"),
+        (r"\frac{\pi}{2}", "π/2"),
+        (r"\frac{\pi}{2}", "pi/2"),
+        ("x^2+1", "x²+1"),
+        ("6", "2×3"),
     ],
 )
 def test_math_passes(reference: str, attempt: str) -> None:
@@ -279,6 +288,9 @@ def test_math_passes(reference: str, attempt: str) -> None:
         ("3", "hello"),
         ("3", ""),
         ("3", r"\frac{3"),  # unparsable LaTeX is simply wrong
+        (r"2\sqrt{3}", "3√2"),
+        (r"\frac{\pi}{2}", "π"),
+        ("x^2+1", "x³+1"),
     ],
 )
 def test_math_fails(reference: str, attempt: str) -> None:
