@@ -152,8 +152,17 @@ def normalize_text(text: str) -> str:
     return re.sub(r"\s+", " ", s).casefold()
 
 
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+
+
 def exact_equal(reference: str, attempt: str) -> bool:
-    return normalize_text(reference) == normalize_text(attempt)
+    """Equal after normalising case, spaces and punctuation, and — as SQuAD-style exact match
+    does — ignoring the articles a/an/the ("the Pacific Ocean" = "Pacific Ocean")."""
+    ref, got = normalize_text(reference), normalize_text(attempt)
+    if ref == got:
+        return True
+    ref, got = " ".join(_ARTICLES.sub(" ", ref).split()), " ".join(_ARTICLES.sub(" ", got).split())
+    return bool(ref) and ref == got
 
 
 def regex_match(pattern: str, attempt: str) -> bool:

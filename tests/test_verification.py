@@ -213,6 +213,10 @@ def test_numeric_fails(reference: str, attempt: str) -> None:
         ("New York", "New\tYork"),
         ("True", "true"),
         ("x", r"\text{x}"),
+        ("Pacific Ocean", "the Pacific Ocean"),  # articles, as SQuAD-style exact match
+        ("The Beatles", "beatles"),
+        ("an apple", "Apple"),
+        ("a", "A"),
     ],
 )
 def test_exact_passes(reference: str, attempt: str) -> None:
@@ -228,6 +232,9 @@ def test_exact_passes(reference: str, attempt: str) -> None:
         ("New York", "NewYork"),
         ("yes", "no"),
         ("Paris", ""),
+        ("a", "the"),  # an answer that is an article is compared as it is
+        ("the", ""),
+        ("Pacific Ocean", "the Atlantic Ocean"),
     ],
 )
 def test_exact_fails(reference: str, attempt: str) -> None:
