@@ -179,6 +179,25 @@ def parse_field_options(options: list[str] | None) -> dict[str, str]:
 _MISSING = object()
 
 
+_CASE_MAPS: dict[tuple[Any, ...], dict[str, list[str]]] = {}
+
+
+def _keys_by_case(row: dict[str, Any]) -> dict[str, list[str]]:
+    """casefolded key → the row's keys spelled that way; the rows of one file share their
+    keys, so this is built once per layout, not per lookup."""
+    layout = tuple(row)
+    found = _CASE_MAPS.get(layout)
+    if found is None:
+        found = {}
+        for key in layout:
+            if isinstance(key, str):
+                found.setdefault(key.casefold(), []).append(key)
+        if len(_CASE_MAPS) > 256:
+            _CASE_MAPS.clear()
+        _CASE_MAPS[layout] = found
+    return found
+
+
 def lookup(row: dict[str, Any], column: str) -> Any:
     """The value at `column` (an exact key; else the one key equal to it but for case, as
     AIME and GPQA write `Question`/`Answer`; else a dotted path through objects and list
@@ -186,9 +205,8 @@ def lookup(row: dict[str, Any], column: str) -> Any:
     into Body and Question), or `_MISSING`."""
     if column in row:
         return row[column]
-    folded = column.casefold()
-    same = [k for k in row if isinstance(k, str) and k.casefold() == folded]
-    if len(same) == 1:
+    same = _keys_by_case(row).get(column.casefold())
+    if same is not None and len(same) == 1:
         return row[same[0]]
     if "," in column:
         values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
