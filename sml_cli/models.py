@@ -497,12 +497,13 @@ class OpenAICompatibleModel(_RetryingModel):
                 raise MalformedResponse(f"error in stream: {_error_message(data)[:300]}")
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
-                delta = choice.get("delta") or {}
-                thought = _reasoning_of(delta)
+                try:
+                    text, thought = _spoken_and_thought(choice.get("delta") or {})
+                except TypeError:
+                    raise MalformedResponse(f"not a stream chunk: {data[:200]!r}") from None
                 if thought:
                     thoughts.append(thought)
-                text = delta.get("content")
-                if text and isinstance(text, str):
+                if text:
                     parts.append(text)
                     on_token(text)
         return "".join(parts), "".join(thoughts) or None, usage
@@ -513,26 +514,52 @@ class MalformedResponse(Exception):
     then)."""
 
 
-def _reasoning_of(message: dict[str, Any]) -> str | None:
-    """The separately returned reasoning of a message or stream delta: `reasoning_content`
-    (DeepSeek, vLLM's reasoning parsers, llama.cpp) or `reasoning` (OpenRouter, Ollama, newer
-    vLLM)."""
+def _spoken_and_thought(message: dict[str, Any]) -> tuple[str, str | None]:
+    """(content, reasoning) of a message or stream delta. Reasoning comes separately as
+    `reasoning_content` (DeepSeek, vLLM's reasoning parsers, llama.cpp) or `reasoning`
+    (OpenRouter, Ollama, newer vLLM), or as typed parts of a list content (Mistral's
+    `thinking` chunks beside `text` ones). Anything else that is not text is a malformed
+    reply (TypeError)."""
+    content = message.get("content") or ""
+    thoughts: list[str] = []
     for key in ("reasoning_content", "reasoning"):
         value = message.get(key)
         if isinstance(value, str) and value:
-            return value
-    return None
+            thoughts.append(value)
+            break
+    if isinstance(content, list):
+        said: list[str] = []
+        for part in content:
+            if isinstance(part, str):
+                said.append(part)
+            elif isinstance(part, dict) and part.get("type") in ("thinking", "reasoning"):
+                thoughts.append(_part_text(part.get("thinking", part.get("text"))))
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                said.append(part["text"])
+        content = "".join(said)
+    if not isinstance(content, str):
+        raise TypeError
+    return content, "".join(thoughts) or None
+
+
+def _part_text(value: Any) -> str:
+    """The text of a content part's payload: a string, or a list of parts (Mistral nests
+    `thinking` as [{"type": "text", "text": …}])."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(_part_text(v.get("text") if isinstance(v, dict) else v) for v in value)
+    return ""
 
 
 def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
     try:
         data = json.loads(body)
         message = data["choices"][0]["message"]
-        content = message.get("content") or ""
         usage = data.get("usage") or {}
-        if not isinstance(content, str) or not isinstance(usage, dict):
+        if not isinstance(usage, dict):
             raise TypeError
-        reasoning = _reasoning_of(message)
+        content, reasoning = _spoken_and_thought(message)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         shown = body[:200].decode("utf-8", "replace")
         raise MalformedResponse(f"not a chat completion: {shown!r}") from None

@@ -270,3 +270,29 @@ def test_stream_options_are_dropped_for_a_server_that_refuses_them(env: None) ->
         assert reply.content == "".join(tokens) == "streamed anyway"
         asyncio.run(model.respond(MESSAGES, tokens.append))
         assert ["stream_options" in r for r in server.requests] == [True, False, False]
+
+
+@pytest.mark.parametrize(("message", "said", "thought"), [
+    ({"content": "Hi"}, "Hi", None),
+    ({"content": None, "reasoning_content": "hm"}, "", "hm"),
+    # Mistral's reasoning models: typed chunks, the thinking nested as text parts.
+    ({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "It is 42."}]},
+                  {"type": "text", "text": "Try halving 84."}]}, "Try halving 84.", "It is 42."),
+    ({"content": [{"type": "text", "text": "a"}, "b"]}, "ab", None),
+    ({"content": [{"type": "reasoning", "text": "r"}, {"type": "text", "text": "x"}],
+      "reasoning": "s"}, "x", "sr"),
+])
+def test_content_parts_and_reasoning_fields(message: dict, said: str,
+                                            thought: str | None) -> None:
+    from sml_cli.models import _parse_completion
+
+    body = json.dumps({"choices": [{"message": message}], "usage": {}}).encode()
+    assert _parse_completion(body)[:2] == (said, thought)
+
+
+def test_a_content_that_is_neither_text_nor_parts_is_malformed() -> None:
+    from sml_cli.models import MalformedResponse, _parse_completion
+
+    body = json.dumps({"choices": [{"message": {"content": {"oops": 1}}}]}).encode()
+    with pytest.raises(MalformedResponse):
+        _parse_completion(body)
