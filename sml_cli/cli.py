@@ -102,8 +102,9 @@ FieldOption = Annotated[
     typer.Option(
         "--field",
         help="Map another problem field to a column, NAME=COLUMN (repeatable): id, solution, "
-        "choices, tests, notes, verifier, entry_point, test_setup. Dotted paths reach into "
-        "nested objects.",
+        "choices, tests, notes, verifier, entry_point, test_setup, aliases (other accepted "
+        "answers). Dotted paths reach into nested objects; A,B,C names several columns "
+        "(choices=A,B,C,D: one option per column).",
         show_default=False,
     ),
 ]
@@ -471,8 +472,8 @@ def sessions_import(
         help="Dialogues: JSONL, JSON, CSV/TSV or Parquet; SPEC {problem, turns} rows or "
         "public layouts (messages, conversations, MathDial's conversation string).")],
     match: Annotated[str, typer.Option(
-        "--match", help="strict: attempts need answer markers; mention: a stated number equal "
-        "to the answer solves (student) or tells (teacher).")] = "strict",
+        "--match", help="strict: attempts need answer markers; mention: stating the answer "
+        "(a number equal to it, or its text) solves (student) or tells (teacher).")] = "strict",
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the SPEC §4 scores JSON here.", show_default=False)] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", show_default=False)] = None,
