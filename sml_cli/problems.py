@@ -9,9 +9,12 @@ anywhere by a load, so a bad file never leaves half a run behind.
 from __future__ import annotations
 
 import ast
+import bz2
 import csv
+import gzip
 import hashlib
 import json
+import lzma
 import random
 import re
 import shlex
@@ -29,6 +32,8 @@ KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "
                 "tests", "notes")
 BUILTIN_PACKAGE = "sml_cli.data"
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
+# Text files may come compressed, as datasets are often published (HumanEval.jsonl.gz).
+COMPRESSIONS = (".gz", ".bz2", ".xz")
 
 
 @dataclass(frozen=True)
@@ -336,12 +341,13 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     CSV header; for Parquet they are 1-based row numbers."""
     if path.is_dir():
         raise ProblemFileError(str(path), "is a directory, not a problem file")
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    suffix = _data_suffix(path)
+    if suffix not in SUPPORTED_SUFFIXES or (suffix == ".parquet" and _compression(path)):
         raise ProblemFileError(
             str(path),
-            f"unsupported file type {suffix or '(none)'!r}; use one of "
-            + ", ".join(SUPPORTED_SUFFIXES),
+            f"unsupported file type {_shown_suffix(path) or '(none)'!r}; use one of "
+            + ", ".join(SUPPORTED_SUFFIXES) + " (text ones may be compressed: "
+            + ", ".join(COMPRESSIONS) + ")",
         )
     try:
         if suffix == ".parquet":
@@ -358,29 +364,56 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ProblemFileError(
             str(path), f"not UTF-8 text ({exc.reason})", _first_bad_utf8_line(path)
         ) from None
-    except OSError as exc:
-        raise ProblemFileError(str(path), exc.strerror or str(exc)) from None
+    except (OSError, EOFError, lzma.LZMAError) as exc:  # EOFError: a truncated archive
+        raise ProblemFileError(str(path), getattr(exc, "strerror", None) or str(exc)) from None
+
+
+def _compression(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    return suffix if suffix in COMPRESSIONS else None
+
+
+def _shown_suffix(path: Path) -> str:
+    return (path.with_suffix("").suffix + path.suffix) if _compression(path) else path.suffix
+
+
+def _data_suffix(path: Path) -> str:
+    """The suffix that says the format: `.jsonl` for both `x.jsonl` and `x.jsonl.gz`."""
+    return (path.with_suffix("") if _compression(path) else path).suffix.lower()
+
+
+def _open_text(path: Path, encoding: str = "utf-8-sig", newline: str | None = None) -> Any:
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(_compression(path) or "")
+    if opener is None:
+        return path.open(encoding=encoding, newline=newline)
+    return opener(path, "rt", encoding=encoding, newline=newline)
+
+
+def _read_text(path: Path) -> str:
+    with _open_text(path) as fh:
+        return str(fh.read())
 
 
 def _first_bad_utf8_line(path: Path) -> int | None:
     try:
-        data = path.read_bytes()
+        with _open_text(path, encoding="latin-1") as fh:
+            data = fh.read().encode("latin-1")
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return data.count(b"\n", 0, exc.start) + 1
-    except OSError:
+    except (OSError, EOFError, lzma.LZMAError):
         pass
     return None
 
 
 def _looks_like_json_array(path: Path) -> bool:
-    with path.open(encoding="utf-8") as fh:
+    with _open_text(path, encoding="utf-8") as fh:
         head = fh.read(4096).lstrip("\ufeff \t\r\n")
     return head.startswith("[")
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig") as fh:
+    with _open_text(path) as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -452,7 +485,7 @@ WRAPPER_KEYS = ("data", "examples", "rows", "instances", "items", "records", "pr
 def _wrapped_array(path: Path) -> tuple[str, int] | None:
     """The file's text and where the row array of its wrapper object starts (the offset of
     its `[`), or None when the file is not such an object (e.g. JSON lines in a .json file)."""
-    text = path.read_text(encoding="utf-8-sig")
+    text = _read_text(path)
     try:
         whole = json.loads(text)
     except (ValueError, RecursionError):
@@ -474,7 +507,7 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
     and `start`, the array at that offset inside a wrapper object (what follows it is not
     read)."""
     if text is None:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _read_text(path)
     decoder = json.JSONDecoder()
     line, counted = 1, 0
 
@@ -520,7 +553,7 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
 
 
 def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    with _open_text(path, newline="") as fh:
         # strict: a stray or unclosed quote is an error on its line, not a silently merged row
         reader = csv.reader(fh, delimiter=delimiter, strict=True)
         start_line = 1

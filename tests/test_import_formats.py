@@ -916,3 +916,12 @@ def test_numbered_speakers(write_file: WriteFile, db: Path) -> None:
     s = only(import_ok(path, db, "--student-role", "1", "--teacher-role", "0",
                        "--match", "mention"))
     assert s["success_rate"] == 1.0 and texts(db, "teacher") == [HINT]
+
+
+def test_compressed_dialogue_files(tmp_path: Path, db: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "mathdial.jsonl.gz"
+    packed.write_bytes(gzip.compress(MATHDIAL.read_bytes()))
+    s = only(import_ok(packed, db, *MATHDIAL_ARGS))
+    assert s["n_sessions"] == 4 and s["success_rate"] == 0.75

@@ -1196,3 +1196,51 @@ def test_columns_are_found_whatever_their_case(write_file: WriteFile) -> None:
 def test_suggested_columns_with_spaces_are_quoted(write_file: WriteFile) -> None:
     path = write_file("p.jsonl", jsonl({"question": "q", "Correct Answer": "4"}))
     assert_at_line(load_error(path), path, 1, "--answer-field 'Correct Answer'")
+
+
+# ----------------------------------------------------------------------------- compressed
+
+
+@pytest.mark.parametrize("ext", [".gz", ".bz2", ".xz"])
+@pytest.mark.parametrize("name", ["p.jsonl", "p.json", "p.csv"])
+def test_compressed_files_load_like_plain_ones(tmp_path: Path, ext: str, name: str) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    rows = [{"question": "What is 6 times 7?", "answer": "42"},
+            {"question": "What is 5 plus 8?", "answer": "13"}]
+    plain = tmp_path / name
+    if name.endswith(".csv"):
+        write_csv(plain, rows)
+    elif name.endswith(".json"):
+        plain.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    else:
+        write_jsonl(plain, rows)
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[ext]
+    packed = tmp_path / (name + ext)
+    with opener(packed, "wb") as fh:
+        fh.write(plain.read_bytes())
+    assert [(p.question, p.answer) for p in load(packed)] == [
+        (p.question, p.answer) for p in load(plain)]
+
+
+def test_compressed_file_errors_name_file_and_line(tmp_path: Path) -> None:
+    import gzip
+
+    bad = tmp_path / "bad.jsonl.gz"
+    with gzip.open(bad, "wt", encoding="utf-8") as fh:
+        fh.write('{"question": "q", "answer": "1"}\n{"question": \n')
+    assert_at_line(load_error(bad), bad, 2, "invalid JSON")
+    truncated = tmp_path / "cut.jsonl.gz"
+    whole = gzip.compress(("".join(f'{{"question": "q{i}", "answer": "{i}"}}\n'
+                                   for i in range(2000))).encode())
+    truncated.write_bytes(whole[: len(whole) // 2])
+    error = load_error(truncated)
+    assert str(error).startswith(str(truncated)) and "end-of-stream" in str(error)
+    garbage = tmp_path / "junk.jsonl.gz"
+    garbage.write_bytes(b"this is not gzip at all")
+    assert str(load_error(garbage)).startswith(str(garbage))
+    parquet = tmp_path / "x.parquet.gz"
+    parquet.write_bytes(b"\x1f\x8b")
+    assert "unsupported file type '.parquet.gz'" in str(load_error(parquet))
