@@ -564,6 +564,10 @@ def export_command(
     student_model: Annotated[list[str] | None, typer.Option(
         "--student-model", help="Only sessions with this student model (repeatable).",
         show_default=False)] = None,
+    include_reasoning: Annotated[bool, typer.Option(
+        "--include-reasoning", help="Give each assistant message the thoughts its speaker "
+        "had before it, as reasoning_content (reasoning models; the trained side's own "
+        "only). openai, trl, trl-prompt-completion.")] = False,
     include_leaked: Annotated[bool, typer.Option(
         "--include-leaked", help="Keep sessions whose teacher leaked (student view: exactly "
         "what the student received).")] = False,
@@ -579,6 +583,7 @@ def export_command(
         fmt=fmt, view=view, output=output, db=db, only_solved=only_solved,
         conditions=condition or [], run_ids=run_id or [], student_models=student_model or [],
         include_leaked=include_leaked, weights=weights, stats=stats,
+        include_reasoning=include_reasoning,
     ))
 
 

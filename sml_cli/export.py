@@ -38,7 +38,7 @@ import math
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from itertools import product
@@ -51,6 +51,7 @@ from sml_cli.numbers import find_numbers, parse_number
 from sml_cli.problems import Problem
 from sml_cli.records import (
     ATTEMPT,
+    DRAFT,
     MESSAGE,
     QUESTION,
     STUDENT_PROMPT,
@@ -98,6 +99,7 @@ class ExportOptions:
     include_leaked: bool = False
     weights: bool = False
     stats: bool = False
+    include_reasoning: bool = False  # the trained side's own thoughts, as reasoning_content
 
 
 # ----------------------------------------------------------------------------- options
@@ -128,6 +130,10 @@ def validate(options: ExportOptions) -> tuple[str, Target]:
     view = resolve_view(options)
     if options.weights and options.fmt != "openai":
         raise UsageError(f"--weights applies to --format openai only, not {options.fmt!r}")
+    if options.include_reasoning and options.fmt not in REASONING_FORMATS:
+        raise UsageError(f"--include-reasoning applies to --format {', '.join(REASONING_FORMATS)}"
+                         f" (messages with a reasoning_content field), not {options.fmt!r}"
+                         + ("; raw always holds it" if options.fmt == "raw" else ""))
     if options.only_solved and options.fmt == "preference":
         raise UsageError("--only-solved leaves no unsolved session to reject: it cannot be "
                          "combined with --format preference")
@@ -220,6 +226,9 @@ LEAN_NULLS = {"leak_spans", "guard_action", "model", "prompt_tokens", "completio
               "cost_usd", "latency_ms", "created", "reasoning"}
 
 
+REASONING_FORMATS = ("openai", "trl", "trl-prompt-completion")
+
+
 def iter_sessions(store: Any, options: ExportOptions, *, by_problem: bool = False,
                   student_rows: bool = False, lean: bool = False) -> Iterator[SessionData]:
     """Finished sessions matching the filters with their turns, one at a time.
@@ -237,7 +246,8 @@ def iter_sessions(store: Any, options: ExportOptions, *, by_problem: bool = Fals
     order = "s.problem_key, s.id" if by_problem else "s.id"
     session_sql = (f"SELECT {', '.join(f's.{c}' for c in SESSION_FIELDS)} FROM sessions s "
                    f"WHERE {where} ORDER BY {order}")
-    columns = ", ".join("NULL" if lean and c in LEAN_NULLS else f"t.{c}" for c in TURN_COLUMNS)
+    skipped = LEAN_NULLS - ({"reasoning"} if options.include_reasoning else set())
+    columns = ", ".join("NULL" if lean and c in skipped else f"t.{c}" for c in TURN_COLUMNS)
     turn_where = f"{where} AND {STUDENT_ROWS}" if student_rows else where
     turn_sql = (f"SELECT {columns} FROM sessions s CROSS JOIN turns t ON t.session_id = s.id "
                 f"WHERE {turn_where} ORDER BY {order}, t.seq")
@@ -340,6 +350,38 @@ def teacher_conversation(data: SessionData, prompts: Any) -> Conversation | None
                             "content": teacher_prompt(data.problem, "answer", prompts)})
     _check_roles(data.info.id, messages, "teacher")
     return Conversation(data, messages, [[] for _ in messages])
+
+
+def _with_reasoning(conv: Conversation, view: str) -> Conversation:
+    """The conversation with each `assistant` message carrying the thoughts its speaker had
+    before it (`reasoning_content`, as reasoning chat templates take it). Only the trained
+    side's own: a student view never gets the teacher's thoughts, nor the reverse."""
+    speaker = "student" if view == "student" else "teacher"
+    if view == "student":
+        thoughts = [_joined(t.reasoning for t in rows if t.role == speaker)
+                    for rows in conv.sources]
+    else:
+        # The teacher view is built from the rows in order, one assistant message per
+        # delivered teacher row; a row the guard redacted keeps its thoughts on its draft.
+        delivered = [t for t in conv.data.turns if t.role == speaker and t.is_public]
+        by_turn = {t.turn: t.reasoning for t in conv.data.turns
+                   if t.role == speaker and t.kind == DRAFT and t.reasoning}
+        assistant = [i for i, m in enumerate(conv.messages) if m["role"] == "assistant"]
+        thoughts = [None] * len(conv.messages)
+        if len(assistant) == len(delivered):  # (else some were merged: leave them bare)
+            for i, t in zip(assistant, delivered, strict=True):
+                thoughts[i] = t.reasoning or by_turn.get(t.turn)
+    messages: list[Message] = []
+    for m, thought in zip(conv.messages, thoughts, strict=True):
+        if m["role"] == "assistant" and thought:
+            messages.append({**m, "reasoning_content": thought})
+        else:
+            messages.append(m)
+    return Conversation(conv.data, messages, conv.sources)
+
+
+def _joined(texts: Iterable[str | None]) -> str | None:
+    return "\n\n".join(t for t in texts if t) or None
 
 
 def _check_roles(session_id: str, messages: Sequence[Message], view: str) -> None:
@@ -871,6 +913,8 @@ def _rows_per_session(options: ExportOptions, view: str, prompts: Any
             if teacher is None:
                 return None, []
             conv = teacher
+        if options.include_reasoning:
+            conv = _with_reasoning(conv, view)
         if fmt == "openai":
             rows = list(_openai_rows(conv, view, options.weights))
         elif fmt == "sharegpt":

@@ -246,6 +246,27 @@ def test_thoughts_are_kept_but_reach_no_one(
         text = out.read_text()
         # (The answer itself is there: the student's own solving attempt.)
         assert text and "must only hint" not in text and STUDENT_THOUGHT not in text
+        assert "reasoning_content" not in text  # only on request
+
+    # --include-reasoning: each side's own thoughts on its own messages, never the other's.
+    for view, own, other in (("student", STUDENT_THOUGHT, "must only hint"),
+                             ("teacher", "must only hint", STUDENT_THOUGHT)):
+        for fmt in ("openai", "trl", "trl-prompt-completion"):
+            out = tmp_path / f"{view}-{fmt}-r.jsonl"
+            exported = runner.invoke(app, ["export", "--db", str(db), "--format", fmt,
+                                           "--view", view, "--include-reasoning", "-o",
+                                           str(out)])
+            assert exported.exit_code == 0, cli_output(exported)
+            text = out.read_text()
+            assert other not in text, (view, fmt)
+            rows = [json.loads(line) for line in text.splitlines()]
+            messages = [m for r in rows for m in (r.get("messages") or
+                                                  [*r["prompt"], *r["completion"]])]
+            assert any(own in m.get("reasoning_content", "") for m in messages)
+            assert all(m["role"] == "assistant" for m in messages if "reasoning_content" in m)
+    refused = runner.invoke(app, ["export", "--db", str(db), "--format", "sharegpt",
+                                  "--include-reasoning"])
+    assert refused.exit_code == 2 and "--include-reasoning" in cli_output(refused)
     raw = tmp_path / "raw.jsonl"
     assert runner.invoke(app, ["export", "--db", str(db), "--format", "raw",
                                "-o", str(raw)]).exit_code == 0
