@@ -767,16 +767,19 @@ class _ParquetWriter(_FileWriter):
         self.writer.close()
 
 
-def _parquet_schema(fmt: str, weights: bool) -> tuple[Any, Callable[[dict[str, Any]], dict]]:
+def _parquet_schema(fmt: str, weights: bool, reasoning: bool = False
+                    ) -> tuple[Any, Callable[[dict[str, Any]], dict]]:
     """Arrow schema of a format's rows, and a function that makes a row fit it."""
     import pyarrow as pa
 
     string, integer = pa.string(), pa.int64()
     fields = [("role", string), ("content", string)]
+    if reasoning:
+        fields.append(("reasoning_content", string))
+    plain = pa.list_(pa.struct(fields))
     if weights:
         fields.append(("weight", integer))
     message = pa.list_(pa.struct(fields))
-    plain = pa.list_(pa.struct([("role", string), ("content", string)]))
 
     def same(row: dict[str, Any]) -> dict[str, Any]:
         return row
@@ -802,6 +805,7 @@ def _parquet_schema(fmt: str, weights: bool) -> tuple[Any, Callable[[dict[str, A
         ("key", string), ("id", string), ("source", string), ("question", string),
         ("answer", string), ("solution", string), ("verifier", string),
         ("choices", pa.list_(string)), ("tests", string), ("notes", string), ("meta", string),
+        ("aliases", pa.list_(string)),
     ])
     turn_types = {
         "seq": integer, "turn": integer, "correct": pa.bool_(), "leak": pa.bool_(),
@@ -822,12 +826,13 @@ def _parquet_schema(fmt: str, weights: bool) -> tuple[Any, Callable[[dict[str, A
                       ("turns", pa.list_(turn))]), meta_as_text
 
 
-def _writer(target: Target, fmt: str, weights: bool, stdout: IO[str] | None) -> _Writer:
+def _writer(target: Target, options: ExportOptions, stdout: IO[str] | None) -> _Writer:
     if target.kind == "stdout":
         return _StdoutWriter(stdout or sys.stdout)
     assert target.path is not None
     if target.kind == "parquet":
-        schema, prepare = _parquet_schema(fmt, weights)
+        schema, prepare = _parquet_schema(options.fmt, options.weights,
+                                          options.include_reasoning)
         return _ParquetWriter(target.path, schema, prepare)
     return _JsonLinesWriter(target.path, array=target.kind == "json")
 
@@ -1009,7 +1014,7 @@ def run(options: ExportOptions, *, stdout: IO[str] | None = None) -> ExportResul
             console_views.print_export_stats(stats, options)
             total = stats.total
             return ExportResult(total.rows, total.sessions, stats, target)
-        writer = _writer(target, options.fmt, options.weights, stdout)
+        writer = _writer(target, options, stdout)
         try:
             for row in export_rows(store, options, view, stats):
                 writer.write(row)

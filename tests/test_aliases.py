@@ -152,3 +152,14 @@ def test_sessions_show_and_the_report_list_the_aliases(tmp_path: Path) -> None:
     reported = runner.invoke(app, ["report", "r1", "--db", str(db), "--html", str(html)])
     assert reported.exit_code == 0, reported.output
     assert "also accepted: Quillfeather; Z. Q." in html.read_text()
+    # The raw archive keeps them, in JSON lines and in Parquet alike.
+    for name in ("raw.jsonl", "raw.parquet"):
+        out = tmp_path / name
+        exported = runner.invoke(app, ["export", "--db", str(db), "--format", "raw",
+                                       "--view", "teacher", "--include-leaked", "-o", str(out)])
+        assert exported.exit_code == 0, exported.output
+        if name.endswith(".jsonl"):
+            [row] = [json.loads(line) for line in out.read_text().splitlines()]
+        else:
+            [row] = pytest.importorskip("pyarrow.parquet").read_table(out).to_pylist()
+        assert row["problem"]["aliases"] == ["Quillfeather", "Z. Q."]

@@ -264,6 +264,14 @@ def test_thoughts_are_kept_but_reach_no_one(
                                                   [*r["prompt"], *r["completion"]])]
             assert any(own in m.get("reasoning_content", "") for m in messages)
             assert all(m["role"] == "assistant" for m in messages if "reasoning_content" in m)
+            # The same in Parquet: the field is part of the message schema.
+            pq = pytest.importorskip("pyarrow.parquet")
+            table_path = out.with_suffix(".parquet")
+            exported = runner.invoke(app, ["export", "--db", str(db), "--format", fmt,
+                                           "--view", view, "--include-reasoning", "-o",
+                                           str(table_path)])
+            assert exported.exit_code == 0, cli_output(exported)
+            assert _without_nulls(pq.read_table(table_path).to_pylist()) == rows
     refused = runner.invoke(app, ["export", "--db", str(db), "--format", "sharegpt",
                                   "--include-reasoning"])
     assert refused.exit_code == 2 and "--include-reasoning" in cli_output(refused)
@@ -317,3 +325,13 @@ def test_a_content_that_is_neither_text_nor_parts_is_malformed() -> None:
     body = json.dumps({"choices": [{"message": {"content": {"oops": 1}}}]}).encode()
     with pytest.raises(MalformedResponse):
         _parse_completion(body)
+
+
+def _without_nulls(value: Any) -> Any:
+    """A Parquet read-back as JSON lines hold it: a message without the optional field has
+    it as null in a table's fixed schema."""
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
