@@ -238,11 +238,12 @@ class _RetryingModel:
     # reasoning models want `max_completion_tokens`; some servers reject `stream_options`.
     _max_tokens_key = "max_tokens"
     _usage_in_stream = True
+    _sends_temperature = True
 
     def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
         payload: dict[str, Any] = {"messages": messages, "stream": stream}
-        if s.temperature is not None:
+        if s.temperature is not None and self._sends_temperature:
             payload["temperature"] = s.temperature
         if s.max_tokens is not None:
             payload[self._max_tokens_key] = s.max_tokens
@@ -465,9 +466,15 @@ class OpenAICompatibleModel(_RetryingModel):
         differently; if so, change it (once, for every later call too) so that one
         server's dialect does not fail every session. OpenAI's reasoning models answer 400
         to `max_tokens`, naming `max_completion_tokens`; some OpenAI-compatible servers
-        reject `stream_options` (usage is then counted from the final chunk, if any)."""
+        reject `stream_options` (usage is then counted from the final chunk, if any); reasoning
+        models take no `temperature` but their default (as litellm's drop_params does it)."""
         if error.status_code not in (400, 422):
             return False
+        body = error.body.lower()
+        if (self._sends_temperature and self.settings.temperature is not None
+                and "temperature" in body and "unsupported" in body):
+            self._sends_temperature = False
+            return True
         if (self._max_tokens_key == "max_tokens" and self.settings.max_tokens is not None
                 and "max_completion_tokens" in error.body):
             self._max_tokens_key = "max_completion_tokens"

@@ -335,3 +335,18 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
     return value
+
+
+def test_temperature_is_dropped_for_a_model_that_takes_only_its_default(env: None) -> None:
+    def openai_like(request: dict[str, Any]) -> str | StubFault:
+        if "temperature" in request:
+            return StubFault(400, "Unsupported value: 'temperature' does not support 0.0 with "
+                                  "this model. Only the default (1) value is supported.")
+        return "ok"
+
+    with StubServer(openai_like) as server:
+        model = make_model("openai/o-model",
+                           ModelSettings(api_base=server.url, retries=0, temperature=0.0))
+        assert asyncio.run(model.respond(MESSAGES)).content == "ok"
+        assert asyncio.run(model.respond(MESSAGES)).content == "ok"
+        assert ["temperature" in r for r in server.requests] == [True, False, False]
