@@ -309,7 +309,9 @@ def load_problems(
         )
         if problem.id in seen:
             raise ProblemFileError(
-                str(path), f"duplicate id {problem.id!r} (first used on line {seen[problem.id]})",
+                str(path), f"duplicate id {problem.id!r} (first used on line {seen[problem.id]}); "
+                "ids name problems in results and --problem, so they must be unique: map a "
+                "unique column with --field id=COLUMN",
                 line,
             )
         seen[problem.id] = line

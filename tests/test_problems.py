@@ -425,7 +425,7 @@ def test_duplicate_ids(write_file: WriteFile) -> None:
             {"id": "a", "question": "z", "answer": "3"},
         ),
     )
-    assert_at_line(load_error(path), path, 3, "duplicate id 'a'", "line 1")
+    assert_at_line(load_error(path), path, 3, "duplicate id 'a'", "line 1", "--field id=COLUMN")
 
 
 def test_explicit_id_colliding_with_a_default_id(write_file: WriteFile) -> None:
