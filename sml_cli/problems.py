@@ -896,6 +896,13 @@ def _build_problem(
         raise fail(f"{fields.answer!r} is empty (and there are no 'tests')")
 
     if verifier == "auto":
+        if not options and not tests and "choices" not in fields.columns:
+            unmapped = _unmapped_options(row, answer)
+            if unmapped:
+                raise fail(
+                    f"the answer {answer!r} looks like an option of the list in {unmapped!r}, "
+                    f"which is not mapped: map it with --field choices={shlex.quote(unmapped)} "
+                    "(or give the row a 'verifier' to check the answer as it is)")
         verifier = _auto_verifier(answer, choices, tests, aliases)
     if verifier == "python" and not tests:
         raise fail("verifier 'python' needs a 'tests' field")
@@ -945,6 +952,33 @@ def _build_problem(
         notes=_text(_get(row, fields.column("notes"))), source=source, meta=meta,
         aliases=tuple(dict.fromkeys(a for a in aliases if a != answer)),
     )
+
+
+# Columns that hold a multiple-choice problem's options under another name (MMLU-Pro's
+# `options`, HellaSwag's `endings`, …).
+OPTION_COLUMN_GUESSES = ("options", "choices", "answer_choices", "endings", "candidates",
+                         "answers_list", "option_list")
+
+
+def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
+    """The column of options an answer points into ("B", or an index) when the options are
+    not mapped — a problem that would otherwise load without its options, unanswerable."""
+    if not answer:
+        return None
+    text = answer.strip().strip("()").strip()
+    for key in row:
+        if not isinstance(key, str) or key.casefold() not in OPTION_COLUMN_GUESSES:
+            continue
+        value = _list_cell(row[key])
+        if isinstance(value, dict) and "text" in value:
+            value = _list_cell(value["text"])
+        if not isinstance(value, list) or len(value) < 2:
+            continue
+        letter = len(text) == 1 and text.isalpha() and ord(text.upper()) - 65 < len(value)
+        index = text.isdigit() and int(text) < len(value)
+        if letter or index:
+            return key
+    return None
 
 
 def _alias_list(values: list[Any], column: str,

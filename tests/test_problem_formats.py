@@ -1244,3 +1244,33 @@ def test_compressed_file_errors_name_file_and_line(tmp_path: Path) -> None:
     parquet = tmp_path / "x.parquet.gz"
     parquet.write_bytes(b"\x1f\x8b")
     assert "unsupported file type '.parquet.gz'" in str(load_error(parquet))
+
+
+@pytest.mark.parametrize(("row", "column"), [
+    # MMLU-Pro: ten options under `options`, a letter answer
+    ({"question": "Which is prime?", "options": ["4", "6", "7", "8"], "answer": "C"}, "options"),
+    # HellaSwag-like: the endings and the index of the right one
+    ({"question": "She picks up the kettle and", "endings": ["sings", "pours tea", "runs"],
+      "answer": 1}, "endings"),
+    ({"question": "q", "Options": "['x', 'y']", "answer": "(B)"}, "Options"),
+])
+def test_unmapped_options_are_an_error_not_a_silent_text_answer(
+    write_file: WriteFile, row: dict, column: str
+) -> None:
+    """Loaded as they are, such rows would show the student a question without its options
+    and check "C" as text: the error says which column to map."""
+    path = write_file("p.jsonl", jsonl(row))
+    assert_at_line(load_error(path), path, 1, f"--field choices={column}")
+    [p] = load(path, columns={"choices": column})
+    assert p.verifier == "choice" and p.choices and "A) " in p.public_question()
+
+
+@pytest.mark.parametrize("row", [
+    {"question": "Grade of the essay?", "options": ["x", "y"], "answer": "Z"},  # not an option
+    {"question": "How many options?", "options": ["x", "y", "z"], "answer": "3"},  # no index 3
+    {"question": "Which?", "options": ["x", "y"], "answer": "B", "verifier": "exact"},
+])
+def test_answers_that_point_at_no_option_load_as_they_are(write_file: WriteFile,
+                                                          row: dict) -> None:
+    [p] = load(write_file("p.jsonl", jsonl(row)))
+    assert p.choices is None
