@@ -385,10 +385,14 @@ def _data_suffix(path: Path) -> str:
 
 
 def _open_text(path: Path, encoding: str = "utf-8-sig", newline: str | None = None) -> Any:
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(_compression(path) or "")
-    if opener is None:
-        return path.open(encoding=encoding, newline=newline)
-    return opener(path, "rt", encoding=encoding, newline=newline)
+    compression = _compression(path)
+    if compression == ".gz":
+        return gzip.open(path, "rt", encoding=encoding, newline=newline)
+    if compression == ".bz2":
+        return bz2.open(path, "rt", encoding=encoding, newline=newline)
+    if compression == ".xz":
+        return lzma.open(path, "rt", encoding=encoding, newline=newline)
+    return path.open(encoding=encoding, newline=newline)
 
 
 def _read_text(path: Path) -> str:

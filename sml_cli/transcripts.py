@@ -324,8 +324,8 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
     elif unknown:
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
                    f"--student-role {unknown[0]} or --teacher-role {unknown[0]}")
-    turns = [(mapped[label], content) for label, content in raw
-             if mapped[label] != "skip" and content.strip()]
+    turns = [(side, content) for label, content in raw
+             if (side := mapped[label]) is not None and side != "skip" and content.strip()]
     if not turns:
         raise fail("the dialogue has no student or teacher turns")
     return turns
@@ -337,7 +337,7 @@ def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
     for name in names:
         if name in item:
             return name
-    folded = {}
+    folded: dict[str, list[str]] = {}
     for k in item:
         folded.setdefault(str(k).casefold(), []).append(k)
     for name in names:
