@@ -730,6 +730,9 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
         if isinstance(raw_labels, list) and isinstance(value, list) and \
                 len(raw_labels) == len(value):
             labels = tuple(_text(v) or "" for v in raw_labels)
+    elif _labelled_options(value):  # {"A": "…", "B": "…"} (MedQA)
+        labels = tuple(str(k) for k in value)
+        value = list(value.values())
     if not isinstance(value, list) or not value:
         raise ProblemFileError(str(path), "'choices' must be a non-empty list", line)
     if len(value) > 26:
@@ -964,6 +967,19 @@ OPTION_COLUMN_GUESSES = ("options", "choices", "answer_choices", "endings", "can
                          "answers_list", "option_list")
 
 
+def _is_option_text(answer: str, options: list[Any]) -> bool:
+    wanted = answer.strip().casefold()
+    return any(isinstance(o, (str, int, float)) and str(o).strip().casefold() == wanted
+               for o in options)
+
+
+def _labelled_options(value: Any) -> bool:
+    """An object of options keyed by their labels: {"A": "…", "B": "…"}."""
+    return (isinstance(value, dict) and len(value) >= 2
+            and all(isinstance(k, str) and 0 < len(k.strip()) <= 3 for k in value)
+            and all(v is None or isinstance(v, (str, int, float)) for v in value.values()))
+
+
 def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
     """The column of options an answer points into ("B", or an index) when the options are
     not mapped — a problem that would otherwise load without its options, unanswerable."""
@@ -976,11 +992,16 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
         value = _list_cell(row[key])
         if isinstance(value, dict) and "text" in value:
             value = _list_cell(value["text"])
+        elif _labelled_options(value):
+            labels = {str(k).strip().casefold() for k in value}
+            if text.casefold() in labels or _is_option_text(text, list(value.values())):
+                return key
+            continue
         if not isinstance(value, list) or len(value) < 2:
             continue
         letter = len(text) == 1 and text.isalpha() and ord(text.upper()) - 65 < len(value)
         index = text.isdigit() and int(text) < len(value)
-        if letter or index:
+        if letter or index or _is_option_text(text, value):
             return key
     return None
 

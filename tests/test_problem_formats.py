@@ -1274,3 +1274,17 @@ def test_answers_that_point_at_no_option_load_as_they_are(write_file: WriteFile,
                                                           row: dict) -> None:
     [p] = load(write_file("p.jsonl", jsonl(row)))
     assert p.choices is None
+
+
+def test_options_keyed_by_label(write_file: WriteFile) -> None:
+    # MedQA: {"A": "…", …} options, the answer as text and as a label in another column.
+    row = {"question": "Which drug is first line here?", "answer": "Nitrofurantoin",
+           "options": {"A": "Ampicillin", "B": "Ceftriaxone", "C": "Doxycycline",
+                       "D": "Nitrofurantoin"}, "answer_idx": "D"}
+    path = write_file("medqa.jsonl", jsonl(row))
+    assert_at_line(load_error(path), path, 1, "--field choices=options")  # text of an option
+    for answer_column in ("answer", "answer_idx"):
+        [p] = load(path, answer=answer_column, columns={"choices": "options"})
+        assert p.choices == ("Ampicillin", "Ceftriaxone", "Doxycycline", "Nitrofurantoin")
+        assert p.answer == "D" and correct(p, "D") and correct(p, "nitrofurantoin")
+        assert not correct(p, "A")
