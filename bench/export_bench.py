@@ -111,8 +111,10 @@ def generate(path: Path, n_sessions: int, seed: int = 0) -> None:
                      attempt: str | None = None, correct: int | None = None,
                      sid: str = sid) -> tuple:
                 tokens = len(content) // 4 if role in ("student", "teacher") else None
-                return (sid, seq, k, role, vis, kind, content, attempt, correct, 0, None, None,
-                        "bench" if tokens else None, tokens, tokens, None, None, created)
+                row = (sid, seq, k, role, vis, kind, content, attempt, correct, 0, None, None,
+                       "bench" if tokens else None, tokens, tokens, None, None, created)
+                # Columns added later (reasoning, …) stay empty here.
+                return row + (None,) * (len(TURN_COLUMNS) - len(row))
 
             turns += [
                 turn(0, 0, "system", "public", "student_prompt", STUDENT_PROMPT),
