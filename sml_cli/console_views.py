@@ -217,6 +217,9 @@ def highlighted(
     return out
 
 
+REASONING_SHOWN_CHARS = 2000
+
+
 def print_transcript(
     info: SessionInfo, problem: Problem | None, turns: Sequence[Turn], *, view: str = "all"
 ) -> None:
@@ -266,7 +269,12 @@ def print_transcript(
         if t.kind == VERDICT:
             body = Text(f"{t.attempt!r} → {t.content}")
         if t.reasoning:
-            thought = Text(f"reasoning (seen by no one):\n{t.reasoning}\n\n", style="dim italic")
+            shown = t.reasoning
+            if len(shown) > REASONING_SHOWN_CHARS:  # thoughts run to pages; the message matters
+                rest = len(shown) - REASONING_SHOWN_CHARS
+                shown = (f"{shown[:REASONING_SHOWN_CHARS]}… ({rest:,} more characters: see "
+                         "`sml report --html` or `sml export --format raw`)")
+            thought = Text(f"reasoning (seen by no one):\n{shown}\n\n", style="dim italic")
             body = Text.assemble(thought, body)
         console.print(Panel(body, title=title, title_align="left",
                             border_style="magenta" if private else style))
