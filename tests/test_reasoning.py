@@ -350,3 +350,19 @@ def test_temperature_is_dropped_for_a_model_that_takes_only_its_default(env: Non
         assert asyncio.run(model.respond(MESSAGES)).content == "ok"
         assert asyncio.run(model.respond(MESSAGES)).content == "ok"
         assert ["temperature" in r for r in server.requests] == [True, False, False]
+
+
+def test_sessions_show_cuts_long_reasoning() -> None:
+    from sml_cli import console_views
+    from sml_cli.records import SessionInfo, Turn
+
+    info = SessionInfo(id="s", problem_key="k", problem_id="p", condition="answer",
+                       student_model="m", teacher_model="t", max_turns=2, status="done")
+    thought = "step " * 1000 + "THE-TAIL"
+    turn = Turn(session_id="s", seq=0, turn=1, role="student", visibility="public",
+                kind="message", content="Could you give me a hint?", reasoning=thought)
+    with console_views.console.capture() as captured:
+        console_views.print_transcript(info, None, [turn])
+    out = captured.get()
+    assert "reasoning (seen by no one)" in out and "Could you give me a hint?" in out
+    assert "THE-TAIL" not in out and "more characters" in out
