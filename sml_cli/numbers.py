@@ -300,6 +300,15 @@ def _compose(text: str, matches: list[NumberMatch]) -> list[NumberMatch]:
     return signed
 
 
+# Every word `_word_matches` and `_compose` act on: number words, scale and fraction words,
+# and signs in words (each as the start of a word; "fourteen" starts with "four").
+_ANY_NUMBER_WORD = re.compile(
+    r"\b(?:" + "|".join(sorted({*_UNITS, *_TENS, *_SCALES, *_DENOMINATORS, "negative", "minus"},
+                               key=len, reverse=True)) + ")",
+    re.IGNORECASE,
+)
+
+
 def find_numbers(text: str, *, words: bool = True) -> list[NumberMatch]:
     """Every number stated in `text`, in order of position. "1400" is one number, never 14.
 
@@ -309,7 +318,9 @@ def find_numbers(text: str, *, words: bool = True) -> list[NumberMatch]:
     ("negative five") are each one number.
     """
     matches = _digit_matches(text)
-    if words:
+    # Most messages hold no number word at all; the word scan and the composing pass cost
+    # more than the digit scan, and only change the result when such a word is there.
+    if words and _ANY_NUMBER_WORD.search(text):
         matches = _compose(text, matches + _word_matches(text))
     return sorted(matches, key=lambda m: m.start)
 
