@@ -240,7 +240,7 @@ def lookup_columns(row: dict[str, Any], column: str) -> Any:
     if "," not in column or column in row:
         return lookup(row, column)
     values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
-    return _MISSING if not values or _MISSING in values else values
+    return _MISSING if not values or any(v is _MISSING for v in values) else values
 
 
 def has_column(row: dict[str, Any], column: str) -> bool:
