@@ -161,6 +161,26 @@ def by_model(**handlers: Callable[[list[Message]], str | StubReply]) -> StubHand
     return handle
 
 
+def thinking(handler: StubHandler) -> StubHandler:
+    """`handler`'s replies as a reasoning model writes them: a <think> block first. What it
+    "thinks" is the private part of the request it was sent — for a teacher, its reference
+    answer — so a test or a demo can check that none of it travels on."""
+
+    def handle(request: dict[str, Any]) -> str | StubReply | StubFault:
+        result = handler(request)
+        if not isinstance(result, str):
+            return result
+        messages = request.get("messages") or [{}]
+        system = str(messages[0].get("content", "")) if messages[0].get("role") == "system" \
+            else ""
+        reference = _REFERENCE.search(system)
+        note = (f"The reference answer is {reference.group(1)}; I must not say it."
+                if reference else "I do not know the answer; let me reason it out.")
+        return f"<think>\n{note}\n</think>\n\n{result}"
+
+    return handle
+
+
 class StubServer:
     """A loopback OpenAI-compatible chat-completions server on its own thread and event loop."""
 
@@ -367,9 +387,13 @@ def _main() -> None:
     parser = argparse.ArgumentParser(description="A loopback OpenAI-compatible stub endpoint.")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--think", action="store_true",
+                        help="Answer like a reasoning model served without a reasoning "
+                        "parser: each reply opens with a <think> block of private notes.")
     args = parser.parse_args()
     handler = by_model(**BEHAVIOURS, student=hint_following_student, teacher=hinting_teacher)
-    server = StubServer(handler, latency=args.latency, port=args.port).start()
+    server = StubServer(thinking(handler) if args.think else handler, latency=args.latency,
+                        port=args.port).start()
     print(server.url, flush=True)
     try:
         threading.Event().wait()

@@ -366,3 +366,16 @@ def test_sessions_show_cuts_long_reasoning() -> None:
     out = captured.get()
     assert "reasoning (seen by no one)" in out and "Could you give me a hint?" in out
     assert "THE-TAIL" not in out and "more characters" in out
+
+
+def test_the_stub_can_answer_like_a_thinking_model() -> None:
+    from sml_cli.testing import by_model, thinking
+
+    handler = thinking(by_model(teacher=hinting_teacher, student=hint_following_student))
+    system = "Reference answer (hidden from the student): 40123\n"
+    reply = handler({"model": "teacher", "messages": [
+        {"role": "system", "content": system}, {"role": "user", "content": "Final answer: 0"}]})
+    assert isinstance(reply, str)
+    said, thought = split_reasoning(reply)
+    assert thought == "The reference answer is 40123; I must not say it."
+    assert said == "Think again: the result is one more than 40122."
