@@ -47,6 +47,7 @@ from sml_cli import guard
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
+from sml_cli.participants import split_reasoning
 from sml_cli.problems import (
     _MISSING,
     QUESTION_COLUMN_GUESSES,
@@ -324,8 +325,10 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
     elif unknown:
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
                    f"--student-role {unknown[0]} or --teacher-role {unknown[0]}")
+    # (A turn that is all <think> block said nothing: dropped like an empty one.)
     turns = [(side, content) for label, content in raw
-             if (side := mapped[label]) is not None and side != "skip" and content.strip()]
+             if (side := mapped[label]) is not None and side != "skip"
+             and split_reasoning(content)[0].strip()]
     if not turns:
         raise fail("the dialogue has no student or teacher turns")
     return turns
@@ -486,9 +489,14 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
     k = 0
     stated_at: int | None = None  # first student turn that stated the answer
     teacher_rows: list[Turn] = []
-    for role, content in t.turns:
+    for role, said in t.turns:
+        # A logged reasoning model's <think> block is no part of what it said: kept with the
+        # turn, in no view, never scored (as for models in evals).
+        content, thought = split_reasoning(said)
+        if not content.strip():
+            continue
         if role == "teacher":
-            teacher_rows.append(add("teacher", "public", MESSAGE, content, k))
+            teacher_rows.append(add("teacher", "public", MESSAGE, content, k, reasoning=thought))
             continue
         k += 1
         mention = finder.mentioned(content)
@@ -517,6 +525,7 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
         else:
             add("student", "public", ASKED if is_question(content) else MESSAGE, content, k)
             correct = False
+        next(r for r in reversed(rows) if r.role == "student").reasoning = thought
         if stated_at is None and (correct or mention is not None):
             stated_at = k
     for row in teacher_rows:

@@ -925,3 +925,22 @@ def test_compressed_dialogue_files(tmp_path: Path, db: Path) -> None:
     packed.write_bytes(gzip.compress(MATHDIAL.read_bytes()))
     s = only(import_ok(packed, db, *MATHDIAL_ARGS))
     assert s["n_sessions"] == 4 and s["success_rate"] == 0.75
+
+
+def test_logged_thoughts_of_a_reasoning_tutor_are_not_what_it_said(write_file: WriteFile,
+                                                                   db: Path) -> None:
+    """A dialogue logged from reasoning models keeps their <think> blocks in the text: they
+    are split off on import, so they are neither scored as telling nor exported."""
+    turns = [{"role": "user", "content": "Is it 54?"},
+             {"role": "assistant",
+              "content": f"<think>It is {A}; I will not say so.</think>\n{HINT}"},
+             {"role": "user", "content": "<think>7 times 8… 56</think> It is 56."},
+             {"role": "assistant", "content": "<think>only thinking</think>"}]
+    path = write_file("t.jsonl", jsonl([small_row(turns)]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)  # the thought was no telling
+    assert texts(db, "teacher") == [HINT]
+    assert texts(db, "student") == ["Is it 54?", "It is 56."]
+    thoughts = [r[0] for r in query(db, "SELECT reasoning FROM turns WHERE reasoning IS NOT "
+                                        "NULL ORDER BY seq")]
+    assert thoughts == [f"It is {A}; I will not say so.", "7 times 8… 56"]
