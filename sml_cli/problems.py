@@ -31,7 +31,8 @@ VERIFIERS = ("numeric", "exact", "math", "choice", "regex", "python", "auto")
 KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "choices",
                 "tests", "notes")
 BUILTIN_PACKAGE = "sml_cli.data"
-SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
+SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".arrow")
+BINARY_SUFFIXES = (".parquet", ".arrow")
 # Text files may come compressed, as datasets are often published (HumanEval.jsonl.gz).
 COMPRESSIONS = (".gz", ".bz2", ".xz")
 
@@ -302,20 +303,26 @@ def load_problems(
     source, path = resolve_source(spec)
     pattern = _compile_answer_pattern(fields.answer_pattern)
     problems: list[Problem] = []
-    seen: dict[str, int] = {}
-    for line, row in _read_rows(path):
-        problem = _build_problem(
-            row, line, path, fields, pattern, source, default_id=len(problems) + 1
-        )
-        if problem.id in seen:
-            raise ProblemFileError(
-                str(path), f"duplicate id {problem.id!r} (first used on line {seen[problem.id]}); "
-                "ids name problems in results and --problem, so they must be unique: map a "
-                "unique column with --field id=COLUMN",
-                line,
+    seen: dict[str, tuple[Path, int]] = {}
+    files = shard_files(path) if path.is_dir() else [path]
+    for file in files:
+        for line, row in _read_rows(file):
+            problem = _build_problem(
+                row, line, file, fields, pattern, source, default_id=len(problems) + 1
             )
-        seen[problem.id] = line
-        problems.append(problem)
+            if problem.id in seen:
+                first, first_line = seen[problem.id]
+                where = f"line {first_line}" + (f" of {first}" if first != file else "")
+                raise ProblemFileError(
+                    str(file), f"duplicate id {problem.id!r} (first used on {where}); ids name "
+                    "problems in results and --problem, so they must be unique: map a unique "
+                    "column with --field id=COLUMN",
+                    line,
+                )
+            seen[problem.id] = (file, line)
+            problems.append(problem)
+    if path.is_dir() and not problems:
+        raise ProblemFileError(str(path), "no problems in its data files")
     if not problems:
         empty = path.stat().st_size == 0
         raise ProblemFileError(
@@ -344,7 +351,7 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.is_dir():
         raise ProblemFileError(str(path), "is a directory, not a problem file")
     suffix = _data_suffix(path)
-    if suffix not in SUPPORTED_SUFFIXES or (suffix == ".parquet" and _compression(path)):
+    if suffix not in SUPPORTED_SUFFIXES or (suffix in BINARY_SUFFIXES and _compression(path)):
         raise ProblemFileError(
             str(path),
             f"unsupported file type {_shown_suffix(path) or '(none)'!r}; use one of "
@@ -354,6 +361,8 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         if suffix == ".parquet":
             yield from _read_parquet(path)
+        elif suffix == ".arrow":
+            yield from _read_arrow(path)
         elif suffix in (".csv", ".tsv"):
             yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
         elif suffix == ".json" and _looks_like_json_array(path):
@@ -620,6 +629,44 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for row in batch.to_pylist():
             row_no += 1
             yield row_no, row
+
+
+def _read_arrow(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """An Arrow IPC file, as `datasets`' `save_to_disk` writes them (the streaming format;
+    the random-access file format is read too)."""
+    import pyarrow as pa
+
+    try:
+        try:
+            reader: Any = pa.ipc.open_stream(pa.memory_map(str(path)))
+            batches = iter(reader)
+        except pa.ArrowInvalid:
+            reader = pa.ipc.open_file(pa.memory_map(str(path)))
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+        row_no = 0
+        for batch in batches:
+            for row in batch.to_pylist():
+                row_no += 1
+                yield row_no, row
+    except (pa.ArrowException, ValueError) as exc:
+        raise ProblemFileError(str(path), f"not a readable Arrow file ({exc})") from None
+
+
+def shard_files(path: Path) -> list[Path]:
+    """A directory as published datasets lay them out (`data/test-00000-of-00002.parquet`,
+    `datasets`' `save_to_disk` shards): its data files, in name order, subfolders included;
+    exit 2 if it holds none or several formats."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                   and _data_suffix(p) in SUPPORTED_SUFFIXES
+                   and p.name not in ("dataset_info.json", "state.json", "dataset_dict.json"))
+    if not files:
+        raise ProblemFileError(str(path), "a directory with no data files ("
+                               + ", ".join(SUPPORTED_SUFFIXES) + ")")
+    kinds = sorted({_data_suffix(p) for p in files})
+    if len(kinds) > 1:
+        raise ProblemFileError(str(path), f"a directory with data files of several kinds "
+                               f"({', '.join(kinds)}): name one file, or a folder of one kind")
+    return files
 
 
 # ----------------------------------------------------------------------------- validation

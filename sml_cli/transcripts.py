@@ -61,6 +61,7 @@ from sml_cli.problems import (
     _read_rows,
     has_column,
     lookup,
+    shard_files,
 )
 from sml_cli.records import (
     ASKED,
@@ -172,13 +173,16 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
         raise UsageError(f"{path}: no such transcript file")
     pattern = _compile_answer_pattern(fmt.fields.answer_pattern)
     labels = fmt.labels()
-    rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(file)
-    if fmt.group_by:
-        rows = _grouped(rows, fmt, file)
-        # The grouped turns are {role, content} objects now, whatever the columns were.
-        fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
-                                  text_field=None)
-    out = [_parse_row(row, line, file, fmt, pattern, labels) for line, row in rows]
+    out = []
+    for shard in shard_files(file) if file.is_dir() else [file]:
+        rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard)
+        shard_fmt = fmt
+        if fmt.group_by:
+            rows = _grouped(rows, fmt, shard)
+            # The grouped turns are {role, content} objects now, whatever the columns were.
+            shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
+                                            text_field=None)
+        out += [_parse_row(row, line, shard, shard_fmt, pattern, labels) for line, row in rows]
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
     return out

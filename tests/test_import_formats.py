@@ -944,3 +944,13 @@ def test_logged_thoughts_of_a_reasoning_tutor_are_not_what_it_said(write_file: W
     thoughts = [r[0] for r in query(db, "SELECT reasoning FROM turns WHERE reasoning IS NOT "
                                         "NULL ORDER BY seq")]
     assert thoughts == [f"It is {A}; I will not say so.", "7 times 8… 56"]
+
+
+def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
+    folder = tmp_path / "mathdial"
+    folder.mkdir()
+    lines = MATHDIAL.read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "train-00000-of-00002.jsonl").write_text("".join(lines[:2]), encoding="utf-8")
+    (folder / "train-00001-of-00002.jsonl").write_text("".join(lines[2:]), encoding="utf-8")
+    s = only(import_ok(folder, db, *MATHDIAL_ARGS))
+    assert s["n_sessions"] == 4 and s["success_rate"] == 0.75  # as the single file scores

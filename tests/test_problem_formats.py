@@ -1288,3 +1288,59 @@ def test_options_keyed_by_label(write_file: WriteFile) -> None:
         assert p.choices == ("Ampicillin", "Ceftriaxone", "Doxycycline", "Nitrofurantoin")
         assert p.answer == "D" and correct(p, "D") and correct(p, "nitrofurantoin")
         assert not correct(p, "A")
+
+
+# ----------------------------------------------------------------------------- shards, Arrow
+
+
+def test_a_directory_of_shards_loads_in_name_order(tmp_path: Path) -> None:
+    data = tmp_path / "gsm8k" / "data"
+    data.mkdir(parents=True)
+    write_parquet(data / "test-00001-of-00002.parquet",
+                  [{"question": "What is 2+3?", "answer": "5"}])
+    write_parquet(data / "test-00000-of-00002.parquet",
+                  [{"question": "What is 1+1?", "answer": "2"},
+                   {"question": "What is 2+2?", "answer": "4"}])
+    (tmp_path / "gsm8k" / "README.md").write_text("# a dataset card\n", encoding="utf-8")
+    problems = load(tmp_path / "gsm8k")
+    assert [p.answer for p in problems] == ["2", "4", "5"]
+    assert [p.id for p in problems] == ["1", "2", "3"]
+    # An error names the shard and its row.
+    write_parquet(data / "test-00002-of-00002.parquet", [{"question": "q", "answer": None}])
+    error = load_error(tmp_path / "gsm8k")
+    assert str(error).startswith(str(data / "test-00002-of-00002.parquet") + ":1:")
+
+
+def test_directories_without_data_or_with_mixed_kinds_are_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no data files" in str(load_error(empty))
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    write_jsonl(mixed / "a.jsonl", [{"question": "q", "answer": "1"}])
+    write_csv(mixed / "b.csv", [{"question": "q2", "answer": "2"}])
+    assert "several kinds" in str(load_error(mixed))
+
+
+def test_duplicate_ids_across_shards_name_both_files(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "question": "q", "answer": "1"}])
+    write_jsonl(tmp_path / "b.jsonl", [{"id": "x", "question": "q2", "answer": "2"}])
+    error = load_error(tmp_path)
+    assert str(error).startswith(str(tmp_path / "b.jsonl") + ":1:")
+    assert str(tmp_path / "a.jsonl") in str(error)
+
+
+@pytest.mark.parametrize("kind", ["stream", "file"])
+def test_arrow_files_as_datasets_saves_them(tmp_path: Path, kind: str) -> None:
+    pa = pytest.importorskip("pyarrow")
+    table = pa.Table.from_pylist([{"question": "What is 6*7?", "answer": "42", "level": 1}])
+    path = tmp_path / "data-00000-of-00001.arrow"
+    with pa.OSFile(str(path), "wb") as sink:
+        open_writer = pa.ipc.new_stream if kind == "stream" else pa.ipc.new_file
+        with open_writer(sink, table.schema) as writer:
+            writer.write_table(table)
+    [p] = load(path)
+    assert (p.question, p.answer, p.meta) == ("What is 6*7?", "42", {"level": 1})
+    broken = tmp_path / "broken.arrow"
+    broken.write_bytes(b"not arrow at all")
+    assert "not a readable Arrow file" in str(load_error(broken))
