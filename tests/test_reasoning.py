@@ -139,22 +139,42 @@ def test_a_reply_that_is_all_reasoning_is_an_error_naming_the_budget(
         assert len(server.requests) == 1  # not retried: it would think as long again
 
 
-def test_max_tokens_becomes_max_completion_tokens_when_the_api_asks(env: None) -> None:
-    """OpenAI's reasoning models refuse `max_tokens`, naming the parameter they want."""
+# (refused parameter, the endpoint's words, settings, streamed?, the parameter sent instead)
+DIALECTS = [
+    pytest.param("max_tokens", "Unsupported parameter: 'max_tokens' is not supported with this "
+                 "model. Use 'max_completion_tokens' instead.", {"max_tokens": 300}, False,
+                 "max_completion_tokens", id="max_completion_tokens"),
+    pytest.param("temperature", "Unsupported value: 'temperature' does not support 0.0 with "
+                 "this model. Only the default (1) value is supported.", {"temperature": 0.0},
+                 False, None, id="temperature"),
+    pytest.param("stream_options", "Unrecognized request argument supplied: stream_options",
+                 {}, True, None, id="stream_options"),
+]
 
-    def openai_like(request: dict[str, Any]) -> str | StubFault:
-        if "max_tokens" in request:
-            return StubFault(400, "Unsupported parameter: 'max_tokens' is not supported with "
-                                  "this model. Use 'max_completion_tokens' instead.")
-        return f"budget {request['max_completion_tokens']}"
 
-    with StubServer(openai_like) as server:
-        model = make_model("openai/o-model",
-                           ModelSettings(api_base=server.url, retries=0, max_tokens=300))
-        assert asyncio.run(model.respond(MESSAGES)).content == "budget 300"
-        assert asyncio.run(model.respond(MESSAGES)).content == "budget 300"
-        # One refused request, then the model remembers what the API takes.
-        assert ["max_tokens" in r for r in server.requests] == [True, False, False]
+@pytest.mark.parametrize(("refused", "words", "settings", "stream", "instead"), DIALECTS)
+def test_a_refused_parameter_is_adapted_once_and_remembered(
+    env: None, refused: str, words: str, settings: dict[str, Any], stream: bool,
+    instead: str | None
+) -> None:
+    """OpenAI's reasoning models and some OpenAI-compatible servers refuse a parameter and
+    say so: the model changes it after the first refusal, for every later call too."""
+
+    def strict_server(request: dict[str, Any]) -> str | StubFault:
+        if refused in request:
+            return StubFault(400 if refused != "stream_options" else 422, words)
+        return f"ok {request.get(instead) if instead else ''}".strip()
+
+    with StubServer(strict_server) as server:
+        model = make_model("openai/strict", ModelSettings(api_base=server.url, retries=0,
+                                                          **settings))
+        for _ in range(2):
+            tokens: list[str] = []
+            reply = asyncio.run(model.respond(MESSAGES, tokens.append if stream else None))
+            assert reply.content == ("ok 300" if instead else "ok")
+            if stream:
+                assert "".join(tokens) == reply.content
+        assert [refused in r for r in server.requests] == [True, False, False]
 
 
 def test_other_bad_requests_are_not_retried_with_another_parameter(env: None) -> None:
@@ -286,21 +306,6 @@ def test_thoughts_are_kept_but_reach_no_one(
     assert "reasoning (seen by no one)" in html.read_text()
 
 
-def test_stream_options_are_dropped_for_a_server_that_refuses_them(env: None) -> None:
-    def strict_server(request: dict[str, Any]) -> str | StubFault:
-        if "stream_options" in request:
-            return StubFault(422, "Unrecognized request argument supplied: stream_options")
-        return "streamed anyway"
-
-    with StubServer(strict_server) as server:
-        model = make_model("openai/old", ModelSettings(api_base=server.url, retries=0))
-        tokens: list[str] = []
-        reply = asyncio.run(model.respond(MESSAGES, tokens.append))
-        assert reply.content == "".join(tokens) == "streamed anyway"
-        asyncio.run(model.respond(MESSAGES, tokens.append))
-        assert ["stream_options" in r for r in server.requests] == [True, False, False]
-
-
 @pytest.mark.parametrize(("message", "said", "thought"), [
     ({"content": "Hi"}, "Hi", None),
     ({"content": None, "reasoning_content": "hm"}, "", "hm"),
@@ -335,21 +340,6 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
     return value
-
-
-def test_temperature_is_dropped_for_a_model_that_takes_only_its_default(env: None) -> None:
-    def openai_like(request: dict[str, Any]) -> str | StubFault:
-        if "temperature" in request:
-            return StubFault(400, "Unsupported value: 'temperature' does not support 0.0 with "
-                                  "this model. Only the default (1) value is supported.")
-        return "ok"
-
-    with StubServer(openai_like) as server:
-        model = make_model("openai/o-model",
-                           ModelSettings(api_base=server.url, retries=0, temperature=0.0))
-        assert asyncio.run(model.respond(MESSAGES)).content == "ok"
-        assert asyncio.run(model.respond(MESSAGES)).content == "ok"
-        assert ["temperature" in r for r in server.requests] == [True, False, False]
 
 
 def test_sessions_show_cuts_long_reasoning() -> None:
