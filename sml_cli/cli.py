@@ -501,6 +501,14 @@ def sessions_import(
     group_by: Annotated[str | None, typer.Option(
         "--group-by", help="Rows are single turns (speaker and text columns): group them "
         "into dialogues by this column, in file order.", show_default=False)] = None,
+    problems: Annotated[str | None, typer.Option(
+        "--problems", help="Problems kept apart from the dialogues: a problem file (any "
+        "--problems form of `sml eval`); each dialogue names its problem's id in "
+        "--problem-id-field, and the field flags then describe this file.",
+        show_default=False)] = None,
+    problem_id_field: Annotated[str, typer.Option(
+        "--problem-id-field", help="With --problems: the dialogue column holding the "
+        "problem's id.")] = "problem_id",
     speaker_field: Annotated[str | None, typer.Option(
         "--speaker-field", help="Key of a turn's speaker (default: the first of role, from, "
         "speaker, author, sender, …).", show_default=False)] = None,
@@ -518,8 +526,14 @@ def sessions_import(
 
     if condition is not None and not condition.strip():
         raise UsageError("--condition: give a non-empty label")
+    fields = _field_map(question_field, answer_field, answer_pattern, field_options)
+    by_id = None
+    if problems is not None:
+        from sml_cli.problems import load_problems
+
+        by_id = {p.id: p for p in load_problems(problems, fields)}
     fmt = transcripts.TranscriptFormat(
-        fields=_field_map(question_field, answer_field, answer_pattern, field_options),
+        fields=fields,
         turns_field=turns_field,
         student_roles=transcripts.parse_role_option("--student-role", student_role),
         teacher_roles=transcripts.parse_role_option("--teacher-role", teacher_role),
@@ -527,6 +541,8 @@ def sessions_import(
         group_by=group_by,
         speaker_field=speaker_field,
         text_field=text_field,
+        problems=by_id,
+        problem_id_field=problem_id_field,
     )
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)

@@ -120,6 +120,10 @@ class TranscriptFormat:
     group_by: str | None = None  # rows are single turns of the dialogue named in this column
     speaker_field: str | None = None  # key of a turn's speaker, when none of ROLE_KEYS
     text_field: str | None = None  # key of a turn's text, when none of CONTENT_KEYS
+    # Problems kept in a file of their own (`--problems`), by id; each dialogue names its
+    # problem in `problem_id_field`. The field flags then describe that file.
+    problems: dict[str, Problem] | None = field(default=None, hash=False)
+    problem_id_field: str = "problem_id"
 
     def speaker_keys(self, item: dict[str, Any]) -> tuple[str | None, str | None]:
         """The keys under which a turn object (or a one-turn row) names its speaker and
@@ -235,6 +239,46 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         raise fail(f"{named}; fields here: {available} ({hint})")
     turns, moves = _teacher_moves(_parse_turns(lookup(row, turns_key), labels, fail, fmt))
 
+    if fmt.problems is not None:
+        problem, extra = _problem_by_id(row, fmt, {turns_key.split(".", 1)[0]}, fail)
+    else:
+        problem, extra = _problem_in_row(row, line, path, fmt, pattern, turns_key, fail)
+    condition = row.get("condition")
+    if condition is None:
+        condition = fmt.condition or DEFAULT_CONDITION
+    if not isinstance(condition, str) or not condition.strip():
+        raise fail("'condition' must be a non-empty string")
+    meta = row.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise fail("'meta' must be an object")
+    if moves:
+        extra["teacher_moves"] = moves
+    return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+
+
+def _problem_by_id(row: dict[str, Any], fmt: TranscriptFormat, used: set[str],
+                   fail: Callable[[str], ProblemFileError]) -> tuple[Problem, dict[str, Any]]:
+    """The dialogue's problem from the `--problems` file, and the row's other fields."""
+    assert fmt.problems is not None
+    key = lookup(row, fmt.problem_id_field)
+    if key is _MISSING or key is None or str(key).strip() == "":
+        raise fail(f"no {fmt.problem_id_field!r} value naming the dialogue's problem "
+                   f"(--problem-id-field); fields here: {', '.join(sorted(row))}")
+    problem = fmt.problems.get(str(key).strip())
+    if problem is None:
+        sample = ", ".join(list(fmt.problems)[:5])
+        raise fail(f"problem {str(key)!r} is not in the --problems file (its ids look like: "
+                   f"{sample}, …)")
+    skip = {*used, fmt.problem_id_field.split(".", 1)[0], *ROW_FIELDS}
+    extra = {k: _jsonable(v) for k, v in row.items() if k not in skip and v is not None}
+    return problem, extra
+
+
+def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
+                    pattern: re.Pattern[str] | None, turns_key: str,
+                    fail: Callable[[str], ProblemFileError]) -> tuple[Problem, dict[str, Any]]:
+    """The dialogue's problem from the row itself, and the row's other fields."""
+    available = ", ".join(sorted(row)) or "(none)"
     # The SPEC's `problem` object, unless the question is mapped to a path outside it
     # (`--question-field problem.text`, a dotted path from the row).
     question = fmt.fields.question
@@ -267,18 +311,7 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         # scenario), not the problem that other dialogues share: they go to the session.
         extra = {k: v for k, v in problem.meta.items() if k not in ROW_FIELDS}
         problem = dataclasses.replace(problem, meta={})
-
-    condition = row.get("condition")
-    if condition is None:
-        condition = fmt.condition or DEFAULT_CONDITION
-    if not isinstance(condition, str) or not condition.strip():
-        raise fail("'condition' must be a non-empty string")
-    meta = row.get("meta") or {}
-    if not isinstance(meta, dict):
-        raise fail("'meta' must be an object")
-    if moves:
-        extra["teacher_moves"] = moves
-    return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+    return problem, extra
 
 
 # MathDial annotates each teacher turn with its move: "(probing)Steven, if you had…".

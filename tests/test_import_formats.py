@@ -954,3 +954,34 @@ def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
     (folder / "train-00001-of-00002.jsonl").write_text("".join(lines[2:]), encoding="utf-8")
     s = only(import_ok(folder, db, *MATHDIAL_ARGS))
     assert s["n_sessions"] == 4 and s["success_rate"] == 0.75  # as the single file scores
+
+
+def test_problems_kept_in_a_file_of_their_own(tmp_path: Path, db: Path) -> None:
+    """Dialogues that name their problem by id, the problems in another file (as chat-log
+    exports do): --problems joins them; the field flags describe the problem file."""
+    problems = write_csv(tmp_path / "questions.csv", [
+        {"QuestionId": "q7", "QuestionText": LONG_ROWS[0][1], "CorrectAnswer": "15"},
+        {"QuestionId": "q9", "QuestionText": LONG_ROWS[2][1], "CorrectAnswer": "13"},
+    ])
+    rows = [{"ConversationId": c, "QuestionId": "q7" if c == "d1" else "q9", "speaker": s,
+             "text": t} for c, _, _, s, t in LONG_ROWS]
+    dialogues = write_csv(tmp_path / "log.csv", rows)
+    flags = ("--problems", problems, "--problem-id-field", "QuestionId", "--field",
+             "id=QuestionId", "--question-field", "QuestionText", "--answer-field",
+             "CorrectAnswer", "--group-by", "ConversationId", "--match", "mention")
+    s = only(import_ok(dialogues, db, *flags))
+    # The same scores as when each row carries its problem.
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+    assert s["leak_rate"] == 0.5
+    assert {r[0] for r in query(db, "SELECT problem_id FROM sessions")} == {"q7", "q9"}
+    metas = [json.loads(r[0]) for r in query(db, "SELECT meta FROM sessions ORDER BY rowid")]
+    assert [m["ConversationId"] for m in metas] == ["d1", "d2"]
+    assert all("QuestionId" not in m for m in metas)
+    # A dialogue naming a problem the file lacks, or none at all: exit 2 with its line.
+    rows[0]["QuestionId"] = "q404"  # (a dialogue's first row names its problem)
+    unknown = write_csv(tmp_path / "unknown.csv", rows)
+    refused = import_fails(unknown, db, *flags)
+    assert "unknown.csv:2:" in refused and "'q404'" in refused and "q7, q9" in refused
+    missing = write_csv(tmp_path / "missing.csv", [{k: v for k, v in r.items()
+                                                     if k != "QuestionId"} for r in rows])
+    assert "missing.csv:2:" in import_fails(missing, db, *flags)
