@@ -202,6 +202,8 @@ class _RetryingModel:
             try:
                 # A fresh filter per attempt: a retried stream starts from its beginning.
                 reply = await self._once(messages, on_token and VisibleTokens(on_token))
+                if not reply.content.strip() and not reply.reasoning:
+                    raise EmptyReply("the model returned an empty message")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -514,6 +516,11 @@ class OpenAICompatibleModel(_RetryingModel):
                     parts.append(text)
                     on_token(text)
         return "".join(parts), "".join(thoughts) or None, usage
+
+
+class EmptyReply(Exception):
+    """A reply with no text at all (retried: usually a hiccup of the provider; sent on, an
+    empty message is refused by some APIs and teaches the other side nothing)."""
 
 
 class MalformedResponse(Exception):

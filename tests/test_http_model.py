@@ -213,3 +213,16 @@ def test_hosted_vllm_models_are_served_under_their_own_name(server: StubServer) 
     assert isinstance(model, OpenAICompatibleModel)
     assert asyncio.run(model.respond(MESSAGES)).content == REPLY
     assert server.requests[-1]["model"] == "Qwen/Qwen2.5-7B"
+
+
+def test_an_empty_reply_is_retried_then_named(server: StubServer) -> None:
+    replies = iter(["", "  ", "Now I answer."])
+    server.handler = lambda request: next(replies)
+    model = make_model("openai/flaky", ModelSettings(api_base=server.url, retries=3,
+                                                     retry_base_s=0.001))
+    assert asyncio.run(model.respond(MESSAGES)).content == "Now I answer."
+    assert len(server.requests) == 3
+    server.handler = lambda request: ""
+    with pytest.raises(ParticipantError, match="EmptyReply: the model returned an empty"):
+        asyncio.run(model.respond(MESSAGES))
+    assert len(server.requests) == 3 + 4  # the first try and three retries
