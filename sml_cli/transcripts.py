@@ -56,6 +56,7 @@ from sml_cli.problems import (
     _build_problem,
     _compile_answer_pattern,
     _jsonable,
+    _keys_by_case,
     _list_cell,
     _missing_column_hint,
     _read_rows,
@@ -80,17 +81,21 @@ DEFAULT_CONDITION = "imported"
 ROLES = ("student", "teacher")
 
 
+# (student|teacher, what was said, what a logged reasoning model thought before it)
+Said = tuple[str, str, str | None]
+
+
 @dataclass
 class Transcript:
     line: int
     problem: Problem
-    turns: list[tuple[str, str]]  # (role, content)
+    turns: list[Said]
     condition: str
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def student_turns(self) -> int:
-        return sum(1 for role, _ in self.turns if role == "student")
+        return sum(1 for role, *_ in self.turns if role == "student")
 
 
 # Where public dialogue datasets keep their turns, and what they call the two sides. The
@@ -320,15 +325,15 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
 _MOVE = re.compile(r"^\s*\((probing|focus|telling|generic)\)\s*", re.IGNORECASE)
 
 
-def _teacher_moves(turns: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+def _teacher_moves(turns: list[Said]) -> tuple[list[Said], list[str]]:
     out, moves = [], []
-    for side, content in turns:
+    for side, content, thought in turns:
         if side == "teacher":
             m = _MOVE.match(content)
             if m:
                 moves.append(m.group(1).lower())
                 content = content[m.end():]
-        out.append((side, content))
+        out.append((side, content, thought))
     return out, moves
 
 
@@ -338,8 +343,11 @@ _EOM = "|EOM|"
 
 
 def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], ProblemFileError],
-                 fmt: TranscriptFormat) -> list[tuple[str, str]]:
-    """Turns in any of the layouts public datasets use → [(student|teacher, content)]."""
+                 fmt: TranscriptFormat) -> list[Said]:
+    """Turns in any of the layouts public datasets use → [(student|teacher, content,
+    reasoning)]. A logged reasoning model's <think> block is no part of what it said: split
+    off here (kept with the turn, in no view, never scored — as for models in evals); a turn
+    that is all thought said nothing and is dropped like an empty one."""
     value = _list_cell(value)
     raw: list[tuple[str, str]] = []  # (speaker label, content)
     if isinstance(value, str):
@@ -362,10 +370,14 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
     elif unknown:
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
                    f"--student-role {unknown[0]} or --teacher-role {unknown[0]}")
-    # (A turn that is all <think> block said nothing: dropped like an empty one.)
-    turns = [(side, content) for label, content in raw
-             if (side := mapped[label]) is not None and side != "skip"
-             and split_reasoning(content)[0].strip()]
+    turns: list[Said] = []
+    for label, content in raw:
+        side = mapped[label]
+        if side is None or side == "skip":
+            continue
+        said, thought = split_reasoning(content)
+        if said.strip():
+            turns.append((side, said, thought))
     if not turns:
         raise fail("the dialogue has no student or teacher turns")
     return turns
@@ -377,11 +389,9 @@ def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
     for name in names:
         if name in item:
             return name
-    folded: dict[str, list[str]] = {}
-    for k in item:
-        folded.setdefault(str(k).casefold(), []).append(k)
+    by_case = _keys_by_case(item)
     for name in names:
-        same = folded.get(name.casefold(), [])
+        same = by_case.get(name.casefold(), [])
         if len(same) == 1:
             return same[0]
     return None
@@ -526,12 +536,7 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
     k = 0
     stated_at: int | None = None  # first student turn that stated the answer
     teacher_rows: list[Turn] = []
-    for role, said in t.turns:
-        # A logged reasoning model's <think> block is no part of what it said: kept with the
-        # turn, in no view, never scored (as for models in evals).
-        content, thought = split_reasoning(said)
-        if not content.strip():
-            continue
+    for role, content, thought in t.turns:
         if role == "teacher":
             teacher_rows.append(add("teacher", "public", MESSAGE, content, k, reasoning=thought))
             continue
@@ -651,7 +656,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
 
 
 def _session(t: Transcript, run_id: str, sample: int, max_turns: int) -> SessionInfo:
-    has_teacher = any(role == "teacher" for role, _ in t.turns)
+    has_teacher = any(role == "teacher" for role, *_ in t.turns)
     meta = {**t.meta, "line": t.line}
     return SessionInfo(
         id=secrets.token_hex(6), problem_key=t.problem.key, problem_id=t.problem.id,
