@@ -302,9 +302,9 @@ def _compose(text: str, matches: list[NumberMatch]) -> list[NumberMatch]:
 
 # Every word `_word_matches` and `_compose` act on: number words, scale and fraction words,
 # and signs in words (each as the start of a word; "fourteen" starts with "four").
+_NUMBER_WORD_PARTS = frozenset([*_UNITS, *_TENS, *_SCALES, *_DENOMINATORS, "negative", "minus"])
 _ANY_NUMBER_WORD = re.compile(
-    r"\b(?:" + "|".join(sorted({*_UNITS, *_TENS, *_SCALES, *_DENOMINATORS, "negative", "minus"},
-                               key=len, reverse=True)) + ")",
+    r"\b(?:" + "|".join(sorted(_NUMBER_WORD_PARTS, key=len, reverse=True)) + ")",
     re.IGNORECASE,
 )
 
@@ -346,8 +346,7 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # Every word that can be part of one number written out; a text with any other word (and no
 # LaTeX) is no number. Checked first: the general parse costs ≈ 0.1 ms, and QA sets have
 # 100k text answers to load.
-_NUMBER_VOCABULARY = frozenset([*_UNITS, *_TENS, *_SCALES, *_DENOMINATORS, "and", "a", "an",
-                                "negative", "minus", "percent", "per", "cent"])
+_NUMBER_VOCABULARY = _NUMBER_WORD_PARTS | {"and", "a", "an", "percent", "per", "cent"}
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
 
