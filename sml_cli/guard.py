@@ -723,9 +723,6 @@ def _variables(s: str) -> set[str]:
     return out - {"e", "i"}
 
 
-_as_math = plain_math_to_latex
-
-
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Strip spaces, sentence punctuation and unbalanced brackets from a candidate span."""
     while start < end and text[start] in " \t\n":
@@ -832,7 +829,7 @@ def _math_detector(answer: str, stem: str) -> Detector:
             checked += 1
             if checked > _MAX_VERIFIED or time.perf_counter() - began > _MATH_BUDGET_S:
                 break
-            if _math_equivalent(answer, _as_math(candidate)):
+            if _math_equivalent(answer, plain_math_to_latex(candidate)):
                 leaks.append(Leak(start, end, candidate,
                                   f"states an expression equal to the answer: {candidate}"))
         return leaks
