@@ -393,15 +393,21 @@ def _data_suffix(path: Path) -> str:
     return (path.with_suffix("") if _compression(path) else path).suffix.lower()
 
 
-def _open_text(path: Path, encoding: str = "utf-8-sig", newline: str | None = None) -> Any:
+def _open_data(path: Path, mode: str = "rt", **text: Any) -> Any:
+    """`path` opened for reading, decompressed on the fly when its name says so; `text`
+    takes `encoding` and `newline` in a text mode."""
     compression = _compression(path)
     if compression == ".gz":
-        return gzip.open(path, "rt", encoding=encoding, newline=newline)
+        return gzip.open(path, mode, **text)
     if compression == ".bz2":
-        return bz2.open(path, "rt", encoding=encoding, newline=newline)
+        return bz2.open(path, mode, **text)
     if compression == ".xz":
-        return lzma.open(path, "rt", encoding=encoding, newline=newline)
-    return path.open(encoding=encoding, newline=newline)
+        return lzma.open(path, mode, **text)
+    return path.open(mode, **text)
+
+
+def _open_text(path: Path, encoding: str = "utf-8-sig", newline: str | None = None) -> Any:
+    return _open_data(path, "rt", encoding=encoding, newline=newline)
 
 
 def _read_text(path: Path) -> str:
@@ -411,8 +417,8 @@ def _read_text(path: Path) -> str:
 
 def _first_bad_utf8_line(path: Path) -> int | None:
     try:
-        with _open_text(path, encoding="latin-1") as fh:
-            data = fh.read().encode("latin-1")
+        with _open_data(path, "rb") as fh:  # bytes as stored: no newline translation
+            data = fh.read()
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return data.count(b"\n", 0, exc.start) + 1
