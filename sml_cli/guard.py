@@ -89,7 +89,7 @@ from fractions import Fraction
 
 from sml_cli.numbers import NumberMatch, find_numbers, numbers_equal, parse_number
 from sml_cli.problems import Problem
-from sml_cli.verification import plain_math_to_latex
+from sml_cli.verification import BOOLEAN_WORDS, plain_math_to_latex
 
 REDACTED = "[redacted]"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -206,6 +206,10 @@ def _answer_detectors(answer: str, stem: str, public: str, verifier: str) -> tup
     if unit_number is not None:
         detectors.append(_numeric_detector(unit_number, public))
     detectors.append(_text_detector(answer, stem))
+    # A yes/no answer verifies in either word ("true" is "yes"), so either word gives it away.
+    said = BOOLEAN_WORDS.get(answer.strip().rstrip(".!").casefold())
+    detectors.extend(_text_detector(word, stem) for word, value in BOOLEAN_WORDS.items()
+                     if value is said and word != answer.strip().rstrip(".!").casefold())
     return tuple(detectors)
 
 

@@ -770,9 +770,12 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
         return None
     value = _list_cell(value)
     if isinstance(value, str):
-        raise ProblemFileError(
-            str(path), "'choices' must be a list (or a JSON array in a CSV cell)", line
-        )
+        value = _options_in_text(value)
+        if value is None:
+            raise ProblemFileError(
+                str(path), "'choices' must be a list (or a JSON array in a CSV cell, or "
+                "labelled options in one text: \"a ) 12 , b ) 15\")", line
+            )
     problem = json_value_problem(value)
     if problem:
         raise ProblemFileError(str(path), f"'choices': {problem}", line)
@@ -786,6 +789,11 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
     elif _labelled_options(value):  # {"A": "…", "B": "…"} (MedQA)
         labels = tuple(str(k) for k in value)
         value = list(value.values())
+    elif isinstance(value, list) and value and all(
+            isinstance(v, dict) and "text" in v for v in value):  # [{"label", "text"}] (CSQA)
+        if all("label" in v for v in value):
+            labels = tuple(_text(v["label"]) or "" for v in value)
+        value = [v["text"] for v in value]
     if not isinstance(value, list) or not value:
         raise ProblemFileError(str(path), "'choices' must be a non-empty list", line)
     if len(value) > 26:
@@ -798,6 +806,28 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
            for m, letter, t in zip(prefixes, _letters(), texts, strict=False)):
         texts = [t[m.end():].strip() for m, t in zip(prefixes, texts, strict=True) if m]
     return _Choices(tuple(texts), labels)
+
+
+_OPTION_MARK = re.compile(r"(?:^|(?<=[\s,;]))\(?([A-Za-z])\s*[).:]")
+
+
+def _options_in_text(text: str) -> list[str] | None:
+    """Options written into one text with their letters, as MathQA publishes them
+    ("a ) rs . 400 , b ) rs . 300 , …") or "(A) 5 (B) 6": the text must open with the first
+    letter and the letters must follow in order, or it is not a list of options."""
+    marks = []
+    letters = _letters()
+    expected = next(letters, "")
+    for mark in _OPTION_MARK.finditer(text):
+        if mark.group(1).upper() == expected and (marks or not text[:mark.start()].strip()):
+            marks.append(mark)
+            expected = next(letters, "")
+    if len(marks) < 2:
+        return None
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    options = [text[m.end():end].strip().rstrip(",;").strip() for m, end in zip(marks, ends,
+                                                                                strict=True)]
+    return options if all(options) else None
 
 
 def _question_text(value: Any) -> str | None:
@@ -903,6 +933,11 @@ def _build_problem(
     # A list of answers is a list of alternatives (NQ-open, WebQuestions): the first is the
     # reference, the others count as right too.
     listed: list[str] = []
+    if isinstance(raw_answer, list) and len(raw_answer) > 1 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw_answer):
+        # …but a list of numbers is one answer made of several (TheoremQA's eigenvalues,
+        # a point's coordinates): alternatives are written as texts.
+        raw_answer = "[" + ", ".join(_text(v) or "" for v in raw_answer) + "]"
     if isinstance(raw_answer, list):
         listed = _alias_list(raw_answer, fields.answer, fail)
         raw_answer = listed[0] if listed else None
@@ -1043,6 +1078,10 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
         if not isinstance(key, str) or key.casefold() not in OPTION_COLUMN_GUESSES:
             continue
         value = _list_cell(row[key])
+        if isinstance(value, str):
+            value = _options_in_text(value)
+        elif isinstance(value, list) and all(isinstance(v, dict) and "text" in v for v in value):
+            value = [v["text"] for v in value]
         if isinstance(value, dict) and "text" in value:
             value = _list_cell(value["text"])
         elif _labelled_options(value):

@@ -153,14 +153,20 @@ def normalize_text(text: str) -> str:
 
 
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+# Yes/no datasets store their answers as booleans (BoolQ, StrategyQA, TheoremQA's "bool"),
+# which load as "true"/"false"; a student answers a yes/no question with "yes".
+BOOLEAN_WORDS = {"yes": True, "true": True, "no": False, "false": False}
 
 
 def exact_equal(reference: str, attempt: str) -> bool:
     """Equal after normalising case, spaces and punctuation, and — as SQuAD-style exact match
-    does — ignoring the articles a/an/the ("the Pacific Ocean" = "Pacific Ocean")."""
+    does — ignoring the articles a/an/the ("the Pacific Ocean" = "Pacific Ocean"); "yes" is
+    "true" and "no" is "false"."""
     ref, got = normalize_text(reference), normalize_text(attempt)
     if ref == got:
         return True
+    if ref in BOOLEAN_WORDS and got in BOOLEAN_WORDS:
+        return BOOLEAN_WORDS[ref] == BOOLEAN_WORDS[got]
     ref, got = " ".join(_ARTICLES.sub(" ", ref).split()), " ".join(_ARTICLES.sub(" ", got).split())
     return bool(ref) and ref == got
 
@@ -193,6 +199,16 @@ def plain_math_to_latex(text: str) -> str:
     return re.sub(r"(?<!\\)\bsqrt\s*(\d+|[A-Za-z])\b", r"\\sqrt{\1}", text)
 
 
+def _as_written_by_reference(reference: str, attempt: str) -> list[str]:
+    """The attempt, and — when the reference is a bracketed list ("[2, 3]") and the attempt
+    the same items without brackets ("2, 3") — the attempt in the reference's brackets."""
+    ref, got = reference.strip(), attempt.strip()
+    if (len(ref) > 2 and ref[0] + ref[-1] in ("[]", "()") and "," in ref and "," in got
+            and got[:1] not in "[({" and got[-1:] not in "])}"):
+        return [got, ref[0] + got + ref[-1]]
+    return [got]
+
+
 def math_equal(reference: str, attempt: str) -> bool:
     """Symbolic equivalence via math-verify (`\\frac{1}{2}` = `0.5` = `1/2`, `2\\sqrt{2}` =
     `\\sqrt{8}`), with plain numeric and text equality first."""
@@ -218,9 +234,12 @@ def math_equal(reference: str, attempt: str) -> bool:
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     try:
         gold = parse(as_latex(reference), parsing_timeout=timeout)
-        pred = parse(as_latex(attempt), parsing_timeout=timeout)
-        if not gold or not pred:
+        if not gold:
             return False
-        return bool(verify(gold, pred, timeout_seconds=timeout))
+        for candidate in _as_written_by_reference(reference, attempt):
+            pred = parse(as_latex(candidate), parsing_timeout=timeout)
+            if pred and verify(gold, pred, timeout_seconds=timeout):
+                return True
+        return False
     except Exception:  # math-verify raises on unparsable LaTeX; an unparsable answer is wrong
         return False

@@ -211,6 +211,18 @@ def test_a_discourse_noun_of_the_question_is_a_quantity() -> None:
     assert find_leaks("You need two buses.", bus)
 
 
+@pytest.mark.parametrize("answer", ["true", "yes", "True."])
+def test_a_yes_no_answer_leaks_in_either_word(answer: str) -> None:
+    """The verifier takes "yes" for a "true" answer (BoolQ), so the guard guards both words,
+    asserted; a "yes" that answers something else, or the other truth value, is not a leak."""
+    convex = P("Is x^2 convex?", answer, "exact")
+    for message in ("The answer is yes.", "Yes.", "The answer is true.", "It's true."):
+        assert find_leaks(message, convex), message
+    for message in ("Yes, you're on the right track: what is the second derivative?",
+                    "The answer is no.", "Is that true for every x?"):
+        assert not find_leaks(message, convex), message
+
+
 def test_math_candidates_stay_cheap_on_long_messages() -> None:
     p = P("Find sin 60 degrees exactly.", r"\frac{\sqrt{3}}{2}", "math")
     find_leaks("warm up sqrt(3)/2", p)  # imports math-verify once

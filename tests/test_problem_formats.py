@@ -590,6 +590,77 @@ def test_aqua_options_correct_and_rationale(tmp_path: Path) -> None:
     assert correct(train, "C") and not correct(train, "E")
 
 
+def test_commonsenseqa_list_of_label_text_options_under_a_nested_question(
+        write_file: WriteFile) -> None:
+    """CommonsenseQA nests the stem and a list of {label, text} options under `question`."""
+    options = [{"label": "A", "text": "bank"}, {"label": "B", "text": "library"},
+               {"label": "C", "text": "harbour"}]
+    path = write_file("csqa.jsonl", jsonl(
+        {"id": "c1", "answerKey": "C",
+         "question": {"stem": "Where are boats tied up for the night?", "choices": options}}))
+    (p,) = load(path, question="question.stem", answer="answerKey",
+                columns={"choices": "question.choices"})
+    assert p.verifier == "choice" and p.answer == "C"
+    assert p.choices == ("bank", "library", "harbour")
+    assert p.question == "Where are boats tied up for the night?"
+    assert correct(p, "C") and correct(p, "harbour") and not correct(p, "A")
+
+
+def test_numeric_option_labels_in_a_list_of_objects(write_file: WriteFile) -> None:
+    options = [{"label": "1", "text": "red"}, {"label": "2", "text": "green"}]
+    path = write_file("p.jsonl", jsonl({"question": "Go?", "answer": "2", "choices": options}))
+    (p,) = load(path)
+    assert p.answer == "B" and correct(p, "green") and not correct(p, "red")
+
+
+def test_mathqa_options_in_one_string(write_file: WriteFile) -> None:
+    """MathQA writes every option into one text: "a ) rs . 400 , b ) rs . 300 , …"."""
+    path = write_file("mathqa.json", json.dumps([
+        {"Problem": "the present worth of rs . 36 gain ?", "correct": "b",
+         "options": "a ) rs . 400 , b ) rs . 300 , c ) rs . 500 , d ) 350 , e ) none of these",
+         "Rationale": "explanation : pw = 300 answer : option b"},
+        {"Problem": "pick", "correct": "A", "options": "(A) 5 (B) 6 (C) 7", "Rationale": ""},
+    ]))
+    shop, pick = load(path, question="Problem", answer="correct",
+                      columns={"choices": "options", "solution": "Rationale"})
+    assert shop.choices == ("rs . 400", "rs . 300", "rs . 500", "350", "none of these")
+    assert shop.answer == "B" and correct(shop, "b") and correct(shop, "rs . 300")
+    assert not correct(shop, "a")
+    assert_private(shop, "explanation : pw = 300 answer : option b")
+    assert pick.choices == ("5", "6", "7") and correct(pick, "(A)") and not correct(pick, "6")
+    # Left unmapped, the letter answer points into the options: an error, not a text answer.
+    error = load_error(path, question="Problem", answer="correct")
+    assert_at_line(error, path, 1, "--field choices=options")
+
+
+@pytest.mark.parametrize("text", [
+    "A list of things, but b) is not a labelled option",  # first label not at the start
+    "a) one c) three",  # letters out of order
+    "a) lone option",  # one option is no list
+    "a) b) c)",  # labels without option text
+])
+def test_text_that_is_not_a_list_of_options_is_refused(write_file: WriteFile, text: str) -> None:
+    path = write_file("p.jsonl", jsonl({"question": "Q?", "answer": "A", "choices": text}))
+    assert_at_line(load_error(path), path, 1, "'choices' must be a list")
+
+
+def test_a_list_of_numbers_is_one_answer_not_alternatives(write_file: WriteFile) -> None:
+    """TheoremQA's "list of integer" answers: [2, 3] is the answer, not "2 or 3"; a list of
+    texts stays a list of alternatives (NQ-open)."""
+    path = write_file("theoremqa.json", json.dumps([
+        {"Question": "Eigenvalues of diag(2, 3)?", "Answer": [2, 3]},
+        {"Question": "Is x^2 convex?", "Answer": True},
+        {"Question": "Capital of France?", "Answer": ["Paris", "paris, France"]},
+    ]))
+    eigen, convex, capital = load(path)
+    assert eigen.answer == "[2, 3]" and eigen.aliases == () and eigen.verifier == "math"
+    assert correct(eigen, "[2, 3]") and correct(eigen, "2, 3")
+    assert not correct(eigen, "2") and not correct(eigen, "3") and not correct(eigen, "2, 4")
+    assert convex.answer == "true" and convex.verifier == "exact"
+    assert correct(convex, "Yes") and correct(convex, "true") and not correct(convex, "no")
+    assert capital.answers == ("Paris", "paris, France") and correct(capital, "Paris")
+
+
 # ----------------------------------------------------------------------------- code
 
 

@@ -217,6 +217,9 @@ def test_numeric_fails(reference: str, attempt: str) -> None:
         ("The Beatles", "beatles"),
         ("an apple", "Apple"),
         ("a", "A"),
+        ("true", "Yes"),  # yes/no datasets store booleans (BoolQ, StrategyQA)
+        ("false", "no."),
+        ("yes", "True"),
     ],
 )
 def test_exact_passes(reference: str, attempt: str) -> None:
@@ -231,6 +234,9 @@ def test_exact_passes(reference: str, attempt: str) -> None:
         ("Paris", "Paris, France"),
         ("New York", "NewYork"),
         ("yes", "no"),
+        ("true", "no"),
+        ("false", "yes"),
+        ("true", "maybe"),
         ("Paris", ""),
         ("a", "the"),  # an answer that is an article is compared as it is
         ("the", ""),
@@ -263,6 +269,8 @@ def test_normalize_text() -> None:
         (r"\sqrt{2}/2", r"\frac{1}{\sqrt{2}}"),
         (r"\pi", r"\pi"),
         (r"\{1,2\}", r"\{2,1\}"),
+        ("[2, 3]", "2, 3"),  # a list answer given without its brackets
+        ("[2, 3]", "[2,3]"),
         ("x=2", "2"),
         (r"\frac{1}{3}", "0.33"),
         # typed as chat models and people write maths
@@ -298,6 +306,9 @@ def test_math_passes(reference: str, attempt: str) -> None:
         (r"2\sqrt{3}", "3√2"),
         (r"\frac{\pi}{2}", "π"),
         ("x^2+1", "x³+1"),
+        ("[2, 3]", "3, 2"),
+        ("[2, 3]", "2"),
+        ("[0, 1]", "0, 2"),
     ],
 )
 def test_math_fails(reference: str, attempt: str) -> None:
