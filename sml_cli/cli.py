@@ -515,6 +515,10 @@ def sessions_import(
     text_field: Annotated[str | None, typer.Option(
         "--text-field", help="Key of a turn's text (default: the first of content, value, "
         "text, message, utterance, …).", show_default=False)] = None,
+    question_from_first_turn: Annotated[bool, typer.Option(
+        "--question-from-first-turn", help="The dialogue's opening turn states the problem "
+        "(no question column): it becomes the question, and the dialogue starts after it.")
+    ] = False,
     preview: Annotated[int | None, typer.Option(
         "--preview", min=1, help="Check the whole file, show the first N dialogues as they "
         "would be scored, and write nothing.", show_default=False)] = None,
@@ -526,6 +530,10 @@ def sessions_import(
 
     if condition is not None and not condition.strip():
         raise UsageError("--condition: give a non-empty label")
+    if question_from_first_turn and (problems is not None or question_field != "question"):
+        clash = "--problems" if problems is not None else "--question-field"
+        raise UsageError(f"--question-from-first-turn and {clash} both say where the question "
+                         "is: give one")
     fields = _field_map(question_field, answer_field, answer_pattern, field_options)
     by_id = None
     if problems is not None:
@@ -543,6 +551,7 @@ def sessions_import(
         text_field=text_field,
         problems=by_id,
         problem_id_field=problem_id_field,
+        question_from_first_turn=question_from_first_turn,
     )
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)

@@ -129,6 +129,9 @@ class TranscriptFormat:
     # problem in `problem_id_field`. The field flags then describe that file.
     problems: dict[str, Problem] | None = field(default=None, hash=False)
     problem_id_field: str = "problem_id"
+    # Datasets that log the problem only as the dialogue's opening (CoMTA's first user
+    # message, MRBench's "The question is: …" tutor turn): that turn becomes the question.
+    question_from_first_turn: bool = False
 
     def speaker_keys(self, item: dict[str, Any]) -> tuple[str | None, str | None]:
         """The keys under which a turn object (or a one-turn row) names its speaker and
@@ -243,6 +246,12 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                 "COLUMN" if one_turn else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})")
     turns, moves = _teacher_moves(_parse_turns(lookup(row, turns_key), labels, fail, fmt))
+    if fmt.question_from_first_turn:
+        if len(turns) < 2:
+            raise fail("--question-from-first-turn: the dialogue needs its opening turn (the "
+                       "question) and at least one more")
+        row = _with_question(row, turns[0][1])
+        turns = turns[1:]
 
     if fmt.problems is not None:
         problem, extra = _problem_by_id(row, fmt, {turns_key.split(".", 1)[0]}, fail)
@@ -259,6 +268,19 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if moves:
         extra["teacher_moves"] = moves
     return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+
+
+def _with_question(row: dict[str, Any], question: str) -> dict[str, Any]:
+    """The row with `question` as its problem's question, in the SPEC's `problem` object when
+    the row has one, replacing a column of that name whatever its case."""
+    def replaced(fields: dict[str, Any]) -> dict[str, Any]:
+        kept = {k: v for k, v in fields.items()
+                if not (isinstance(k, str) and k.casefold() == "question")}
+        return {**kept, "question": question}
+
+    if isinstance(row.get("problem"), dict):
+        return {**row, "problem": replaced(row["problem"])}
+    return replaced(row)
 
 
 def _problem_by_id(row: dict[str, Any], fmt: TranscriptFormat, used: set[str],
@@ -299,7 +321,8 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
             hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,
                                         "question", question)
             raise fail(f"no 'problem' object and no {question!r} field; "
-                       f"fields here: {available}{hint}")
+                       f"fields here: {available}{hint}; or, if the dialogue's opening turn "
+                       "states the problem, take it from there with --question-from-first-turn")
         problem_row = {k: v for k, v in row.items() if k != top_level}
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),

@@ -985,3 +985,44 @@ def test_problems_kept_in_a_file_of_their_own(tmp_path: Path, db: Path) -> None:
     missing = write_csv(tmp_path / "missing.csv", [{k: v for k, v in r.items()
                                                      if k != "QuestionId"} for r in rows])
     assert "missing.csv:2:" in import_fails(missing, db, *flags)
+
+
+def test_question_from_the_opening_turn(write_file: WriteFile, db: Path) -> None:
+    """MRBench keeps the problem only in the tutor's opening turn ("The question is: …") and
+    the answer as the last line of a worked solution; CoMTA opens with the student's message
+    stating it. --question-from-first-turn makes that turn the question."""
+    opening = f"Hi, could you solve the question below? The question is: {Q}"
+    mrbench = write_file("mrbench.json", json.dumps([
+        {"conversation_id": "m1", "Ground_Truth_Solution": f"7 x 8 = {A}\n {A}",
+         "conversation_history": f"Tutor: {opening}\n Student: 7 x 8 = 54\n Tutor: {HINT}\n"
+                                 f" Student: {SOLVE}"}]))
+    flags = ("--turns-field", "conversation_history", "--answer-field",
+             "Ground_Truth_Solution", "--answer-pattern", "last-line", "--match", "mention")
+    s = only(import_ok(mrbench, db, *flags, "--question-from-first-turn"))
+    # 54 is a wrong first attempt (7 and 8 are the question's numbers), 56 solves at turn 2.
+    assert s["success_at_turn"] == [0.0, 1.0] and s["first_attempt_success_rate"] == 0.0
+    assert s["recovery_rate"] == 1.0 and s["leak_rate"] == 0.0
+    ((question,),) = query(db, "SELECT question FROM problems")
+    assert question == opening
+    spoken = [tuple(r) for r in query(
+        db, "SELECT role, content FROM turns WHERE role IN ('student', 'teacher') ORDER BY seq")]
+    assert spoken[0] == ("student", "7 x 8 = 54")  # the opening is the question, not a turn
+    assert all(opening not in content for _, content in spoken)
+
+    comta = write_file("comta.json", json.dumps([{"expected": A, "data": [
+        {"role": "user", "content": Q}, {"role": "assistant", "content": HINT},
+        {"role": "user", "content": SOLVE}]}]))
+    s = only(import_ok(comta, db.with_name("comta.db"), "--turns-field", "data",
+                       "--answer-field", "expected", "--match", "mention",
+                       "--question-from-first-turn"))
+    assert s["success_at_turn"] == [1.0] and s["question_rate"] == 0.0
+
+    # Without the flag the error points at it; with --question-field it is ambiguous.
+    assert "--question-from-first-turn" in import_fails(mrbench, db, *flags)
+    assert "give one" in import_fails(mrbench, db, *flags, "--question-from-first-turn",
+                                      "--question-field", "Topic")
+    alone = write_file("alone.json", json.dumps([{"expected": A, "data": [
+        {"role": "user", "content": Q}]}]))
+    refused = import_fails(alone, db, "--turns-field", "data", "--answer-field", "expected",
+                           "--question-from-first-turn")
+    assert "alone.json:1:" in refused and "opening turn" in refused
