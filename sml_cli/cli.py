@@ -116,6 +116,14 @@ StudentApiBase = Annotated[str | None, typer.Option(
     "--student-api-base", help="API base URL for the student model.", show_default=False)]
 TeacherApiBase = Annotated[str | None, typer.Option(
     "--teacher-api-base", help="API base URL for the teacher model.", show_default=False)]
+StudentApiKey = Annotated[str | None, typer.Option(
+    "--student-api-key", envvar="SML_STUDENT_API_KEY", show_envvar=True, help="API key for "
+    "the student model only, when the two roles use different providers (default: the "
+    "provider's usual variable). Prefer the environment variable: a flag shows in `ps`. "
+    "Never stored.", show_default=False)]
+TeacherApiKey = Annotated[str | None, typer.Option(
+    "--teacher-api-key", envvar="SML_TEACHER_API_KEY", show_envvar=True, help="API key for "
+    "the teacher model only (see --student-api-key). Never stored.", show_default=False)]
 StudentTemperature = Annotated[float | None, typer.Option(
     "--student-temperature", help="Sampling temperature (default: the provider's).",
     show_default=False)]
@@ -230,6 +238,8 @@ def chat_command(
     field_options: FieldOption = None,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
+    student_api_key: StudentApiKey = None,
+    teacher_api_key: TeacherApiKey = None,
     student_temperature: StudentTemperature = None,
     teacher_temperature: TeacherTemperature = None,
     student_max_tokens: StudentMaxTokens = 512,
@@ -249,10 +259,10 @@ def chat_command(
         problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
-        student_settings=_settings(student_api_base, student_temperature, student_max_tokens,
-                                   120.0, 4),
-        teacher_settings=_settings(teacher_api_base, teacher_temperature, teacher_max_tokens,
-                                   120.0, 4),
+        student_settings=_settings(student_api_base, student_api_key, student_temperature,
+                                   student_max_tokens, 120.0, 4),
+        teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
+                                   teacher_max_tokens, 120.0, 4),
     )
     run_chat(options, join=join, resume=resume)
 
@@ -271,12 +281,12 @@ def models_command() -> None:
 # ----------------------------------------------------------------------------- eval
 
 
-def _settings(api_base: str | None, temperature: float | None, max_tokens: int | None,
-              timeout: float, retries: int) -> ModelSettings:
+def _settings(api_base: str | None, api_key: str | None, temperature: float | None,
+              max_tokens: int | None, timeout: float, retries: int) -> ModelSettings:
     from sml_cli.models import ModelSettings
 
-    return ModelSettings(api_base=api_base, temperature=temperature, max_tokens=max_tokens,
-                         timeout=timeout, retries=retries)
+    return ModelSettings(api_base=api_base, api_key=api_key or None, temperature=temperature,
+                         max_tokens=max_tokens, timeout=timeout, retries=retries)
 
 
 @app.command("eval")
@@ -314,6 +324,8 @@ def eval_command(
     field_options: FieldOption = None,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
+    student_api_key: StudentApiKey = None,
+    teacher_api_key: TeacherApiKey = None,
     student_temperature: StudentTemperature = None,
     teacher_temperature: TeacherTemperature = None,
     student_max_tokens: StudentMaxTokens = 512,
@@ -338,10 +350,10 @@ def eval_command(
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
         json_path=json_path, prompts_dir=prompts,
-        student_settings=_settings(student_api_base, student_temperature, student_max_tokens,
-                                   timeout, retries),
-        teacher_settings=_settings(teacher_api_base, teacher_temperature, teacher_max_tokens,
-                                   timeout, retries),
+        student_settings=_settings(student_api_base, student_api_key, student_temperature,
+                                   student_max_tokens, timeout, retries),
+        teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
+                                   teacher_max_tokens, timeout, retries),
     )
     run = EvalRun(options)
     err = console_views.Console(stderr=True, highlight=False)

@@ -16,7 +16,7 @@ import random
 import time
 import weakref
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +38,9 @@ GGUF_PREFIX = "gguf:"
 @dataclass(frozen=True)
 class ModelSettings:
     api_base: str | None = None
+    # A key for this role only (two providers in one run); held in memory, never stored,
+    # never shown in a repr or a traceback.
+    api_key: str | None = field(default=None, repr=False)
     temperature: float | None = None
     max_tokens: int | None = 512
     timeout: float = 120.0
@@ -162,14 +165,16 @@ def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | N
 def needs_placeholder_key(model: str, settings: ModelSettings) -> bool:
     """An `openai/…` model sent to a custom endpoint with no OPENAI_API_KEY set."""
     endpoint = _custom_endpoint(model, settings)
-    return bool(endpoint and endpoint[0] == "openai/" and not os.environ.get("OPENAI_API_KEY"))
+    return bool(endpoint and endpoint[0] == "openai/" and not settings.api_key
+                and not os.environ.get("OPENAI_API_KEY"))
 
 
 def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[str]:
     """Before a run: exit 2 when an OpenAI model can only fail for want of a key; warnings
     (returned) for other providers whose usual key variables are unset, since some of them
     authenticate in other ways (cloud roles, local servers)."""
-    if is_embedded(model) or model == HUMAN or needs_placeholder_key(model, settings):
+    if (is_embedded(model) or model == HUMAN or settings.api_key
+            or needs_placeholder_key(model, settings)):
         return []
     litellm = _import_litellm()
     try:
@@ -181,7 +186,8 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
         return []
     if missing == ["OPENAI_API_KEY"]:
         raise UsageError(
-            f"{flag} {model}: OPENAI_API_KEY is not set. Set it, or point "
+            f"{flag} {model}: OPENAI_API_KEY is not set. Set it (or "
+            f"SML_{flag.removeprefix('--').upper()}_API_KEY for this role only), or point "
             f"{flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible server, which "
             "is then called without a key."
         )
@@ -628,10 +634,10 @@ def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | OpenAIComp
         key_var = _DIRECT_PROVIDERS[provider][1]
         return OpenAICompatibleModel(
             model, base, served, settings,
-            api_key=os.environ.get(key_var) or PLACEHOLDER_KEY,
+            api_key=settings.api_key or os.environ.get(key_var) or PLACEHOLDER_KEY,
             price=_known_price(served),
         )
-    return LiteLLMModel(model, settings)
+    return LiteLLMModel(model, settings, api_key=settings.api_key)
 
 
 def api_key_present() -> bool:

@@ -99,3 +99,43 @@ def test_failed_sessions_are_explained_at_the_end(
     assert "2 sessions ended in error" in result.output
     assert "model 'student' does not exist" in result.output
     assert "--run-id" in result.output
+
+
+def test_each_role_sends_its_own_key_and_none_is_stored(
+    no_openai_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Student and teacher on two providers: each endpoint gets its role's key (flag or
+    SML_*_API_KEY), not OPENAI_API_KEY, and no key lands in the database."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-shared")
+    monkeypatch.setenv("SML_TEACHER_API_KEY", "sk-teacher-env")
+    with StubServer(HANDLER) as student_server, StubServer(HANDLER) as teacher_server:
+        args = [*eval_args(tmp_path, None),
+                "--student-api-base", student_server.url,
+                "--teacher-api-base", teacher_server.url,
+                "--student-api-key", "sk-student-flag"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert {h.get("authorization") for h in student_server.headers} == {
+            "Bearer sk-student-flag"}
+        assert {h.get("authorization") for h in teacher_server.headers} == {
+            "Bearer sk-teacher-env"}
+    dump = "\n".join((tmp_path / "e.db").open("rb").read().decode("latin-1").splitlines())
+    for wal in tmp_path.glob("e.db-wal"):
+        dump += wal.read_bytes().decode("latin-1")
+    assert "sk-student-flag" not in dump and "sk-teacher-env" not in dump
+    assert "sk-student-flag" not in repr(ModelSettings(api_key="sk-student-flag"))
+
+
+def test_a_role_key_through_litellm_and_in_the_credential_check(
+    no_openai_env: None,
+) -> None:
+    from sml_cli.models import check_credentials, make_model
+
+    keyed = ModelSettings(api_key="sk-role")
+    model = make_model("anthropic/claude-sonnet-4", keyed)
+    assert isinstance(model, LiteLLMModel) and model._request([], False)["api_key"] == "sk-role"
+
+    # No OPENAI_API_KEY, but a key for this role: not refused.
+    assert check_credentials("openai/gpt-4o-mini", keyed, "--student") == []
+    with pytest.raises(Exception, match="SML_STUDENT_API_KEY"):
+        check_credentials("openai/gpt-4o-mini", ModelSettings(), "--student")
