@@ -84,7 +84,7 @@ DbOption = Annotated[
 ProblemsOption = Annotated[
     str, typer.Option("--problems", "-p", help="Built-in set name, or a JSONL, JSON, CSV, "
                       "TSV, Parquet or Arrow file (text ones may be .gz/.bz2/.xz), or a folder "
-                      "of them.")
+                      "of them, or a quoted glob ('data/test-*.parquet').")
 ]
 QuestionField = Annotated[
     str, typer.Option("--question-field", help="Column holding the question.")
@@ -483,8 +483,8 @@ def sessions_show(
 @sessions_app.command("import")
 def sessions_import(
     path: Annotated[str, typer.Argument(
-        help="Dialogues: JSONL, JSON, CSV/TSV, Parquet or Arrow (or a folder of them); SPEC "
-        "{problem, turns} rows or "
+        help="Dialogues: JSONL, JSON, CSV/TSV, Parquet or Arrow (or a folder or quoted glob "
+        "of them); SPEC {problem, turns} rows or "
         "public layouts (messages, conversations, MathDial's conversation string).")],
     match: Annotated[str, typer.Option(
         "--match", help="strict: attempts need answer markers; mention: stating the answer "

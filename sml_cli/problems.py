@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import bz2
 import csv
+import glob
 import gzip
 import hashlib
 import json
@@ -283,16 +284,25 @@ def builtin_path(name: str) -> Path:
 
 
 def resolve_source(spec: str) -> tuple[str, Path]:
-    """A built-in set name or a file path → (source label, path)."""
+    """A built-in set name, a file or folder path, or a quoted glob → (source label, path)."""
     if spec in BUILTIN_SETS:
         return spec, builtin_path(spec)
     path = Path(spec)
-    if not path.exists():
+    if not source_exists(path):
         known = ", ".join(BUILTIN_SETS)
         raise UsageError(
             f"{spec}: no such problem file, and not a built-in set (built-in: {known})"
         )
     return str(path), path
+
+
+def _is_glob(spec: str) -> bool:
+    return any(c in spec for c in "*?[")
+
+
+def source_exists(path: Path) -> bool:
+    """A file or folder, or a glob (quoted, so that sml expands it) matching something."""
+    return path.exists() or (_is_glob(str(path)) and bool(glob.glob(str(path), recursive=True)))
 
 
 def load_problems(
@@ -304,7 +314,7 @@ def load_problems(
     pattern = _compile_answer_pattern(fields.answer_pattern)
     problems: list[Problem] = []
     seen: dict[str, tuple[Path, int]] = {}
-    files = shard_files(path) if path.is_dir() else [path]
+    files = data_files(path)
     for file in files:
         for line, row in _read_rows(file):
             problem = _build_problem(
@@ -321,7 +331,7 @@ def load_problems(
                 )
             seen[problem.id] = (file, line)
             problems.append(problem)
-    if path.is_dir() and not problems:
+    if len(files) > 1 and not problems:
         raise ProblemFileError(str(path), "no problems in its data files")
     if not problems:
         empty = path.stat().st_size == 0
@@ -658,21 +668,69 @@ def _read_arrow(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ProblemFileError(str(path), f"not a readable Arrow file ({exc})") from None
 
 
+def data_files(path: Path) -> list[Path]:
+    """The files behind a problem or dialogue source: the file itself, a folder's shards, or
+    the files a quoted glob matches ('data/test-*.parquet')."""
+    if path.is_dir():
+        return shard_files(path)
+    if path.exists() or not _is_glob(str(path)):
+        return [path]
+    matched = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+    files = _data_files_among(matched)
+    if not files:
+        raise ProblemFileError(str(path), "no data files match ("
+                               + ", ".join(SUPPORTED_SUFFIXES) + ")")
+    return _one_kind(files, str(path), "files matching it")
+
+
+# Metadata that `datasets` writes next to its shards.
+_DATASET_METADATA = ("dataset_info.json", "state.json", "dataset_dict.json")
+_SPLIT = re.compile(r"(?:^|[-_./])(train|test|validation|valid|val|dev)(?=[-_./]|$)")
+
+
+def _data_files_among(paths: list[Path]) -> list[Path]:
+    return [p for p in paths if p.is_file() and not p.name.startswith(".")
+            and _data_suffix(p) in SUPPORTED_SUFFIXES and p.name not in _DATASET_METADATA]
+
+
+def _one_kind(files: list[Path], where: str, what: str) -> list[Path]:
+    kinds = sorted({_data_suffix(p) for p in files})
+    if len(kinds) > 1:
+        raise ProblemFileError(where, f"{what} are of several kinds ({', '.join(kinds)}): "
+                               "name one file, or a folder of one kind")
+    return files
+
+
 def shard_files(path: Path) -> list[Path]:
     """A directory as published datasets lay them out (`data/test-00000-of-00002.parquet`,
     `datasets`' `save_to_disk` shards): its data files, in name order, subfolders included;
-    exit 2 if it holds none or several formats."""
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                   and _data_suffix(p) in SUPPORTED_SUFFIXES
-                   and p.name not in ("dataset_info.json", "state.json", "dataset_dict.json"))
+    exit 2 if it holds none, several formats, or several splits — evaluating on train and
+    test together is never what was meant."""
+    files = _data_files_among(sorted(path.rglob("*")))
     if not files:
         raise ProblemFileError(str(path), "a directory with no data files ("
                                + ", ".join(SUPPORTED_SUFFIXES) + ")")
-    kinds = sorted({_data_suffix(p) for p in files})
-    if len(kinds) > 1:
-        raise ProblemFileError(str(path), f"a directory with data files of several kinds "
-                               f"({', '.join(kinds)}): name one file, or a folder of one kind")
-    return files
+    splits: dict[str, Path] = {}
+    for file in files:
+        found = _SPLIT.search(file.relative_to(path).with_suffix("").as_posix().casefold())
+        if found:
+            splits.setdefault(found.group(1), file)
+    if len(splits) > 1:
+        pattern = _split_glob(path, splits.get("test") or next(iter(splits.values())))
+        raise ProblemFileError(str(path), f"the folder holds several splits "
+                               f"({', '.join(sorted(splits))}): name one, e.g. "
+                               f"{shlex.quote(pattern)}")
+    return _one_kind(files, str(path), "its data files")
+
+
+def _split_glob(root: Path, example: Path) -> str:
+    """A glob for the files of `example`'s split: its folder for save_to_disk layouts
+    (test/data-00000-of-00001.arrow), else its name up to the shard number."""
+    relative = example.relative_to(root)
+    if len(relative.parts) > 1 and _SPLIT.fullmatch(relative.parts[0].casefold()):
+        return str(root / relative.parts[0])
+    stem = re.sub(r"[-_]?\d+(?:-of-\d+)?$", "", example.name.split(".", 1)[0])
+    return str(example.parent / f"{stem}*{''.join(example.suffixes)}")
 
 
 # ----------------------------------------------------------------------------- validation

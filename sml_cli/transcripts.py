@@ -60,9 +60,10 @@ from sml_cli.problems import (
     _list_cell,
     _missing_column_hint,
     _read_rows,
+    data_files,
     has_column,
     lookup,
-    shard_files,
+    source_exists,
 )
 from sml_cli.records import (
     ASKED,
@@ -181,12 +182,12 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
     if clash:
         raise UsageError(f"--student-role and --teacher-role both name {sorted(clash)[0]!r}")
     file = Path(path)
-    if not file.exists():
+    if not source_exists(file):
         raise UsageError(f"{path}: no such transcript file")
     pattern = _compile_answer_pattern(fmt.fields.answer_pattern)
     labels = fmt.labels()
     out = []
-    for shard in shard_files(file) if file.is_dir() else [file]:
+    for shard in data_files(file):
         rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard)
         shard_fmt = fmt
         if fmt.group_by:

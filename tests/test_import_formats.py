@@ -954,6 +954,11 @@ def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
     (folder / "train-00001-of-00002.jsonl").write_text("".join(lines[2:]), encoding="utf-8")
     s = only(import_ok(folder, db, *MATHDIAL_ARGS))
     assert s["n_sessions"] == 4 and s["success_rate"] == 0.75  # as the single file scores
+    # With a test split beside it, the folder is refused; a quoted glob picks the split.
+    (folder / "test-00000-of-00001.jsonl").write_text(lines[0], encoding="utf-8")
+    assert "several splits (test, train)" in import_fails(folder, db, *MATHDIAL_ARGS)
+    s = only(import_ok(folder / "train-*.jsonl", db.with_name("glob.db"), *MATHDIAL_ARGS))
+    assert s["n_sessions"] == 4 and s["success_rate"] == 0.75
 
 
 def test_problems_kept_in_a_file_of_their_own(tmp_path: Path, db: Path) -> None:

@@ -1393,6 +1393,40 @@ def test_directories_without_data_or_with_mixed_kinds_are_refused(tmp_path: Path
     assert "several kinds" in str(load_error(mixed))
 
 
+def test_a_folder_of_several_splits_is_refused_and_a_quoted_glob_picks_one(
+        tmp_path: Path) -> None:
+    """A dataset's data/ folder holds train and test shards: reading both would evaluate on
+    the training split too. The error names the splits and a glob that picks one."""
+    data = tmp_path / "gsm8k" / "data"
+    data.mkdir(parents=True)
+    write_jsonl(data / "train-00000-of-00001.jsonl", [{"question": "t?", "answer": "1"}])
+    write_jsonl(data / "test-00000-of-00002.jsonl", [{"question": "a?", "answer": "2"}])
+    write_jsonl(data / "test-00001-of-00002.jsonl", [{"question": "b?", "answer": "3"}])
+    error = load_error(data)
+    assert "several splits (test, train)" in str(error)
+    suggested = str(data / "test*.jsonl")
+    assert suggested in str(error)
+    assert [p.answer for p in load(Path(suggested))] == ["2", "3"]
+    # datasets' save_to_disk of a DatasetDict: one folder per split, which is the suggestion.
+    saved = tmp_path / "saved"
+    for split in ("train", "validation"):
+        (saved / split).mkdir(parents=True)
+        write_jsonl(saved / split / "data-00000-of-00001.jsonl",
+                    [{"question": f"{split}?", "answer": "4"}])
+    error = load_error(saved)
+    assert "several splits (train, validation)" in str(error)
+    assert str(saved / "train") in str(error)
+    assert [p.question for p in load(saved / "validation")] == ["validation?"]
+
+
+def test_globs_that_match_no_data(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    result = invoke("problems", "show", str(tmp_path / "nothing-*.jsonl"))
+    assert result.exit_code == 2 and "no such problem file" in result.output
+    result = invoke("problems", "show", str(tmp_path / "*"))
+    assert result.exit_code == 2 and "no data files match" in " ".join(result.output.split())
+
+
 def test_duplicate_ids_across_shards_name_both_files(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "question": "q", "answer": "1"}])
     write_jsonl(tmp_path / "b.jsonl", [{"id": "x", "question": "q2", "answer": "2"}])
