@@ -301,7 +301,8 @@ def eval_command(
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="Use the first N problems.",
                                               show_default=False)] = None,
     conditions: Annotated[str, typer.Option(
-        "--conditions", "-c", help="Comma-separated: answer, verifier, symmetric, binary, none.")
+        "--conditions", "-c", help="Comma-separated: answer, verifier, symmetric, binary, "
+        "none; or all.")
     ] = "answer",
     max_turns: Annotated[int, typer.Option("--max-turns", "-T", help="Student turns per session.")
                          ] = 6,

@@ -70,6 +70,8 @@ class EvalOptions:
 
 def parse_conditions(raw: str) -> list[str]:
     names = [c.strip() for c in raw.split(",") if c.strip()]
+    if names == ["all"]:
+        return list(CONDITIONS)
     if not names:
         raise UsageError("--conditions: give at least one of " + ", ".join(CONDITIONS))
     for name in names:

@@ -29,6 +29,7 @@ from engine_fixtures import (
 from typer.testing import CliRunner
 
 from sml_cli.cli import app
+from sml_cli.errors import UsageError
 from sml_cli.metrics import session_scores
 from sml_cli.store import Store
 from sml_cli.testing import (
@@ -239,6 +240,15 @@ def test_samples_and_limit_make_one_cell_each(
     assert data["config"]["samples"] == 2 and data["config"]["n_problems"] == 2
     assert data["conditions"]["answer"]["n_sessions"] == 4
     assert data["deltas"]["answer-none"]["delta"] == 1.0
+
+
+def test_all_conditions_in_one_word() -> None:
+    from sml_cli.evaluate import CONDITIONS, parse_conditions
+
+    assert parse_conditions("all") == list(CONDITIONS)
+    assert parse_conditions(" all ") == list(CONDITIONS)
+    with pytest.raises(UsageError, match="unknown condition 'all'"):
+        parse_conditions("answer,all")  # "all" stands alone
 
 
 # ----------------------------------------------------------------------------- bad input
