@@ -300,6 +300,9 @@ def eval_command(
     problems: ProblemsOption = "arithmetic",
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="Use the first N problems.",
                                               show_default=False)] = None,
+    shuffle: Annotated[bool, typer.Option(
+        "--shuffle", help="Put the problems in a random order seeded by --seed first (with "
+        "--limit: a random subset, the same on every run).")] = False,
     conditions: Annotated[str, typer.Option(
         "--conditions", "-c", help="Comma-separated: answer, verifier, symmetric, binary, "
         "none; or all.")
@@ -347,7 +350,7 @@ def eval_command(
     options = EvalOptions(
         student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options),
-        limit=limit,
+        limit=limit, shuffle=shuffle,
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
         json_path=json_path, prompts_dir=prompts,

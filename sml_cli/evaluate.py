@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import os
+import random
 import secrets
 import time
 from collections import Counter
@@ -39,7 +40,7 @@ IDENTITY_KEYS = (
 )
 FLAG_NAMES = {
     "student": "--student", "teacher": "--teacher", "conditions": "--conditions",
-    "problems": "--problems", "problem_keys": "--problems/--limit (the problem list)",
+    "problems": "--problems", "problem_keys": "--problems/--limit/--shuffle (the problem list)",
     "max_turns": "--max-turns", "samples": "--samples", "guard": "--guard", "seed": "--seed",
     "student_temperature": "--student-temperature", "teacher_temperature": "--teacher-temperature",
     "student_max_tokens": "--student-max-tokens", "teacher_max_tokens": "--teacher-max-tokens",
@@ -54,6 +55,7 @@ class EvalOptions:
     problems: str = "arithmetic"
     fields: FieldMap = field(default_factory=FieldMap)
     limit: int | None = None
+    shuffle: bool = False  # a seeded random order (then --limit takes a random subset)
     conditions: list[str] = field(default_factory=lambda: ["answer"])
     max_turns: int = 6
     samples: int = 1
@@ -127,6 +129,15 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
+def _chosen(options: EvalOptions) -> list[Problem]:
+    """The problems a run uses: the file's, in its order or shuffled by --seed, then the
+    first --limit of them (so --shuffle --limit 100 is a seeded random subset)."""
+    problems = load_problems(options.problems, options.fields)
+    if options.shuffle:
+        random.Random(options.seed).shuffle(problems)
+    return problems[: options.limit] if options.limit else problems
+
+
 def prompts_fingerprint(prompts: Prompts) -> str:
     digest = hashlib.sha256()
     for name in TEMPLATES:
@@ -147,6 +158,7 @@ def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) 
         ).hexdigest()[:16],
         "n_problems": len(problems),
         "limit": options.limit,
+        "shuffle": options.shuffle,
         "max_turns": options.max_turns,
         "samples": options.samples,
         "guard": options.guard,
@@ -235,9 +247,7 @@ class EvalRun:
         self.options = options
         self.prompts = Prompts(options.prompts_dir)
         # Load (and fully validate) the problems before touching the database.
-        self.problems, self.duplicates = _distinct(
-            load_problems(options.problems, options.fields, limit=options.limit)
-        )
+        self.problems, self.duplicates = _distinct(_chosen(options))
         self.run_id = options.run_id or new_run_id()
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)

@@ -242,6 +242,38 @@ def test_samples_and_limit_make_one_cell_each(
     assert data["deltas"]["answer-none"]["delta"] == 1.0
 
 
+def test_shuffle_and_limit_take_a_seeded_random_subset(
+    stub: Callable[..., StubServer], tmp_path: Path
+) -> None:
+    """--shuffle --limit K: K problems drawn by --seed, the same on every run (so the run
+    resumes), another draw for another seed; without --shuffle, the first K."""
+    stub()
+    rows = [{"id": f"p{i}", "question": f"What is {i} plus one?", "answer": str(i + 1)}
+            for i in range(20)]
+    path = write_problems(tmp_path / "many.jsonl", rows)
+
+    def chosen(db: str, *flags: str) -> list[str]:
+        result = invoke(["eval", *MODELS, "--problems", str(path), "--conditions", "none",
+                         "--max-turns", "1", "--limit", "5", "--db", str(tmp_path / db),
+                         "--quiet", *flags])
+        assert result.exit_code == 0, cli_output(result)
+        return sorted(r[0] for r in sqlite_rows(tmp_path / db,
+                                                "SELECT problem_id FROM sessions"))
+
+    first = chosen("a.db")
+    assert first == ["p0", "p1", "p2", "p3", "p4"]
+    seeded = chosen("b.db", "--shuffle", "--seed", "1", "--run-id", "r")
+    assert len(seeded) == 5 and seeded != first
+    assert chosen("c.db", "--shuffle", "--seed", "1") == seeded
+    assert chosen("d.db", "--shuffle", "--seed", "2") != seeded
+    # Resuming the shuffled run repeats nothing; the unshuffled list under its id is refused.
+    assert chosen("b.db", "--shuffle", "--seed", "1", "--run-id", "r") == seeded
+    result = invoke(["eval", *MODELS, "--problems", str(path), "--conditions", "none",
+                     "--max-turns", "1", "--limit", "5", "--db", str(tmp_path / "b.db"),
+                     "--seed", "1", "--run-id", "r", "--quiet"])
+    assert result.exit_code == 2 and "--shuffle" in cli_output(result)
+
+
 def test_all_conditions_in_one_word() -> None:
     from sml_cli.evaluate import CONDITIONS, parse_conditions
 
