@@ -506,10 +506,11 @@ def sessions_import(
     ] = None,
     student_role: Annotated[str | None, typer.Option(
         "--student-role", help="Speaker label(s) of the student, comma-separated "
-        "(default: student, user, human, learner, pupil).", show_default=False)] = None,
+        "(default: student, user, human, learner, pupil, S; numbered too).",
+        show_default=False)] = None,
     teacher_role: Annotated[str | None, typer.Option(
         "--teacher-role", help="Speaker label(s) of the teacher, comma-separated "
-        "(default: teacher, tutor, assistant, gpt, bot, ai, model, instructor).",
+        "(default: teacher, tutor, assistant, gpt, bot, ai, model, instructor, T).",
         show_default=False)] = None,
     condition: Annotated[str | None, typer.Option(
         "--condition", help="Condition label for rows without one (default: imported).",

@@ -106,8 +106,9 @@ TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue",
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
-STUDENT_LABELS = ("student", "user", "human", "learner", "pupil")
-TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor")
+STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s")
+TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",
+                  "t")
 SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")
 # Claiming one label of a generic pair for a side gives the other label to the other side.
 LABEL_PAIRS = (("user", "assistant"), ("human", "gpt"))
@@ -362,7 +363,7 @@ def _teacher_moves(turns: list[Said]) -> tuple[list[Said], list[str]]:
 
 
 # "Teacher: text", "**Student:** text": a speaker label of a few words, then a colon.
-_SPEAKER = re.compile(r"^[\s*_]*([A-Za-z][\w .'()-]{0,39}?)[\s*_]*:[\s*_]*(.*)$", re.DOTALL)
+_SPEAKER = re.compile(r"^[\s*_]*([A-Za-z][\w .'()#-]{0,39}?)[\s*_]*:[\s*_]*(.*)$", re.DOTALL)
 _EOM = "|EOM|"
 
 
@@ -385,7 +386,7 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
     if not raw:
         raise fail("the dialogue has no turns")
-    mapped = {label: labels.get(label.casefold()) for label, _ in raw}
+    mapped = {label: side_of(label, labels) for label, _ in raw}
     unknown = sorted({label for label, side in mapped.items() if side is None})
     sides = {side for side in mapped.values() if side in ("student", "teacher")}
     if len(unknown) == 1 and len(sides) == 1:
@@ -405,6 +406,20 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
     if not turns:
         raise fail("the dialogue has no student or teacher turns")
     return turns
+
+
+# "Student 2", "S1", "tutor_1": a known label numbered, as classroom transcripts tell several
+# students apart (all of them are the student side).
+_NUMBERED = re.compile(r"[\s_#.-]*\d+$")
+
+
+def side_of(label: str, labels: dict[str, str]) -> str | None:
+    """student/teacher/skip for a speaker label, numbered or not; None if unknown."""
+    folded = label.strip().casefold()
+    if folded in labels:
+        return labels[folded]
+    base = _NUMBERED.sub("", folded)
+    return labels.get(base) if base and base != folded else None
 
 
 def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
@@ -487,7 +502,8 @@ def _split_dialogue(text: str, labels: dict[str, str],
     # A label starts a turn when it is a known speaker, opens the dialogue, or starts several
     # lines; "Note: …" once inside a turn stays text.
     def is_speaker(label: str) -> bool:
-        return label.casefold() in labels or label == first or counts.get(label, 0) >= 2
+        return (side_of(label, labels) is not None or label == first
+                or counts.get(label, 0) >= 2)
 
     out: list[tuple[str, str]] = []
     for m, ln in found:

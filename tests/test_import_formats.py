@@ -443,6 +443,8 @@ def test_turn_object_keys(write_file: WriteFile, db: Path, role_key: str,
 @pytest.mark.parametrize(("student", "teacher"), [
     ("student", "teacher"), ("user", "tutor"), ("human", "assistant"), ("learner", "gpt"),
     ("pupil", "bot"), ("Student", "AI"), ("USER", "model"), ("Human", "Instructor"),
+    # Classroom transcripts: abbreviations, and students (or tutors) told apart by number.
+    ("S", "T"), ("Student 2", "Teacher"), ("S12", "T"), ("student_1", "Tutor #1"),
 ])
 def test_role_labels(write_file: WriteFile, db: Path, student: str, teacher: str) -> None:
     # Were the labels swapped, the "teacher" would state 56 first: a leak and no solve.
@@ -459,6 +461,19 @@ def test_role_labels(write_file: WriteFile, db: Path, student: str, teacher: str
     assert (s["n_sessions"], s["success_rate"], s["leak_rate"]) == (6, 1.0, 0.0)
     assert [t.strip() for t in texts(db, "student")] == [SOLVE] * 6
     assert [t.strip() for t in texts(db, "teacher")] == [HINT] * 6
+
+
+def test_numbered_students_are_one_side_and_other_numbered_names_are_unknown(
+        write_file: WriteFile, db: Path) -> None:
+    """Several numbered students in one dialogue are all the student; a numbered label that
+    is no known speaker ("Step 1") is not taken for one."""
+    dialogue = f"T: {HINT}\nS1: Is it 54?\nS2: {SOLVE}"
+    path = write_file("t.jsonl", jsonl([small_row(dialogue, "dialogue")]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert s["success_at_turn"] == [0.0, 1.0]  # S1's wrong 54 is turn 1, S2's 56 turn 2
+    steps = write_file("steps.jsonl", jsonl([small_row(
+        [{"role": "Step 1", "content": HINT}, {"role": "Step 2", "content": SOLVE}])]))
+    assert "speaker 'Step 1' is neither student nor teacher" in import_fails(steps, db)
 
 
 @pytest.mark.parametrize("skipped", ["system", "developer", "tool", "System"])
