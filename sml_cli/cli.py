@@ -381,7 +381,7 @@ def eval_command(
             write_json(result, json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
-        errors = run.error_digest()
+        errors = [] if run.stopped_by else run.error_digest()
         if errors:
             total = sum(n for _, n in errors)
             err.print(f"[red]{total} session{'s' if total != 1 else ''} ended in error[/] "
@@ -389,6 +389,14 @@ def eval_command(
             for message, n in errors[:3]:
                 err.print(f"  {n} × {message[:300]}", markup=False, highlight=False,
                           soft_wrap=True)
+        if run.stopped_by:
+            from rich.markup import escape
+
+            err.print(f"[red]Stopped:[/] every session would fail like this one "
+                      f"(a rejected key or an unknown model is not retried):\n  "
+                      f"{escape(run.stopped_by[:300])}\nFinished sessions are saved; fix the cause "
+                      f"and resume with [bold]--run-id {run.run_id}[/].", soft_wrap=True)
+            raise typer.Exit(1)
         if interrupted:
             err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
                       f"[bold]--run-id {run.run_id}[/].")

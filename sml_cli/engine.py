@@ -92,6 +92,9 @@ class Session:
     recorder: Recorder
     turns: list[Turn] = field(default_factory=list)
     observer: Observer | None = None
+    # Set when the session failed in a way every session of its run would (ParticipantError
+    # .fatal): the eval runner stops instead of failing the rest one by one.
+    fatal_error: ParticipantError | None = field(default=None, init=False)
 
     # ----------------------------------------------------------------- bookkeeping
 
@@ -169,6 +172,8 @@ class Session:
         except asyncio.CancelledError:
             raise  # interrupted: the session stays `running` and a resume continues it
         except ParticipantError as exc:
+            if exc.fatal:
+                self.fatal_error = exc
             return self._finish("error", str(exc))
         except Exception as exc:
             if os.environ.get("SML_DEBUG"):

@@ -265,6 +265,7 @@ class EvalRun:
                 )
         self.resuming = stored is not None
         self.cells, self.skipped = self._plan()
+        self.stopped_by: str | None = None  # the error that stopped the run early, if one did
 
     def _plan(self) -> tuple[list[Cell], int]:
         existing = {
@@ -367,6 +368,8 @@ class EvalRun:
             await session.run()
             if on_session is not None:
                 on_session(session.info)
+            if session.fatal_error is not None:
+                raise _RunStopped(str(session.fatal_error))
 
         async def worker() -> None:
             while True:
@@ -386,6 +389,11 @@ class EvalRun:
             await asyncio.gather(*workers)
         except asyncio.CancelledError:
             interrupted = True
+        except _RunStopped as stop:
+            # Sessions in flight stay `running`, the failed one `error`: after the fix
+            # (a key, a model name), a resume retries them with the rest.
+            interrupted = True
+            self.stopped_by = str(stop)
         finally:
             # On Ctrl-C, and on a failure that escapes a session (the database went away),
             # stop every other session too: they stay `running` and a resume continues them.
@@ -404,6 +412,10 @@ class EvalRun:
         return EvalResult(self.run_id, elapsed, self.config, summary,
                           resumed=sum(1 for c in self.cells if c.existing),
                           skipped=self.skipped, interrupted=interrupted)
+
+
+class _RunStopped(Exception):
+    """A session failed in a way that every session of the run would."""
 
 
 def write_json(result: EvalResult, path: str) -> None:

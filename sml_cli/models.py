@@ -94,6 +94,15 @@ def is_retryable(exc: BaseException) -> bool:
     return True  # unknown faults (garbage JSON, dropped streams) are worth another try
 
 
+def is_fatal(exc: BaseException) -> bool:
+    """A refusal that no other request of the run would escape: the key is rejected, the
+    account may not use the model, or the endpoint has no such model (401, 403, 404)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"AuthenticationError", "PermissionDeniedError", "NotFoundError"}:
+        return True
+    return getattr(exc, "status_code", None) in (401, 403, 404)
+
+
 MAX_RETRY_AFTER_S = 120.0
 
 
@@ -215,7 +224,8 @@ class _RetryingModel:
             except Exception as exc:
                 attempt += 1
                 if not is_retryable(exc) or attempt > self.settings.retries:
-                    raise ParticipantError(f"{self.name}: {_describe(exc)}") from exc
+                    raise ParticipantError(f"{self.name}: {_describe(exc)}",
+                                           fatal=is_fatal(exc)) from exc
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
                 delay *= random.uniform(0.5, 1.5)
                 # A rate-limited API says when to come back; sooner would only fail again.

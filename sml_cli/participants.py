@@ -29,7 +29,13 @@ class Reply:
 
 
 class ParticipantError(Exception):
-    """A participant could not produce a message (after retries): the session ends in `error`."""
+    """A participant could not produce a message (after retries): the session ends in `error`.
+    `fatal`: every other call would fail the same way (a rejected key, an unknown model), so
+    a run should stop rather than fail each of its sessions in turn."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
 
 
 @runtime_checkable

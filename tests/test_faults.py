@@ -157,8 +157,8 @@ PERSISTENT_FAULTS = [
     pytest.param(StubFault(status=429, body="slow down"), 2, 3, ["RateLimitError"], id="429"),
     pytest.param(StubFault(garbage=True), 2, 3, [], id="garbage-json"),
     pytest.param(StubFault(hang=True), 1, 2, ["Timeout"], id="hang"),
-    pytest.param(StubFault(status=401, body="bad key"), 2, 1, ["AuthenticationError"],
-                 id="401-not-retried"),
+    pytest.param(StubFault(status=400, body="context too long"), 2, 1, ["BadRequestError"],
+                 id="400-not-retried"),
 ]
 
 
@@ -184,6 +184,36 @@ def test_persistent_endpoint_fault_is_an_error_session_and_the_run_completes(
     assert (scores["n_sessions"], scores["n_errors"]) == (3, 1)
     if fault.hang:
         assert time.monotonic() - started < 20  # the timeout cut the hanging calls short
+
+
+@pytest.mark.parametrize(("status", "kind"), [(401, "AuthenticationError"),
+                                              (404, "NotFoundError")])
+def test_a_rejected_key_or_unknown_model_stops_the_run_and_a_resume_finishes_it(
+    status: int, kind: str, transport: str, stub: StubServer, tmp_path: Path,
+) -> None:
+    """Every call would fail alike: the run stops at the first such error (exit 1, saying
+    why) instead of failing every session after one unretried request each; once the cause
+    is fixed, the same command resumes and finishes every session."""
+    rows = [{"id": f"p{i}", "question": f"Crates of {i} eggs: how many eggs?", "answer": "7"}
+            for i in range(40)]
+    problems = write_problems(tmp_path / "many.jsonl", rows)
+    stub.handler = lambda request: StubFault(status=status, body="no such key or model")
+    args = ["eval", *MODELS, "--problems", str(problems), "--conditions", "none",
+            "--max-turns", "1", "--concurrency", "2", "--run-id", "stop",
+            "--db", str(tmp_path / "s.db"), "--quiet"]
+    result = invoke(args)
+    output = cli_output(result)
+    assert result.exit_code == 1, output
+    assert "Stopped" in output and kind in output and "--run-id stop" in output
+    assert len(stub.requests) <= 4  # not 40: the sessions after the first failure never ran
+    statuses = dict(sqlite_rows(tmp_path / "s.db",
+                                "SELECT status, count(*) FROM sessions GROUP BY status"))
+    assert statuses.get("error", 0) >= 1 and "done" not in statuses
+    stub.handler = BASE_HANDLER
+    result = invoke(args)
+    assert result.exit_code == 0, cli_output(result)
+    assert sqlite_rows(tmp_path / "s.db", "SELECT status, count(*) FROM sessions "
+                       "GROUP BY status") == [("done", 40)]
 
 
 def test_cli_retries_and_timeout_flags(
