@@ -411,22 +411,42 @@ def eval_command(
 
 @app.command("report")
 def report_command(
-    run_id: Annotated[str, typer.Argument(help="The run to report on.")],
+    run_ids: Annotated[list[str], typer.Argument(
+        help="The run to report on; several runs are compared side by side, with paired "
+        "differences between them per condition.", metavar="RUN_ID...")],
     db: DbOption = None,
     html: Annotated[str | None, typer.Option(
-        "--html", help="Write a self-contained HTML report (charts, outcomes, transcripts).",
-        show_default=False)] = None,
+        "--html", help="Write a self-contained HTML report (charts, outcomes, transcripts) "
+        "of one run.", show_default=False)] = None,
+    json_path: Annotated[str | None, typer.Option(
+        "--json", help="Write the scores as JSON: a run's SPEC §4 structure, or for several "
+        "runs each one's scores and the paired differences.", show_default=False)] = None,
 ) -> None:
-    """A run's scores and success-by-turn chart; optionally as a self-contained HTML file."""
+    """A run's scores and success-by-turn chart (optionally as a self-contained HTML file),
+    or several runs compared."""
     from sml_cli import report
+    from sml_cli.errors import UsageError
     from sml_cli.store import Store
 
+    if html and len(run_ids) > 1:
+        raise UsageError("--html reports one run; compare several in the terminal or --json")
     with Store(db) as store:
-        data = report.load_run(store, run_id)
-        report.print_report(data)
-        if html:
-            path = report.write_html(data, store, html)
-            typer.echo(f"wrote {path}", err=True)
+        if len(run_ids) > 1:
+            comparison = report.compare_runs(store, run_ids)
+            report.print_comparison(comparison)
+            document: dict = comparison
+        else:
+            data = report.load_run(store, run_ids[0])
+            report.print_report(data)
+            document = data.result
+            if html:
+                path = report.write_html(data, store, html)
+                typer.echo(f"wrote {path}", err=True)
+        if json_path:
+            from sml_cli.evaluate import write_json_document
+
+            write_json_document(document, json_path)
+            typer.echo(f"wrote {json_path}", err=True)
 
 
 # ----------------------------------------------------------------------------- sessions

@@ -419,11 +419,15 @@ class _RunStopped(Exception):
 
 
 def write_json(result: EvalResult, path: str) -> None:
+    write_json_document(result.to_json(), path)
+
+
+def write_json_document(document: dict[str, Any], path: str) -> None:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         tmp.replace(target)  # never a half-written results file
     except OSError as exc:
         raise SmlError(f"--json {path}: cannot write ({exc.strerror})") from None

@@ -117,32 +117,69 @@ def ordered_conditions(names: Iterable[str]) -> list[str]:
     return known + sorted(names - set(known))
 
 
+def _solved_by_problem(sessions: Iterable[SessionInfo]) -> dict[str, dict[str, list[float]]]:
+    """condition → problem → 1.0/0.0 per finished session (several with --samples)."""
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for s in sessions:
+        if s.status == "done":
+            per[s.condition][s.problem_key].append(1.0 if s.solved else 0.0)
+    return per
+
+
+def _paired_bootstrap(a: dict[str, list[float]], b: dict[str, list[float]], *, resamples: int,
+                      label: str) -> dict[str, Any] | None:
+    """Mean difference a − b in success over the problems both have (samples averaged per
+    problem), with a 95% interval from resampling those problems; None if they share none."""
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return None
+    diffs = [_mean(a[p]) - _mean(b[p]) for p in shared]  # type: ignore[operator]
+    rng = random.Random(label)
+    n = len(diffs)
+    boots = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(resamples))
+    # Exactly the SPEC §4 fields: the JSON is a contract, consumers check it key by key.
+    return {"delta": sum(diffs) / n,
+            "ci95": [boots[int(0.025 * resamples)], boots[int(0.975 * resamples) - 1]]}
+
+
 def paired_deltas(
     sessions: Sequence[SessionInfo], *, resamples: int = 2000, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
     """Success-rate differences between conditions on the same problems, with a 95% paired
     bootstrap interval (problems resampled with replacement; samples averaged per problem)."""
-    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for s in sessions:
-        if s.status == "done":
-            per[s.condition][s.problem_key].append(1.0 if s.solved else 0.0)
+    per = _solved_by_problem(sessions)
     conditions = ordered_conditions(per)
     deltas: dict[str, dict[str, Any]] = {}
     for i, a in enumerate(conditions):
         for b in conditions[i + 1 :]:
-            shared = sorted(set(per[a]) & set(per[b]))
-            if not shared:
-                continue
-            diffs = [_mean(per[a][p]) - _mean(per[b][p]) for p in shared]  # type: ignore[operator]
-            rng = random.Random(f"{seed}:{a}-{b}")
-            n = len(diffs)
-            boots = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(resamples))
-            # Exactly the SPEC §4 fields: the JSON is a contract, consumers check it key by key.
-            deltas[f"{a}-{b}"] = {
-                "delta": sum(diffs) / n,
-                "ci95": [boots[int(0.025 * resamples)], boots[int(0.975 * resamples) - 1]],
-            }
+            delta = _paired_bootstrap(per[a], per[b], resamples=resamples,
+                                      label=f"{seed}:{a}-{b}")
+            if delta is not None:
+                deltas[f"{a}-{b}"] = delta
     return deltas
+
+
+def run_deltas(
+    runs: dict[str, Sequence[SessionInfo]], *, resamples: int = 2000, seed: int = 0
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Between runs (a base and a trained student, say): per condition, the success-rate
+    difference of each pair of runs on the problems both ran, paired by problem as
+    `paired_deltas` pairs conditions. {condition: {"RUN_A vs RUN_B": {delta, ci95,
+    n_problems}}}."""
+    per_run = {run: _solved_by_problem(sessions) for run, sessions in runs.items()}
+    ids = list(runs)
+    conditions = ordered_conditions({c for per in per_run.values() for c in per})
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for condition in conditions:
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                mine, theirs = per_run[a].get(condition, {}), per_run[b].get(condition, {})
+                delta = _paired_bootstrap(mine, theirs, resamples=resamples,
+                                          label=f"{seed}:{condition}:{a}-{b}")
+                if delta is not None:
+                    delta["n_problems"] = len(set(mine) & set(theirs))
+                    out.setdefault(condition, {})[f"{a} vs {b}"] = delta
+    return out
 
 
 def summarize(

@@ -15,7 +15,7 @@ from typing import Any
 
 from sml_cli import __version__
 from sml_cli.errors import SmlError, UsageError
-from sml_cli.metrics import ordered_conditions, summarize
+from sml_cli.metrics import ordered_conditions, run_deltas, summarize
 from sml_cli.problems import Problem
 from sml_cli.records import SessionInfo, Turn
 from sml_cli.store import Store
@@ -65,7 +65,95 @@ def _elapsed(sessions: list[SessionInfo]) -> float:
                      datetime.fromisoformat(min(starts))).total_seconds())
 
 
+def compare_runs(store: Store, run_ids: list[str]) -> dict[str, Any]:
+    """Several runs side by side (a base student and a trained one; two teachers): each
+    run's per-condition scores, and per condition the paired difference between each pair
+    of runs on the problems both ran."""
+    seen: set[str] = set()
+    for run_id in run_ids:
+        if run_id in seen:
+            raise UsageError(f"run {run_id!r} is named twice")
+        seen.add(run_id)
+    loaded = [load_run(store, run_id) for run_id in run_ids]
+    seed = int(loaded[0].run["config"].get("seed") or 0)
+    return {
+        "runs": {
+            data.run["id"]: {
+                "student": data.run["config"].get("student"),
+                "teacher": data.run["config"].get("teacher"),
+                "problems": data.run["config"].get("problems"),
+                "conditions": data.result["conditions"],
+            }
+            for data in loaded
+        },
+        "deltas": run_deltas({data.run["id"]: data.sessions for data in loaded}, seed=seed),
+    }
+
+
 # ----------------------------------------------------------------------------- terminal
+
+
+def print_comparison(comparison: dict[str, Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from sml_cli.console_views import console
+
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value * 100:.0f}%"
+
+    runs = comparison["runs"]
+    legend = Table(title="Runs compared", title_justify="left", box=box.SIMPLE_HEAD,
+                   pad_edge=False)
+    for name in ("run", "student", "teacher", "problems"):
+        legend.add_column(name, overflow="fold")
+    for run_id, run in runs.items():
+        legend.add_row(run_id, str(run["student"]), str(run["teacher"] or "–"),
+                       str(run["problems"]))
+    console.print(legend)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    for name, justify in [("condition", "left"), ("run", "left"), ("n", "right"),
+                          ("err", "right"), ("solved", "right"), ("95% CI", "right"),
+                          ("1st", "right"), ("recov", "right"), ("asks", "right"),
+                          ("leaks", "right")]:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    conditions = ordered_conditions({c for r in runs.values() for c in r["conditions"]})
+    for condition in conditions:
+        first = True
+        for run_id, run in runs.items():
+            scores = run["conditions"].get(condition)
+            if scores is None:
+                continue
+            ci = scores["success_rate_ci95"]
+            table.add_row(
+                f"[bold]{condition}[/]" if first else "", run_id, str(scores["n_sessions"]),
+                f"[red]{scores['n_errors']}[/]" if scores["n_errors"] else "0",
+                pct(scores["success_rate"]),
+                f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}" if ci else "–",
+                pct(scores["first_attempt_success_rate"]), pct(scores["recovery_rate"]),
+                pct(scores["question_rate"]), pct(scores["leak_rate"]),
+            )
+            first = False
+        if table.rows:
+            table.rows[-1].end_section = True
+    console.print(table)
+    if not comparison["deltas"]:
+        console.print("[dim]The runs share no problem under any condition: no paired "
+                      "differences.[/]")
+        return
+    deltas = Table(title="Paired differences in success rate between runs (same condition, "
+                   "same problems)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in [("condition", "left"), ("runs", "left"), ("problems", "right"),
+                          ("delta", "right"), ("95% CI (paired bootstrap)", "right")]:
+        deltas.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for condition, pairs in comparison["deltas"].items():
+        for pair, d in pairs.items():
+            lo, hi = d["ci95"]
+            style = "green" if lo > 0 else ("red" if hi < 0 else "default")
+            deltas.add_row(condition, pair, str(d["n_problems"]),
+                           f"[{style}]{d['delta'] * 100:+.1f} pts[/]",
+                           f"[{lo * 100:+.1f}, {hi * 100:+.1f}]")
+    console.print(deltas)
 
 
 def print_report(data: RunData) -> None:

@@ -476,6 +476,51 @@ def test_report_of_an_imported_run(run: Run, tmp_path: Path) -> None:
         "12"]  # the teacher told the answer before the student said it
 
 
+def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> None:
+    """`sml report A B`: a student that follows hints against one that always guesses 1,
+    on the same two problems. Under `answer` the first solves both (at turn 2), the second
+    neither: +100 points, an interval of [+100, +100] since every problem differs alike;
+    `none` ran only in A, so it has no pair. `--json` holds the same numbers."""
+    problems = tmp_path / "p.jsonl"
+    problems.write_text("".join(json.dumps(p) + "\n" for p in PROBLEMS[:2]), encoding="utf-8")
+    db = tmp_path / "cmp.db"
+    students = {"strong": hint_following_student, "weak": ["Final answer: 1"] * MAX_TURNS}
+    for run_id, conditions in (("strong", ["answer", "none"]), ("weak", ["answer"])):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(evaluate, "make_model", lambda name, settings, r=run_id: (
+                ScriptedParticipant(students[r], name) if name == f"openai/{r}"
+                else ScriptedParticipant(hinting_teacher, name)))
+            eval_run = EvalRun(EvalOptions(student=f"openai/{run_id}", teacher="openai/t",
+                                           problems=str(problems), conditions=conditions,
+                                           max_turns=MAX_TURNS, run_id=run_id, db=str(db)))
+            asyncio.run(eval_run.execute())
+            eval_run.store.close()
+    out = tmp_path / "cmp.json"
+    result = CliRunner().invoke(app, ["report", "strong", "weak", "--db", str(db), "--json",
+                                      str(out)], terminal_width=160)
+    text = cli_output(result)
+    assert result.exit_code == 0, text
+    assert "Runs compared" in text and "openai/weak" in text
+    assert re.search(r"answer\s+strong vs weak\s+2\s+\+100\.0 pts\s+\[\+100\.0, \+100\.0\]",
+                     text), text
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert set(data["runs"]) == {"strong", "weak"}
+    assert data["runs"]["strong"]["conditions"]["answer"]["success_at_turn"] == [0.0, 1.0, 1.0]
+    assert data["runs"]["weak"]["conditions"]["answer"]["success_rate"] == 0.0
+    assert data["deltas"] == {"answer": {"strong vs weak": {
+        "delta": 1.0, "ci95": [1.0, 1.0], "n_problems": 2}}}
+    # Reversed, the sign flips; a run named twice, an unknown run, or --html for two: exit 2.
+    flipped = CliRunner().invoke(app, ["report", "weak", "strong", "--db", str(db), "--json",
+                                       str(out)])
+    assert flipped.exit_code == 0
+    assert json.loads(out.read_text())["deltas"]["answer"]["weak vs strong"]["delta"] == -1.0
+    for args, words in ((["strong", "strong"], "named twice"), (["strong", "nope"], "'nope'"),
+                        (["strong", "weak", "--html", str(tmp_path / "x.html")], "--html")):
+        refused = CliRunner().invoke(app, ["report", *args, "--db", str(db)])
+        assert refused.exit_code == 2 and words in cli_output(refused), cli_output(refused)
+    assert not (tmp_path / "x.html").exists()
+
+
 def test_leak_marks_never_repeat_or_drop_text() -> None:
     from sml_cli.report import _marked
 
