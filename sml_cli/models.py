@@ -94,6 +94,12 @@ def is_retryable(exc: BaseException) -> bool:
     return True  # unknown faults (garbage JSON, dropped streams) are worth another try
 
 
+def _is_bad_request(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"BadRequestError", "UnprocessableEntityError"}) or getattr(
+        exc, "status_code", None) in (400, 422)
+
+
 def is_fatal(exc: BaseException) -> bool:
     """A refusal that no other request of the run would escape: the key is rejected, the
     account may not use the model, or the endpoint has no such model (401, 403, 404)."""
@@ -203,6 +209,28 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
     return [f"{flag} {model}: {', '.join(missing)} not set; its calls may fail"]
 
 
+def refuses_system_role(error_text: str) -> bool:
+    """Does a refused request say the model's chat template has no system role?"""
+    text = error_text.lower()
+    return "system" in text and any(
+        words in text for words in ("not supported", "unsupported", "not allowed",
+                                    "does not support"))
+
+
+def fold_system_prompt(messages: list[Message]) -> list[Message]:
+    """The conversation without system messages: their text opens the first user message
+    (or becomes one), which is what a template without a system role expects."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return messages
+    if rest and rest[0]["role"] == "user":
+        rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+    else:
+        rest.insert(0, {"role": "user", "content": system})
+    return rest  # type: ignore[return-value]
+
+
 class _RetryingModel:
     """Retries with exponential back-off and jitter around one call (`_once`)."""
 
@@ -257,9 +285,14 @@ class _RetryingModel:
     _max_tokens_key = "max_tokens"
     _usage_in_stream = True
     _sends_temperature = True
+    # Some chat templates have no system role (Gemma's raises "System role not supported"):
+    # the system prompt then opens the first user message instead.
+    _system_role = True
 
     def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
+        if not self._system_role:
+            messages = fold_system_prompt(messages)
         payload: dict[str, Any] = {"messages": messages, "stream": stream}
         if s.temperature is not None and self._sends_temperature:
             payload["temperature"] = s.temperature
@@ -303,6 +336,17 @@ class LiteLLMModel(_RetryingModel):
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
         # The first import takes seconds: do it off the event loop so a UI stays responsive.
         litellm = _litellm or await asyncio.to_thread(_import_litellm)
+        try:
+            return await self._call(litellm, messages, on_token)
+        except Exception as exc:
+            if not (self._system_role and _is_bad_request(exc)
+                    and refuses_system_role(str(exc))):
+                raise
+            self._system_role = False  # for this call and every later one
+            return await self._call(litellm, messages, on_token)
+
+    async def _call(self, litellm: Any, messages: list[Message],
+                    on_token: TokenCallback | None) -> Reply:
         started = time.perf_counter()
         if on_token is None:
             response = await litellm.acompletion(**self._request(messages, False))
@@ -499,6 +543,9 @@ class OpenAICompatibleModel(_RetryingModel):
             return True
         if streaming and self._usage_in_stream and "stream_options" in error.body:
             self._usage_in_stream = False
+            return True
+        if self._system_role and refuses_system_role(error.body):
+            self._system_role = False
             return True
         return False
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from sml_cli.cli import app
 from sml_cli.models import ModelSettings, make_model
-from sml_cli.participants import ParticipantError, VisibleTokens, split_reasoning
+from sml_cli.participants import Message, ParticipantError, VisibleTokens, split_reasoning
 from sml_cli.store import Store
 from sml_cli.testing import (
     StubFault,
@@ -175,6 +175,41 @@ def test_a_refused_parameter_is_adapted_once_and_remembered(
             if stream:
                 assert "".join(tokens) == reply.content
         assert [refused in r for r in server.requests] == [True, False, False]
+
+
+@pytest.mark.parametrize("via", ["direct", "litellm"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_template_without_a_system_role_gets_the_prompt_in_the_first_user_message(
+    env: None, monkeypatch: pytest.MonkeyPatch, via: str, stream: bool
+) -> None:
+    """Gemma's chat template raises "System role not supported" (vLLM answers 400): the
+    system prompt then opens the first user message, from that call on."""
+    if via == "litellm":
+        monkeypatch.setenv("SML_VIA_LITELLM", "1")
+    conversation: list[Message] = [
+        {"role": "system", "content": "You are the student."},
+        {"role": "user", "content": "What is 2+2?"},
+        {"role": "assistant", "content": "Is it 5?"},
+        {"role": "user", "content": "No."},
+    ]
+
+    def gemma(request: dict[str, Any]) -> str | StubFault:
+        if any(m["role"] == "system" for m in request["messages"]):
+            return StubFault(400, '{"object": "error", "message": "System role not '
+                             'supported", "type": "BadRequestError", "code": 400}')
+        return "roles " + ",".join(m["role"] for m in request["messages"])
+
+    with StubServer(gemma) as server:
+        model = make_model("openai/gemma", ModelSettings(api_base=server.url, retries=0))
+        for _ in range(2):
+            tokens: list[str] = []
+            reply = asyncio.run(model.respond(conversation, tokens.append if stream else None))
+            assert reply.content == "roles user,assistant,user"
+        first_user = server.requests[-1]["messages"][0]["content"]
+        assert first_user == "You are the student.\n\nWhat is 2+2?"
+        assert [any(m["role"] == "system" for m in r["messages"]) for r in server.requests] \
+            == [True, False, False]
+    assert conversation[1]["content"] == "What is 2+2?"  # the caller's messages untouched
 
 
 def test_other_bad_requests_are_not_retried_with_another_parameter(env: None) -> None:
