@@ -560,6 +560,9 @@ def sessions_import(
     text_field: Annotated[str | None, typer.Option(
         "--text-field", help="Key of a turn's text (default: the first of content, value, "
         "text, message, utterance, …).", show_default=False)] = None,
+    alternate: Annotated[str | None, typer.Option(
+        "--alternate", help="The turns are plain strings with no speaker: they alternate, "
+        "this side (student or teacher) first.", show_default=False)] = None,
     question_from_first_turn: Annotated[bool, typer.Option(
         "--question-from-first-turn", help="The dialogue's opening turn states the problem "
         "(no question column): it becomes the question, and the dialogue starts after it.")
@@ -575,6 +578,9 @@ def sessions_import(
 
     if condition is not None and not condition.strip():
         raise UsageError("--condition: give a non-empty label")
+    if alternate is not None and alternate not in ("student", "teacher"):
+        raise UsageError(f"--alternate {alternate!r}: say student or teacher (who speaks "
+                         "first)")
     if question_from_first_turn and (problems is not None or question_field != "question"):
         clash = "--problems" if problems is not None else "--question-field"
         raise UsageError(f"--question-from-first-turn and {clash} both say where the question "
@@ -597,6 +603,7 @@ def sessions_import(
         problems=by_id,
         problem_id_field=problem_id_field,
         question_from_first_turn=question_from_first_turn,
+        alternate=alternate,
     )
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)

@@ -320,13 +320,13 @@ def print_models() -> None:
     table.add_row("human", "A person in `sml chat`: the seat you take with --role, or a second "
                   "person joining from another terminal with `sml chat --join ID`.")
     console.print(table)
-    console.print("Keys come from the environment and are never stored in the database or "
-                  "in exports; roles on different providers take one each from "
-                  "SML_STUDENT_API_KEY / SML_TEACHER_API_KEY. Rate limits and network errors are retried with back-off "
-                  "(honouring Retry-After). Reasoning models work as they are: their thoughts "
-                  "(a reasoning field or a <think> block) are stored with the turn and sent to "
-                  "no one; give them --student-max-tokens / --teacher-max-tokens in the "
-                  "thousands.")
+    console.print(
+        "Keys come from the environment and are never stored in the database or in exports; "
+        "roles on different providers take one each from SML_STUDENT_API_KEY / "
+        "SML_TEACHER_API_KEY. Rate limits and network errors are retried with back-off "
+        "(honouring Retry-After). Reasoning models work as they are: their thoughts (a "
+        "reasoning field or a <think> block) are stored with the turn and sent to no one; "
+        "give them --student-max-tokens / --teacher-max-tokens in the thousands.")
 
 
 def print_export_stats(

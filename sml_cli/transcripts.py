@@ -134,6 +134,8 @@ class TranscriptFormat:
     # Datasets that log the problem only as the dialogue's opening (CoMTA's first user
     # message, MRBench's "The question is: …" tutor turn): that turn becomes the question.
     question_from_first_turn: bool = False
+    # Unlabelled turns (a list of plain strings) that alternate, this side first.
+    alternate: str | None = None
 
     def speaker_keys(self, item: dict[str, Any]) -> tuple[str | None, str | None]:
         """The keys under which a turn object (or a one-turn row) names its speaker and
@@ -377,6 +379,12 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
     raw: list[tuple[str, str]] = []  # (speaker label, content)
     if isinstance(value, str):
         raw = _split_dialogue(value, labels, fail)
+    elif isinstance(value, list) and fmt.alternate:
+        if not all(isinstance(item, str) for item in value):
+            raise fail("--alternate: the turns must be a list of plain strings")
+        other = "teacher" if fmt.alternate == "student" else "student"
+        raw = [((fmt.alternate, other)[i % 2], item) for i, item in enumerate(value)]
+        labels = {**labels, "student": "student", "teacher": "teacher"}
     elif isinstance(value, list):
         for i, item in enumerate(value, start=1):
             if isinstance(item, str) and not item.strip():
@@ -442,7 +450,8 @@ def _turn_item(item: Any, i: int, fail: Callable[[str], ProblemFileError],
         m = _SPEAKER.match(item)
         if not m:
             raise fail(f"turn {i}: {_clip(item)!r} does not start with a speaker label "
-                       "('Teacher: …')")
+                       "('Teacher: …'); if the turns carry none and alternate, say who "
+                       "speaks first with --alternate student|teacher")
         return m.group(1).strip(), m.group(2).strip()
     if isinstance(item, (list, tuple)) and len(item) == 2 and all(
             isinstance(x, str) for x in item):
