@@ -1046,3 +1046,22 @@ def test_question_from_the_opening_turn(write_file: WriteFile, db: Path) -> None
     refused = import_fails(alone, db, "--turns-field", "data", "--answer-field", "expected",
                            "--question-from-first-turn")
     assert "alone.json:1:" in refused and "opening turn" in refused
+
+
+def test_unlabelled_alternating_turns(write_file: WriteFile, db: Path) -> None:
+    """A dialogue as plain strings with no speaker: --alternate names who speaks first."""
+    path = write_file("alt.jsonl", jsonl([small_row([HINT, "Is it 54?", HINT, SOLVE],
+                                                    "dialog")]))
+    refused = import_fails(path, db, "--match", "mention")
+    assert "--alternate student|teacher" in refused
+    s = only(import_ok(path, db, "--match", "mention", "--alternate", "teacher"))
+    assert s["success_at_turn"] == [0.0, 1.0] and s["first_attempt_success_rate"] == 0.0
+    assert [t.strip() for t in texts(db, "teacher")] == [HINT, HINT]
+    # Student first: the hints are now the student's, the 56 a teacher's telling.
+    s = only(import_ok(path, db.with_name("other.db"), "--match", "mention",
+                       "--alternate", "student"))
+    assert s["success_rate"] == 0.0 and s["leak_rate"] == 1.0
+    assert "say student or teacher" in import_fails(path, db, "--alternate", "tutor")
+    mixed = write_file("mixed.jsonl", jsonl([small_row([HINT, {"role": "user", "content": SOLVE}],
+                                                       "dialog")]))
+    assert "plain strings" in import_fails(mixed, db, "--alternate", "teacher")
