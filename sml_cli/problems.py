@@ -945,6 +945,28 @@ def extract_boxed(text: str) -> str | None:
     return None
 
 
+def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
+    """Why an answer of several lines can never be matched (a student's attempt is one line:
+    "Final answer: X" runs to the end of its line), with the flag that extracts the real
+    answer from it — GSM8K's answers, loaded as published, are worked solutions."""
+    lines = [ln for ln in answer.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return None
+    if fields.answer_pattern is not None:
+        return (f"--answer-pattern {fields.answer_pattern!r} extracted an answer of "
+                f"{len(lines)} lines, which no one-line attempt can match: make its group "
+                "capture the final answer only")
+    if re.search(r"^\s*####", answer, re.MULTILINE):
+        fix = "--answer-pattern gsm8k (the text after ####)"
+    elif "\\boxed" in answer:
+        fix = "--answer-pattern boxed (the last \\boxed{…})"
+    else:
+        fix = "--answer-pattern last-line, last-number or a regex"
+    return (f"the answer in {fields.answer!r} is {len(lines)} lines long (a worked "
+            f"solution?), and an attempt is one line, so nothing could match it: extract "
+            f"the final answer with {fix}; the full text then becomes the private solution")
+
+
 def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
                          default: str, column: str) -> str:
     for guess in (default, *guesses):
@@ -1067,6 +1089,11 @@ def _build_problem(
             raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}") from None
     if verifier != "python" and answer is None:
         raise fail(f"verifier {verifier!r} needs an answer")
+    if verifier not in ("python", "regex", "choice"):
+        for text in (answer or "", *aliases):
+            unmatchable = _worked_solution_problem(text, fields)
+            if unmatchable:
+                raise fail(unmatchable)
     if verifier == "choice" and aliases:
         raise fail(f"{len(aliases) + 1} accepted answers for a multiple-choice problem: a "
                    "choice problem has one right option")

@@ -1065,3 +1065,12 @@ def test_unlabelled_alternating_turns(write_file: WriteFile, db: Path) -> None:
     mixed = write_file("mixed.jsonl", jsonl([small_row([HINT, {"role": "user", "content": SOLVE}],
                                                        "dialog")]))
     assert "plain strings" in import_fails(mixed, db, "--alternate", "teacher")
+
+
+def test_a_worked_solution_as_the_dialogue_answer_is_refused(db: Path) -> None:
+    """MathDial's ground_truth is a worked solution: without --answer-pattern nothing could
+    match it, so the import says which pattern to add instead of scoring 0%."""
+    flags = [f for f in MATHDIAL_ARGS if f not in ("--answer-pattern", "last-line")]
+    refused = import_fails(MATHDIAL, db, *flags)
+    assert "mathdial.jsonl:1:" in refused and "--answer-pattern last-line" in refused
+    assert not db.exists() or query(db, "SELECT count(*) FROM sessions")[0][0] == 0

@@ -431,6 +431,39 @@ def test_gsm8k_preset_without_hashes_names_the_line(write_file: WriteFile) -> No
     assert_at_line(load_error(path, pattern="gsm8k"), path, 2, "--answer-pattern")
 
 
+@pytest.mark.parametrize(("answer", "fix"), [
+    ("48/2 = <<48/2=24>>24 in May.\n48+24 = <<48+24=72>>72 in all.\n#### 72", "gsm8k"),
+    ("Half of 48 is 24.\nSo $\\boxed{72}$.", "boxed"),
+    ("First 24.\nThen, in all:\n72", "last-line"),
+])
+def test_a_worked_solution_as_the_answer_is_refused_with_the_pattern_that_fixes_it(
+        write_file: WriteFile, answer: str, fix: str) -> None:
+    """GSM8K loaded as published (no --answer-pattern) has worked solutions for answers: no
+    one-line attempt could ever match one, so every session would fail. An error, naming the
+    preset that extracts the answer, instead of a run that scores 0 everywhere."""
+    path = write_file("gsm8k.jsonl", jsonl({"question": "Clips sold in April and May?",
+                                            "answer": "72"},
+                                           {"question": "Clips sold?", "answer": answer}))
+    error = load_error(path)
+    assert_at_line(error, path, 2, "3 lines" if answer.count("\n") == 2 else "2 lines",
+                   f"--answer-pattern {fix}")
+    alone = write_file("one.jsonl", jsonl({"question": "Clips sold?", "answer": answer}))
+    (p,) = load(alone, pattern=fix)
+    assert p.answer == "72" and p.solution == answer
+    # …and so is a pattern that still leaves several lines.
+    error = load_error(alone, pattern=r"(?s)(.*)")
+    assert_at_line(error, alone, 1, "extracted an answer of")
+
+
+def test_multi_line_answers_are_fine_where_an_attempt_is_not_one_line(
+        write_file: WriteFile) -> None:
+    path = write_file("p.jsonl", jsonl(
+        {"question": "Pattern?", "answer": "a+\nb+", "verifier": "regex"},
+        {"question": "Write f.", "tests": "assert f() == 1\nassert f() != 2"}))
+    regex, code = load(path)
+    assert (regex.verifier, code.verifier) == ("regex", "python")
+
+
 # ----------------------------------------------------------------------------- other presets
 
 
