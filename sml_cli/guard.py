@@ -87,7 +87,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sml_cli.numbers import NumberMatch, find_numbers, numbers_equal, parse_number
+from sml_cli.numbers import (
+    NumberMatch,
+    find_numbers,
+    number_with_unit,
+    numbers_equal,
+    parse_number,
+)
 from sml_cli.problems import Problem
 from sml_cli.verification import BOOLEAN_WORDS, plain_math_to_latex
 
@@ -202,7 +208,7 @@ def _answer_detectors(answer: str, stem: str, public: str, verifier: str) -> tup
         detectors.append(_math_detector(target, stem))
         return tuple(detectors)
     # exact (or anything else with a text answer)
-    unit_number = _number_with_unit(answer)
+    unit_number = number_with_unit(answer)
     if unit_number is not None:
         detectors.append(_numeric_detector(unit_number, public))
     detectors.append(_text_detector(answer, stem))
@@ -364,21 +370,6 @@ def _numeric_detector(answer: NumberMatch, question: str) -> Detector:
         return leaks
 
     return detect
-
-
-def _number_with_unit(answer: str) -> NumberMatch | None:
-    """The number of an answer like "12 cm" or "3 apples" (a number, then only words)."""
-    found = find_numbers(answer.strip())
-    if len(found) != 1:
-        return None
-    m = found[0]
-    if m.is_word:
-        return None  # "One Direction" is a name, not a quantity with a unit
-    rest = answer.strip()[m.end :]
-    only_words = re.fullmatch(r"\s+[^\W\d_]+(?:[ .][^\W\d_]+)*\.?", rest)
-    if answer.strip()[: m.start].strip(" $€£") == "" and only_words:
-        return m
-    return None
 
 
 # ----------------------------------------------------------------------------- text

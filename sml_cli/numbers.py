@@ -370,6 +370,27 @@ def parse_number(text: str) -> NumberMatch | None:
     return None
 
 
+def number_with_unit(answer: str) -> NumberMatch | None:
+    """The number of an answer like "12 cm", "3 apples" or ASDiv's "9 (apples)": a number,
+    then only words."""
+    found = find_numbers(answer.strip())
+    if len(found) != 1:
+        return None
+    m = found[0]
+    if m.is_word:
+        return None  # "One Direction" is a name, not a quantity with a unit
+    rest = re.sub(r"[()]", "", answer.strip()[m.end :]).rstrip()
+    only_words = re.fullmatch(r"\s+[^\W\d_]+(?:[ .][^\W\d_]+)*\.?", rest)
+    if answer.strip()[: m.start].strip(" $€£") == "" and only_words:
+        return m
+    return None
+
+
+def words_beside_numbers(text: str) -> list[str]:
+    """The words of `text` that are no part of a number written out, lower-cased."""
+    return [w.lower() for w in _LETTER_RUN.findall(text) if w.lower() not in _NUMBER_VOCABULARY]
+
+
 # Between two different numbers of an attempt, these make it a hedge ("5 or 6", "5-6", "5 to 6",
 # "between 5 and 6") or an unevaluated expression ("18 + 1", "3 × 4"): the student has not
 # committed to either number.

@@ -1238,6 +1238,10 @@ def _jsonable(value: Any) -> Any:
 _LATEX_HINT = re.compile(r"\\[a-zA-Z]+|\^|\bsqrt\b|\bpi\b|[a-zA-Z]\s*[+\-*/]|[+\-*/]\s*[a-zA-Z]")
 
 
+# "x = 5": an equation solved for one variable, which `math` equates with "5".
+_SOLVED_FOR = re.compile(r"\s*[A-Za-z]\s*=\s*-?[\d.,/]+\s*")
+
+
 def _auto_verifier(
     answer: str | None, choices: tuple[str, ...] | None, tests: str | None,
     aliases: list[str] | None = None,
@@ -1253,7 +1257,7 @@ def _auto_verifier(
     if all(parse_number(a) is not None for a in answers):
         return "numeric"
     if all(_LATEX_HINT.search(a) or re.fullmatch(r"[\d\s+\-*/().,\[\]]+", a)
-           for a in answers):
+           or _SOLVED_FOR.fullmatch(a) for a in answers):
         return "math"
     return "exact"
 

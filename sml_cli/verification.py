@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sml_cli.numbers import normalize_numeric_text, number_in_attempt, numbers_equal, parse_number
+from sml_cli.numbers import (
+    normalize_numeric_text,
+    number_in_attempt,
+    number_with_unit,
+    numbers_equal,
+    parse_number,
+    words_beside_numbers,
+)
 from sml_cli.problems import Problem, choice_index, extract_boxed
 
 # "Final answer: X" in any case, tolerating markdown emphasis around the marker
@@ -114,7 +121,7 @@ def check(problem: Problem, attempt: str) -> Verdict:
     if verifier == "numeric":
         ok = any(numeric_equal(r, attempt) for r in problem.answers)
     elif verifier == "exact":
-        ok = any(exact_equal(r, attempt) for r in problem.answers)
+        ok = any(exact_equal(r, attempt) or quantity_equal(r, attempt) for r in problem.answers)
     elif verifier == "math":
         ok = any(math_equal(r, attempt) for r in problem.answers)
     elif verifier == "choice":
@@ -169,6 +176,27 @@ def exact_equal(reference: str, attempt: str) -> bool:
         return BOOLEAN_WORDS[ref] == BOOLEAN_WORDS[got]
     ref, got = " ".join(_ARTICLES.sub(" ", ref).split()), " ".join(_ARTICLES.sub(" ", got).split())
     return bool(ref) and ref == got
+
+
+def quantity_equal(reference: str, attempt: str) -> bool:
+    """A reference that is a number with its unit ("72 clips", ASDiv's "9 (apples)" once
+    loaded) is met by the number alone or with that unit ("72", "72 clips", "seventy-two
+    clips"); another unit ("72 apples") is another answer."""
+    ref = number_with_unit(reference)
+    if ref is None:
+        return False
+    got = number_in_attempt(attempt)
+    if got is None or not numbers_equal(got, ref):
+        return False
+
+    def unit(text: str) -> list[str]:
+        return [w.removesuffix("s") for w in words_beside_numbers(text) if w not in _ARTICLE_WORDS]
+
+    said = unit(attempt)
+    return not said or said == unit(reference[ref.end :])
+
+
+_ARTICLE_WORDS = ("a", "an", "the")
 
 
 def regex_match(pattern: str, attempt: str) -> bool:

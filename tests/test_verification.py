@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from sml_cli.problems import Problem, builtin_path, load_problems
+from sml_cli.problems import Problem, builtin_path, load_problems, make_problem
 from sml_cli.verification import (
     Attempt,
     check,
@@ -245,6 +245,35 @@ def test_exact_passes(reference: str, attempt: str) -> None:
 )
 def test_exact_fails(reference: str, attempt: str) -> None:
     assert not exact_equal(reference, attempt)
+
+
+@pytest.mark.parametrize(("reference", "attempt", "right"), [
+    ("72 clips", "72", True),
+    ("72 clips", "72 clips", True),
+    ("72 clips", "72 clip", True),
+    ("72 clips", "seventy-two clips", True),
+    ("72 clips", "the 72 clips", True),
+    ("$72 dollars", "$72", True),
+    ("9 (apples)", "9 apples", True),  # ASDiv writes the unit in parentheses
+    ("9 (apples)", "9", True),
+    ("72 clips", "72 apples", False),  # another unit is another answer
+    ("72 clips", "73 clips", False),
+    ("72 clips", "72 or 73", False),
+    ("4 days", "4 weeks", False),
+])
+def test_a_quantity_with_its_unit(reference: str, attempt: str, right: bool) -> None:
+    """An `exact` answer that is a number with a unit takes the number alone, or with that
+    unit: "72" answers "72 clips"."""
+    problem = make_problem("How many clips did Natalia sell?", reference)
+    assert problem.verifier == "exact"
+    assert check(problem, attempt).correct is right
+
+
+def test_an_equation_solved_for_a_variable_is_verified_as_maths() -> None:
+    problem = make_problem("Solve 2x + 1 = 11.", "x = 5")
+    assert problem.verifier == "math"
+    assert check(problem, "5").correct and check(problem, "x=5").correct
+    assert not check(problem, "x = 6").correct
 
 
 def test_normalize_text() -> None:
