@@ -1065,8 +1065,13 @@ def _build_problem(
 
     if answer is None and not tests:
         if not has_column(row, fields.answer):
-            hint = _missing_column_hint(row, "--answer-field", ANSWER_COLUMN_GUESSES,
-                                        "answer", fields.answer)
+            test_column = next((k for k in row if isinstance(k, str)
+                                and k.casefold() in TEST_COLUMN_GUESSES), None)
+            hint = (f" (a code problem? its tests are in {test_column!r}: map them with "
+                    f"--field tests={shlex.quote(test_column)}, and no answer is needed)"
+                    if test_column and "tests" not in fields.columns else
+                    _missing_column_hint(row, "--answer-field", ANSWER_COLUMN_GUESSES,
+                                         "answer", fields.answer))
             raise fail(f"no {fields.answer!r} field; fields here: {available}{hint}")
         raise fail(f"{fields.answer!r} is empty (and there are no 'tests')")
 
@@ -1133,6 +1138,10 @@ def _build_problem(
         aliases=tuple(dict.fromkeys(a for a in aliases if a != answer)),
     )
 
+
+# Columns that hold a code problem's tests under another name (HumanEval's `test`, MBPP's
+# `test_list`).
+TEST_COLUMN_GUESSES = ("test", "test_list", "test_cases", "unit_tests", "test_code")
 
 # Columns that hold a multiple-choice problem's options under another name (MMLU-Pro's
 # `options`, HellaSwag's `endings`, …).

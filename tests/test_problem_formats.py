@@ -715,6 +715,15 @@ def test_humaneval_appends_the_check_call(tmp_path: Path) -> None:
         assert not wrong.correct, wrong.summary
 
 
+def test_humaneval_without_its_tests_mapped_is_pointed_at_them(tmp_path: Path) -> None:
+    """No answer column, but a `test` column: the hint is the tests, not the reference
+    solution (which, as an answer, would make a code problem a text-matching one)."""
+    path = write_jsonl(tmp_path / "he.jsonl", HUMANEVAL_ROWS)
+    error = load_error(path, question="prompt")
+    assert_at_line(error, path, 1, "--field tests=test", "no answer is needed")
+    assert "--answer-field canonical_solution" not in str(error)
+
+
 def test_humaneval_wrong_function_name_fails(tmp_path: Path) -> None:
     vowels, _ = load_shape(tmp_path, "humaneval")
     body = HUMANEVAL_ROWS[0]["canonical_solution"]
