@@ -90,6 +90,9 @@ QuestionField = Annotated[
     str, typer.Option("--question-field", help="Column holding the question.")
 ]
 AnswerField = Annotated[str, typer.Option("--answer-field", help="Column holding the answer.")]
+IndexBase = Annotated[int, typer.Option(
+    "--index-base", min=0, max=1, help="A number answer to a multiple-choice problem counts "
+    "the options from 0 (MMLU, PIQA) or from 1 (Winogrande, SocialIQA).")]
 AnswerPattern = Annotated[
     str | None,
     typer.Option(
@@ -158,12 +161,12 @@ def _root(
 
 def _field_map(
     question_field: str, answer_field: str, answer_pattern: str | None,
-    field_options: list[str] | None,
+    field_options: list[str] | None, index_base: int = 0,
 ) -> FieldMap:
     from sml_cli.problems import FieldMap, parse_field_options
 
     return FieldMap(question_field, answer_field, answer_pattern,
-                    parse_field_options(field_options))
+                    parse_field_options(field_options), index_base)
 
 
 # ----------------------------------------------------------------------------- problems
@@ -185,6 +188,7 @@ def problems_show(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    index_base: IndexBase = 0,
     private: Annotated[
         bool, typer.Option("--private/--public", help="Show answers (teacher view) or hide them.")
     ] = True,
@@ -193,7 +197,8 @@ def problems_show(
     from sml_cli import console_views
     from sml_cli.problems import load_problems
 
-    fields = _field_map(question_field, answer_field, answer_pattern, field_options)
+    fields = _field_map(question_field, answer_field, answer_pattern, field_options,
+                        index_base)
     problems = load_problems(source, fields)
     console_views.print_problems(source, problems, limit=limit, private=private)
 
@@ -236,6 +241,7 @@ def chat_command(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    index_base: IndexBase = 0,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
     student_api_key: StudentApiKey = None,
@@ -255,7 +261,8 @@ def chat_command(
         raise UsageError("--join needs --role student or --role teacher (the free seat)")
     options = ChatOptions(
         role=role, student=student, teacher=teacher, problems=problems,
-        fields=_field_map(question_field, answer_field, answer_pattern, field_options),
+        fields=_field_map(question_field, answer_field, answer_pattern, field_options,
+                          index_base),
         problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
@@ -326,6 +333,7 @@ def eval_command(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    index_base: IndexBase = 0,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
     student_api_key: StudentApiKey = None,
@@ -349,7 +357,8 @@ def eval_command(
 
     options = EvalOptions(
         student=student, teacher=teacher, problems=problems,
-        fields=_field_map(question_field, answer_field, answer_pattern, field_options),
+        fields=_field_map(question_field, answer_field, answer_pattern, field_options,
+                          index_base),
         limit=limit, shuffle=shuffle,
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
@@ -528,6 +537,7 @@ def sessions_import(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    index_base: IndexBase = 0,
     turns_field: Annotated[str | None, typer.Option(
         "--turns-field", help="Column holding the dialogue (default: the first of turns, "
         "messages, conversation, conversations, dialogue, dialog).", show_default=False)
@@ -585,7 +595,8 @@ def sessions_import(
         clash = "--problems" if problems is not None else "--question-field"
         raise UsageError(f"--question-from-first-turn and {clash} both say where the question "
                          "is: give one")
-    fields = _field_map(question_field, answer_field, answer_pattern, field_options)
+    fields = _field_map(question_field, answer_field, answer_pattern, field_options,
+                        index_base)
     by_id = None
     if problems is not None:
         from sml_cli.problems import load_problems

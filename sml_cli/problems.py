@@ -151,6 +151,9 @@ class FieldMap:
     answer: str = "answer"
     answer_pattern: str | None = None
     columns: dict[str, str] = field(default_factory=dict, hash=False)
+    # What a number answer to a multiple-choice problem counts from: 0 (MMLU, PIQA, COPA)
+    # or 1 (Winogrande's "1"/"2", SocialIQA). A file's own option labels (ARC) come first.
+    index_base: int = 0
 
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))
@@ -1106,11 +1109,12 @@ def _build_problem(
         if not options:
             raise fail("verifier 'choice' needs a 'choices' list")
         assert answer is not None
-        index = _reference_choice(answer, options)
+        index = _reference_choice(answer, options, fields.index_base)
         if index is None:
             raise fail(
                 f"answer {answer!r} is not one of the choices "
-                "(a letter, 0-based index, option label or option text)"
+                f"(a letter, {fields.index_base}-based index (--index-base), option label or "
+                "option text)"
             )
         answer = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
     if verifier == "regex":
@@ -1223,7 +1227,7 @@ def _shuffled(options: _Choices, question: str) -> _Choices:
     return _Choices(texts, labels)
 
 
-def _reference_choice(answer: str, options: _Choices) -> int | None:
+def _reference_choice(answer: str, options: _Choices, index_base: int = 0) -> int | None:
     """Which option a reference answer names. A file's own labels come first: in ARC, with
     labels "1".."4", the answer "1" is the first option, not the 0-based index 1."""
     if options.labels:
@@ -1231,7 +1235,7 @@ def _reference_choice(answer: str, options: _Choices) -> int | None:
         for i, label in enumerate(options.labels):
             if label.strip().casefold() == wanted:
                 return i
-    return choice_index(answer, options.texts, reference=True)
+    return choice_index(answer, options.texts, reference=True, index_base=index_base)
 
 
 def _jsonable(value: Any) -> Any:
@@ -1278,9 +1282,11 @@ _CHOICE_LETTER = re.compile(
 )
 
 
-def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False) -> int | None:
+def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False,
+                 index_base: int = 0) -> int | None:
     """Which option `text` names: a letter ("B", "(b)", "B)", "Option B", "B) London"), the
-    option's text, or — for reference answers only, as in MMLU-style files — a 0-based index.
+    option's text, or — for reference answers only, as in MMLU-style files — an index counted
+    from `index_base`.
     A letter followed by anything but its own option's text ("A or B") names no option."""
     s = text.strip().strip("*`'\"").strip()
     norm = _norm_choice(s)
@@ -1294,7 +1300,7 @@ def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False
         if 0 <= index < len(choices) and (not rest or rest == _norm_choice(choices[index])):
             return index
     if reference and re.fullmatch(r"\d+", s):
-        index = int(s)
+        index = int(s) - index_base
         if 0 <= index < len(choices):
             return index
     return None

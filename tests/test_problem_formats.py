@@ -677,6 +677,32 @@ def test_text_that_is_not_a_list_of_options_is_refused(write_file: WriteFile, te
     assert_at_line(load_error(path), path, 1, "'choices' must be a list")
 
 
+def test_index_base_one_for_winogrande_and_socialiqa(write_file: WriteFile) -> None:
+    """Winogrande's answer "1" names option1, PIQA's label 1 names sol2: --index-base says
+    which counting a file uses (0 by default, as MMLU); a file's own labels still win."""
+    wino = write_file("wino.jsonl", jsonl(
+        {"sentence": "Sarah out-operated Maria, so _ got the harder cases.", "option1": "Sarah",
+         "option2": "Maria", "answer": "1"},
+        {"sentence": "The cup fell on the rug, so _ was wet.", "option1": "cup",
+         "option2": "rug", "answer": "2"}))
+    columns = {"choices": "option1,option2"}
+    first, second = load_problems(str(wino), FieldMap(question="sentence", columns=columns,
+                                                      index_base=1))
+    assert (first.answer, second.answer) == ("A", "B")
+    assert correct(first, "Sarah") and not correct(first, "Maria")
+    # Counted from 0 (the default), "2" is out of range: an error naming the flag.
+    assert_at_line(load_error(wino, question="sentence", columns=columns), wino, 2,
+                   "0-based index (--index-base)")
+    # Through the CLI, and with labels (ARC's "1".."4"), which need no base at all.
+    result = invoke("problems", "show", str(wino), "--question-field", "sentence",
+                    "--field", "choices=option1,option2", "--index-base", "1")
+    assert result.exit_code == 0, result.output
+    arc = write_file("arc.jsonl", jsonl({"question": "Which way?", "answerKey": "1", "choices": {
+        "label": ["1", "2"], "text": ["north", "south"]}}))
+    (p,) = load_problems(str(arc), FieldMap(answer="answerKey", index_base=1))
+    assert p.answer == "A"
+
+
 def test_a_list_of_numbers_is_one_answer_not_alternatives(write_file: WriteFile) -> None:
     """TheoremQA's "list of integer" answers: [2, 3] is the answer, not "2 or 3"; a list of
     texts stays a list of alternatives (NQ-open)."""
