@@ -425,8 +425,8 @@ def report_command(
         "differences between them per condition.", metavar="RUN_ID...")],
     db: DbOption = None,
     html: Annotated[str | None, typer.Option(
-        "--html", help="Write a self-contained HTML report (charts, outcomes, transcripts) "
-        "of one run.", show_default=False)] = None,
+        "--html", help="Write a self-contained HTML report: charts, outcomes and transcripts "
+        "of one run, or several runs compared.", show_default=False)] = None,
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the scores as JSON: a run's SPEC §4 structure, or for several "
         "runs each one's scores and the paired differences.", show_default=False)] = None,
@@ -434,16 +434,16 @@ def report_command(
     """A run's scores and success-by-turn chart (optionally as a self-contained HTML file),
     or several runs compared."""
     from sml_cli import report
-    from sml_cli.errors import UsageError
     from sml_cli.store import Store
 
-    if html and len(run_ids) > 1:
-        raise UsageError("--html reports one run; compare several in the terminal or --json")
     with Store(db) as store:
         if len(run_ids) > 1:
             comparison = report.compare_runs(store, run_ids)
             report.print_comparison(comparison)
             document: dict = comparison
+            if html:
+                path = report.write_page(report.render_comparison_html(comparison), html)
+                typer.echo(f"wrote {path}", err=True)
         else:
             data = report.load_run(store, run_ids[0])
             report.print_report(data)

@@ -192,7 +192,9 @@ def print_report(data: RunData) -> None:
 
 
 def _svg_success_by_turn(conditions: dict[str, dict[str, Any]], max_turns: int) -> str:
-    w, h, left, right, top, bottom = 560, 300, 48, 130, 16, 40
+    # The legend sits right of the plot: as wide as its longest name ("answer · base-run").
+    right = max(130, 7 * max((len(n) for n in conditions), default=0) + 44)
+    w, h, left, top, bottom = 430 + right, max(300, 40 + 18 * len(conditions)), 48, 16, 40
     pw, ph = w - left - right, h - top - bottom
 
     def x(k: int) -> float:
@@ -241,7 +243,9 @@ def _svg_success_by_turn(conditions: dict[str, dict[str, Any]], max_turns: int) 
 def _svg_deltas(deltas: dict[str, dict[str, Any]]) -> str:
     if not deltas:
         return ""
-    row_h, w, label_w = 28, 560, 150  # x axis: difference in percentage points
+    row_h = 28  # x axis: difference in percentage points
+    label_w = max(150, 7 * max(len(n) for n in deltas) + 16)
+    w = 410 + label_w
     h = row_h * len(deltas) + 40
     lo = min(-0.1, *(d["ci95"][0] for d in deltas.values())) - 0.05
     hi = max(0.1, *(d["ci95"][1] for d in deltas.values())) + 0.05
@@ -359,11 +363,7 @@ def render_html(data: RunData, store: Store) -> str:
         for s in sorted(data.sessions, key=lambda s: (_natural(s.problem_id),
                                                       names.index(s.condition), s.sample))
     ]
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-    )
-    template = env.get_template("report.html.j2")
+    template = _environment().get_template("report.html.j2")
     return template.render(
         result=result, names=names, conditions=conditions, pct=_pct,
         chart_success=jinja2.utils.markupsafe.Markup(
@@ -374,6 +374,37 @@ def render_html(data: RunData, store: Store) -> str:
     )
 
 
+def render_comparison_html(comparison: dict[str, Any]) -> str:
+    """`sml report A B --html`: the runs' scores side by side, success by turn with one line
+    per condition and run, and the paired differences between runs."""
+    import jinja2
+
+    runs = comparison["runs"]
+    conditions = ordered_conditions({c for r in runs.values() for c in r["conditions"]})
+    series = {f"{condition} · {run_id}": run["conditions"][condition]
+              for condition in conditions for run_id, run in runs.items()
+              if condition in run["conditions"]}
+    max_turns = max((len(s["success_at_turn"]) for s in series.values()), default=1)
+    pairs = {f"{condition}: {pair}": d for condition, by_pair in comparison["deltas"].items()
+             for pair, d in by_pair.items()}
+    return _environment().get_template("compare.html.j2").render(
+        runs=runs, conditions=conditions, deltas=comparison["deltas"], pct=_pct,
+        chart_success=jinja2.utils.markupsafe.Markup(
+            _svg_success_by_turn(series, max(1, max_turns))),
+        chart_deltas=jinja2.utils.markupsafe.Markup(_svg_deltas(pairs)),
+        version=__version__,
+    )
+
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+    )
+
+
 def _natural(text: str) -> tuple:
     import re
 
@@ -381,8 +412,11 @@ def _natural(text: str) -> tuple:
 
 
 def write_html(data: RunData, store: Store, path: str) -> Path:
+    return write_page(render_html(data, store), path)
+
+
+def write_page(page: str, path: str) -> Path:
     target = Path(path)
-    page = render_html(data, store)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")

@@ -514,11 +514,27 @@ def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> No
                                        str(out)])
     assert flipped.exit_code == 0
     assert json.loads(out.read_text())["deltas"]["answer"]["weak vs strong"]["delta"] == -1.0
-    for args, words in ((["strong", "strong"], "named twice"), (["strong", "nope"], "'nope'"),
-                        (["strong", "weak", "--html", str(tmp_path / "x.html")], "--html")):
-        refused = CliRunner().invoke(app, ["report", *args, "--db", str(db)])
+    for args, words in ((["strong", "strong"], "named twice"), (["strong", "nope"], "'nope'")):
+        refused = CliRunner().invoke(app, ["report", *args, "--db", str(db), "--html",
+                                           str(tmp_path / "x.html")])
         assert refused.exit_code == 2 and words in cli_output(refused), cli_output(refused)
     assert not (tmp_path / "x.html").exists()
+
+    # --html: one self-contained page, a line per condition and run, a row per pair.
+    page_path = tmp_path / "cmp.html"
+    result = CliRunner().invoke(app, ["report", "strong", "weak", "--db", str(db), "--html",
+                                      str(page_path)])
+    assert result.exit_code == 0, cli_output(result)
+    page = page_path.read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    dom = parse(page)
+    lines = dom.find("svg", id="chart-success").find_all("polyline")
+    assert sorted(line.attrs["data-condition"] for line in lines) == [
+        "answer · strong", "answer · weak", "none · strong"]
+    rows = dom.find("table", id="deltas").find_all("tr")[1:]
+    assert [[" ".join(c.all_text().split()) for c in r.find_all("td")] for r in rows] == [
+        ["answer", "strong vs weak", "2", "+100.0 pts", "[+100.0, +100.0]"]]
+    assert len(dom.find("svg", id="chart-deltas").find_all("circle")) == 1
 
 
 def test_leak_marks_never_repeat_or_drop_text() -> None:
