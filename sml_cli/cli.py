@@ -473,9 +473,16 @@ def sessions_list(
     ] = None,
     status: Annotated[str | None, typer.Option(
         "--status", help="running, done or error.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", "-n", min=1, help="Newest N (default: 50 in the table, all with --json).",
+        show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per session per line (JSON Lines), scores included, "
+        "for jq or pandas.")] = False,
 ) -> None:
     """List logged sessions, newest first."""
+    import json
+
     from sml_cli import console_views
     from sml_cli.store import Store
 
@@ -494,6 +501,12 @@ def sessions_list(
         where = " AND ".join(clauses) or "1 = 1"
         count_sql = f"SELECT count(*) FROM sessions WHERE {where}"
         total = store.db.execute(count_sql, params).fetchone()[0]
+        if as_json:
+            order = "created DESC" + (f" LIMIT {int(limit)}" if limit else "")
+            for session in store.sessions(where, params, order=order):
+                typer.echo(json.dumps(session.to_json(), ensure_ascii=False))
+            return
+        limit = limit or 50
         sessions = list(store.sessions(where, params, order=f"created DESC LIMIT {int(limit)}"))
         console_views.print_sessions(
             sessions, title=f"{total} sessions in {store.path}"

@@ -148,6 +148,10 @@ class SessionInfo:
         row["meta"] = json.dumps(self.meta, ensure_ascii=False) if self.meta else None
         return row
 
+    def to_json(self) -> dict[str, Any]:
+        """The session as plain JSON values (booleans as booleans, meta as an object)."""
+        return shallow_dict(self)
+
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SessionInfo:
         data = {k: row.get(k) for k in cls.__dataclass_fields__}

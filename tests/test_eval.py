@@ -173,6 +173,17 @@ def test_eval_four_conditions_against_openai_compatible_endpoint(
     assert f"Final answer: {answer_of}" in shown.output  # the student's own turn is public
     listing = invoke(["sessions", "list", "--db", str(db), "--run-id", "e2e"])
     assert listing.exit_code == 0 and "12 sessions" in listing.output
+    # --json: JSON Lines, every matching session (no table limit), scores as stored.
+    listing = invoke(["sessions", "list", "--db", str(db), "--run-id", "e2e", "--json",
+                      "--condition", "answer"])
+    assert listing.exit_code == 0, cli_output(listing)
+    rows = [json.loads(line) for line in listing.output.splitlines()]
+    stored = dict(sqlite_rows(db, "SELECT id, solved FROM sessions WHERE run_id = 'e2e' AND "
+                                  "condition = 'answer'"))
+    assert {r["id"]: r["solved"] for r in rows} == {k: bool(v) for k, v in stored.items()}
+    assert all(r["condition"] == "answer" and isinstance(r["meta"], dict) for r in rows)
+    assert len(invoke(["sessions", "list", "--db", str(db), "--json", "-n", "2"]
+                      ).output.splitlines()) == 2
 
 
 def test_failing_model_calls_store_an_error_and_the_run_goes_on(
