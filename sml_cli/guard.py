@@ -94,7 +94,7 @@ from sml_cli.numbers import (
     numbers_equal,
     parse_number,
 )
-from sml_cli.problems import Problem
+from sml_cli.problems import Problem, options_in_question
 from sml_cli.verification import BOOLEAN_WORDS, plain_math_to_latex
 
 REDACTED = "[redacted]"
@@ -187,6 +187,11 @@ def _plan_for(key: _ProblemKey) -> tuple[Detector, ...]:
         if 0 <= index < len(choices):
             return (_choice_detector(index, choices, stem),)
         return _answer_detectors(answer, stem, public, "exact")
+    embedded = options_in_question(question, answer) if verifier == "exact" else None
+    if embedded is not None:  # "(B)" of options written into the question (BIG-Bench Hard)
+        stem, options = embedded
+        return (_choice_detector(LETTERS.find(answer.strip().strip("()").upper()), options,
+                                 stem),)
     if verifier == "regex":
         detectors: list[Detector] = []
         for literal in _regex_literals(answer):

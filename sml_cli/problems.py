@@ -891,6 +891,28 @@ def _options_in_text(text: str) -> list[str] | None:
     return options if all(options) else None
 
 
+_LETTER_ANSWER = re.compile(r"\(?([A-Za-z])\)?")
+_FIRST_OPTION = re.compile(r"(?:^|(?<=\s))\(?A[).:]")
+
+
+def options_in_question(question: str, answer: str) -> tuple[str, tuple[str, ...]] | None:
+    """For an answer that is an option letter ("(B)", BIG-Bench Hard's targets) of options
+    written into the question ("…\nOptions:\n(A) rubber ship\n(B) …"): the question before
+    them and the options, so that "B", "(B) terrible rubber ship" and the option's text all
+    answer it. None when the answer is no letter or the question lists no such options."""
+    letter = _LETTER_ANSWER.fullmatch(answer.strip())
+    if letter is None:
+        return None
+    first = _FIRST_OPTION.search(question)
+    if first is None:
+        return None
+    options = _options_in_text(question[first.start():])
+    wanted = ord(letter.group(1).upper()) - ord("A")
+    if options is None or wanted >= len(options):
+        return None
+    return question[: first.start()].strip(), tuple(options)
+
+
 def _question_text(value: Any) -> str | None:
     """The question from a cell: text, or a chat-format prompt (TRL's `prompt` column, a
     list of {role, content} messages), whose user messages are the question — the student

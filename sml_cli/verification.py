@@ -18,7 +18,7 @@ from sml_cli.numbers import (
     parse_number,
     words_beside_numbers,
 )
-from sml_cli.problems import Problem, choice_index, extract_boxed
+from sml_cli.problems import Problem, choice_index, extract_boxed, options_in_question
 
 # "Final answer: X" in any case, tolerating markdown emphasis around the marker
 # ("**Final Answer:** 42", "Final answer - 42"). X runs to the end of the line.
@@ -121,7 +121,8 @@ def check(problem: Problem, attempt: str) -> Verdict:
     if verifier == "numeric":
         ok = any(numeric_equal(r, attempt) for r in problem.answers)
     elif verifier == "exact":
-        ok = any(exact_equal(r, attempt) or quantity_equal(r, attempt) for r in problem.answers)
+        ok = any(exact_equal(r, attempt) or quantity_equal(r, attempt)
+                 or option_letter_equal(problem.question, r, attempt) for r in problem.answers)
     elif verifier == "math":
         ok = any(math_equal(r, attempt) for r in problem.answers)
     elif verifier == "choice":
@@ -176,6 +177,18 @@ def exact_equal(reference: str, attempt: str) -> bool:
         return BOOLEAN_WORDS[ref] == BOOLEAN_WORDS[got]
     ref, got = " ".join(_ARTICLES.sub(" ", ref).split()), " ".join(_ARTICLES.sub(" ", got).split())
     return bool(ref) and ref == got
+
+
+def option_letter_equal(question: str, reference: str, attempt: str) -> bool:
+    """A reference that is an option letter ("(B)") of options the question lists: the
+    attempt names that option as a choice problem's would ("B", "(b)", "B) its text", or
+    its text alone)."""
+    found = options_in_question(question, reference)
+    if found is None:
+        return False
+    _, options = found
+    wanted = ord(reference.strip().strip("()").upper()) - ord("A")
+    return choice_index(attempt, options) == wanted
 
 
 def quantity_equal(reference: str, attempt: str) -> bool:

@@ -223,6 +223,17 @@ def test_a_yes_no_answer_leaks_in_either_word(answer: str) -> None:
         assert not find_leaks(message, convex), message
 
 
+def test_an_option_letter_of_options_in_the_question_is_guarded_as_a_choice() -> None:
+    """BIG-Bench Hard's "(B)" with the options in the question: naming the letter or the
+    option's text as the answer leaks; comparing the options does not."""
+    bbh = P("Which sentence has the correct adjective order?\nOptions:\n"
+            "(A) rubber terrible ship\n(B) terrible rubber ship", "(B)", "exact")
+    for message in ("The answer is (B).", "Go with terrible rubber ship.", "B"):
+        assert find_leaks(message, bbh), message
+    for message in ("Think about opinion before material.", "Is it (A) or (B)? Compare them."):
+        assert not find_leaks(message, bbh), message
+
+
 def test_math_candidates_stay_cheap_on_long_messages() -> None:
     p = P("Find sin 60 degrees exactly.", r"\frac{\sqrt{3}}{2}", "math")
     find_leaks("warm up sqrt(3)/2", p)  # imports math-verify once

@@ -269,6 +269,30 @@ def test_a_quantity_with_its_unit(reference: str, attempt: str, right: bool) -> 
     assert check(problem, attempt).correct is right
 
 
+BBH_QUESTION = ("Which sentence has the correct adjective order?\nOptions:\n"
+                "(A) rubber terrible ship\n(B) terrible rubber ship")
+
+
+@pytest.mark.parametrize(("attempt", "right"), [
+    ("(B)", True), ("B", True), ("b", True), ("B) terrible rubber ship", True),
+    ("(B) terrible rubber ship", True), ("terrible rubber ship", True),
+    ("(A)", False), ("A", False), ("rubber terrible ship", False), ("B or A", False),
+    ("(B) rubber terrible ship", False),  # B's letter with A's text names no option
+])
+def test_an_option_letter_of_options_written_into_the_question(attempt: str,
+                                                              right: bool) -> None:
+    """BIG-Bench Hard: the target is "(B)" and the options are part of the input text. The
+    student's "B" or "(B) terrible rubber ship" names that option as much as "(B)" does."""
+    problem = make_problem(BBH_QUESTION, "(B)")
+    assert problem.verifier == "exact"
+    assert check(problem, attempt).correct is right
+
+
+def test_a_letter_answer_without_options_in_the_question_is_plain_text() -> None:
+    problem = make_problem("Which grade did Ann get, A or B?", "B")
+    assert check(problem, "B").correct and not check(problem, "(B) terrible").correct
+
+
 def test_an_equation_solved_for_a_variable_is_verified_as_maths() -> None:
     problem = make_problem("Solve 2x + 1 = 11.", "x = 5")
     assert problem.verifier == "math"
