@@ -420,9 +420,10 @@ def eval_command(
 
 @app.command("report")
 def report_command(
-    run_ids: Annotated[list[str], typer.Argument(
+    run_ids: Annotated[list[str] | None, typer.Argument(
         help="The run to report on; several runs are compared side by side, with paired "
-        "differences between them per condition.", metavar="RUN_ID...")],
+        "differences between them per condition; none lists the newest runs.",
+        metavar="[RUN_ID]...", show_default=False)] = None,
     db: DbOption = None,
     html: Annotated[str | None, typer.Option(
         "--html", help="Write a self-contained HTML report: charts, outcomes and transcripts "
@@ -437,6 +438,13 @@ def report_command(
     from sml_cli.store import Store
 
     with Store(db) as store:
+        if not run_ids:
+            if html or json_path:
+                from sml_cli.errors import UsageError
+
+                raise UsageError("--html and --json need a RUN_ID (sml report lists them)")
+            report.print_runs(store.run_summaries(limit=20), store.path)
+            return
         if len(run_ids) > 1:
             comparison = report.compare_runs(store, run_ids)
             report.print_comparison(comparison)

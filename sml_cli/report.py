@@ -93,6 +93,40 @@ def compare_runs(store: Store, run_ids: list[str]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- terminal
 
 
+def print_runs(runs: list[dict[str, Any]], path: Path) -> None:
+    """`sml report` with no run id: the newest runs, to pick one from."""
+    from rich import box
+    from rich.table import Table
+
+    from sml_cli.console_views import console
+
+    if not runs:
+        console.print(f"[dim]No runs in {path} yet: start one with `sml eval`.[/]")
+        return
+    table = Table(title=f"Runs in {path}, newest first", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    table.add_column("run", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("student → teacher", overflow="fold", ratio=2)
+    table.add_column("conditions", overflow="fold", ratio=1)
+    for name in ("n", "err", "solved"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for run in runs:
+        config, done = run["config"], run["done"] or 0
+        models = str(config.get("student") or "–")
+        if config.get("teacher"):
+            models += f" → {config['teacher']}"
+        table.add_row(
+            run["id"], (run["created"] or "")[5:16].replace("T", " "),
+            run["status"] if run["kind"] == "eval" else run["kind"], models,
+            ",".join(config.get("conditions") or []) or "–", str(run["sessions"]),
+            f"[red]{run['errors']}[/]" if run["errors"] else "0",
+            f"{(run['solved'] or 0) / done * 100:.0f}%" if done else "–")
+    console.print(table)
+    console.print("[dim]sml report RUN_ID for one run; several ids compare them.[/]")
+
+
 def print_comparison(comparison: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table

@@ -109,6 +109,22 @@ class Store:
         row["config"] = json.loads(row["config"]) if row["config"] else {}
         return row
 
+    def run_summaries(self, limit: int) -> list[dict[str, Any]]:
+        """The newest runs, each with its config and session counts (one query)."""
+        rows = self.db.query(
+            """SELECT r.id, r.kind, r.created, r.status, r.config,
+                      count(s.id) AS sessions,
+                      sum(s.status = 'done') AS done,
+                      sum(s.status = 'error') AS errors,
+                      sum(s.status = 'done' AND s.solved = 1) AS solved
+               FROM runs r LEFT JOIN sessions s ON s.run_id = r.id
+               GROUP BY r.id ORDER BY r.created DESC LIMIT ?""", [limit])
+        out = []
+        for row in rows:
+            row["config"] = json.loads(row["config"]) if row["config"] else {}
+            out.append(row)
+        return out
+
     def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
         with self.writing():
             self.db["runs"].insert(

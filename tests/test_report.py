@@ -537,6 +537,23 @@ def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> No
     assert len(dom.find("svg", id="chart-deltas").find_all("circle")) == 1
 
 
+def test_report_without_a_run_id_lists_the_runs(run: Run, tmp_path: Path) -> None:
+    listing = CliRunner().invoke(app, ["report", "--db", str(run.db)], terminal_width=200)
+    text = cli_output(listing)
+    assert listing.exit_code == 0, text
+    row = next(line for line in text.splitlines() if line.strip().startswith(RUN_ID))
+    # 9 sessions (3 problems × 3 conditions), 3 errors (p3 everywhere); solved over the 6
+    # finished ones, as the run's own table counts them.
+    done = [s for s in run.sessions if s["status"] == "done"]
+    solved = sum(1 for s in done if s["solved_at_turn"] is not None)
+    assert row.split()[-3:] == ["9", "3", f"{solved / len(done) * 100:.0f}%"], row
+    assert " done " in row
+    empty = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "empty.db")])
+    assert empty.exit_code == 0 and "No runs" in cli_output(empty)
+    refused = CliRunner().invoke(app, ["report", "--db", str(run.db), "--html", "x.html"])
+    assert refused.exit_code == 2 and "need a RUN_ID" in cli_output(refused)
+
+
 def test_leak_marks_never_repeat_or_drop_text() -> None:
     from sml_cli.report import _marked
 
