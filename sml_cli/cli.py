@@ -423,7 +423,7 @@ def report_command(
     run_ids: Annotated[list[str] | None, typer.Argument(
         help="The run to report on; several runs are compared side by side, with paired "
         "differences between them per condition; none lists the newest runs.",
-        metavar="[RUN_ID]...", show_default=False)] = None,
+        metavar="RUN_ID", show_default=False)] = None,
     db: DbOption = None,
     html: Annotated[str | None, typer.Option(
         "--html", help="Write a self-contained HTML report: charts, outcomes and transcripts "
@@ -433,7 +433,7 @@ def report_command(
         "runs each one's scores and the paired differences.", show_default=False)] = None,
 ) -> None:
     """A run's scores and success-by-turn chart (optionally as a self-contained HTML file),
-    or several runs compared."""
+    several runs compared, or with no run id the newest runs."""
     from sml_cli import report
     from sml_cli.store import Store
 
