@@ -209,6 +209,27 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
     return [f"{flag} {model}: {', '.join(missing)} not set; its calls may fail"]
 
 
+@dataclass
+class Dialect:
+    """What one model on one endpoint turned out to refuse, learnt from its 400s and kept for
+    every later request to it — from every session of the run, not only the one that met the
+    refusal. OpenAI's reasoning models want `max_completion_tokens` and no `temperature`;
+    some servers reject `stream_options`; some chat templates have no system role (Gemma's
+    raises "System role not supported"), so the system prompt opens the first user message."""
+
+    max_tokens_key: str = "max_tokens"
+    usage_in_stream: bool = True
+    sends_temperature: bool = True
+    system_role: bool = True
+
+
+_DIALECTS: dict[tuple[str, str], Dialect] = {}
+
+
+def dialect_of(endpoint: str, model: str) -> Dialect:
+    return _DIALECTS.setdefault((endpoint, model), Dialect())
+
+
 def refuses_system_role(error_text: str) -> bool:
     """Does a refused request say the model's chat template has no system role?"""
     text = error_text.lower()
@@ -280,27 +301,20 @@ class _RetryingModel:
             )
         return replace(reply, content=said, reasoning=thought)
 
-    # Adjusted per model when an endpoint refuses a parameter (see `_adapt_to`): OpenAI's
-    # reasoning models want `max_completion_tokens`; some servers reject `stream_options`.
-    _max_tokens_key = "max_tokens"
-    _usage_in_stream = True
-    _sends_temperature = True
-    # Some chat templates have no system role (Gemma's raises "System role not supported"):
-    # the system prompt then opens the first user message instead.
-    _system_role = True
+    dialect: Dialect
 
     def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
-        s = self.settings
-        if not self._system_role:
+        s, dialect = self.settings, self.dialect
+        if not dialect.system_role:
             messages = fold_system_prompt(messages)
         payload: dict[str, Any] = {"messages": messages, "stream": stream}
-        if s.temperature is not None and self._sends_temperature:
+        if s.temperature is not None and dialect.sends_temperature:
             payload["temperature"] = s.temperature
         if s.max_tokens is not None:
-            payload[self._max_tokens_key] = s.max_tokens
+            payload[dialect.max_tokens_key] = s.max_tokens
         if s.seed is not None:
             payload["seed"] = s.seed
-        if stream and self._usage_in_stream:
+        if stream and dialect.usage_in_stream:
             payload["stream_options"] = {"include_usage": True}
         return payload
 
@@ -318,6 +332,7 @@ class LiteLLMModel(_RetryingModel):
         self.name = label or model
         self.settings = settings
         self._api_key = api_key
+        self.dialect = dialect_of(settings.api_base or "litellm", model)
 
     def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
@@ -339,10 +354,10 @@ class LiteLLMModel(_RetryingModel):
         try:
             return await self._call(litellm, messages, on_token)
         except Exception as exc:
-            if not (self._system_role and _is_bad_request(exc)
+            if not (self.dialect.system_role and _is_bad_request(exc)
                     and refuses_system_role(str(exc))):
                 raise
-            self._system_role = False  # for this call and every later one
+            self.dialect.system_role = False  # for this call and every later one
             return await self._call(litellm, messages, on_token)
 
     async def _call(self, litellm: Any, messages: list[Message],
@@ -488,6 +503,7 @@ class OpenAICompatibleModel(_RetryingModel):
         self.settings = settings
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._served = served
+        self.dialect = dialect_of(self._url, served)
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._price = price  # USD per prompt token, per completion token
 
@@ -533,19 +549,20 @@ class OpenAICompatibleModel(_RetryingModel):
         if error.status_code not in (400, 422):
             return False
         body = error.body.lower()
-        if (self._sends_temperature and self.settings.temperature is not None
+        dialect = self.dialect
+        if (dialect.sends_temperature and self.settings.temperature is not None
                 and "temperature" in body and "unsupported" in body):
-            self._sends_temperature = False
+            dialect.sends_temperature = False
             return True
-        if (self._max_tokens_key == "max_tokens" and self.settings.max_tokens is not None
+        if (dialect.max_tokens_key == "max_tokens" and self.settings.max_tokens is not None
                 and "max_completion_tokens" in error.body):
-            self._max_tokens_key = "max_completion_tokens"
+            dialect.max_tokens_key = "max_completion_tokens"
             return True
-        if streaming and self._usage_in_stream and "stream_options" in error.body:
-            self._usage_in_stream = False
+        if streaming and dialect.usage_in_stream and "stream_options" in error.body:
+            dialect.usage_in_stream = False
             return True
-        if self._system_role and refuses_system_role(error.body):
-            self._system_role = False
+        if dialect.system_role and refuses_system_role(error.body):
+            dialect.system_role = False
             return True
         return False
 

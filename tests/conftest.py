@@ -21,3 +21,12 @@ def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def forget_endpoint_dialects() -> None:
+    """What an endpoint refused is remembered per process (models.Dialect); a stub server of
+    a later test may get the same port, and must not inherit it."""
+    from sml_cli import models
+
+    models._DIALECTS.clear()

@@ -158,7 +158,8 @@ def test_a_refused_parameter_is_adapted_once_and_remembered(
     instead: str | None
 ) -> None:
     """OpenAI's reasoning models and some OpenAI-compatible servers refuse a parameter and
-    say so: the model changes it after the first refusal, for every later call too."""
+    say so: the model changes it after the first refusal, for every later call too — also
+    the calls of other sessions (each has its own model object)."""
 
     def strict_server(request: dict[str, Any]) -> str | StubFault:
         if refused in request:
@@ -166,9 +167,9 @@ def test_a_refused_parameter_is_adapted_once_and_remembered(
         return f"ok {request.get(instead) if instead else ''}".strip()
 
     with StubServer(strict_server) as server:
-        model = make_model("openai/strict", ModelSettings(api_base=server.url, retries=0,
-                                                          **settings))
         for _ in range(2):
+            model = make_model("openai/strict", ModelSettings(api_base=server.url, retries=0,
+                                                              **settings))
             tokens: list[str] = []
             reply = asyncio.run(model.respond(MESSAGES, tokens.append if stream else None))
             assert reply.content == ("ok 300" if instead else "ok")
@@ -200,8 +201,8 @@ def test_a_template_without_a_system_role_gets_the_prompt_in_the_first_user_mess
         return "roles " + ",".join(m["role"] for m in request["messages"])
 
     with StubServer(gemma) as server:
-        model = make_model("openai/gemma", ModelSettings(api_base=server.url, retries=0))
-        for _ in range(2):
+        for _ in range(2):  # two sessions, two model objects: one refusal in all
+            model = make_model("openai/gemma", ModelSettings(api_base=server.url, retries=0))
             tokens: list[str] = []
             reply = asyncio.run(model.respond(conversation, tokens.append if stream else None))
             assert reply.content == "roles user,assistant,user"
