@@ -771,7 +771,8 @@ def extract_with_pattern(
         return matches[-1].strip() if matches else None
     if pattern == "last-line":
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        return lines[-1] if lines else None
+        # (a GSM8K-style "#### 72" last line is its answer, 72)
+        return re.sub(r"^####\s*", "", lines[-1]) or None if lines else None
     if pattern == "last-number":
         from sml_cli.numbers import find_numbers
 

@@ -501,9 +501,11 @@ def test_last_line_preset(write_file: WriteFile) -> None:
             {"question": "Capital of France?",
              "answer": "It is the largest French city.\nIt is on the Seine.\n\n   Paris  \n\n"},
             {"question": "Solve 2x = 6.", "answer": "Divide both sides by 2:\nx = 3"},
+            {"question": "Clips in all?", "answer": "48 + 24 = 72\n#### 72"},
         ),
     )
-    city, x = load(path, pattern="last-line")
+    city, x, clips = load(path, pattern="last-line")
+    assert clips.answer == "72" and clips.verifier == "numeric"  # GSM8K's marker dropped
     assert city.answer == "Paris" and city.verifier == "exact"
     assert city.solution is not None and "Seine" in city.solution
     assert correct(city, "paris") and not correct(city, "Lyon")
