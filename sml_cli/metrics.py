@@ -165,8 +165,10 @@ def run_deltas(
     """Between runs (a base and a trained student, say): per condition, the success-rate
     difference of each pair of runs on the problems both ran, paired by problem as
     `paired_deltas` pairs conditions. {condition: {"RUN_A vs RUN_B": {delta, ci95,
-    n_problems}}}."""
+    n_problems, better_in_a, better_in_b}}}: the last two name the problems (by id) that
+    one run solved more often than the other, where a difference comes from."""
     per_run = {run: _solved_by_problem(sessions) for run, sessions in runs.items()}
+    problem_ids = {s.problem_key: s.problem_id for sessions in runs.values() for s in sessions}
     ids = list(runs)
     conditions = ordered_conditions({c for per in per_run.values() for c in per})
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -177,7 +179,12 @@ def run_deltas(
                 delta = _paired_bootstrap(mine, theirs, resamples=resamples,
                                           label=f"{seed}:{condition}:{a}-{b}")
                 if delta is not None:
-                    delta["n_problems"] = len(set(mine) & set(theirs))
+                    shared = sorted(set(mine) & set(theirs), key=lambda k: problem_ids[k])
+                    delta["n_problems"] = len(shared)
+                    delta["better_in_a"] = [problem_ids[k] for k in shared
+                                            if _mean(mine[k]) > _mean(theirs[k])]  # type: ignore[operator]
+                    delta["better_in_b"] = [problem_ids[k] for k in shared
+                                            if _mean(mine[k]) < _mean(theirs[k])]  # type: ignore[operator]
                     out.setdefault(condition, {})[f"{a} vs {b}"] = delta
     return out
 

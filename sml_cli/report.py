@@ -177,17 +177,22 @@ def print_comparison(comparison: dict[str, Any]) -> None:
         return
     deltas = Table(title="Paired differences in success rate between runs (same condition, "
                    "same problems)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify in [("condition", "left"), ("runs", "left"), ("problems", "right"),
-                          ("delta", "right"), ("95% CI (paired bootstrap)", "right")]:
-        deltas.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name, justify in [("condition", "left"), ("runs", "left"), ("n", "right"),
+                          ("delta", "right"), ("95% CI", "right"), ("1st+", "right"),
+                          ("2nd+", "right")]:
+        deltas.add_column(name, justify=justify, no_wrap=name != "runs")  # type: ignore[arg-type]
     for condition, pairs in comparison["deltas"].items():
         for pair, d in pairs.items():
             lo, hi = d["ci95"]
             style = "green" if lo > 0 else ("red" if hi < 0 else "default")
             deltas.add_row(condition, pair, str(d["n_problems"]),
                            f"[{style}]{d['delta'] * 100:+.1f} pts[/]",
-                           f"[{lo * 100:+.1f}, {hi * 100:+.1f}]")
+                           f"[{lo * 100:+.1f}, {hi * 100:+.1f}]",
+                           str(len(d["better_in_a"])), str(len(d["better_in_b"])))
     console.print(deltas)
+    console.print("[dim]n: problems both runs have; 95% CI: paired bootstrap over them; "
+                  "1st+/2nd+: problems the first/second run solved more often (listed in "
+                  "--json and --html).[/]")
 
 
 def print_report(data: RunData) -> None:

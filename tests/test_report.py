@@ -501,19 +501,22 @@ def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> No
     text = cli_output(result)
     assert result.exit_code == 0, text
     assert "Runs compared" in text and "openai/weak" in text
-    assert re.search(r"answer\s+strong vs weak\s+2\s+\+100\.0 pts\s+\[\+100\.0, \+100\.0\]",
-                     text), text
+    assert re.search(r"answer\s+strong vs weak\s+2\s+\+100\.0 pts\s+\[\+100\.0, \+100\.0\]"
+                     r"\s+2\s+0\s*$", text, re.MULTILINE), text
     data = json.loads(out.read_text(encoding="utf-8"))
     assert set(data["runs"]) == {"strong", "weak"}
     assert data["runs"]["strong"]["conditions"]["answer"]["success_at_turn"] == [0.0, 1.0, 1.0]
     assert data["runs"]["weak"]["conditions"]["answer"]["success_rate"] == 0.0
     assert data["deltas"] == {"answer": {"strong vs weak": {
-        "delta": 1.0, "ci95": [1.0, 1.0], "n_problems": 2}}}
+        "delta": 1.0, "ci95": [1.0, 1.0], "n_problems": 2, "better_in_a": ["p1", "p2"],
+        "better_in_b": []}}}
     # Reversed, the sign flips; a run named twice, an unknown run, or --html for two: exit 2.
     flipped = CliRunner().invoke(app, ["report", "weak", "strong", "--db", str(db), "--json",
                                        str(out)])
     assert flipped.exit_code == 0
-    assert json.loads(out.read_text())["deltas"]["answer"]["weak vs strong"]["delta"] == -1.0
+    reversed_pair = json.loads(out.read_text())["deltas"]["answer"]["weak vs strong"]
+    assert reversed_pair["delta"] == -1.0
+    assert (reversed_pair["better_in_a"], reversed_pair["better_in_b"]) == ([], ["p1", "p2"])
     for args, words in ((["strong", "strong"], "named twice"), (["strong", "nope"], "'nope'")):
         refused = CliRunner().invoke(app, ["report", *args, "--db", str(db), "--html",
                                            str(tmp_path / "x.html")])
@@ -533,7 +536,9 @@ def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> No
         "answer · strong", "answer · weak", "none · strong"]
     rows = dom.find("table", id="deltas").find_all("tr")[1:]
     assert [[" ".join(c.all_text().split()) for c in r.find_all("td")] for r in rows] == [
-        ["answer", "strong vs weak", "2", "+100.0 pts", "[+100.0, +100.0]"]]
+        ["answer", "strong vs weak", "2", "+100.0 pts", "[+100.0, +100.0]", "2", "0"]]
+    flips = dom.find("details", class_="flips").all_text()
+    assert "p1" in flips and "p2" in flips
     assert len(dom.find("svg", id="chart-deltas").find_all("circle")) == 1
 
 
