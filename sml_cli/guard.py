@@ -94,11 +94,10 @@ from sml_cli.numbers import (
     numbers_equal,
     parse_number,
 )
-from sml_cli.problems import Problem, options_in_question
+from sml_cli.problems import LETTERS, Problem, options_in_question
 from sml_cli.verification import BOOLEAN_WORDS, plain_math_to_latex
 
 REDACTED = "[redacted]"
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,11 @@ class Problem:
         )
 
 
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 def _letters() -> Iterator[str]:
-    return iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return iter(LETTERS)
 
 
 # Fields besides question/answer that `--field NAME=COLUMN` can map, with the column each is
@@ -822,6 +825,7 @@ def _list_cell(value: Any) -> Any:
 class _Choices:
     texts: tuple[str, ...]
     labels: tuple[str, ...] | None  # ARC's own option labels ("A".."D" or "1".."4")
+    best: int | None = None  # the top-scored option, when options come with scores (BIG-bench)
 
 
 _OWN_LETTER_PREFIX = re.compile(r"\s*\(?([A-Za-z])\s*[).:]\s*")
@@ -842,7 +846,13 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
     if problem:
         raise ProblemFileError(str(path), f"'choices': {problem}", line)
     labels = None
-    if isinstance(value, dict) and "text" in value:  # the {"label": [...], "text": [...]} layout
+    best = None
+    if _scored_options(value):  # BIG-bench's target_scores: {"option text": 1, "other": 0}
+        scores = list(value.values())
+        top = max(scores)
+        best = scores.index(top) if scores.count(top) == 1 else None
+        value = list(value)
+    elif isinstance(value, dict) and "text" in value:  # the {"label": [...], "text": [...]} layout
         raw_labels = _list_cell(value.get("label"))
         value = _list_cell(value["text"])
         if isinstance(raw_labels, list) and isinstance(value, list) and \
@@ -867,7 +877,16 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
     if all(m and m.group(1).upper() == letter and m.end() < len(t)
            for m, letter, t in zip(prefixes, _letters(), texts, strict=False)):
         texts = [t[m.end():].strip() for m, t in zip(prefixes, texts, strict=True) if m]
-    return _Choices(tuple(texts), labels)
+    return _Choices(tuple(texts), labels, best)
+
+
+def _scored_options(value: Any) -> bool:
+    """Options as {text: score} (BIG-bench's `target_scores`): numbers for values, and keys
+    that are the options' texts, not their letters ({"A": 5} is option A, the number 5)."""
+    return (isinstance(value, dict) and len(value) >= 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                    for v in value.values())
+            and not all(isinstance(k, str) and len(k.strip()) == 1 for k in value))
 
 
 _OPTION_MARK = re.compile(r"(?:^|(?<=[\s,;]))\(?([A-Za-z])\s*[).:]")
@@ -1088,14 +1107,21 @@ def _build_problem(
     if options and _answer_is_an_option_column(fields.answer, choices_column):
         options = _shuffled(options, question)
     choices = options.texts if options else None
+    if answer is None and options is not None and options.best is not None:
+        answer = LETTERS[options.best]  # the answer is the top-scored option
 
     if answer is None and not tests:
         if not has_column(row, fields.answer):
             test_column = next((k for k in row if isinstance(k, str)
                                 and k.casefold() in TEST_COLUMN_GUESSES), None)
+            scored = next((k for k, v in row.items() if isinstance(k, str)
+                           and _scored_options(v)), None)
             hint = (f" (a code problem? its tests are in {test_column!r}: map them with "
                     f"--field tests={shlex.quote(test_column)}, and no answer is needed)"
                     if test_column and "tests" not in fields.columns else
+                    f" (options with scores are in {scored!r}: map them with --field "
+                    f"choices={shlex.quote(scored)}; the top-scored one is the answer)"
+                    if scored and "choices" not in fields.columns else
                     _missing_column_hint(row, "--answer-field", ANSWER_COLUMN_GUESSES,
                                          "answer", fields.answer))
             raise fail(f"no {fields.answer!r} field; fields here: {available}{hint}")
@@ -1139,7 +1165,7 @@ def _build_problem(
                 f"(a letter, {fields.index_base}-based index (--index-base), option label or "
                 "option text)"
             )
-        answer = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
+        answer = LETTERS[index]
     if verifier == "regex":
         for text in (answer or "", *aliases):
             try:

@@ -679,6 +679,31 @@ def test_text_that_is_not_a_list_of_options_is_refused(write_file: WriteFile, te
     assert_at_line(load_error(path), path, 1, "'choices' must be a list")
 
 
+def test_bigbench_target_scores_are_options_whose_top_score_is_the_answer(
+        write_file: WriteFile) -> None:
+    """BIG-bench's JSON tasks: rows under "examples", multiple choice as {option: score}. The
+    unmapped column is pointed at; mapped, the top-scored option is the answer; a tie at the
+    top names no answer (an error), and letter keys are labels, not scored texts."""
+    path = write_file("task.json", json.dumps({"name": "t", "examples": [
+        {"input": "Which bird is leftmost?",
+         "target_scores": {"The robin.": 0, "The crow.": 1, "The jay.": 0}},
+        {"input": "Which is heavier?", "target_scores": {"A feather": 0.0, "A brick": 1.0}},
+    ]}))
+    error = load_error(path, question="input")
+    assert_at_line(error, path, 1, "--field choices=target_scores")
+    crow, brick = load(path, question="input", columns={"choices": "target_scores"})
+    assert crow.choices == ("The robin.", "The crow.", "The jay.") and crow.answer == "B"
+    assert crow.verifier == "choice" and correct(crow, "B") and correct(crow, "The crow.")
+    assert not correct(crow, "A") and brick.answer == "B"
+    tied = write_file("tied.json", json.dumps({"examples": [
+        {"input": "Pick.", "target_scores": {"one": 1, "two": 1}}]}))
+    load_error(tied, question="input", columns={"choices": "target_scores"})
+    lettered = write_file("lettered.jsonl", jsonl(
+        {"question": "Which number?", "answer": "B", "choices": {"A": 5, "B": 6}}))
+    (p,) = load(lettered)
+    assert p.choices == ("5", "6") and p.answer == "B"
+
+
 def test_index_base_one_for_winogrande_and_socialiqa(write_file: WriteFile) -> None:
     """Winogrande's answer "1" names option1, PIQA's label 1 names sol2: --index-base says
     which counting a file uses (0 by default, as MMLU); a file's own labels still win."""
