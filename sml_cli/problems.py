@@ -1297,7 +1297,8 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
-_LATEX_HINT = re.compile(r"\\[a-zA-Z]+|\^|\bsqrt\b|\bpi\b|[a-zA-Z]\s*[+\-*/]|[+\-*/]\s*[a-zA-Z]")
+_LATEX_HINT = re.compile(
+    r"\\[a-zA-Z]+|\\[{}]|\^|\bsqrt\b|\bpi\b|[a-zA-Z]\s*[+\-*/]|[+\-*/]\s*[a-zA-Z]")
 
 
 # "x = 5": an equation solved for one variable, which `math` equates with "5".

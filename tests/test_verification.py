@@ -293,6 +293,16 @@ def test_a_letter_answer_without_options_in_the_question_is_plain_text() -> None
     assert check(problem, "B").correct and not check(problem, "(B) terrible").correct
 
 
+def test_a_latex_set_is_verified_as_maths() -> None:
+    """MATH's set answers, \\{1,2\\}: LaTeX by its escaped braces, so `auto` picks `math`,
+    which takes the elements in any order and without braces."""
+    problem = make_problem("Solve x^2 - 3x + 2 = 0.", r"\{1,2\}")
+    assert problem.verifier == "math"
+    for attempt in ("1, 2", "2,1", "{1,2}", r"\{1, 2\}"):
+        assert check(problem, attempt).correct, attempt
+    assert not check(problem, "1").correct and not check(problem, "1, 3").correct
+
+
 def test_an_equation_solved_for_a_variable_is_verified_as_maths() -> None:
     problem = make_problem("Solve 2x + 1 = 11.", "x = 5")
     assert problem.verifier == "math"
