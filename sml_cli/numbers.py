@@ -329,6 +329,11 @@ _STRIP_WRAPPERS = re.compile(r"^(?:\\\(|\\\[|\$+)\s*|\s*(?:\\\)|\\\]|\$+)$")
 _TEXT_WRAPPER = re.compile(r"\\(?:text|mathrm|textbf|mbox)\{([^{}]*)\}")
 
 
+def strip_math_delimiters(text: str) -> str:
+    """`$…$`, `\\(…\\)`, `\\[…\\]` around a whole answer are typesetting, not content."""
+    return _STRIP_WRAPPERS.sub("", text.strip()).strip()
+
+
 def normalize_numeric_text(text: str) -> str:
     """Strip the decorations that never change a number's value: markdown, LaTeX wrappers,
     currency signs, a trailing full stop."""

@@ -16,6 +16,7 @@ from sml_cli.numbers import (
     number_with_unit,
     numbers_equal,
     parse_number,
+    strip_math_delimiters,
     words_beside_numbers,
 )
 from sml_cli.problems import Problem, choice_index, extract_boxed, options_in_question
@@ -153,7 +154,7 @@ def numeric_equal(reference: str, attempt: str) -> bool:
 def normalize_text(text: str) -> str:
     """Case, spacing, surrounding quotes/markdown, a trailing full stop and \\text{} wrappers
     never change a short text answer."""
-    s = normalize_numeric_text(text) if parse_number(text) else text.strip()
+    s = normalize_numeric_text(text) if parse_number(text) else strip_math_delimiters(text)
     s = re.sub(r"\\text\{([^{}]*)\}", r"\1", s)
     s = s.strip().strip("*_`\"'“”‘’").strip()
     s = s.rstrip(".!").strip()
