@@ -831,53 +831,71 @@ class _Choices:
 _OWN_LETTER_PREFIX = re.compile(r"\s*\(?([A-Za-z])\s*[).:]\s*")
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Options as a dataset lays them out, brought to a list: the raw option values, their
+    own labels if any, and the top-scored one for options that come with scores."""
+
+    values: list[Any]
+    labels: tuple[str, ...] | None = None
+    best: int | None = None
+    keyed: bool = False  # {"A": "…"}: the labels are the object's keys (MedQA)
+
+
+def _option_layout(value: Any) -> _Layout | None:
+    """Any of the option layouts public sets use, or None when `value` is none of them: one
+    labelled text ("a ) 12 , b ) 15", MathQA), {text: score} (BIG-bench), {"label": […],
+    "text": […]} (ARC), {"A": "…"} (MedQA), [{"label", "text"}] (CommonsenseQA), a list."""
+    if isinstance(value, str):
+        options = _options_in_text(value)
+        return _Layout(options) if options is not None else None
+    if _scored_options(value):
+        scores = list(value.values())
+        top = max(scores)
+        return _Layout(list(value), best=scores.index(top) if scores.count(top) == 1 else None)
+    if isinstance(value, dict) and "text" in value:
+        raw_labels = _list_cell(value.get("label"))
+        texts = _list_cell(value["text"])
+        if not isinstance(texts, list):
+            return None
+        labels = (tuple(_text(v) or "" for v in raw_labels)
+                  if isinstance(raw_labels, list) and len(raw_labels) == len(texts) else None)
+        return _Layout(texts, labels)
+    if _labelled_options(value):
+        return _Layout(list(value.values()), tuple(str(k) for k in value), keyed=True)
+    if isinstance(value, list) and value and all(
+            isinstance(v, dict) and "text" in v for v in value):
+        labels = (tuple(_text(v["label"]) or "" for v in value)
+                  if all("label" in v for v in value) else None)
+        return _Layout([v["text"] for v in value], labels)
+    return _Layout(value) if isinstance(value, list) else None
+
+
 def _choices(value: Any, path: Path, line: int) -> _Choices | None:
     if value is None:
         return None
     value = _list_cell(value)
-    if isinstance(value, str):
-        value = _options_in_text(value)
-        if value is None:
-            raise ProblemFileError(
-                str(path), "'choices' must be a list (or a JSON array in a CSV cell, or "
-                "labelled options in one text: \"a ) 12 , b ) 15\")", line
-            )
+    if isinstance(value, str) and _options_in_text(value) is None:
+        raise ProblemFileError(
+            str(path), "'choices' must be a list (or a JSON array in a CSV cell, or "
+            "labelled options in one text: \"a ) 12 , b ) 15\")", line
+        )
     problem = json_value_problem(value)
     if problem:
         raise ProblemFileError(str(path), f"'choices': {problem}", line)
-    labels = None
-    best = None
-    if _scored_options(value):  # BIG-bench's target_scores: {"option text": 1, "other": 0}
-        scores = list(value.values())
-        top = max(scores)
-        best = scores.index(top) if scores.count(top) == 1 else None
-        value = list(value)
-    elif isinstance(value, dict) and "text" in value:  # the {"label": [...], "text": [...]} layout
-        raw_labels = _list_cell(value.get("label"))
-        value = _list_cell(value["text"])
-        if isinstance(raw_labels, list) and isinstance(value, list) and \
-                len(raw_labels) == len(value):
-            labels = tuple(_text(v) or "" for v in raw_labels)
-    elif _labelled_options(value):  # {"A": "…", "B": "…"} (MedQA)
-        labels = tuple(str(k) for k in value)
-        value = list(value.values())
-    elif isinstance(value, list) and value and all(
-            isinstance(v, dict) and "text" in v for v in value):  # [{"label", "text"}] (CSQA)
-        if all("label" in v for v in value):
-            labels = tuple(_text(v["label"]) or "" for v in value)
-        value = [v["text"] for v in value]
-    if not isinstance(value, list) or not value:
+    layout = _option_layout(value)
+    if layout is None or not layout.values:
         raise ProblemFileError(str(path), "'choices' must be a non-empty list", line)
-    if len(value) > 26:
+    if len(layout.values) > 26:
         raise ProblemFileError(str(path), "'choices' may hold at most 26 options", line)
-    texts = [_text(v) or "" for v in value]
+    texts = [_text(v) or "" for v in layout.values]
     # AQuA-style options carry their own letters ("A)12", "B)15"): drop them, the student's
     # view letters the options itself.
     prefixes = [_OWN_LETTER_PREFIX.match(t) for t in texts]
     if all(m and m.group(1).upper() == letter and m.end() < len(t)
            for m, letter, t in zip(prefixes, _letters(), texts, strict=False)):
         texts = [t[m.end():].strip() for m, t in zip(prefixes, texts, strict=True) if m]
-    return _Choices(tuple(texts), labels, best)
+    return _Choices(tuple(texts), layout.labels, layout.best)
 
 
 def _scored_options(value: Any) -> bool:
@@ -1224,23 +1242,20 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
     for key in row:
         if not isinstance(key, str) or key.casefold() not in OPTION_COLUMN_GUESSES:
             continue
-        value = _list_cell(row[key])
-        if isinstance(value, str):
-            value = _options_in_text(value)
-        elif isinstance(value, list) and all(isinstance(v, dict) and "text" in v for v in value):
-            value = [v["text"] for v in value]
-        if isinstance(value, dict) and "text" in value:
-            value = _list_cell(value["text"])
-        elif _labelled_options(value):
-            labels = {str(k).strip().casefold() for k in value}
-            if text.casefold() in labels or _is_option_text(text, list(value.values())):
+        layout = _option_layout(_list_cell(row[key]))
+        if layout is None:
+            continue
+        if layout.keyed:
+            labels = {label.strip().casefold() for label in layout.labels or ()}
+            if text.casefold() in labels or _is_option_text(text, layout.values):
                 return key
             continue
-        if not isinstance(value, list) or len(value) < 2:
+        values = layout.values
+        if len(values) < 2:
             continue
-        letter = len(text) == 1 and text.isalpha() and ord(text.upper()) - 65 < len(value)
-        index = text.isdigit() and int(text) < len(value)
-        if letter or index or _is_option_text(text, value):
+        letter = len(text) == 1 and text.isalpha() and ord(text.upper()) - 65 < len(values)
+        index = text.isdigit() and int(text) < len(values)
+        if letter or index or _is_option_text(text, values):
             return key
     return None
 
