@@ -188,9 +188,7 @@ def _plan_for(key: _ProblemKey) -> tuple[Detector, ...]:
         return _answer_detectors(answer, stem, public, "exact")
     embedded = options_in_question(question, answer) if verifier == "exact" else None
     if embedded is not None:  # "(B)" of options written into the question (BIG-Bench Hard)
-        stem, options = embedded
-        return (_choice_detector(LETTERS.find(answer.strip().strip("()").upper()), options,
-                                 stem),)
+        return (_choice_detector(embedded.answer, embedded.options, embedded.stem),)
     if verifier == "regex":
         detectors: list[Detector] = []
         for literal in _regex_literals(answer):

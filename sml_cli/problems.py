@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sml_cli.errors import ProblemFileError, UsageError
 
@@ -933,11 +933,18 @@ _LETTER_ANSWER = re.compile(r"\(?([A-Za-z])\)?")
 _FIRST_OPTION = re.compile(r"(?:^|(?<=\s))\(?A[).:]")
 
 
-def options_in_question(question: str, answer: str) -> tuple[str, tuple[str, ...]] | None:
+class EmbeddedOptions(NamedTuple):
+    stem: str  # the question before its options
+    options: tuple[str, ...]
+    answer: int  # the index of the option the answer letter names
+
+
+def options_in_question(question: str, answer: str) -> EmbeddedOptions | None:
     """For an answer that is an option letter ("(B)", BIG-Bench Hard's targets) of options
     written into the question ("…\nOptions:\n(A) rubber ship\n(B) …"): the question before
-    them and the options, so that "B", "(B) terrible rubber ship" and the option's text all
-    answer it. None when the answer is no letter or the question lists no such options."""
+    them, the options and the answer's index, so that "B", "(B) terrible rubber ship" and
+    the option's text all answer it. None when the answer is no letter or the question lists
+    no such options."""
     letter = _LETTER_ANSWER.fullmatch(answer.strip())
     if letter is None:
         return None
@@ -948,7 +955,7 @@ def options_in_question(question: str, answer: str) -> tuple[str, tuple[str, ...
     wanted = ord(letter.group(1).upper()) - ord("A")
     if options is None or wanted >= len(options):
         return None
-    return question[: first.start()].strip(), tuple(options)
+    return EmbeddedOptions(question[: first.start()].strip(), tuple(options), wanted)
 
 
 def _question_text(value: Any) -> str | None:

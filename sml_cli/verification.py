@@ -185,11 +185,7 @@ def option_letter_equal(question: str, reference: str, attempt: str) -> bool:
     attempt names that option as a choice problem's would ("B", "(b)", "B) its text", or
     its text alone)."""
     found = options_in_question(question, reference)
-    if found is None:
-        return False
-    _, options = found
-    wanted = ord(reference.strip().strip("()").upper()) - ord("A")
-    return choice_index(attempt, options) == wanted
+    return found is not None and choice_index(attempt, found.options) == found.answer
 
 
 def quantity_equal(reference: str, attempt: str) -> bool:
