@@ -81,7 +81,7 @@ _NOT_RETRYABLE = (
 def is_retryable(exc: BaseException) -> bool:
     """Rate limits, timeouts, connection faults, 5xx and malformed responses are retried;
     requests the provider will refuse every time (auth, bad request, unknown model) are not."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
+    names = _class_names(exc)
     if names & {"RateLimitError", "Timeout", "APITimeoutError", "APIConnectionError",
                 "InternalServerError", "ServiceUnavailableError", "BadGatewayError",
                 "TimeoutException", "TransportError"}:  # the last two: httpx
@@ -94,19 +94,25 @@ def is_retryable(exc: BaseException) -> bool:
     return True  # unknown faults (garbage JSON, dropped streams) are worth another try
 
 
+def _class_names(exc: BaseException) -> set[str]:
+    # litellm's errors and the OpenAI client's share these names; ours mimic them (`kind`).
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _is_kind(exc: BaseException, names: set[str], statuses: tuple[int, ...]) -> bool:
+    """An error of one of these classes, or an HTTP error with one of these statuses."""
+    return bool(_class_names(exc) & names) or getattr(exc, "status_code", None) in statuses
+
+
 def _is_bad_request(exc: BaseException) -> bool:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"BadRequestError", "UnprocessableEntityError"}) or getattr(
-        exc, "status_code", None) in (400, 422)
+    return _is_kind(exc, {"BadRequestError", "UnprocessableEntityError"}, (400, 422))
 
 
 def is_fatal(exc: BaseException) -> bool:
     """A refusal that no other request of the run would escape: the key is rejected, the
     account may not use the model, or the endpoint has no such model (401, 403, 404)."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & {"AuthenticationError", "PermissionDeniedError", "NotFoundError"}:
-        return True
-    return getattr(exc, "status_code", None) in (401, 403, 404)
+    return _is_kind(exc, {"AuthenticationError", "PermissionDeniedError", "NotFoundError"},
+                    (401, 403, 404))
 
 
 MAX_RETRY_AFTER_S = 120.0
