@@ -79,6 +79,27 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
+def score_cells(s: dict, *, by_turn: bool) -> list[str]:
+    """A condition's scores as table cells: n, errors, solved, its 95% CI, (success by
+    turn,) first-attempt, recovery, question and leak rates."""
+    ci = s["success_rate_ci95"]
+    cells = [str(s["n_sessions"]), f"[red]{s['n_errors']}[/]" if s["n_errors"] else "0",
+             _pct(s["success_rate"]), f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}" if ci else "–"]
+    if by_turn:
+        cells.append(" ".join("–" if v is None else f"{v * 100:.0f}"
+                              for v in s["success_at_turn"]))
+    return [*cells, _pct(s["first_attempt_success_rate"]), _pct(s["recovery_rate"]),
+            _pct(s["question_rate"]), _pct(s["leak_rate"])]
+
+
+def delta_cells(d: dict) -> list[str]:
+    """A paired difference as cells: the delta (green/red when its interval excludes 0) and
+    the interval."""
+    lo, hi = d["ci95"]
+    style = "green" if lo > 0 else ("red" if hi < 0 else "default")
+    return [f"[{style}]{d['delta'] * 100:+.1f} pts[/]", f"[{lo * 100:+.1f}, {hi * 100:+.1f}]"]
+
+
 def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
     """The per-condition table and the paired deltas of an eval's SPEC §4 JSON."""
     from rich import box
@@ -94,15 +115,7 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     tokens = []
     for condition, s in result["conditions"].items():
-        ci = s["success_rate_ci95"]
-        by_turn = " ".join("–" if v is None else f"{v * 100:.0f}" for v in s["success_at_turn"])
-        table.add_row(
-            f"[bold]{condition}[/]", str(s["n_sessions"]),
-            f"[red]{s['n_errors']}[/]" if s["n_errors"] else "0", _pct(s["success_rate"]),
-            f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}" if ci else "–", by_turn,
-            _pct(s["first_attempt_success_rate"]), _pct(s["recovery_rate"]),
-            _pct(s["question_rate"]), _pct(s["leak_rate"]),
-        )
+        table.add_row(f"[bold]{condition}[/]", *score_cells(s, by_turn=True))
         tokens.append(f"{condition} {s['student_tokens']:,}/{s['teacher_tokens']:,}")
     out.print(table)
     if result.get("deltas"):
@@ -112,10 +125,7 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
         deltas.add_column("delta", justify="right")
         deltas.add_column("95% CI (paired bootstrap)", justify="right")
         for name, d in result["deltas"].items():
-            lo, hi = d["ci95"]
-            style = "green" if lo > 0 else ("red" if hi < 0 else "default")
-            deltas.add_row(name, f"[{style}]{d['delta'] * 100:+.1f} pts[/]",
-                           f"[{lo * 100:+.1f}, {hi * 100:+.1f}]")
+            deltas.add_row(name, *delta_cells(d))
         out.print(deltas)
     cost = [s["cost_usd"] for s in result["conditions"].values() if s["cost_usd"] is not None]
     out.print(f"[dim]tokens student/teacher: {'; '.join(tokens)}[/]")

@@ -131,10 +131,7 @@ def print_comparison(comparison: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
 
-    from sml_cli.console_views import console
-
-    def pct(value: float | None) -> str:
-        return "–" if value is None else f"{value * 100:.0f}%"
+    from sml_cli.console_views import console, delta_cells, score_cells
 
     runs = comparison["runs"]
     legend = Table(title="Runs compared", title_justify="left", box=box.SIMPLE_HEAD,
@@ -158,15 +155,8 @@ def print_comparison(comparison: dict[str, Any]) -> None:
             scores = run["conditions"].get(condition)
             if scores is None:
                 continue
-            ci = scores["success_rate_ci95"]
-            table.add_row(
-                f"[bold]{condition}[/]" if first else "", run_id, str(scores["n_sessions"]),
-                f"[red]{scores['n_errors']}[/]" if scores["n_errors"] else "0",
-                pct(scores["success_rate"]),
-                f"{ci[0] * 100:.0f}–{ci[1] * 100:.0f}" if ci else "–",
-                pct(scores["first_attempt_success_rate"]), pct(scores["recovery_rate"]),
-                pct(scores["question_rate"]), pct(scores["leak_rate"]),
-            )
+            table.add_row(f"[bold]{condition}[/]" if first else "", run_id,
+                          *score_cells(scores, by_turn=False))
             first = False
         if table.rows:
             table.rows[-1].end_section = True
@@ -183,11 +173,7 @@ def print_comparison(comparison: dict[str, Any]) -> None:
         deltas.add_column(name, justify=justify, no_wrap=name != "runs")  # type: ignore[arg-type]
     for condition, pairs in comparison["deltas"].items():
         for pair, d in pairs.items():
-            lo, hi = d["ci95"]
-            style = "green" if lo > 0 else ("red" if hi < 0 else "default")
-            deltas.add_row(condition, pair, str(d["n_problems"]),
-                           f"[{style}]{d['delta'] * 100:+.1f} pts[/]",
-                           f"[{lo * 100:+.1f}, {hi * 100:+.1f}]",
+            deltas.add_row(condition, pair, str(d["n_problems"]), *delta_cells(d),
                            str(len(d["better_in_a"])), str(len(d["better_in_b"])))
     console.print(deltas)
     console.print("[dim]n: problems both runs have; 95% CI: paired bootstrap over them; "
