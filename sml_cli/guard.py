@@ -95,7 +95,7 @@ from sml_cli.numbers import (
     parse_number,
 )
 from sml_cli.problems import LETTERS, Problem, options_in_question
-from sml_cli.verification import BOOLEAN_WORDS, plain_math_to_latex
+from sml_cli.verification import ARTICLES, BOOLEAN_WORDS, plain_math_to_latex
 
 REDACTED = "[redacted]"
 
@@ -215,9 +215,10 @@ def _answer_detectors(answer: str, stem: str, public: str, verifier: str) -> tup
         detectors.append(_numeric_detector(unit_number, public))
     detectors.append(_text_detector(answer, stem))
     # A yes/no answer verifies in either word ("true" is "yes"), so either word gives it away.
-    said = BOOLEAN_WORDS.get(answer.strip().rstrip(".!").casefold())
+    word_said = answer.strip().rstrip(".!").casefold()
+    truth = BOOLEAN_WORDS.get(word_said)
     detectors.extend(_text_detector(word, stem) for word, value in BOOLEAN_WORDS.items()
-                     if value is said and word != answer.strip().rstrip(".!").casefold())
+                     if value is truth and word != word_said)
     return tuple(detectors)
 
 
@@ -376,7 +377,6 @@ def _numeric_detector(answer: NumberMatch, question: str) -> Detector:
 
 # ----------------------------------------------------------------------------- text
 
-_ARTICLES = ("the", "a", "an")
 _BOOLEAN_ANSWERS = ("yes", "no", "true", "false", "correct", "incorrect", "none", "neither",
                     "both")
 
@@ -401,7 +401,7 @@ def _text_pattern(answer: str) -> re.Pattern[str] | None:
         if not folded:
             return None
         return re.compile(re.escape(folded), re.IGNORECASE)
-    if len(tokens) > 1 and tokens[0].lower() in _ARTICLES:
+    if len(tokens) > 1 and tokens[0].lower() in ARTICLES:
         article, tokens = tokens[0], tokens[1:]
         lead = rf"(?:{re.escape(article)}\s+)?"
     else:

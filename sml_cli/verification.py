@@ -161,7 +161,8 @@ def normalize_text(text: str) -> str:
     return re.sub(r"\s+", " ", s).casefold()
 
 
-_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+ARTICLES = ("a", "an", "the")
+_ARTICLE = re.compile(r"\b(?:" + "|".join(ARTICLES) + r")\b")
 # Yes/no datasets store their answers as booleans (BoolQ, StrategyQA, TheoremQA's "bool"),
 # which load as "true"/"false"; a student answers a yes/no question with "yes".
 BOOLEAN_WORDS = {"yes": True, "true": True, "no": False, "false": False}
@@ -176,7 +177,7 @@ def exact_equal(reference: str, attempt: str) -> bool:
         return True
     if ref in BOOLEAN_WORDS and got in BOOLEAN_WORDS:
         return BOOLEAN_WORDS[ref] == BOOLEAN_WORDS[got]
-    ref, got = " ".join(_ARTICLES.sub(" ", ref).split()), " ".join(_ARTICLES.sub(" ", got).split())
+    ref, got = " ".join(_ARTICLE.sub(" ", ref).split()), " ".join(_ARTICLE.sub(" ", got).split())
     return bool(ref) and ref == got
 
 
@@ -200,13 +201,11 @@ def quantity_equal(reference: str, attempt: str) -> bool:
         return False
 
     def unit(text: str) -> list[str]:
-        return [w.removesuffix("s") for w in words_beside_numbers(text) if w not in _ARTICLE_WORDS]
+        return [w.removesuffix("s") for w in words_beside_numbers(text) if w not in ARTICLES]
 
     said = unit(attempt)
     return not said or said == unit(reference[ref.end :])
 
-
-_ARTICLE_WORDS = ("a", "an", "the")
 
 
 def regex_match(pattern: str, attempt: str) -> bool:
