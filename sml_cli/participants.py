@@ -56,8 +56,8 @@ class Participant(Protocol):
 # Some chat templates emit the opening tag themselves, so the reply starts inside the block
 # and only the closing tag is seen.
 _TAGS = ("think", "thinking", "reasoning")
-_OPEN = re.compile(r"\s*<(think|thinking|reasoning)>", re.IGNORECASE)
-_CLOSE = re.compile(r"</(think|thinking|reasoning)>\s*", re.IGNORECASE)
+_OPEN = re.compile(r"\s*<(" + "|".join(_TAGS) + r")>", re.IGNORECASE)
+_CLOSE = re.compile(r"</(" + "|".join(_TAGS) + r")>\s*", re.IGNORECASE)
 
 
 def split_reasoning(text: str, reasoning: str | None = None) -> tuple[str, str | None]:

@@ -32,11 +32,11 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
-
 def shallow_dict(record: Any) -> dict[str, Any]:
     """A dataclass's fields as a dict, values as they are: `dataclasses.asdict` deep-copies
     every value, which dominated the cost of writing turns."""
     return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
 
 @dataclass(slots=True)
 class Turn:
