@@ -309,6 +309,14 @@ class _RetryingModel:
 
     dialect: Dialect
 
+    def _without_system_role_if_refused(self, exc: BaseException) -> bool:
+        """A bad request saying the chat template has no system role: from now on the system
+        prompt goes into the first user message (True: try again)."""
+        if self.dialect.system_role and _is_bad_request(exc) and refuses_system_role(str(exc)):
+            self.dialect.system_role = False
+            return True
+        return False
+
     def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s, dialect = self.settings, self.dialect
         if not dialect.system_role:
@@ -360,10 +368,8 @@ class LiteLLMModel(_RetryingModel):
         try:
             return await self._call(litellm, messages, on_token)
         except Exception as exc:
-            if not (self.dialect.system_role and _is_bad_request(exc)
-                    and refuses_system_role(str(exc))):
+            if not self._without_system_role_if_refused(exc):
                 raise
-            self.dialect.system_role = False  # for this call and every later one
             return await self._call(litellm, messages, on_token)
 
     async def _call(self, litellm: Any, messages: list[Message],
@@ -552,7 +558,7 @@ class OpenAICompatibleModel(_RetryingModel):
         to `max_tokens`, naming `max_completion_tokens`; some OpenAI-compatible servers
         reject `stream_options` (usage is then counted from the final chunk, if any); reasoning
         models take no `temperature` but their default (as litellm's drop_params does it)."""
-        if error.status_code not in (400, 422):
+        if not _is_bad_request(error):
             return False
         body = error.body.lower()
         dialect = self.dialect
@@ -567,10 +573,7 @@ class OpenAICompatibleModel(_RetryingModel):
         if streaming and dialect.usage_in_stream and "stream_options" in error.body:
             dialect.usage_in_stream = False
             return True
-        if dialect.system_role and refuses_system_role(error.body):
-            dialect.system_role = False
-            return True
-        return False
+        return self._without_system_role_if_refused(error)
 
     @staticmethod
     async def _stream(response: Any,
