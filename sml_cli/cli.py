@@ -93,6 +93,9 @@ AnswerField = Annotated[str, typer.Option("--answer-field", help="Column holding
 IndexBase = Annotated[int, typer.Option(
     "--index-base", min=0, max=1, help="A number answer to a multiple-choice problem counts "
     "the options from 0 (MMLU, PIQA) or from 1 (Winogrande, SocialIQA).")]
+ShuffleChoices = Annotated[bool, typer.Option(
+    "--shuffle-choices", help="Give each multiple-choice problem's options an order of their "
+    "own (seeded by its content), for sets whose answer key always names the same option.")]
 AnswerPattern = Annotated[
     str | None,
     typer.Option(
@@ -161,12 +164,12 @@ def _root(
 
 def _field_map(
     question_field: str, answer_field: str, answer_pattern: str | None,
-    field_options: list[str] | None, index_base: int = 0,
+    field_options: list[str] | None, index_base: int = 0, shuffle_choices: bool = False,
 ) -> FieldMap:
     from sml_cli.problems import FieldMap, parse_field_options
 
     return FieldMap(question_field, answer_field, answer_pattern,
-                    parse_field_options(field_options), index_base)
+                    parse_field_options(field_options), index_base, shuffle_choices)
 
 
 # ----------------------------------------------------------------------------- problems
@@ -189,18 +192,20 @@ def problems_show(
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
     index_base: IndexBase = 0,
+    shuffle_choices: ShuffleChoices = False,
     private: Annotated[
         bool, typer.Option("--private/--public", help="Show answers (teacher view) or hide them.")
     ] = True,
 ) -> None:
     """Show the problems of a set (validating the whole file)."""
     from sml_cli import console_views
-    from sml_cli.problems import load_problems
+    from sml_cli.problems import load_problems, loading_notes
 
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
-                        index_base)
+                        index_base, shuffle_choices)
     problems = load_problems(source, fields)
     console_views.print_problems(source, problems, limit=limit, private=private)
+    console_views.print_notes(loading_notes(problems, fields))
 
 
 # ----------------------------------------------------------------------------- chat
@@ -242,6 +247,7 @@ def chat_command(
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
     index_base: IndexBase = 0,
+    shuffle_choices: ShuffleChoices = False,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
     student_api_key: StudentApiKey = None,
@@ -262,7 +268,7 @@ def chat_command(
     options = ChatOptions(
         role=role, student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options,
-                          index_base),
+                          index_base, shuffle_choices),
         problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
@@ -334,6 +340,7 @@ def eval_command(
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
     index_base: IndexBase = 0,
+    shuffle_choices: ShuffleChoices = False,
     student_api_base: StudentApiBase = None,
     teacher_api_base: TeacherApiBase = None,
     student_api_key: StudentApiKey = None,
@@ -354,11 +361,12 @@ def eval_command(
 
     from sml_cli import console_views
     from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions, write_json
+    from sml_cli.problems import loading_notes
 
     options = EvalOptions(
         student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options,
-                          index_base),
+                          index_base, shuffle_choices),
         limit=limit, shuffle=shuffle,
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
@@ -369,6 +377,7 @@ def eval_command(
                                    teacher_max_tokens, timeout, retries),
     )
     run = EvalRun(options)
+    console_views.print_notes(loading_notes(run.problems, options.fields))
     err = console_views.Console(stderr=True, highlight=False)
     if run.duplicates:
         pairs = ", ".join(f"{dropped} (= {kept})" for dropped, kept in run.duplicates[:10])

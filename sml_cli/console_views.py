@@ -75,6 +75,13 @@ def print_problems(source: str, problems: list[Problem], *, limit: int, private:
     console.print(table)
 
 
+def print_notes(notes: list[str]) -> None:
+    """Notes about loaded problems, on stderr so that piped output stays clean."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for note in notes:
+        err.print(Text.assemble(("Note: ", "yellow"), note))
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 

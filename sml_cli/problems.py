@@ -19,8 +19,9 @@ import lzma
 import random
 import re
 import shlex
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -138,10 +139,11 @@ ANSWER_PATTERN_PRESETS: dict[str, str] = {
 # Column names public sets use for the question and the answer: offered as a hint when the
 # expected column is missing (never used silently).
 QUESTION_COLUMN_GUESSES = ("problem", "prompt", "input", "text", "instruction", "query",
-                           "content", "Question", "Problem")
+                           "content", "Question", "Problem", "question_stem", "goal", "ctx",
+                           "sentence", "premise")
 ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "ground_truth",
                          "final_answer", "correct", "canonical_solution", "gold",
-                         "correct_answer", "Correct Answer")
+                         "correct_answer", "Correct Answer", "answers", "targets")
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ class FieldMap:
     # What a number answer to a multiple-choice problem counts from: 0 (MMLU, PIQA, COPA)
     # or 1 (Winogrande's "1"/"2", SocialIQA). A file's own option labels (ARC) come first.
     index_base: int = 0
+    # `--shuffle-choices`: put each choice problem's options in an order of their own.
+    shuffle_choices: bool = False
 
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))
@@ -346,6 +350,39 @@ def load_problems(
             "the file is empty" if empty else "no problems in file (only blank lines or a header)",
         )
     return problems[:limit] if limit else problems
+
+
+# Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
+CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
+                          "background", "evidence", "supporting_text", "ctx")
+
+
+def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> list[str]:
+    """What a researcher should know about a loaded set before spending model calls on it:
+    a passage column the student will not see, and an answer key that always names the same
+    option (a student answering "A" every time would score 100%)."""
+    fields = fields or FieldMap()
+    notes: list[str] = []
+    passages = Counter(
+        key for problem in problems[:50] for key, value in problem.meta.items()
+        if key.casefold() in CONTEXT_COLUMN_GUESSES and isinstance(value, str)
+        and len(value) >= 40 and value.strip() not in problem.question
+    )
+    if passages:
+        column = passages.most_common(1)[0][0]
+        notes.append(
+            f"column {column!r} looks like the passage the questions are about, but the "
+            "student sees only the question: include it with --question-field "
+            + shlex.quote(f"{column},{fields.question}"))
+    letters = Counter(p.answer for p in problems if p.verifier == "choice")
+    if len(letters) == 1 and not fields.shuffle_choices:
+        (letter, n), = letters.items()
+        if n >= 5:
+            notes.append(
+                f"the right option is ({letter}) in all {n} multiple-choice problems, so a "
+                f"student that always answers {letter} scores 100%: --shuffle-choices gives "
+                "each problem's options an order of their own (seeded by its content)")
+    return notes
 
 
 def find_problem(problems: list[Problem], problem_id: str) -> Problem:
@@ -1041,11 +1078,16 @@ def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...
                          default: str, column: str) -> str:
     for guess in (default, *guesses):
         if guess in row and guess != column:
+            inner = next((k for k in ("text", "value") if isinstance(row[guess], dict)
+                          and k in row[guess]), None)
+            value = row[guess]
+            if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}
+                guess, value = f"{guess}.{inner}", value[inner]
             pattern = ""
-            if flag == "--answer-field" and isinstance(row[guess], str):
-                if "\\boxed" in row[guess]:
+            if flag == "--answer-field" and isinstance(value, str):
+                if "\\boxed" in value:
                     pattern = " --answer-pattern boxed"
-                elif "####" in row[guess]:
+                elif "####" in value:
                     pattern = " --answer-pattern gsm8k"
             return f" (is it {guess!r}? map it with {flag} {shlex.quote(guess)}{pattern})"
     return f" (map another column with {flag})" if column == default else ""
@@ -1083,6 +1125,7 @@ def _build_problem(
     # A list of answers is a list of alternatives (NQ-open, WebQuestions): the first is the
     # reference, the others count as right too.
     listed: list[str] = []
+    marks = _option_marks(raw_answer)
     if isinstance(raw_answer, list) and len(raw_answer) > 1 and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw_answer):
         # …but a list of numbers is one answer made of several (TheoremQA's eigenvalues,
@@ -1130,7 +1173,19 @@ def _build_problem(
     raw_choices = lookup_columns(row, choices_column)
     options = _choices(None if raw_choices is _MISSING else raw_choices, path, line)
     if options and _answer_is_an_option_column(fields.answer, choices_column):
-        options = _shuffled(options, question)
+        options = _reordered(options, _shuffle_order(options, question))
+    if marks is not None:
+        if options is not None and len(options.texts) == len(marks):
+            right = [i for i, mark in enumerate(marks) if mark]
+            if len(right) != 1:
+                raise fail(f"{fields.answer!r} marks {len(right)} of the options right "
+                           f"({answer}); a choice problem has one right option")
+            options, answer, aliases = replace(options, best=right[0]), None, []
+        elif options is None and "choices" not in fields.columns:
+            beside = _list_beside(row, fields.answer, len(marks))
+            if beside:
+                raise fail(f"{fields.answer!r} ({answer}) marks which option is right: map "
+                           f"the options with --field choices={shlex.quote(beside)}")
     choices = options.texts if options else None
     if answer is None and options is not None and options.best is not None:
         answer = LETTERS[options.best]  # the answer is the top-scored option
@@ -1190,6 +1245,10 @@ def _build_problem(
                 f"(a letter, {fields.index_base}-based index (--index-base), option label or "
                 "option text)"
             )
+        if fields.shuffle_choices:
+            order = _shuffle_order(options, question)
+            options, index = _reordered(options, order), order.index(index)
+            choices = options.texts
         answer = LETTERS[index]
     if verifier == "regex":
         for text in (answer or "", *aliases):
@@ -1225,6 +1284,33 @@ TEST_COLUMN_GUESSES = ("test", "test_list", "test_cases", "unit_tests", "test_co
 # `options`, HellaSwag's `endings`, …).
 OPTION_COLUMN_GUESSES = ("options", "choices", "answer_choices", "endings", "candidates",
                          "answers_list", "option_list")
+
+
+def _option_marks(value: Any) -> list[bool] | None:
+    """A list of 0/1 flags, one per option, 1 for the right one (TruthfulQA's
+    `mc1_targets.labels`), or None. Whether it is that or a point such as [1, 0] depends on
+    the options: it counts as marks only when an options list of the same length is mapped."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if (isinstance(value, list) and len(value) >= 2
+            and all(isinstance(v, (bool, int)) and v in (0, 1) for v in value)):
+        return [bool(v) for v in value]
+    return None
+
+
+def _list_beside(row: dict[str, Any], column: str, length: int) -> str | None:
+    """The path of a list of `length` texts next to `column` (same object first), for the
+    hint that marks need their options mapped."""
+    parent = column.rsplit(".", 1)[0] if "." in column else ""
+    scope = _get(row, parent) if parent else row
+    if not isinstance(scope, dict):
+        return None
+    for key, value in scope.items():
+        value = _list_cell(value)
+        if (isinstance(key, str) and isinstance(value, list) and len(value) == length
+                and all(isinstance(v, str) for v in value)):
+            return f"{parent}.{key}" if parent else key
+    return None
 
 
 def _is_option_text(answer: str, options: list[Any]) -> bool:
@@ -1286,16 +1372,22 @@ def _answer_is_an_option_column(answer_column: str, choices_column: str) -> bool
     return len(parts) > 1 and answer_column.strip().casefold() in parts
 
 
-def _shuffled(options: _Choices, question: str) -> _Choices:
-    """The options in an order of their own. Sets that store the correct option in its own
-    column (GPQA: Correct Answer, Incorrect Answer 1-3) would otherwise always put it first.
-    Seeded by the problem's content, so every run and machine sees the same order."""
+def _shuffle_order(options: _Choices, question: str) -> list[int]:
+    """An order of the options of their own (`order[new] = old`). Sets that store the
+    correct option in its own column (GPQA: Correct Answer, Incorrect Answer 1-3), or always
+    list it first (TruthfulQA), would otherwise give it away by its place. Seeded by the
+    problem's content, so every run and machine sees the same order."""
     digest = hashlib.sha256("\0".join([question, *options.texts]).encode()).digest()
     order = list(range(len(options.texts)))
     random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
+    return order
+
+
+def _reordered(options: _Choices, order: list[int]) -> _Choices:
     texts = tuple(options.texts[i] for i in order)
     labels = tuple(options.labels[i] for i in order) if options.labels else None
-    return _Choices(texts, labels)
+    best = order.index(options.best) if options.best is not None else None
+    return _Choices(texts, labels, best)
 
 
 def _reference_choice(answer: str, options: _Choices, index_base: int = 0) -> int | None:

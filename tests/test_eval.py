@@ -9,6 +9,7 @@ answer. In-process (CliRunner) wherever possible: litellm costs seconds to impor
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -419,3 +420,33 @@ def test_recorded_api_bases_lose_embedded_credentials() -> None:
     assert _safe_url("https://user:pw-secret@example.org:8443/v1?api_key=s3cret") == (
         "https://example.org:8443/v1")
     assert _safe_url(None) is None
+
+
+def test_eval_notes_a_constant_answer_key_and_shuffles_options_on_request(
+    stub: Callable[..., StubServer], tmp_path: Path
+) -> None:
+    """Every right option first (TruthfulQA): eval says so before spending calls; with
+    --shuffle-choices the student is sent the options in each problem's own order."""
+    rows = [{"id": f"t{i}", "question": f"Which claim {i} holds?",
+             "mc1_targets": {"choices": [f"true claim {i}", f"false claim {i}",
+                                         f"odd claim {i}"], "labels": [1, 0, 0]}}
+            for i in range(8)]
+    path = write_problems(tmp_path / "tqa.jsonl", rows)
+    server = stub()
+    flags = ["--problems", str(path), "--answer-field", "mc1_targets.labels",
+             "--field", "choices=mc1_targets.choices", "--conditions", "none",
+             "--max-turns", "1", "-q"]
+    result = invoke(["eval", *MODELS, *flags, "--db", str(tmp_path / "a.db")])
+    assert result.exit_code == 0, cli_output(result)
+    assert "(A) in all 8 multiple-choice problems" in cli_output(result)
+    plain_firsts = {json.dumps(r["messages"]) for r in server.requests}
+    assert all("A) true claim" in text for text in plain_firsts)
+
+    server.requests.clear()
+    result = invoke(["eval", *MODELS, *flags, "--shuffle-choices",
+                     "--db", str(tmp_path / "b.db")])
+    assert result.exit_code == 0, cli_output(result)
+    assert "multiple-choice problems" not in cli_output(result)
+    sent = [json.dumps(r["messages"]) for r in server.requests]
+    assert len(sent) == 8 and any("A) true claim" not in text for text in sent)
+    assert all(re.search(r"[ABC]\) true claim", text) for text in sent)

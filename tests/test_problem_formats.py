@@ -1544,3 +1544,117 @@ def test_arrow_files_as_datasets_saves_them(tmp_path: Path, kind: str) -> None:
     broken = tmp_path / "broken.arrow"
     broken.write_bytes(b"not arrow at all")
     assert "not a readable Arrow file" in str(load_error(broken))
+
+
+def test_truthfulqa_marks_name_the_right_option(write_file: WriteFile) -> None:
+    """TruthfulQA's mc1_targets: options and one 0/1 mark per option (true/false too). The
+    marks need their options mapped (the error names the list beside them); several right
+    options (mc2) are refused; without options, [1, 0] is a point, not marks."""
+    path = write_file("tqa.jsonl", jsonl(
+        {"question": "Which is right?", "mc1_targets": {
+            "choices": ["the true one", "a false one", "another false one"],
+            "labels": [0, 1, 0]},
+         "mc2_targets": {"choices": ["x", "y", "z"], "labels": [1, 1, 0]}},
+        {"question": "Which holds?", "mc1_targets": {"choices": ["yes it does", "no"],
+                                                     "labels": [True, False]},
+         "mc2_targets": {"choices": ["x", "y"], "labels": [0, 1]}}))
+    first, second = load(path, answer="mc1_targets.labels",
+                         columns={"choices": "mc1_targets.choices"})
+    assert first.verifier == "choice" and first.answer == "B" and not first.aliases
+    assert correct(first, "B") and correct(first, "a false one") and not correct(first, "A")
+    assert second.answer == "A" and correct(second, "yes it does")
+    assert_at_line(load_error(path, answer="mc1_targets.labels"), path, 1,
+                   "marks which option is right", "--field choices=mc1_targets.choices")
+    assert_at_line(load_error(path, answer="mc2_targets.labels",
+                              columns={"choices": "mc2_targets.choices"}), path, 1,
+                   "marks 2 of the options right", "one right option")
+    point = write_file("point.jsonl", jsonl({"question": "Where is the vertex?",
+                                             "answer": [1, 0]}))
+    (p,) = load(point)
+    assert p.answer == "[1, 0]" and p.verifier != "choice"
+
+
+def tqa_rows(n: int) -> list[dict]:
+    """TruthfulQA's layout: the right option always listed first."""
+    return [{"question": f"Which statement {i} is true?", "mc1_targets": {
+        "choices": [f"true {i}", f"false {i}a", f"false {i}b", f"false {i}c"],
+        "labels": [1, 0, 0, 0]}} for i in range(n)]
+
+
+def test_shuffle_choices_moves_options_and_their_answer_together(tmp_path: Path) -> None:
+    """An answer key that always names the same option is noted; --shuffle-choices gives
+    each problem's options an order of their own (the same on every load), the reference
+    letter following the right option, for marks, letters and indexes alike."""
+    from sml_cli.problems import loading_notes
+
+    path = write_jsonl(tmp_path / "tqa.jsonl", tqa_rows(30))
+    plain = FieldMap(answer="mc1_targets.labels", columns={"choices": "mc1_targets.choices"})
+    problems = load_problems(str(path), plain)
+    assert {p.answer for p in problems} == {"A"}
+    [note] = loading_notes(problems, plain)
+    assert "(A) in all 30 multiple-choice problems" in note and "--shuffle-choices" in note
+    shuffling = FieldMap(answer="mc1_targets.labels", columns={"choices": "mc1_targets.choices"},
+                         shuffle_choices=True)
+    shuffled = load_problems(str(path), shuffling)
+    for i, p in enumerate(shuffled):
+        assert sorted(p.choices or ()) == sorted(problems[i].choices or ())
+        assert (p.choices or ())["ABCD".index(p.answer or "")] == f"true {i}"
+        assert correct(p, f"true {i}") and correct(p, p.answer or "")
+        assert not correct(p, f"false {i}a")
+        # Another problem as far as runs are concerned (unless its order came out the same).
+        assert (p.key != problems[i].key) == (p.choices != problems[i].choices)
+    assert len({p.answer for p in shuffled}) == 4
+    assert loading_notes(shuffled, shuffling) == []
+    assert [p.choices for p in load_problems(str(path), shuffling)] == \
+        [p.choices for p in shuffled]
+    # A letter answer (MMLU-style) and a 1-based index follow their option too.
+    mmlu = write_jsonl(tmp_path / "mmlu.jsonl", [
+        {"question": f"Pick {i}.", "choices": [f"w{i}", f"r{i}", f"x{i}"], "answer": "B"}
+        for i in range(12)])
+    for answer_fields in ({}, {"index_base": 1}):
+        rows = [dict(r, answer=2) for r in json.loads("[" + ",".join(
+            mmlu.read_text().splitlines()) + "]")] if answer_fields else None
+        source = write_jsonl(tmp_path / "idx.jsonl", rows) if rows else mmlu
+        for p in load_problems(str(source), FieldMap(shuffle_choices=True, **answer_fields)):
+            i = p.question.removeprefix("Pick ").rstrip(".")
+            assert (p.choices or ())["ABC".index(p.answer or "")] == f"r{i}"
+
+
+def test_a_passage_column_left_out_of_the_question_is_noted(write_file: WriteFile) -> None:
+    """SQuAD/BoolQ keep the passage in its own column: a student shown only the question
+    cannot answer, so loading says how to include it (and is quiet once it is included)."""
+    from sml_cli.problems import loading_notes
+
+    passage = "The Denver Broncos defeated the Carolina Panthers 24-10 to win the title."
+    path = write_file("squad.jsonl", jsonl(
+        {"id": "q1", "title": "Final", "context": passage, "question": "Who won the title?",
+         "answers": {"text": ["Denver Broncos"], "answer_start": [4]}}))
+    error = load_error(path)
+    assert_at_line(error, path, 1, "--answer-field answers.text")
+    [note] = loading_notes(load(path, answer="answers.text"))
+    assert "'context'" in note and "--question-field context,question" in note
+    with_passage = FieldMap(question="context,question", answer="answers.text")
+    (p,) = load_problems(str(path), with_passage)
+    assert passage in p.question and "Who won the title?" in p.question
+    assert loading_notes([p], with_passage) == []
+    # Through the CLI: the note goes to stderr, the table to stdout, and the exit is 0.
+    result = invoke("problems", "show", str(path), "--answer-field", "answers.text")
+    assert result.exit_code == 0, result.output
+    assert "--question-field context,question" in result.stderr
+    assert "Note" not in result.stdout and "Who won the title?" in result.stdout
+    result = invoke("problems", "show", str(path), "--answer-field", "answers.text",
+                    "--question-field", "context,question")
+    assert result.exit_code == 0 and "Note" not in result.output
+
+
+def test_question_hints_cover_hellaswag_and_openbookqa(write_file: WriteFile) -> None:
+    hellaswag = write_file("hs.jsonl", jsonl(
+        {"ctx": "A man sits on a roof. He", "endings": ["flies.", "removes shingles."],
+         "label": "1"}))
+    assert_at_line(load_error(hellaswag), hellaswag, 1, "--question-field ctx")
+    (p,) = load(hellaswag, question="ctx", answer="label", columns={"choices": "endings"})
+    assert p.answer == "B" and correct(p, "removes shingles.")
+    obqa = write_file("obqa.jsonl", jsonl(
+        {"question_stem": "Sunlight is", "answerKey": "A",
+         "choices": {"text": ["energy", "cold"], "label": ["A", "B"]}}))
+    assert_at_line(load_error(obqa), obqa, 1, "--question-field question_stem")
