@@ -36,6 +36,7 @@ import dataclasses
 import json
 import re
 import secrets
+import shlex
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -141,8 +142,10 @@ class TranscriptFormat:
         """The keys under which a turn object (or a one-turn row) names its speaker and
         holds its text: the flags' names, else the usual ones; either matched whatever its
         case."""
-        return (_key(item, (self.speaker_field,) if self.speaker_field else ROLE_KEYS),
-                _key(item, (self.text_field,) if self.text_field else CONTENT_KEYS))
+        speaker = _key(item, (self.speaker_field,) if self.speaker_field else ROLE_KEYS)
+        if speaker is None and not self.speaker_field:
+            speaker = next((k for k in item if _flag_side(k)), None)
+        return speaker, _key(item, (self.text_field,) if self.text_field else CONTENT_KEYS)
 
     def keys_wanted(self) -> str:
         speaker = (repr(self.speaker_field) if self.speaker_field else
@@ -224,7 +227,7 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
             raise ProblemFileError(
                 str(path), f"each row must hold one turn: {fmt.keys_wanted()}; "
                 f"fields here: {', '.join(sorted(map(str, row)))}", line)
-        turn = {"role": row[role_key], "content": row[content_key]}
+        turn = {"role": _speaker_value(role_key, row[role_key]), "content": row[content_key]}
         group = groups.get(str(key))
         if group is None:
             first = {k: v for k, v in row.items() if k not in (role_key, content_key)}
@@ -246,8 +249,11 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
             "no turns (looked for " + ", ".join(TURN_FIELDS) + ")"
         one_turn = None not in fmt.speaker_keys(row)
+        likely = None if fmt.turns_field else _turns_like(row, fmt)
         hint = ("rows that are single turns are grouped into dialogues with --group-by "
-                "COLUMN" if one_turn else "name it with --turns-field")
+                "COLUMN" if one_turn else
+                f"is it {likely!r}? name it with --turns-field {shlex.quote(likely)}"
+                if likely else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})")
     turns, moves = _teacher_moves(_parse_turns(lookup(row, turns_key), labels, fail, fmt))
     if fmt.question_from_first_turn:
@@ -272,6 +278,19 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if moves:
         extra["teacher_moves"] = moves
     return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+
+
+def _turns_like(row: dict[str, Any], fmt: TranscriptFormat) -> str | None:
+    """The column that looks like a dialogue under a name of its own (Bridge's `c_h`): a
+    list of turn objects with a speaker and a text, or of 'Speaker: text' lines."""
+    for key, value in row.items():
+        value = _list_cell(value)
+        if not isinstance(key, str) or not isinstance(value, list) or len(value) < 2:
+            continue
+        if all(isinstance(v, dict) and None not in fmt.speaker_keys(v) for v in value) or all(
+                isinstance(v, str) and _SPEAKER.match(v) for v in value):
+            return key
+    return None
 
 
 def _with_question(row: dict[str, Any], question: str) -> dict[str, Any]:
@@ -430,6 +449,34 @@ def side_of(label: str, labels: dict[str, str]) -> str | None:
     return labels.get(base) if base and base != folded else None
 
 
+_FLAG_KEY = re.compile(r"(?:is|from|by)(tutor|teacher|student|learner)")
+_TRUE, _FALSE = ("true", "1", "yes", "y", "t"), ("false", "0", "no", "n", "f")
+
+
+def _flag_side(key: Any) -> str | None:
+    """The side a yes/no speaker column names (Eedi's `IsTutor`, `is_student`), or None."""
+    if not isinstance(key, str):
+        return None
+    m = _FLAG_KEY.fullmatch(re.sub(r"[\s_-]", "", key.casefold()))
+    if not m:
+        return None
+    return "teacher" if m.group(1) in ("tutor", "teacher") else "student"
+
+
+def _speaker_value(key: str, value: Any) -> Any:
+    """A turn's speaker label; for a yes/no column, the side it says (True under IsTutor is
+    the teacher, False the student). Other values are left for the caller to refuse."""
+    side = _flag_side(key)
+    if side is None:
+        return value
+    folded = str(value).strip().casefold()
+    if folded in _TRUE:
+        return side
+    if folded in _FALSE:
+        return "student" if side == "teacher" else "teacher"
+    return value
+
+
 def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
     """The first of `names` that is a key of `item`; failing that, the first that is one but
     for case (`Speaker`), unless two keys differ only by case."""
@@ -462,7 +509,7 @@ def _turn_item(item: Any, i: int, fail: Callable[[str], ProblemFileError],
     if role_key is None or content_key is None:
         raise fail(f"turn {i}: expected {fmt.keys_wanted()}; keys here: "
                    f"{', '.join(sorted(map(str, item))) or '(none)'}")
-    speaker = item[role_key]
+    speaker = _speaker_value(role_key, item[role_key])
     if isinstance(speaker, int) and not isinstance(speaker, bool):
         speaker = str(speaker)  # speakers numbered 0 and 1: --student-role 0 names one
     if not isinstance(speaker, str) or not speaker.strip():

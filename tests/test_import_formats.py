@@ -1074,3 +1074,52 @@ def test_a_worked_solution_as_the_dialogue_answer_is_refused(db: Path) -> None:
     refused = import_fails(MATHDIAL, db, *flags)
     assert "mathdial.jsonl:1:" in refused and "--answer-pattern last-line" in refused
     assert not db.exists() or query(db, "SELECT count(*) FROM sessions")[0][0] == 0
+
+
+def test_a_yes_no_speaker_column_names_the_side(tmp_path: Path, db: Path) -> None:
+    """Eedi's tutoring logs: one message per row and `IsTutor` True/False instead of a
+    speaker label (is_student, from_teacher, … read the same way, 1/0 and yes/no too)."""
+    rows = [
+        {"InterventionId": 7, "IsTutor": "True", "MessageString": "What is 3/4 + 1/8?",
+         "QuestionText": "What is 3/4 + 1/8?", "CorrectAnswer": "7/8"},
+        {"InterventionId": 7, "IsTutor": "False", "MessageString": "is it 4/12?",
+         "QuestionText": "What is 3/4 + 1/8?", "CorrectAnswer": "7/8"},
+        {"InterventionId": 7, "IsTutor": "True", "MessageString": "Which denominator fits?",
+         "QuestionText": "What is 3/4 + 1/8?", "CorrectAnswer": "7/8"},
+        {"InterventionId": 7, "IsTutor": "False", "MessageString": "8, so 6/8 + 1/8 = 7/8",
+         "QuestionText": "What is 3/4 + 1/8?", "CorrectAnswer": "7/8"},
+    ]
+    path = write_csv(tmp_path / "eedi.csv", rows)
+    flags = ("--group-by", "InterventionId", "--text-field", "MessageString",
+             "--question-field", "QuestionText", "--answer-field", "CorrectAnswer",
+             "--match", "mention")
+    s = only(import_ok(path, db, *flags))
+    assert s["n_sessions"] == 1 and s["success_at_turn"][-1] == 1.0
+    assert texts(db, "student") == ["is it 4/12?", "8, so 6/8 + 1/8 = 7/8"]
+    assert texts(db, "teacher")[0] == "What is 3/4 + 1/8?"
+    # The same dialogue as turn objects with an is_student flag of 1/0.
+    nested = tmp_path / "flags.jsonl"
+    nested.write_text(jsonl([{"question": "What is 3/4 + 1/8?", "answer": "7/8", "turns": [
+        {"is_student": 0, "text": "Add 3/4 and 1/8."}, {"is_student": 1, "text": "7/8"}]}]),
+        encoding="utf-8")
+    other = tmp_path / "other.db"
+    assert only(import_ok(nested, other, "--match", "mention"))["success_at_turn"] == [1.0]
+    assert texts(other, "teacher") == ["Add 3/4 and 1/8."]
+    # A value that is neither yes nor no is refused as an unknown speaker, naming it.
+    bad = write_csv(tmp_path / "bad.csv", [dict(rows[0], IsTutor="maybe"), *rows[1:]])
+    assert "maybe" in import_fails(bad, db, *flags)
+
+
+def test_a_dialogue_column_of_its_own_name_is_suggested(write_file: WriteFile,
+                                                        db: Path) -> None:
+    """Bridge keeps the dialogue in `c_h` as {id, text, user} objects: the error points at
+    it, and --turns-field reads it (`user` holds the speaker)."""
+    path = write_file("bridge.jsonl", jsonl([{
+        "c_h": [{"id": 1, "text": "What is 12 times 11?", "user": "tutor"},
+                {"id": 2, "text": "Is it 122?", "user": "student"},
+                {"id": 3, "text": "Try 12 times 10, plus 12.", "user": "tutor"},
+                {"id": 4, "text": "132", "user": "student"}],
+        "e": "guess", "question": "What is 12 times 11?", "answer": "132"}]))
+    assert "is it 'c_h'? name it with --turns-field c_h" in import_fails(path, db)
+    s = only(import_ok(path, db, "--turns-field", "c_h", "--match", "mention"))
+    assert s["success_at_turn"] == [0.0, 1.0]
