@@ -279,7 +279,7 @@ class _RetryingModel:
             except Exception as exc:
                 attempt += 1
                 if not is_retryable(exc) or attempt > self.settings.retries:
-                    raise ParticipantError(f"{self.name}: {_describe(exc)}",
+                    raise ParticipantError(f"{self.name}: {_describe(exc)}{self._hint(exc)}",
                                            fatal=is_fatal(exc)) from exc
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
                 delay *= random.uniform(0.5, 1.5)
@@ -331,6 +331,10 @@ class _RetryingModel:
         if stream and dialect.usage_in_stream:
             payload["stream_options"] = {"include_usage": True}
         return payload
+
+    def _hint(self, exc: BaseException) -> str:
+        """What to check, for errors whose usual cause the message does not say."""
+        return ""
 
 
 # Models litellm has no price for (self-hosted, new): looked up once per process, not per call.
@@ -518,6 +522,16 @@ class OpenAICompatibleModel(_RetryingModel):
         self.dialect = dialect_of(self._url, served)
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._price = price  # USD per prompt token, per completion token
+
+    def _hint(self, exc: BaseException) -> str:
+        # vLLM, llama.cpp and most gateways serve the API under /v1; a base URL without it
+        # gets a bare 404 that names neither the path nor the model.
+        if (isinstance(exc, HTTPStatusError) and exc.status_code == 404
+                and "model" not in exc.body.casefold()
+                and not self._url.endswith("/v1/chat/completions")):
+            base = self._url.removesuffix("/chat/completions")
+            return f" (no chat API at {self._url}: is the API base {base}/v1?)"
+        return ""
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
         import aiohttp

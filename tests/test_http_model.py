@@ -226,3 +226,23 @@ def test_an_empty_reply_is_retried_then_named(server: StubServer) -> None:
     with pytest.raises(ParticipantError, match="EmptyReply: the model returned an empty"):
         asyncio.run(model.respond(MESSAGES))
     assert len(server.requests) == 3 + 4  # the first try and three retries
+
+
+def test_a_404_from_a_base_url_without_v1_suggests_adding_it(server: StubServer) -> None:
+    """vLLM or llama.cpp at http://host:8000 (no /v1) answer a bare 404: the error says
+    which URL was asked and the base to try; a 404 naming the model, or one under /v1,
+    gets no such guess."""
+    server.handler = lambda request: StubFault(404, "Not Found")
+    root = server.url.removesuffix("/v1")
+    model = OpenAICompatibleModel("openai/x", root, "x", ModelSettings(retries=0))
+    with pytest.raises(ParticipantError) as err:
+        asyncio.run(model.respond(MESSAGES))
+    assert err.value.fatal
+    assert f"no chat API at {root}/chat/completions: is the API base {root}/v1?" in str(
+        err.value)
+    for base, message in ((server.url, "Not Found"), (root, "The model `x` does not exist")):
+        server.handler = lambda request, message=message: StubFault(404, message)
+        model = OpenAICompatibleModel("openai/x", base, "x", ModelSettings(retries=0))
+        with pytest.raises(ParticipantError) as err:
+            asyncio.run(model.respond(MESSAGES))
+        assert "/v1?" not in str(err.value)
