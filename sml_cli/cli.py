@@ -410,10 +410,9 @@ def eval_command(
         if run.stopped_by:
             from rich.markup import escape
 
-            err.print(f"[red]Stopped:[/] every session would fail like this one "
-                      f"(a rejected key or an unknown model is not retried):\n  "
-                      f"{escape(run.stopped_by[:300])}\nFinished sessions are saved; fix the cause "
-                      f"and resume with [bold]--run-id {run.run_id}[/].", soft_wrap=True)
+            err.print(f"[red]Stopped:[/] {escape(run.stopped_by)}\nFinished sessions are "
+                      f"saved; fix the cause and resume with [bold]--run-id {run.run_id}[/].",
+                      soft_wrap=True)
             raise typer.Exit(1)
         if interrupted:
             err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "

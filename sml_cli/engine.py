@@ -95,6 +95,8 @@ class Session:
     # Set when the session failed in a way every session of its run would (ParticipantError
     # .fatal): the eval runner stops instead of failing the rest one by one.
     fatal_error: ParticipantError | None = field(default=None, init=False)
+    # The participant error the session ended with, if it did (fatal or not).
+    failure: ParticipantError | None = field(default=None, init=False)
 
     # ----------------------------------------------------------------- bookkeeping
 
@@ -172,6 +174,7 @@ class Session:
         except asyncio.CancelledError:
             raise  # interrupted: the session stays `running` and a resume continues it
         except ParticipantError as exc:
+            self.failure = exc
             if exc.fatal:
                 self.fatal_error = exc
             return self._finish("error", str(exc))

@@ -265,7 +265,7 @@ class EvalRun:
                 )
         self.resuming = stored is not None
         self.cells, self.skipped = self._plan()
-        self.stopped_by: str | None = None  # the error that stopped the run early, if one did
+        self.stopped_by: str | None = None  # why the run stopped early, if it did
 
     def _plan(self) -> tuple[list[Cell], int]:
         existing = {
@@ -344,6 +344,8 @@ class EvalRun:
             queue.put_nowait(cell)
         first_start: list[float] = []
         last_end = [0.0]
+        reached = [False]  # has any session of this run finished talking to its models?
+        unreachable: list[str] = []
 
         async def run_cell(cell: Cell) -> None:
             student, teacher = self._participants(cell)
@@ -369,7 +371,16 @@ class EvalRun:
             if on_session is not None:
                 on_session(session.info)
             if session.fatal_error is not None:
-                raise _RunStopped(str(session.fatal_error))
+                raise _RunStopped("every session would fail like this one (a rejected key or "
+                                  "an unknown model is not retried)", str(session.fatal_error))
+            if session.info.status == "done":
+                reached[0] = True
+            elif session.failure is not None and session.failure.unreachable and not reached[0]:
+                unreachable.append(str(session.failure))
+                if len(unreachable) >= UNREACHABLE_STOP:
+                    raise _RunStopped(
+                        f"{len(unreachable)} sessions could not connect and none has (is the "
+                        "server running, and is the API base right?)", unreachable[0])
 
         async def worker() -> None:
             while True:
@@ -393,7 +404,7 @@ class EvalRun:
             # Sessions in flight stay `running`, the failed one `error`: after the fix
             # (a key, a model name), a resume retries them with the rest.
             interrupted = True
-            self.stopped_by = str(stop)
+            self.stopped_by = f"{stop.why}:\n  {stop.error[:300]}"
         finally:
             # On Ctrl-C, and on a failure that escapes a session (the database went away),
             # stop every other session too: they stay `running` and a resume continues them.
@@ -414,8 +425,17 @@ class EvalRun:
                           skipped=self.skipped, interrupted=interrupted)
 
 
+# Sessions that must fail to connect, with none getting through, before a run stops: a
+# server that is down would otherwise fail every session after its full retries.
+UNREACHABLE_STOP = 3
+
+
 class _RunStopped(Exception):
     """A session failed in a way that every session of the run would."""
+
+    def __init__(self, why: str, error: str) -> None:
+        super().__init__(f"{why}: {error}")
+        self.why, self.error = why, error
 
 
 def write_json(result: EvalResult, path: str) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -113,6 +114,26 @@ def is_fatal(exc: BaseException) -> bool:
     account may not use the model, or the endpoint has no such model (401, 403, 404)."""
     return _is_kind(exc, {"AuthenticationError", "PermissionDeniedError", "NotFoundError"},
                     (401, 403, 404))
+
+
+# A connection that could not be opened at all, by class (aiohttp, httpx, the OS) or, for
+# errors litellm rewraps as APIConnectionError, by what it says.
+_UNREACHABLE_CLASSES = {"ClientConnectorError", "ClientConnectorDNSError",
+                        "ConnectionRefusedError", "ConnectError", "gaierror"}
+_UNREACHABLE_TEXT = re.compile(r"connection refused|cannot connect to host|name or service "
+                               r"not known|nodename nor servname|failed to resolve", re.I)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """No server answered: nothing listens on the port, or the host name does not resolve."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # the error and the errors it was raised from
+        if seen is None:
+            return False
+        if _class_names(seen) & _UNREACHABLE_CLASSES or _UNREACHABLE_TEXT.search(str(seen)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 MAX_RETRY_AFTER_S = 120.0
@@ -280,7 +301,8 @@ class _RetryingModel:
                 attempt += 1
                 if not is_retryable(exc) or attempt > self.settings.retries:
                     raise ParticipantError(f"{self.name}: {_describe(exc)}{self._hint(exc)}",
-                                           fatal=is_fatal(exc)) from exc
+                                           fatal=is_fatal(exc),
+                                           unreachable=is_unreachable(exc)) from exc
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
                 delay *= random.uniform(0.5, 1.5)
                 # A rate-limited API says when to come back; sooner would only fail again.

@@ -31,11 +31,13 @@ class Reply:
 class ParticipantError(Exception):
     """A participant could not produce a message (after retries): the session ends in `error`.
     `fatal`: every other call would fail the same way (a rejected key, an unknown model), so
-    a run should stop rather than fail each of its sessions in turn."""
+    a run should stop rather than fail each of its sessions in turn. `unreachable`: no
+    connection could be made at all (a server that is not running, a mistyped host)."""
 
-    def __init__(self, message: str, *, fatal: bool = False) -> None:
+    def __init__(self, message: str, *, fatal: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
         self.fatal = fatal
+        self.unreachable = unreachable
 
 
 @runtime_checkable

@@ -36,7 +36,7 @@ from sml_cli.chat import ChatOptions
 from sml_cli.cli import app
 from sml_cli.evaluate import EvalOptions, EvalRun
 from sml_cli.models import ModelSettings
-from sml_cli.participants import Message, Reply, TokenCallback
+from sml_cli.participants import Message, ParticipantError, Reply, TokenCallback
 from sml_cli.store import Store
 from sml_cli.testing import (
     ScriptedParticipant,
@@ -592,3 +592,101 @@ def test_keyboard_interrupt_during_chat_exits_130_and_keeps_the_session(
     rows = sqlite_rows(Path(str(options.db)), "SELECT status, error FROM sessions")
     assert rows == [("running", None)]  # left as it was: `sml chat --resume` continues it
 
+
+
+@pytest.fixture
+def dead_endpoint(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A loopback URL nothing listens on (a port bound, then let go)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    monkeypatch.setenv("OPENAI_API_BASE", url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.delenv("SML_DB", raising=False)
+    return url
+
+
+def test_a_server_that_is_not_running_stops_the_run(
+    transport: str, dead_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listens at the API base: after a few sessions fail to connect, with none
+    getting through, the run stops (exit 1, saying to check the server) instead of
+    retrying all 30; started later, the same command resumes and finishes it."""
+    rows = [{"id": f"p{i}", "question": f"Bags of {i} nuts: how many nuts?", "answer": "7"}
+            for i in range(30)]
+    problems = write_problems(tmp_path / "many.jsonl", rows)
+    args = ["eval", *MODELS, "--problems", str(problems), "--conditions", "none",
+            "--max-turns", "1", "--concurrency", "2", "--retries", "0", "--run-id", "down",
+            "--db", str(tmp_path / "d.db"), "--quiet"]
+    result = invoke(args)
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 1, output
+    assert "could not connect and none has" in output and "is the server running" in output
+    assert "--run-id down" in output
+    failed = sqlite_rows(tmp_path / "d.db", "SELECT count(*) FROM sessions WHERE status = "
+                         "'error'")[0][0]
+    assert evaluate.UNREACHABLE_STOP <= failed <= evaluate.UNREACHABLE_STOP + 1
+    with StubServer(BASE_HANDLER) as server:
+        monkeypatch.setenv("OPENAI_API_BASE", server.url)
+        result = invoke(args)
+    assert result.exit_code == 0, cli_output(result)
+    assert sqlite_rows(tmp_path / "d.db", "SELECT status, count(*) FROM sessions "
+                       "GROUP BY status") == [("done", 30)]
+
+
+class _Unreachable:
+    """A participant whose server answers the first session, then goes away."""
+
+    name = "openai/flaky"
+
+    def __init__(self, answered: list[int]) -> None:
+        self.answered = answered
+
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
+        if not self.answered:
+            self.answered.append(1)
+            return Reply("Final answer: 40123")
+        raise ParticipantError("openai/flaky: ClientConnectorError: refused",
+                                      unreachable=True)
+
+
+def test_connection_failures_after_a_session_got_through_do_not_stop_the_run(
+    problems_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a session has finished, the server exists: later connection failures are
+    faults of the moment, stored as errors while the run goes on (SPEC §6)."""
+    answered: list[int] = []
+    rows = [{"id": f"p{i}", "question": f"Crates {i}: how many rolls?", "answer": "40123"}
+            for i in range(8)]
+    path = write_problems(tmp_path / "eight.jsonl", rows)
+    options = EvalOptions(student="openai/flaky", problems=str(path), conditions=["none"],
+                          max_turns=1, run_id="flaky", db=str(tmp_path / "f.db"),
+                          concurrency=1)
+    eval_run = EvalRun(options)
+    monkeypatch.setattr(eval_run, "_participants",
+                        lambda cell: (_Unreachable(answered), None))
+    _, interrupted = asyncio.run(eval_run.execute())
+    eval_run.store.close()
+    assert not interrupted and eval_run.stopped_by is None
+    assert sqlite_rows(tmp_path / "f.db", "SELECT status, count(*) FROM sessions GROUP BY "
+                       "status ORDER BY status") == [("done", 1), ("error", 7)]
+
+
+def test_unreachable_is_told_apart_from_other_faults() -> None:
+    class APIConnectionError(Exception):
+        pass
+
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        except ConnectionRefusedError as inner:
+            raise APIConnectionError("Connection error.") from inner
+    except APIConnectionError as wrapped:
+        assert models.is_unreachable(wrapped)
+    assert models.is_unreachable(OSError("Cannot connect to host example.invalid:443"))
+    assert not models.is_unreachable(TimeoutError("read timed out"))
+    assert not models.is_unreachable(models.HTTPStatusError(503, "overloaded"))
