@@ -13,6 +13,8 @@ import os
 import resource
 import sys
 import traceback
+import types
+from collections.abc import Callable
 
 
 def _limit(kind: int, value: int) -> None:
@@ -44,21 +46,27 @@ def _main() -> None:
         return
     result["compiled"] = True
     try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            exec(code, namespace)
-    except BaseException as exc:  # the student's code may raise anything, SystemExit included
-        result["error"] = "the code raised " + _describe(exc)
-        print(nonce, json.dumps(result), file=out, flush=True)
-        return
-
-    try:
         statements = ast.parse(request["tests"]).body
     except SyntaxError as exc:
         result["error"] = f"tests do not parse: {exc}"
         print(nonce, json.dumps(result), file=out, flush=True)
         return
-    lines = request["tests"].splitlines()
     checking = _checking_functions(statements)
+    if any(_calls(s, {IO_CASE}) for s in statements):
+        # A program that reads stdin runs once per case, not once up front (it would read
+        # an empty stdin there and fail before any case ran).
+        namespace[IO_CASE] = _io_case_runner(code)
+        checking.add(IO_CASE)
+    else:
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                exec(code, namespace)
+        except BaseException as exc:  # the student's code may raise anything, SystemExit too
+            result["error"] = "the code raised " + _describe(exc)
+            print(nonce, json.dumps(result), file=out, flush=True)
+            return
+
+    lines = request["tests"].splitlines()
     plan = [(s, _is_check(s, checking)) for s in statements]
     # pytest-style `def test_x(): assert ...` that the tests never call are run at the end.
     called = {n.func.id for s in statements for n in ast.walk(s)
@@ -90,6 +98,61 @@ def _main() -> None:
     print(nonce, json.dumps(result), file=out, flush=True)
 
 
+# The function I/O tests call: `run_io_case(stdin_text, expected_stdout)` (see
+# sml_cli.problems.io_tests_code, which writes them).
+IO_CASE = "run_io_case"
+
+
+def _io_case_runner(code: types.CodeType) -> Callable[[str, str], None]:
+    def run_io_case(given: str, expected: str) -> None:
+        stdin = io.TextIOWrapper(io.BytesIO(given.encode()), encoding="utf-8")
+        stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+        saved = sys.stdin, sys.stdout, sys.stderr
+        sys.stdin, sys.stdout, sys.stderr = stdin, stdout, io.StringIO()
+        try:
+            exec(code, {"__name__": "__main__"})
+        except SystemExit as exc:  # exit() / sys.exit(0) ends a program normally
+            if exc.code not in (None, 0):
+                raise RuntimeError(f"the program exited with status {exc.code!r}") from None
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved
+        got = stdout.buffer.getvalue().decode("utf-8", "replace")
+        if not _same_output(got, expected):
+            raise AssertionError(f"input {_clip(given)!r}: expected {_clip(expected)!r}, "
+                                 f"printed {_clip(got)!r}")
+
+    return run_io_case
+
+
+def _same_output(got: str, expected: str) -> bool:
+    """Judged as contest checkers do: whitespace-separated tokens equal, numbers with a
+    decimal point within 1e-6 (absolute or relative)."""
+    a, b = got.split(), expected.split()
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if x == y:
+            continue
+        if "." not in x + y:
+            return False
+        try:
+            fx, fy = float(x), float(y)
+        except ValueError:
+            return False
+        if abs(fx - fy) > 1e-6 * max(1.0, abs(fy)):
+            return False
+    return True
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _calls(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
+               for n in ast.walk(node))
+
+
 def _contains_assert(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Assert) for n in ast.walk(node))
 
@@ -105,10 +168,7 @@ def _is_check(statement: ast.stmt, checking: set[str]) -> bool:
     of a test function that asserts (`check(candidate)`). Definitions and imports are setup."""
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return False
-    if _contains_assert(statement):
-        return True
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in checking
-               for n in ast.walk(statement))
+    return _contains_assert(statement) or _calls(statement, checking)
 
 
 def _describe(exc: BaseException) -> str:

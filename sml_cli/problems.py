@@ -1009,9 +1009,94 @@ def _question_text(value: Any) -> str | None:
     return _text(value)
 
 
-def _tests_text(value: Any) -> str | None:
-    """Test code from a cell: a string, or a list of statements (MBPP's `test_list`)."""
+class CallBasedCases(ValueError):
+    """Cases that call a function this loader cannot name (LiveCodeBench's functional)."""
+
+
+@dataclass(frozen=True)
+class CallCases:
+    """APPS/TACO call-based cases: `fn_name` called with each input's arguments must return
+    its output (which APPS wraps in a one-item list)."""
+
+    fn_name: str
+    pairs: list[tuple[Any, Any]]
+
+    def tests_code(self) -> str:
+        name = self.fn_name
+        if not name.isidentifier():
+            raise ValueError(f"fn_name {name!r} is not a Python function name")
+        lines = [
+            f"# Each case calls {name} with the listed arguments; it must return the output.",
+            "def _call(*args):",
+            f"    if {name!r} in globals():",
+            f"        return {name}(*args)",
+            f"    return Solution().{name}(*args)  # LeetCode style",
+            "",
+            "def _same(got, expected):",
+            "    if isinstance(got, tuple):",
+            "        got = list(got)",
+            "    return got == expected or [got] == expected",
+            "",
+        ]
+        for args, expected in self.pairs:
+            args = args if isinstance(args, list) else [args]
+            lines.append(f"assert _same(_call(*{args!r}), {expected!r})")
+        return "\n".join(lines) + "\n"
+
+
+def io_cases(value: Any) -> list[tuple[str, str]] | CallCases | None:
+    """stdin/stdout cases in the layouts public code sets use, or None for anything else:
+    {"inputs": [...], "outputs": [...]} (APPS, TACO: `input_output`, often a JSON string),
+    {"input": [...], "output": [...]} (CodeContests' public_tests), or a list of
+    {"input", "output"} objects (LiveCodeBench's public_test_cases)."""
     value = _list_cell(value)
+    if isinstance(value, dict):
+        keys = next((k for k in (("inputs", "outputs"), ("input", "output"))
+                     if all(isinstance(_list_cell(value.get(x)), list) for x in k)), None)
+        if keys is None:
+            return None
+        inputs, outputs = (_list_cell(value[k]) for k in keys)
+        if len(inputs) != len(outputs):
+            raise ValueError(f"{len(inputs)} inputs but {len(outputs)} outputs")
+        if value.get("fn_name"):
+            return CallCases(str(value["fn_name"]), list(zip(inputs, outputs, strict=True)))
+        pairs = list(zip(inputs, outputs, strict=True))
+    elif isinstance(value, list) and value and all(
+            isinstance(v, dict) and "input" in v and "output" in v for v in value):
+        if any(str(v.get("testtype", "stdin")).casefold() == "functional" for v in value):
+            raise CallBasedCases("are functional (calls of a method whose name is not given "
+                                 "with them)")
+        pairs = [(v["input"], v["output"]) for v in value]
+    else:
+        return None
+    return [(_io_text(given), _io_text(expected)) for given, expected in pairs]
+
+
+def _io_text(value: Any) -> str:
+    """A case's stdin or stdout: text, or its lines as a list."""
+    if isinstance(value, list):
+        return "".join(f"{v}\n" for v in value)
+    return "" if value is None else str(value)
+
+
+def io_tests_code(cases: list[tuple[str, str]]) -> str:
+    """The `python` verifier's tests for stdin/stdout cases: one `run_io_case` per case,
+    which the sandbox runs the program on (and which a teacher can read)."""
+    lines = ["# Each case runs the program with the input on stdin; what it prints must "
+             "match the output", "# (whitespace-separated tokens; decimals within 1e-6)."]
+    lines += [f"run_io_case({given!r}, {expected!r})" for given, expected in cases]
+    return "\n".join(lines) + "\n"
+
+
+def _tests_text(value: Any) -> str | None:
+    """Test code from a cell: a string, a list of statements (MBPP's `test_list`), or
+    stdin/stdout cases (see `io_cases`)."""
+    value = _list_cell(value)
+    cases = io_cases(value)
+    if isinstance(cases, CallCases):
+        return cases.tests_code() if cases.pairs else None
+    if cases is not None:
+        return io_tests_code(cases) if cases else None
     if isinstance(value, list):
         lines = [str(v) for v in value if v is not None and str(v).strip()]
         return "\n".join(lines) or None
@@ -1156,7 +1241,14 @@ def _build_problem(
         answer = extracted
         solution = solution or full  # the worked text behind the answer stays teacher-only
 
-    tests = _tests_text(_get(row, fields.column("tests")))
+    try:
+        tests = _tests_text(_get(row, fields.column("tests")))
+    except CallBasedCases as exc:
+        raise fail(f"the cases in {fields.column('tests')!r} {exc}: only stdin/stdout cases "
+                   "and Python test code are run (write asserts that call it, and map "
+                   "them with --field tests=COLUMN)") from None
+    except ValueError as exc:
+        raise fail(f"{fields.column('tests')!r}: {exc}") from None
     if tests:
         setup = _tests_text(_get(row, fields.column("test_setup")))
         if setup:
@@ -1278,7 +1370,8 @@ def _build_problem(
 
 # Columns that hold a code problem's tests under another name (HumanEval's `test`, MBPP's
 # `test_list`).
-TEST_COLUMN_GUESSES = ("test", "test_list", "test_cases", "unit_tests", "test_code")
+TEST_COLUMN_GUESSES = ("test", "test_list", "test_cases", "unit_tests", "test_code",
+                       "input_output", "public_tests", "public_test_cases")
 
 # Columns that hold a multiple-choice problem's options under another name (MMLU-Pro's
 # `options`, HellaSwag's `endings`, …).

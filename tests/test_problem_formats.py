@@ -1658,3 +1658,57 @@ def test_question_hints_cover_hellaswag_and_openbookqa(write_file: WriteFile) ->
         {"question_stem": "Sunlight is", "answerKey": "A",
          "choices": {"text": ["energy", "cold"], "label": ["A", "B"]}}))
     assert_at_line(load_error(obqa), obqa, 1, "--question-field question_stem")
+
+
+def test_stdin_stdout_cases_of_contest_sets_become_python_tests(write_file: WriteFile) -> None:
+    """APPS/TACO (`input_output`, a JSON string, with fn_name for call-based problems),
+    CodeContests (`public_tests` {input, output}) and LiveCodeBench (`public_test_cases`,
+    a list of {input, output, testtype}): each case is run, the right program passes, a
+    wrong one does not, and the unmapped column is pointed at."""
+    program = "```python\nn = int(input())\nprint(n * n)\n```"
+    wrong = "```python\nn = int(input())\nprint(n + n)\n```"
+    apps = write_file("apps.jsonl", jsonl(
+        {"problem_id": 7, "question": "Print the square of n.",
+         "input_output": json.dumps({"inputs": ["3\n", "5\n"], "outputs": ["9\n", "25\n"]})},
+        {"problem_id": 8, "question": "Write square(n).",
+         "input_output": json.dumps({"fn_name": "square", "inputs": [[3], [4]],
+                                     "outputs": [[9], [16]]})}))
+    assert_at_line(load_error(apps), apps, 1, "--field tests=input_output")
+    stdin, call = load(apps, columns={"tests": "input_output", "id": "problem_id"})
+    assert stdin.verifier == call.verifier == "python" and stdin.id == "7"
+    assert "run_io_case('3\\n', '9\\n')" in (stdin.tests or "")
+    assert correct(stdin, extract(program)) and not correct(stdin, extract(wrong))
+    assert correct(call, "def square(n):\n    return n * n\n")
+    assert correct(call, "class Solution:\n    def square(self, n):\n        return n ** 2\n")
+    assert not correct(call, "def square(n):\n    return n + n\n")
+    assert "3\n" not in stdin.public_question() and "run_io_case" not in call.public_question()
+
+    contests = write_file("cc.jsonl", jsonl(
+        {"name": "A. Square", "description": "Print the square of n.",
+         "public_tests": {"input": ["3\n"], "output": ["9\n"]},
+         "private_tests": {"input": ["4\n", "6\n"], "output": ["16\n", "36\n"]}}))
+    (p,) = load(contests, question="description",
+                columns={"tests": "public_tests", "id": "name"})
+    assert correct(p, extract(program)) and not correct(p, extract(wrong))
+
+    lcb = write_file("lcb.jsonl", jsonl(
+        {"question_title": "Square", "question_content": "Print the square of n.",
+         "public_test_cases": json.dumps([{"input": "7\n", "output": "49\n",
+                                           "testtype": "stdin"}])},
+        {"question_title": "Method", "question_content": "Implement square.",
+         "public_test_cases": json.dumps([{"input": "3", "output": "9",
+                                           "testtype": "functional"}])}))
+    error = load_error(lcb, question="question_content",
+                       columns={"tests": "public_test_cases"})
+    assert_at_line(error, lcb, 2, "are functional", "only stdin/stdout cases")
+    uneven = write_file("uneven.jsonl", jsonl(
+        {"question": "Square n.", "tests": {"inputs": ["1\n", "2\n"], "outputs": ["1\n"]}}))
+    assert_at_line(load_error(uneven), uneven, 1, "2 inputs but 1 outputs")
+
+
+def extract(message: str) -> str:
+    from sml_cli.verification import extract_attempt
+
+    attempt = extract_attempt(f"Final answer:\n{message}", code=True)
+    assert attempt is not None
+    return attempt.text

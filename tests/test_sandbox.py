@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sml_cli.problems import io_tests_code
 from sml_cli.sandbox import TestRun, run_python_tests
 
 ADD = "def add(a, b):\n    return a + b\n"
@@ -271,3 +272,47 @@ def test_summary_states() -> None:
     )
     assert failed.summary() == "incorrect: 1 of 2 tests failed: assert f() == 1 (AssertionError)"
 
+
+
+# ----------------------------------------------------------------------------- stdin/stdout
+
+
+SUM_CASES = io_tests_code([("1 2\n", "3\n"), ("10 -3\n", "7\n")])
+
+
+@pytest.mark.parametrize("program", [
+    "a, b = map(int, input().split())\nprint(a + b)\n",
+    "import sys\na, b = map(int, sys.stdin.buffer.read().split())\n"
+    "sys.stdout.write(f'{a + b}\\n')\nexit()\n",
+    "def main():\n    a, b = map(int, input().split())\n    print(a + b)\n\n"
+    "if __name__ == '__main__':\n    main()\n",
+    "import sys\nfor line in sys.stdin:\n    print(sum(map(int, line.split())), end='  \\n\\n')\n",
+])
+def test_a_stdin_program_runs_once_per_case(program: str) -> None:
+    """Contest programs read stdin at top level, under a __main__ guard, through
+    sys.stdin.buffer, and may end with exit(); output is compared token by token."""
+    result = run(program, SUM_CASES)
+    assert result.passed, result.summary()
+    assert result.tests == 2
+
+
+def test_a_wrong_stdin_program_names_the_case_and_what_it_printed() -> None:
+    result = run("print(3)\n", SUM_CASES)
+    assert not result.passed and result.tests == 2
+    [failure] = result.failures
+    assert "expected '7\\n', printed '3\\n'" in failure["error"]
+    assert result.summary().startswith("incorrect: 1 of 2 tests failed: run_io_case('10 -3")
+
+
+def test_stdin_cases_judge_like_contest_checkers() -> None:
+    """Decimals within 1e-6 pass, other tokens must match exactly, a non-zero exit fails,
+    and each case starts from a fresh module (no state carried over)."""
+    halves = io_tests_code([("1\n", "0.5\n"), ("3\n", "1.5\n")])
+    assert run("print(int(input()) / 2 + 1e-9)\n", halves).passed
+    assert not run("print(int(input()) / 2 + 1e-3)\n", halves).passed
+    assert not run("print('0.5x')\n", io_tests_code([("", "0.5\n")])).passed
+    exits = run("print(3)\nimport sys\nsys.exit(2)\n", io_tests_code([("", "3\n")]))
+    assert not exits.passed and "exited with status 2" in exits.summary()
+    counter = "import builtins\nseen = globals().get('seen', 0) + 1\nprint(seen)\n"
+    assert run(counter, io_tests_code([("", "1\n"), ("", "1\n")])).passed
+    assert run("while True: pass\n", SUM_CASES, timeout=2).timed_out
