@@ -422,6 +422,8 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield from _read_json_array(path)
         elif suffix == ".json" and (wrapped := _wrapped_array(path)) is not None:
             yield from _read_json_array(path, *wrapped)
+        elif suffix == ".json" and (keyed := _records_by_key(path)) is not None:
+            yield from keyed
         else:
             yield from _read_jsonl(path)
     except UnicodeDecodeError as exc:
@@ -573,6 +575,39 @@ def _wrapped_array(path: Path) -> tuple[str, int] | None:
             if match:
                 return text, match.end() - 1
     return None
+
+
+def _records_by_key(path: Path) -> list[tuple[int, dict[str, Any]]] | None:
+    """Rows stored as one object keyed by id, {"0": {…}, "1": {…}}, possibly under one
+    wrapper key (CIMA's {"prepDataset": {…}}), or None. Each row's key becomes its `id`
+    unless it has one; its line is where the key is written."""
+    text = _read_text(path)
+    try:
+        whole = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+    def keyed(value: Any, least: int) -> bool:
+        return (isinstance(value, dict) and len(value) >= least
+                and all(isinstance(v, dict) and v for v in value.values()))
+
+    if not isinstance(whole, dict):
+        return None
+    if len(whole) == 1 and keyed(next(iter(whole.values())), 1):
+        records = next(iter(whole.values()))
+    elif keyed(whole, 2):
+        records = whole
+    else:
+        return None
+    rows, pos = [], 0
+    for key, row in records.items():
+        found = re.compile(rf'{re.escape(json.dumps(key))}\s*:\s*\{{').search(text, pos)
+        if found:
+            pos = found.end()
+        line = text.count("\n", 0, pos) + 1
+        rows.append((line, _json_row({"id": key, **row} if "id" not in row else row, path,
+                                     line)))
+    return rows
 
 
 def _read_json_array(path: Path, text: str | None = None, start: int | None = None

@@ -1123,3 +1123,19 @@ def test_a_dialogue_column_of_its_own_name_is_suggested(write_file: WriteFile,
     assert "is it 'c_h'? name it with --turns-field c_h" in import_fails(path, db)
     s = only(import_ok(path, db, "--turns-field", "c_h", "--match", "mention"))
     assert s["success_at_turn"] == [0.0, 1.0]
+
+
+def test_cima_shaped_dialogues_keyed_by_id(write_file: WriteFile, db: Path) -> None:
+    """CIMA: {"prepDataset": {"0": {past_convo: ["Tutor: …", "Student: …"], …}}}: each
+    keyed object is a dialogue, its key the problem's id; the turns column is suggested."""
+    path = write_file("cima.json", json.dumps({"prepDataset": {
+        "0": {"past_convo": ["Tutor: Translate 'the red dog'.", "Student: il cane rosso"],
+              "question": "Translate: the red dog", "answer": "il cane rosso"},
+        "1": {"past_convo": ["Tutor: Translate 'the cat'.", "Student: la gatta?",
+                             "Tutor: Close: cats here are masculine.", "Student: il gatto"],
+              "question": "Translate: the cat", "answer": "il gatto"}}}))
+    assert "--turns-field past_convo" in import_fails(path, db)
+    s = only(import_ok(path, db, "--turns-field", "past_convo", "--match", "mention"))
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.5, 1.0]
+    ids = {r[0] for r in query(db, "SELECT problem_id FROM sessions")}
+    assert ids == {"0", "1"}

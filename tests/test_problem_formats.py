@@ -1712,3 +1712,21 @@ def extract(message: str) -> str:
     attempt = extract_attempt(f"Final answer:\n{message}", code=True)
     assert attempt is not None
     return attempt.text
+
+
+def test_rows_keyed_by_id_in_one_json_object(write_file: WriteFile) -> None:
+    """{"q1": {…}, "q2": {…}} (and the same under one wrapper key, as CIMA's prepDataset):
+    each value is a row, its key its id; a bad row is named by the line its key is on."""
+    keyed = write_file("keyed.json", json.dumps({
+        "q1": {"question": "How many legs have 3 cats?", "answer": "12"},
+        "q2": {"question": "How many wheels have 2 bikes?", "answer": "4", "id": "bikes"},
+    }, indent=1))
+    first, second = load(keyed)
+    assert (first.id, first.answer, second.id) == ("q1", "12", "bikes")
+    wrapped = write_file("wrapped.json", json.dumps({"prepDataset": {
+        "0": {"question": "Half of 10?", "answer": "5"},
+        "1": {"question": "Twice 4?"}}}, indent=1))
+    assert_at_line(load_error(wrapped), wrapped, 7, "no 'answer' field")
+    # One object that is a row itself stays one row.
+    single = write_file("single.json", json.dumps({"question": "3 + 4?", "answer": "7"}))
+    assert [p.answer for p in load(single)] == ["7"]
