@@ -233,7 +233,22 @@ def plain_math_to_latex(text: str) -> str:
     for char, latex in _UNICODE_MATH.items():
         text = text.replace(char, latex)
     text = re.sub(r"(?<![\\A-Za-z])pi(?![A-Za-z])", r"\\pi ", text)
+    text = _REPEATING_DECIMAL.sub(_repeating_decimal_fraction, text)
     return re.sub(r"(?<!\\)\bsqrt\s*(\d+|[A-Za-z])\b", r"\\sqrt{\1}", text)
+
+
+# 0.1\overline{6} (MATH writes repeating decimals so): math-verify reads no \overline.
+_REPEATING_DECIMAL = re.compile(r"(-?)(\d*)\.(\d*)\\(?:overline|bar)\{(\d+)\}")
+
+
+def _repeating_decimal_fraction(m: re.Match[str]) -> str:
+    from fractions import Fraction
+
+    sign, whole, fixed, repeating = m.groups()
+    shift = 10 ** len(fixed)
+    value = (int(whole or 0) + Fraction(int(fixed or 0), shift)
+             + Fraction(int(repeating), (10 ** len(repeating) - 1) * shift))
+    return f"{sign}\\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
 def _as_written_by_reference(reference: str, attempt: str) -> list[str]:

@@ -347,6 +347,11 @@ def test_normalize_text() -> None:
         (r"\frac{\pi}{2}", "pi/2"),
         ("x^2+1", "x²+1"),
         ("6", "2×3"),
+        # repeating decimals as MATH writes them
+        (r"0.\overline{3}", "1/3"),
+        (r"\frac{4}{11}", r"0.\overline{36}"),
+        (r"\frac{1}{6}", r"0.1\overline{6}"),
+        (r"-\frac{7}{3}", r"-2.\overline{3}"),
     ],
 )
 def test_math_passes(reference: str, attempt: str) -> None:
@@ -360,6 +365,7 @@ def test_math_passes(reference: str, attempt: str) -> None:
         (r"2\sqrt{2}", r"\sqrt{6}"),
         (r"\frac{1}{2}", r"\frac{1}{3}"),
         (r"\frac{1}{3}", "0.3"),
+        (r"\frac{1}{6}", r"0.\overline{16}"),
         ("2x", "2y"),
         ("x^2", "x^3"),
         ("(1,2)", "(2,1)"),
