@@ -33,14 +33,17 @@ def _main() -> None:
     _limit(resource.RLIMIT_NOFILE, 64)
     _limit(resource.RLIMIT_CORE, 0)
 
-    result = {"compiled": False, "tests": 0, "failures": [], "error": None}
+    failures: list[dict[str, object]] = []
+    result: dict[str, object] = {"compiled": False, "tests": 0, "failures": failures,
+                                 "error": None}
     namespace: dict = {"__name__": "solution"}
     sink = io.StringIO()
     out = sys.stdout
     try:
         code = compile(request["code"], "solution.py", "exec")
     except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
-        line = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        lineno = getattr(exc, "lineno", None)
+        line = f" (line {lineno})" if lineno else ""
         result["error"] = f"the code does not compile: {getattr(exc, 'msg', exc)}{line}"
         print(nonce, json.dumps(result), file=out, flush=True)
         return
@@ -82,7 +85,7 @@ def _main() -> None:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 exec(compile(module, "tests.py", "exec"), namespace)
         except BaseException as exc:
-            result["failures"].append(
+            failures.append(
                 {"test": source[:300], "error": _describe(exc), "check": is_check}
             )
             if not is_check:
@@ -94,7 +97,7 @@ def _main() -> None:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 namespace[fn.name]()
         except BaseException as exc:
-            result["failures"].append({"test": fn.name, "error": _describe(exc), "check": True})
+            failures.append({"test": fn.name, "error": _describe(exc), "check": True})
     print(nonce, json.dumps(result), file=out, flush=True)
 
 

@@ -53,6 +53,7 @@ class ChatOptions:
 
     def models(self) -> tuple[str, str | None]:
         """(student, teacher) model strings for this role; `human` marks a person."""
+        teacher: str | None
         if self.role == "student":
             student, teacher = HUMAN, self.teacher or "local"
         elif self.role == "teacher":
@@ -209,7 +210,7 @@ class GatedParticipant:
 def post_inbox(store: Store, session_id: str, role: str, content: str) -> None:
     from sml_cli.records import now
 
-    store.db["inbox"].insert({"session_id": session_id, "role": role, "content": content,
+    store.db.table("inbox").insert({"session_id": session_id, "role": role, "content": content,
                               "created": now(), "consumed": 0})
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -17,15 +16,17 @@ from sml_cli import __version__
 from sml_cli.errors import SmlError
 
 if TYPE_CHECKING:
+    from typer._click.core import Context  # the click typer vendors, which it calls us with
+
     from sml_cli.models import ModelSettings
     from sml_cli.problems import FieldMap
 
 
-def _print_error(error: BaseException) -> None:
+def _print_error(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]Error:[/] {error}", markup=True
+        f"[bold red]Error:[/] {message}", markup=True
     )
 
 
@@ -33,7 +34,7 @@ class SmlGroup(TyperGroup):
     """Turns the package's errors into messages and exit codes (2 = bad input, 1 = failure),
     for the real CLI and for CliRunner tests alike; never a traceback for bad usage."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Context) -> object:
         import sqlite3
 
         try:
@@ -502,7 +503,8 @@ def sessions_list(
     from sml_cli import console_views
     from sml_cli.store import Store
 
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[object] = []
     for column, value in (("run_id", run_id), ("condition", condition), ("status", status)):
         if value is not None:
             clauses.append(f"{column} = ?")

@@ -23,9 +23,9 @@ def migration(fn: Callable[[Database], None]) -> Callable[[Database], None]:
 
 
 def applied(db: Database) -> list[str]:
-    if not db[MIGRATIONS_TABLE].exists():
+    if not db.table(MIGRATIONS_TABLE).exists():
         return []
-    return [row["name"] for row in db[MIGRATIONS_TABLE].rows_where(order_by="rowid")]
+    return [row["name"] for row in db.table(MIGRATIONS_TABLE).rows_where(order_by="rowid")]
 
 
 def migrate(db: Database, *, upto: str | None = None) -> list[str]:
@@ -44,12 +44,12 @@ def migrate(db: Database, *, upto: str | None = None) -> list[str]:
     for fn in MIGRATIONS:
         name = fn.__name__
         with _write_transaction(db):
-            db[MIGRATIONS_TABLE].create(
+            db.table(MIGRATIONS_TABLE).create(
                 {"name": str, "applied_at": str}, pk="name", if_not_exists=True
             )
             if name not in applied(db):
                 fn(db)
-                db[MIGRATIONS_TABLE].insert(
+                db.table(MIGRATIONS_TABLE).insert(
                     {"name": name, "applied_at": datetime.datetime.now(datetime.UTC).isoformat()}
                 )
                 ran.append(name)
@@ -78,7 +78,7 @@ def _write_transaction(db: Database) -> Iterator[None]:
 
 @migration
 def m001_initial(db: Database) -> None:
-    db["problems"].create(
+    db.table("problems").create(
         {
             "key": str,  # content hash: one row per distinct problem, whatever file it came from
             "source": str,
@@ -94,7 +94,7 @@ def m001_initial(db: Database) -> None:
         },
         pk="key",
     )
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": str,
             "kind": str,  # eval | chat | import
@@ -105,7 +105,7 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id": str,
             "run_id": str,
@@ -135,7 +135,7 @@ def m001_initial(db: Database) -> None:
         pk="id",
         foreign_keys=[("run_id", "runs", "id"), ("problem_key", "problems", "key")],
     )
-    db["turns"].create(
+    db.table("turns").create(
         {
             "id": int,
             "session_id": str,
@@ -163,18 +163,19 @@ def m001_initial(db: Database) -> None:
 def m002_indexes_and_guard(db: Database) -> None:
     # Resume looks sessions up by (run, problem, condition, sample); it must be unique so that two
     # processes resuming one run can never both create the same session.
-    db["sessions"].create_index(
+    db.table("sessions").create_index(
         ["run_id", "problem_key", "condition", "sample"], unique=True, if_not_exists=True,
         index_name="sessions_run_cell",
     )
-    db["sessions"].create_index(["status"], if_not_exists=True)
-    db["turns"].create_index(["session_id", "seq"], unique=True, if_not_exists=True)
+    db.table("sessions").create_index(["status"], if_not_exists=True)
+    db.table("turns").create_index(["session_id", "seq"], unique=True, if_not_exists=True)
     # Leak guard bookkeeping (SPEC §5): which teacher rows were flagged, where, and what was done.
-    db["turns"].add_column("leak", int)
-    db["turns"].add_column("leak_spans", str)  # JSON [[start, end], ...] in this row's content
-    db["turns"].add_column("guard_action", str)  # flag | redact | regenerate
-    db["sessions"].add_column("origin", str)  # eval | chat | import
-    db["sessions"].add_column("meta", str)
+    db.table("turns").add_column("leak", int)
+    # leak_spans: JSON [[start, end], ...] in this row's content
+    db.table("turns").add_column("leak_spans", str)
+    db.table("turns").add_column("guard_action", str)  # flag | redact | regenerate
+    db.table("sessions").add_column("origin", str)  # eval | chat | import
+    db.table("sessions").add_column("meta", str)
     db.execute("UPDATE sessions SET origin = 'eval' WHERE origin IS NULL")
 
 
@@ -182,29 +183,29 @@ def m002_indexes_and_guard(db: Database) -> None:
 def m003_inbox(db: Database) -> None:
     # Two-terminal chat (`sml chat --join`): the joined side posts its messages here and the
     # side running the session consumes them, so only one process ever writes `turns`.
-    db["inbox"].create(
+    db.table("inbox").create(
         {"id": int, "session_id": str, "role": str, "content": str, "created": str,
          "consumed": int},
         pk="id",
         foreign_keys=[("session_id", "sessions", "id")],
     )
-    db["inbox"].create_index(["session_id", "role", "consumed"])
+    db.table("inbox").create_index(["session_id", "role", "consumed"])
 
 
 @migration
 def m004_session_problem_index(db: Database) -> None:
     # Preference export and per-problem reports group sessions by problem.
-    db["sessions"].create_index(["problem_key"], if_not_exists=True)
+    db.table("sessions").create_index(["problem_key"], if_not_exists=True)
 
 
 @migration
 def m005_turn_reasoning(db: Database) -> None:
     # Reasoning models think before they speak; the thoughts are kept apart from the message
     # (a teacher's routinely contain the answer) so that no view can pick them up.
-    db["turns"].add_column("reasoning", str)
+    db.table("turns").add_column("reasoning", str)
 
 
 @migration
 def m006_problem_aliases(db: Database) -> None:
     # Other accepted answers (QA sets list several): JSON array, private like the answer.
-    db["problems"].add_column("aliases", str)
+    db.table("problems").add_column("aliases", str)

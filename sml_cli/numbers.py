@@ -454,7 +454,7 @@ def numbers_equal(a: NumberMatch, b: NumberMatch) -> bool:
     a rounded decimal standing for a fraction ("0.33" or "0.333" for "1/3", not "0.3")."""
     for va, da in _readings(a, b.percent):
         for vb, db in _readings(b, a.percent):
-            if va == vb or abs(va - vb) <= Fraction(1, 10**9) * max(1, abs(vb)):
+            if va == vb or abs(va - vb) <= Fraction(1, 10**9) * max(Fraction(1), abs(vb)):
                 return True
             # A decimal written to d ≥ 2 places equals a fraction that rounds to it.
             for rounded_value, d, exact, exact_value in ((va, da, b, vb), (vb, db, a, va)):

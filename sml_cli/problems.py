@@ -986,7 +986,7 @@ def _options_in_text(text: str) -> list[str] | None:
     """Options written into one text with their letters, as MathQA publishes them
     ("a ) rs . 400 , b ) rs . 300 , …") or "(A) 5 (B) 6": the text must open with the first
     letter and the letters must follow in order, or it is not a list of options."""
-    marks = []
+    marks: list[re.Match[str]] = []
     letters = _letters()
     expected = next(letters, "")
     for mark in _OPTION_MARK.finditer(text):
@@ -1349,7 +1349,8 @@ def _build_problem(
         try:
             compile(tests, "tests", "exec")
         except (SyntaxError, ValueError) as exc:
-            where = f" (line {exc.lineno} of the tests)" if getattr(exc, "lineno", None) else ""
+            lineno = getattr(exc, "lineno", None)
+            where = f" (line {lineno} of the tests)" if lineno else ""
             raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}") from None
     if verifier != "python" and answer is None:
         raise fail(f"verifier {verifier!r} needs an answer")

@@ -159,4 +159,4 @@ class SessionInfo:
         for key in ("solved", "first_attempt_correct"):
             data[key] = None if data[key] is None else bool(data[key])
         data["sample"] = data["sample"] or 0
-        return cls(**data)
+        return cls(**data)  # type: ignore[arg-type]  # the row's columns are the fields

@@ -94,15 +94,15 @@ class Store:
 
     def save_problems(self, problems: Sequence[Problem]) -> None:
         with self.writing(), self.db.atomic():
-            self.db["problems"].upsert_all([p.to_record() for p in problems], pk="key")
+            self.db.table("problems").upsert_all([p.to_record() for p in problems], pk="key")
 
     def problem(self, key: str) -> Problem:
-        return Problem.from_record(self.db["problems"].get(key))
+        return Problem.from_record(self.db.table("problems").get(key))
 
     # --------------------------------------------------------------------- runs
 
     def run(self, run_id: str) -> dict[str, Any] | None:
-        rows = list(self.db["runs"].rows_where("id = ?", [run_id]))
+        rows = list(self.db.table("runs").rows_where("id = ?", [run_id]))
         if not rows:
             return None
         row = rows[0]
@@ -127,7 +127,7 @@ class Store:
 
     def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
         with self.writing():
-            self.db["runs"].insert(
+            self.db.table("runs").insert(
                 {"id": run_id, "kind": kind, "created": now(), "finished": None,
                  "status": "running", "config": json.dumps(config, sort_keys=True)},
                 pk="id",
@@ -136,21 +136,21 @@ class Store:
     def restart_run(self, run_id: str) -> None:
         """A resumed run is running again."""
         with self.writing():
-            self.db["runs"].update(run_id, {"status": "running", "finished": None})
+            self.db.table("runs").update(run_id, {"status": "running", "finished": None})
 
     def finish_run(self, run_id: str, status: str = "done") -> None:
         with self.writing():
-            self.db["runs"].update(run_id, {"status": status, "finished": now()})
+            self.db.table("runs").update(run_id, {"status": status, "finished": now()})
 
     # --------------------------------------------------------------------- sessions
 
     def create_session(self, info: SessionInfo) -> None:
         with self.writing():
-            self.db["sessions"].insert(info.to_row(), pk="id")
+            self.db.table("sessions").insert(info.to_row(), pk="id")
 
     def update_session(self, session_id: str, fields: dict[str, Any]) -> None:
         with self.writing():
-            self.db["sessions"].update(session_id, fields)
+            self.db.table("sessions").update(session_id, fields)
 
     def session(self, session_id: str) -> SessionInfo:
         """A session by id or unique id prefix."""
@@ -214,7 +214,7 @@ def _storage_error(path: Path, exc: BaseException) -> SmlError:
     return SmlError(f"--db {path}: {text}")
 
 
-Operation = Callable[[sqlite3.Connection], None]
+Operation = Callable[[sqlite3.Connection], object]
 
 
 class BackgroundWriter:
@@ -289,7 +289,7 @@ class BackgroundWriter:
                         break
                 ops = [op for op in batch if op is not None]
                 stop = len(ops) != len(batch)
-                if ops and self._error is None:
+                if ops and self._error is None and conn is not None:
                     try:
                         conn.execute("BEGIN IMMEDIATE")
                         for op in ops:

@@ -536,8 +536,8 @@ def _split_dialogue(text: str, labels: dict[str, str],
                     fail: Callable[[str], ProblemFileError]) -> list[tuple[str, str]]:
     """One string holding a whole dialogue: `|EOM|`-separated turns (MathDial), or lines that
     start with a speaker label, where unlabelled lines continue the turn before."""
+    out: list[tuple[str, str]] = []
     if _EOM in text:
-        out = []
         for i, segment in enumerate(text.split(_EOM), start=1):
             if not segment.strip():
                 continue
@@ -561,7 +561,6 @@ def _split_dialogue(text: str, labels: dict[str, str],
         return (side_of(label, labels) is not None or label == first
                 or counts.get(label, 0) >= 2)
 
-    out: list[tuple[str, str]] = []
     for m, ln in found:
         if m and is_speaker(m.group(1).strip()):
             out.append((m.group(1).strip(), m.group(2)))
@@ -732,7 +731,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
             with store.db.atomic():
                 store.create_run(run_id, "import", config)
                 problems = {t.problem.key: t.problem for t in transcripts}
-                store.db["problems"].upsert_all([p.to_record() for p in problems.values()],
+                store.db.table("problems").upsert_all([p.to_record() for p in problems.values()],
                                                 pk="key")
                 for t in transcripts:
                     sample = samples.get((t.problem.key, t.condition), 0)
@@ -741,7 +740,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                     store.conn.execute(*_insert_session(info))
                     insert_turns(store.conn, turns)
                     sessions.append(info)
-                store.db["runs"].update(run_id, {"status": "done", "finished": now()})
+                store.db.table("runs").update(run_id, {"status": "done", "finished": now()})
         except Exception as exc:
             if isinstance(exc, SmlError):
                 raise
