@@ -14,6 +14,7 @@ import csv
 import glob
 import gzip
 import hashlib
+import itertools
 import json
 import lzma
 import random
@@ -1194,6 +1195,10 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
             f"the final answer with {fix}; the full text then becomes the private solution")
 
 
+def _clip_text(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
                          default: str, column: str) -> str:
     for guess in (default, *guesses):
@@ -1231,6 +1236,18 @@ def _build_problem(
             raise fail(f"no {column!r} field (mapped by --field {name}={column}); "
                        f"fields here: {available}")
     if not has_column(row, fields.question):
+        suffix = _data_suffix(path)
+        if suffix in (".csv", ".tsv") and any(len(str(k)) > 60 or len(str(k).split()) >= 6
+                                              for k in row):
+            # A CSV without a header row (MMLU's original files): its first row became the
+            # column names.
+            sep = "," if suffix == ".csv" else "\\t"
+            names = sep.join(["question", *LETTERS[:max(len(row) - 2, 1)], "answer"])
+            raise ProblemFileError(
+                str(path), f"no {fields.question!r} field, and the column names look like a "
+                f"row of data ({_clip_text(str(next(iter(row))))!r}, …): the file needs a "
+                f"header row naming its columns; add one, e.g. sed -i '1i {names}' "
+                f"{shlex.quote(str(path))}", 1)
         hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,
                                     "question", fields.question)
         raise fail(f"no {fields.question!r} field; fields here: {available}{hint}")
@@ -1339,7 +1356,7 @@ def _build_problem(
             unmapped = _unmapped_options(row, answer)
             if unmapped:
                 raise fail(
-                    f"the answer {answer!r} looks like an option of the list in {unmapped!r}, "
+                    f"the answer {answer!r} looks like one of the options in {unmapped!r}, "
                     f"which is not mapped: map it with --field choices={shlex.quote(unmapped)} "
                     "(or give the row a 'verifier' to check the answer as it is)")
         verifier = _auto_verifier(answer, choices, tests, aliases)
@@ -1479,6 +1496,18 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
         index = text.isdigit() and int(text) < len(values)
         if letter or index or _is_option_text(text, values):
             return key
+    return _letter_columns(row, text)
+
+
+def _letter_columns(row: dict[str, Any], letter: str) -> str | None:
+    """`A,B,C,D` when the row has one column per option named by its letter (MMLU's CSVs,
+    AGIEval) and the answer is one of those letters."""
+    if len(letter) != 1 or not letter.isalpha():
+        return None
+    keys = {k.strip().upper(): k for k in row if isinstance(k, str) and len(k.strip()) == 1}
+    columns = [keys[c] for c in itertools.takewhile(lambda c: c in keys, LETTERS)]
+    if len(columns) >= 2 and letter.upper() in LETTERS[:len(columns)]:
+        return ",".join(columns)
     return None
 
 

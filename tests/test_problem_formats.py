@@ -1730,3 +1730,21 @@ def test_rows_keyed_by_id_in_one_json_object(write_file: WriteFile) -> None:
     # One object that is a row itself stays one row.
     single = write_file("single.json", json.dumps({"question": "3 + 4?", "answer": "7"}))
     assert [p.answer for p in load(single)] == ["7"]
+
+
+def test_mmlu_original_csv_without_a_header_and_with_letter_columns(
+        write_file: WriteFile) -> None:
+    """Hendrycks' MMLU CSVs have no header row: the first row would become the column names,
+    so the error says to add a header (at line 1, with the command). With one, the option
+    columns A-D are pointed at until mapped."""
+    rows = ('"Which of these numbers is even, given that only one of them is?",3,8,5,7,B\n'
+            '"Which of these numbers is prime, given that only one of them is?",4,6,9,11,D\n')
+    bare = write_file("algebra_test.csv", rows)
+    error = load_error(bare)
+    assert_at_line(error, bare, 1, "look like a row of data", "header row",
+                   "sed -i '1i question,A,B,C,D,answer'")
+    headed = write_file("headed.csv", "question,A,B,C,D,answer\n" + rows)
+    assert_at_line(load_error(headed), headed, 2, "--field choices=A,B,C,D")
+    even, prime = load(headed, columns={"choices": "A,B,C,D"})
+    assert even.choices == ("3", "8", "5", "7") and even.answer == "B"
+    assert correct(prime, "11") and correct(prime, "D") and not correct(prime, "A")
