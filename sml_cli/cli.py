@@ -187,7 +187,9 @@ def problems_list() -> None:
 @problems_app.command("show")
 def problems_show(
     source: Annotated[str, typer.Argument(help="Built-in set name or problem file.")],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 10,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", "-n", min=1, help="Rows to show (default: 10 in the table, all with --json).",
+        show_default=False)] = None,
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
@@ -197,15 +199,25 @@ def problems_show(
     private: Annotated[
         bool, typer.Option("--private/--public", help="Show answers (teacher view) or hide them.")
     ] = True,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="The problems as loaded, one SPEC §2 row per line (JSON Lines): a "
+        "converted copy of the set that loads with no flags (--public: the student's fields "
+        "only).")] = False,
 ) -> None:
     """Show the problems of a set (validating the whole file)."""
+    import json
+
     from sml_cli import console_views
     from sml_cli.problems import load_problems, loading_notes
 
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
                         index_base, shuffle_choices)
     problems = load_problems(source, fields)
-    console_views.print_problems(source, problems, limit=limit, private=private)
+    if as_json:
+        for problem in problems[:limit]:
+            typer.echo(json.dumps(problem.to_row(private=private), ensure_ascii=False))
+    else:
+        console_views.print_problems(source, problems, limit=limit or 10, private=private)
     console_views.print_notes(loading_notes(problems, fields))
 
 

@@ -92,6 +92,19 @@ class Problem:
         )
         return f"{self.question}\n\n{options}"
 
+    def to_row(self, *, private: bool = True) -> dict[str, Any]:
+        """The problem as a row of a problem file (SPEC §2 fields, the free-form columns
+        beside them), which loads back as this same problem. Not private: only what the
+        student sees (id, question, choices)."""
+        if not private:
+            return {"id": self.id, "question": self.question,
+                    **({"choices": list(self.choices)} if self.choices else {})}
+        fields = {"id": self.id, "question": self.question, "answer": self.answer,
+                  "aliases": list(self.aliases), "solution": self.solution,
+                  "verifier": self.verifier, "choices": list(self.choices or ()),
+                  "tests": self.tests, "notes": self.notes}
+        return {**self.meta, **{k: v for k, v in fields.items() if v}}
+
     def to_record(self) -> dict[str, Any]:
         return {
             "key": self.key, "source": self.source, "id": self.id, "question": self.question,

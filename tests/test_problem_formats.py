@@ -1748,3 +1748,44 @@ def test_mmlu_original_csv_without_a_header_and_with_letter_columns(
     even, prime = load(headed, columns={"choices": "A,B,C,D"})
     assert even.choices == ("3", "8", "5", "7") and even.answer == "B"
     assert correct(prime, "11") and correct(prime, "D") and not correct(prime, "A")
+
+
+@pytest.mark.parametrize("source, flags", [
+    ("arithmetic", []),
+    ("python", []),
+    ("tqa", ["--answer-field", "mc1_targets.labels", "--field", "choices=mc1_targets.choices",
+             "--shuffle-choices"]),
+    ("trivia", ["--answer-field", "answer.value", "--field", "aliases=answer.aliases"]),
+])
+def test_problems_show_json_is_a_converted_copy_that_loads_as_the_same_problems(
+        tmp_path: Path, source: str, flags: list[str]) -> None:
+    """`problems show --json` writes the set as loaded (flags applied, options shuffled,
+    free-form columns kept), and that file loads with no flags into the same problems; with
+    --public only the student's fields are written."""
+    if source == "tqa":
+        source = str(write_jsonl(tmp_path / "tqa.jsonl", tqa_rows(6)))
+    elif source == "trivia":
+        source = str(write_jsonl(tmp_path / "trivia.jsonl", [
+            {"question": f"Which city {i}?", "topic": "geo", "answer": {
+                "value": f"Paris {i}", "aliases": [f"Paris {i}", f"City of Light {i}"]}}
+            for i in range(3)]))
+    result = invoke("problems", "show", source, *flags, "--json")
+    assert result.exit_code == 0, result.output
+    converted = tmp_path / "converted.jsonl"
+    converted.write_text(result.stdout, encoding="utf-8")
+    from sml_cli.cli import _field_map
+
+    original = load_problems(source, _field_map(
+        *(flags[flags.index(f) + 1] if f in flags else d for f, d in (
+            ("--question-field", "question"), ("--answer-field", "answer"))),
+        None, [flags[i + 1] for i, f in enumerate(flags) if f == "--field"], 0,
+        "--shuffle-choices" in flags))
+    again = load_problems(str(converted))
+    assert [(p.id, p.key, p.meta) for p in again] == [(p.id, p.key, p.meta) for p in original]
+    public = invoke("problems", "show", source, *flags, "--json", "--public", "-n", "2")
+    rows = [json.loads(line) for line in public.stdout.splitlines()]
+    assert len(rows) == 2 and all(set(r) <= {"id", "question", "choices"} for r in rows)
+    for row, problem in zip(rows, original, strict=False):
+        shown = json.dumps(row, ensure_ascii=False)
+        for secret in problem.private_fields.values():
+            assert secret in problem.public_question() or secret not in shown
