@@ -1290,12 +1290,12 @@ def _build_problem(
                 "other accepted answers)" if "aliases" in raw_answer else "")
         raise fail(f"{fields.answer!r} is an object; pick the answer inside it with "
                    f"--answer-field (one of: {keys}){also}")
-    answer = _text(raw_answer)
+    answer = _unwrapped_math(_text(raw_answer))
     aliases = listed[1:]
     if "aliases" in fields.columns or has_column(row, fields.column("aliases")):
         value = _list_cell(_get(row, fields.column("aliases")))
         aliases += _alias_list(value if isinstance(value, list) else [value], "aliases", fail)
-    solution = _text(_get(row, fields.column("solution")))
+    solution = _prose(_get(row, fields.column("solution")))
     if fields.answer_pattern is not None and answer is not None:
         full = answer
         extracted = extract_with_pattern(full, fields.answer_pattern, pattern)
@@ -1429,7 +1429,7 @@ def _build_problem(
     return Problem(
         id=problem_id, question=question, answer=answer, verifier=verifier,
         solution=solution, choices=choices, tests=tests,
-        notes=_text(_get(row, fields.column("notes"))), source=source, meta=meta,
+        notes=_prose(_get(row, fields.column("notes"))), source=source, meta=meta,
         aliases=tuple(dict.fromkeys(a for a in aliases if a != answer)),
     )
 
@@ -1524,6 +1524,29 @@ def _letter_columns(row: dict[str, Any], letter: str) -> str | None:
     return None
 
 
+_WRAPPED_MATH = re.compile(r"\$\$(.+)\$\$|\$([^$]+)\$|\\\((.+)\\\)|\\\[(.+)\\\]", re.DOTALL)
+
+
+def _unwrapped_math(text: str | None) -> str | None:
+    """An answer typeset whole as maths (OlympiadBench's "$x=3$") without its delimiters:
+    they are typesetting, and would make the answer look like text to `auto`."""
+    if text is None:
+        return None
+    m = _WRAPPED_MATH.fullmatch(text.strip())
+    if not m:
+        return text
+    inner = next(g for g in m.groups() if g is not None).strip()
+    return inner or text
+
+
+def _prose(value: Any) -> str | None:
+    """A text cell, or a list of paragraphs (OlympiadBench's solutions) joined as such."""
+    value = _list_cell(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "\n\n".join(v.strip() for v in value if v.strip()) or None
+    return _text(value)
+
+
 def _alias_list(values: list[Any], column: str,
                 fail: Callable[[str], ProblemFileError]) -> list[str]:
     """Accepted answers from a list cell: texts and numbers, blanks dropped."""
@@ -1532,7 +1555,7 @@ def _alias_list(values: list[Any], column: str,
         if isinstance(value, (dict, list)):
             raise fail(f"{column!r} holds a nested {type(value).__name__}; list the accepted "
                        "answers as texts or numbers")
-        text = _text(value)
+        text = _unwrapped_math(_text(value))
         if text:
             out.append(text)
     return out

@@ -1789,3 +1789,26 @@ def test_problems_show_json_is_a_converted_copy_that_loads_as_the_same_problems(
         shown = json.dumps(row, ensure_ascii=False)
         for secret in problem.private_fields.values():
             assert secret in problem.public_question() or secret not in shown
+
+
+def test_olympiadbench_answers_typeset_as_maths_and_solution_paragraphs(
+        write_file: WriteFile) -> None:
+    """OlympiadBench: final_answer is a list holding "$x=3$"; solutions are a list of
+    paragraphs. The delimiters are typesetting (the answer is maths, checked as such); the
+    paragraphs become one private solution. Money ("$5") and text with two amounts stay."""
+    path = write_file("ob.jsonl", jsonl(
+        {"id": 1, "question": "Solve 2x+1=7.", "final_answer": ["$x=3$"],
+         "solution": ["Subtract 1.", "Halve: x = 3."]},
+        {"id": 2, "question": "Roots of x^2=4?", "final_answer": ["$2,-2$"],
+         "solution": ["Both signs."]},
+        {"id": 3, "question": "Price?", "final_answer": ["\\(\\frac{1}{2}\\)"]},
+        {"id": 4, "question": "Cost?", "final_answer": ["$5"]},
+        {"id": 5, "question": "Costs?", "final_answer": ["$5 and $6"]}))
+    solve, roots, half, cost, costs = load(path, answer="final_answer")
+    assert (solve.answer, solve.verifier) == ("x=3", "math")
+    assert correct(solve, "x = 3") and correct(solve, "3") and not correct(solve, "4")
+    assert solve.solution == "Subtract 1.\n\nHalve: x = 3."
+    assert roots.answer == "2,-2" and correct(roots, "-2, 2") and not correct(roots, "2")
+    assert half.answer == "\\frac{1}{2}" and correct(half, "0.5")
+    assert cost.answer == "$5" and correct(cost, "5")
+    assert costs.answer == "$5 and $6"
