@@ -250,6 +250,8 @@ def lookup(row: dict[str, Any], column: str) -> Any:
     for part in column.split("."):
         if hasattr(value, "tolist"):
             value = value.tolist()
+        if isinstance(value, str):  # an object stored as JSON text (LiveCodeBench metadata)
+            value = _list_cell(value)
         if isinstance(value, dict) and part in value:
             value = value[part]
         elif isinstance(value, list) and part.lstrip("-").isdigit() and \
@@ -1093,7 +1095,8 @@ class CallCases:
         return "\n".join(lines) + "\n"
 
 
-def io_cases(value: Any) -> list[tuple[str, str]] | CallCases | None:
+def io_cases(value: Any, entry_point: str | None = None
+             ) -> list[tuple[str, str]] | CallCases | None:
     """stdin/stdout cases in the layouts public code sets use, or None for anything else:
     {"inputs": [...], "outputs": [...]} (APPS, TACO: `input_output`, often a JSON string),
     {"input": [...], "output": [...]} (CodeContests' public_tests), or a list of
@@ -1113,12 +1116,31 @@ def io_cases(value: Any) -> list[tuple[str, str]] | CallCases | None:
     elif isinstance(value, list) and value and all(
             isinstance(v, dict) and "input" in v and "output" in v for v in value):
         if any(str(v.get("testtype", "stdin")).casefold() == "functional" for v in value):
-            raise CallBasedCases("are functional (calls of a method whose name is not given "
-                                 "with them)")
+            if not entry_point:
+                raise CallBasedCases("are functional (calls of a method whose name is not "
+                                     "given with them)")
+            return CallCases(entry_point, [(_json_lines(v["input"]), _json_value(v["output"]))
+                                           for v in value])
         pairs = [(v["input"], v["output"]) for v in value]
     else:
         return None
     return [(_io_text(given), _io_text(expected)) for given, expected in pairs]
+
+
+def _json_value(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError(f"a functional case's value {text[:60]!r} is not JSON") from None
+
+
+def _json_lines(text: Any) -> list[Any]:
+    """A functional case's arguments: one JSON value per line (LiveCodeBench)."""
+    if not isinstance(text, str):
+        return text if isinstance(text, list) else [text]
+    return [_json_value(line) for line in text.splitlines() if line.strip()]
 
 
 def _io_text(value: Any) -> str:
@@ -1137,11 +1159,11 @@ def io_tests_code(cases: list[tuple[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tests_text(value: Any) -> str | None:
+def _tests_text(value: Any, entry_point: str | None = None) -> str | None:
     """Test code from a cell: a string, a list of statements (MBPP's `test_list`), or
-    stdin/stdout cases (see `io_cases`)."""
+    stdin/stdout or call cases (see `io_cases`)."""
     value = _list_cell(value)
-    cases = io_cases(value)
+    cases = io_cases(value, entry_point)
     if isinstance(cases, CallCases):
         return cases.tests_code() if cases.pairs else None
     if cases is not None:
@@ -1306,22 +1328,21 @@ def _build_problem(
         answer = extracted
         solution = solution or full  # the worked text behind the answer stays teacher-only
 
+    entry_point = _text(_get(row, fields.column("entry_point")))
+    if entry_point and not entry_point.isidentifier():
+        raise fail(f"entry_point {entry_point!r} is not a Python function name")
     try:
-        tests = _tests_text(_get(row, fields.column("tests")))
+        tests = _tests_text(_get(row, fields.column("tests")), entry_point)
     except CallBasedCases as exc:
-        raise fail(f"the cases in {fields.column('tests')!r} {exc}: only stdin/stdout cases "
-                   "and Python test code are run (write asserts that call it, and map "
-                   "them with --field tests=COLUMN)") from None
+        raise fail(f"the cases in {fields.column('tests')!r} {exc}: name the function with "
+                   "--field entry_point=COLUMN (LiveCodeBench: metadata.func_name)") from None
     except ValueError as exc:
         raise fail(f"{fields.column('tests')!r}: {exc}") from None
     if tests:
         setup = _tests_text(_get(row, fields.column("test_setup")))
         if setup:
             tests = f"{setup}\n{tests}"
-        entry_point = _text(_get(row, fields.column("entry_point")))
         if entry_point:
-            if not entry_point.isidentifier():
-                raise fail(f"entry_point {entry_point!r} is not a Python function name")
             tests = _call_check_function(tests, entry_point)
     verifier = (_text(_get(row, fields.column("verifier"))) or "auto").lower()
     if verifier not in VERIFIERS:

@@ -1700,7 +1700,7 @@ def test_stdin_stdout_cases_of_contest_sets_become_python_tests(write_file: Writ
                                            "testtype": "functional"}])}))
     error = load_error(lcb, question="question_content",
                        columns={"tests": "public_test_cases"})
-    assert_at_line(error, lcb, 2, "are functional", "only stdin/stdout cases")
+    assert_at_line(error, lcb, 2, "are functional", "--field entry_point=COLUMN")
     uneven = write_file("uneven.jsonl", jsonl(
         {"question": "Square n.", "tests": {"inputs": ["1\n", "2\n"], "outputs": ["1\n"]}}))
     assert_at_line(load_error(uneven), uneven, 1, "2 inputs but 1 outputs")
@@ -1812,3 +1812,29 @@ def test_olympiadbench_answers_typeset_as_maths_and_solution_paragraphs(
     assert half.answer == "\\frac{1}{2}" and correct(half, "0.5")
     assert cost.answer == "$5" and correct(cost, "5")
     assert costs.answer == "$5 and $6"
+
+
+def test_livecodebench_functional_cases_call_the_method_its_metadata_names(
+        write_file: WriteFile) -> None:
+    """Functional cases: one JSON argument per input line, a JSON output; the name comes from
+    `metadata` (JSON text, read through by the dotted path) and is called as a function or as
+    a method of Solution."""
+    path = write_file("lcb.jsonl", jsonl({
+        "question_content": "Return the largest sum of k consecutive numbers.",
+        "starter_code": "class Solution:\n    def maxSum(self, nums, k):\n        ",
+        "public_test_cases": json.dumps([
+            {"input": "[2, 6, 3]\n2", "output": "9", "testtype": "functional"},
+            {"input": "[1, 1]\n1", "output": "1", "testtype": "functional"}]),
+        "metadata": json.dumps({"func_name": "maxSum"})}))
+    (p,) = load(path, question="question_content,starter_code",
+                columns={"tests": "public_test_cases", "entry_point": "metadata.func_name"})
+    assert "def maxSum(self, nums, k)" in p.public_question() and p.verifier == "python"
+    method = ("class Solution:\n    def maxSum(self, nums, k):\n"
+              "        return max(sum(nums[i:i + k]) for i in range(len(nums) - k + 1))\n")
+    assert correct(p, method)
+    assert correct(p, "def maxSum(nums, k):\n    return max(sum(nums[i:i + k]) "
+                      "for i in range(len(nums) - k + 1))\n")
+    assert not correct(p, method.replace("max(", "min("))
+    bad = write_file("bad.jsonl", jsonl({"question": "q", "entry_point": "f", "tests": [
+        {"input": "1", "output": "not json", "testtype": "functional"}]}))
+    assert_at_line(load_error(bad), bad, 1, "is not JSON")
