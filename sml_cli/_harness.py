@@ -102,7 +102,7 @@ def _main() -> None:
 
 
 # The function I/O tests call: `run_io_case(stdin_text, expected_stdout)` (see
-# sml_cli.problems.io_tests_code, which writes them).
+# sml_cli.code_tests.io_tests_code, which writes them).
 IO_CASE = "run_io_case"
 
 

@@ -8,7 +8,6 @@ anywhere by a load, so a bad file never leaves half a run behind.
 
 from __future__ import annotations
 
-import ast
 import bz2
 import csv
 import glob
@@ -28,6 +27,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from sml_cli.cells import cell_text, list_cell
+from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
 from sml_cli.errors import ProblemFileError, UsageError
 
 VERIFIERS = ("numeric", "exact", "math", "choice", "regex", "python", "auto")
@@ -243,7 +244,7 @@ def lookup(row: dict[str, Any], column: str) -> Any:
         values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
         if not values or any(v is _MISSING for v in values):
             return _MISSING
-        return "\n\n".join(t for t in (_text(v) for v in values) if t)
+        return "\n\n".join(t for t in (cell_text(v) for v in values) if t)
     if "." not in column:
         return _MISSING
     value: Any = row
@@ -251,7 +252,7 @@ def lookup(row: dict[str, Any], column: str) -> Any:
         if hasattr(value, "tolist"):
             value = value.tolist()
         if isinstance(value, str):  # an object stored as JSON text (LiveCodeBench metadata)
-            value = _list_cell(value)
+            value = list_cell(value)
         if isinstance(value, dict) and part in value:
             value = value[part]
         elif isinstance(value, list) and part.lstrip("-").isdigit() and \
@@ -874,41 +875,6 @@ def extract_with_pattern(
     return match.group(1).strip() if match and match.group(1) else None
 
 
-def _text(value: Any) -> str | None:
-    """A cell as text: numbers keep their written value (72.0 → "72"), blanks become None."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        if value != value:  # NaN from a Parquet/CSV null
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, (int, str)):
-        text = str(value).strip()
-        return text or None
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value).strip() or None
-
-
-def _list_cell(value: Any) -> Any:
-    """A list written into a text cell (a CSV export of a dataset) back as a list: a JSON
-    array, or a Python list literal as pandas writes it. Anything else is returned as is."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
-        return value
-    try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError):
-        try:
-            parsed = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            return value
-    return parsed if isinstance(parsed, (list, dict)) else value
-
-
 @dataclass(frozen=True)
 class _Choices:
     texts: tuple[str, ...]
@@ -942,18 +908,18 @@ def _option_layout(value: Any) -> _Layout | None:
         top = max(scores)
         return _Layout(list(value), best=scores.index(top) if scores.count(top) == 1 else None)
     if isinstance(value, dict) and "text" in value:
-        raw_labels = _list_cell(value.get("label"))
-        texts = _list_cell(value["text"])
+        raw_labels = list_cell(value.get("label"))
+        texts = list_cell(value["text"])
         if not isinstance(texts, list):
             return None
-        labels = (tuple(_text(v) or "" for v in raw_labels)
+        labels = (tuple(cell_text(v) or "" for v in raw_labels)
                   if isinstance(raw_labels, list) and len(raw_labels) == len(texts) else None)
         return _Layout(texts, labels)
     if _labelled_options(value):
         return _Layout(list(value.values()), tuple(str(k) for k in value), keyed=True)
     if isinstance(value, list) and value and all(
             isinstance(v, dict) and "text" in v for v in value):
-        labels = (tuple(_text(v["label"]) or "" for v in value)
+        labels = (tuple(cell_text(v["label"]) or "" for v in value)
                   if all("label" in v for v in value) else None)
         return _Layout([v["text"] for v in value], labels)
     return _Layout(value) if isinstance(value, list) else None
@@ -962,7 +928,7 @@ def _option_layout(value: Any) -> _Layout | None:
 def _choices(value: Any, path: Path, line: int) -> _Choices | None:
     if value is None:
         return None
-    value = _list_cell(value)
+    value = list_cell(value)
     if isinstance(value, str) and _options_in_text(value) is None:
         raise ProblemFileError(
             str(path), "'choices' must be a list (or a JSON array in a CSV cell, or "
@@ -976,7 +942,7 @@ def _choices(value: Any, path: Path, line: int) -> _Choices | None:
         raise ProblemFileError(str(path), "'choices' must be a non-empty list", line)
     if len(layout.values) > 26:
         raise ProblemFileError(str(path), "'choices' may hold at most 26 options", line)
-    texts = [_text(v) or "" for v in layout.values]
+    texts = [cell_text(v) or "" for v in layout.values]
     # AQuA-style options carry their own letters ("A)12", "B)15"): drop them, the student's
     # view letters the options itself.
     prefixes = [_OWN_LETTER_PREFIX.match(t) for t in texts]
@@ -1051,143 +1017,13 @@ def _question_text(value: Any) -> str | None:
     list of {role, content} messages), whose user messages are the question — the student
     gets sml's own system prompt instead of the dataset's."""
     if hasattr(value, "tolist") or (isinstance(value, str) and value.lstrip().startswith("[{")):
-        value = _list_cell(value)  # a CSV cell holding the messages as JSON
+        value = list_cell(value)  # a CSV cell holding the messages as JSON
     if isinstance(value, list) and value and all(
             isinstance(m, dict) and "content" in m for m in value):
         user = [m["content"] for m in value
                 if m.get("role", "user") == "user" and isinstance(m["content"], str)]
         return "\n\n".join(t.strip() for t in user if t.strip()) or None
-    return _text(value)
-
-
-class CallBasedCases(ValueError):
-    """Cases that call a function this loader cannot name (LiveCodeBench's functional)."""
-
-
-@dataclass(frozen=True)
-class CallCases:
-    """APPS/TACO call-based cases: `fn_name` called with each input's arguments must return
-    its output (which APPS wraps in a one-item list)."""
-
-    fn_name: str
-    pairs: list[tuple[Any, Any]]
-
-    def tests_code(self) -> str:
-        name = self.fn_name
-        if not name.isidentifier():
-            raise ValueError(f"fn_name {name!r} is not a Python function name")
-        lines = [
-            f"# Each case calls {name} with the listed arguments; it must return the output.",
-            "def _call(*args):",
-            f"    if {name!r} in globals():",
-            f"        return {name}(*args)",
-            f"    return Solution().{name}(*args)  # LeetCode style",
-            "",
-            "def _same(got, expected):",
-            "    if isinstance(got, tuple):",
-            "        got = list(got)",
-            "    return got == expected or [got] == expected",
-            "",
-        ]
-        for args, expected in self.pairs:
-            args = args if isinstance(args, list) else [args]
-            lines.append(f"assert _same(_call(*{args!r}), {expected!r})")
-        return "\n".join(lines) + "\n"
-
-
-def io_cases(value: Any, entry_point: str | None = None
-             ) -> list[tuple[str, str]] | CallCases | None:
-    """stdin/stdout cases in the layouts public code sets use, or None for anything else:
-    {"inputs": [...], "outputs": [...]} (APPS, TACO: `input_output`, often a JSON string),
-    {"input": [...], "output": [...]} (CodeContests' public_tests), or a list of
-    {"input", "output"} objects (LiveCodeBench's public_test_cases)."""
-    value = _list_cell(value)
-    if isinstance(value, dict):
-        keys = next((k for k in (("inputs", "outputs"), ("input", "output"))
-                     if all(isinstance(_list_cell(value.get(x)), list) for x in k)), None)
-        if keys is None:
-            return None
-        inputs, outputs = (_list_cell(value[k]) for k in keys)
-        if len(inputs) != len(outputs):
-            raise ValueError(f"{len(inputs)} inputs but {len(outputs)} outputs")
-        if value.get("fn_name"):
-            return CallCases(str(value["fn_name"]), list(zip(inputs, outputs, strict=True)))
-        pairs = list(zip(inputs, outputs, strict=True))
-    elif isinstance(value, list) and value and all(
-            isinstance(v, dict) and "input" in v and "output" in v for v in value):
-        if any(str(v.get("testtype", "stdin")).casefold() == "functional" for v in value):
-            if not entry_point:
-                raise CallBasedCases("are functional (calls of a method whose name is not "
-                                     "given with them)")
-            return CallCases(entry_point, [(_json_lines(v["input"]), _json_value(v["output"]))
-                                           for v in value])
-        pairs = [(v["input"], v["output"]) for v in value]
-    else:
-        return None
-    return [(_io_text(given), _io_text(expected)) for given, expected in pairs]
-
-
-def _json_value(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise ValueError(f"a functional case's value {text[:60]!r} is not JSON") from None
-
-
-def _json_lines(text: Any) -> list[Any]:
-    """A functional case's arguments: one JSON value per line (LiveCodeBench)."""
-    if not isinstance(text, str):
-        return text if isinstance(text, list) else [text]
-    return [_json_value(line) for line in text.splitlines() if line.strip()]
-
-
-def _io_text(value: Any) -> str:
-    """A case's stdin or stdout: text, or its lines as a list."""
-    if isinstance(value, list):
-        return "".join(f"{v}\n" for v in value)
-    return "" if value is None else str(value)
-
-
-def io_tests_code(cases: list[tuple[str, str]]) -> str:
-    """The `python` verifier's tests for stdin/stdout cases: one `run_io_case` per case,
-    which the sandbox runs the program on (and which a teacher can read)."""
-    lines = ["# Each case runs the program with the input on stdin; what it prints must "
-             "match the output", "# (whitespace-separated tokens; decimals within 1e-6)."]
-    lines += [f"run_io_case({given!r}, {expected!r})" for given, expected in cases]
-    return "\n".join(lines) + "\n"
-
-
-def _tests_text(value: Any, entry_point: str | None = None) -> str | None:
-    """Test code from a cell: a string, a list of statements (MBPP's `test_list`), or
-    stdin/stdout or call cases (see `io_cases`)."""
-    value = _list_cell(value)
-    cases = io_cases(value, entry_point)
-    if isinstance(cases, CallCases):
-        return cases.tests_code() if cases.pairs else None
-    if cases is not None:
-        return io_tests_code(cases) if cases else None
-    if isinstance(value, list):
-        lines = [str(v) for v in value if v is not None and str(v).strip()]
-        return "\n".join(lines) or None
-    return _text(value)
-
-
-def _call_check_function(tests: str, entry_point: str) -> str:
-    """HumanEval's tests define `check(candidate)` and leave calling it to the harness: call
-    it on the entry point, or no assertion would ever run."""
-    try:
-        tree = ast.parse(tests)
-    except SyntaxError:
-        return tests
-    defines = any(isinstance(s, ast.FunctionDef) and s.name == "check" and s.args.args
-                  for s in tree.body)
-    called = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check"
-                 for n in ast.walk(tree))
-    if defines and not called:
-        return f"{tests.rstrip()}\n\n\ncheck({entry_point})\n"
-    return tests
+    return cell_text(value)
 
 
 def extract_boxed(text: str) -> str | None:
@@ -1302,7 +1138,7 @@ def _build_problem(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw_answer):
         # …but a list of numbers is one answer made of several (TheoremQA's eigenvalues,
         # a point's coordinates): alternatives are written as texts.
-        raw_answer = "[" + ", ".join(_text(v) or "" for v in raw_answer) + "]"
+        raw_answer = "[" + ", ".join(cell_text(v) or "" for v in raw_answer) + "]"
     if isinstance(raw_answer, list):
         listed = _alias_list(raw_answer, fields.answer, fail)
         raw_answer = listed[0] if listed else None
@@ -1312,10 +1148,10 @@ def _build_problem(
                 "other accepted answers)" if "aliases" in raw_answer else "")
         raise fail(f"{fields.answer!r} is an object; pick the answer inside it with "
                    f"--answer-field (one of: {keys}){also}")
-    answer = _unwrapped_math(_text(raw_answer))
+    answer = _unwrapped_math(cell_text(raw_answer))
     aliases = listed[1:]
     if "aliases" in fields.columns or has_column(row, fields.column("aliases")):
-        value = _list_cell(_get(row, fields.column("aliases")))
+        value = list_cell(_get(row, fields.column("aliases")))
         aliases += _alias_list(value if isinstance(value, list) else [value], "aliases", fail)
     solution = _prose(_get(row, fields.column("solution")))
     if fields.answer_pattern is not None and answer is not None:
@@ -1328,23 +1164,23 @@ def _build_problem(
         answer = extracted
         solution = solution or full  # the worked text behind the answer stays teacher-only
 
-    entry_point = _text(_get(row, fields.column("entry_point")))
+    entry_point = cell_text(_get(row, fields.column("entry_point")))
     if entry_point and not entry_point.isidentifier():
         raise fail(f"entry_point {entry_point!r} is not a Python function name")
     try:
-        tests = _tests_text(_get(row, fields.column("tests")), entry_point)
+        tests = tests_text(_get(row, fields.column("tests")), entry_point)
     except CallBasedCases as exc:
         raise fail(f"the cases in {fields.column('tests')!r} {exc}: name the function with "
                    "--field entry_point=COLUMN (LiveCodeBench: metadata.func_name)") from None
     except ValueError as exc:
         raise fail(f"{fields.column('tests')!r}: {exc}") from None
     if tests:
-        setup = _tests_text(_get(row, fields.column("test_setup")))
+        setup = tests_text(_get(row, fields.column("test_setup")))
         if setup:
             tests = f"{setup}\n{tests}"
         if entry_point:
-            tests = _call_check_function(tests, entry_point)
-    verifier = (_text(_get(row, fields.column("verifier"))) or "auto").lower()
+            tests = call_check_function(tests, entry_point)
+    verifier = (cell_text(_get(row, fields.column("verifier"))) or "auto").lower()
     if verifier not in VERIFIERS:
         raise fail(f"unknown verifier {verifier!r}; use one of {', '.join(VERIFIERS)}")
     choices_column = fields.column("choices")
@@ -1443,7 +1279,7 @@ def _build_problem(
             if parse_number(text) is None:
                 raise fail(f"verifier 'numeric' but the answer {text!r} is not a number")
 
-    problem_id = _text(_get(row, fields.column("id"))) or str(default_id)
+    problem_id = cell_text(_get(row, fields.column("id"))) or str(default_id)
     consumed = fields.consumed
     meta = {k: _jsonable(v) for k, v in row.items()
             if str(k).casefold() not in consumed and v is not None}
@@ -1486,7 +1322,7 @@ def _list_beside(row: dict[str, Any], column: str, length: int) -> str | None:
     if not isinstance(scope, dict):
         return None
     for key, value in scope.items():
-        value = _list_cell(value)
+        value = list_cell(value)
         if (isinstance(key, str) and isinstance(value, list) and len(value) == length
                 and all(isinstance(v, str) for v in value)):
             return f"{parent}.{key}" if parent else key
@@ -1515,7 +1351,7 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
     for key in row:
         if not isinstance(key, str) or key.casefold() not in OPTION_COLUMN_GUESSES:
             continue
-        layout = _option_layout(_list_cell(row[key]))
+        layout = _option_layout(list_cell(row[key]))
         if layout is None:
             continue
         if layout.keyed:
@@ -1562,10 +1398,10 @@ def _unwrapped_math(text: str | None) -> str | None:
 
 def _prose(value: Any) -> str | None:
     """A text cell, or a list of paragraphs (OlympiadBench's solutions) joined as such."""
-    value = _list_cell(value)
+    value = list_cell(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "\n\n".join(v.strip() for v in value if v.strip()) or None
-    return _text(value)
+    return cell_text(value)
 
 
 def _alias_list(values: list[Any], column: str,
@@ -1576,7 +1412,7 @@ def _alias_list(values: list[Any], column: str,
         if isinstance(value, (dict, list)):
             raise fail(f"{column!r} holds a nested {type(value).__name__}; list the accepted "
                        "answers as texts or numbers")
-        text = _unwrapped_math(_text(value))
+        text = _unwrapped_math(cell_text(value))
         if text:
             out.append(text)
     return out

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from sml_cli import guard
+from sml_cli.cells import list_cell
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
@@ -58,7 +59,6 @@ from sml_cli.problems import (
     _compile_answer_pattern,
     _jsonable,
     _keys_by_case,
-    _list_cell,
     _missing_column_hint,
     _read_rows,
     data_files,
@@ -284,7 +284,7 @@ def _turns_like(row: dict[str, Any], fmt: TranscriptFormat) -> str | None:
     """The column that looks like a dialogue under a name of its own (Bridge's `c_h`): a
     list of turn objects with a speaker and a text, or of 'Speaker: text' lines."""
     for key, value in row.items():
-        value = _list_cell(value)
+        value = list_cell(value)
         if not isinstance(key, str) or not isinstance(value, list) or len(value) < 2:
             continue
         if all(isinstance(v, dict) and None not in fmt.speaker_keys(v) for v in value) or all(
@@ -394,7 +394,7 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
     reasoning)]. A logged reasoning model's <think> block is no part of what it said: split
     off here (kept with the turn, in no view, never scored — as for models in evals); a turn
     that is all thought said nothing and is dropped like an empty one."""
-    value = _list_cell(value)
+    value = list_cell(value)
     raw: list[tuple[str, str]] = []  # (speaker label, content)
     if isinstance(value, str):
         raw = _split_dialogue(value, labels, fail)

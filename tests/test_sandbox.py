@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sml_cli.problems import io_tests_code
+from sml_cli.code_tests import io_tests_code
 from sml_cli.sandbox import TestRun, run_python_tests
 
 ADD = "def add(a, b):\n    return a + b\n"

@@ -1,0 +1,47 @@
+"""Values of a data file's cells as the loaders need them: text, and lists written as text.
+
+Problem files and dialogue files come from JSON, CSV, Parquet and Arrow, which spell the same
+value differently (72 vs 72.0, a list vs its JSON text in a CSV cell); these two functions
+bring them to one form.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell as text: numbers keep their written value (72.0 → "72"), blanks become None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value != value:  # NaN from a Parquet/CSV null
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (int, str)):
+        text = str(value).strip()
+        return text or None
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip() or None
+
+
+def list_cell(value: Any) -> Any:
+    """A list written into a text cell (a CSV export of a dataset) back as a list: a JSON
+    array, or a Python list literal as pandas writes it. Anything else is returned as is."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        try:
+            parsed = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            return value
+    return parsed if isinstance(parsed, (list, dict)) else value
