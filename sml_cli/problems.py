@@ -605,8 +605,10 @@ def _records_by_key(path: Path) -> list[tuple[int, dict[str, Any]]] | None:
         return None
 
     def keyed(value: Any, least: int) -> bool:
+        # (Rows hold some plain value: {"train": {"0": {…}}, "test": {…}} is splits of rows.)
         return (isinstance(value, dict) and len(value) >= least
-                and all(isinstance(v, dict) and v for v in value.values()))
+                and all(isinstance(v, dict) and v for v in value.values())
+                and any(not isinstance(x, dict) for v in value.values() for x in v.values()))
 
     if not isinstance(whole, dict):
         return None

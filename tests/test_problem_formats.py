@@ -1727,6 +1727,11 @@ def test_rows_keyed_by_id_in_one_json_object(write_file: WriteFile) -> None:
         "0": {"question": "Half of 10?", "answer": "5"},
         "1": {"question": "Twice 4?"}}}, indent=1))
     assert_at_line(load_error(wrapped), wrapped, 7, "no 'answer' field")
+    # Splits of keyed rows are not rows themselves.
+    splits = write_file("splits.json", json.dumps({
+        "train": {"0": {"question": "1 + 1?", "answer": "2"}},
+        "test": {"0": {"question": "2 + 2?", "answer": "4"}}}))
+    assert "fields here: 0" not in str(load_error(splits))
     # One object that is a row itself stays one row.
     single = write_file("single.json", json.dumps({"question": "3 + 4?", "answer": "7"}))
     assert [p.answer for p in load(single)] == ["7"]
