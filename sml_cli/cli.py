@@ -412,6 +412,9 @@ def eval_command(
             write_json(result, json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
+        truncated = run.truncation_note()
+        if truncated:
+            console_views.print_notes([truncated])
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
             total = sum(n for _, n in errors)

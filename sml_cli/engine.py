@@ -120,6 +120,7 @@ class Session:
             row.cost_usd = reply.cost_usd
             row.latency_ms = reply.latency_ms
             row.reasoning = reply.reasoning
+            row.truncated = reply.truncated
         return self._add(row)
 
     def _stream(self, role: str) -> Callable[[str], None] | None:

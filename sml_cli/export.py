@@ -201,12 +201,13 @@ def _filters(options: ExportOptions) -> tuple[list[str], list[Any]]:
 def _turn_from_tuple(row: Sequence[Any]) -> Turn:
     (session_id, seq, turn, role, visibility, kind, content, attempt, correct, leak, spans,
      guard_action, model, prompt_tokens, completion_tokens, cost_usd, latency_ms, created,
-     reasoning) = row
+     reasoning, truncated) = row
     return Turn(
         session_id, seq, turn, role, visibility, kind, content or "", attempt,
         None if correct is None else bool(correct), bool(leak),
         [tuple(s) for s in json.loads(spans)] if spans else None, guard_action, model,
         prompt_tokens, completion_tokens, cost_usd, latency_ms, created, reasoning,
+        bool(truncated),
     )
 
 
@@ -223,7 +224,7 @@ def _session_from_tuple(row: Sequence[Any]) -> SessionInfo:
 # other views need every row. Exports other than `raw` skip the bookkeeping columns.
 STUDENT_ROWS = "(t.visibility = 'public' OR t.kind = 'verdict')"
 LEAN_NULLS = {"leak_spans", "guard_action", "model", "prompt_tokens", "completion_tokens",
-              "cost_usd", "latency_ms", "created", "reasoning"}
+              "cost_usd", "latency_ms", "created", "reasoning", "truncated"}
 
 
 REASONING_FORMATS = ("openai", "trl", "trl-prompt-completion")
@@ -809,6 +810,7 @@ def _parquet_schema(fmt: str, weights: bool, reasoning: bool = False
     ])
     turn_types = {
         "seq": integer, "turn": integer, "correct": pa.bool_(), "leak": pa.bool_(),
+        "truncated": pa.bool_(),
         "leak_spans": pa.list_(pa.list_(integer)), "prompt_tokens": integer,
         "completion_tokens": integer, "cost_usd": pa.float64(), "latency_ms": pa.float64(),
     }

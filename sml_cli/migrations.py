@@ -209,3 +209,10 @@ def m005_turn_reasoning(db: Database) -> None:
 def m006_problem_aliases(db: Database) -> None:
     # Other accepted answers (QA sets list several): JSON array, private like the answer.
     db.table("problems").add_column("aliases", str)
+
+
+@migration
+def m007_turn_truncated(db: Database) -> None:
+    # A reply cut off at the token limit reads as a wrong or rambling turn; a run should be
+    # able to say how many it had.
+    db.table("turns").add_column("truncated", int, not_null_default=0)

@@ -407,9 +407,10 @@ class LiteLLMModel(_RetryingModel):
             content = message.content or ""
             reasoning = getattr(message, "reasoning_content", None)
             usage = getattr(response, "usage", None)
+            finish = getattr(response.choices[0], "finish_reason", None)
         else:
-            content, reasoning, usage, response = await self._stream(litellm, messages,
-                                                                     on_token)
+            content, reasoning, usage, response, finish = await self._stream(
+                litellm, messages, on_token)
         return Reply(
             content=content,
             model=self.name,
@@ -418,21 +419,24 @@ class LiteLLMModel(_RetryingModel):
             cost_usd=self._cost(litellm, response),
             latency_ms=(time.perf_counter() - started) * 1000,
             reasoning=reasoning if isinstance(reasoning, str) else None,
+            truncated=finish == "length",
         )
 
     async def _stream(
         self, litellm: Any, messages: list[Message], on_token: TokenCallback
-    ) -> tuple[str, str | None, Any, Any]:
+    ) -> tuple[str, str | None, Any, Any, str | None]:
         response = await litellm.acompletion(**self._request(messages, True))
         parts: list[str] = []
         thoughts: list[str] = []
         usage = None
+        finish = None
         chunks = []
         async for chunk in response:
             chunks.append(chunk)
             if getattr(chunk, "usage", None):
                 usage = chunk.usage
             if chunk.choices:
+                finish = getattr(chunk.choices[0], "finish_reason", None) or finish
                 delta = chunk.choices[0].delta
                 thought = getattr(delta, "reasoning_content", None)
                 if isinstance(thought, str):
@@ -444,7 +448,7 @@ class LiteLLMModel(_RetryingModel):
         if usage is None and chunks:
             built = litellm.stream_chunk_builder(chunks, messages=messages)
             usage = getattr(built, "usage", None)
-        return "".join(parts), "".join(thoughts) or None, usage, built
+        return "".join(parts), "".join(thoughts) or None, usage, built, finish
 
     def _cost(self, litellm: Any, response: Any) -> float | None:
         if response is None or self.model in _UNPRICED:
@@ -570,9 +574,10 @@ class OpenAICompatibleModel(_RetryingModel):
                     error = HTTPStatusError(response.status, await response.text(),
                                             response.headers)
                 elif on_token is None:
-                    content, reasoning, usage = _parse_completion(await response.read())
+                    content, reasoning, usage, finish = _parse_completion(
+                        await response.read())
                 else:
-                    content, reasoning, usage = await self._stream(response, on_token)
+                    content, reasoning, usage, finish = await self._stream(response, on_token)
         except TimeoutError:
             raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
         if error is not None:
@@ -585,7 +590,8 @@ class OpenAICompatibleModel(_RetryingModel):
             cost = prompt * self._price[0] + completion * self._price[1]
         return Reply(content=content, model=self.name, prompt_tokens=prompt,
                      completion_tokens=completion, cost_usd=cost,
-                     latency_ms=(time.perf_counter() - started) * 1000, reasoning=reasoning)
+                     latency_ms=(time.perf_counter() - started) * 1000, reasoning=reasoning,
+                     truncated=finish == "length")
 
     def _adapt_to(self, error: HTTPStatusError, *, streaming: bool) -> bool:
         """Whether a refused request names a parameter this model can do without or spell
@@ -612,11 +618,12 @@ class OpenAICompatibleModel(_RetryingModel):
         return self._without_system_role_if_refused(error)
 
     @staticmethod
-    async def _stream(response: Any,
-                      on_token: TokenCallback) -> tuple[str, str | None, dict[str, Any]]:
+    async def _stream(response: Any, on_token: TokenCallback
+                      ) -> tuple[str, str | None, dict[str, Any], str | None]:
         parts: list[str] = []
         thoughts: list[str] = []
         usage: dict[str, Any] = {}
+        finish: str | None = None
         async for raw in response.content:
             line = raw.decode("utf-8").strip()
             if not line.startswith("data:"):
@@ -635,12 +642,14 @@ class OpenAICompatibleModel(_RetryingModel):
                     text, thought = _spoken_and_thought(choice.get("delta") or {})
                 except TypeError:
                     raise MalformedResponse(f"not a stream chunk: {data[:200]!r}") from None
+                if isinstance(choice.get("finish_reason"), str):
+                    finish = choice["finish_reason"]
                 if thought:
                     thoughts.append(thought)
                 if text:
                     parts.append(text)
                     on_token(text)
-        return "".join(parts), "".join(thoughts) or None, usage
+        return "".join(parts), "".join(thoughts) or None, usage, finish
 
 
 class EmptyReply(Exception):
@@ -691,10 +700,12 @@ def _part_text(value: Any) -> str:
     return ""
 
 
-def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
+def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any], str | None]:
     try:
         data = json.loads(body)
-        message = data["choices"][0]["message"]
+        choice = data["choices"][0]
+        message = choice["message"]
+        finish = choice.get("finish_reason")
         usage = data.get("usage") or {}
         if not isinstance(usage, dict):
             raise TypeError
@@ -702,7 +713,7 @@ def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         shown = body[:200].decode("utf-8", "replace")
         raise MalformedResponse(f"not a chat completion: {shown!r}") from None
-    return content, reasoning, usage
+    return content, reasoning, usage, finish if isinstance(finish, str) else None
 
 
 def _via_litellm() -> bool:

@@ -26,6 +26,8 @@ class Reply:
     # leading <think> block). Stored with the turn, sent to no one: a teacher's thoughts
     # routinely spell out the answer.
     reasoning: str | None = None
+    # The reply stopped at the token limit (finish_reason "length"): its end is missing.
+    truncated: bool = False
 
 
 class ParticipantError(Exception):

@@ -60,6 +60,8 @@ class Turn:
     created: str = field(default_factory=now)
     # A reasoning model's thoughts before this message: kept for the record, in no view.
     reasoning: str | None = None
+    # The model stopped at its token limit mid-message (finish_reason "length").
+    truncated: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -78,15 +80,17 @@ class Turn:
             return f"verifier · turn {self.turn}", "verdict-ok" if self.correct else "verdict-no"
         if self.kind == DRAFT:
             return f"teacher draft ({self.guard_action}) · turn {self.turn}", "draft"
+        cut = " · cut off at the token limit" if self.truncated else ""
         if self.role == "student":
-            return f"student · turn {self.turn} · {self.kind}", "student"
+            return f"student · turn {self.turn} · {self.kind}{cut}", "student"
         guard = f" · guard: {self.guard_action}" if self.guard_action else ""
-        return f"teacher · turn {self.turn}{guard}", "teacher"
+        return f"teacher · turn {self.turn}{guard}{cut}", "teacher"
 
     def to_row(self) -> dict[str, Any]:
         row = shallow_dict(self)
         row["correct"] = None if self.correct is None else int(self.correct)
         row["leak"] = int(self.leak)
+        row["truncated"] = int(self.truncated)
         row["leak_spans"] = json.dumps(self.leak_spans) if self.leak_spans else None
         return row
 
@@ -102,7 +106,7 @@ class Turn:
             guard_action=row.get("guard_action"), model=row["model"],
             prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"],
             cost_usd=row["cost_usd"], latency_ms=row["latency_ms"], created=row["created"],
-            reasoning=row.get("reasoning"),
+            reasoning=row.get("reasoning"), truncated=bool(row.get("truncated")),
         )
 
 

@@ -125,6 +125,13 @@ class Store:
             out.append(row)
         return out
 
+    def truncated_replies(self, run_id: str) -> dict[str, int]:
+        """How many of a run's model replies stopped at the token limit, by role."""
+        rows = self.db.execute(
+            """SELECT t.role, count(*) FROM turns t JOIN sessions s ON s.id = t.session_id
+               WHERE s.run_id = ? AND t.truncated = 1 GROUP BY t.role""", [run_id])
+        return dict(rows.fetchall())
+
     def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
         with self.writing():
             self.db.table("runs").insert(

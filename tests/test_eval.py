@@ -450,3 +450,34 @@ def test_eval_notes_a_constant_answer_key_and_shuffles_options_on_request(
     sent = [json.dumps(r["messages"]) for r in server.requests]
     assert len(sent) == 8 and any("A) true claim" not in text for text in sent)
     assert all(re.search(r"[ABC]\) true claim", text) for text in sent)
+
+
+def test_replies_cut_off_at_the_token_limit_are_counted_and_marked(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    """A student whose replies stop at --student-max-tokens: each such turn is stored as
+    truncated, the run ends with a note counting them (naming the flag), and the transcript
+    marks the turn; a run without any prints no note."""
+    from sml_cli.testing import StubReply
+
+    stub(by_model(student=lambda messages: StubReply("First I add the crates, then",
+                                                     finish_reason="length"),
+                  teacher=hinting_teacher))
+    db = tmp_path / "cut.db"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "answer", "--max-turns", "2", "--student-max-tokens", "16", "--db",
+                     str(db), "--run-id", "cut", "-q"])
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 0, output
+    assert "6 student replies (--student-max-tokens 16) stopped at the token limit" in output
+    assert sqlite_rows(db, "SELECT role, truncated, count(*) FROM turns WHERE kind != "
+                       "'verdict' AND role IN ('student', 'teacher') AND model IS NOT NULL "
+                       "GROUP BY role, truncated ORDER BY role") == [
+        ("student", 1, 6), ("teacher", 0, 3)]
+    session_id = sqlite_rows(db, "SELECT id FROM sessions LIMIT 1")[0][0]
+    shown = invoke(["sessions", "show", session_id, "--db", str(db)])
+    assert "cut off at the token limit" in " ".join(cli_output(shown).split())
+    stub()
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "none", "--max-turns", "1", "--db", str(tmp_path / "fine.db"), "-q"])
+    assert result.exit_code == 0 and "token limit" not in cli_output(result)

@@ -21,7 +21,7 @@ from sml_cli.models import (
     make_model,
 )
 from sml_cli.participants import ParticipantError
-from sml_cli.testing import StubFault, StubServer
+from sml_cli.testing import StubFault, StubReply, StubServer
 
 REPLY = "Twelve is three times four. Final answer: 12"
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "3*4?"}]
@@ -246,3 +246,16 @@ def test_a_404_from_a_base_url_without_v1_suggests_adding_it(server: StubServer)
         with pytest.raises(ParticipantError) as err:
             asyncio.run(model.respond(MESSAGES))
         assert "/v1?" not in str(err.value)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reply_cut_off_at_the_token_limit_is_marked_on_both_paths(
+        via: str, server: StubServer, stream: bool) -> None:
+    """finish_reason "length": the reply's end is missing, and the Reply says so."""
+    server.handler = lambda request: StubReply("Let me work it out: first", finish_reason="length")
+    model = make_model("openai/student", settings(server, max_tokens=8))
+    chunks: list[str] = []
+    reply = asyncio.run(model.respond(MESSAGES, chunks.append if stream else None))
+    assert reply.truncated and reply.content == "Let me work it out: first"
+    server.handler = lambda request: StubReply("Final answer: 12")
+    assert not asyncio.run(model.respond(MESSAGES, chunks.append if stream else None)).truncated

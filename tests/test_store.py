@@ -112,6 +112,7 @@ def test_upgrade_keeps_data(tmp_path: Path) -> None:
         assert session.solved is True and session.origin == "eval"  # backfilled
         (turn,) = store.turns("s1")
         assert turn.content == "Final answer: 4" and turn.leak is False
+        assert "truncated" in columns(store.db, "turns") and turn.truncated is False
 
 
 def test_failed_migration_is_rolled_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -884,3 +884,32 @@ def test_a_thinking_model_s_thoughts_reach_no_screen(monkeypatch, fake_models, p
         turns = store.turns(app.initial.info.id)
         students = [t for t in turns if t.role == "student"]
         assert len(students) == 2 and all(thought in (t.reasoning or "") for t in students)
+
+
+class _CutOffTeacher:
+    """A model teacher whose replies stop at the token limit."""
+
+    name = "cut-teacher"
+
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
+        return Reply("Count the crates, then multiply by", model=self.name, truncated=True)
+
+
+def test_a_reply_cut_off_at_the_token_limit_is_pointed_out(monkeypatch, fake_models,
+                                                           problems_file, db):
+    fake_models["cut-teacher"] = _CutOffTeacher()
+    options = ChatOptions(role="student", teacher="cut-teacher", problems=str(problems_file),
+                          problem_id="num", max_turns=3, db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Input)
+            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            await send(pilot, "Final answer: 5")
+            await until(pilot, lambda: any("token limit" in n.message
+                                           for n in app._notifications), "the warning")
+            assert any("--teacher-max-tokens" in n.message for n in app._notifications)
+
+    asyncio.run(main())

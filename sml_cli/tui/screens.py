@@ -131,6 +131,10 @@ class SessionScreen(Screen[None]):
         self.clear_live(turn.role)
         self.refresh_view()
         self.update_status()
+        if turn.truncated and turn.is_public:
+            self.notify(f"The {turn.role}'s reply stopped at its token limit (raise "
+                        f"--{turn.role}-max-tokens for longer ones).", severity="warning",
+                        timeout=8)
 
     def token(self, role: str, text: str) -> None:
         if not self.sees_tokens(role):
