@@ -412,7 +412,8 @@ def eval_command(
             write_json(result, json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
-        truncated = run.truncation_note()
+        truncated = console_views.truncation_note(
+            run.store.truncated_replies(run.run_id), run.config)
         if truncated:
             console_views.print_notes([truncated])
         errors = [] if run.stopped_by else run.error_digest()
@@ -477,8 +478,14 @@ def report_command(
                 path = report.write_page(report.render_comparison_html(comparison), html)
                 typer.echo(f"wrote {path}", err=True)
         else:
+            from sml_cli import console_views
+
             data = report.load_run(store, run_ids[0])
             report.print_report(data)
+            truncated = console_views.truncation_note(
+                store.truncated_replies(run_ids[0]), data.run["config"])
+            if truncated:
+                console_views.print_notes([truncated])
             document = data.result
             if html:
                 path = report.write_html(data, store, html)

@@ -82,6 +82,18 @@ def print_notes(notes: list[str]) -> None:
         err.print(Text.assemble(("Note: ", "yellow"), note))
 
 
+def truncation_note(counts: dict[str, int], config: dict) -> str | None:
+    """A run's replies cut off at the token limit, by role, if any (`config`: the run's, for
+    the limits): a reply whose end is missing may have lost its final answer, which lowers
+    scores for a reason that has nothing to do with tutoring."""
+    if not counts:
+        return None
+    parts = [f"{n} {role} repl{'y' if n == 1 else 'ies'} (--{role}-max-tokens "
+             f"{config.get(f'{role}_max_tokens')})" for role, n in sorted(counts.items())]
+    return (" and ".join(parts) + " stopped at the token limit, their ends missing; raise the "
+            "limit if answers are being cut off")
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 

@@ -307,20 +307,6 @@ class EvalRun:
                 warnings += check_credentials(model, settings, flag)
         return warnings
 
-    def truncation_note(self) -> str | None:
-        """Replies of this run cut off at the token limit, if any: a reply whose end is
-        missing may have lost its final answer, which lowers scores for a reason that has
-        nothing to do with tutoring."""
-        counts = self.store.truncated_replies(self.run_id)
-        if not counts:
-            return None
-        limits = {"student": self.options.student_settings.max_tokens,
-                  "teacher": self.options.teacher_settings.max_tokens}
-        parts = [f"{n} {role} repl{'y' if n == 1 else 'ies'} (--{role}-max-tokens "
-                 f"{limits.get(role)})" for role, n in sorted(counts.items())]
-        return (" and ".join(parts) + " stopped at the token limit, their ends missing; "
-                "raise the limit if answers are being cut off")
-
     def error_digest(self) -> list[tuple[str, int]]:
         """The distinct errors of this run's failed sessions, most frequent first."""
         return Counter(

@@ -477,6 +477,9 @@ def test_replies_cut_off_at_the_token_limit_are_counted_and_marked(
     session_id = sqlite_rows(db, "SELECT id FROM sessions LIMIT 1")[0][0]
     shown = invoke(["sessions", "show", session_id, "--db", str(db)])
     assert "cut off at the token limit" in " ".join(cli_output(shown).split())
+    reported = invoke(["report", "cut", "--db", str(db)])
+    assert "6 student replies (--student-max-tokens 16)" in " ".join(
+        cli_output(reported).split())
     stub()
     result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
                      "none", "--max-turns", "1", "--db", str(tmp_path / "fine.db"), "-q"])
