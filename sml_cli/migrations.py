@@ -215,4 +215,5 @@ def m006_problem_aliases(db: Database) -> None:
 def m007_turn_truncated(db: Database) -> None:
     # A reply cut off at the token limit reads as a wrong or rambling turn; a run should be
     # able to say how many it had.
-    db.table("turns").add_column("truncated", int, not_null_default=0)
+    # (NULL, on rows from before, reads as not truncated.)
+    db.table("turns").add_column("truncated", int)
