@@ -14,7 +14,13 @@ import resource
 import sys
 import traceback
 import types
+import typing
 from collections.abc import Callable
+
+# typing's names (List, Optional, …) are there without an import, as on LeetCode, whose
+# starter code (LiveCodeBench's too) annotates with them: a missing import is not the skill
+# a code problem tests.
+_PRELUDE = {name: getattr(typing, name) for name in typing.__all__}
 
 
 def _limit(kind: int, value: int) -> None:
@@ -36,7 +42,7 @@ def _main() -> None:
     failures: list[dict[str, object]] = []
     result: dict[str, object] = {"compiled": False, "tests": 0, "failures": failures,
                                  "error": None}
-    namespace: dict = {"__name__": "solution"}
+    namespace: dict = {**_PRELUDE, "__name__": "solution"}
     sink = io.StringIO()
     out = sys.stdout
     try:
@@ -113,7 +119,7 @@ def _io_case_runner(code: types.CodeType) -> Callable[[str, str], None]:
         saved = sys.stdin, sys.stdout, sys.stderr
         sys.stdin, sys.stdout, sys.stderr = stdin, stdout, io.StringIO()
         try:
-            exec(code, {"__name__": "__main__"})
+            exec(code, {**_PRELUDE, "__name__": "__main__"})
         except SystemExit as exc:  # exit() / sys.exit(0) ends a program normally
             if exc.code not in (None, 0):
                 raise RuntimeError(f"the program exited with status {exc.code!r}") from None

@@ -316,3 +316,15 @@ def test_stdin_cases_judge_like_contest_checkers() -> None:
     counter = "import builtins\nseen = globals().get('seen', 0) + 1\nprint(seen)\n"
     assert run(counter, io_tests_code([("", "1\n"), ("", "1\n")])).passed
     assert run("while True: pass\n", SUM_CASES, timeout=2).timed_out
+
+
+def test_typing_names_need_no_import_as_on_leetcode() -> None:
+    """Starter code annotated with List/Optional (LeetCode, LiveCodeBench) runs without its
+    import, in function and stdin problems alike; other undefined names still fail."""
+    method = ("class Solution:\n    def total(self, nums: List[int]) -> Optional[int]:\n"
+              "        return sum(nums)\n")
+    assert run(method, "assert Solution().total([1, 2]) == 3").passed
+    program = "def read() -> List[int]:\n    return list(map(int, input().split()))\n" \
+              "print(sum(read()))\n"
+    assert run(program, io_tests_code([("1 2\n", "3\n")])).passed
+    assert not run("x = numpy.zeros(3)\n", "assert True").passed
