@@ -22,7 +22,14 @@ from sml_cli.engine import Session, next_speaker
 from sml_cli.errors import UsageError
 from sml_cli.models import HUMAN, ModelSettings, make_model, validate_model_name
 from sml_cli.participants import Message, Participant, Reply, TokenCallback
-from sml_cli.problems import FieldMap, Problem, find_problem, load_problems, make_problem
+from sml_cli.problems import (
+    FieldMap,
+    Problem,
+    find_problem,
+    load_problems,
+    loading_notes,
+    make_problem,
+)
 from sml_cli.prompts import Prompts
 from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo, Turn
 from sml_cli.store import Store
@@ -234,6 +241,7 @@ class ChatSession(Protocol):
     prompts: Prompts
     turns: list[Turn]
     local_role: str  # student | teacher | watch
+    notes: list[str]  # about the problem's file, shown once when the session opens
 
     async def run(self) -> None: ...
     def submit(self, text: str) -> bool: ...
@@ -277,6 +285,7 @@ class HostSession(_Views):
         self.prompts = Prompts(options.prompts_dir)
         self.gate = Gate()
         self.local_role = options.role or "watch"
+        self.notes: list[str] = []
         if resume is not None:
             self.info = resume
             self.problem = self.store.problem(resume.problem_key)
@@ -286,6 +295,7 @@ class HostSession(_Views):
                 resume.status = "running"
         else:
             self.problem = choose_problem(options)
+            self.notes = loading_notes([self.problem], options.fields)
             student, teacher = options.models()
             remote = [r for r, m in (("student", student), ("teacher", teacher))
                       if m == HUMAN and r != options.role]
@@ -383,6 +393,7 @@ class GuestSession(_Views):
         self.turns = self.store.turns(self.info.id)
         self.listener: Listener | None = listener
         self.local_role = role
+        self.notes: list[str] = []
         self.remote_role = None
         self._closed = False
         # Posted to the inbox but not yet recorded by the host: until it is, this side may

@@ -913,3 +913,24 @@ def test_a_reply_cut_off_at_the_token_limit_is_pointed_out(monkeypatch, fake_mod
             assert any("--teacher-max-tokens" in n.message for n in app._notifications)
 
     asyncio.run(main())
+
+
+def test_a_passage_the_student_is_not_shown_is_noted_when_the_session_opens(
+        monkeypatch, fake_models, tmp_path, db):
+    path = tmp_path / "squad.jsonl"
+    path.write_text(json.dumps({
+        "id": "p1", "context": "The Broncos beat the Panthers 24-10 to win the final game.",
+        "question": "Who won the final game?", "answer": "the Broncos"}) + "\n",
+        encoding="utf-8")
+    fake_models["scripted-teacher"] = ScriptedParticipant(hinting_teacher, "scripted-teacher")
+    options = ChatOptions(role="student", teacher="scripted-teacher", problems=str(path),
+                          max_turns=2, db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: any("--question-field context,question" in n.message
+                                           for n in app._notifications), "the note")
+            assert "Broncos" not in " ".join(n.message for n in app._notifications)
+
+    asyncio.run(main())

@@ -115,6 +115,8 @@ class SessionScreen(Screen[None]):
         self.update_status()
         self.run_worker(self.session.run(), name="session", group="session", exclusive=True,
                         exit_on_error=False)
+        for note in self.session.notes:
+            self.notify(note, title="Note", severity="warning", timeout=15)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
