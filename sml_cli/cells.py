@@ -12,6 +12,13 @@ import json
 from typing import Any
 
 
+def clipped(text: str | None, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters (an ellipsis marking the cut), for
+    quoting a value in a message or a table."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def cell_text(value: Any) -> str | None:
     """A cell as text: numbers keep their written value (72.0 → "72"), blanks become None."""
     if value is None:

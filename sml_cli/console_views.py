@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sml_cli.cells import clipped
 from sml_cli.problems import BUILTIN_SETS, Problem, load_problems
 
 if TYPE_CHECKING:
@@ -21,13 +22,6 @@ if TYPE_CHECKING:
     from sml_cli.records import SessionInfo, Turn
 
 console = Console(highlight=False)
-
-
-def _shorten(text: str | None, width: int) -> str:
-    if not text:
-        return ""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def print_problem_sets() -> None:
@@ -64,11 +58,11 @@ def print_problems(source: str, problems: list[Problem], *, limit: int, private:
     table.add_column("verifier")
     for p in problems[:limit]:
         answer = p.answer if p.answer is not None else "(tests)"
-        row: list[str | Text] = [p.id, Text(_shorten(p.public_question(), 300))]
+        row: list[str | Text] = [p.id, Text(clipped(p.public_question(), 300))]
         if private:
-            cell = Text(_shorten(answer, 60))  # Text, not markup: answers may hold "[b]"
+            cell = Text(clipped(answer, 60))  # Text, not markup: answers may hold "[b]"
             if p.aliases:
-                cell.append("\nalso: " + _shorten("; ".join(p.aliases), 80), style="dim")
+                cell.append("\nalso: " + clipped("; ".join(p.aliases), 80), style="dim")
             row.append(cell)
         row.append(p.verifier)
         table.add_row(*row)

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sml_cli.cells import cell_text, list_cell
+from sml_cli.cells import cell_text, clipped, list_cell
 from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
 from sml_cli.errors import ProblemFileError, UsageError
 
@@ -1068,10 +1068,6 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
             f"the final answer with {fix}; the full text then becomes the private solution")
 
 
-def _clip_text(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
                          default: str, column: str) -> str:
     for guess in (default, *guesses):
@@ -1118,7 +1114,7 @@ def _build_problem(
             names = sep.join(["question", *LETTERS[:max(len(row) - 2, 1)], "answer"])
             raise ProblemFileError(
                 str(path), f"no {fields.question!r} field, and the column names look like a "
-                f"row of data ({_clip_text(str(next(iter(row))))!r}, …): the file needs a "
+                f"row of data ({clipped(str(next(iter(row))), 40)!r}, …): the file needs a "
                 f"header row naming its columns; add one, e.g. sed -i '1i {names}' "
                 f"{shlex.quote(str(path))}", 1)
         hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,

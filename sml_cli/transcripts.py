@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from sml_cli import guard
-from sml_cli.cells import list_cell
+from sml_cli.cells import clipped, list_cell
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
@@ -496,7 +496,7 @@ def _turn_item(item: Any, i: int, fail: Callable[[str], ProblemFileError],
     if isinstance(item, str):
         m = _SPEAKER.match(item)
         if not m:
-            raise fail(f"turn {i}: {_clip(item)!r} does not start with a speaker label "
+            raise fail(f"turn {i}: {clipped(item, 50)!r} does not start with a speaker label "
                        "('Teacher: …'); if the turns carry none and alternate, say who "
                        "speaks first with --alternate student|teacher")
         return m.group(1).strip(), m.group(2).strip()
@@ -543,7 +543,8 @@ def _split_dialogue(text: str, labels: dict[str, str],
                 continue
             m = _SPEAKER.match(segment.strip())
             if not m:
-                raise fail(f"turn {i}: {_clip(segment)!r} does not start with a speaker label")
+                raise fail(f"turn {i}: {clipped(segment, 50)!r} does not start with a speaker "
+                           "label")
             out.append((m.group(1).strip(), m.group(2).strip()))
         return out
     lines = text.splitlines()
@@ -567,14 +568,9 @@ def _split_dialogue(text: str, labels: dict[str, str],
         elif out:
             out[-1] = (out[-1][0], out[-1][1] + "\n" + ln)
         elif ln.strip():
-            raise fail(f"the dialogue starts with {_clip(ln)!r}, not with a speaker label "
+            raise fail(f"the dialogue starts with {clipped(ln, 50)!r}, not with a speaker label "
                        "('Teacher: …')")
     return [(label, content.strip()) for label, content in out]
-
-
-def _clip(text: str, limit: int = 50) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # ----------------------------------------------------------------------------- scoring
