@@ -92,10 +92,8 @@ class Session:
     recorder: Recorder
     turns: list[Turn] = field(default_factory=list)
     observer: Observer | None = None
-    # Set when the session failed in a way every session of its run would (ParticipantError
-    # .fatal): the eval runner stops instead of failing the rest one by one.
-    fatal_error: ParticipantError | None = field(default=None, init=False)
-    # The participant error the session ended with, if it did (fatal or not).
+    # The participant error the session ended with, if it did. When it is `.fatal` (every
+    # session of the run would fail alike) the eval runner stops instead of failing the rest.
     failure: ParticipantError | None = field(default=None, init=False)
 
     # ----------------------------------------------------------------- bookkeeping
@@ -176,8 +174,6 @@ class Session:
             raise  # interrupted: the session stays `running` and a resume continues it
         except ParticipantError as exc:
             self.failure = exc
-            if exc.fatal:
-                self.fatal_error = exc
             return self._finish("error", str(exc))
         except Exception as exc:
             if os.environ.get("SML_DEBUG"):

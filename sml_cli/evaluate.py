@@ -370,13 +370,14 @@ class EvalRun:
             await session.run()
             if on_session is not None:
                 on_session(session.info)
-            if session.fatal_error is not None:
+            failure = session.failure
+            if failure is not None and failure.fatal:
                 raise _RunStopped("every session would fail like this one (a rejected key or "
-                                  "an unknown model is not retried)", str(session.fatal_error))
+                                  "an unknown model is not retried)", str(failure))
             if session.info.status == "done":
                 reached[0] = True
-            elif session.failure is not None and session.failure.unreachable and not reached[0]:
-                unreachable.append(str(session.failure))
+            elif failure is not None and failure.unreachable and not reached[0]:
+                unreachable.append(str(failure))
                 if len(unreachable) >= UNREACHABLE_STOP:
                     raise _RunStopped(
                         f"{len(unreachable)} sessions could not connect and none has (is the "
