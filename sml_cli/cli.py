@@ -412,10 +412,8 @@ def eval_command(
             write_json(result, json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
-        truncated = console_views.truncation_note(
-            run.store.truncated_replies(run.run_id), run.config)
-        if truncated:
-            console_views.print_notes([truncated])
+        console_views.print_notes(console_views.truncation_notes(
+            run.store.truncated_replies(run.run_id), run.config))
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
             total = sum(n for _, n in errors)
@@ -482,10 +480,8 @@ def report_command(
 
             data = report.load_run(store, run_ids[0])
             report.print_report(data)
-            truncated = console_views.truncation_note(
-                store.truncated_replies(run_ids[0]), data.run["config"])
-            if truncated:
-                console_views.print_notes([truncated])
+            console_views.print_notes(console_views.truncation_notes(
+                store.truncated_replies(run_ids[0]), data.run["config"]))
             document = data.result
             if html:
                 path = report.write_html(data, store, html)

@@ -76,16 +76,16 @@ def print_notes(notes: list[str]) -> None:
         err.print(Text.assemble(("Note: ", "yellow"), note))
 
 
-def truncation_note(counts: dict[str, int], config: dict) -> str | None:
-    """A run's replies cut off at the token limit, by role, if any (`config`: the run's, for
-    the limits): a reply whose end is missing may have lost its final answer, which lowers
-    scores for a reason that has nothing to do with tutoring."""
+def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
+    """The note on a run's replies cut off at the token limit, by role, if there were any
+    (`config`: the run's, for the limits): a reply whose end is missing may have lost its
+    final answer, which lowers scores for a reason that has nothing to do with tutoring."""
     if not counts:
-        return None
+        return []
     parts = [f"{n} {role} repl{'y' if n == 1 else 'ies'} (--{role}-max-tokens "
              f"{config.get(f'{role}_max_tokens')})" for role, n in sorted(counts.items())]
-    return (" and ".join(parts) + " stopped at the token limit, their ends missing; raise the "
-            "limit if answers are being cut off")
+    return [" and ".join(parts) + " stopped at the token limit, their ends missing; raise the "
+            "limit if answers are being cut off"]
 
 
 def _pct(value: float | None) -> str:
