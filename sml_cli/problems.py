@@ -437,10 +437,8 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
         elif suffix == ".json" and _looks_like_json_array(path):
             yield from _read_json_array(path)
-        elif suffix == ".json" and (wrapped := _wrapped_array(path)) is not None:
-            yield from _read_json_array(path, *wrapped)
-        elif suffix == ".json" and (keyed := _records_by_key(path)) is not None:
-            yield from keyed
+        elif suffix == ".json":
+            yield from _read_json_object(path)
         else:
             yield from _read_jsonl(path)
     except UnicodeDecodeError as exc:
@@ -575,34 +573,43 @@ WRAPPER_KEYS = ("data", "examples", "rows", "instances", "items", "records", "pr
                 "dialogues", "samples")
 
 
-def _wrapped_array(path: Path) -> tuple[str, int] | None:
-    """The file's text and where the row array of its wrapper object starts (the offset of
-    its `[`), or None when the file is not such an object (e.g. JSON lines in a .json file)."""
+def _read_json_object(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A .json file that is not an array, read and parsed once: one object holding the rows
+    under a wrapper key, or rows keyed by id; otherwise JSON lines in a .json file."""
     text = _read_text(path)
     try:
         whole = json.loads(text)
     except (ValueError, RecursionError):
-        return None
-    if not isinstance(whole, dict):
-        return None
+        whole = None
+    if isinstance(whole, dict):
+        start = _wrapped_array_start(text, whole)
+        if start is not None:
+            yield from _read_json_array(path, text, start)
+            return
+        keyed = _records_by_key(text, whole, path)
+        if keyed is not None:
+            yield from keyed
+            return
+    yield from _read_jsonl(path)
+
+
+def _wrapped_array_start(text: str, whole: dict[str, Any]) -> int | None:
+    """Where the row array of a wrapper object starts in its text (the offset of its `[`),
+    or None when the object is no such wrapper."""
     for key in WRAPPER_KEYS:
         value = whole.get(key)
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             match = re.search(rf'"{re.escape(key)}"\s*:\s*\[', text)
             if match:
-                return text, match.end() - 1
+                return match.end() - 1
     return None
 
 
-def _records_by_key(path: Path) -> list[tuple[int, dict[str, Any]]] | None:
+def _records_by_key(text: str, whole: dict[str, Any], path: Path
+                    ) -> list[tuple[int, dict[str, Any]]] | None:
     """Rows stored as one object keyed by id, {"0": {…}, "1": {…}}, possibly under one
     wrapper key (CIMA's {"prepDataset": {…}}), or None. Each row's key becomes its `id`
     unless it has one; its line is where the key is written."""
-    text = _read_text(path)
-    try:
-        whole = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
 
     def keyed(value: Any, least: int) -> bool:
         # (Rows hold some plain value: {"train": {"0": {…}}, "test": {…}} is splits of rows.)
@@ -610,8 +617,6 @@ def _records_by_key(path: Path) -> list[tuple[int, dict[str, Any]]] | None:
                 and all(isinstance(v, dict) and v for v in value.values())
                 and any(not isinstance(x, dict) for v in value.values() for x in v.values()))
 
-    if not isinstance(whole, dict):
-        return None
     if len(whole) == 1 and keyed(next(iter(whole.values())), 1):
         records = next(iter(whole.values()))
     elif keyed(whole, 2):
