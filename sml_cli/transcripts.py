@@ -33,6 +33,7 @@ What the rows become:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import secrets
@@ -453,6 +454,7 @@ _FLAG_KEY = re.compile(r"(?:is|from|by)(tutor|teacher|student|learner)")
 _TRUE, _FALSE = ("true", "1", "yes", "y", "t"), ("false", "0", "no", "n", "f")
 
 
+@functools.lru_cache(maxsize=256)  # asked for every row's keys; a file has a few
 def _flag_side(key: Any) -> str | None:
     """The side a yes/no speaker column names (Eedi's `IsTutor`, `is_student`), or None."""
     if not isinstance(key, str):
