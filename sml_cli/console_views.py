@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sml_cli.cells import clipped
-from sml_cli.problems import BUILTIN_SETS, Problem, load_problems
+from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -243,6 +243,23 @@ def highlighted(
 REASONING_SHOWN_CHARS = 2000
 
 
+def _private_summary(problem: Problem) -> str:
+    if problem.answer:
+        lines = [f"answer: {problem.answer}"]
+    elif problem.verifier == UNVERIFIED:
+        lines = ["no reference answer (imported with --no-answer): nothing is verified"]
+    else:
+        lines = [f"answer: decided by the tests ({len(problem.tests.splitlines())} lines)"
+                 if problem.tests else "answer: –"]
+    if problem.aliases:
+        lines.append(f"also accepted: {'; '.join(problem.aliases)}")
+    if problem.solution:
+        lines.append(f"solution: {problem.solution}")
+    if problem.notes:
+        lines.append(f"notes: {problem.notes}")
+    return "\n".join(lines)
+
+
 def print_transcript(
     info: SessionInfo, problem: Problem | None, turns: Sequence[Turn], *, view: str = "all"
 ) -> None:
@@ -273,11 +290,8 @@ def print_transcript(
         return
     if problem is not None:
         console.print(Panel(
-            Text(f"answer: {problem.answer}"
-                 + (f"\nalso accepted: {'; '.join(problem.aliases)}" if problem.aliases else "")
-                 + (f"\nsolution: {problem.solution}" if problem.solution else "")),
-            title="[magenta]private · teacher only[/]", title_align="left",
-            border_style="magenta"))
+            Text(_private_summary(problem)), title="[magenta]private · teacher only[/]",
+            title_align="left", border_style="magenta"))
     styles = {"question": "cyan", "verdict-ok": "green", "verdict-no": "red", "draft": "red",
               "student": "green", "teacher": "blue"}
     for t in turns:

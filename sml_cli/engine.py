@@ -268,7 +268,7 @@ class Session:
         fields: dict[str, object] = {**scores.as_fields(), "status": status, "error": error,
                                      "finished": now()}
         self.recorder.update_session(self.info.id, fields)
-        for key, value in fields.items():
-            setattr(self.info, key, bool(value) if key in ("solved", "first_attempt_correct")
-                    else value)
+        scores.apply_to(self.info)
+        self.info.status, self.info.error, self.info.finished = (
+            status, error, str(fields["finished"]))
         return self.info

@@ -346,9 +346,11 @@ def teacher_conversation(data: SessionData, prompts: Any) -> Conversation | None
     if not messages or messages[0]["role"] != "system":
         # An imported dialogue stores no prompts (none were given); its teacher is taken to
         # have known the answer, as human tutors do, so it gets the `answer` teacher prompt:
-        # without it the teacher view would not even hold the question.
+        # without it the teacher view would not even hold the question. With no answer and
+        # nothing else private (--no-answer), the teacher knew what the student knew.
+        known = "answer" if data.problem.private_fields else "symmetric"
         messages.insert(0, {"role": "system",
-                            "content": teacher_prompt(data.problem, "answer", prompts)})
+                            "content": teacher_prompt(data.problem, known, prompts)})
     _check_roles(data.info.id, messages, "teacher")
     return Conversation(data, messages, [[] for _ in messages])
 
@@ -605,7 +607,9 @@ def _preference_pairs(convs: Sequence[Conversation]
     nexts: dict[Prefix, dict[bool, dict[str, Conversation]]] = {}
     prefixes: dict[Prefix, list[Message]] = {}
     for conv in sorted(convs, key=lambda c: c.data.info.id):
-        solved = bool(conv.data.info.solved)
+        if conv.data.info.solved is None:
+            continue  # no reference answer (--no-answer): neither chosen nor rejected
+        solved = conv.data.info.solved
         key: Prefix = ()
         for i, m in enumerate(conv.messages):
             if m["role"] == "assistant":

@@ -18,21 +18,27 @@ from sml_cli.records import ASKED, ATTEMPT, CONDITIONS, VERDICT, SessionInfo, Tu
 
 @dataclass(frozen=True)
 class SessionScores:
-    solved: bool
+    # None (with `leaks`) for a dialogue with no reference answer: not solved, not failed.
+    solved: bool | None
     solved_at_turn: int | None
-    first_attempt_correct: bool
+    first_attempt_correct: bool | None
     attempts: int
     questions: int
     student_turns: int
-    leaks: int
+    leaks: int | None
     student_tokens: int
     teacher_tokens: int
     cost_usd: float | None
 
+    def apply_to(self, info: SessionInfo) -> None:
+        """Copy the scores onto the session they belong to."""
+        for key in self.__dataclass_fields__:
+            setattr(info, key, getattr(self, key))
+
     def as_fields(self) -> dict[str, Any]:
         return {
-            "solved": int(self.solved), "solved_at_turn": self.solved_at_turn,
-            "first_attempt_correct": int(self.first_attempt_correct),
+            "solved": _flag(self.solved), "solved_at_turn": self.solved_at_turn,
+            "first_attempt_correct": _flag(self.first_attempt_correct),
             "attempts": self.attempts, "questions": self.questions,
             "student_turns": self.student_turns, "leaks": self.leaks,
             "student_tokens": self.student_tokens, "teacher_tokens": self.teacher_tokens,
@@ -40,7 +46,14 @@ class SessionScores:
         }
 
 
-def session_scores(turns: Sequence[Turn]) -> SessionScores:
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def session_scores(turns: Sequence[Turn], *, answered: bool = True) -> SessionScores:
+    """A session's scores. `answered=False`: its problem has no reference answer (an
+    imported dialogue), so whether it was solved, and whether the teacher told the answer,
+    are unknown (None); its turns, attempts and questions still count."""
     student = [t for t in turns if t.role == "student"]
     verdicts = [t for t in turns if t.kind == VERDICT]
     correct_turns = [t.turn for t in verdicts if t.correct]
@@ -51,13 +64,13 @@ def session_scores(turns: Sequence[Turn]) -> SessionScores:
                    for t in turns if t.role == role)
 
     return SessionScores(
-        solved=bool(correct_turns),
+        solved=bool(correct_turns) if answered else None,
         solved_at_turn=min(correct_turns) if correct_turns else None,
-        first_attempt_correct=bool(verdicts and verdicts[0].correct),
+        first_attempt_correct=bool(verdicts and verdicts[0].correct) if answered else None,
         attempts=sum(1 for t in student if t.kind == ATTEMPT),
         questions=sum(1 for t in student if t.kind == ASKED),
         student_turns=len(student),
-        leaks=sum(1 for t in turns if t.role == "teacher" and t.leak),
+        leaks=sum(1 for t in turns if t.role == "teacher" and t.leak) if answered else None,
         student_tokens=tokens("student"),
         teacher_tokens=tokens("teacher"),
         cost_usd=sum(costs) if costs else None,
@@ -83,27 +96,31 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def condition_scores(sessions: Sequence[SessionInfo], max_turns: int) -> dict[str, Any]:
     done = [s for s in sessions if s.status == "done"]
-    solved = [s for s in done if s.solved]
-    not_first = [s for s in done if not s.first_attempt_correct]
+    # Success and telling are rated over the sessions that could be scored: a dialogue with
+    # no reference answer (solved None) has turns and questions, but no outcome.
+    scored = [s for s in done if s.solved is not None]
+    solved = [s for s in scored if s.solved]
+    not_first = [s for s in scored if not s.first_attempt_correct]
     student_turns = sum(s.student_turns or 0 for s in done)
     costs = [s.cost_usd for s in sessions if s.cost_usd is not None]
     return {
         "n_sessions": len(sessions),
         "n_errors": sum(1 for s in sessions if s.status == "error"),
-        "success_rate": _mean([1.0 if s.solved else 0.0 for s in done]),
-        "success_rate_ci95": wilson_interval(len(solved), len(done)),
+        "success_rate": _mean([1.0 if s.solved else 0.0 for s in scored]),
+        "success_rate_ci95": wilson_interval(len(solved), len(scored)),
         "success_at_turn": [
-            (sum(1 for s in solved if (s.solved_at_turn or 0) <= k) / len(done)) if done else None
+            (sum(1 for s in solved if (s.solved_at_turn or 0) <= k) / len(scored))
+            if scored else None
             for k in range(1, max_turns + 1)
         ],
         "first_attempt_success_rate": _mean(
-            [1.0 if s.first_attempt_correct else 0.0 for s in done]
+            [1.0 if s.first_attempt_correct else 0.0 for s in scored]
         ),
         "recovery_rate": _mean([1.0 if s.solved else 0.0 for s in not_first]),
         "mean_turns_to_solve": _mean([float(s.solved_at_turn or 0) for s in solved]),
         "question_rate": (sum(s.questions or 0 for s in done) / student_turns)
         if student_turns else None,
-        "leak_rate": _mean([1.0 if (s.leaks or 0) > 0 else 0.0 for s in done]),
+        "leak_rate": _mean([1.0 if (s.leaks or 0) > 0 else 0.0 for s in scored]),
         "student_tokens": sum(s.student_tokens or 0 for s in sessions),
         "teacher_tokens": sum(s.teacher_tokens or 0 for s in sessions),
         "cost_usd": sum(costs) if costs else None,
@@ -121,7 +138,7 @@ def _solved_by_problem(sessions: Iterable[SessionInfo]) -> dict[str, dict[str, l
     """condition → problem → 1.0/0.0 per finished session (several with --samples)."""
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for s in sessions:
-        if s.status == "done":
+        if s.status == "done" and s.solved is not None:
             per[s.condition][s.problem_key].append(1.0 if s.solved else 0.0)
     return per
 

@@ -32,6 +32,9 @@ from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
 from sml_cli.errors import ProblemFileError, UsageError
 
 VERIFIERS = ("numeric", "exact", "math", "choice", "regex", "python", "auto")
+# The verifier of a problem with no reference answer (`sessions import --no-answer`): nothing
+# checks its attempts. Not one of VERIFIERS: a problem set cannot ask for it.
+UNVERIFIED = "none"
 KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "choices",
                 "tests", "notes")
 BUILTIN_PACKAGE = "sml_cli.data"
@@ -176,6 +179,9 @@ class FieldMap:
     index_base: int = 0
     # `--shuffle-choices`: put each choice problem's options in an order of their own.
     shuffle_choices: bool = False
+    # `sessions import --no-answer`: the problems have no reference answer (tutoring
+    # dialogues such as Bridge or CIMA): none is read, and nothing is verified.
+    answerless: bool = False
 
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))
@@ -1128,6 +1134,10 @@ def _build_problem(
     question = _question_text(_get(row, fields.question))
     if not question:
         raise fail(f"{fields.question!r} is empty")
+    if fields.answerless:
+        return _problem(row, fields, source, default_id, question=question, answer=None,
+                        verifier=UNVERIFIED,
+                        solution=_prose(_get(row, fields.column("solution"))))
 
     raw_answer = _get(row, fields.answer)
     if hasattr(raw_answer, "tolist"):
@@ -1184,6 +1194,9 @@ def _build_problem(
         if entry_point:
             tests = call_check_function(tests, entry_point)
     verifier = (cell_text(_get(row, fields.column("verifier"))) or "auto").lower()
+    if verifier == UNVERIFIED:  # (a raw export of dialogues imported with --no-answer)
+        raise MissingAnswerError(str(path), "verifier 'none': the problem has no reference "
+                                 "answer, and a problem set needs one", line)
     if verifier not in VERIFIERS:
         raise fail(f"unknown verifier {verifier!r}; use one of {', '.join(VERIFIERS)}")
     choices_column = fields.column("choices")
@@ -1221,8 +1234,10 @@ def _build_problem(
                     if scored and "choices" not in fields.columns else
                     _missing_column_hint(row, "--answer-field", ANSWER_COLUMN_GUESSES,
                                          "answer", fields.answer))
-            raise fail(f"no {fields.answer!r} field; fields here: {available}{hint}")
-        raise fail(f"{fields.answer!r} is empty (and there are no 'tests')")
+            raise MissingAnswerError(
+                str(path), f"no {fields.answer!r} field; fields here: {available}{hint}", line)
+        raise MissingAnswerError(
+            str(path), f"{fields.answer!r} is empty (and there are no 'tests')", line)
 
     if verifier == "auto":
         if not options and not tests and "choices" not in fields.columns:
@@ -1282,6 +1297,16 @@ def _build_problem(
             if parse_number(text) is None:
                 raise fail(f"verifier 'numeric' but the answer {text!r} is not a number")
 
+    return _problem(row, fields, source, default_id, question=question, answer=answer,
+                    verifier=verifier, solution=solution, choices=choices, tests=tests,
+                    aliases=tuple(dict.fromkeys(a for a in aliases if a != answer)))
+
+
+def _problem(row: dict[str, Any], fields: FieldMap, source: str, default_id: int, *,
+             question: str, answer: str | None, verifier: str, solution: str | None,
+             choices: tuple[str, ...] | None = None, tests: str | None = None,
+             aliases: tuple[str, ...] = ()) -> Problem:
+    """The problem of a validated row: its id, notes and free-form meta read from the row."""
     problem_id = cell_text(_get(row, fields.column("id"))) or str(default_id)
     consumed = fields.consumed
     meta = {k: _jsonable(v) for k, v in row.items()
@@ -1290,8 +1315,12 @@ def _build_problem(
         id=problem_id, question=question, answer=answer, verifier=verifier,
         solution=solution, choices=choices, tests=tests,
         notes=_prose(_get(row, fields.column("notes"))), source=source, meta=meta,
-        aliases=tuple(dict.fromkeys(a for a in aliases if a != answer)),
+        aliases=aliases,
     )
+
+
+class MissingAnswerError(ProblemFileError):
+    """A row without a reference answer (a dialogue importer suggests --no-answer)."""
 
 
 # Columns that hold a code problem's tests under another name (HumanEval's `test`, MBPP's

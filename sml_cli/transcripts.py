@@ -54,7 +54,9 @@ from sml_cli.participants import split_reasoning
 from sml_cli.problems import (
     _MISSING,
     QUESTION_COLUMN_GUESSES,
+    UNVERIFIED,
     FieldMap,
+    MissingAnswerError,
     Problem,
     _build_problem,
     _compile_answer_pattern,
@@ -64,6 +66,7 @@ from sml_cli.problems import (
     _read_rows,
     data_files,
     has_column,
+    load_problems,
     lookup,
     source_exists,
 )
@@ -325,6 +328,18 @@ def _problem_by_id(row: dict[str, Any], fmt: TranscriptFormat, used: set[str],
     return problem, extra
 
 
+NO_ANSWER_HINT = ("; if the dialogues have no reference answer, import them with "
+                  "--no-answer (turns and questions are counted, nothing is scored as solved)")
+
+
+def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
+    """The `--problems` file of a dialogue import, by id."""
+    try:
+        return {p.id: p for p in load_problems(spec, fields)}
+    except MissingAnswerError as exc:
+        raise ProblemFileError(exc.path, exc.message + NO_ANSWER_HINT, exc.line) from None
+
+
 def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                     pattern: re.Pattern[str] | None, turns_key: str,
                     fail: Callable[[str], ProblemFileError]) -> tuple[Problem, dict[str, Any]]:
@@ -352,10 +367,11 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
                                  default_id=line)
     except ProblemFileError as exc:
-        if not nested:
+        hint = NO_ANSWER_HINT if isinstance(exc, MissingAnswerError) else ""
+        if not nested and not hint:
             raise
         # The builder names file:line already; say that the fault is in the problem object.
-        raise fail("problem: " + str(exc).removeprefix(f"{path}:{line}: ")) from None
+        raise fail(("problem: " if nested else "") + exc.message + hint) from None
     if nested:
         extra = {k: _jsonable(v) for k, v in leftovers.items() if v is not None}
     else:
@@ -651,6 +667,10 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
             add("verifier", "teacher", VERDICT, "incorrect (a different number is stated)", k,
                 attempt=guess, correct=False)
             correct = False
+        elif attempt is not None and problem.verifier == UNVERIFIED:
+            # No reference answer: the attempt is logged as one, and nothing judges it.
+            add("student", "public", ATTEMPT, content, k, attempt=attempt.text)
+            correct = False
         elif attempt is not None:
             add("student", "public", ATTEMPT, content, k, attempt=attempt.text)
             verdict = check(problem, attempt.text)
@@ -685,8 +705,7 @@ def _scored_session(t: Transcript, run_id: str, sample: int, max_turns: int,
                     match: str) -> tuple[SessionInfo, list[Turn]]:
     info = _session(t, run_id, sample, max_turns)
     turns = build_turns(info.id, t, match)
-    for key, value in session_scores(turns).as_fields().items():
-        setattr(info, key, bool(value) if key in ("solved", "first_attempt_correct") else value)
+    session_scores(turns, answered=t.problem.verifier != UNVERIFIED).apply_to(info)
     return info, turns
 
 
@@ -719,6 +738,8 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     run_id = run_id or new_run_id()
     config = {"kind": "import", "source": str(path), "match": match,
               "n_transcripts": len(transcripts), "max_turns": max_turns}
+    if fmt is not None and fmt.fields.answerless:
+        config["no_answer"] = True
     sessions: list[SessionInfo] = []
     with Store(db) as store:
         if store.run(run_id) is not None:

@@ -9,7 +9,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from sml_cli.chat import ChatOptions, ChatSession, GuestSession, HostSession
-from sml_cli.errors import SmlError
+from sml_cli.errors import SmlError, UsageError
 from sml_cli.tui.modals import HelpScreen
 from sml_cli.tui.screens import SessionScreen, StudentScreen, TeacherScreen, WatchScreen
 from sml_cli.tui.start import StartScreen
@@ -81,6 +81,12 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
     elif resume is not None:
         store = Store(options.db)
         info = store.session(resume)
+        if info.origin != "chat":
+            store.close()
+            how = ("`sml eval --run-id " + (info.run_id or "RUN") + "` resumes an eval"
+                   if info.origin == "eval" else "an imported dialogue is a record of what was "
+                   "said, not a chat to go on with")
+            raise UsageError(f"--resume {resume}: that session is not a chat ({how})")
         host_role = info.meta.get("host_role") or "watch"
         options = replace(options, role=host_role, condition=info.condition,
                           max_turns=info.max_turns, guard=info.guard)

@@ -1,0 +1,260 @@
+"""`sml sessions import --no-answer`: tutoring dialogues with no reference answer.
+
+Many public tutoring corpora (Bridge, CIMA, classroom transcripts) log what was said about a
+problem but not its answer. They import for reading and export; what needs the answer
+(success, first attempts, recovery, telling) is unknown — null in the JSON, NULL in the
+database — never a failure that would drag a success rate down; asks and turns count.
+
+The dialogues here are written for these tests, in Bridge's shape: the turns under `c_h`
+as {id, user, text}, the tutor's first turn stating the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sml_cli.metrics import condition_scores, paired_deltas
+from sml_cli.problems import Problem
+from sml_cli.records import SessionInfo
+from tests.test_import_formats import (
+    DATA,
+    counts,
+    describe,
+    flat,
+    import_fails,
+    import_ok,
+    invoke,
+    jsonl,
+    only,
+    query,
+    read_jsonl,
+)
+
+BRIDGE_ARGS = ("--turns-field", "c_h", "--question-from-first-turn")
+
+
+def bridge_row(c_id: str, *turns: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    return {"c_id": c_id, "lesson_topic": "3.OA.B.5",
+            "c_h": [{"id": i, "user": user, "text": text}
+                    for i, (user, text) in enumerate(turns)], "e": "guess", **extra}
+
+
+# (tests/data/dialogues/bridge_shaped.jsonl holds these rows, for the README's example.)
+ROWS = [
+    # A question ("?"), then a message, then a marked attempt: 3 student turns, 1 asks.
+    bridge_row("c1", ("tutor", "What is 3 times 4?"), ("student", "Is it adding?"),
+               ("tutor", "No, 3 groups of 4."), ("student", "ok"),
+               ("tutor", "So what is it?"), ("student", "Final answer: 12")),
+    # Two plain messages; the tutor says 11, which with no answer tells nothing.
+    bridge_row("c2", ("tutor", "What is 5 plus 6?"), ("student", "10"),
+               ("tutor", "Count on from 5: it is 11."), ("student", "11")),
+]
+
+
+@pytest.fixture
+def bridge(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.jsonl"
+    path.write_text(jsonl(ROWS), encoding="utf-8")
+    return path
+
+
+def test_the_readme_example_file_holds_these_rows() -> None:
+    assert read_jsonl(DATA / "bridge_shaped.jsonl") == ROWS
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "sml.db"
+
+
+def test_without_the_flag_the_error_names_the_line_and_suggests_it(bridge: Path,
+                                                                    db: Path) -> None:
+    out = import_fails(bridge, db, *BRIDGE_ARGS)
+    assert f"{bridge}:1: no 'answer' field" in out
+    assert "import them with --no-answer" in out
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_answerless_dialogues_count_turns_and_asks_and_score_nothing(bridge: Path,
+                                                                     db: Path) -> None:
+    result = import_ok(bridge, db, *BRIDGE_ARGS, "--no-answer")
+    s = only(result)
+    assert result["config"]["no_answer"] is True
+    assert s["n_sessions"] == 2 and s["n_errors"] == 0
+    for key in ("success_rate", "success_rate_ci95", "first_attempt_success_rate",
+                "recovery_rate", "mean_turns_to_solve", "leak_rate"):
+        assert s[key] is None, key
+    assert s["success_at_turn"] == [None, None, None]  # the longest dialogue: 3 student turns
+    assert s["question_rate"] == pytest.approx(1 / 5)  # "Is it adding?" of 5 student turns
+    rows = query(db, "SELECT solved, first_attempt_correct, leaks, attempts, questions, "
+                     "student_turns, status FROM sessions ORDER BY rowid")
+    assert [tuple(r) for r in rows] == [(None, None, None, 1, 1, 3, "done"),
+                                        (None, None, None, 0, 0, 2, "done")]
+    # The marked attempt is stored as one, with no verdict: nothing could judge it.
+    kinds = [tuple(r) for r in query(db, "SELECT role, kind, attempt FROM turns "
+                                         "WHERE role IN ('student', 'verifier') ORDER BY rowid")]
+    assert ("student", "attempt", "12") in kinds
+    assert not [k for k in kinds if k[0] == "verifier"]
+    assert query(db, "SELECT count(*) FROM turns WHERE leak")[0][0] == 0
+    problem = query(db, "SELECT answer, verifier FROM problems ORDER BY rowid")
+    assert [tuple(r) for r in problem] == [(None, "none"), (None, "none")]
+    meta = json.loads(query(db, "SELECT meta FROM sessions ORDER BY rowid")[0][0])
+    assert meta["c_id"] == "c1" and meta["e"] == "guess"
+
+
+def test_summary_shows_dashes_and_says_why(bridge: Path, db: Path) -> None:
+    result = invoke("sessions", "import", bridge, "--db", db, *BRIDGE_ARGS, "--no-answer")
+    assert result.exit_code == 0, describe(result)
+    row = next(line for line in result.stdout.splitlines() if line.strip().startswith("imported"))
+    assert row.split()[:5] == ["imported", "2", "0", "–", "–"]
+    assert "20%" in row  # asks
+    assert "not scored" in flat(result.stderr)
+
+
+def test_show_says_there_is_no_reference_answer(bridge: Path, db: Path) -> None:
+    import_ok(bridge, db, *BRIDGE_ARGS, "--no-answer")
+    session_id = query(db, "SELECT id FROM sessions ORDER BY rowid")[0][0]
+    result = invoke("sessions", "show", session_id, "--db", db)
+    assert result.exit_code == 0, describe(result)
+    out = flat(result.output)
+    assert "no reference answer" in out and "answer: None" not in out
+    assert "not solved" not in out and "solved at" not in out
+
+
+@pytest.mark.parametrize("clash", [("--match", "mention"), ("--answer-field", "gold"),
+                                   ("--answer-pattern", "last-line")])
+def test_no_answer_with_an_answer_flag_is_bad_usage(bridge: Path, db: Path,
+                                                    clash: tuple[str, str]) -> None:
+    out = import_fails(bridge, db, *BRIDGE_ARGS, "--no-answer", *clash)
+    assert "--no-answer and " + clash[0] in out
+    assert not db.exists()
+
+
+def test_teacher_export_gets_the_prompt_of_a_teacher_who_knew_no_more(bridge: Path, db: Path,
+                                                                     tmp_path: Path) -> None:
+    import_ok(bridge, db, *BRIDGE_ARGS, "--no-answer")
+    out = tmp_path / "teacher.jsonl"
+    result = invoke("export", "--db", db, "--view", "teacher", "-o", out)
+    assert result.exit_code == 0, describe(result)
+    rows = read_jsonl(out)
+    assert len(rows) == 2
+    system = next(r["messages"][0] for r in rows if "3 times 4" in r["messages"][0]["content"])
+    assert system["role"] == "system"
+    assert "Reference answer" not in system["content"]
+    assert "decided by the tests" not in system["content"]
+    assert "only what the student knows" in system["content"]  # the symmetric prompt
+
+
+def test_a_worked_solution_without_an_answer_is_the_teachers_alone(tmp_path: Path,
+                                                                   db: Path) -> None:
+    path = tmp_path / "with_solution.jsonl"
+    row = {**bridge_row("c9", ("tutor", "What is 2 times 9?"), ("student", "16?"),
+                        ("tutor", "Add one more 2.")), "worked": "Nine twos: 18."}
+    path.write_text(jsonl([row]), encoding="utf-8")
+    import_ok(path, db, *BRIDGE_ARGS, "--no-answer", "--field", "solution=worked")
+    out = tmp_path / "teacher.jsonl"
+    assert invoke("export", "--db", db, "--view", "teacher", "-o", out).exit_code == 0
+    system = read_jsonl(out)[0]["messages"][0]["content"]
+    assert "You can see a worked solution" in system and "Nine twos: 18." in system
+    assert "Reference answer" not in system
+    student = tmp_path / "student.jsonl"
+    assert invoke("export", "--db", db, "--view", "student", "-o", student).exit_code == 0
+    assert "Nine twos" not in student.read_text(encoding="utf-8")
+
+
+def test_preference_pairs_never_use_unscored_sessions(tmp_path: Path, db: Path) -> None:
+    # Two dialogues of one problem that part after the same opening: with answers, one
+    # solved and one not, they would make a pair; without, there is no chosen side.
+    path = tmp_path / "same_problem.jsonl"
+    rows = [bridge_row(c, ("tutor", "What is 3 times 4?"), ("student", "help"),
+                       ("tutor", reply), ("student", "Final answer: 12"))
+            for c, reply in (("a", "Count by threes."), ("b", "Count by fours."))]
+    path.write_text(jsonl(rows), encoding="utf-8")
+    import_ok(path, db, *BRIDGE_ARGS, "--no-answer")
+    out = tmp_path / "pairs.jsonl"
+    result = invoke("export", "--db", db, "--format", "preference", "-o", out)
+    assert result.exit_code == 0, describe(result)
+    assert not out.exists() or read_jsonl(out) == []
+
+
+def test_raw_export_reimports_only_as_answerless(bridge: Path, db: Path,
+                                                 tmp_path: Path) -> None:
+    import_ok(bridge, db, *BRIDGE_ARGS, "--no-answer")
+    raw = tmp_path / "raw.jsonl"
+    assert invoke("export", "--db", db, "--format", "raw", "-o", raw).exit_code == 0
+    again = tmp_path / "again.db"
+    out = import_fails(raw, again)
+    assert f"{raw}:1: problem: verifier 'none'" in out and "--no-answer" in out
+    result = import_ok(raw, again, "--no-answer")
+    assert only(result)["n_sessions"] == 2
+    assert [r[0] for r in query(again, "SELECT verifier FROM problems")] == ["none", "none"]
+
+
+def test_problems_file_without_answers(tmp_path: Path, db: Path) -> None:
+    problems = tmp_path / "questions.csv"
+    problems.write_text("QuestionId,Text\nq1,What is 3 times 4?\n", encoding="utf-8")
+    dialogues = tmp_path / "dialogues.jsonl"
+    dialogues.write_text(jsonl([{"QuestionId": "q1", "turns": [
+        {"role": "student", "content": "Is it 7?"}, {"role": "teacher", "content": "No."}]}]),
+        encoding="utf-8")
+    flags = ("--problems", problems, "--problem-id-field", "QuestionId", "--question-field",
+             "Text", "--field", "id=QuestionId")
+    out = import_fails(dialogues, db, *flags)
+    assert f"{problems}:2: no 'answer' field" in out and "--no-answer" in out
+    s = only(import_ok(dialogues, db, *flags, "--no-answer"))
+    assert s["success_rate"] is None and s["question_rate"] == 1.0
+
+
+def test_chat_resume_refuses_an_imported_dialogue(bridge: Path, db: Path) -> None:
+    import_ok(bridge, db, *BRIDGE_ARGS, "--no-answer")
+    session_id = query(db, "SELECT id FROM sessions ORDER BY rowid")[0][0]
+    result = invoke("chat", "--resume", session_id, "--db", db)
+    assert result.exit_code == 2, describe(result)
+    assert "not a chat" in flat(result.output)
+    assert query(db, "SELECT status FROM sessions WHERE id = ?", (session_id,))[0][0] == "done"
+
+
+# ----------------------------------------------------------------------------- scores
+
+
+def session(condition: str, problem: str, solved: bool | None, *, first: bool | None = None,
+            leaks: int | None = 0) -> SessionInfo:
+    return SessionInfo(
+        id=f"{condition}-{problem}-{solved}", problem_key=problem, problem_id=problem,
+        condition=condition, student_model="s", teacher_model="t", max_turns=3,
+        status="done", solved=solved, solved_at_turn=1 if solved else None,
+        first_attempt_correct=solved if first is None else first, attempts=1, questions=1,
+        student_turns=2, leaks=None if solved is None else leaks)
+
+
+def test_unscored_sessions_are_left_out_of_rates_but_not_of_asks() -> None:
+    sessions = [session("x", "p1", True), session("x", "p2", False, leaks=1),
+                session("x", "p3", None), session("x", "p4", None)]
+    s = condition_scores(sessions, max_turns=3)
+    assert s["n_sessions"] == 4
+    assert s["success_rate"] == 0.5  # 1 of the 2 scored, not 1 of 4
+    assert s["success_at_turn"] == [0.5, 0.5, 0.5]
+    assert s["leak_rate"] == 0.5
+    assert s["recovery_rate"] == 0.0
+    assert s["question_rate"] == pytest.approx(4 / 8)  # every session's turns count
+
+
+def test_paired_deltas_pair_only_scored_sessions() -> None:
+    sessions = [session("answer", "p1", True), session("none", "p1", False),
+                session("answer", "p2", None), session("none", "p2", False)]
+    deltas = paired_deltas(sessions, resamples=200)
+    assert deltas["answer-none"]["delta"] == 1.0  # p1 only; p2 has no outcome under answer
+
+
+def test_private_panel_of_a_code_problem_names_its_tests() -> None:
+    from sml_cli.console_views import _private_summary
+
+    code = Problem(id="c", question="Write f.", answer=None, verifier="python",
+                   tests="assert f(1) == 2\nassert f(2) == 3\n")
+    assert _private_summary(code).splitlines()[0] == "answer: decided by the tests (2 lines)"
+    numeric = Problem(id="n", question="2+2?", answer="4", verifier="numeric", notes="easy")
+    assert _private_summary(numeric).splitlines() == ["answer: 4", "notes: easy"]
