@@ -166,13 +166,13 @@ def _root(
 def _field_map(
     question_field: str, answer_field: str, answer_pattern: str | None,
     field_options: list[str] | None, index_base: int = 0, shuffle_choices: bool = False,
-    answerless: bool = False,
+    answers_optional: bool = False,
 ) -> FieldMap:
     from sml_cli.problems import FieldMap, parse_field_options
 
     return FieldMap(question_field, answer_field, answer_pattern,
                     parse_field_options(field_options), index_base, shuffle_choices,
-                    answerless)
+                    answers_optional)
 
 
 # ----------------------------------------------------------------------------- problems
@@ -483,7 +483,8 @@ def report_command(
             data = report.load_run(store, run_ids[0])
             report.print_report(data)
             console_views.print_notes(console_views.truncation_notes(
-                store.truncated_replies(run_ids[0]), data.run["config"]))
+                store.truncated_replies(run_ids[0]), data.run["config"])
+                + console_views.unanswered_notes(data.run["config"]))
             document = data.result
             if html:
                 path = report.write_html(data, store, html)
@@ -591,7 +592,8 @@ def sessions_import(
     index_base: IndexBase = 0,
     turns_field: Annotated[str | None, typer.Option(
         "--turns-field", help="Column holding the dialogue (default: the first of turns, "
-        "messages, conversation, conversations, dialogue, dialog).", show_default=False)
+        "messages, conversation(s), dialogue, dialog, conversation_history, …).",
+        show_default=False)
     ] = None,
     student_role: Annotated[str | None, typer.Option(
         "--student-role", help="Speaker label(s) of the student, comma-separated "
@@ -628,10 +630,10 @@ def sessions_import(
         "--question-from-first-turn", help="The dialogue's opening turn states the problem "
         "(no question column): it becomes the question, and the dialogue starts after it.")
     ] = False,
-    no_answer: Annotated[bool, typer.Option(
-        "--no-answer", help="The dialogues have no reference answer (Bridge, CIMA, classroom "
-        "transcripts): import them for reading and export; turns and questions are counted, "
-        "success and telling are not scored.")] = False,
+    allow_missing_answers: Annotated[bool, typer.Option(
+        "--allow-missing-answers", help="Import dialogues whose problem has no reference "
+        "answer (no answer column, an empty cell, 'Not Available': Bridge, CIMA) unscored: "
+        "turns and questions are counted, success and telling are not.")] = False,
     preview: Annotated[int | None, typer.Option(
         "--preview", min=1, help="Check the whole file, show the first N dialogues as they "
         "would be scored, and write nothing.", show_default=False)] = None,
@@ -650,15 +652,8 @@ def sessions_import(
         clash = "--problems" if problems is not None else "--question-field"
         raise UsageError(f"--question-from-first-turn and {clash} both say where the question "
                          "is: give one")
-    if no_answer and (answer_field != "answer" or answer_pattern is not None
-                      or match == "mention"):
-        clash = ("--match mention (which looks for the answer in what is said)"
-                 if match == "mention" else
-                 "--answer-pattern" if answer_pattern is not None else "--answer-field")
-        raise UsageError(f"--no-answer and {clash}: without a reference answer there is "
-                         "nothing to read or match; give one or the other")
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
-                        index_base, answerless=no_answer)
+                        index_base, answers_optional=allow_missing_answers)
     by_id = None if problems is None else transcripts.load_dialogue_problems(problems, fields)
     fmt = transcripts.TranscriptFormat(
         fields=fields,
@@ -687,12 +682,7 @@ def sessions_import(
     if json_path:
         transcripts.write_json(result, json_path)
     console_views.print_eval_summary(result)
-    if no_answer:
-        console_views.print_notes([
-            "--no-answer: success, first attempts, recovery and telling need a reference "
-            "answer, so they are not scored (–); asks and turns are counted, and the "
-            f"dialogues are stored for `sml sessions show` and `sml export` (run "
-            f"{result['run_id']})."])
+    console_views.print_notes(console_views.unanswered_notes(result["config"]))
 
 
 # ----------------------------------------------------------------------------- export

@@ -88,6 +88,20 @@ def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
             "limit if answers are being cut off"]
 
 
+def unanswered_notes(config: dict) -> list[str]:
+    """The note on an import's dialogues that had no reference answer, if there were any
+    (`config`: the run's): their blanks in the table are unknowns, not zeros."""
+    n, total = config.get("n_without_answer") or 0, config.get("n_transcripts") or 0
+    if not n:
+        return []
+    which = f"all {n} dialogues" if n == total and n > 1 else f"{n} of {total} dialogues"
+    if total == 1:
+        which = "the dialogue"
+    return [f"{which} had no reference answer: success, first attempts, recovery and "
+            "telling are not scored for them (– where no dialogue had one); asks and turns "
+            "are counted"]
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
@@ -221,7 +235,10 @@ def print_sessions(sessions: list, *, title: str) -> None:  # list[SessionInfo]
             "id": s.id, "run": s.run_id or "–", "problem": s.problem_id,
             "condition": s.condition, "student": s.student_model,
             "teacher": s.teacher_model or "–", "status": status, "solved": solved,
-            "turns": str(s.student_turns or 0), "leaks": f"[red]{s.leaks}[/]" if s.leaks else "0",
+            "turns": str(s.student_turns or 0),
+            # (a finished session without a count had no answer to leak: unknown, not 0)
+            "leaks": f"[red]{s.leaks}[/]" if s.leaks else
+            "–" if s.leaks is None and s.status == "done" else "0",
             "created": (s.created or "")[5:16].replace("T", " "),
         }
         table.add_row(*(cells[c] for c in columns))
@@ -247,7 +264,7 @@ def _private_summary(problem: Problem) -> str:
     if problem.answer:
         lines = [f"answer: {problem.answer}"]
     elif problem.verifier == UNVERIFIED:
-        lines = ["no reference answer (imported with --no-answer): nothing is verified"]
+        lines = ["no reference answer: nothing is verified"]
     else:
         lines = [f"answer: decided by the tests ({len(problem.tests.splitlines())} lines)"
                  if problem.tests else "answer: –"]

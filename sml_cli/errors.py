@@ -23,4 +23,19 @@ class ProblemFileError(UsageError):
         self.line = line
         self.message = message
         where = f"{path}:{line}" if line is not None else path
+        label = getattr(line, "label", None)
+        if label:
+            where += f" ({label})"
         super().__init__(f"{where}: {message}")
+
+
+class Line(int):
+    """A row's line number, and which row it is when several start on that line (a JSON
+    array written on one line: "item 2"), so that an error still points at one row."""
+
+    label: str | None
+
+    def __new__(cls, line: int, label: str | None = None) -> Line:
+        self = super().__new__(cls, line)
+        self.label = label
+        return self

@@ -347,7 +347,7 @@ def teacher_conversation(data: SessionData, prompts: Any) -> Conversation | None
         # An imported dialogue stores no prompts (none were given); its teacher is taken to
         # have known the answer, as human tutors do, so it gets the `answer` teacher prompt:
         # without it the teacher view would not even hold the question. With no answer and
-        # nothing else private (--no-answer), the teacher knew what the student knew.
+        # nothing else private (--allow-missing-answers), the teacher knew what the student knew.
         known = "answer" if data.problem.private_fields else "symmetric"
         messages.insert(0, {"role": "system",
                             "content": teacher_prompt(data.problem, known, prompts)})
@@ -608,7 +608,7 @@ def _preference_pairs(convs: Sequence[Conversation]
     prefixes: dict[Prefix, list[Message]] = {}
     for conv in sorted(convs, key=lambda c: c.data.info.id):
         if conv.data.info.solved is None:
-            continue  # no reference answer (--no-answer): neither chosen nor rejected
+            continue  # no reference answer: neither chosen nor rejected
         solved = conv.data.info.solved
         key: Prefix = ()
         for i, m in enumerate(conv.messages):

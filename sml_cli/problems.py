@@ -29,12 +29,18 @@ from typing import Any, NamedTuple
 
 from sml_cli.cells import cell_text, clipped, list_cell
 from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
-from sml_cli.errors import ProblemFileError, UsageError
+from sml_cli.errors import Line, ProblemFileError, UsageError
 
 VERIFIERS = ("numeric", "exact", "math", "choice", "regex", "python", "auto")
-# The verifier of a problem with no reference answer (`sessions import --no-answer`): nothing
-# checks its attempts. Not one of VERIFIERS: a problem set cannot ask for it.
+# The verifier of a problem with no reference answer (`sessions import
+# --allow-missing-answers`): nothing checks its attempts. Not one of VERIFIERS: a problem set
+# cannot ask for it.
 UNVERIFIED = "none"
+# What datasets write in an answer cell that has no answer (MRBench's Bridge rows: "Not
+# Available"). Read as no answer, never as the text to match. Only unambiguous ones: "None",
+# "NA" (sodium) or "unknown" can be real answers.
+PLACEHOLDER_ANSWERS = frozenset({"n/a", "not available", "not applicable", "nan", "null",
+                                 "tbd"})
 KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "choices",
                 "tests", "notes")
 BUILTIN_PACKAGE = "sml_cli.data"
@@ -161,7 +167,8 @@ QUESTION_COLUMN_GUESSES = ("problem", "prompt", "input", "text", "instruction", 
                            "sentence", "premise")
 ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "ground_truth",
                          "final_answer", "correct", "canonical_solution", "gold",
-                         "correct_answer", "Correct Answer", "answers", "targets")
+                         "correct_answer", "Correct Answer", "answers", "targets",
+                         "ground_truth_solution", "reference_answer", "gold_answer")
 
 
 @dataclass(frozen=True)
@@ -179,9 +186,9 @@ class FieldMap:
     index_base: int = 0
     # `--shuffle-choices`: put each choice problem's options in an order of their own.
     shuffle_choices: bool = False
-    # `sessions import --no-answer`: the problems have no reference answer (tutoring
-    # dialogues such as Bridge or CIMA): none is read, and nothing is verified.
-    answerless: bool = False
+    # `sessions import --allow-missing-answers`: a problem without a reference answer
+    # (tutoring corpora such as Bridge or CIMA log none) is kept, unverified, not refused.
+    answers_optional: bool = False
 
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))
@@ -629,22 +636,31 @@ def _records_by_key(text: str, whole: dict[str, Any], path: Path
         records = whole
     else:
         return None
-    rows, pos = [], 0
-    for key, row in records.items():
+    starts, pos = [], 0
+    for key in records:
         found = re.compile(rf'{re.escape(json.dumps(key))}\s*:\s*\{{').search(text, pos)
         if found:
             pos = found.end()
-        line = text.count("\n", 0, pos) + 1
-        rows.append((line, _json_row({"id": key, **row} if "id" not in row else row, path,
-                                     line)))
-    return rows
+        starts.append(text.count("\n", 0, pos) + 1)
+    keys = list(records)
+    return [(line, _json_row({"id": key, **row} if "id" not in row else row, path, line))
+            for line, (key, row) in zip(_told_apart(starts, lambda i: f"key {keys[i]!r}"),
+                                        records.items(), strict=True)]
+
+
+def _told_apart(starts: list[int], label: Callable[[int], str]) -> list[int]:
+    """Rows' start lines, each that shares its line with a neighbour (JSON written on one
+    line) labelled with which row it is."""
+    return [Line(line, label(i))
+            if (i > 0 and starts[i - 1] == line) or (i + 1 < len(starts) and starts[i + 1] == line)
+            else line for i, line in enumerate(starts)]
 
 
 def _read_json_array(path: Path, text: str | None = None, start: int | None = None
                      ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A JSON array of objects, item by item, each with the line it starts on. With `text`
-    and `start`, the array at that offset inside a wrapper object (what follows it is not
-    read)."""
+    """A JSON array of objects, item by item, each with the line it starts on (and its item
+    number, when the array is written on one line). With `text` and `start`, the array at
+    that offset inside a wrapper object (what follows it is not read)."""
     if text is None:
         text = _read_text(path)
     decoder = json.JSONDecoder()
@@ -659,6 +675,7 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
     def skip(pos: int) -> int:
         return _WS.match(text, pos).end()  # type: ignore[union-attr]
 
+    items: list[tuple[int, Any]] = []
     pos = skip(0) if start is None else start
     if not text.startswith("[", pos):
         raise ProblemFileError(str(path), "expected a JSON array of objects or JSON lines", 1)
@@ -673,8 +690,7 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
                 raise ProblemFileError(str(path), json_error(exc), exc.lineno) from None
             except (ValueError, RecursionError) as exc:  # a huge number, too deep a nesting
                 raise ProblemFileError(str(path), json_error(exc), line_at(pos)) from None
-            item_line = line_at(pos)
-            yield item_line, _json_row(row, path, item_line)
+            items.append((line_at(pos), row))
             pos = skip(end)
             if text.startswith(",", pos):
                 pos = skip(pos + 1)
@@ -689,6 +705,9 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
         raise ProblemFileError(
             str(path), "invalid JSON (extra data after the array)", line_at(skip(pos))
         )
+    lines = _told_apart([line for line, _ in items], lambda i: f"item {i + 1}")
+    for line, (_, row) in zip(lines, items, strict=True):
+        yield line, _json_row(row, path, line)
 
 
 def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -1081,7 +1100,9 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
 
 def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
                          default: str, column: str) -> str:
+    folded = {k.casefold(): k for k in row if isinstance(k, str)}
     for guess in (default, *guesses):
+        guess = folded.get(guess.casefold(), guess)  # (MRBench's Ground_Truth_Solution)
         if guess in row and guess != column:
             inner = next((k for k in ("text", "value") if isinstance(row[guess], dict)
                           and k in row[guess]), None)
@@ -1134,11 +1155,6 @@ def _build_problem(
     question = _question_text(_get(row, fields.question))
     if not question:
         raise fail(f"{fields.question!r} is empty")
-    if fields.answerless:
-        return _problem(row, fields, source, default_id, question=question, answer=None,
-                        verifier=UNVERIFIED,
-                        solution=_prose(_get(row, fields.column("solution"))))
-
     raw_answer = _get(row, fields.answer)
     if hasattr(raw_answer, "tolist"):
         raw_answer = raw_answer.tolist()
@@ -1162,6 +1178,9 @@ def _build_problem(
         raise fail(f"{fields.answer!r} is an object; pick the answer inside it with "
                    f"--answer-field (one of: {keys}){also}")
     answer = _unwrapped_math(cell_text(raw_answer))
+    placeholder = None
+    if answer is not None and answer.strip().casefold() in PLACEHOLDER_ANSWERS:
+        placeholder, answer = answer, None
     aliases = listed[1:]
     if "aliases" in fields.columns or has_column(row, fields.column("aliases")):
         value = list_cell(_get(row, fields.column("aliases")))
@@ -1194,9 +1213,11 @@ def _build_problem(
         if entry_point:
             tests = call_check_function(tests, entry_point)
     verifier = (cell_text(_get(row, fields.column("verifier"))) or "auto").lower()
-    if verifier == UNVERIFIED:  # (a raw export of dialogues imported with --no-answer)
-        raise MissingAnswerError(str(path), "verifier 'none': the problem has no reference "
-                                 "answer, and a problem set needs one", line)
+    if verifier == UNVERIFIED:  # (a raw export of dialogues imported without answers)
+        if not fields.answers_optional:
+            raise MissingAnswerError(str(path), "verifier 'none': the problem has no "
+                                     "reference answer, and a problem set needs one", line)
+        verifier, answer = "auto", None
     if verifier not in VERIFIERS:
         raise fail(f"unknown verifier {verifier!r}; use one of {', '.join(VERIFIERS)}")
     choices_column = fields.column("choices")
@@ -1221,6 +1242,13 @@ def _build_problem(
         answer = LETTERS[options.best]  # the answer is the top-scored option
 
     if answer is None and not tests:
+        if fields.answers_optional:
+            return _problem(row, fields, source, default_id, question=question, answer=None,
+                            verifier=UNVERIFIED, solution=solution, choices=choices)
+        if placeholder is not None:
+            raise MissingAnswerError(
+                str(path), f"{fields.answer!r} is {placeholder!r}: a placeholder, not an "
+                "answer", line)
         if not has_column(row, fields.answer):
             test_column = next((k for k in row if isinstance(k, str)
                                 and k.casefold() in TEST_COLUMN_GUESSES), None)
@@ -1320,7 +1348,8 @@ def _problem(row: dict[str, Any], fields: FieldMap, source: str, default_id: int
 
 
 class MissingAnswerError(ProblemFileError):
-    """A row without a reference answer (a dialogue importer suggests --no-answer)."""
+    """A row without a reference answer (a dialogue importer suggests
+    --allow-missing-answers)."""
 
 
 # Columns that hold a code problem's tests under another name (HumanEval's `test`, MBPP's

@@ -107,7 +107,8 @@ class Transcript:
 # Where public dialogue datasets keep their turns, and what they call the two sides. The
 # generic chat labels read as a tutoring app logs them: the person is the student (`user`,
 # `human`), the model is the tutor (`assistant`, `gpt`).
-TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog")
+TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog",
+               "conversation_history", "dialogue_history", "transcript", "utterances")
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
@@ -285,16 +286,32 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
 
 
 def _turns_like(row: dict[str, Any], fmt: TranscriptFormat) -> str | None:
-    """The column that looks like a dialogue under a name of its own (Bridge's `c_h`): a
-    list of turn objects with a speaker and a text, or of 'Speaker: text' lines."""
+    """The column that looks like a dialogue under a name of its own (Bridge's `c_h`,
+    MRBench's `conversation_history`): a list of turn objects with a speaker and a text, or
+    of 'Speaker: text' lines, or one text of such lines (or of `|EOM|`-separated turns)."""
     for key, value in row.items():
+        if not isinstance(key, str):
+            continue
+        if isinstance(value, str) and _dialogue_text(value, fmt):
+            return key
         value = list_cell(value)
-        if not isinstance(key, str) or not isinstance(value, list) or len(value) < 2:
+        if not isinstance(value, list) or len(value) < 2:
             continue
         if all(isinstance(v, dict) and None not in fmt.speaker_keys(v) for v in value) or all(
                 isinstance(v, str) and _SPEAKER.match(v) for v in value):
             return key
     return None
+
+
+def _dialogue_text(text: str, fmt: TranscriptFormat) -> bool:
+    """Is `text` a whole dialogue: turns split by `|EOM|`, or at least two lines opened by a
+    known speaker label, both sides speaking?"""
+    if _EOM in text:
+        return True
+    labels = fmt.labels()
+    sides = {side_of(m.group(1).strip(), labels)
+             for m in map(_SPEAKER.match, text.splitlines()) if m}
+    return {"student", "teacher"} <= sides
 
 
 def _with_question(row: dict[str, Any], question: str) -> dict[str, Any]:
@@ -328,8 +345,8 @@ def _problem_by_id(row: dict[str, Any], fmt: TranscriptFormat, used: set[str],
     return problem, extra
 
 
-NO_ANSWER_HINT = ("; if the dialogues have no reference answer, import them with "
-                  "--no-answer (turns and questions are counted, nothing is scored as solved)")
+NO_ANSWER_HINT = ("; if some dialogues have no reference answer, --allow-missing-answers "
+                  "imports those unscored (turns and questions counted, not success)")
 
 
 def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
@@ -738,8 +755,8 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     run_id = run_id or new_run_id()
     config = {"kind": "import", "source": str(path), "match": match,
               "n_transcripts": len(transcripts), "max_turns": max_turns}
-    if fmt is not None and fmt.fields.answerless:
-        config["no_answer"] = True
+    if fmt is not None and fmt.fields.answers_optional:
+        config["n_without_answer"] = sum(t.problem.verifier == UNVERIFIED for t in transcripts)
     sessions: list[SessionInfo] = []
     with Store(db) as store:
         if store.run(run_id) is not None:

@@ -89,9 +89,12 @@ def load_error(path: Path, **kwargs: Any) -> ProblemFileError:
     return info.value
 
 
-def assert_at_line(error: ProblemFileError, path: Path, line: int, *fragments: str) -> None:
+def assert_at_line(error: ProblemFileError, path: Path, line: int, *fragments: str,
+                   row: str | None = None) -> None:
+    """`row`: which row, when several start on the line (a JSON array on one line)."""
     assert error.line == line, str(error)
-    assert str(error).startswith(f"{path}:{line}: "), str(error)
+    where = f"{path}:{line}" + (f" ({row})" if row else "")
+    assert str(error).startswith(f"{where}: "), str(error)
     for fragment in fragments:
         assert fragment in str(error), (fragment, str(error))
 
@@ -665,7 +668,7 @@ def test_mathqa_options_in_one_string(write_file: WriteFile) -> None:
     assert pick.choices == ("5", "6", "7") and correct(pick, "(A)") and not correct(pick, "6")
     # Left unmapped, the letter answer points into the options: an error, not a text answer.
     error = load_error(path, question="Problem", answer="correct")
-    assert_at_line(error, path, 1, "--field choices=options")
+    assert_at_line(error, path, 1, "--field choices=options", row="item 1")
 
 
 @pytest.mark.parametrize("text", [
@@ -690,7 +693,7 @@ def test_bigbench_target_scores_are_options_whose_top_score_is_the_answer(
         {"input": "Which is heavier?", "target_scores": {"A feather": 0.0, "A brick": 1.0}},
     ]}))
     error = load_error(path, question="input")
-    assert_at_line(error, path, 1, "--field choices=target_scores")
+    assert_at_line(error, path, 1, "--field choices=target_scores", row="item 1")
     crow, brick = load(path, question="input", columns={"choices": "target_scores"})
     assert crow.choices == ("The robin.", "The crow.", "The jay.") and crow.answer == "B"
     assert crow.verifier == "choice" and correct(crow, "B") and correct(crow, "The crow.")
@@ -1843,3 +1846,52 @@ def test_livecodebench_functional_cases_call_the_method_its_metadata_names(
     bad = write_file("bad.jsonl", jsonl({"question": "q", "entry_point": "f", "tests": [
         {"input": "1", "output": "not json", "testtype": "functional"}]}))
     assert_at_line(load_error(bad), bad, 1, "is not JSON")
+
+
+# ----------------------------------------------------------------------------- where
+
+
+def test_rows_of_json_written_on_one_line_are_told_apart_in_errors(
+        write_file: WriteFile) -> None:
+    """json.dump without indent puts every row on line 1: an error there also says which
+    row (its item number, or its key in an object of rows); rows on lines of their own do
+    not need it."""
+    rows = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?"}]
+    minified = write_file("mini.json", json.dumps(rows))
+    error = load_error(minified)
+    assert error.line == 1
+    assert str(error).startswith(f"{minified}:1 (item 2): no 'answer' field"), str(error)
+    keyed = write_file("keyed.json", json.dumps({"a": rows[0], "b": rows[1]}))
+    assert str(load_error(keyed)).startswith(f"{keyed}:1 (key 'b'): "), str(load_error(keyed))
+    pretty = write_file("pretty.json", json.dumps(rows, indent=1))
+    assert_at_line(load_error(pretty), pretty, 6, "no 'answer' field")
+    wrapped = write_file("wrapped.json", json.dumps({"examples": [rows[0], rows[0], rows[1]]}))
+    assert str(load_error(wrapped)).startswith(f"{wrapped}:1 (item 3): ")
+    assert [p.id for p in load(write_file("ok.json", json.dumps([rows[0], rows[0] | {
+        "question": "3+3?"}])))] == ["1", "2"]
+
+
+@pytest.mark.parametrize("placeholder", ["Not Available", "N/A", "null", "nan", "TBD"])
+def test_a_placeholder_answer_is_no_answer(write_file: WriteFile, placeholder: str) -> None:
+    """MRBench's Bridge rows hold 'Not Available' where the answer would be: matched as
+    text, any student saying 'not available' would solve the problem."""
+    path = write_file("p.jsonl", jsonl({"question": "1+1?", "answer": "2"},
+                                       {"question": "Explain.", "answer": placeholder}))
+    assert_at_line(load_error(path), path, 2, f"'answer' is {placeholder!r}: a placeholder")
+    gsm = write_file("g.jsonl", jsonl({"question": "q", "answer": placeholder}))
+    assert_at_line(load_error(gsm, pattern="gsm8k"), gsm, 1, "a placeholder")
+
+
+@pytest.mark.parametrize("answer", ["None", "NA", "unknown", "none of the above"])
+def test_words_that_can_be_answers_are_not_placeholders(write_file: WriteFile,
+                                                        answer: str) -> None:
+    (p,) = load(write_file("p.jsonl", jsonl({"question": "q", "answer": answer})))
+    assert p.answer == answer
+
+
+def test_answer_column_guessed_whatever_its_case(write_file: WriteFile) -> None:
+    path = write_file("mr.jsonl", jsonl({"question": "q",
+                                         "Ground_Truth_Solution": "3 + 4 = 7\n#### 7"}))
+    error = load_error(path)
+    assert_at_line(error, path, 1, "is it 'Ground_Truth_Solution'? map it with --answer-field "
+                   "Ground_Truth_Solution --answer-pattern gsm8k")
