@@ -13,7 +13,6 @@ import csv
 import glob
 import gzip
 import hashlib
-import itertools
 import json
 import lzma
 import random
@@ -168,7 +167,8 @@ QUESTION_COLUMN_GUESSES = ("problem", "prompt", "input", "text", "instruction", 
 ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "ground_truth",
                          "final_answer", "correct", "canonical_solution", "gold",
                          "correct_answer", "Correct Answer", "answers", "targets",
-                         "ground_truth_solution", "reference_answer", "gold_answer")
+                         "ground_truth_solution", "reference_answer", "gold_answer",
+                         "answers_spans", "cop")
 
 
 @dataclass(frozen=True)
@@ -384,7 +384,8 @@ def load_problems(
 
 # Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
 CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
-                          "background", "evidence", "supporting_text", "ctx")
+                          "background", "evidence", "supporting_text", "ctx", "body",
+                          "premise", "scenario")
 
 
 def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> list[str]:
@@ -1104,10 +1105,10 @@ def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...
     for guess in (default, *guesses):
         guess = folded.get(guess.casefold(), guess)  # (MRBench's Ground_Truth_Solution)
         if guess in row and guess != column:
-            inner = next((k for k in ("text", "value") if isinstance(row[guess], dict)
+            inner = next((k for k in ("text", "value", "spans") if isinstance(row[guess], dict)
                           and k in row[guess]), None)
             value = row[guess]
-            if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}
+            if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
                 guess, value = f"{guess}.{inner}", value[inner]
             pattern = ""
             if flag == "--answer-field" and isinstance(value, str):
@@ -1264,8 +1265,12 @@ def _build_problem(
                                          "answer", fields.answer))
             raise MissingAnswerError(
                 str(path), f"no {fields.answer!r} field; fields here: {available}{hint}", line)
+        # (AGIEval's multiple-choice rows hold `"answer": null` and the letter in `label`.)
+        filled = {k: v for k, v in row.items() if cell_text(v) is not None}
+        hint = _missing_column_hint(filled, "--answer-field", ANSWER_COLUMN_GUESSES, "answer",
+                                    fields.answer) if fields.answer.casefold() == "answer" else ""
         raise MissingAnswerError(
-            str(path), f"{fields.answer!r} is empty (and there are no 'tests')", line)
+            str(path), f"{fields.answer!r} is empty (and there are no 'tests'){hint}", line)
 
     if verifier == "auto":
         if not options and not tests and "choices" not in fields.columns:
@@ -1427,19 +1432,41 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
         index = text.isdigit() and int(text) < len(values)
         if letter or index or _is_option_text(text, values):
             return key
-    return _letter_columns(row, text)
-
-
-def _letter_columns(row: dict[str, Any], letter: str) -> str | None:
-    """`A,B,C,D` when the row has one column per option named by its letter (MMLU's CSVs,
-    AGIEval) and the answer is one of those letters."""
-    if len(letter) != 1 or not letter.isalpha():
+    columns = _option_columns(row)
+    if not columns:
         return None
-    keys = {k.strip().upper(): k for k in row if isinstance(k, str) and len(k.strip()) == 1}
-    columns = [keys[c] for c in itertools.takewhile(lambda c: c in keys, LETTERS)]
-    if len(columns) >= 2 and letter.upper() in LETTERS[:len(columns)]:
-        return ",".join(columns)
-    return None
+    letter = len(text) == 1 and text.isalpha() and ord(text.upper()) - 65 < len(columns)
+    index = text.isdigit() and int(text) <= len(columns)  # (0- or 1-based)
+    return ",".join(columns) if letter or index else None
+
+
+# One column per option: a common prefix (none, `op`, `option_`, `choice`, `sol`, `ending`…)
+# and a letter from a, or a number from 0 or 1 (MMLU's CSVs: A–D; MedMCQA: opa–opd; COPA:
+# choice1, choice2; PIQA: sol1, sol2; Winogrande: option1, option2).
+_OPTION_COLUMN = re.compile(
+    r"(?i)((?:op|opt|option|options|choice|choices|sol|ending|answer|ans|candidate)?"
+    r"[ _.]?)([a-z]|\d)")
+
+
+def _option_columns(row: dict[str, Any]) -> list[str] | None:
+    """The row's one-column-per-option columns, in order (the longest run of two or more
+    under one prefix), or None."""
+    runs: dict[tuple[str, bool], dict[int, str]] = {}
+    for key in row:
+        m = _OPTION_COLUMN.fullmatch(key.strip()) if isinstance(key, str) else None
+        if m:
+            mark = m.group(2).upper()
+            at = ord(mark) - 65 if mark.isalpha() else int(mark)
+            runs.setdefault((m.group(1).casefold(), mark.isalpha()), {})[at] = key
+    best: list[str] = []
+    for (_, lettered), by_position in runs.items():
+        start = 0 if lettered or 0 in by_position else 1
+        run = []
+        while start + len(run) in by_position:
+            run.append(by_position[start + len(run)])
+        if len(run) > len(best):
+            best = run
+    return best if len(best) >= 2 else None
 
 
 _WRAPPED_MATH = re.compile(r"\$\$(.+)\$\$|\$([^$]+)\$|\\\((.+)\\\)|\\\[(.+)\\\]", re.DOTALL)

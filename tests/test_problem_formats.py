@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1895,3 +1896,70 @@ def test_answer_column_guessed_whatever_its_case(write_file: WriteFile) -> None:
     error = load_error(path)
     assert_at_line(error, path, 1, "is it 'Ground_Truth_Solution'? map it with --answer-field "
                    "Ground_Truth_Solution --answer-pattern gsm8k")
+
+
+# ----------------------------------------------------------------------------- option columns
+
+
+@pytest.mark.parametrize(("columns", "answer", "base"), [
+    (("opa", "opb", "opc", "opd"), "2", 0),            # MedMCQA: `cop`, counted from 0
+    (("choice1", "choice2"), "1", 0),                  # COPA: `label` 0/1
+    (("sol1", "sol2"), "1", 0),                        # PIQA
+    (("option1", "option2"), "2", 1),                  # Winogrande: "1"/"2"
+    (("Option A", "Option B", "Option C"), "C", 0),
+])
+def test_one_column_per_option_is_pointed_at_when_left_unmapped(
+        write_file: WriteFile, columns: tuple[str, ...], answer: str, base: int) -> None:
+    """An index or letter answer beside unmapped option columns would load as a number
+    (or a word) to match, with no options shown: refused, with the mapping to give."""
+    texts = [f"text {i}" for i in range(len(columns))]
+    row = {"question": "Which one?", **dict(zip(columns, texts, strict=True)), "label": answer}
+    path = write_file("p.jsonl", jsonl(row))
+    error = load_error(path, answer="label")
+    assert_at_line(error, path, 1, f"--field choices={shlex.quote(','.join(columns))}")
+    (p,) = load_problems(str(path), FieldMap(answer="label", index_base=base,
+                                             columns={"choices": ",".join(columns)}))
+    assert p.verifier == "choice" and p.choices == tuple(texts)
+    right = int(answer) - base if answer.isdigit() else ord(answer) - 65
+    assert correct(p, texts[right]) and not correct(p, texts[right - 1])
+
+
+def test_columns_that_only_look_numbered_are_not_options(write_file: WriteFile) -> None:
+    (p,) = load(write_file("p.jsonl", jsonl({"question": "q", "answer": "2", "x": 5, "y": 7,
+                                             "step1": "a", "step2": "b"})))
+    assert p.verifier == "numeric" and p.answer == "2"
+
+
+def test_empty_answer_cell_points_at_a_filled_answer_like_column(write_file: WriteFile) -> None:
+    """AGIEval: multiple-choice rows hold "answer": null and the letter in `label`."""
+    path = write_file("agieval.jsonl", jsonl({
+        "passage": None, "question": "If x+1=3, x=?", "options": ["(A)1", "(B)2", "(C)3"],
+        "label": "B", "answer": None}))
+    assert_at_line(load_error(path), path, 1, "'answer' is empty",
+                   "is it 'label'? map it with --answer-field label")
+    (p,) = load(path, answer="label", columns={"choices": "options"})
+    assert p.choices == ("1", "2", "3") and correct(p, "B") and not correct(p, "C")
+
+
+def test_drop_spans_are_pointed_at_and_are_alternatives(write_file: WriteFile) -> None:
+    path = write_file("drop.jsonl", jsonl({
+        "passage": "The Bears scored 3 touchdowns and 2 field goals.",
+        "question": "How many touchdowns did the Bears score?",
+        "answers_spans": {"spans": ["3", "three"], "types": ["number", "number"]}}))
+    assert_at_line(load_error(path), path, 1, "--answer-field answers_spans.spans")
+    (p,) = load(path, question="passage,question", answer="answers_spans.spans")
+    assert correct(p, "3") and correct(p, "three") and not correct(p, "2")
+
+
+def test_svamp_body_is_noted_as_the_passage(write_file: WriteFile) -> None:
+    from sml_cli.problems import loading_notes
+
+    path = write_file("svamp.jsonl", jsonl({
+        "ID": "chal-1", "Body": "Each pack of dvds costs 76 dollars. If there is a discount "
+        "of 25 dollars on each pack", "Question": "How much do you have to pay to buy each "
+        "pack?", "Answer": 51.0}))
+    [note] = loading_notes(load(path))
+    assert "--question-field Body,question" in note
+    (p,) = load(path, question="Body,Question")
+    assert p.question.startswith("Each pack") and correct(p, "51") and p.id == "chal-1"
+    assert loading_notes([p]) == []
