@@ -39,8 +39,10 @@ def print_problem_sets() -> None:
         )
     console.print(table)
     console.print(
-        "Use a file instead with [bold]--problems PATH[/] (JSONL, CSV or Parquet; "
-        "fields: question, answer, id, solution, verifier, choices, tests, notes)."
+        "Use a file instead with [bold]--problems PATH[/] (JSONL, JSON, CSV/TSV, Parquet or "
+        "Arrow; fields: question, answer, id, aliases, solution, verifier, choices, tests, "
+        "notes; other column names are mapped with --question-field, --answer-field and "
+        "--field NAME=COLUMN)."
     )
 
 

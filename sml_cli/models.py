@@ -356,7 +356,10 @@ class _RetryingModel:
 
     def _hint(self, exc: BaseException) -> str:
         """What to check, for errors whose usual cause the message does not say."""
-        return ""
+        base = self.settings.api_base
+        if base is None and self.name.startswith("openai/"):  # where litellm sent it
+            base = os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL")
+        return _unreachable_hint(exc, base)
 
 
 # Models litellm has no price for (self-hosted, new): looked up once per process, not per call.
@@ -557,7 +560,7 @@ class OpenAICompatibleModel(_RetryingModel):
                 and not self._url.endswith("/v1/chat/completions")):
             base = self._url.removesuffix("/chat/completions")
             return f" (no chat API at {self._url}: is the API base {base}/v1?)"
-        return ""
+        return _unreachable_hint(exc, self._url.removesuffix("/chat/completions"))
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
         import aiohttp
@@ -738,6 +741,14 @@ def _known_price(served: str) -> tuple[float, float] | None:
     if prompt is None or completion is None:
         return None
     return float(prompt), float(completion)
+
+
+def _unreachable_hint(exc: BaseException, base: str | None) -> str:
+    # The client's own words ("Cannot connect to host 127.0.0.1:1 ssl:default [Connect call
+    # failed …]") name a socket, not the setting to check.
+    if base and is_unreachable(exc):
+        return f" (nothing answers at {base}: is the server running, and is that its address?)"
+    return ""
 
 
 def _describe(exc: BaseException) -> str:

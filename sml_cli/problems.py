@@ -1461,7 +1461,7 @@ def _option_columns(row: dict[str, Any]) -> list[str] | None:
     best: list[str] = []
     for (_, lettered), by_position in runs.items():
         start = 0 if lettered or 0 in by_position else 1
-        run = []
+        run: list[str] = []
         while start + len(run) in by_position:
             run.append(by_position[start + len(run)])
         if len(run) > len(best):

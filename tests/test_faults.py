@@ -629,6 +629,10 @@ def test_a_server_that_is_not_running_stops_the_run(
     failed = sqlite_rows(tmp_path / "d.db", "SELECT count(*) FROM sessions WHERE status = "
                          "'error'")[0][0]
     assert evaluate.UNREACHABLE_STOP <= failed <= evaluate.UNREACHABLE_STOP + 1
+    # Each stored error names the address to check, not only the socket the client tried.
+    errors = sqlite_rows(tmp_path / "d.db", "SELECT DISTINCT error FROM sessions WHERE "
+                         "status = 'error'")
+    assert all(f"nothing answers at {dead_endpoint}" in e for (e,) in errors), errors
     with StubServer(BASE_HANDLER) as server:
         monkeypatch.setenv("OPENAI_API_BASE", server.url)
         result = invoke(args)
