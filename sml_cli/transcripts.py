@@ -112,7 +112,7 @@ TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue",
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
-STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s")
+STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "class")
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",
                   "t")
 SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")
@@ -454,8 +454,9 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], Probl
         # A dialogue between "Teacher" and "Cody": the one unnamed speaker is the other side.
         mapped[unknown[0]] = "teacher" if "student" in sides else "student"
     elif unknown:
+        flag_value = shlex.quote(unknown[0])
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
-                   f"--student-role {unknown[0]} or --teacher-role {unknown[0]}")
+                   f"--student-role {flag_value} or --teacher-role {flag_value}")
     turns: list[Said] = []
     for label, content in raw:
         side = mapped[label]
@@ -480,7 +481,23 @@ def side_of(label: str, labels: dict[str, str]) -> str | None:
     if folded in labels:
         return labels[folded]
     base = _NUMBERED.sub("", folded)
-    return labels.get(base) if base and base != folded else None
+    if base and base != folded and base in labels:
+        return labels[base]
+    # A label of several words, or a plural, as classroom transcripts and apps write them
+    # ("Multiple Students", "AI Tutor", "Tutor (AI)", "Human Tutor"): the side its known
+    # words agree on, a role word (tutor) outweighing a chat one (human, AI). One-letter
+    # words (S, T) count only alone: in "Ms. T" they are initials.
+    words = [w.removesuffix("s") if len(w) > 3 and w[:-1] in labels else w
+             for w in _WORD.findall(folded)]
+    known = [w for w in words if len(w) > 1 and labels.get(w) in ("student", "teacher")]
+    roles = [w for w in known if w in _ROLE_WORDS] or known
+    sides = {labels[w] for w in roles}
+    return sides.pop() if len(sides) == 1 else None
+
+
+_WORD = re.compile(r"[a-z]+")
+_ROLE_WORDS = frozenset({"student", "learner", "pupil", "class", "teacher", "tutor",
+                         "instructor"})
 
 
 _FLAG_KEY = re.compile(r"(?:is|from|by)(tutor|teacher|student|learner)")

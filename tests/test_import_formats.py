@@ -26,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sml_cli.cli import app
+from sml_cli.transcripts import TranscriptFormat, side_of
 
 DATA = Path(__file__).parent / "data" / "dialogues"
 MATHDIAL = DATA / "mathdial.jsonl"
@@ -445,6 +446,9 @@ def test_turn_object_keys(write_file: WriteFile, db: Path, role_key: str,
     ("pupil", "bot"), ("Student", "AI"), ("USER", "model"), ("Human", "Instructor"),
     # Classroom transcripts: abbreviations, and students (or tutors) told apart by number.
     ("S", "T"), ("Student 2", "Teacher"), ("S12", "T"), ("student_1", "Tutor #1"),
+    # Several words or a plural: the side the known words agree on, role words first.
+    ("Multiple Students", "AI Tutor"), ("Ss", "Tutor (AI)"), ("students", "Human Tutor"),
+    ("Class", "Teacher Assistant"),
 ])
 def test_role_labels(write_file: WriteFile, db: Path, student: str, teacher: str) -> None:
     # Were the labels swapped, the "teacher" would state 56 first: a leak and no solve.
@@ -474,6 +478,14 @@ def test_numbered_students_are_one_side_and_other_numbered_names_are_unknown(
     steps = write_file("steps.jsonl", jsonl([small_row(
         [{"role": "Step 1", "content": HINT}, {"role": "Step 2", "content": SOLVE}])]))
     assert "speaker 'Step 1' is neither student nor teacher" in import_fails(steps, db)
+    # Words of both sides say neither; initials are no role ("Ms. T" is a name), and a
+    # label with a space is quoted in the flags the error suggests.
+    both = write_file("both.jsonl", jsonl([small_row(
+        [{"role": "Student Teacher", "content": HINT}, {"role": "Ms. T", "content": SOLVE}])]))
+    out = import_fails(both, db)
+    assert "is neither student nor teacher" in out and "--student-role 'Ms. T'" in out
+    labels = TranscriptFormat().labels()
+    assert side_of("Student Teacher", labels) is None and side_of("Ms. T", labels) is None
 
 
 @pytest.mark.parametrize("skipped", ["system", "developer", "tool", "System"])
