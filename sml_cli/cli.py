@@ -475,7 +475,7 @@ def report_command(
             report.print_comparison(comparison)
             document: dict = comparison
             if html:
-                path = report.write_page(report.render_comparison_html(comparison), html)
+                path = report.write_page(report.render_comparison_html(comparison, store), html)
                 typer.echo(f"wrote {path}", err=True)
         else:
             from sml_cli import console_views

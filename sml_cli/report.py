@@ -399,9 +399,53 @@ def render_html(data: RunData, store: Store) -> str:
     )
 
 
-def render_comparison_html(comparison: dict[str, Any]) -> str:
+def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], list[dict]]:
+    """(condition, "A vs B") → the problems one run solved more often than the other, each
+    with its question and reference and, per run, its sessions' transcripts: where a
+    difference between runs comes from, to read side by side."""
+    run_ids = list(comparison["runs"])
+    by_cell: dict[tuple[str, str, str], list[SessionInfo]] = defaultdict(list)
+    for run_id in run_ids:
+        for s in store.sessions("run_id = ?", [run_id]):
+            if s.status == "done" and s.solved is not None:
+                by_cell[(run_id, s.condition, s.problem_id)].append(s)
+    problems: dict[str, Problem] = {}
+    flips: dict[tuple[str, str], list[dict]] = {}
+    for condition, pairs in comparison["deltas"].items():
+        for i, a in enumerate(run_ids):
+            for b in run_ids[i + 1:]:
+                d = pairs.get(f"{a} vs {b}")
+                if d is None:
+                    continue
+                rows = []
+                for better, ids in (("1st", d["better_in_a"]), ("2nd", d["better_in_b"])):
+                    for problem_id in ids:
+                        mine, theirs = (by_cell[(a, condition, problem_id)],
+                                        by_cell[(b, condition, problem_id)])
+                        # (paired by content: the sessions of the problem both runs ran)
+                        keys = {x.problem_key for x in mine} & {x.problem_key for x in theirs}
+                        if not keys:
+                            continue
+                        key = min(keys)
+                        if key not in problems:
+                            problems[key] = store.problem(key)
+                        rows.append({"id": problem_id, "better": better,
+                                     "problem": problems[key],
+                                     "runs": [(run_id, [
+                                         {"session": x, "outcome": _outcome(x),
+                                          "html": _transcript_html(x, problems[key],
+                                                                   store.turns(x.id))}
+                                         for x in sorted(cell, key=lambda x: x.sample)
+                                         if x.problem_key == key])
+                                              for run_id, cell in ((a, mine), (b, theirs))]})
+                flips[(condition, f"{a} vs {b}")] = rows
+    return flips
+
+
+def render_comparison_html(comparison: dict[str, Any], store: Store) -> str:
     """`sml report A B --html`: the runs' scores side by side, success by turn with one line
-    per condition and run, and the paired differences between runs."""
+    per condition and run, the paired differences between runs, and the transcripts of the
+    problems where the runs differ, side by side."""
     import jinja2
 
     runs = comparison["runs"]
@@ -417,7 +461,7 @@ def render_comparison_html(comparison: dict[str, Any]) -> str:
         chart_success=jinja2.utils.markupsafe.Markup(
             _svg_success_by_turn(series, max(1, max_turns))),
         chart_deltas=jinja2.utils.markupsafe.Markup(_svg_deltas(pairs)),
-        version=__version__,
+        flips=_flips(comparison, store), version=__version__,
     )
 
 

@@ -537,8 +537,22 @@ def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> No
     rows = dom.find("table", id="deltas").find_all("tr")[1:]
     assert [[" ".join(c.all_text().split()) for c in r.find_all("td")] for r in rows] == [
         ["answer", "strong vs weak", "2", "+100.0 pts", "[+100.0, +100.0]", "2", "0"]]
-    flips = dom.find("details", class_="flips").all_text()
-    assert "p1" in flips and "p2" in flips
+    # Each problem the runs differ on, with both runs' transcripts side by side: the strong
+    # student's attempt verified correct, the weak one's "1" wrong at every turn.
+    flips = dom.find_all("details", class_="session flip")
+    assert [f.find_all("summary")[0].find("b").all_text() for f in flips] == ["p1", "p2"]
+    for flip in flips:
+        assert "better in the 1st run" in flip.find_all("summary")[0].all_text()
+        strong, weak = flip.find("div", class_="side-by-side").find_all("div", class_="column")
+        assert strong.find("h4").all_text() == "strong" and weak.find("h4").all_text() == "weak"
+        verdicts = [v.all_text() for column in (strong, weak)
+                    for v in column.find_all("div", class_="turn verdict ok private")]
+        assert len(verdicts) == 1 and "correct" in verdicts[0]
+        wrong = weak.find_all("div", class_="turn verdict no private")
+        assert len(wrong) == MAX_TURNS and all("'1'" in w.all_text() for w in wrong)
+        reference = flip.find("div", class_="turn private")
+        assert reference.all_text().count("answer: ") == 1
+    assert "40123" in flips[0].all_text() and ESCAPED_XSS in page
     assert len(dom.find("svg", id="chart-deltas").find_all("circle")) == 1
 
 
