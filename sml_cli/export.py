@@ -38,7 +38,7 @@ import math
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from itertools import product
@@ -51,7 +51,6 @@ from sml_cli.numbers import find_numbers, parse_number
 from sml_cli.problems import Problem
 from sml_cli.records import (
     ATTEMPT,
-    DRAFT,
     MESSAGE,
     QUESTION,
     STUDENT_PROMPT,
@@ -65,8 +64,10 @@ from sml_cli.records import (
 from sml_cli.views import (
     Message,
     student_prompt,
+    student_thoughts,
     student_view_sources,
     teacher_prompt,
+    teacher_thoughts,
     teacher_view,
 )
 
@@ -359,21 +360,8 @@ def _with_reasoning(conv: Conversation, view: str) -> Conversation:
     """The conversation with each `assistant` message carrying the thoughts its speaker had
     before it (`reasoning_content`, as reasoning chat templates take it). Only the trained
     side's own: a student view never gets the teacher's thoughts, nor the reverse."""
-    speaker = "student" if view == "student" else "teacher"
-    if view == "student":
-        thoughts = [_joined(t.reasoning for t in rows if t.role == speaker)
-                    for rows in conv.sources]
-    else:
-        # The teacher view is built from the rows in order, one assistant message per
-        # delivered teacher row; a row the guard redacted keeps its thoughts on its draft.
-        delivered = [t for t in conv.data.turns if t.role == speaker and t.is_public]
-        by_turn = {t.turn: t.reasoning for t in conv.data.turns
-                   if t.role == speaker and t.kind == DRAFT and t.reasoning}
-        assistant = [i for i, m in enumerate(conv.messages) if m["role"] == "assistant"]
-        thoughts = [None] * len(conv.messages)
-        if len(assistant) == len(delivered):  # (else some were merged: leave them bare)
-            for i, t in zip(assistant, delivered, strict=True):
-                thoughts[i] = t.reasoning or by_turn.get(t.turn)
+    thoughts = (student_thoughts(conv.messages, conv.sources) if view == "student"
+                else teacher_thoughts(conv.data.turns, conv.messages))
     messages: list[Message] = []
     for m, thought in zip(conv.messages, thoughts, strict=True):
         if m["role"] == "assistant" and thought:
@@ -381,10 +369,6 @@ def _with_reasoning(conv: Conversation, view: str) -> Conversation:
         else:
             messages.append(m)
     return Conversation(conv.data, messages, conv.sources)
-
-
-def _joined(texts: Iterable[str | None]) -> str | None:
-    return "\n\n".join(t for t in texts if t) or None
 
 
 def _check_roles(session_id: str, messages: Sequence[Message], view: str) -> None:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -163,3 +163,32 @@ def teacher_panel(turns: Sequence[Turn], problem: Problem, condition: str) -> Te
         elif t.kind == DRAFT:
             panel.drafts.append(t)
     return panel
+
+
+def student_thoughts(messages: Sequence[Message], sources: Sequence[Sequence[Turn]]
+                     ) -> list[str | None]:
+    """Per message of the student view, given the rows each was built from
+    (`student_view_sources`), the reasoning the student had before it: for its own messages
+    only, never anyone else's."""
+    return [_joined(t.reasoning for t in rows if t.role == "student") if m["role"] == "assistant"
+            else None for m, rows in zip(messages, sources, strict=True)]
+
+
+def teacher_thoughts(turns: Sequence[Turn], messages: Sequence[Message]) -> list[str | None]:
+    """Per message of the teacher view (`teacher_view(turns, …)`), the reasoning the teacher
+    had before it: for its own messages only."""
+    # One assistant message per delivered teacher row, in order; a row the guard redacted
+    # keeps its thoughts on its draft.
+    delivered = [t for t in turns if t.role == "teacher" and t.is_public]
+    by_turn = {t.turn: t.reasoning for t in turns
+               if t.role == "teacher" and t.kind == DRAFT and t.reasoning}
+    assistant = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+    thoughts: list[str | None] = [None] * len(messages)
+    if len(assistant) == len(delivered):  # (else some were merged: leave them bare)
+        for i, t in zip(assistant, delivered, strict=True):
+            thoughts[i] = t.reasoning or by_turn.get(t.turn)
+    return thoughts
+
+
+def _joined(texts: Iterable[str | None]) -> str | None:
+    return "\n\n".join(t for t in texts if t) or None

@@ -504,6 +504,58 @@ def test_watch_streams_both_views_with_pause_and_step(monkeypatch, fake_models, 
     run(main())
 
 
+class Thinking:
+    """A reasoning model: each reply comes with the thought it had before it."""
+
+    def __init__(self, name: str, replies: list[tuple[str, str]]) -> None:
+        self.name, self.replies, self.requests = name, list(replies), []
+
+    async def respond(self, messages: list[dict[str, str]], on_token: Any = None) -> Reply:
+        self.requests.append(messages)
+        thought, text = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        return Reply(text, reasoning=thought)
+
+
+def test_watch_shows_each_side_its_own_thoughts(monkeypatch, fake_models, problems_file, db):
+    """Watching two reasoning models, a pane shows what its speaker thought before each
+    message, dimmed: the student's thoughts in the student's pane, the teacher's (which
+    state the answer) in the teacher's only; no model is ever sent either."""
+    student = Thinking("thinking-student", [
+        ("STUDENT-THOUGHT pens per box times boxes", "Is it about pens?"),
+        ("STUDENT-THOUGHT the hint says one more", f"Final answer: {NUM_ANSWER}")])
+    teacher = Thinking("thinking-teacher", [
+        (f"TEACHER-THOUGHT the answer is {NUM_ANSWER}; hint without saying it", HINT
+         .replace(str(int(NUM_ANSWER) - 1), "the count you had"))])
+    fake_models.update({"thinking-student": student, "thinking-teacher": teacher})
+    options = ChatOptions(role="watch", student="thinking-student", teacher="thinking-teacher",
+                          problems=str(problems_file), problem_id="num", max_turns=3, db=db)
+    app = launch(monkeypatch, options)
+    host = app.initial
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: host.info.status != "running", "the session to end")
+            await pilot.pause()
+            student_pane = transcript(app, "#student-view")
+            teacher_pane = transcript(app, "#teacher-view")
+            assert [t for t in student_pane if "STUDENT-THOUGHT" in t] == [
+                "STUDENT-THOUGHT pens per box times boxes",
+                "STUDENT-THOUGHT the hint says one more"]
+            assert not any("TEACHER-THOUGHT" in t for t in student_pane)
+            assert not canaries_in("\n".join(t for t in student_pane
+                                              if "Final answer" not in t
+                                              and "the hint says" not in t))
+            assert [t for t in teacher_pane if "THOUGHT" in t] == [
+                f"TEACHER-THOUGHT the answer is {NUM_ANSWER}; hint without saying it"]
+            boxes = [b for b in app.screen.query("#student-view MessageBox")
+                     if b.bubble.thought]
+            assert len(boxes) == 2 and "thinking (sent to no one)" in str(boxes[0].content)
+
+    run(main())
+    sent = json.dumps(student.requests + teacher.requests)
+    assert "THOUGHT" not in sent
+
+
 # ----------------------------------------------------------------------------- join
 
 

@@ -20,30 +20,36 @@ from textual.worker import Worker, WorkerState
 from sml_cli.chat import ChatSession, session_summary
 from sml_cli.records import TEACHERLESS_CONDITIONS, SessionInfo, Turn
 from sml_cli.tui.widgets import Bubble, StatusLine, Transcript
+from sml_cli.views import student_thoughts, student_view_sources, teacher_thoughts
 
 
-def student_bubbles(messages: list[dict[str, str]], *, me: str, other: str) -> list[Bubble]:
-    """The student's view as bubbles: the first user message is the problem itself."""
+def student_bubbles(messages: list[dict[str, str]], *, me: str, other: str,
+                    thoughts: list[str | None] | None = None) -> list[Bubble]:
+    """The student's view as bubbles: the first user message is the problem itself.
+    `thoughts`, per message: the student's own reasoning (watch mode)."""
     bubbles: list[Bubble] = []
     seen_problem = False
-    for m in messages:
+    for m, thought in zip(messages, thoughts or [None] * len(messages), strict=True):
         if m["role"] == "system":
             continue
         if m["role"] == "user" and not seen_problem:
             bubbles.append(Bubble("Problem", m["content"], "problem"))
             seen_problem = True
         elif m["role"] == "assistant":
-            bubbles.append(Bubble(me, m["content"], "mine"))
+            bubbles.append(Bubble(me, m["content"], "mine", thought))
         else:
             bubbles.append(Bubble(other, m["content"], "theirs"))
     return bubbles
 
 
-def teacher_bubbles(messages: list[dict[str, str]], *, me: str, other: str) -> list[Bubble]:
+def teacher_bubbles(messages: list[dict[str, str]], *, me: str, other: str,
+                    thoughts: list[str | None] | None = None) -> list[Bubble]:
     return [
         Bubble(me if m["role"] == "assistant" else other, m["content"],
-               "mine" if m["role"] == "assistant" else "theirs")
-        for m in messages if m["role"] != "system"
+               "mine" if m["role"] == "assistant" else "theirs",
+               thought if m["role"] == "assistant" else None)
+        for m, thought in zip(messages, thoughts or [None] * len(messages), strict=True)
+        if m["role"] != "system"
     ]
 
 
@@ -355,14 +361,21 @@ class WatchScreen(SessionScreen):
         self.query_one(target, Transcript).clear_live()
 
     def refresh_view(self) -> None:
+        # Watching two models, each pane also shows what its speaker thought before a
+        # message (a reasoning model's thoughts, sent to no one), and only its own.
         s = self.session
         other = "Feedback" if s.info.condition in TEACHERLESS_CONDITIONS else "Teacher"
-        self.query_one("#student-view", Transcript).show(
-            student_bubbles(s.student_messages(), me="Student", other=other))  # type: ignore[attr-defined]
+        sources = student_view_sources(s.turns)
+        messages = [m for m, _ in sources]
+        student = student_bubbles(messages, me="Student", other=other,
+                                  thoughts=student_thoughts(messages, [r for _, r in sources]))
+        self.query_one("#student-view", Transcript).show(student)
         if s.info.condition in TEACHERLESS_CONDITIONS:
-            teacher = student_bubbles(s.student_messages(), me="Student", other=other)  # type: ignore[attr-defined]
+            teacher = student
         else:
-            teacher = teacher_bubbles(s.teacher_messages(), me="Teacher", other="Student")  # type: ignore[attr-defined]
+            messages = s.teacher_messages()  # type: ignore[attr-defined]
+            teacher = teacher_bubbles(messages, me="Teacher", other="Student",
+                                      thoughts=teacher_thoughts(s.turns, messages))
         self.query_one("#teacher-view", Transcript).show(teacher)
         self.query_one("#private", Static).update(panel_text(s))
 

@@ -15,13 +15,28 @@ class Bubble:
     label: str
     text: str
     css_class: str  # mine | theirs | problem | note
+    # What the speaker thought before saying it (reasoning models; watch mode only): shown
+    # above the message, dimmed, as sent to no one.
+    thought: str | None = None
+
+
+THOUGHT_SHOWN_CHARS = 1500  # thoughts run to pages; the message is what matters
 
 
 class MessageBox(Static):
     """One message. Content is plain text (never Rich markup: models and people type '[')."""
 
     def __init__(self, bubble: Bubble) -> None:
-        super().__init__(Text(bubble.text), classes=f"message {bubble.css_class}")
+        content = Text(bubble.text)
+        if bubble.thought:
+            thought = bubble.thought.strip()
+            rest = len(thought) - THOUGHT_SHOWN_CHARS
+            if rest > 0:
+                thought = (f"{thought[:THOUGHT_SHOWN_CHARS]}… ({rest:,} more characters: "
+                           "`sml sessions show`)")
+            content = Text.assemble(("thinking (sent to no one): ", "dim bold"),
+                                    (thought + "\n\n", "dim italic"), content)
+        super().__init__(content, classes=f"message {bubble.css_class}")
         self.border_title = bubble.label
         self.bubble = bubble
 
@@ -53,8 +68,8 @@ class Transcript(VerticalScroll):
     @property
     def texts(self) -> list[str]:
         """Everything this transcript holds (tests use it to check what a side could see)."""
-        return [b.text for b in self._shown] + ([str(self._live.content)] if self._live.display
-                                               else [])
+        return ([b.text for b in self._shown] + [b.thought for b in self._shown if b.thought]
+                + ([str(self._live.content)] if self._live.display else []))
 
     def live(self, label: str, text: str) -> None:
         self._live.border_title = label
