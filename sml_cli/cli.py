@@ -118,6 +118,18 @@ FieldOption = Annotated[
     ),
 ]
 
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        help="Use only the rows where COLUMN=VALUE (or drop them: COLUMN!=VALUE), repeatable: "
+        "values given for one column are alternatives, other conditions all apply. Text "
+        "compared whatever its case; an empty VALUE is an empty cell (--where image= keeps "
+        "text-only rows).",
+        show_default=False,
+    ),
+]
+
 # Per-role model settings, shared by `chat` and `eval`.
 StudentApiBase = Annotated[str | None, typer.Option(
     "--student-api-base", help="API base URL for the student model.", show_default=False)]
@@ -166,13 +178,13 @@ def _root(
 def _field_map(
     question_field: str, answer_field: str, answer_pattern: str | None,
     field_options: list[str] | None, index_base: int = 0, shuffle_choices: bool = False,
-    answers_optional: bool = False,
+    answers_optional: bool = False, where: list[str] | None = None,
 ) -> FieldMap:
-    from sml_cli.problems import FieldMap, parse_field_options
+    from sml_cli.problems import FieldMap, parse_field_options, parse_where_options
 
     return FieldMap(question_field, answer_field, answer_pattern,
                     parse_field_options(field_options), index_base, shuffle_choices,
-                    answers_optional)
+                    where=parse_where_options(where), answers_optional=answers_optional)
 
 
 # ----------------------------------------------------------------------------- problems
@@ -196,6 +208,7 @@ def problems_show(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    where: WhereOption = None,
     index_base: IndexBase = 0,
     shuffle_choices: ShuffleChoices = False,
     private: Annotated[
@@ -213,7 +226,7 @@ def problems_show(
     from sml_cli.problems import load_problems, loading_notes
 
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
-                        index_base, shuffle_choices)
+                        index_base, shuffle_choices, where=where)
     problems = load_problems(source, fields)
     if as_json:
         for problem in problems[:limit]:
@@ -261,6 +274,7 @@ def chat_command(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    where: WhereOption = None,
     index_base: IndexBase = 0,
     shuffle_choices: ShuffleChoices = False,
     student_api_base: StudentApiBase = None,
@@ -283,7 +297,7 @@ def chat_command(
     options = ChatOptions(
         role=role, student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options,
-                          index_base, shuffle_choices),
+                          index_base, shuffle_choices, where=where),
         problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
@@ -354,6 +368,7 @@ def eval_command(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    where: WhereOption = None,
     index_base: IndexBase = 0,
     shuffle_choices: ShuffleChoices = False,
     student_api_base: StudentApiBase = None,
@@ -381,7 +396,7 @@ def eval_command(
     options = EvalOptions(
         student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options,
-                          index_base, shuffle_choices),
+                          index_base, shuffle_choices, where=where),
         limit=limit, shuffle=shuffle,
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
@@ -589,6 +604,7 @@ def sessions_import(
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
+    where: WhereOption = None,
     index_base: IndexBase = 0,
     turns_field: Annotated[str | None, typer.Option(
         "--turns-field", help="Column holding the dialogue (default: the first of turns, "
@@ -653,7 +669,7 @@ def sessions_import(
         raise UsageError(f"--question-from-first-turn and {clash} both say where the question "
                          "is: give one")
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
-                        index_base, answers_optional=allow_missing_answers)
+                        index_base, answers_optional=allow_missing_answers, where=where)
     by_id = None if problems is None else transcripts.load_dialogue_problems(problems, fields)
     fmt = transcripts.TranscriptFormat(
         fields=fields,

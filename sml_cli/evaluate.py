@@ -153,6 +153,8 @@ def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) 
         "teacher": teacher,
         "conditions": options.conditions,
         "problems": options.problems,
+        # (which rows: the keys below tell whether two runs used the same problems)
+        "where": [str(f) for f in options.fields.where],
         "problem_keys": hashlib.sha256(
             "\n".join(p.key for p in problems).encode()
         ).hexdigest()[:16],

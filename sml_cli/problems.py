@@ -172,6 +172,84 @@ ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "
 
 
 @dataclass(frozen=True)
+class RowFilter:
+    """One `--where`: COLUMN=VALUE keeps the rows whose column holds VALUE (any of several,
+    given for one column; an item of a list cell), COLUMN!=VALUE drops them. An empty VALUE
+    means a missing or empty cell. Compared as text, whatever the case."""
+
+    column: str
+    value: str
+    negated: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.column}{'!=' if self.negated else '='}{self.value}"
+
+
+def parse_where_options(options: list[str] | None) -> tuple[RowFilter, ...]:
+    """`--where` values → filters; exit 2 naming a malformed one."""
+    filters = []
+    for option in options or []:
+        negated = option.split("=", 1)[0].endswith("!")
+        column, sep, value = option.partition("!=" if negated else "=")
+        if not sep or not column.strip():
+            raise UsageError(f"--where {option!r}: expected COLUMN=VALUE or COLUMN!=VALUE, "
+                             "e.g. --where subject=algebra")
+        filters.append(RowFilter(column.strip(), value.strip(), negated))
+    return tuple(filters)
+
+
+class RowSelector:
+    """Which rows the `--where` filters keep, remembering what it saw for the error when a
+    filter names no column of the file or keeps nothing."""
+
+    def __init__(self, filters: tuple[RowFilter, ...]) -> None:
+        self.filters = filters
+        self.kept = 0
+        self._columns_seen: set[str] = set()
+        self._values: dict[str, Counter[str]] = {f.column: Counter() for f in filters}
+        self._available: set[str] = set()
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        texts: dict[str, list[str]] = {}
+        for column in self._values:
+            value = lookup(row, column)
+            if value is not _MISSING:
+                self._columns_seen.add(column)
+            cell = list_cell(value)
+            items = cell if isinstance(cell, list) else [cell]
+            shown = [cell_text(x) or "" for x in items] or [""]
+            if len(self._values[column]) < 50:
+                self._values[column].update(t for t in shown if t)
+            texts[column] = [t.casefold() for t in shown]
+        if len(self._available) < 200:
+            self._available.update(str(k) for k in row)
+        wanted: dict[str, bool] = {}
+        for f in self.filters:
+            found = f.value.casefold() in texts[f.column]
+            if f.negated and found:
+                return False
+            if not f.negated:
+                wanted[f.column] = wanted.get(f.column, False) or found
+        keep = all(wanted.values())
+        self.kept += keep
+        return keep
+
+    def check(self, path: Path) -> None:
+        """After the last row: a filter on a column no row has, or nothing kept, is bad
+        usage (a typo would otherwise select everything, or nothing, silently)."""
+        for f in self.filters:
+            if f.column not in self._columns_seen:
+                raise UsageError(f"--where {f}: no row of {path} has a column {f.column!r} "
+                                 f"(columns: {', '.join(sorted(self._available)[:20])})")
+        if not self.kept:
+            seen = "; ".join(
+                f"{column}: " + ", ".join(v for v, _ in values.most_common(8))
+                for column, values in self._values.items() if values)
+            raise UsageError(f"--where {' '.join(str(f) for f in self.filters)}: no row of "
+                             f"{path} matches" + (f" (values seen: {seen})" if seen else ""))
+
+
+@dataclass(frozen=True)
 class FieldMap:
     """How a file's columns map onto problem fields (`--question-field`, `--answer-field`,
     `--answer-pattern`, `--field NAME=COLUMN`). A column may be a dotted path into nested
@@ -186,6 +264,8 @@ class FieldMap:
     index_base: int = 0
     # `--shuffle-choices`: put each choice problem's options in an order of their own.
     shuffle_choices: bool = False
+    # `--where COLUMN=VALUE`: only the rows these select (a subject, a level, text-only).
+    where: tuple[RowFilter, ...] = ()
     # `sessions import --allow-missing-answers`: a problem without a reference answer
     # (tutoring corpora such as Bridge or CIMA log none) is kept, unverified, not refused.
     answers_optional: bool = False
@@ -355,11 +435,15 @@ def load_problems(
     problems: list[Problem] = []
     seen: dict[str, tuple[Path, int]] = {}
     files = data_files(path)
+    selector = RowSelector(fields.where) if fields.where else None
+    position = 0  # of the row in the file(s): a row without an id is named by it
     for file in files:
         for line, row in _read_rows(file):
-            problem = _build_problem(
-                row, line, file, fields, pattern, source, default_id=len(problems) + 1
-            )
+            position += 1
+            if selector is not None and not selector.keeps(row):
+                continue
+            problem = _build_problem(row, line, file, fields, pattern, source,
+                                     default_id=position)
             if problem.id in seen:
                 first, first_line = seen[problem.id]
                 where = f"line {first_line}" + (f" of {first}" if first != file else "")
@@ -371,6 +455,8 @@ def load_problems(
                 )
             seen[problem.id] = (file, line)
             problems.append(problem)
+    if selector is not None and position:
+        selector.check(path)
     if len(files) > 1 and not problems:
         raise ProblemFileError(str(path), "no problems in its data files")
     if not problems:
@@ -388,12 +474,27 @@ CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story",
                           "premise", "scenario")
 
 
+# Columns holding an image a problem is about (HLE, MathVista, ScienceQA): text-only here.
+IMAGE_COLUMN_GUESSES = ("image", "images", "img", "figure", "image_path", "decoded_image",
+                        "picture", "image_url")
+
+
 def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> list[str]:
     """What a researcher should know about a loaded set before spending model calls on it:
-    a passage column the student will not see, and an answer key that always names the same
-    option (a student answering "A" every time would score 100%)."""
+    a passage column the student will not see, images it will not see either, and an
+    answer key that always names the same option (a student answering "A" every time would
+    score 100%)."""
     fields = fields or FieldMap()
     notes: list[str] = []
+    pictured = Counter(
+        key for problem in problems for key, value in problem.meta.items()
+        if key.casefold() in IMAGE_COLUMN_GUESSES and value not in (None, "", [], {}))
+    if pictured:
+        column, n = pictured.most_common(1)[0]
+        notes.append(
+            f"{n} of {len(problems)} problems {'has' if n == 1 else 'have'} an image in "
+            f"{column!r}, which no one is shown (sml sends text): leave them out with --where "
+            + shlex.quote(f"{column}="))
     passages = Counter(
         key for problem in problems[:50] for key, value in problem.meta.items()
         if key.casefold() in CONTEXT_COLUMN_GUESSES and isinstance(value, str)

@@ -58,6 +58,7 @@ from sml_cli.problems import (
     FieldMap,
     MissingAnswerError,
     Problem,
+    RowSelector,
     _build_problem,
     _compile_answer_pattern,
     _jsonable,
@@ -198,8 +199,11 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
     pattern = _compile_answer_pattern(fmt.fields.answer_pattern)
     labels = fmt.labels()
     out = []
+    selector = RowSelector(fmt.fields.where) if fmt.fields.where else None
     for shard in data_files(file):
         rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard)
+        if selector is not None:
+            rows = [(line, row) for line, row in rows if selector.keeps(row)]
         shard_fmt = fmt
         if fmt.group_by:
             rows = _grouped(rows, fmt, shard)
@@ -207,6 +211,8 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
         out += [_parse_row(row, line, shard, shard_fmt, pattern, labels) for line, row in rows]
+    if selector is not None:
+        selector.check(file)
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
     return out

@@ -317,3 +317,13 @@ def test_a_dialogue_text_under_another_name_is_pointed_at(tmp_path: Path, db: Pa
     assert "is it 'chat_log'? name it with --turns-field chat_log" in out
     s = only(import_ok(path, db, "--turns-field", "chat_log", "--match", "mention"))
     assert s["success_rate"] == 1.0
+
+
+def test_where_picks_the_dialogues_to_import(mrbench: Path, db: Path) -> None:
+    """MRBench mixes MathDial dialogues (answered) and Bridge ones: --where Data=MathDial
+    imports the first only, with no need to allow missing answers."""
+    s = only(import_ok(mrbench, db, *MRBENCH_ARGS, "--where", "Data=MathDial"))
+    assert s["n_sessions"] == 1 and s["success_rate"] == 1.0
+    out = import_fails(mrbench, db, *MRBENCH_ARGS, "--where", "Data=Khan")
+    assert "--where Data=Khan: no row of" in out and "Data: MathDial, Bridge" in out
+    assert counts(db)[0] == 1  # the refused import wrote nothing more

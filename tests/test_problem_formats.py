@@ -23,8 +23,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sml_cli.cli import app
-from sml_cli.errors import ProblemFileError
-from sml_cli.problems import FieldMap, Problem, load_problems
+from sml_cli.errors import ProblemFileError, UsageError
+from sml_cli.problems import FieldMap, Problem, load_problems, parse_where_options
 from sml_cli.verification import check
 
 WriteFile = Callable[[str, "str | bytes"], Path]
@@ -1963,3 +1963,69 @@ def test_svamp_body_is_noted_as_the_passage(write_file: WriteFile) -> None:
     (p,) = load(path, question="Body,Question")
     assert p.question.startswith("Each pack") and correct(p, "51") and p.id == "chal-1"
     assert loading_notes([p]) == []
+
+
+# ----------------------------------------------------------------------------- --where
+
+HLE_LIKE = [
+    {"id": "mc", "question": "Which?\nAnswer Choices:\nA. one\nB. two", "image": "",
+     "answer": "B", "answer_type": "multipleChoice", "tags": ["logic", "Hard"]},
+    {"id": "num", "question": "Integral of x from 0 to 2?", "image": "", "answer": "2",
+     "answer_type": "exactMatch", "tags": ["calculus"]},
+    {"id": "pic", "question": "What is in the figure?", "image": "data:image/png;base64,iVBO",
+     "answer": "A cat", "answer_type": "exactMatch", "tags": []},
+]
+
+
+@pytest.mark.parametrize(("where", "ids"), [
+    (["answer_type=exactMatch"], ["num", "pic"]),
+    (["ANSWER_TYPE=exactmatch"], ["num", "pic"]),           # column and value: any case
+    (["image="], ["mc", "num"]),                            # an empty cell
+    (["image!="], ["pic"]),                                 # "!=" with nothing: not empty
+    (["answer_type!=multipleChoice", "image="], ["num"]),   # conditions all apply
+    (["id=mc", "id=pic"], ["mc", "pic"]),                   # values for one column: any
+    (["tags=hard"], ["mc"]),                                # an item of a list cell
+])
+def test_where_selects_rows(write_file: WriteFile, where: list[str], ids: list[str]) -> None:
+    path = write_file("hle.jsonl", jsonl(*HLE_LIKE))
+    problems = load_problems(str(path), FieldMap(where=parse_where_options(where)))
+    assert [p.id for p in problems] == ids
+
+
+def test_where_errors_name_the_filter_and_what_the_file_has(write_file: WriteFile) -> None:
+    path = write_file("hle.jsonl", jsonl(*HLE_LIKE))
+    with pytest.raises(UsageError) as typo:
+        load_problems(str(path), FieldMap(where=parse_where_options(["imgae="])))
+    assert "--where imgae=" in str(typo.value) and "has a column 'imgae'" in str(typo.value)
+    assert "image" in str(typo.value)
+    with pytest.raises(UsageError) as nothing:
+        load_problems(str(path), FieldMap(where=parse_where_options(["answer_type=mc"])))
+    assert "no row of" in str(nothing.value)
+    assert "answer_type: exactMatch, multipleChoice" in str(nothing.value)
+    for bad in ("=x", "nothing"):
+        with pytest.raises(UsageError, match="expected COLUMN=VALUE"):
+            parse_where_options([bad])
+
+
+def test_where_keeps_ids_of_rows_without_one_stable(write_file: WriteFile) -> None:
+    """A row with no id is named by its place in the file, selected or not, so that the
+    same row has the same id in a filtered run and an unfiltered one."""
+    rows = [{"question": f"{i}+1?", "answer": str(i + 1), "level": f"Level {i % 2}"}
+            for i in range(4)]
+    path = write_file("p.jsonl", jsonl(*rows))
+    assert [p.id for p in load(path)] == ["1", "2", "3", "4"]
+    picked = load_problems(str(path), FieldMap(where=parse_where_options(["level=Level 1"])))
+    assert [(p.id, p.question) for p in picked] == [("2", "1+1?"), ("4", "3+1?")]
+
+
+def test_where_on_the_command_line_and_the_image_note(write_file: WriteFile) -> None:
+    path = write_file("hle.jsonl", jsonl(*HLE_LIKE))
+    shown = invoke("problems", "show", str(path))
+    assert shown.exit_code == 0
+    assert said(shown.stderr, "1 of 3 problems has an image in 'image'")
+    assert said(shown.stderr, "--where image=")
+    text_only = invoke("problems", "show", str(path), "--where", "image=", "--json")
+    assert text_only.exit_code == 0 and "an image" not in text_only.stderr
+    assert [json.loads(line)["id"] for line in text_only.stdout.splitlines()] == ["mc", "num"]
+    bad = invoke("problems", "show", str(path), "--where", "kind=x")
+    assert bad.exit_code == 2 and said(bad.output, "--where kind=x: no row of")
