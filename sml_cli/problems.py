@@ -1642,13 +1642,27 @@ def _reference_choice(answer: str, options: _Choices, index_base: int = 0) -> in
 
 
 def _jsonable(value: Any) -> Any:
+    """A cell as JSON for a problem's or session's metadata. Binary data and inline images
+    (a Parquet image column's bytes, HLE's base64 data URLs) become a short description:
+    no one is shown them, and copied whole they would swell every stored row."""
     if hasattr(value, "tolist"):
         value = value.tolist()
-    try:
-        json.dumps(value)
+    if value is None or isinstance(value, (bool, int, float)):
         return value
-    except (TypeError, ValueError):
-        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value):,} bytes>"
+    if isinstance(value, str):
+        data_url = _DATA_URL.match(value) if len(value) > MAX_INLINE_DATA else None
+        return f"<{data_url.group(1) or 'data'}: {len(value):,} characters>" if data_url else value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+MAX_INLINE_DATA = 1000
+_DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+)?[;,]")
 
 
 _LATEX_HINT = re.compile(

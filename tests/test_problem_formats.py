@@ -2029,3 +2029,25 @@ def test_where_on_the_command_line_and_the_image_note(write_file: WriteFile) -> 
     assert [json.loads(line)["id"] for line in text_only.stdout.splitlines()] == ["mc", "num"]
     bad = invoke("problems", "show", str(path), "--where", "kind=x")
     assert bad.exit_code == 2 and said(bad.output, "--where kind=x: no row of")
+
+
+def test_images_are_described_not_copied_into_metadata(tmp_path: Path,
+                                                        write_file: WriteFile) -> None:
+    """A Parquet image column holds {bytes, path}; HLE inlines base64 data URLs. Neither is
+    shown to anyone, and copied whole they would swell every stored problem and export."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(20_000)
+    path = tmp_path / "vision.parquet"
+    pq.write_table(pa.Table.from_pylist([
+        {"question": "What is shown?", "answer": "a cat",
+         "image": {"bytes": png, "path": "cat.png"}}]), path)
+    (p,) = load(path)
+    assert p.meta["image"] == {"bytes": "<20,008 bytes>", "path": "cat.png"}
+    url = "data:image/png;base64," + "iVBORw0KGgo" * 500
+    (q,) = load(write_file("hle.jsonl", jsonl({"question": "q?", "answer": "2", "image": url,
+                                               "small": "data:,x"})))
+    assert q.meta["image"] == f"<image/png: {len(url):,} characters>"
+    assert q.meta["small"] == "data:,x"  # short text stays as it is
+    assert len(json.dumps(p.to_record())) < 2_000
