@@ -217,12 +217,13 @@ class GatedParticipant:
 def post_inbox(store: Store, session_id: str, role: str, content: str) -> None:
     from sml_cli.records import now
 
-    store.db.table("inbox").insert({"session_id": session_id, "role": role, "content": content,
-                              "created": now(), "consumed": 0})
+    with store.writing():
+        store.db.table("inbox").insert({"session_id": session_id, "role": role,
+                                        "content": content, "created": now(), "consumed": 0})
 
 
 def take_inbox(store: Store, session_id: str, role: str) -> str | None:
-    with store.db.atomic():
+    with store.writing():  # (read, then mark: one transaction that holds the write lock)
         row = store.db.execute(
             "SELECT id, content FROM inbox WHERE session_id = ? AND role = ? AND consumed = 0 "
             "ORDER BY id LIMIT 1", [session_id, role]).fetchone()

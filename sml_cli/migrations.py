@@ -43,7 +43,7 @@ def migrate(db: Database, *, upto: str | None = None) -> list[str]:
     ran: list[str] = []
     for fn in MIGRATIONS:
         name = fn.__name__
-        with _write_transaction(db):
+        with immediate_transaction(db):
             db.table(MIGRATIONS_TABLE).create(
                 {"name": str, "applied_at": str}, pk="name", if_not_exists=True
             )
@@ -59,9 +59,11 @@ def migrate(db: Database, *, upto: str | None = None) -> list[str]:
 
 
 @contextlib.contextmanager
-def _write_transaction(db: Database) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT. A deferred BEGIN would read first and then fail at once with
-    "database is locked" when it tries to write after another process has committed."""
+def immediate_transaction(db: Database) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT (a savepoint inside a transaction already open). A deferred
+    BEGIN would read first and then fail at once with "database is locked" when it tries to
+    write after another process has committed: SQLite cannot wait on the busy timeout for a
+    reader whose snapshot is stale. Every write transaction of sml goes through here."""
     if db.conn.in_transaction:  # the caller's transaction: nest as a savepoint
         with db.atomic():
             yield

@@ -23,7 +23,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from sml_cli.errors import SmlError, UsageError
-from sml_cli.migrations import migrate
+from sml_cli.migrations import immediate_transaction, migrate
 from sml_cli.problems import Problem
 from sml_cli.records import TURN_COLUMNS, SessionInfo, Turn, now
 
@@ -77,10 +77,13 @@ class Store:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
-        """A database that opened fine can still refuse the first write (read-only file or
-        folder, full disk): report that as an error naming the path, not a raw sqlite3 one."""
+        """One write transaction, its lock taken up front (so that it waits for another
+        process's writes instead of failing, see `immediate_transaction`). A database that
+        opened fine can still refuse the first write (read-only file or folder, full disk):
+        that is an error naming the path, not a raw sqlite3 one."""
         try:
-            yield
+            with immediate_transaction(self.db):
+                yield
         except sqlite3.OperationalError as exc:
             raise _storage_error(self.path, exc) from None
 
@@ -93,7 +96,7 @@ class Store:
     # --------------------------------------------------------------------- problems
 
     def save_problems(self, problems: Sequence[Problem]) -> None:
-        with self.writing(), self.db.atomic():
+        with self.writing():
             self.db.table("problems").upsert_all([p.to_record() for p in problems], pk="key")
 
     def problem(self, key: str) -> Problem:
@@ -183,7 +186,7 @@ class Store:
     # --------------------------------------------------------------------- turns
 
     def add_turn(self, turn: Turn) -> None:
-        with self.writing(), self.db.atomic():
+        with self.writing():
             insert_turns(self.conn, [turn])
 
     def turns(self, session_id: str) -> list[Turn]:
@@ -195,7 +198,7 @@ class Store:
         ]
 
     def delete_session(self, session_id: str) -> None:
-        with self.writing(), self.db.atomic():
+        with self.writing():
             self.conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
             self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
 

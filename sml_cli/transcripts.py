@@ -768,6 +768,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                 run_id: str | None = None, fmt: TranscriptFormat | None = None
                 ) -> dict[str, Any]:
     """Import a transcript file as one run; returns the SPEC §4 results structure."""
+    from sml_cli.migrations import immediate_transaction
     from sml_cli.store import Store, insert_turns
 
     if match not in MATCH_MODES:
@@ -787,7 +788,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                              "importing into it would mix sessions (use a new --run-id)")
         samples: dict[tuple[str, str], int] = {}
         try:
-            with store.db.atomic():
+            with immediate_transaction(store.db):  # (one transaction: all or nothing)
                 store.create_run(run_id, "import", config)
                 problems = {t.problem.key: t.problem for t in transcripts}
                 store.db.table("problems").upsert_all([p.to_record() for p in problems.values()],

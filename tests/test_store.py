@@ -376,3 +376,43 @@ def test_current_database_is_only_read(tmp_path: Path) -> None:
         assert migrate(other) == []  # nothing to do: no write lock needed
     finally:
         db.conn.execute("ROLLBACK")
+
+
+def test_a_write_that_reads_first_waits_for_another_process_instead_of_failing(
+        tmp_path: Path) -> None:
+    """Two processes on one database (two evals; a host and a joined terminal). A write
+    transaction that reads before it writes (an upsert, taking a message from the inbox)
+    while the other connection commits must wait its turn: with a deferred BEGIN, SQLite
+    cannot wait for a stale reader and fails at once with "database is locked" (what made a
+    second `sml eval` on a busy database exit 1)."""
+    import threading
+    import time
+
+    db = tmp_path / "shared.db"
+    first, second = Store(db), Store(db)
+    read_done, other_tried = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def other_process() -> None:
+        read_done.wait(5)
+        try:
+            other_tried.set()
+            second.create_run("run-b", "eval", {})  # waits for `first` to commit
+        except BaseException as exc:  # (reported by the assertion below)
+            errors.append(exc)
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    with first.writing():
+        first.db.execute("SELECT count(*) FROM runs").fetchone()  # the read…
+        read_done.set()
+        other_tried.wait(5)
+        time.sleep(0.3)  # …the other process tries to write meanwhile…
+        first.create_run("run-a", "eval", {})  # …and then the write
+    thread.join(10)
+    assert not errors, errors
+    # The other write waited for the transaction to end: it comes second.
+    assert [r["id"] for r in first.db.query("SELECT id FROM runs ORDER BY rowid")] == [
+        "run-a", "run-b"]
+    first.close()
+    second.close()
