@@ -445,7 +445,16 @@ def test_two_eval_processes_write_one_database_at_once(
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for name, run_id in (("student", "run-a"), ("student2", "run-b"))
         ]
-        outputs = [p.communicate(timeout=120) for p in procs]
+        # A process that fails at once would leave the other waiting at the barrier: then
+        # release it, so the failure shows now, with its message, not after a timeout.
+        deadline = time.monotonic() + 120
+        while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            if any(p.poll() not in (None, 0) for p in procs):
+                server.waiting_for.clear()
+            time.sleep(0.05)
+        outputs = [p.communicate(timeout=5) for p in procs]
+        for proc, (_, err) in zip(procs, outputs, strict=True):
+            assert proc.returncode == 0, err
         assert not server.waiting_for
     for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
