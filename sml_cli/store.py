@@ -16,6 +16,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,19 +46,38 @@ def connect(path: Path) -> sqlite3.Connection:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--db {path}: cannot create its folder ({exc.strerror})") from None
-    try:
-        conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        # With WAL, NORMAL still survives a killed process; only an OS crash may lose the
-        # last commits, never consistency.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.DatabaseError as exc:
-        raise UsageError(f"--db {path}: cannot open as an SQLite database ({exc})") from None
-    return conn
+    # Processes that open a new database at once race to create it and switch it to WAL;
+    # the loser may be told "database is locked" at once, without the busy timeout (SQLite
+    # does not wait while another connection changes the journal mode or rebuilds the WAL
+    # index). Opening is idempotent, so it is tried again until the busy timeout is spent.
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        conn = None
+        try:
+            conn = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL still survives a killed process; only an OS crash may lose the
+            # last commits, never consistency.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            if is_busy(exc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise UsageError(f"--db {path}: cannot open as an SQLite database ({exc})") from None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY (and its extended codes): another connection holds the lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == sqlite3.SQLITE_BUSY) or (
+        "database is locked" in str(exc))
 
 
 class Store:

@@ -416,3 +416,26 @@ def test_a_write_that_reads_first_waits_for_another_process_instead_of_failing(
         "run-a", "run-b"]
     first.close()
     second.close()
+
+
+def test_opening_waits_while_another_process_writes_to_a_new_database(tmp_path: Path) -> None:
+    """Processes started together on a database that is not in WAL mode yet (a new one: two
+    evals from a script) race to switch it. Switching needs the file to itself, and while
+    another connection is writing SQLite answers "database is locked" at once, without the
+    busy timeout (waiting could deadlock). Opening is tried again instead: here it gets in
+    once the other transaction ends, where it used to exit 2 at once."""
+    import threading
+    import time
+
+    db = tmp_path / "new.db"
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")  # (a rollback-journal database, as sqlite3 makes)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.4, lambda: other.execute("COMMIT")).start()
+    started = time.monotonic()
+    with Store(db) as store:
+        assert time.monotonic() - started >= 0.3  # it waited for the commit…
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # …then got in
+        assert store.db.execute("SELECT x FROM t").fetchall() == [(1,)]
+    other.close()
