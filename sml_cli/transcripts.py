@@ -210,7 +210,8 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
             # The grouped turns are {role, content} objects now, whatever the columns were.
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
-        out += [_parse_row(row, line, shard, shard_fmt, pattern, labels) for line, row in rows]
+        out += [_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + i)
+                for i, (line, row) in enumerate(rows, start=1)]
     if selector is not None:
         selector.check(file)
     if not out:
@@ -250,7 +251,10 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
 
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
-               pattern: re.Pattern[str] | None, labels: dict[str, str]) -> Transcript:
+               pattern: re.Pattern[str] | None, labels: dict[str, str],
+               position: int) -> Transcript:
+    """One dialogue; `position`: its place among the file's dialogues, which names its
+    problem when the row gives no id (as a problem set's rows are named)."""
     def fail(message: str) -> ProblemFileError:
         return ProblemFileError(str(path), message, line)
 
@@ -277,7 +281,8 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if fmt.problems is not None:
         problem, extra = _problem_by_id(row, fmt, {turns_key.split(".", 1)[0]}, fail)
     else:
-        problem, extra = _problem_in_row(row, line, path, fmt, pattern, turns_key, fail)
+        problem, extra = _problem_in_row(row, line, path, fmt, pattern, turns_key, fail,
+                                         position)
     condition = row.get("condition")
     if condition is None:
         condition = fmt.condition or DEFAULT_CONDITION
@@ -365,7 +370,8 @@ def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
 
 def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                     pattern: re.Pattern[str] | None, turns_key: str,
-                    fail: Callable[[str], ProblemFileError]) -> tuple[Problem, dict[str, Any]]:
+                    fail: Callable[[str], ProblemFileError],
+                    position: int) -> tuple[Problem, dict[str, Any]]:
     """The dialogue's problem from the row itself, and the row's other fields."""
     available = ", ".join(sorted(row)) or "(none)"
     # The SPEC's `problem` object, unless the question is mapped to a path outside it
@@ -388,7 +394,7 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
         problem_row = {k: v for k, v in row.items() if k != top_level}
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
-                                 default_id=line)
+                                 default_id=position)
     except ProblemFileError as exc:
         hint = NO_ANSWER_HINT if isinstance(exc, MissingAnswerError) else ""
         if not nested and not hint:

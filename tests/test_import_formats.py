@@ -1151,3 +1151,15 @@ def test_cima_shaped_dialogues_keyed_by_id(write_file: WriteFile, db: Path) -> N
     assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.5, 1.0]
     ids = {r[0] for r in query(db, "SELECT problem_id FROM sessions")}
     assert ids == {"0", "1"}
+
+
+def test_dialogues_without_ids_are_named_by_their_place_in_the_file(
+        write_file: WriteFile, db: Path) -> None:
+    """As rows of a problem set are: the 1st, 2nd… dialogue, whatever line it starts on (a
+    JSON array written on one line starts every dialogue on line 1; a CSV starts on 2)."""
+    dialogues = [small_row([f"Teacher: {HINT}", f"Student: {SOLVE}"]) for _ in range(2)]
+    dialogues[1]["question"] = "What is 8 times 7?"
+    one_line = write_file("d.json", json.dumps(dialogues))
+    import_ok(one_line, db, "--match", "mention")
+    assert [r[0] for r in query(db, "SELECT problem_id FROM sessions ORDER BY rowid")] == [
+        "1", "2"]
