@@ -213,7 +213,9 @@ class RowSelector:
         texts: dict[str, list[str]] = {}
         for column in self._values:
             value = lookup(row, column)
-            if value is not _MISSING:
+            if value is _MISSING:
+                value = None  # (a row without the column: an empty cell)
+            else:
                 self._columns_seen.add(column)
             cell = list_cell(value)
             items = cell if isinstance(cell, list) else [cell]

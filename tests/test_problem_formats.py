@@ -1974,15 +1974,16 @@ HLE_LIKE = [
      "answer_type": "exactMatch", "tags": ["calculus"]},
     {"id": "pic", "question": "What is in the figure?", "image": "data:image/png;base64,iVBO",
      "answer": "A cat", "answer_type": "exactMatch", "tags": []},
+    {"id": "bare", "question": "2+2?", "answer": "4", "answer_type": "exactMatch"},  # no image
 ]
 
 
 @pytest.mark.parametrize(("where", "ids"), [
-    (["answer_type=exactMatch"], ["num", "pic"]),
-    (["ANSWER_TYPE=exactmatch"], ["num", "pic"]),           # column and value: any case
-    (["image="], ["mc", "num"]),                            # an empty cell
+    (["answer_type=exactMatch"], ["num", "pic", "bare"]),
+    (["ANSWER_TYPE=exactmatch"], ["num", "pic", "bare"]),   # column and value: any case
+    (["image="], ["mc", "num", "bare"]),                    # an empty cell, or none at all
     (["image!="], ["pic"]),                                 # "!=" with nothing: not empty
-    (["answer_type!=multipleChoice", "image="], ["num"]),   # conditions all apply
+    (["answer_type!=multipleChoice", "image="], ["num", "bare"]),  # conditions all apply
     (["id=mc", "id=pic"], ["mc", "pic"]),                   # values for one column: any
     (["tags=hard"], ["mc"]),                                # an item of a list cell
 ])
@@ -2022,11 +2023,12 @@ def test_where_on_the_command_line_and_the_image_note(write_file: WriteFile) -> 
     path = write_file("hle.jsonl", jsonl(*HLE_LIKE))
     shown = invoke("problems", "show", str(path))
     assert shown.exit_code == 0
-    assert said(shown.stderr, "1 of 3 problems has an image in 'image'")
+    assert said(shown.stderr, "1 of 4 problems has an image in 'image'")
     assert said(shown.stderr, "--where image=")
     text_only = invoke("problems", "show", str(path), "--where", "image=", "--json")
     assert text_only.exit_code == 0 and "an image" not in text_only.stderr
-    assert [json.loads(line)["id"] for line in text_only.stdout.splitlines()] == ["mc", "num"]
+    assert [json.loads(line)["id"] for line in text_only.stdout.splitlines()] == [
+        "mc", "num", "bare"]
     bad = invoke("problems", "show", str(path), "--where", "kind=x")
     assert bad.exit_code == 2 and said(bad.output, "--where kind=x: no row of")
 
