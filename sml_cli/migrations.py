@@ -71,11 +71,13 @@ def immediate_transaction(db: Database) -> Iterator[None]:
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        # (inside the try: a COMMIT that fails — a deferred constraint, a full disk — must
+        # not leave the transaction open for the connection's next write to nest in)
+        db.conn.execute("COMMIT")
     except BaseException:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
         raise
-    db.conn.execute("COMMIT")
 
 
 @migration

@@ -299,13 +299,13 @@ class BackgroundWriter:
             raise self._error
 
     def _run(self) -> None:
+        db: Database | None = None
         try:
-            conn = connect(self.path)
+            db = Database(connect(self.path))
         except BaseException as exc:
             # Report it through submit/flush/close instead of dying silently (which would
             # leave `flush` waiting forever); keep draining so nobody blocks on the queue.
             self._error = exc
-            conn = None
             with self._idle:
                 self._idle.notify_all()
         try:
@@ -319,19 +319,16 @@ class BackgroundWriter:
                         break
                 ops = [op for op in batch if op is not None]
                 stop = len(ops) != len(batch)
-                if ops and self._error is None and conn is not None:
+                if ops and self._error is None and db is not None:
                     try:
-                        conn.execute("BEGIN IMMEDIATE")
-                        for op in ops:
-                            op(conn)
-                        conn.execute("COMMIT")
+                        with immediate_transaction(db):
+                            for op in ops:
+                                op(db.conn)
                     except BaseException as exc:
-                        if conn.in_transaction:
-                            conn.execute("ROLLBACK")
                         self._error = exc
                 with self._idle:
                     self._pending -= len(ops)
                     self._idle.notify_all()
         finally:
-            if conn is not None:
-                conn.close()
+            if db is not None:
+                db.conn.close()

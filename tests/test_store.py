@@ -439,3 +439,20 @@ def test_opening_waits_while_another_process_writes_to_a_new_database(tmp_path: 
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # …then got in
         assert store.db.execute("SELECT x FROM t").fetchall() == [(1,)]
     other.close()
+
+
+def test_a_commit_that_fails_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """A COMMIT can fail (a deferred constraint, a full disk): the transaction is rolled
+    back, not left open for the connection's next write to nest in as a savepoint."""
+    db = Database(sqlite3.connect(tmp_path / "c.db", isolation_level=None))
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) "
+               "DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError), migrations.immediate_transaction(db):
+        db.execute("INSERT INTO child VALUES (7)")  # checked only at COMMIT
+    assert not db.conn.in_transaction
+    with migrations.immediate_transaction(db):
+        db.execute("INSERT INTO parent VALUES (1)")
+    assert db.execute("SELECT count(*) FROM parent").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM child").fetchone()[0] == 0
