@@ -1531,16 +1531,20 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
         values = layout.values
         if len(values) < 2:
             continue
-        letter = len(text) == 1 and text.isalpha() and ord(text.upper()) - 65 < len(values)
-        index = text.isdigit() and int(text) < len(values)
-        if letter or index or _is_option_text(text, values):
+        if _names_an_option(text, len(values)) or _is_option_text(text, values):
             return key
     columns = _option_columns(row)
-    if not columns:
-        return None
-    letter = len(text) == 1 and text.isalpha() and ord(text.upper()) - 65 < len(columns)
-    index = text.isdigit() and int(text) <= len(columns)  # (0- or 1-based)
-    return ",".join(columns) if letter or index else None
+    if columns and _names_an_option(text, len(columns), from_one=True):
+        return ",".join(columns)
+    return None
+
+
+def _names_an_option(text: str, count: int, *, from_one: bool = False) -> bool:
+    """Does `text` name one of `count` options by its letter ("B") or its index (counted
+    from 0; with `from_one`, from 1 as well)?"""
+    if len(text) == 1 and text.isalpha():
+        return ord(text.upper()) - ord("A") < count
+    return text.isdigit() and int(text) < count + from_one
 
 
 # One column per option: a common prefix (none, `op`, `option_`, `choice`, `sol`, `ending`…)
