@@ -96,9 +96,8 @@ def unanswered_notes(config: dict) -> list[str]:
     n, total = config.get("n_without_answer") or 0, config.get("n_transcripts") or 0
     if not n:
         return []
-    which = f"all {n} dialogues" if n == total and n > 1 else f"{n} of {total} dialogues"
-    if total == 1:
-        which = "the dialogue"
+    which = ("the dialogue" if total == 1 else f"all {n} dialogues" if n == total
+             else f"{n} of {total} dialogues")
     return [f"{which} had no reference answer: success, first attempts, recovery and "
             "telling are not scored for them (– where no dialogue had one); asks and turns "
             "are counted"]

@@ -265,10 +265,9 @@ class Session:
 
     def _finish(self, status: str, error: str | None = None) -> SessionInfo:
         scores = session_scores(self.turns)
-        fields: dict[str, object] = {**scores.as_fields(), "status": status, "error": error,
-                                     "finished": now()}
-        self.recorder.update_session(self.info.id, fields)
+        finished = now()
+        self.recorder.update_session(self.info.id, {**scores.as_fields(), "status": status,
+                                                    "error": error, "finished": finished})
         scores.apply_to(self.info)
-        self.info.status, self.info.error, self.info.finished = (
-            status, error, str(fields["finished"]))
+        self.info.status, self.info.error, self.info.finished = status, error, finished
         return self.info

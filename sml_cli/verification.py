@@ -207,7 +207,6 @@ def quantity_equal(reference: str, attempt: str) -> bool:
     return not said or said == unit(reference[ref.end :])
 
 
-
 def regex_match(pattern: str, attempt: str) -> bool:
     try:
         return re.fullmatch(pattern, attempt.strip()) is not None
