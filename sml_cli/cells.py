@@ -19,6 +19,13 @@ def clipped(text: str | None, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def head(text: str, limit: int, *, rest_in: str) -> str:
+    """`text`, or its first `limit` characters and how many more there are, and where to
+    read them: for thoughts that run to pages beside the message that matters."""
+    rest = len(text) - limit
+    return text if rest <= 0 else f"{text[:limit]}… ({rest:,} more characters: {rest_in})"
+
+
 def cell_text(value: Any) -> str | None:
     """A cell as text: numbers keep their written value (72.0 → "72"), blanks become None."""
     if value is None:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sml_cli.cells import clipped
+from sml_cli.cells import clipped, head
 from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
 
 if TYPE_CHECKING:
@@ -324,11 +324,8 @@ def print_transcript(
         if t.kind == VERDICT:
             body = Text(f"{t.attempt!r} → {t.content}")
         if t.reasoning:
-            shown = t.reasoning
-            if len(shown) > REASONING_SHOWN_CHARS:  # thoughts run to pages; the message matters
-                rest = len(shown) - REASONING_SHOWN_CHARS
-                shown = (f"{shown[:REASONING_SHOWN_CHARS]}… ({rest:,} more characters: see "
-                         "`sml report --html` or `sml export --format raw`)")
+            shown = head(t.reasoning, REASONING_SHOWN_CHARS,
+                         rest_in="see `sml report --html` or `sml export --format raw`")
             thought = Text(f"reasoning (seen by no one):\n{shown}\n\n", style="dim italic")
             body = Text.assemble(thought, body)
         console.print(Panel(body, title=title, title_align="left",

@@ -986,3 +986,12 @@ def test_a_passage_the_student_is_not_shown_is_noted_when_the_session_opens(
             assert "Broncos" not in " ".join(n.message for n in app._notifications)
 
     asyncio.run(main())
+
+
+def test_a_long_thought_is_cut_with_what_is_left_said() -> None:
+    from sml_cli.tui.widgets import THOUGHT_SHOWN_CHARS, Bubble, MessageBox
+
+    box = MessageBox(Bubble("Teacher", "Try again.", "mine", "x" * (THOUGHT_SHOWN_CHARS + 500)))
+    shown = str(box.content)
+    assert "x" * THOUGHT_SHOWN_CHARS + "… (500 more characters: `sml sessions show`)" in shown
+    assert shown.endswith("Try again.")

@@ -9,6 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from sml_cli.cells import head
+
 
 @dataclass(frozen=True)
 class Bubble:
@@ -29,11 +31,8 @@ class MessageBox(Static):
     def __init__(self, bubble: Bubble) -> None:
         content = Text(bubble.text)
         if bubble.thought:
-            thought = bubble.thought.strip()
-            rest = len(thought) - THOUGHT_SHOWN_CHARS
-            if rest > 0:
-                thought = (f"{thought[:THOUGHT_SHOWN_CHARS]}… ({rest:,} more characters: "
-                           "`sml sessions show`)")
+            thought = head(bubble.thought.strip(), THOUGHT_SHOWN_CHARS,
+                           rest_in="`sml sessions show`")
             content = Text.assemble(("thinking (sent to no one): ", "dim bold"),
                                     (thought + "\n\n", "dim italic"), content)
         super().__init__(content, classes=f"message {bubble.css_class}")
