@@ -8,6 +8,7 @@ show the private channel, marked as such: a report is a teacher-side document.
 from __future__ import annotations
 
 import html
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -410,35 +411,35 @@ def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], li
             if s.status == "done" and s.solved is not None:
                 by_cell[(run_id, s.condition, s.problem_id)].append(s)
     problems: dict[str, Problem] = {}
+
+    def side_by_side(condition: str, problem_id: str, pair: tuple[str, str]) -> dict | None:
+        """Both runs' sessions of one problem, paired by content (the problem both ran)."""
+        cells = [(run_id, by_cell[(run_id, condition, problem_id)]) for run_id in pair]
+        keys = set.intersection(*({x.problem_key for x in cell} for _, cell in cells))
+        if not keys:
+            return None
+        key = min(keys)
+        if key not in problems:
+            problems[key] = store.problem(key)
+        return {"id": problem_id, "problem": problems[key], "runs": [
+            (run_id, [{"session": x, "outcome": _outcome(x),
+                       "html": _transcript_html(x, problems[key], store.turns(x.id))}
+                      for x in sorted(cell, key=lambda x: x.sample) if x.problem_key == key])
+            for run_id, cell in cells]}
+
     flips: dict[tuple[str, str], list[dict]] = {}
     for condition, pairs in comparison["deltas"].items():
-        for i, a in enumerate(run_ids):
-            for b in run_ids[i + 1:]:
-                d = pairs.get(f"{a} vs {b}")
-                if d is None:
-                    continue
-                rows = []
-                for better, ids in (("1st", d["better_in_a"]), ("2nd", d["better_in_b"])):
-                    for problem_id in ids:
-                        mine, theirs = (by_cell[(a, condition, problem_id)],
-                                        by_cell[(b, condition, problem_id)])
-                        # (paired by content: the sessions of the problem both runs ran)
-                        keys = {x.problem_key for x in mine} & {x.problem_key for x in theirs}
-                        if not keys:
-                            continue
-                        key = min(keys)
-                        if key not in problems:
-                            problems[key] = store.problem(key)
-                        rows.append({"id": problem_id, "better": better,
-                                     "problem": problems[key],
-                                     "runs": [(run_id, [
-                                         {"session": x, "outcome": _outcome(x),
-                                          "html": _transcript_html(x, problems[key],
-                                                                   store.turns(x.id))}
-                                         for x in sorted(cell, key=lambda x: x.sample)
-                                         if x.problem_key == key])
-                                              for run_id, cell in ((a, mine), (b, theirs))]})
-                flips[(condition, f"{a} vs {b}")] = rows
+        for pair in itertools.combinations(run_ids, 2):
+            d = pairs.get(f"{pair[0]} vs {pair[1]}")
+            if d is None:
+                continue
+            rows = []
+            for better, ids in (("1st", d["better_in_a"]), ("2nd", d["better_in_b"])):
+                for problem_id in ids:
+                    row = side_by_side(condition, problem_id, pair)
+                    if row is not None:
+                        rows.append({**row, "better": better})
+            flips[(condition, f"{pair[0]} vs {pair[1]}")] = rows
     return flips
 
 
