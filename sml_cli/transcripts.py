@@ -198,7 +198,7 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
         raise UsageError(f"{path}: no such transcript file")
     pattern = _compile_answer_pattern(fmt.fields.answer_pattern)
     labels = fmt.labels()
-    out = []
+    out: list[Transcript] = []
     selector = RowSelector(fmt.fields.where) if fmt.fields.where else None
     for shard in data_files(file):
         rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard)
