@@ -18,10 +18,14 @@ class UsageError(SmlError):
 class ProblemFileError(UsageError):
     """A problem or transcript file that cannot be used; the message names file and line."""
 
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+    def __init__(self, path: str, message: str, line: int | None = None, *,
+                 remedy: tuple[tuple[str, str], ...] = ()) -> None:
         self.path = path
         self.line = line
         self.message = message
+        # The command-line options that would get past this error, as (flag, value) pairs
+        # (`--question-field query`): a loader can try them and suggest them all at once.
+        self.remedy = remedy
         where = f"{path}:{line}" if line is not None else path
         label = getattr(line, "label", None)
         if label:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sml_cli.cells import cell_text, clipped, list_cell
 from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
@@ -168,7 +168,9 @@ ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "
                          "final_answer", "correct", "canonical_solution", "gold",
                          "correct_answer", "Correct Answer", "answers", "targets",
                          "ground_truth_solution", "reference_answer", "gold_answer",
-                         "answers_spans", "cop")
+                         "answers_spans", "cop", "correct_option", "correct_choice",
+                         "answer_idx", "answer_index", "answer_key", "expected_answer",
+                         "gold_label")
 
 
 @dataclass(frozen=True)
@@ -427,11 +429,78 @@ def source_exists(path: Path) -> bool:
     return path.exists() or (_is_glob(str(path)) and bool(glob.glob(str(path), recursive=True)))
 
 
+Remedy = tuple[tuple[str, str], ...]
+"""Command-line options as (flag, value) pairs: `(("--field", "choices=options"),)`."""
+
+
+def shell_options(remedy: Remedy) -> str:
+    return " ".join(f"{flag} {shlex.quote(value)}" for flag, value in remedy)
+
+
 def load_problems(
     spec: str, fields: FieldMap | None = None, *, limit: int | None = None
 ) -> list[Problem]:
     """Load and validate a whole problem set (built-in name or file)."""
     fields = fields or FieldMap()
+    return suggesting_options(lambda remedy, probe_rows: _load_problems(
+        spec, with_options(fields, remedy), limit=limit, probe_rows=probe_rows))
+
+
+# How many rows suggested options are tried on, and how many options may be suggested.
+PROBE_ROWS = 200
+_MOST_OPTIONS = 6
+
+T = TypeVar("T")
+
+
+def suggesting_options(load: Callable[[Remedy, int | None], T]) -> T:
+    """`load((), None)`; if that fails with an error that suggests options, the error also
+    says every option the file's first rows need, when trying them finds more than one.
+    (A dataset seen for the first time often needs several mappings, which one error at a
+    time would reveal one run at a time.) `load(options, n)` reads the first n rows."""
+    try:
+        return load((), None)
+    except ProblemFileError as exc:
+        if not exc.remedy:
+            raise
+        options = exc.remedy
+        while len(options) <= _MOST_OPTIONS:
+            try:
+                load(options, PROBE_ROWS)
+            except ProblemFileError as later:
+                more = tuple(option for option in later.remedy if option not in options)
+                if not more:
+                    break
+                options += more
+                continue
+            if len(options) > len(exc.remedy):
+                raise type(exc)(exc.path, f"{exc.message}; all together, its first rows "
+                                f"load with: {shell_options(options)}", exc.line,
+                                remedy=options) from None
+            break
+        raise
+
+
+def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
+    """`fields` as the command-line options in `remedy` would change it."""
+    for flag, value in remedy:
+        if flag == "--question-field":
+            fields = replace(fields, question=value)
+        elif flag == "--answer-field":
+            fields = replace(fields, answer=value)
+        elif flag == "--answer-pattern":
+            fields = replace(fields, answer_pattern=value)
+        elif flag == "--field":
+            name, _, column = value.partition("=")
+            fields = replace(fields, columns={**fields.columns, name: column})
+        else:
+            raise ValueError(f"not a field-mapping option: {flag}")
+    return fields
+
+
+def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
+                   probe_rows: int | None = None) -> list[Problem]:
+    """The problems in a file; only (about) its first `probe_rows` rows, if given."""
     source, path = resolve_source(spec)
     pattern = _compile_answer_pattern(fields.answer_pattern)
     problems: list[Problem] = []
@@ -442,6 +511,8 @@ def load_problems(
     for file in files:
         for line, row in _read_rows(file):
             position += 1
+            if probe_rows is not None and position > probe_rows and problems:
+                return problems
             if selector is not None and not selector.keeps(row):
                 continue
             problem = _build_problem(row, line, file, fields, pattern, source,
@@ -1202,8 +1273,9 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
             f"the final answer with {fix}; the full text then becomes the private solution")
 
 
-def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
-                         default: str, column: str) -> str:
+def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], default: str,
+                  column: str) -> Remedy:
+    """The options that map the column a missing field is probably under, if any."""
     folded = {k.casefold(): k for k in row if isinstance(k, str)}
     for guess in (default, *guesses):
         guess = folded.get(guess.casefold(), guess)  # (MRBench's Ground_Truth_Solution)
@@ -1213,13 +1285,21 @@ def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...
             value = row[guess]
             if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
                 guess, value = f"{guess}.{inner}", value[inner]
-            pattern = ""
+            remedy: Remedy = ((flag, guess),)
             if flag == "--answer-field" and isinstance(value, str):
                 if "\\boxed" in value:
-                    pattern = " --answer-pattern boxed"
+                    remedy += (("--answer-pattern", "boxed"),)
                 elif "####" in value:
-                    pattern = " --answer-pattern gsm8k"
-            return f" (is it {guess!r}? map it with {flag} {shlex.quote(guess)}{pattern})"
+                    remedy += (("--answer-pattern", "gsm8k"),)
+            return remedy
+    return ()
+
+
+def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
+                         default: str, column: str) -> str:
+    remedy = _column_guess(row, flag, guesses, default, column)
+    if remedy:
+        return f" (is it {remedy[0][1]!r}? map it with {shell_options(remedy)})"
     return f" (map another column with {flag})" if column == default else ""
 
 
@@ -1232,8 +1312,8 @@ def _build_problem(
     source: str,
     default_id: int,
 ) -> Problem:
-    def fail(message: str) -> ProblemFileError:
-        return ProblemFileError(str(path), message, line)
+    def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
+        return ProblemFileError(str(path), message, line, remedy=remedy)
 
     available = ", ".join(sorted(row)) or "(none)"
     for name, column in fields.columns.items():
@@ -1253,9 +1333,10 @@ def _build_problem(
                 f"row of data ({clipped(str(next(iter(row))), 40)!r}, …): the file needs a "
                 f"header row naming its columns; add one, e.g. sed -i '1i {names}' "
                 f"{shlex.quote(str(path))}", 1)
-        hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,
-                                    "question", fields.question)
-        raise fail(f"no {fields.question!r} field; fields here: {available}{hint}")
+        guess = ("--question-field", QUESTION_COLUMN_GUESSES, "question", fields.question)
+        hint = _missing_column_hint(row, *guess)
+        raise fail(f"no {fields.question!r} field; fields here: {available}{hint}",
+                   _column_guess(row, *guess))
     question = _question_text(_get(row, fields.question))
     if not question:
         raise fail(f"{fields.question!r} is empty")
@@ -1340,7 +1421,8 @@ def _build_problem(
             beside = _list_beside(row, fields.answer, len(marks))
             if beside:
                 raise fail(f"{fields.answer!r} ({answer}) marks which option is right: map "
-                           f"the options with --field choices={shlex.quote(beside)}")
+                           f"the options with --field choices={shlex.quote(beside)}",
+                           (("--field", f"choices={beside}"),))
     choices = options.texts if options else None
     if answer is None and options is not None and options.best is not None:
         answer = LETTERS[options.best]  # the answer is the top-scored option
@@ -1358,22 +1440,28 @@ def _build_problem(
                                 and k.casefold() in TEST_COLUMN_GUESSES), None)
             scored = next((k for k, v in row.items() if isinstance(k, str)
                            and _scored_options(v)), None)
-            hint = (f" (a code problem? its tests are in {test_column!r}: map them with "
-                    f"--field tests={shlex.quote(test_column)}, and no answer is needed)"
-                    if test_column and "tests" not in fields.columns else
-                    f" (options with scores are in {scored!r}: map them with --field "
-                    f"choices={shlex.quote(scored)}; the top-scored one is the answer)"
-                    if scored and "choices" not in fields.columns else
-                    _missing_column_hint(row, "--answer-field", ANSWER_COLUMN_GUESSES,
-                                         "answer", fields.answer))
+            guess = ("--answer-field", ANSWER_COLUMN_GUESSES, "answer", fields.answer)
+            if test_column and "tests" not in fields.columns:
+                hint = (f" (a code problem? its tests are in {test_column!r}: map them with "
+                        f"--field tests={shlex.quote(test_column)}, and no answer is needed)")
+                remedy: Remedy = (("--field", f"tests={test_column}"),)
+            elif scored and "choices" not in fields.columns:
+                hint = (f" (options with scores are in {scored!r}: map them with --field "
+                        f"choices={shlex.quote(scored)}; the top-scored one is the answer)")
+                remedy = (("--field", f"choices={scored}"),)
+            else:
+                hint, remedy = _missing_column_hint(row, *guess), _column_guess(row, *guess)
             raise MissingAnswerError(
-                str(path), f"no {fields.answer!r} field; fields here: {available}{hint}", line)
+                str(path), f"no {fields.answer!r} field; fields here: {available}{hint}", line,
+                remedy=remedy)
         # (AGIEval's multiple-choice rows hold `"answer": null` and the letter in `label`.)
         filled = {k: v for k, v in row.items() if cell_text(v) is not None}
-        hint = _missing_column_hint(filled, "--answer-field", ANSWER_COLUMN_GUESSES, "answer",
-                                    fields.answer) if fields.answer.casefold() == "answer" else ""
+        guess = ("--answer-field", ANSWER_COLUMN_GUESSES, "answer", fields.answer)
+        named_answer = fields.answer.casefold() == "answer"
+        hint = _missing_column_hint(filled, *guess) if named_answer else ""
         raise MissingAnswerError(
-            str(path), f"{fields.answer!r} is empty (and there are no 'tests'){hint}", line)
+            str(path), f"{fields.answer!r} is empty (and there are no 'tests'){hint}", line,
+            remedy=_column_guess(filled, *guess) if named_answer else ())
 
     if verifier == "auto":
         if not options and not tests and "choices" not in fields.columns:
@@ -1382,7 +1470,8 @@ def _build_problem(
                 raise fail(
                     f"the answer {answer!r} looks like one of the options in {unmapped!r}, "
                     f"which is not mapped: map it with --field choices={shlex.quote(unmapped)} "
-                    "(or give the row a 'verifier' to check the answer as it is)")
+                    "(or give the row a 'verifier' to check the answer as it is)",
+                    (("--field", f"choices={unmapped}"),))
         verifier = _auto_verifier(answer, choices, tests, aliases)
     if verifier == "python" and not tests:
         raise fail("verifier 'python' needs a 'tests' field")

@@ -58,8 +58,10 @@ from sml_cli.problems import (
     FieldMap,
     MissingAnswerError,
     Problem,
+    Remedy,
     RowSelector,
     _build_problem,
+    _column_guess,
     _compile_answer_pattern,
     _jsonable,
     _keys_by_case,
@@ -70,6 +72,8 @@ from sml_cli.problems import (
     load_problems,
     lookup,
     source_exists,
+    suggesting_options,
+    with_options,
 )
 from sml_cli.records import (
     ASKED,
@@ -189,6 +193,19 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
     """Parse and validate every row of a dialogue file (JSONL, JSON array, CSV/TSV, Parquet);
     raises ProblemFileError (exit 2) naming file and line at the first bad row."""
     fmt = fmt or TranscriptFormat()
+    return suggesting_options(lambda remedy, probe_rows: _read_transcripts(
+        path, _with_options(fmt, remedy), probe_rows))
+
+
+def _with_options(fmt: TranscriptFormat, remedy: Remedy) -> TranscriptFormat:
+    turns = [value for flag, value in remedy if flag == "--turns-field"]
+    return dataclasses.replace(
+        fmt, turns_field=turns[-1] if turns else fmt.turns_field,
+        fields=with_options(fmt.fields, tuple(o for o in remedy if o[0] != "--turns-field")))
+
+
+def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
+                      probe_rows: int | None) -> list[Transcript]:
     clash = set(r.casefold() for r in fmt.student_roles) & set(
         r.casefold() for r in fmt.teacher_roles)
     if clash:
@@ -210,8 +227,10 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
             # The grouped turns are {role, content} objects now, whatever the columns were.
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
-        out += [_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + i)
-                for i, (line, row) in enumerate(rows, start=1)]
+        for line, row in rows:
+            out.append(_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + 1))
+            if probe_rows is not None and len(out) >= probe_rows:
+                return out
     if selector is not None:
         selector.check(file)
     if not out:
@@ -255,8 +274,8 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                position: int) -> Transcript:
     """One dialogue; `position`: its place among the file's dialogues, which names its
     problem when the row gives no id (as a problem set's rows are named)."""
-    def fail(message: str) -> ProblemFileError:
-        return ProblemFileError(str(path), message, line)
+    def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
+        return ProblemFileError(str(path), message, line, remedy=remedy)
 
     available = ", ".join(sorted(row)) or "(none)"
     turns_key = fmt.turns_field or next((k for k in TURN_FIELDS if k in row), None)
@@ -269,7 +288,8 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                 "COLUMN" if one_turn else
                 f"is it {likely!r}? name it with --turns-field {shlex.quote(likely)}"
                 if likely else "name it with --turns-field")
-        raise fail(f"{named}; fields here: {available} ({hint})")
+        raise fail(f"{named}; fields here: {available} ({hint})",
+                   (("--turns-field", likely),) if likely and not one_turn else ())
     turns, moves = _teacher_moves(_parse_turns(lookup(row, turns_key), labels, fail, fmt))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
@@ -365,7 +385,8 @@ def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
     try:
         return {p.id: p for p in load_problems(spec, fields)}
     except MissingAnswerError as exc:
-        raise ProblemFileError(exc.path, exc.message + NO_ANSWER_HINT, exc.line) from None
+        raise ProblemFileError(exc.path, exc.message + NO_ANSWER_HINT, exc.line,
+                               remedy=exc.remedy) from None
 
 
 def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
@@ -386,11 +407,13 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
                      if k not in ("problem", top_level, *ROW_FIELDS)}
     else:
         if not has_column(row, question):
-            hint = _missing_column_hint(row, "--question-field", QUESTION_COLUMN_GUESSES,
-                                        "question", question)
-            raise fail(f"no 'problem' object and no {question!r} field; "
-                       f"fields here: {available}{hint}; or, if the dialogue's opening turn "
-                       "states the problem, take it from there with --question-from-first-turn")
+            guess = ("--question-field", QUESTION_COLUMN_GUESSES, "question", question)
+            hint = _missing_column_hint(row, *guess)
+            raise ProblemFileError(
+                str(path), f"no 'problem' object and no {question!r} field; "
+                f"fields here: {available}{hint}; or, if the dialogue's opening turn "
+                "states the problem, take it from there with --question-from-first-turn",
+                line, remedy=_column_guess(row, *guess))
         problem_row = {k: v for k, v in row.items() if k != top_level}
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
@@ -400,7 +423,8 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
         if not nested and not hint:
             raise
         # The builder names file:line already; say that the fault is in the problem object.
-        raise fail(("problem: " if nested else "") + exc.message + hint) from None
+        raise ProblemFileError(str(path), ("problem: " if nested else "") + exc.message + hint,
+                               line, remedy=exc.remedy) from None
     if nested:
         extra = {k: _jsonable(v) for k, v in leftovers.items() if v is not None}
     else:

@@ -1,0 +1,184 @@
+"""A file that needs several mappings says all of them in its first error: the loader tries
+each error's suggested option on the first rows until they load (or an error suggests
+nothing), so a new dataset takes one run to map, not one run per column."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from sml_cli.errors import ProblemFileError
+from sml_cli.problems import PROBE_ROWS, FieldMap, MissingAnswerError, load_problems
+from tests.test_import_formats import import_fails, import_ok, jsonl, texts
+from tests.test_problem_formats import invoke, said
+
+# LogiQA's layout: the question under `query`, the passage under `context`, options in a
+# list and the right one's index in `correct_option`.
+LOGIQA = {"context": "Last year the sales of brand X rose while those of brand Y fell.",
+          "query": "Which of the following, if true, best explains the change?",
+          "options": ["Brand X cut its prices", "Brand Y advertised more",
+                      "Both brands raised their prices", "The market shrank"],
+          "correct_option": 0}
+LOGIQA_OPTIONS = "--question-field query --answer-field correct_option --field choices=options"
+
+
+def write(path: Path, rows: list[dict]) -> Path:
+    path.write_text(jsonl(rows), encoding="utf-8")
+    return path
+
+
+def error_of(path: Path, fields: FieldMap | None = None) -> ProblemFileError:
+    with pytest.raises(ProblemFileError) as info:
+        load_problems(str(path), fields)
+    return info.value
+
+
+def test_every_mapping_a_file_needs_is_named_in_its_first_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "logiqa.jsonl", [LOGIQA, {**LOGIQA, "correct_option": 2}])
+    error = error_of(path)
+    message = str(error)
+    assert message.startswith(f"{path}:1: no 'question' field")
+    assert "(is it 'query'? map it with --question-field query)" in message
+    assert message.endswith(f"; all together, its first rows load with: {LOGIQA_OPTIONS}")
+    assert error.remedy == (("--question-field", "query"), ("--answer-field", "correct_option"),
+                            ("--field", "choices=options"))
+
+    # …and the suggestion is right: pasted as it is, the file loads, answers and all.
+    shown = invoke("problems", "show", str(path), *shlex.split(LOGIQA_OPTIONS))
+    assert shown.exit_code == 0, shown.output
+    assert said(shown.output, "A) Brand X cut its prices B) Brand Y advertised more")
+    problems = load_problems(str(path), FieldMap(question="query", answer="correct_option",
+                                                 columns={"choices": "options"}))
+    assert [p.answer for p in problems] == ["A", "C"]
+    assert {p.verifier for p in problems} == {"choice"}
+
+
+def test_the_cli_error_carries_the_whole_suggestion_with_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path / "logiqa.jsonl", [LOGIQA])
+    result = invoke("problems", "show", str(path))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert said(result.output, f"all together, its first rows load with: {LOGIQA_OPTIONS}")
+
+
+def test_an_answer_pattern_is_part_of_the_suggestion(tmp_path: Path) -> None:
+    # GSM-Hard-like: `input` and a worked `target` ending in "#### 72".
+    row = {"input": "Natalia sold 48 clips in April and half as many in May. How many in all?",
+           "target": "She sold 48 / 2 = 24 in May, so 48 + 24 = 72.\n#### 72"}
+    path = write(tmp_path / "gsm.jsonl", [row])
+    error = error_of(path)
+    assert str(error).endswith("load with: --question-field input --answer-field target "
+                               "--answer-pattern gsm8k")
+    [problem] = load_problems(str(path), FieldMap(question="input", answer="target",
+                                                  answer_pattern="gsm8k"))
+    assert problem.answer == "72"
+    assert "48 + 24" in (problem.solution or "")
+
+
+def test_one_needed_option_is_said_once_not_twice(tmp_path: Path) -> None:
+    # RACE-like: only the options are unmapped; the error's own hint is the whole story.
+    row = {"article": "Tom went to the market and bought five apples for his sister.",
+           "question": "How many apples did Tom buy?", "options": ["Two", "Three", "Five"],
+           "answer": "C"}
+    message = str(error_of(write(tmp_path / "race.jsonl", [row])))
+    assert "--field choices=options" in message
+    assert "all together" not in message
+
+
+def test_nothing_is_suggested_when_a_later_error_has_no_fix(tmp_path: Path) -> None:
+    # The question is under `query`, but no column looks like the answer: a partial list
+    # of options would not load the file, so only the first hint is given.
+    path = write(tmp_path / "noanswer.jsonl", [{"query": "What is 2 + 2?", "notes": "easy"}])
+    error = error_of(path)
+    assert "--question-field query" in str(error)
+    assert "all together" not in str(error)
+    assert error.remedy == (("--question-field", "query"),)
+
+
+def test_a_suggestion_that_fails_further_down_the_probe_is_not_made(tmp_path: Path) -> None:
+    # Row 2 has no `correct_option`: the suggested options do not load the first rows.
+    path = write(tmp_path / "logiqa.jsonl", [LOGIQA, {k: v for k, v in LOGIQA.items()
+                                                      if k != "correct_option"}])
+    message = str(error_of(path))
+    assert "--question-field query" in message
+    assert "all together" not in message
+
+
+def test_only_the_first_rows_are_tried(tmp_path: Path) -> None:
+    # A bad row past the probe does not stop the suggestion (it gets its own error later,
+    # once the options are given).
+    rows = [dict(LOGIQA, id=i) for i in range(PROBE_ROWS + 5)]
+    rows[-1] = {k: v for k, v in rows[-1].items() if k != "correct_option"}
+    path = write(tmp_path / "logiqa.jsonl", rows)
+    assert str(error_of(path)).endswith(LOGIQA_OPTIONS)
+    fields = FieldMap(question="query", answer="correct_option", columns={"choices": "options"})
+    later = error_of(path, fields)
+    assert later.line == PROBE_ROWS + 5
+    assert "no 'correct_option' field" in str(later)
+
+
+def test_the_kind_of_error_is_kept(tmp_path: Path) -> None:
+    # A missing answer stays a MissingAnswerError (a dialogue import adds its own advice).
+    row = {"question": "Which is right?", "options": ["x", "y"], "correct_option": 1}
+    error = error_of(write(tmp_path / "p.jsonl", [row]))
+    assert isinstance(error, MissingAnswerError)
+    assert str(error).endswith("load with: --answer-field correct_option "
+                               "--field choices=options")
+
+
+def test_code_problems_get_their_tests_mapping_suggested_with_the_question(
+        tmp_path: Path) -> None:
+    row = {"text": "Write a function add(a, b) that returns a + b.",
+           "test_list": ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"]}
+    path = write(tmp_path / "mbpp.jsonl", [row])
+    assert str(error_of(path)).endswith(
+        "load with: --question-field text --field tests=test_list")
+
+
+# ----------------------------------------------------------------------------- imports
+
+DIALOGUE = {"id": "d1", "query": "What is 3 + 4?", "options": ["6", "7", "8"],
+            "correct_option": 1,
+            "chat": [{"role": "student", "content": "Is it 6? Final answer: A"},
+                     {"role": "teacher", "content": "Count on from 3 four times."},
+                     {"role": "student", "content": "Oh, 7. Final answer: B"}]}
+
+
+def test_a_dialogue_file_gets_every_flag_it_needs_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path / "dialogues.jsonl", [DIALOGUE])
+    db = tmp_path / "sml.db"
+    out = import_fails(path, db)
+    options = "--turns-field chat " + LOGIQA_OPTIONS
+    assert f"{path}:1: no turns" in out
+    assert out.endswith(f"all together, its first rows load with: {options}")
+    assert not db.exists() or not texts(db, "student")
+
+    result = import_ok(path, db, *shlex.split(options))
+    scores = result["conditions"]["imported"]
+    assert scores["success_rate"] == 1.0 and scores["recovery_rate"] == 1.0
+    assert texts(db, "student")[-1] == "Oh, 7. Final answer: B"
+
+
+def test_a_dialogue_file_whose_answers_are_missing_gets_no_partial_suggestion(
+        tmp_path: Path) -> None:
+    row = {k: v for k, v in DIALOGUE.items() if k not in ("correct_option", "options")}
+    path = write(tmp_path / "dialogues.jsonl", [row])
+    out = import_fails(path, tmp_path / "sml.db")
+    assert "--turns-field chat" in out
+    assert "all together" not in out
+
+
+def test_the_suggestion_for_a_separate_problems_file_keeps_the_import_advice(
+        tmp_path: Path) -> None:
+    problems = write(tmp_path / "problems.jsonl", [
+        {"id": "p1", "question": "What is 3 + 4?", "options": ["6", "7", "8"],
+         "correct_option": 1}])
+    dialogues = tmp_path / "dialogues.jsonl"
+    dialogues.write_text(json.dumps({"problem_id": "p1", "turns": DIALOGUE["chat"]}) + "\n",
+                         encoding="utf-8")
+    out = import_fails(dialogues, tmp_path / "sml.db", "--problems", problems)
+    assert "load with: --answer-field correct_option --field choices=options" in out
+    assert "--allow-missing-answers" in out
