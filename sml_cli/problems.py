@@ -161,16 +161,15 @@ ANSWER_PATTERN_PRESETS: dict[str, str] = {
 
 # Column names public sets use for the question and the answer: offered as a hint when the
 # expected column is missing (never used silently).
-QUESTION_COLUMN_GUESSES = ("problem", "prompt", "input", "text", "instruction", "query",
-                           "content", "Question", "Problem", "question_stem", "goal", "ctx",
-                           "sentence", "premise")
-ANSWER_COLUMN_GUESSES = ("solution", "target", "output", "label", "answerKey", "ground_truth",
-                         "final_answer", "correct", "canonical_solution", "gold",
-                         "correct_answer", "Correct Answer", "answers", "targets",
-                         "ground_truth_solution", "reference_answer", "gold_answer",
-                         "answers_spans", "cop", "correct_option", "correct_choice",
-                         "answer_idx", "answer_index", "answer_key", "expected_answer",
-                         "gold_label")
+QUESTION_COLUMN_GUESSES: tuple[str, ...] = (
+    "problem", "prompt", "input", "text", "instruction", "query", "content", "Question",
+    "Problem", "question_stem", "goal", "ctx", "sentence", "premise")
+ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
+    "solution", "target", "output", "label", "answerKey", "ground_truth", "final_answer",
+    "correct", "canonical_solution", "gold", "correct_answer", "Correct Answer", "answers",
+    "targets", "ground_truth_solution", "reference_answer", "gold_answer", "answers_spans",
+    "cop", "correct_option", "correct_choice", "answer_idx", "answer_index", "answer_key",
+    "expected_answer", "gold_label")
 
 
 @dataclass(frozen=True)
