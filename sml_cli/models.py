@@ -192,9 +192,33 @@ _DIRECT_PROVIDERS = {
 }
 
 
+def provider_of(model: str) -> str | None:
+    """The litellm provider a model string names (imports litellm), or None."""
+    litellm = _import_litellm()
+    try:
+        return str(litellm.get_llm_provider(model=model)[1])
+    except Exception:  # litellm's BadRequestError: "LLM Provider NOT provided"
+        return None
+
+
+def routed(model: str, settings: ModelSettings) -> str:
+    """The model string as called. A name no provider claims (vLLM's
+    `Qwen/Qwen2.5-7B-Instruct`, Ollama's `qwen2.5:7b`), given a custom endpoint, is a model
+    of that OpenAI-compatible server: `openai/` goes in front, as a vLLM user would write it
+    by hand after the first error."""
+    if (is_embedded(model) or model == HUMAN
+            or any(model.startswith(p) for p in _DIRECT_PROVIDERS)):
+        return model
+    base_vars, _ = _DIRECT_PROVIDERS["openai/"]
+    if not (settings.api_base or any(os.environ.get(v) for v in base_vars)):
+        return model
+    return model if provider_of(model) else "openai/" + model
+
+
 def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | None:
-    """(provider prefix, base URL) when an `openai/…` or `hosted_vllm/…` model is sent to a
-    custom endpoint (a flag or the provider's base URL variable), else None."""
+    """(provider prefix, base URL) when an `openai/…` or `hosted_vllm/…` model (`model` as
+    `routed`) is sent to a custom endpoint (a flag or the provider's base URL variable),
+    else None."""
     provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
     if provider is None:
         return None
@@ -205,7 +229,8 @@ def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | N
 
 
 def needs_placeholder_key(model: str, settings: ModelSettings) -> bool:
-    """An `openai/…` model sent to a custom endpoint with no OPENAI_API_KEY set."""
+    """An `openai/…` model (as `routed`) sent to a custom endpoint with no OPENAI_API_KEY
+    set."""
     endpoint = _custom_endpoint(model, settings)
     return bool(endpoint and endpoint[0] == "openai/" and not settings.api_key
                 and not os.environ.get("OPENAI_API_KEY"))
@@ -215,10 +240,20 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
     """Before a run: exit 2 when an OpenAI model can only fail for want of a key; warnings
     (returned) for other providers whose usual key variables are unset, since some of them
     authenticate in other ways (cloud roles, local servers)."""
-    if (is_embedded(model) or model == HUMAN or settings.api_key
-            or needs_placeholder_key(model, settings)):
+    if is_embedded(model) or model == HUMAN:
+        return []
+    model = routed(model, settings)
+    if settings.api_key or needs_placeholder_key(model, settings):
         return []
     litellm = _import_litellm()
+    if provider_of(model) is None:
+        # Every call would fail the same way: say so before the run, not once per session.
+        role = flag.removeprefix("--")
+        raise UsageError(
+            f"{flag} {model}: litellm knows no provider for this name; put one in front: "
+            f"openai/{model} for an OpenAI-compatible server (vLLM, llama.cpp, LM Studio, "
+            f"Ollama's /v1; its URL in --{role}-api-base or OPENAI_API_BASE, and then the bare "
+            f"name works too), or hosted_vllm/…, ollama/…, anthropic/…, openrouter/…")
     try:
         found = litellm.validate_environment(model=model, api_base=settings.api_base)
     except Exception:  # an unknown provider: litellm reports that on the first call
@@ -727,7 +762,7 @@ def direct_endpoint(model: str, settings: ModelSettings) -> str | None:
     """The custom endpoint an `openai/…` or `hosted_vllm/…` model is sent to, if any (then
     it is called directly, not through litellm). SML_VIA_LITELLM=1 sends everything through
     litellm."""
-    endpoint = None if _via_litellm() else _custom_endpoint(model, settings)
+    endpoint = None if _via_litellm() else _custom_endpoint(routed(model, settings), settings)
     return endpoint[1] if endpoint else None
 
 
@@ -768,17 +803,18 @@ def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | OpenAIComp
                                  retries=max(settings.retries, 1))
         return OpenAICompatibleModel(model, server.base_url, embedded.served_name(path),
                                      local_settings, price=(0.0, 0.0))
-    endpoint = None if _via_litellm() else _custom_endpoint(model, settings)
+    called = routed(model, settings)
+    endpoint = None if _via_litellm() else _custom_endpoint(called, settings)
     if endpoint is not None:
         provider, base = endpoint
-        served = model.removeprefix(provider)
+        served = called.removeprefix(provider)
         key_var = _DIRECT_PROVIDERS[provider][1]
         return OpenAICompatibleModel(
             model, base, served, settings,
             api_key=settings.api_key or os.environ.get(key_var) or PLACEHOLDER_KEY,
             price=_known_price(served),
         )
-    return LiteLLMModel(model, settings, api_key=settings.api_key)
+    return LiteLLMModel(called, settings, label=model, api_key=settings.api_key)
 
 
 def api_key_present() -> bool:

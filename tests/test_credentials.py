@@ -15,7 +15,14 @@ from engine_fixtures import EVAL_PROBLEMS, sqlite_rows, write_problems
 from typer.testing import CliRunner
 
 from sml_cli.cli import app
-from sml_cli.models import PLACEHOLDER_KEY, LiteLLMModel, ModelSettings, needs_placeholder_key
+from sml_cli.models import (
+    PLACEHOLDER_KEY,
+    LiteLLMModel,
+    ModelSettings,
+    make_model,
+    needs_placeholder_key,
+    routed,
+)
 from sml_cli.testing import StubFault, StubServer, by_model, hint_following_student, hinting_teacher
 
 HANDLER = by_model(student=hint_following_student, teacher=hinting_teacher)
@@ -139,3 +146,70 @@ def test_a_role_key_through_litellm_and_in_the_credential_check(
     assert check_credentials("openai/gpt-4o-mini", keyed, "--student") == []
     with pytest.raises(Exception, match="SML_STUDENT_API_KEY"):
         check_credentials("openai/gpt-4o-mini", ModelSettings(), "--student")
+
+
+# A vLLM or Ollama user writes the name the server lists (`Qwen/Qwen2.5-7B-Instruct`,
+# `qwen2.5:7b`), which names no litellm provider.
+SERVED_NAMES = ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5:7b")
+
+
+@pytest.mark.parametrize("name", SERVED_NAMES)
+def test_a_served_name_on_a_custom_endpoint_is_called_there_as_is(
+    no_openai_env: None, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+    scripts = {name: hint_following_student, "teacher": hinting_teacher}
+
+    def handle(request: dict) -> str:
+        return scripts[request["model"]](request["messages"])
+
+    with StubServer(handle) as s:
+        args = eval_args(tmp_path, s.url)
+        args[args.index("openai/student")] = name
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert {r["model"] for r in s.requests} == {name, "teacher"}
+    rows = sqlite_rows(tmp_path / "e.db", "SELECT DISTINCT status, student_model FROM sessions")
+    assert rows == [("done", name)]  # recorded under the name the user gave
+    assert {h.get("authorization") for h in s.headers} == {f"Bearer {PLACEHOLDER_KEY}"}
+
+
+def test_a_served_name_through_litellm_gets_the_openai_prefix(
+    no_openai_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SML_VIA_LITELLM", "1")
+    model = make_model("Qwen/Qwen2.5-7B-Instruct", ModelSettings(api_base="http://127.0.0.1:9/v1"))
+    assert isinstance(model, LiteLLMModel)
+    assert model.model == "openai/Qwen/Qwen2.5-7B-Instruct"
+    assert model.name == "Qwen/Qwen2.5-7B-Instruct"
+    assert model._request([], False)["api_key"] == PLACEHOLDER_KEY
+
+
+def test_names_a_provider_claims_are_left_alone(
+    no_openai_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    custom = ModelSettings(api_base="http://127.0.0.1:9/v1")
+    for model in ("openai/qwen", "hosted_vllm/Qwen/Qwen2.5-7B", "ollama/llama3",
+                  "openrouter/meta-llama/llama-3-8b", "gpt-4o-mini", "local"):
+        assert routed(model, custom) == model
+    assert routed("Qwen/Qwen2.5-7B-Instruct", custom) == "openai/Qwen/Qwen2.5-7B-Instruct"
+    assert routed("Qwen/Qwen2.5-7B-Instruct", ModelSettings()) == "Qwen/Qwen2.5-7B-Instruct"
+    monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:9/v1")
+    assert routed("qwen2.5:7b", ModelSettings()) == "openai/qwen2.5:7b"
+
+
+@pytest.mark.parametrize("name", SERVED_NAMES)
+def test_a_name_no_provider_claims_without_an_endpoint_is_refused_before_any_session(
+    no_openai_env: None, tmp_path: Path, name: str
+) -> None:
+    args = eval_args(tmp_path, None)
+    args[args.index("openai/student")] = name
+    args[args.index("openai/teacher")] = "local"
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert f"--student {name}: litellm knows no provider for this name" in message
+    assert f"openai/{name} for an OpenAI-compatible server" in message
+    assert "--student-api-base" in message
+    db = tmp_path / "e.db"
+    assert not db.exists() or sqlite_rows(db, "SELECT count(*) FROM sessions") == [(0,)]
