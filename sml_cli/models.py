@@ -391,10 +391,7 @@ class _RetryingModel:
 
     def _hint(self, exc: BaseException) -> str:
         """What to check, for errors whose usual cause the message does not say."""
-        base = self.settings.api_base
-        if base is None and self.name.startswith("openai/"):  # where litellm sent it
-            base = os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL")
-        return _unreachable_hint(exc, base)
+        return _unreachable_hint(exc, self.settings.api_base)
 
 
 # Models litellm has no price for (self-hosted, new): looked up once per process, not per call.
@@ -411,6 +408,16 @@ class LiteLLMModel(_RetryingModel):
         self.settings = settings
         self._api_key = api_key
         self.dialect = dialect_of(settings.api_base or "litellm", model)
+
+    def _hint(self, exc: BaseException) -> str:
+        if "LLM Provider NOT provided" in str(exc):  # (a chat meets it on its first turn)
+            return (f" (put a provider in front of {self.model!r}: openai/… for an "
+                    "OpenAI-compatible server, with its URL in --student-api-base or "
+                    "--teacher-api-base; ollama/…, anthropic/…; `sml models` lists the forms)")
+        base = self.settings.api_base
+        if base is None and self.model.startswith("openai/"):  # where litellm sent it
+            base = os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL")
+        return _unreachable_hint(exc, base)
 
     def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings

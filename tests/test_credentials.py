@@ -7,6 +7,7 @@ a run whose sessions fail says why at the end instead of only counting errors.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from sml_cli.models import (
     PLACEHOLDER_KEY,
     LiteLLMModel,
     ModelSettings,
+    ParticipantError,
     make_model,
     needs_placeholder_key,
     routed,
@@ -213,3 +215,15 @@ def test_a_name_no_provider_claims_without_an_endpoint_is_refused_before_any_ses
     assert "--student-api-base" in message
     db = tmp_path / "e.db"
     assert not db.exists() or sqlite_rows(db, "SELECT count(*) FROM sessions") == [(0,)]
+
+
+def test_a_chat_that_meets_an_unknown_provider_is_told_what_to_write(
+    no_openai_env: None,
+) -> None:
+    # `sml chat` does not load litellm before its window opens: the first turn meets it.
+    model = make_model("qwen2.5:7b", ModelSettings(retries=0))
+    with pytest.raises(ParticipantError) as info:
+        asyncio.run(model.respond([{"role": "user", "content": "hi"}]))
+    message = str(info.value)
+    assert message.startswith("qwen2.5:7b: BadRequestError")
+    assert "put a provider in front of 'qwen2.5:7b': openai/… for an OpenAI-compatible" in message
