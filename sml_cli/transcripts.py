@@ -117,9 +117,10 @@ TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue",
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
-STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "class")
+STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "class", "tutee",
+                  "mentee", "trainee")
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",
-                  "t")
+                  "t", "coach", "mentor", "professor", "lecturer", "ta", "educator")
 SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")
 # Claiming one label of a generic pair for a side gives the other label to the other side.
 LABEL_PAIRS = (("user", "assistant"), ("human", "gpt"))

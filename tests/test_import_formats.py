@@ -449,6 +449,9 @@ def test_turn_object_keys(write_file: WriteFile, db: Path, role_key: str,
     # Several words or a plural: the side the known words agree on, role words first.
     ("Multiple Students", "AI Tutor"), ("Ss", "Tutor (AI)"), ("students", "Human Tutor"),
     ("Class", "Teacher Assistant"),
+    # Mentoring and coaching corpora.
+    ("Tutee", "Coach"), ("mentee", "Mentor"), ("Trainee", "Professor"), ("Learner", "TA"),
+    ("Student", "Lecturer"), ("Pupil", "Educator"),
 ])
 def test_role_labels(write_file: WriteFile, db: Path, student: str, teacher: str) -> None:
     # Were the labels swapped, the "teacher" would state 56 first: a leak and no solve.
