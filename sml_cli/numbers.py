@@ -7,6 +7,7 @@ guard (does the teacher's message state the answer?). Values are exact `Fraction
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,6 +42,40 @@ _LATEX_FRAC = re.compile(
     r"\s*(?:\{\s*(?P<den>\d+(?:\.\d+)?)\s*\}|(?P<den1>\d))"
 )
 
+# Scientific notation: "6.02e23", "1.5E-3", "1.5 \\times 10^{-3}", "3 × 10^8", "2·10⁻⁴", and a
+# bare power of ten ("10^6"). Physics and chemistry sets state answers so, and students too.
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+def _exponent_pattern(name: str) -> str:
+    """`^{-3}`, `^-3` or `⁻³`, each in groups named `name` + 1, 2, 3."""
+    return (rf"\^\s*(?:\{{\s*(?P<{name}1>[{_MINUS}+]?\d+)\s*\}}|(?P<{name}2>[{_MINUS}+]?\d+))"
+            rf"|(?P<{name}3>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+
+
+_SCIENTIFIC = re.compile(
+    rf"""
+    (?<![\w.,/^])
+    (?:
+        (?P<sign>(?<![\w)\]])[{_MINUS}+](?=\.?\d))?
+        (?P<mant>\d+(?:\.\d+)?|\.\d+)
+        (?:
+            [eE](?P<e>[{_MINUS}+]?\d+)
+          | [ \t]*(?:\\times|\\cdot|×|·|\*|x)[ \t]*10[ \t]*(?:{_exponent_pattern("m")})
+        )
+      | 10[ \t]*(?:{_exponent_pattern("b")})
+    )
+    (?![\w.]\d|[\w^])
+    """,
+    re.VERBOSE,
+)
+
+
+def _exponent(m: re.Match[str]) -> int:
+    for name in ("e", "m1", "m2", "b1", "b2"):
+        if m.group(name):
+            return int(m.group(name).replace("\u2212", "-").replace("\u2013", "-"))
+    return int((m.group("m3") or m.group("b3")).translate(_SUPERSCRIPTS))
+
+
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
@@ -72,6 +107,8 @@ class NumberMatch:
     percent: bool = False
     is_fraction: bool = False  # written as a/b (so a rounded decimal may legitimately stand for it)
     is_word: bool = False
+    # Significant digits of a number in scientific notation ("6.02e23": 3), else None.
+    significant: int | None = None
 
 
 def _to_fraction(integer: str, decimals: str | None = None) -> Fraction:
@@ -84,6 +121,17 @@ def _digit_matches(text: str) -> list[NumberMatch]:
 
     def overlaps(start: int, end: int) -> bool:
         return any(start < e and s < end for s, e in taken)
+
+    if "10" in text or "e" in text or "E" in text:  # (cheap test: most texts have none)
+        for m in _SCIENTIFIC.finditer(text):
+            mantissa = Fraction(m.group("mant") or 1)
+            if m.group("sign") and m.group("sign") != "+":
+                mantissa = -mantissa
+            value = mantissa * Fraction(10) ** _exponent(m)
+            digits = (m.group("mant") or "").replace(".", "").lstrip("0")
+            found.append(NumberMatch(m.start(), m.end(), value, m.group(0),
+                                     significant=len(digits) or None))
+            taken.append((m.start(), m.end()))
 
     for m in _LATEX_FRAC.finditer(text):
         num = m.group("num") or m.group("num1")
@@ -362,7 +410,7 @@ def parse_number(text: str) -> NumberMatch | None:
     s = normalize_numeric_text(text)
     if not s:
         return None
-    if "\\" not in s and any(w.lower() not in _NUMBER_VOCABULARY
+    if "\\" not in s and any(w.lower() not in _NUMBER_VOCABULARY and w not in "eEx"
                              for w in _LETTER_RUN.findall(s)):
         return None
     matches = find_numbers(s)
@@ -371,7 +419,7 @@ def parse_number(text: str) -> NumberMatch | None:
         rest = (s[: m.start] + s[m.end :]).strip()
         if rest in ("", "%") or (m.is_word and rest == ""):
             return NumberMatch(0, len(text), m.value, text, m.percent or rest == "%",
-                               m.is_fraction, m.is_word)
+                               m.is_fraction, m.is_word, m.significant)
     return None
 
 
@@ -449,9 +497,21 @@ def _readings(m: NumberMatch, percent_other_side: bool) -> list[tuple[Fraction, 
     return readings
 
 
+def _round_significant(value: Fraction, digits: int) -> Fraction:
+    exponent = math.floor(math.log10(abs(value))) - digits + 1
+    scale = Fraction(10) ** exponent
+    return round(value / scale) * scale
+
+
 def numbers_equal(a: NumberMatch, b: NumberMatch) -> bool:
     """Equal values, allowing for a percent sign on one side ("50%" vs "50" or "0.5") and for
-    a rounded decimal standing for a fraction ("0.33" or "0.333" for "1/3", not "0.3")."""
+    a rounded decimal standing for a fraction ("0.33" or "0.333" for "1/3", not "0.3").
+    `b` is the reference: one in scientific notation to 3 or more significant digits
+    ("6.02e23") is met by any value that rounds to it ("6.0221 × 10^23")."""
+    if (b.significant is not None and b.significant >= 3 and a.value
+            and not a.percent and not b.percent
+            and _round_significant(a.value, b.significant) == b.value):
+        return True
     for va, da in _readings(a, b.percent):
         for vb, db in _readings(b, a.percent):
             if va == vb or abs(va - vb) <= Fraction(1, 10**9) * max(Fraction(1), abs(vb)):

@@ -65,6 +65,20 @@ def texts(text: str) -> list[str]:
         ("two and three", [2, 3]),  # "and" joins only after a scale word
         ("one two", [1, 2]),  # a list of units, not one number
         ("1, 2 and 3", [1, 2, 3]),
+        # Scientific notation is one number (physics and chemistry answers).
+        ("1e3", [1000]),
+        ("6.02E+23", [Fraction("6.02e23")]),
+        ("1.5e-3", [Fraction(3, 2000)]),
+        (r"1.5 \times 10^{-3}", [Fraction(3, 2000)]),
+        ("3 × 10^8 m/s", [300_000_000]),
+        ("2·10⁻⁴", [Fraction(2, 10_000)]),
+        ("4.2 x 10^5", [420_000]),
+        (r"-2.5\cdot10^{2}", [-250]),
+        ("10^6", [1_000_000]),
+        ("10^{-2}", [Fraction(1, 100)]),
+        ("10²³", [10**23]),
+        ("2^10", [2, 10]),  # a power of two stays two numbers
+        ("3 x 10", [3, 10]),  # a product, not notation: no exponent
     ],
 )
 def test_find_numbers_values(text: str, expected: list) -> None:
@@ -84,7 +98,8 @@ def test_find_numbers_values(text: str, expected: list) -> None:
         "5/0",  # no value
         "v2",
         "x2",
-        "1e3",
+        "2e",  # no exponent
+        "a1e3",  # glued to a word
         "end.5",
         "",
         "no numbers here",

@@ -166,6 +166,15 @@ def test_is_question() -> None:
         ("2.5", "2 1/2"),
         ("0.5", r"\frac{1}{2}"),
         ("0.5", ".5"),
+        # Scientific notation on either side (SciBench, physics and chemistry sets).
+        ("1000000", "1e6"),
+        ("1000000", r"1 \times 10^6"),
+        ("0.0015", "1.5 × 10⁻³"),
+        ("6.02e23", "6.02 \\times 10^{23}"),
+        ("1.5e-3", "0.0015"),
+        # A reference to 3+ significant digits is met by a value that rounds to it.
+        ("6.02e23", "6.0221e23"),
+        ("2.998 \\times 10^8", "299792458"),
     ],
 )
 def test_numeric_passes(reference: str, attempt: str) -> None:
@@ -191,6 +200,12 @@ def test_numeric_passes(reference: str, attempt: str) -> None:
         ("15", "1,5"),
         ("-3", "3"),
         ("18", "x = 18 + 1"),
+        ("6.02e23", "6.03e23"),
+        ("6.02e23", "6.0e23"),  # coarser than the reference
+        ("2.998 \\times 10^8", "3e8"),
+        ("1.5e-3", "1.52e-3"),  # two significant digits: exact only
+        ("1e3", "1400"),
+        ("1000", "1.2e3"),  # an exact reference is not rounded to meet the attempt
     ],
 )
 def test_numeric_fails(reference: str, attempt: str) -> None:
