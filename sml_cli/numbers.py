@@ -68,6 +68,8 @@ _SCIENTIFIC = re.compile(
     re.VERBOSE,
 )
 
+_SCIENTIFIC_HINT = re.compile(rf"\d[eE][{_MINUS}+]?\d|10[ \t]*[\^⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]")
+
 
 def _exponent(m: re.Match[str]) -> int:
     for name in ("e", "m1", "m2", "b1", "b2"):
@@ -122,7 +124,7 @@ def _digit_matches(text: str) -> list[NumberMatch]:
     def overlaps(start: int, end: int) -> bool:
         return any(start < e and s < end for s, e in taken)
 
-    if "10" in text or "e" in text or "E" in text:  # (cheap test: most texts have none)
+    if _SCIENTIFIC_HINT.search(text):  # (a cheap test first: most texts have none)
         for m in _SCIENTIFIC.finditer(text):
             mantissa = Fraction(m.group("mant") or 1)
             if m.group("sign") and m.group("sign") != "+":
