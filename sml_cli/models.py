@@ -192,13 +192,16 @@ _DIRECT_PROVIDERS = {
 }
 
 
-def provider_of(model: str) -> str | None:
-    """The litellm provider a model string names (imports litellm), or None."""
-    litellm = _import_litellm()
+def names_no_provider(model: str) -> bool:
+    """Does litellm say that no provider serves `model` (imports litellm)? Only its own
+    "LLM Provider NOT provided" counts: anything else is left to the first call."""
+    if model.startswith(tuple(_DIRECT_PROVIDERS)):
+        return False
     try:
-        return str(litellm.get_llm_provider(model=model)[1])
-    except Exception:  # litellm's BadRequestError: "LLM Provider NOT provided"
-        return None
+        _import_litellm().get_llm_provider(model=model)
+    except Exception as exc:
+        return "LLM Provider NOT provided" in str(exc)
+    return False
 
 
 def routed(model: str, settings: ModelSettings) -> str:
@@ -212,7 +215,7 @@ def routed(model: str, settings: ModelSettings) -> str:
     base_vars, _ = _DIRECT_PROVIDERS["openai/"]
     if not (settings.api_base or any(os.environ.get(v) for v in base_vars)):
         return model
-    return model if provider_of(model) else "openai/" + model
+    return "openai/" + model if names_no_provider(model) else model
 
 
 def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | None:
@@ -246,7 +249,7 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
     if settings.api_key or needs_placeholder_key(model, settings):
         return []
     litellm = _import_litellm()
-    if provider_of(model) is None:
+    if names_no_provider(model):
         # Every call would fail the same way: say so before the run, not once per session.
         role = flag.removeprefix("--")
         raise UsageError(

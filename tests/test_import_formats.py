@@ -544,17 +544,17 @@ def test_role_options_override_the_defaults(write_file: WriteFile, db: Path) -> 
 
 
 def test_custom_speaker_labels(write_file: WriteFile, db: Path) -> None:
-    rows = [small_row(f"Coach: {HINT}\nKid: {SOLVE}", "dialogue"),
-            small_row([f"Coach: {HINT}", f"Child: {SOLVE}"])]
+    rows = [small_row(f"Grandpa: {HINT}\nKid: {SOLVE}", "dialogue"),
+            small_row([f"Grandpa: {HINT}", f"Child: {SOLVE}"])]
     path = write_file("t.jsonl", jsonl(rows))
     # Without the options neither side has a known label and there are two unknown ones.
     out = import_fails(path, db, "--match", "mention")
     assert f"{path.name}:1" in out
-    assert "Coach" in out or "Kid" in out
+    assert "Grandpa" in out or "Kid" in out
     assert "--student-role" in out or "--teacher-role" in out
     assert counts(db)[:3] == (0, 0, 0)
     s = only(import_ok(path, db, "--match", "mention",
-                       "--student-role", "kid,child", "--teacher-role", "Coach"))
+                       "--student-role", "kid,child", "--teacher-role", "Grandpa"))
     assert (s["n_sessions"], s["success_rate"], s["leak_rate"]) == (2, 1.0, 0.0)
     assert [t.strip() for t in texts(db, "student")] == [SOLVE, SOLVE]
 

@@ -731,6 +731,16 @@ def test_start_screen_opens_the_chosen_session(fake_models, problems_file, db):
                                                                             Static).content))
             assert app.screen is start
 
+            # A file that needs column mappings: the error says which, as chat options.
+            mapped = problems_file.with_name("mapped.jsonl")
+            mapped.write_text('{"query": "2 + 2?", "target": "4"}\n', encoding="utf-8")
+            await enter(pilot, str(mapped), "#problems")
+            await until(pilot, lambda: "mapped.jsonl:1" in str(start.query_one("#start-error",
+                                                                               Static).content))
+            shown = " ".join(str(start.query_one("#start-error", Static).content).split())
+            assert (f"quit with Ctrl+Q and run sml chat --problems {mapped} "
+                    "--question-field query --answer-field target)") in shown
+
             start.query_one("#problems", Input).value = str(problems_file)
             start.query_one("#problem-id", Input).value = "num"
             start.query_one("#student", Input).value = "scripted-student"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 from typing import ClassVar
 
@@ -24,7 +25,7 @@ from textual.widgets import (
 
 from sml_cli.chat import ChatOptions
 from sml_cli.errors import SmlError
-from sml_cli.problems import BUILTIN_SETS
+from sml_cli.problems import BUILTIN_SETS, shell_options
 from sml_cli.records import CONDITIONS
 
 ROLE_HELP = {
@@ -160,6 +161,12 @@ class StartScreen(Screen[ChatOptions]):
             validate(options)
             choose_problem(options)  # surfaces a bad file or id here, not in the session
         except SmlError as exc:
-            self.query_one("#start-error", Static).update(Text(str(exc), style="bold red"))
+            message = str(exc)
+            remedy = getattr(exc, "remedy", ())
+            if remedy:  # field mappings have no place on this screen: say where they go
+                message += ("\n(these are options of sml chat: quit with Ctrl+Q and run "
+                            f"sml chat --problems {shlex.quote(options.problems)} "
+                            f"{shell_options(remedy)})")
+            self.query_one("#start-error", Static).update(Text(message, style="bold red"))
             return
         self.dismiss(options)
