@@ -250,6 +250,38 @@ def _repeating_decimal_fraction(m: re.Match[str]) -> str:
     return f"{sign}\\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
+# A vector as MATH writes it: one column (`\begin{pmatrix} 1 \\ 2 \end{pmatrix}`) or one row.
+_VECTOR = re.compile(
+    r"^\$?\s*\\begin\{(?P<kind>[pbv]?matrix)\}(?P<body>.*)\\end\{(?P=kind)\}\s*\$?$", re.DOTALL)
+_TUPLE_BRACKETS = ("()", "[]", "⟨⟩", "<>")
+
+
+def _vector_entries(text: str) -> list[str] | None:
+    """The entries of a one-column or one-row matrix, or of a bracketed tuple "(1, 2)"."""
+    m = _VECTOR.match(text)
+    if m:
+        body = m.group("body").strip()
+        rows = [r.strip() for r in re.split(r"\\\\", body) if r.strip()]
+        if len(rows) > 1 and not any("&" in r for r in rows):
+            return rows
+        if len(rows) == 1 and "&" in rows[0]:
+            return [c.strip() for c in rows[0].split("&")]
+        return None
+    if len(text) > 2 and text[0] + text[-1] in _TUPLE_BRACKETS:
+        entries, depth, start = [], 0, 1
+        for i, char in enumerate(text[1:-1], start=1):
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            if char == "," and depth == 0:
+                entries.append(text[start:i].strip())
+                start = i + 1
+        entries.append(text[start:-1].strip())
+        return entries if len(entries) > 1 and all(entries) else None
+    return None
+
+
 def _as_written_by_reference(reference: str, attempt: str) -> list[str]:
     """The attempt, and — when the reference is a bracketed list ("[2, 3]") and the attempt
     the same items without brackets ("2, 3") — the attempt in the reference's brackets."""
@@ -258,6 +290,20 @@ def _as_written_by_reference(reference: str, attempt: str) -> list[str]:
             and got[:1] not in "[({" and got[-1:] not in "])}"):
         return [got, ref[0] + got + ref[-1]]
     return [got]
+
+
+def _vectors_equal(reference: str, attempt: str) -> bool | None:
+    r"""A vector written once as a one-column (or one-row) matrix and once as a tuple —
+    MATH's `\begin{pmatrix} 1 \\ 2 \end{pmatrix}` and a student's "(1, 2)" — is equal when
+    its entries are; None when the two are not written so."""
+    ref, got = reference.strip(), attempt.strip()
+    if bool(_VECTOR.match(ref)) == bool(_VECTOR.match(got)):
+        return None  # both matrices, or neither: math-verify compares them as they are
+    ref_entries, got_entries = _vector_entries(ref), _vector_entries(got)
+    if not ref_entries or not got_entries:
+        return None
+    return len(ref_entries) == len(got_entries) and all(
+        math_equal(r, g) for r, g in zip(ref_entries, got_entries, strict=True))
 
 
 def math_equal(reference: str, attempt: str) -> bool:
@@ -270,6 +316,9 @@ def math_equal(reference: str, attempt: str) -> bool:
         return numbers_equal(got_num, ref_num)
     if len(attempt) > _MAX_MATH_CHARS:
         return False
+    vectors = _vectors_equal(reference, attempt)
+    if vectors is not None:
+        return vectors
     import logging
     import threading
 

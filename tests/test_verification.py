@@ -367,6 +367,13 @@ def test_normalize_text() -> None:
         (r"\frac{4}{11}", r"0.\overline{36}"),
         (r"\frac{1}{6}", r"0.1\overline{6}"),
         (r"-\frac{7}{3}", r"-2.\overline{3}"),
+        # a vector as MATH writes it (a one-column matrix) and as a tuple, either way round
+        (r"\begin{pmatrix} 1 \\ -2 \end{pmatrix}", "(1, -2)"),
+        (r"\begin{pmatrix} 1 \\ -2 \end{pmatrix}", "[1, -2]"),
+        (r"\begin{pmatrix} \frac{1}{2} \\ 3 \end{pmatrix}", "⟨0.5, 6/2⟩"),
+        (r"\begin{bmatrix} -\frac{1}{2} & 3 \end{bmatrix}", "(-1/2, 3)"),
+        ("(1, -2)", r"$\begin{pmatrix} 1 \\ -2 \end{pmatrix}$"),
+        (r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", r"\begin{pmatrix}1\\2\end{pmatrix}"),
     ],
 )
 def test_math_passes(reference: str, attempt: str) -> None:
@@ -395,6 +402,12 @@ def test_math_passes(reference: str, attempt: str) -> None:
         ("[2, 3]", "3, 2"),
         ("[2, 3]", "2"),
         ("[0, 1]", "0, 2"),
+        (r"\begin{pmatrix} 1 \\ -2 \end{pmatrix}", "(-2, 1)"),
+        (r"\begin{pmatrix} 1 \\ -2 \end{pmatrix}", "(1, -2, 0)"),
+        (r"\begin{pmatrix} 1 \\ -2 \end{pmatrix}", "(1, 2)"),
+        ("(1, -2)", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}"),
+        # a 2×2 matrix is no vector: its entries in a tuple do not meet it
+        (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", "(1, 2, 3, 4)"),
     ],
 )
 def test_math_fails(reference: str, attempt: str) -> None:
