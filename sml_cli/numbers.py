@@ -403,6 +403,8 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # 100k text answers to load.
 _NUMBER_VOCABULARY = _NUMBER_WORD_PARTS | {"and", "a", "an", "percent", "per", "cent"}
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
+# Letters of scientific notation ("1.5e-3", "3 x 10^8"), allowed beside the number words.
+_NOTATION_LETTERS = frozenset({"e", "E", "x"})
 
 
 def parse_number(text: str) -> NumberMatch | None:
@@ -412,7 +414,7 @@ def parse_number(text: str) -> NumberMatch | None:
     s = normalize_numeric_text(text)
     if not s:
         return None
-    if "\\" not in s and any(w.lower() not in _NUMBER_VOCABULARY and w not in "eEx"
+    if "\\" not in s and any(w.lower() not in _NUMBER_VOCABULARY and w not in _NOTATION_LETTERS
                              for w in _LETTER_RUN.findall(s)):
         return None
     matches = find_numbers(s)
