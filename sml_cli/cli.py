@@ -613,11 +613,11 @@ def sessions_import(
     ] = None,
     student_role: Annotated[str | None, typer.Option(
         "--student-role", help="Speaker label(s) of the student, comma-separated "
-        "(default: student, user, human, learner, pupil, S; numbered too).",
+        "(default: student, user, human, learner, pupil, tutee, S, …; numbered too).",
         show_default=False)] = None,
     teacher_role: Annotated[str | None, typer.Option(
         "--teacher-role", help="Speaker label(s) of the teacher, comma-separated "
-        "(default: teacher, tutor, assistant, gpt, bot, ai, model, instructor, T).",
+        "(default: teacher, tutor, assistant, gpt, bot, ai, model, instructor, coach, T, …).",
         show_default=False)] = None,
     condition: Annotated[str | None, typer.Option(
         "--condition", help="Condition label for rows without one (default: imported).",
@@ -625,6 +625,9 @@ def sessions_import(
     group_by: Annotated[str | None, typer.Option(
         "--group-by", help="Rows are single turns (speaker and text columns): group them "
         "into dialogues by this column, in file order.", show_default=False)] = None,
+    dialogue_per_file: Annotated[bool, typer.Option(
+        "--dialogue-per-file", help="Each data file (of a folder or quoted glob) is one "
+        "dialogue, a turn per row (one TSV per chat, as TSCC ships them).")] = False,
     problems: Annotated[str | None, typer.Option(
         "--problems", help="Problems kept apart from the dialogues: a problem file (any "
         "--problems form of `sml eval`); each dialogue names its problem's id in "
@@ -678,6 +681,7 @@ def sessions_import(
         teacher_roles=transcripts.parse_role_option("--teacher-role", teacher_role),
         condition=condition.strip() if condition else None,
         group_by=group_by,
+        dialogue_per_file=dialogue_per_file,
         speaker_field=speaker_field,
         text_field=text_field,
         problems=by_id,

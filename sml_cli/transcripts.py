@@ -39,7 +39,7 @@ import re
 import secrets
 import shlex
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +137,8 @@ class TranscriptFormat:
     teacher_roles: tuple[str, ...] = ()
     condition: str | None = None
     group_by: str | None = None  # rows are single turns of the dialogue named in this column
+    # Each data file is one dialogue, a turn per row (TSCC ships one TSV per chat).
+    dialogue_per_file: bool = False
     speaker_field: str | None = None  # key of a turn's speaker, when none of ROLE_KEYS
     text_field: str | None = None  # key of a turn's text, when none of CONTENT_KEYS
     # Problems kept in a file of their own (`--problems`), by id; each dialogue names its
@@ -218,12 +220,17 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
     labels = fmt.labels()
     out: list[Transcript] = []
     selector = RowSelector(fmt.fields.where) if fmt.fields.where else None
+    if fmt.dialogue_per_file and fmt.group_by:
+        raise UsageError("--dialogue-per-file and --group-by both say how turns make "
+                         "dialogues: give one")
     for shard in data_files(file):
         rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard)
+        if fmt.dialogue_per_file:
+            rows = _tagged_with_file(rows, shard, file)
         if selector is not None:
             rows = [(line, row) for line, row in rows if selector.keeps(row)]
         shard_fmt = fmt
-        if fmt.group_by:
+        if fmt.group_by or fmt.dialogue_per_file:
             rows = _grouped(rows, fmt, shard)
             # The grouped turns are {role, content} objects now, whatever the columns were.
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
@@ -240,6 +247,25 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
 
 
 GROUPED_TURNS = "\x00turns"  # where _grouped puts a dialogue's turns (no real column)
+DIALOGUE_FILE = "dialogue_file"  # (kept in the session's metadata: where the dialogue came from)
+
+
+def _columns_of(row: dict[str, Any]) -> str:
+    """The row's columns as an error lists them: the file's, not the ones sml added."""
+    return ", ".join(sorted(str(k) for k in row if k not in (GROUPED_TURNS, DIALOGUE_FILE))
+                     ) or "(none)"
+
+
+def _tagged_with_file(rows: Iterable[tuple[int, dict[str, Any]]], shard: Path,
+                      root: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each row with the name of its file (relative to the folder given), which
+    `--dialogue-per-file` groups by."""
+    name = str(shard.relative_to(root)) if root.is_dir() and shard != root else shard.name
+    for line, row in rows:
+        if DIALOGUE_FILE in row:
+            raise ProblemFileError(str(shard), f"a column is named {DIALOGUE_FILE!r}, the name "
+                                   "--dialogue-per-file gives each dialogue's file", line)
+        yield line, {**row, DIALOGUE_FILE: name}
 
 
 def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
@@ -247,8 +273,8 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
     """One utterance per row (a CSV of chat logs) → one row per dialogue, in file order:
     the dialogue's first row gives the problem and metadata, every row one turn."""
     groups: dict[str, tuple[int, dict[str, Any]]] = {}
-    column = fmt.group_by
-    assert column is not None
+    column = fmt.group_by or DIALOGUE_FILE
+
     for line, row in rows:
         key = lookup(row, column)
         if key is _MISSING or key is None or str(key).strip() == "":
@@ -258,7 +284,7 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
         if role_key is None or content_key is None:
             raise ProblemFileError(
                 str(path), f"each row must hold one turn: {fmt.keys_wanted()}; "
-                f"fields here: {', '.join(sorted(map(str, row)))}", line)
+                f"fields here: {_columns_of(row)}", line)
         turn = {"role": _speaker_value(role_key, row[role_key]), "content": row[content_key]}
         group = groups.get(str(key))
         if group is None:
@@ -278,7 +304,7 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
-    available = ", ".join(sorted(row)) or "(none)"
+    available = _columns_of(row)
     turns_key = fmt.turns_field or next((k for k in TURN_FIELDS if k in row), None)
     if turns_key is None or not has_column(row, turns_key):
         named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
@@ -286,7 +312,8 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         one_turn = None not in fmt.speaker_keys(row)
         likely = None if fmt.turns_field else _turns_like(row, fmt)
         hint = ("rows that are single turns are grouped into dialogues with --group-by "
-                "COLUMN" if one_turn else
+                "COLUMN, or with --dialogue-per-file when each file holds one dialogue"
+                if one_turn else
                 f"is it {likely!r}? name it with --turns-field {shlex.quote(likely)}"
                 if likely else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})",
@@ -395,7 +422,7 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
                     fail: Callable[[str], ProblemFileError],
                     position: int) -> tuple[Problem, dict[str, Any]]:
     """The dialogue's problem from the row itself, and the row's other fields."""
-    available = ", ".join(sorted(row)) or "(none)"
+    available = _columns_of(row)
     # The SPEC's `problem` object, unless the question is mapped to a path outside it
     # (`--question-field problem.text`, a dotted path from the row).
     question = fmt.fields.question

@@ -889,6 +889,38 @@ def test_one_turn_per_row_grouped_into_dialogues(tmp_path: Path, db: Path) -> No
     assert "long.jsonl:8:" in message and "dialogue_id" in message
 
 
+def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
+    # TSCC's layout: a folder with one TSV per chat, a turn per row, no dialogue column.
+    folder = tmp_path / "chats"
+    folder.mkdir()
+    by_dialogue: dict[str, list[dict[str, Any]]] = {}
+    for d, q, a, speaker, text in LONG_ROWS:
+        by_dialogue.setdefault(d, []).append(
+            {"question": q, "answer": a, "role": speaker, "anonymised": text})
+    for d, rows in by_dialogue.items():
+        write_csv(folder / f"{d}.tsv", rows, delimiter="\t")
+    # Grouped as one dialogue the file cannot be (its first turn is a tutor's), so the
+    # rows are refused as single turns, with the hint; and --group-by is not also given.
+    refused = import_fails(folder, db, "--text-field", "anonymised")
+    assert "--group-by COLUMN, or with --dialogue-per-file when each file holds" in refused
+    clash = import_fails(folder, db, "--dialogue-per-file", "--group-by", "question")
+    assert "--dialogue-per-file and --group-by" in clash
+    s = only(import_ok(folder, db, "--dialogue-per-file", "--text-field", "anonymised",
+                       "--match", "mention"))
+    # The same dialogues as grouped by a column (above).
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+    assert s["leak_rate"] == 0.5
+    assert texts(db, "student") == ["Is it 8?", "5, 10, 15. So 15 cookies.", "Is it 27?", "13"]
+    metas = [json.loads(r[0]) for r in query(db, "SELECT meta FROM sessions ORDER BY rowid")]
+    assert [m["dialogue_file"] for m in metas] == ["d1.tsv", "d2.tsv"]
+    # Errors name the file's columns, not the ones sml adds.
+    (folder / "d3.tsv").write_text("role\tanonymised\nteacher\tHi\nstudent\tHello\n",
+                                   encoding="utf-8")
+    message = import_fails(folder, db, "--dialogue-per-file", "--text-field", "anonymised")
+    assert "d3.tsv:2: no 'problem' object and no 'question' field; fields here: (none)" in message
+    assert "dialogue_file" not in message and "turns" not in message.split("fields here")[1][:20]
+
+
 def test_preview_shows_the_parse_and_writes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "never.db"
     result = invoke("sessions", "import", MATHDIAL, "--db", db, *MATHDIAL_ARGS,
