@@ -125,7 +125,8 @@ WhereOption = Annotated[
         help="Use only the rows where COLUMN=VALUE (or drop them: COLUMN!=VALUE), repeatable: "
         "values given for one column are alternatives, other conditions all apply. Text "
         "compared whatever its case; an empty VALUE is an empty cell (--where image= keeps "
-        "text-only rows).",
+        "text-only rows). COLUMN>=N (>, <=, <; quote it) compares the number in the cell "
+        "('level>=4' keeps Level 4 and 5).",
         show_default=False,
     ),
 ]

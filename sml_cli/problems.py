@@ -21,6 +21,7 @@ import shlex
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -176,27 +177,58 @@ ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
 class RowFilter:
     """One `--where`: COLUMN=VALUE keeps the rows whose column holds VALUE (any of several,
     given for one column; an item of a list cell), COLUMN!=VALUE drops them. An empty VALUE
-    means a missing or empty cell. Compared as text, whatever the case."""
+    means a missing or empty cell. Compared as text, whatever the case. COLUMN>=N (also >,
+    <=, <) keeps the rows whose cell is a number so compared, or holds one ("Level 4")."""
 
     column: str
     value: str
     negated: bool = False
+    comparison: str | None = None  # >=, >, <=, <
+    bound: Fraction = Fraction(0)  # the number a comparison is with
 
     def __str__(self) -> str:
-        return f"{self.column}{'!=' if self.negated else '='}{self.value}"
+        return f"{self.column}{self.comparison or ('!=' if self.negated else '=')}{self.value}"
+
+    def admits(self, number: Fraction) -> bool:
+        bound = self.bound
+        return {">=": number >= bound, ">": number > bound, "<=": number <= bound,
+                "<": number < bound}[self.comparison or ""]
+
+
+_WHERE = re.compile(r"^(?P<column>[^!=<>]+?)\s*(?P<op>!=|>=|<=|=|>|<)(?P<value>.*)$", re.DOTALL)
 
 
 def parse_where_options(options: list[str] | None) -> tuple[RowFilter, ...]:
     """`--where` values → filters; exit 2 naming a malformed one."""
     filters = []
     for option in options or []:
-        negated = option.split("=", 1)[0].endswith("!")
-        column, sep, value = option.partition("!=" if negated else "=")
-        if not sep or not column.strip():
-            raise UsageError(f"--where {option!r}: expected COLUMN=VALUE or COLUMN!=VALUE, "
-                             "e.g. --where subject=algebra")
-        filters.append(RowFilter(column.strip(), value.strip(), negated))
+        m = _WHERE.match(option)
+        if not m or not m.group("column").strip():
+            raise UsageError(f"--where {option!r}: expected COLUMN=VALUE, COLUMN!=VALUE or a "
+                             "comparison with a number (COLUMN>=N, >, <=, <), e.g. --where "
+                             "subject=algebra or --where 'level>=4' (quoted: > and < are the "
+                             "shell's)")
+        column, op, value = m.group("column").strip(), m.group("op"), m.group("value").strip()
+        if op in ("=", "!="):
+            filters.append(RowFilter(column, value, negated=op == "!="))
+            continue
+        number = _number_in(value)
+        if number is None:
+            raise UsageError(f"--where {option!r}: {op} compares numbers, and {value!r} is "
+                             "not one")
+        filters.append(RowFilter(column, value, comparison=op, bound=number))
     return tuple(filters)
+
+
+def _number_in(text: str) -> Fraction | None:
+    """The number a cell states: all of it ("4", "6.5") or its only number ("Level 4")."""
+    from sml_cli.numbers import find_numbers, parse_number
+
+    whole = parse_number(text)
+    if whole is not None:
+        return whole.value
+    found = find_numbers(text, words=False)
+    return found[0].value if len(found) == 1 else None
 
 
 class RowSelector:
@@ -228,6 +260,11 @@ class RowSelector:
             self._available.update(str(k) for k in row)
         wanted: dict[str, bool] = {}
         for f in self.filters:
+            if f.comparison:
+                numbers = (_number_in(t) for t in texts[f.column] if t)
+                if not any(n is not None and f.admits(n) for n in numbers):
+                    return False
+                continue
             found = f.value.casefold() in texts[f.column]
             if f.negated and found:
                 return False

@@ -2008,6 +2008,44 @@ def test_where_errors_name_the_filter_and_what_the_file_has(write_file: WriteFil
             parse_where_options([bad])
 
 
+# MATH's level is text ("Level 4"), Omni-MATH's difficulty a number (6.5).
+LEVELLED = [
+    {"id": "l1", "question": "a?", "answer": "1", "level": "Level 1", "difficulty": 2.5},
+    {"id": "l4", "question": "b?", "answer": "2", "level": "Level 4", "difficulty": 6.5},
+    {"id": "l5", "question": "c?", "answer": "3", "level": "Level 5", "difficulty": 7},
+    {"id": "l?", "question": "d?", "answer": "4", "level": "Level ?", "difficulty": None},
+    {"id": "ls", "question": "e?", "answer": "5", "level": ["Level 2", "Level 5"]},
+]
+
+
+@pytest.mark.parametrize(("where", "ids"), [
+    (["level>=4"], ["l4", "l5", "ls"]),          # the number in "Level 4"; any list item
+    (["level>4"], ["l5", "ls"]),
+    (["level<2"], ["l1"]),                       # "Level ?" holds no number: never kept
+    (["difficulty>=5", "difficulty<7"], ["l4"]),  # comparisons on one column all apply
+    (["difficulty<=6.5"], ["l1", "l4"]),
+    (["DIFFICULTY > 6.5"], ["l5"]),              # spaces and the column's case are free
+    (["level>=4", "id!=ls"], ["l4", "l5"]),
+])
+def test_where_compares_numbers(write_file: WriteFile, where: list[str], ids: list[str]) -> None:
+    path = write_file("levels.jsonl", jsonl(*LEVELLED))
+    problems = load_problems(str(path), FieldMap(where=parse_where_options(where)))
+    assert [p.id for p in problems] == ids
+
+
+def test_where_comparisons_need_a_number(write_file: WriteFile) -> None:
+    with pytest.raises(UsageError, match=r"'level>=hard'.*>= compares numbers"):
+        parse_where_options(["level>=hard"])
+    assert str(parse_where_options(["difficulty>=6.5"])[0]) == "difficulty>=6.5"
+    path = write_file("levels.jsonl", jsonl(*LEVELLED))
+    with pytest.raises(UsageError) as nothing:
+        load_problems(str(path), FieldMap(where=parse_where_options(["difficulty>9"])))
+    assert "--where difficulty>9: no row of" in str(nothing.value)
+    result = invoke("problems", "show", str(path), "--where", "level>=5")
+    assert result.exit_code == 0, result.output
+    assert said(result.output, "2 problems")
+
+
 def test_where_keeps_ids_of_rows_without_one_stable(write_file: WriteFile) -> None:
     """A row with no id is named by its place in the file, selected or not, so that the
     same row has the same id in a filtered run and an unfiltered one."""
