@@ -118,6 +118,15 @@ FieldOption = Annotated[
     ),
 ]
 
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="The column names of a CSV/TSV file that has no header row, comma-separated "
+        "(MGSM's TSVs: question,answer; MMLU's CSVs: question,A,B,C,D,answer).",
+        show_default=False,
+    ),
+]
 WhereOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -180,12 +189,19 @@ def _field_map(
     question_field: str, answer_field: str, answer_pattern: str | None,
     field_options: list[str] | None, index_base: int = 0, shuffle_choices: bool = False,
     answers_optional: bool = False, where: list[str] | None = None,
+    columns: str | None = None,
 ) -> FieldMap:
-    from sml_cli.problems import FieldMap, parse_field_options, parse_where_options
+    from sml_cli.problems import (
+        FieldMap,
+        parse_columns_option,
+        parse_field_options,
+        parse_where_options,
+    )
 
     return FieldMap(question_field, answer_field, answer_pattern,
                     parse_field_options(field_options), index_base, shuffle_choices,
-                    where=parse_where_options(where), answers_optional=answers_optional)
+                    where=parse_where_options(where), answers_optional=answers_optional,
+                    header=parse_columns_option(columns))
 
 
 # ----------------------------------------------------------------------------- problems
@@ -210,6 +226,7 @@ def problems_show(
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
     where: WhereOption = None,
+    columns: ColumnsOption = None,
     index_base: IndexBase = 0,
     shuffle_choices: ShuffleChoices = False,
     private: Annotated[
@@ -227,7 +244,7 @@ def problems_show(
     from sml_cli.problems import load_problems, loading_notes
 
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
-                        index_base, shuffle_choices, where=where)
+                        index_base, shuffle_choices, where=where, columns=columns)
     problems = load_problems(source, fields)
     if as_json:
         for problem in problems[:limit]:
@@ -276,6 +293,7 @@ def chat_command(
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
     where: WhereOption = None,
+    columns: ColumnsOption = None,
     index_base: IndexBase = 0,
     shuffle_choices: ShuffleChoices = False,
     student_api_base: StudentApiBase = None,
@@ -298,7 +316,7 @@ def chat_command(
     options = ChatOptions(
         role=role, student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options,
-                          index_base, shuffle_choices, where=where),
+                          index_base, shuffle_choices, where=where, columns=columns),
         problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
@@ -370,6 +388,7 @@ def eval_command(
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
     where: WhereOption = None,
+    columns: ColumnsOption = None,
     index_base: IndexBase = 0,
     shuffle_choices: ShuffleChoices = False,
     student_api_base: StudentApiBase = None,
@@ -397,7 +416,7 @@ def eval_command(
     options = EvalOptions(
         student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options,
-                          index_base, shuffle_choices, where=where),
+                          index_base, shuffle_choices, where=where, columns=columns),
         limit=limit, shuffle=shuffle,
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
@@ -606,6 +625,7 @@ def sessions_import(
     answer_pattern: AnswerPattern = None,
     field_options: FieldOption = None,
     where: WhereOption = None,
+    columns: ColumnsOption = None,
     index_base: IndexBase = 0,
     turns_field: Annotated[str | None, typer.Option(
         "--turns-field", help="Column holding the dialogue (default: the first of turns, "
@@ -673,7 +693,8 @@ def sessions_import(
         raise UsageError(f"--question-from-first-turn and {clash} both say where the question "
                          "is: give one")
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
-                        index_base, answers_optional=allow_missing_answers, where=where)
+                        index_base, answers_optional=allow_missing_answers, where=where,
+                        columns=columns)
     by_id = None if problems is None else transcripts.load_dialogue_problems(problems, fields)
     fmt = transcripts.TranscriptFormat(
         fields=fields,

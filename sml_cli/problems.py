@@ -309,6 +309,8 @@ class FieldMap:
     # `sessions import --allow-missing-answers`: a problem without a reference answer
     # (tutoring corpora such as Bridge or CIMA log none) is kept, unverified, not refused.
     answers_optional: bool = False
+    # `--columns`: the names of a CSV/TSV file's columns when it has no header row.
+    header: tuple[str, ...] = ()
 
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))
@@ -339,6 +341,20 @@ def parse_field_options(options: list[str] | None) -> dict[str, str]:
             )
         columns[name] = column
     return columns
+
+
+def parse_columns_option(value: str | None) -> tuple[str, ...]:
+    """`--columns question,A,B,C,D,answer` → the names; exit 2 on an empty or repeated one."""
+    if value is None:
+        return ()
+    names = tuple(n.strip() for n in value.split(","))
+    if not all(names):
+        raise UsageError(f"--columns {value!r}: a name is empty; give one per column, "
+                         "comma-separated, e.g. --columns question,answer")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UsageError(f"--columns {value!r}: {', '.join(map(repr, repeated))} named twice")
+    return names
 
 
 _MISSING = object()
@@ -529,6 +545,8 @@ def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
         elif flag == "--field":
             name, _, column = value.partition("=")
             fields = replace(fields, columns={**fields.columns, name: column})
+        elif flag == "--columns":
+            fields = replace(fields, header=parse_columns_option(value))
         else:
             raise ValueError(f"not a field-mapping option: {flag}")
     return fields
@@ -545,7 +563,7 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
     selector = RowSelector(fields.where) if fields.where else None
     position = 0  # of the row in the file(s): a row without an id is named by it
     for file in files:
-        for line, row in _read_rows(file):
+        for line, row in _read_rows(file, fields.header):
             position += 1
             if probe_rows is not None and position > probe_rows and problems:
                 return problems
@@ -572,7 +590,10 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
         empty = path.stat().st_size == 0
         raise ProblemFileError(
             str(path),
-            "the file is empty" if empty else "no problems in file (only blank lines or a header)",
+            "the file is empty" if empty else "no problems in file (only blank lines or a header"
+            + ("; if its one line is a problem, the file has no header row: name its columns "
+               "with --columns, e.g. --columns question,answer)"
+               if _data_suffix(path) in (".csv", ".tsv") and not fields.header else ")"),
         )
     return problems[:limit] if limit else problems
 
@@ -639,9 +660,11 @@ def find_problem(problems: list[Problem], problem_id: str) -> Problem:
 # ----------------------------------------------------------------------------- readers
 
 
-def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_rows(path: Path, header: tuple[str, ...] = ()
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs. Line numbers are what an editor shows: 1-based, counting the
-    CSV header; for Parquet they are 1-based row numbers."""
+    CSV header; for Parquet they are 1-based row numbers. `header`: the column names of a
+    CSV/TSV file that has no header row (`--columns`)."""
     if path.is_dir():
         raise ProblemFileError(str(path), "is a directory, not a problem file")
     suffix = _data_suffix(path)
@@ -652,13 +675,17 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             + ", ".join(SUPPORTED_SUFFIXES) + " (text ones may be compressed: "
             + ", ".join(COMPRESSIONS) + ")",
         )
+    if header and suffix not in (".csv", ".tsv"):
+        raise UsageError(f"--columns names the columns of a CSV or TSV file without a header "
+                         f"row; {path} is {_shown_suffix(path)}, whose rows name their fields")
     try:
         if suffix == ".parquet":
             yield from _read_parquet(path)
         elif suffix == ".arrow":
             yield from _read_arrow(path)
         elif suffix in (".csv", ".tsv"):
-            yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
+            yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",",
+                                 given_header=header)
         elif suffix == ".json" and _looks_like_json_array(path):
             yield from _read_json_array(path)
         elif suffix == ".json":
@@ -921,7 +948,8 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
         yield line, _json_row(row, path, line)
 
 
-def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = ()
+              ) -> Iterator[tuple[int, dict[str, Any]]]:
     with _open_text(path, newline="") as fh:
         # strict: a stray or unclosed quote is an error on its line, not a silently merged row
         reader = csv.reader(fh, delimiter=delimiter, strict=True)
@@ -936,19 +964,22 @@ def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]
                 message = f"malformed CSV ({exc})"
             return ProblemFileError(str(path), message, start_line)
 
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise malformed(exc) from None
-        header = [h.strip() for h in header]
-        if len(set(header)) != len(header):
-            duplicated = sorted({h for h in header if header.count(h) > 1})
-            raise ProblemFileError(
-                str(path), f"the header repeats column(s) {', '.join(map(repr, duplicated))}", 1
-            )
-        start_line = reader.line_num + 1
+        if given_header:
+            header = list(given_header)
+        else:
+            try:
+                header = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise malformed(exc) from None
+            header = [h.strip() for h in header]
+            if len(set(header)) != len(header):
+                duplicated = sorted({h for h in header if header.count(h) > 1})
+                raise ProblemFileError(
+                    str(path), f"the header repeats column(s) "
+                    f"{', '.join(map(repr, duplicated))}", 1)
+            start_line = reader.line_num + 1
         while True:
             try:
                 values = next(reader)
@@ -960,9 +991,10 @@ def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]
                 start_line = reader.line_num + 1
                 continue
             if len(values) != len(header):
+                named_by = "--columns names" if given_header else "the header has"
                 raise ProblemFileError(
                     str(path),
-                    f"{len(values)} column{'s' if len(values) != 1 else ''} but the header has "
+                    f"{len(values)} column{'s' if len(values) != 1 else ''} but {named_by} "
                     f"{len(header)} ({', '.join(header)})",
                     start_line,
                 )
@@ -1339,6 +1371,19 @@ def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...
     return f" (map another column with {flag})" if column == default else ""
 
 
+def _headerless_columns(first_row: list[Any]) -> list[str] | None:
+    """Column names for a CSV without a header, in the two layouts published so: a question
+    and its answer (MGSM's TSVs), or a question, its options and the right one's letter
+    (MMLU's original CSVs)."""
+    if len(first_row) == 2:
+        return ["question", "answer"]
+    options = len(first_row) - 2
+    last = str(first_row[-1]).strip()
+    if 2 <= options <= len(LETTERS) and len(last) == 1 and last.upper() in LETTERS[:options]:
+        return ["question", *LETTERS[:options], "answer"]
+    return None
+
+
 def _build_problem(
     row: dict[str, Any],
     line: int,
@@ -1358,17 +1403,20 @@ def _build_problem(
                        f"fields here: {available}")
     if not has_column(row, fields.question):
         suffix = _data_suffix(path)
-        if suffix in (".csv", ".tsv") and any(len(str(k)) > 60 or len(str(k).split()) >= 6
-                                              for k in row):
+        names = _headerless_columns(list(row)) if suffix in (".csv", ".tsv") else None
+        if suffix in (".csv", ".tsv") and (
+                any(len(str(k)) > 60 or len(str(k).split()) >= 6 for k in row)
+                or (names is not None and len(names) > 2)):
             # A CSV without a header row (MMLU's original files): its first row became the
             # column names.
-            sep = "," if suffix == ".csv" else "\\t"
-            names = sep.join(["question", *LETTERS[:max(len(row) - 2, 1)], "answer"])
+            named = (f"--columns {','.join(names)}" if names else
+                     f"--columns NAME,NAME,… ({len(row)} names, the question's 'question', "
+                     "the answer's 'answer')")
             raise ProblemFileError(
                 str(path), f"no {fields.question!r} field, and the column names look like a "
-                f"row of data ({clipped(str(next(iter(row))), 40)!r}, …): the file needs a "
-                f"header row naming its columns; add one, e.g. sed -i '1i {names}' "
-                f"{shlex.quote(str(path))}", 1)
+                f"row of data ({clipped(str(next(iter(row))), 40)!r}, …): the file has no "
+                f"header row; name its columns with {named}", 1,
+                remedy=(("--columns", ",".join(names)),) if names else ())
         guess = ("--question-field", QUESTION_COLUMN_GUESSES, "question", fields.question)
         hint = _missing_column_hint(row, *guess)
         raise fail(f"no {fields.question!r} field; fields here: {available}{hint}",

@@ -224,7 +224,7 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
         raise UsageError("--dialogue-per-file and --group-by both say how turns make "
                          "dialogues: give one")
     for shard in data_files(file):
-        rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard)
+        rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard, fmt.fields.header)
         if fmt.dialogue_per_file:
             rows = _tagged_with_file(rows, shard, file)
         if selector is not None:

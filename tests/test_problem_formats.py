@@ -1744,19 +1744,57 @@ def test_rows_keyed_by_id_in_one_json_object(write_file: WriteFile) -> None:
 def test_mmlu_original_csv_without_a_header_and_with_letter_columns(
         write_file: WriteFile) -> None:
     """Hendrycks' MMLU CSVs have no header row: the first row would become the column names,
-    so the error says to add a header (at line 1, with the command). With one, the option
+    so the error says to name the columns (at line 1, with the option), and with the
+    options pointed at next, all the flags at once. With them (or a header), the option
     columns A-D are pointed at until mapped."""
     rows = ('"Which of these numbers is even, given that only one of them is?",3,8,5,7,B\n'
             '"Which of these numbers is prime, given that only one of them is?",4,6,9,11,D\n')
     bare = write_file("algebra_test.csv", rows)
     error = load_error(bare)
-    assert_at_line(error, bare, 1, "look like a row of data", "header row",
-                   "sed -i '1i question,A,B,C,D,answer'")
+    assert_at_line(error, bare, 1, "look like a row of data", "has no header row",
+                   "name its columns with --columns question,A,B,C,D,answer; all together, "
+                   "its first rows load with: --columns question,A,B,C,D,answer "
+                   "--field choices=A,B,C,D")
+    named = FieldMap(header=("question", "A", "B", "C", "D", "answer"),
+                     columns={"choices": "A,B,C,D"})
+    even, prime = load_problems(str(bare), named)
+    assert even.choices == ("3", "8", "5", "7") and even.answer == "B"
+    assert (even.id, prime.id) == ("1", "2")  # the first line is a problem, not a header
     headed = write_file("headed.csv", "question,A,B,C,D,answer\n" + rows)
     assert_at_line(load_error(headed), headed, 2, "--field choices=A,B,C,D")
     even, prime = load(headed, columns={"choices": "A,B,C,D"})
     assert even.choices == ("3", "8", "5", "7") and even.answer == "B"
     assert correct(prime, "11") and correct(prime, "D") and not correct(prime, "A")
+
+
+def test_a_question_answer_tsv_without_a_header_is_named_by_columns(
+        write_file: WriteFile) -> None:
+    """MGSM ships TSVs of question and answer with no header row."""
+    rows = ("Janet's ducks lay 16 eggs per day. She eats three for breakfast. How many "
+            "eggs are left to sell?\t13\nA robe takes 2 bolts of blue fiber and half that "
+            "much white fiber. How many bolts in all?\t3\n")
+    bare = write_file("mgsm_en.tsv", rows)
+    assert_at_line(load_error(bare), bare, 1, "has no header row",
+                   "name its columns with --columns question,answer")
+    ducks, robe = load_problems(str(bare), FieldMap(header=("question", "answer")))
+    assert ducks.question.startswith("Janet's ducks") and correct(ducks, "13")
+    assert robe.answer == "3"
+    result = invoke("problems", "show", str(bare), "--columns", "question,answer")
+    assert result.exit_code == 0 and said(result.output, "2 problems"), result.output
+    # Names that do not fit the rows, or a file whose rows name their fields, are refused.
+    with pytest.raises(ProblemFileError) as wrong:
+        load_problems(str(bare), FieldMap(header=("question", "answer", "notes")))
+    assert_at_line(wrong.value, bare, 1,
+                   "2 columns but --columns names 3 (question, answer, notes)")
+    jsonl_file = write_file("p.jsonl", jsonl({"question": "1+1?", "answer": "2"}))
+    with pytest.raises(UsageError, match="--columns names the columns of a CSV or TSV"):
+        load_problems(str(jsonl_file), FieldMap(header=("question", "answer")))
+    for bad in ("question,,answer", "q,q"):
+        result = invoke("problems", "show", str(bare), "--columns", bad)
+        assert result.exit_code == 2 and "--columns" in result.output, result.output
+    # A file of one line without a header reads as a header and no problems: said so.
+    one = write_file("one.tsv", rows.splitlines(keepends=True)[0])
+    assert "--columns" in str(load_error(one))
 
 
 @pytest.mark.parametrize("source, flags", [
