@@ -170,7 +170,7 @@ ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
     "correct", "canonical_solution", "gold", "correct_answer", "Correct Answer", "answers",
     "targets", "ground_truth_solution", "reference_answer", "gold_answer", "answers_spans",
     "cop", "correct_option", "correct_choice", "answer_idx", "answer_index", "answer_key",
-    "expected_answer", "gold_label")
+    "expected_answer", "gold_label", "answer_letter", "answer_label", "answer_choice")
 
 
 @dataclass(frozen=True)
@@ -601,7 +601,7 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
 # Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
 CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
                           "background", "evidence", "supporting_text", "ctx", "body",
-                          "premise", "scenario")
+                          "premise", "scenario", "narrative", "text_passage", "reading")
 
 
 # Columns holding an image a problem is about (HLE, MathVista, ScienceQA): text-only here.

@@ -2003,6 +2003,23 @@ def test_svamp_body_is_noted_as_the_passage(write_file: WriteFile) -> None:
     assert loading_notes([p]) == []
 
 
+def test_musr_narrative_python_literal_choices_and_an_answer_index(
+        write_file: WriteFile) -> None:
+    from sml_cli.problems import loading_notes
+
+    path = write_file("musr.jsonl", jsonl({
+        "narrative": "In the quiet town of Elmwood a murder shook the residents; the detective "
+        "looked hard at the two suspects.", "question": "Who is the most likely murderer?",
+        "choices": "['Mackenzie', 'Ana']", "answer_index": 1, "answer_choice": "Ana"}))
+    assert "(is it 'answer_index'? map it with --answer-field answer_index)" in str(
+        load_error(path))
+    (p,) = load(path, answer="answer_index")
+    assert p.choices == ("Mackenzie", "Ana") and p.answer == "B"
+    assert correct(p, "Ana") and not correct(p, "A")
+    [note] = loading_notes([p])
+    assert "--question-field narrative,question" in note
+
+
 # ----------------------------------------------------------------------------- --where
 
 HLE_LIKE = [
