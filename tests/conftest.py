@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,3 +32,30 @@ def forget_endpoint_dialects() -> None:
     from sml_cli import models
 
     models._DIALECTS.clear()
+
+
+# ----------------------------------------------------------------------------- mypy
+# The type check takes ≈ 50 s cold, mostly on one core: it starts in the background as soon
+# as the run is known to include it, and `test_mypy_finds_nothing` collects the verdict, so
+# CI pays little wall-clock time for it.
+
+_mypy_check: subprocess.Popen[str] | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _mypy_check
+    if any(item.name == "test_mypy_finds_nothing" for item in session.items):
+        _mypy_check = subprocess.Popen(
+            [sys.executable, "-m", "mypy"], cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _mypy_check is not None and _mypy_check.poll() is None:
+        _mypy_check.kill()  # (a run stopped early, -x or Ctrl-C: leave nothing behind)
+
+
+@pytest.fixture
+def mypy_check() -> subprocess.Popen[str]:
+    assert _mypy_check is not None, "started by pytest_collection_finish"
+    return _mypy_check
