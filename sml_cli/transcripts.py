@@ -274,7 +274,6 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
     the dialogue's first row gives the problem and metadata, every row one turn."""
     groups: dict[str, tuple[int, dict[str, Any]]] = {}
     column = fmt.group_by or DIALOGUE_FILE
-
     for line, row in rows:
         key = lookup(row, column)
         if key is _MISSING or key is None or str(key).strip() == "":
