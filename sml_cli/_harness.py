@@ -83,7 +83,8 @@ def _main() -> None:
     pending_tests = [s for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
                      and s.name.startswith("test") and s.name not in called
                      and not s.args.args and not s.args.posonlyargs and not s.args.kwonlyargs]
-    result["tests"] = sum(is_check for _, is_check in plan) + len(pending_tests)
+    checks = sum(is_check for _, is_check in plan) + len(pending_tests)
+    result["tests"] = checks
     for statement, is_check in plan:
         source = "\n".join(lines[statement.lineno - 1 : statement.end_lineno]).strip()
         module = ast.Module(body=[statement], type_ignores=[])
@@ -104,7 +105,33 @@ def _main() -> None:
                 namespace[fn.name]()
         except BaseException as exc:
             failures.append({"test": fn.name, "error": _describe(exc), "check": True})
+    classes = [namespace.get(s.name) for s in statements if isinstance(s, ast.ClassDef)]
+    result["tests"] = checks + _run_test_cases(classes, failures, sink)
     print(nonce, json.dumps(result), file=out, flush=True)
+
+
+def _run_test_cases(classes: list[object], failures: list[dict[str, object]],
+                    sink: io.StringIO) -> int:
+    """unittest.TestCase classes the tests define (BigCodeBench writes its tests so; nothing
+    calls unittest.main here): each test method is a check. Returns how many ran."""
+    if "unittest" not in sys.modules:  # (no test case without it: skip the import)
+        return 0
+    import unittest
+
+    ran = 0
+    for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, unittest.TestCase)):
+            continue
+        outcome = unittest.TestResult()
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            unittest.defaultTestLoader.loadTestsFromTestCase(cls).run(outcome)
+        ran += outcome.testsRun - len(outcome.skipped)
+        for test, trace in outcome.failures + outcome.errors:
+            lines = [line for line in trace.strip().splitlines() if line.strip()]
+            name = test.id().rsplit(".", 2)
+            failures.append({"test": ".".join(name[-2:]), "error": (lines or ["failed"])[-1][:500],
+                             "check": True})
+    return ran
 
 
 # The function I/O tests call: `run_io_case(stdin_text, expected_stdout)` (see

@@ -164,7 +164,7 @@ ANSWER_PATTERN_PRESETS: dict[str, str] = {
 # expected column is missing (never used silently).
 QUESTION_COLUMN_GUESSES: tuple[str, ...] = (
     "problem", "prompt", "input", "text", "instruction", "query", "content", "Question",
-    "Problem", "question_stem", "goal", "ctx", "sentence", "premise")
+    "Problem", "question_stem", "goal", "ctx", "sentence", "premise", "instruct_prompt")
 ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
     "solution", "target", "output", "label", "answerKey", "ground_truth", "final_answer",
     "correct", "canonical_solution", "gold", "correct_answer", "Correct Answer", "answers",

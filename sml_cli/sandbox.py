@@ -42,7 +42,8 @@ class TestRun:
         if self.passed:
             return f"correct: all {self.tests} tests passed"
         if not self.failures:
-            return "incorrect: the tests contain no checks (assert statements), so nothing passed"
+            return ("incorrect: the tests contain no checks (assert statements or unittest "
+                    "test methods), so nothing passed")
         setup = [f for f in self.failures if not f.get("check", True)]
         failed = [f for f in self.failures if f.get("check", True)]
         parts = []

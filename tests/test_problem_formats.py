@@ -781,6 +781,26 @@ def test_humaneval_without_its_tests_mapped_is_pointed_at_them(tmp_path: Path) -
     assert "--answer-field canonical_solution" not in str(error)
 
 
+def test_bigcodebench_unittest_cases(write_file: WriteFile) -> None:
+    """BigCodeBench: the instruction in `instruct_prompt`, tests as a unittest.TestCase
+    class; both mappings are suggested at once, and the cases run method by method."""
+    row = {"task_id": "BigCodeBench/7", "entry_point": "task_func",
+           "complete_prompt": "import math\ndef task_func(n):\n    \"\"\"Square root.\"\"\"\n",
+           "instruct_prompt": "Write task_func(n): the square root of n, to 2 decimals.",
+           "test": "import unittest\nclass TestCases(unittest.TestCase):\n"
+                   "    def test_four(self):\n        self.assertEqual(task_func(4), 2.0)\n"
+                   "    def test_two(self):\n        self.assertAlmostEqual(task_func(2), 1.41)\n"}
+    path = write_file("bcb.jsonl", jsonl(row))
+    assert str(load_error(path)).endswith(
+        "load with: --question-field instruct_prompt --field tests=test")
+    (p,) = load(path, question="instruct_prompt", columns={"tests": "test"})
+    assert p.verifier == "python" and "unittest" not in p.public_question()
+    right = check(p, "import math\ndef task_func(n):\n    return round(math.sqrt(n), 2)\n")
+    assert right.correct and right.summary == "correct: all 2 tests passed"
+    wrong = check(p, "def task_func(n):\n    return n / 2\n")
+    assert not wrong.correct and "TestCases.test_two" in wrong.summary
+
+
 def test_humaneval_wrong_function_name_fails(tmp_path: Path) -> None:
     vowels, _ = load_shape(tmp_path, "humaneval")
     body = HUMANEVAL_ROWS[0]["canonical_solution"]

@@ -225,6 +225,40 @@ def test_pytest_style_test_functions_are_run() -> None:
     assert [f["test"] for f in bad.failures] == ["test_two"]
 
 
+# BigCodeBench writes its tests as unittest.TestCase classes that nothing runs.
+UNITTEST_TESTS = (
+    "import unittest\n"
+    "class TestCases(unittest.TestCase):\n"
+    "    def setUp(self):\n"
+    "        self.base = 10\n"
+    "    def test_double(self):\n"
+    "        self.assertEqual(f(2), 4)\n"
+    "    def test_base(self):\n"
+    "        self.assertEqual(f(self.base), 20)\n"
+    "    @unittest.skip('not this one')\n"
+    "    def test_skipped(self):\n"
+    "        self.fail('never run')\n"
+    "    def helper(self):\n"
+    "        raise AssertionError('not a test')\n"
+)
+
+
+def test_unittest_test_cases_are_run_method_by_method() -> None:
+    good = run("def f(x):\n    return 2 * x\n", UNITTEST_TESTS)
+    assert good.passed and good.tests == 2, good.summary()  # skipped and helpers: no checks
+    bad = run("def f(x):\n    return 4\n", UNITTEST_TESTS)
+    assert not bad.passed and bad.tests == 2
+    assert [f["test"] for f in bad.failures] == ["TestCases.test_base"]
+    assert "AssertionError: 4 != 20" in bad.summary()
+    raising = run("def f(x):\n    raise ValueError('nope')\n", UNITTEST_TESTS)
+    assert not raising.passed and len(raising.failures) == 2
+    assert "ValueError: nope" in raising.summary()
+    # Not every class is a test case; and a case that asserts nothing still never passes.
+    assert not run("x = 1", "class Helper:\n    pass\n").passed
+    empty = "import unittest\nclass T(unittest.TestCase):\n    pass\n"
+    assert not run("x = 1", empty).passed and "no checks" in run("x = 1", empty).summary()
+
+
 def test_asserts_in_a_loop_count_as_a_check() -> None:
     tests = "for a, b in [(1, 2), (2, 4)]:\n    assert f(a) == b\n"
     assert run("def f(x):\n    return 2 * x\n", tests).passed
