@@ -393,7 +393,7 @@ def lookup(row: dict[str, Any], column: str) -> Any:
         values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
         if not values or any(v is _MISSING for v in values):
             return _MISSING
-        return "\n\n".join(t for t in (cell_text(v) for v in values) if t)
+        return "\n\n".join(t for t in (_text_of_cell(v) for v in values) if t)
     if "." not in column:
         return _MISSING
     value: Any = row
@@ -410,6 +410,16 @@ def lookup(row: dict[str, Any], column: str) -> Any:
         else:
             return _MISSING
     return value
+
+
+def _text_of_cell(value: Any) -> str | None:
+    """A cell as text to read: a list of strings (DREAM's dialogue lines, a paragraph list)
+    one per line, not as JSON."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "\n".join(v.strip() for v in value if v.strip()) or None
+    return cell_text(value)
 
 
 def lookup_columns(row: dict[str, Any], column: str) -> Any:
@@ -601,7 +611,8 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
 # Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
 CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
                           "background", "evidence", "supporting_text", "ctx", "body",
-                          "premise", "scenario", "narrative", "text_passage", "reading")
+                          "premise", "scenario", "narrative", "text_passage", "reading",
+                          "dialogue", "paragraphs")
 
 
 # Columns holding an image a problem is about (HLE, MathVista, ScienceQA): text-only here.
@@ -627,8 +638,8 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
             + shlex.quote(f"{column}="))
     passages = Counter(
         key for problem in problems[:50] for key, value in problem.meta.items()
-        if key.casefold() in CONTEXT_COLUMN_GUESSES and isinstance(value, str)
-        and len(value) >= 40 and value.strip() not in problem.question
+        if key.casefold() in CONTEXT_COLUMN_GUESSES
+        and _left_out_passage(value, problem.question)
     )
     if passages:
         column = passages.most_common(1)[0][0]
@@ -645,6 +656,13 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
                 f"student that always answers {letter} scores 100%: --shuffle-choices gives "
                 "each problem's options an order of their own (seeded by its content)")
     return notes
+
+
+def _left_out_passage(value: Any, question: str) -> bool:
+    """A text (or list of lines: DREAM's dialogue) long enough to be a passage, and not
+    part of the question."""
+    text = _text_of_cell(value) if isinstance(value, (str, list)) else None
+    return text is not None and len(text) >= 40 and text.strip() not in question
 
 
 def find_problem(problems: list[Problem], problem_id: str) -> Problem:
@@ -1298,7 +1316,7 @@ def _question_text(value: Any) -> str | None:
         user = [m["content"] for m in value
                 if m.get("role", "user") == "user" and isinstance(m["content"], str)]
         return "\n\n".join(t.strip() for t in user if t.strip()) or None
-    return cell_text(value)
+    return _text_of_cell(value)
 
 
 def extract_boxed(text: str) -> str | None:
@@ -1641,7 +1659,8 @@ TEST_COLUMN_GUESSES = ("test", "test_list", "test_cases", "unit_tests", "test_co
 # Columns that hold a multiple-choice problem's options under another name (MMLU-Pro's
 # `options`, HellaSwag's `endings`, …).
 OPTION_COLUMN_GUESSES = ("options", "choices", "answer_choices", "endings", "candidates",
-                         "answers_list", "option_list")
+                         "answers_list", "option_list", "choice", "option", "answer_options",
+                         "mc_options")
 
 
 def _option_marks(value: Any) -> list[bool] | None:

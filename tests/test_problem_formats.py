@@ -2040,6 +2040,29 @@ def test_musr_narrative_python_literal_choices_and_an_answer_index(
     assert "--question-field narrative,question" in note
 
 
+def test_dream_dialogue_lines_and_options_under_choice(write_file: WriteFile) -> None:
+    """DREAM: the passage is a list of dialogue lines, the options a list under `choice`,
+    the answer the right option's text."""
+    from sml_cli.problems import loading_notes
+
+    path = write_file("dream.jsonl", jsonl({
+        "id": "4-199", "dialogue": ["W: The movie next Tuesday has been cancelled.",
+                                    "M: That's a pity, I was looking forward to it."],
+        "question": "How does the man feel?", "choice": ["Relieved.", "Disappointed.",
+                                                         "Indifferent."],
+        "answer": "Disappointed."}))
+    assert "map it with --field choices=choice" in str(load_error(path))
+    (p,) = load(path, columns={"choices": "choice"})
+    assert p.answer == "B" and correct(p, "Disappointed") and not correct(p, "A")
+    [note] = loading_notes([p])
+    assert "--question-field dialogue,question" in note
+    (joined,) = load(path, question="dialogue,question", columns={"choices": "choice"})
+    # The lines one per line, as a reader would see them (not a JSON list).
+    assert joined.question.startswith("W: The movie next Tuesday has been cancelled.\nM: ")
+    assert "How does the man feel?" in joined.question and "[" not in joined.question
+    assert loading_notes([joined]) == []
+
+
 # ----------------------------------------------------------------------------- --where
 
 HLE_LIKE = [
