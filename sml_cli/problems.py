@@ -702,8 +702,9 @@ def _read_rows(path: Path, header: tuple[str, ...] = ()
         elif suffix == ".arrow":
             yield from _read_arrow(path)
         elif suffix in (".csv", ".tsv"):
-            yield from _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",",
-                                 given_header=header)
+            tsv = suffix == ".tsv"
+            yield from _read_csv(path, delimiter="\t" if tsv else ",", given_header=header,
+                                 quoting=_tsv_quoting(path) if tsv else csv.QUOTE_MINIMAL)
         elif suffix == ".json" and _looks_like_json_array(path):
             yield from _read_json_array(path)
         elif suffix == ".json":
@@ -966,11 +967,25 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
         yield line, _json_row(row, path, line)
 
 
-def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = ()
-              ) -> Iterator[tuple[int, dict[str, Any]]]:
+def _tsv_quoting(path: Path) -> int:
+    """How a TSV file quotes. Many are written with no quoting at all (the format has none:
+    a field cannot hold a tab or a newline), so a question that opens with a quotation mark
+    is text, not a quoted field; others (pandas') quote as CSV does. A file that does not
+    parse with quotes is read without them."""
+    try:
+        with _open_text(path, newline="") as fh:
+            for _ in csv.reader(fh, delimiter="\t", strict=True):
+                pass
+    except csv.Error:
+        return csv.QUOTE_NONE
+    return csv.QUOTE_MINIMAL
+
+
+def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
+              quoting: int = csv.QUOTE_MINIMAL) -> Iterator[tuple[int, dict[str, Any]]]:
     with _open_text(path, newline="") as fh:
         # strict: a stray or unclosed quote is an error on its line, not a silently merged row
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        reader = csv.reader(fh, delimiter=delimiter, strict=True, quoting=quoting)
         start_line = 1
 
         def malformed(exc: csv.Error) -> ProblemFileError:
@@ -979,7 +994,8 @@ def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = ()
                     f"malformed CSV (a quoted field opened on line {start_line} is never closed)"
                 )
             else:
-                message = f"malformed CSV ({exc})"
+                shown = str(exc).replace("\t", "\\t")  # (a tab would print as spaces)
+                message = f"malformed CSV ({shown})"
             return ProblemFileError(str(path), message, start_line)
 
         if given_header:

@@ -113,6 +113,21 @@ def test_tsv(write_file: WriteFile) -> None:
     assert (p.question, p.answer, p.verifier) == ("How many legs has a spider?", "8", "numeric")
 
 
+def test_tsv_without_quoting_keeps_quotation_marks_as_text(write_file: WriteFile) -> None:
+    # Many TSVs (MGSM's) quote nothing: a question opening with a quotation mark is text.
+    path = write_file("p.tsv", 'question\tanswer\n"Hello," said Tom. 3 + 2 apples?\t5\n'
+                               'She said "no" twice. 1 + 1?\t2\n')
+    hello, said_no = load(path)
+    assert hello.question == '"Hello," said Tom. 3 + 2 apples?' and hello.answer == "5"
+    assert said_no.question == 'She said "no" twice. 1 + 1?'
+    # …while one written with CSV quoting (pandas' to_csv(sep="\t")) is unquoted as CSV.
+    quoted = write_file("q.tsv", 'question\tanswer\n"Tab\tinside, ""quoted"""\t7\n')
+    (p,) = load(quoted)
+    assert p.question == 'Tab\tinside, "quoted"' and p.answer == "7"
+    ragged = write_file("r.tsv", 'question\tanswer\n"Hi" there\t1\textra\n')
+    assert_at_line(load_error(ragged), ragged, 2, "3 columns but the header has 2")
+
+
 def test_json_array(write_file: WriteFile) -> None:
     path = write_file(
         "p.json",
