@@ -25,7 +25,7 @@ from fractions import Fraction
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sml_cli.cells import cell_text, clipped, list_cell
 from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
@@ -967,7 +967,7 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
         yield line, _json_row(row, path, line)
 
 
-def _tsv_quoting(path: Path) -> int:
+def _tsv_quoting(path: Path) -> Literal[0, 3]:
     """How a TSV file quotes. Many are written with no quoting at all (the format has none:
     a field cannot hold a tab or a newline), so a question that opens with a quotation mark
     is text, not a quoted field; others (pandas') quote as CSV does. A file that does not
@@ -982,7 +982,8 @@ def _tsv_quoting(path: Path) -> int:
 
 
 def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
-              quoting: int = csv.QUOTE_MINIMAL) -> Iterator[tuple[int, dict[str, Any]]]:
+              quoting: Literal[0, 3] = csv.QUOTE_MINIMAL
+              ) -> Iterator[tuple[int, dict[str, Any]]]:
     with _open_text(path, newline="") as fh:
         # strict: a stray or unclosed quote is an error on its line, not a silently merged row
         reader = csv.reader(fh, delimiter=delimiter, strict=True, quoting=quoting)
