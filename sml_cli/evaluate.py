@@ -26,7 +26,7 @@ from sml_cli.errors import SmlError, UsageError
 from sml_cli.metrics import summarize
 from sml_cli.models import ModelSettings, close_http_sessions, make_model, validate_model_name
 from sml_cli.participants import Participant
-from sml_cli.problems import FieldMap, Problem, load_problems
+from sml_cli.problems import FieldMap, Problem, field_flags, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
 from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo
 from sml_cli.store import BackgroundWriter, Store
@@ -155,6 +155,8 @@ def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) 
         "problems": options.problems,
         # (which rows: the keys below tell whether two runs used the same problems)
         "where": [str(f) for f in options.fields.where],
+        # How the file's columns were read: the flags that reproduce the problem list.
+        "mapping": field_flags(options.fields),
         "problem_keys": hashlib.sha256(
             "\n".join(p.key for p in problems).encode()
         ).hexdigest()[:16],

@@ -543,6 +543,27 @@ def suggesting_options(load: Callable[[Remedy, int | None], T]) -> T:
         raise
 
 
+def field_flags(fields: FieldMap) -> dict[str, Any]:
+    """The column-mapping flags `fields` stands for, defaults left out (a run's provenance)."""
+    default = FieldMap()
+    flags: dict[str, Any] = {}
+    if fields.question != default.question:
+        flags["--question-field"] = fields.question
+    if fields.answer != default.answer:
+        flags["--answer-field"] = fields.answer
+    if fields.answer_pattern is not None:
+        flags["--answer-pattern"] = fields.answer_pattern
+    if fields.columns:
+        flags["--field"] = [f"{name}={column}" for name, column in fields.columns.items()]
+    if fields.header:
+        flags["--columns"] = ",".join(fields.header)
+    if fields.index_base != default.index_base:
+        flags["--index-base"] = fields.index_base
+    if fields.shuffle_choices:
+        flags["--shuffle-choices"] = True
+    return flags
+
+
 def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
     """`fields` as the command-line options in `remedy` would change it."""
     for flag, value in remedy:

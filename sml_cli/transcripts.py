@@ -68,6 +68,7 @@ from sml_cli.problems import (
     _missing_column_hint,
     _read_rows,
     data_files,
+    field_flags,
     has_column,
     load_problems,
     lookup,
@@ -835,7 +836,8 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     max_turns = max(t.student_turns for t in transcripts)
     run_id = run_id or new_run_id()
     config = {"kind": "import", "source": str(path), "match": match,
-              "n_transcripts": len(transcripts), "max_turns": max_turns}
+              "n_transcripts": len(transcripts), "max_turns": max_turns,
+              "mapping": import_flags(fmt or TranscriptFormat())}
     if fmt is not None and fmt.fields.answers_optional:
         config["n_without_answer"] = sum(t.problem.verifier == UNVERIFIED for t in transcripts)
     sessions: list[SessionInfo] = []
@@ -865,6 +867,25 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     elapsed = time.perf_counter() - started
     return {"run_id": run_id, "elapsed_s": round(elapsed, 3), "config": config,
             **summarize(sessions, max_turns)}
+
+
+def import_flags(fmt: TranscriptFormat) -> dict[str, Any]:
+    """The flags `fmt` stands for, defaults left out: how the file was read (provenance)."""
+    flags = field_flags(fmt.fields)
+    given: dict[str, Any] = {
+        "--turns-field": fmt.turns_field, "--group-by": fmt.group_by,
+        "--dialogue-per-file": fmt.dialogue_per_file or None,
+        "--student-role": ",".join(fmt.student_roles) or None,
+        "--teacher-role": ",".join(fmt.teacher_roles) or None,
+        "--speaker-field": fmt.speaker_field, "--text-field": fmt.text_field,
+        "--alternate": fmt.alternate,
+        "--question-from-first-turn": fmt.question_from_first_turn or None,
+        "--allow-missing-answers": fmt.fields.answers_optional or None,
+        "--where": [str(f) for f in fmt.fields.where] or None,
+        "--condition": fmt.condition,
+    }
+    flags.update({flag: value for flag, value in given.items() if value is not None})
+    return flags
 
 
 def _session(t: Transcript, run_id: str, sample: int, max_turns: int) -> SessionInfo:

@@ -347,6 +347,29 @@ def test_bad_problem_file_exits_2_naming_file_and_line(
         assert sqlite_rows(db, "SELECT count(*) FROM runs") == [(0,)]
 
 
+def test_the_run_config_records_the_column_mapping(
+    stub: Callable[..., StubServer], tmp_path: Path
+) -> None:
+    """A headerless TSV with its columns named: the config says how the file was read, so
+    that the run can be reproduced from its JSON; a plain file records no mapping."""
+    stub()
+    path = tmp_path / "mgsm.tsv"
+    path.write_text("What is 2 + 2?\t4\nWhat is 3 + 4?\t7\n", encoding="utf-8")
+    db, out = tmp_path / "e.db", tmp_path / "r.json"
+    result = invoke(["eval", *MODELS, "--problems", str(path), "--columns", "q,a",
+                     "--question-field", "q", "--answer-field", "a", "--max-turns", "1",
+                     "--db", str(db), "--json", str(out)])
+    assert result.exit_code == 0, cli_output(result)
+    config = json.loads(out.read_text())["config"]
+    assert config["mapping"] == {"--question-field": "q", "--answer-field": "a",
+                                 "--columns": "q,a"}
+    assert config["n_problems"] == 2
+    plain = invoke(["eval", *MODELS, "--max-turns", "1", "--limit", "1", "--db", str(db),
+                    "--json", str(out)])
+    assert plain.exit_code == 0, cli_output(plain)
+    assert json.loads(out.read_text())["config"]["mapping"] == {}
+
+
 def test_unwritable_json_path_is_refused_before_the_run(
     problems_file: Path, tmp_path: Path
 ) -> None:

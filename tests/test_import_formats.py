@@ -905,8 +905,12 @@ def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
     assert "--group-by COLUMN, or with --dialogue-per-file when each file holds" in refused
     clash = import_fails(folder, db, "--dialogue-per-file", "--group-by", "question")
     assert "--dialogue-per-file and --group-by" in clash
-    s = only(import_ok(folder, db, "--dialogue-per-file", "--text-field", "anonymised",
-                       "--match", "mention"))
+    result = import_ok(folder, db, "--dialogue-per-file", "--text-field", "anonymised",
+                       "--match", "mention")
+    # The run's config says how the files were read.
+    assert result["config"]["mapping"] == {"--dialogue-per-file": True,
+                                           "--text-field": "anonymised"}
+    s = only(result)
     # The same dialogues as grouped by a column (above).
     assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
     assert s["leak_rate"] == 0.5
