@@ -462,15 +462,21 @@ def test_report_of_an_imported_run(run: Run, tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     db = tmp_path / "imported.db"
     imported = CliRunner().invoke(app, ["sessions", "import", str(path), "--match", "mention",
-                                        "--run-id", "imp", "--db", str(db)])
+                                        "--run-id", "imp", "--db", str(db),
+                                        "--teacher-role", "teacher", "--condition", "a b"])
     assert imported.exit_code == 0, cli_output(imported)
     out = tmp_path / "imp.html"
     result = CliRunner().invoke(app, ["report", "imp", "--db", str(db), "--html", str(out)])
     assert result.exit_code == 0, cli_output(result)
     page = out.read_text(encoding="utf-8")
     dom = parse(page)
+    # Where the dialogues came from, and the flags they were read with (as typed).
+    meta = " ".join(dom.find("div", class_="meta").all_text().split())
+    assert meta.startswith(f"imported from {path} · read with --")
+    assert "--teacher-role teacher" in meta and "--condition 'a b'" in meta
+    assert "guard" not in meta and "student" not in meta  # (an import has neither)
     (line,) = dom.find("svg", id="chart-success").find_all("polyline")
-    assert line.attrs["data-condition"] == "imported"
+    assert line.attrs["data-condition"] == "a b"
     assert "How many &lt;b&gt;pens&lt;/b&gt;?" in page
     assert [m.all_text() for m in dom.find("details", class_="session").find_all("mark")] == [
         "12"]  # the teacher told the answer before the student said it
