@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 from rich.text import Text
 
 from sml_cli.cells import clipped, head
-from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
+from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, flags_text, load_problems
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -128,13 +129,32 @@ def delta_cells(d: dict) -> list[str]:
     return [f"[{style}]{d['delta'] * 100:+.1f} pts[/]", f"[{lo * 100:+.1f}, {hi * 100:+.1f}]"]
 
 
+def run_description(config: dict) -> str:
+    """One line on what a run was: its models and problems (with the flags the file was read
+    with), or where its dialogues were imported from."""
+    read_with = flags_text(config.get("mapping") or {})
+    if config.get("kind") == "import":
+        where = f"imported from {config.get('source')}"
+    elif config.get("student"):
+        models = str(config["student"])
+        if config.get("teacher"):
+            models += f" → {config['teacher']}"
+        where = f"{models} · {config.get('problems')}"
+    else:
+        return ""
+    return where + (f" · read with {read_with}" if read_with else "")
+
+
 def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
     """The per-condition table and the paired deltas of an eval's SPEC §4 JSON."""
     from rich import box
 
     out = target or console
-    table = Table(title=f"Run {result['run_id']}", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False, collapse_padding=True, padding=(0, 1))
+    out.print(f"[italic]Run {rich_escape(result['run_id'])}[/]")
+    described = run_description(result.get("config") or {})
+    if described:  # (its own line, not the table's title: a title wraps at the table's width)
+        out.print(f"[dim]{rich_escape(described)}[/]")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
     for name, justify in [
         ("condition", "left"), ("n", "right"), ("err", "right"), ("solved", "right"),
         ("95% CI", "right"), ("by turn %", "left"), ("1st", "right"),

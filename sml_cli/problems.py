@@ -564,6 +564,15 @@ def field_flags(fields: FieldMap) -> dict[str, Any]:
     return flags
 
 
+def flags_text(flags: dict[str, Any]) -> str:
+    """Recorded flags (`field_flags`) as a command line would give them."""
+    parts: list[str] = []
+    for flag, value in flags.items():
+        for one in value if isinstance(value, list) else [value]:
+            parts.append(flag if one is True else f"{flag} {shlex.quote(str(one))}")
+    return " ".join(parts)
+
+
 def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
     """`fields` as the command-line options in `remedy` would change it."""
     for flag, value in remedy:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import shlex
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from sml_cli import __version__
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.metrics import ordered_conditions, run_deltas, summarize
-from sml_cli.problems import Problem
+from sml_cli.problems import Problem, flags_text
 from sml_cli.records import SessionInfo, Turn
 from sml_cli.store import Store
 
@@ -398,17 +397,9 @@ def render_html(data: RunData, store: Store) -> str:
         chart_deltas=jinja2.utils.markupsafe.Markup(_svg_deltas(result["deltas"])),
         problem_rows=problem_rows, transcripts=transcripts, version=__version__,
         run=data.run, max_turns=data.max_turns,
-        read_with=mapping_text(result["config"].get("mapping") or {}),
+        read_with=flags_text(result["config"].get("mapping") or {}),
     )
 
-
-def mapping_text(mapping: dict[str, Any]) -> str:
-    """A run's recorded column-mapping flags as a command line would give them."""
-    parts: list[str] = []
-    for flag, value in mapping.items():
-        for one in value if isinstance(value, list) else [value]:
-            parts.append(flag if one is True else f"{flag} {shlex.quote(str(one))}")
-    return " ".join(parts)
 
 
 def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], list[dict]]:

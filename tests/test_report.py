@@ -146,6 +146,9 @@ def test_terminal_report_prints_the_table_and_the_chart(run: Run) -> None:
     output = cli_output(result)
     assert result.exit_code == 0, output
     assert f"Run {RUN_ID}" in output
+    # What the run was, under its id: models and problems.
+    assert "openai/student → openai/teacher · " in output
+    assert "problems.jsonl" in " ".join(output.split()).replace(" ", "")[:400]
     assert "Paired differences in success rate" in output and "answer-symmetric" in output
     assert "Success by student turn" in output
     chart = output[output.index("Success by student turn"):]
