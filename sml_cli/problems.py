@@ -1029,29 +1029,28 @@ def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
                 message = f"malformed CSV ({shown})"
             return ProblemFileError(str(path), message, start_line)
 
+        def next_row() -> list[str] | None:
+            try:
+                return next(reader)
+            except StopIteration:
+                return None
+            except csv.Error as exc:
+                raise malformed(exc) from None
+
         if given_header:
             header = list(given_header)
         else:
-            try:
-                header = next(reader)
-            except StopIteration:
+            first = next_row()
+            if first is None:
                 return
-            except csv.Error as exc:
-                raise malformed(exc) from None
-            header = [h.strip() for h in header]
+            header = [h.strip() for h in first]
             if len(set(header)) != len(header):
                 duplicated = sorted({h for h in header if header.count(h) > 1})
                 raise ProblemFileError(
                     str(path), f"the header repeats column(s) "
                     f"{', '.join(map(repr, duplicated))}", 1)
             start_line = reader.line_num + 1
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise malformed(exc) from None
+        while (values := next_row()) is not None:
             if not any(v.strip() for v in values):
                 start_line = reader.line_num + 1
                 continue

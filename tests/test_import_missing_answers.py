@@ -110,7 +110,8 @@ def test_summary_shows_dashes_and_says_why(bridge: Path, db: Path) -> None:
     result = invoke("sessions", "import", bridge, "--db", db, *BRIDGE_ARGS,
                     "--allow-missing-answers")
     assert result.exit_code == 0, describe(result)
-    row = next(line for line in result.stdout.splitlines() if line.strip().startswith("imported"))
+    row = next(line for line in result.stdout.splitlines()
+               if line.split()[:1] == ["imported"] and line.split()[1].isdigit())
     assert row.split()[:5] == ["imported", "2", "0", "–", "–"]
     assert "20%" in row  # asks
     assert "all 2 dialogues had no reference answer" in flat(result.stderr)
