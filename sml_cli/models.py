@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from sml_cli.errors import UsageError
 from sml_cli.participants import (
     Message,
+    Participant,
     ParticipantError,
     Reply,
     TokenCallback,
@@ -209,13 +210,18 @@ def routed(model: str, settings: ModelSettings) -> str:
     `Qwen/Qwen2.5-7B-Instruct`, Ollama's `qwen2.5:7b`), given a custom endpoint, is a model
     of that OpenAI-compatible server: `openai/` goes in front, as a vLLM user would write it
     by hand after the first error."""
-    if (is_embedded(model) or model == HUMAN
-            or any(model.startswith(p) for p in _DIRECT_PROVIDERS)):
-        return model
-    base_vars, _ = _DIRECT_PROVIDERS["openai/"]
-    if not (settings.api_base or any(os.environ.get(v) for v in base_vars)):
+    if not _routing_asks_litellm(model, settings):
         return model
     return "openai/" + model if names_no_provider(model) else model
+
+
+def _routing_asks_litellm(model: str, settings: ModelSettings) -> bool:
+    """Whether `routed` must ask litellm about this name (importing it: seconds)."""
+    if (is_embedded(model) or model == HUMAN
+            or any(model.startswith(p) for p in _DIRECT_PROVIDERS)):
+        return False
+    base_vars, _ = _DIRECT_PROVIDERS["openai/"]
+    return bool(settings.api_base or any(os.environ.get(v) for v in base_vars))
 
 
 def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | None:
@@ -802,8 +808,30 @@ def _describe(exc: BaseException) -> str:
     return f"{name}: {text[:300]}" if text else name
 
 
-def make_model(model: str, settings: ModelSettings) -> LiteLLMModel | OpenAICompatibleModel:
+class _MadeOnFirstCall:
+    """A model whose routing needs litellm, which is not loaded yet: it is made on its first
+    call, off the event loop (`sml chat` opens its window at once instead of freezing for
+    the seconds litellm takes to import)."""
+
+    def __init__(self, model: str, settings: ModelSettings) -> None:
+        self.name = model
+        self._settings = settings
+        self._inner: Participant | None = None
+
+    async def respond(self, messages: list[Message],
+                      on_token: TokenCallback | None = None) -> Reply:
+        inner = self._inner
+        if inner is None:
+            await asyncio.to_thread(_import_litellm)
+            inner = self._inner = make_model(self.name, self._settings)
+        return await inner.respond(messages, on_token)
+
+
+def make_model(model: str, settings: ModelSettings
+               ) -> LiteLLMModel | OpenAICompatibleModel | _MadeOnFirstCall:
     """A participant for a model string (`local`, `gguf:PATH` or any litellm model)."""
+    if _litellm is None and _routing_asks_litellm(model, settings):
+        return _MadeOnFirstCall(model, settings)
     if is_embedded(model):
         from sml_cli import embedded
 

