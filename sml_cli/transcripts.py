@@ -47,6 +47,7 @@ from typing import Any
 
 from sml_cli import guard
 from sml_cli.cells import clipped, list_cell
+from sml_cli.datafiles import data_files, read_rows, source_exists
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
@@ -66,13 +67,10 @@ from sml_cli.problems import (
     _jsonable,
     _keys_by_case,
     _missing_column_hint,
-    _read_rows,
-    data_files,
     field_flags,
     has_column,
     load_problems,
     lookup,
-    source_exists,
     suggesting_options,
     with_options,
 )
@@ -225,7 +223,7 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
         raise UsageError("--dialogue-per-file and --group-by both say how turns make "
                          "dialogues: give one")
     for shard in data_files(file):
-        rows: Iterable[tuple[int, dict[str, Any]]] = _read_rows(shard, fmt.fields.header)
+        rows: Iterable[tuple[int, dict[str, Any]]] = read_rows(shard, fmt.fields.header)
         if fmt.dialogue_per_file:
             rows = _tagged_with_file(rows, shard, file)
         if selector is not None:
