@@ -20,10 +20,10 @@ from typing import Protocol
 from sml_cli import guard as leak_guard
 from sml_cli.engine import Session, next_speaker
 from sml_cli.errors import UsageError
+from sml_cli.mapping import FieldMap
 from sml_cli.models import HUMAN, ModelSettings, make_model, validate_model_name
 from sml_cli.participants import Message, Participant, Reply, TokenCallback
 from sml_cli.problems import (
-    FieldMap,
     Problem,
     find_problem,
     load_problems,

@@ -18,8 +18,8 @@ from sml_cli.errors import SmlError
 if TYPE_CHECKING:
     from typer._click.core import Context  # the click typer vendors, which it calls us with
 
+    from sml_cli.mapping import FieldMap
     from sml_cli.models import ModelSettings
-    from sml_cli.problems import FieldMap
 
 
 def _print_error(message: str) -> None:
@@ -191,7 +191,7 @@ def _field_map(
     answers_optional: bool = False, where: list[str] | None = None,
     columns: str | None = None,
 ) -> FieldMap:
-    from sml_cli.problems import (
+    from sml_cli.mapping import (
         FieldMap,
         parse_columns_option,
         parse_field_options,

@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from sml_cli.cells import clipped, head
-from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, flags_text, load_problems
+from sml_cli.mapping import flags_text
+from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
 
 if TYPE_CHECKING:
     from rich.text import Text

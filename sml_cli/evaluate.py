@@ -23,10 +23,11 @@ from typing import Any
 
 from sml_cli.engine import Session
 from sml_cli.errors import SmlError, UsageError
+from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
 from sml_cli.models import ModelSettings, close_http_sessions, make_model, validate_model_name
 from sml_cli.participants import Participant
-from sml_cli.problems import FieldMap, Problem, field_flags, load_problems
+from sml_cli.problems import Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
 from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo
 from sml_cli.store import BackgroundWriter, Store

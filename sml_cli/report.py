@@ -16,8 +16,9 @@ from typing import Any
 
 from sml_cli import __version__
 from sml_cli.errors import SmlError, UsageError
+from sml_cli.mapping import flags_text
 from sml_cli.metrics import ordered_conditions, run_deltas, summarize
-from sml_cli.problems import Problem, flags_text
+from sml_cli.problems import Problem
 from sml_cli.records import SessionInfo, Turn
 from sml_cli.store import Store
 

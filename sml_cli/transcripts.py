@@ -49,30 +49,32 @@ from sml_cli import guard
 from sml_cli.cells import clipped, list_cell
 from sml_cli.datafiles import data_files, read_rows, source_exists
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
-from sml_cli.metrics import session_scores, summarize
-from sml_cli.numbers import find_numbers, numbers_equal, parse_number
-from sml_cli.participants import split_reasoning
-from sml_cli.problems import (
+from sml_cli.mapping import (
     _MISSING,
     QUESTION_COLUMN_GUESSES,
-    UNVERIFIED,
     FieldMap,
-    MissingAnswerError,
-    Problem,
     Remedy,
     RowSelector,
-    _build_problem,
     _column_guess,
-    _compile_answer_pattern,
-    _jsonable,
     _keys_by_case,
     _missing_column_hint,
     field_flags,
     has_column,
-    load_problems,
     lookup,
     suggesting_options,
     with_options,
+)
+from sml_cli.metrics import session_scores, summarize
+from sml_cli.numbers import find_numbers, numbers_equal, parse_number
+from sml_cli.participants import split_reasoning
+from sml_cli.problems import (
+    UNVERIFIED,
+    MissingAnswerError,
+    Problem,
+    _build_problem,
+    _compile_answer_pattern,
+    _jsonable,
+    load_problems,
 )
 from sml_cli.records import (
     ASKED,

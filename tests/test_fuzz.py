@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 
 from sml_cli.cli import app
 from sml_cli.errors import ProblemFileError, UsageError
-from sml_cli.problems import KNOWN_FIELDS, VERIFIERS, load_problems
+from sml_cli.mapping import KNOWN_FIELDS
+from sml_cli.problems import VERIFIERS, load_problems
 from sml_cli.transcripts import import_file
 
 FUZZ = settings(max_examples=150, derandomize=True, database=None, deadline=None,

@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 
 from sml_cli.cli import app
 from sml_cli.errors import ProblemFileError, UsageError
-from sml_cli.problems import FieldMap, Problem, load_problems, parse_where_options
+from sml_cli.mapping import FieldMap, parse_where_options
+from sml_cli.problems import Problem, load_problems
 from sml_cli.verification import check
 
 WriteFile = Callable[[str, "str | bytes"], Path]

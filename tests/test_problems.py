@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from sml_cli.errors import ProblemFileError, UsageError
+from sml_cli.mapping import FieldMap
 from sml_cli.problems import (
     BUILTIN_SETS,
-    FieldMap,
     Problem,
     builtin_path,
     choice_index,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sml_cli.errors import ProblemFileError
-from sml_cli.problems import PROBE_ROWS, FieldMap, MissingAnswerError, load_problems
+from sml_cli.mapping import PROBE_ROWS, FieldMap
+from sml_cli.problems import MissingAnswerError, load_problems
 from tests.test_import_formats import import_fails, import_ok, jsonl, texts
 from tests.test_problem_formats import invoke, said
 

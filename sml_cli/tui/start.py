@@ -25,7 +25,8 @@ from textual.widgets import (
 
 from sml_cli.chat import ChatOptions
 from sml_cli.errors import SmlError
-from sml_cli.problems import BUILTIN_SETS, shell_options
+from sml_cli.mapping import shell_options
+from sml_cli.problems import BUILTIN_SETS
 from sml_cli.records import CONDITIONS
 
 ROLE_HELP = {
