@@ -87,7 +87,9 @@ def validate(options: ChatOptions) -> None:
     if options.guard not in GUARD_POLICIES:
         raise UsageError(f"--guard {options.guard!r}: choose from {', '.join(GUARD_POLICIES)}")
     if (options.question is None) != (options.answer is None):
-        raise UsageError("--question and --answer go together")
+        raise UsageError("--question and --answer go together: your own question needs its "
+                         "answer (the teacher may be told it, and attempts are checked "
+                         "against it)")
     student, teacher = options.models()
     if options.role == "watch" and HUMAN in (student, teacher):
         raise UsageError("--role watch shows two models; use --role student/teacher to play")

@@ -723,6 +723,16 @@ def test_start_screen_opens_the_chosen_session(fake_models, problems_file, db):
             assert app.screen is start
             assert "nope.jsonl" in str(start.query_one("#start-error", Static).content)
 
+            # Your own question without its answer: said why it is needed (the field's
+            # placeholder says so too), no session.
+            await enter(pilot, "Why is the sky blue?", "#question")
+            await until(pilot, lambda: "your own question needs its answer" in str(
+                start.query_one("#start-error", Static).content))
+            assert app.screen is start
+            assert start.query_one("#answer", Input).placeholder == \
+                "needed with your own question"
+            start.query_one("#question", Input).value = ""
+
             # A malformed file names the file and line.
             bad = problems_file.with_name("bad.jsonl")
             bad.write_text('{"question": "ok", "answer": "1"}\n{"question": \n', encoding="utf-8")

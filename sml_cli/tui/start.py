@@ -72,7 +72,8 @@ class StartScreen(Screen[ChatOptions]):
                                 compact=True)
                 with Vertical():
                     yield Label("and its answer")
-                    yield Input(d.answer or "", id="answer", placeholder="optional", compact=True)
+                    yield Input(d.answer or "", id="answer",
+                                placeholder="needed with your own question", compact=True)
             with Horizontal(classes="row"):
                 with Vertical():
                     yield Label("Student model")
