@@ -405,6 +405,10 @@ def eval_command(
     prompts: PromptsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
                      ] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check the options and the problems, show the plan and how the "
+        "first problem's sessions open (the student's first request exactly as sent, each "
+        "teacher's prompt), and call no model and write nothing.")] = False,
 ) -> None:
     """Run a student model against a teacher over a problem set under several conditions."""
     import asyncio
@@ -426,6 +430,13 @@ def eval_command(
         teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
                                    teacher_max_tokens, timeout, retries),
     )
+    if dry_run:
+        from sml_cli.evaluate import preview
+
+        planned = preview(options)
+        console_views.print_notes(loading_notes(planned.problems, options.fields))
+        console_views.print_eval_preview(planned)
+        return
     run = EvalRun(options)
     console_views.print_notes(loading_notes(run.problems, options.fields))
     err = console_views.Console(stderr=True, highlight=False)

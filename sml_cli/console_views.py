@@ -19,6 +19,7 @@ from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from sml_cli.evaluate import EvalPreview
     from sml_cli.export import ExportOptions, ExportStats, StatsCell
     from sml_cli.prompts import Prompts
     from sml_cli.records import SessionInfo, Turn
@@ -128,6 +129,41 @@ def delta_cells(d: dict) -> list[str]:
     lo, hi = d["ci95"]
     style = "green" if lo > 0 else ("red" if hi < 0 else "default")
     return [f"[{style}]{d['delta'] * 100:+.1f} pts[/]", f"[{lo * 100:+.1f}, {hi * 100:+.1f}]"]
+
+
+def print_eval_preview(preview: EvalPreview) -> None:
+    """`sml eval --dry-run`: the plan, then how the first problem's sessions open."""
+    from rich.panel import Panel
+
+    from sml_cli.engine import BINARY_CORRECT, BINARY_INCORRECT, NEUTRAL
+
+    options = preview.options
+    problem = preview.problems[0]
+    samples = f" × {options.samples} samples" if options.samples > 1 else ""
+    console.print(
+        f"[bold]Dry run[/]: {len(preview.problems)} problem"
+        f"{'s' if len(preview.problems) != 1 else ''} × {len(options.conditions)} condition"
+        f"{'s' if len(options.conditions) != 1 else ''}{samples} = {preview.sessions} "
+        f"session{'s' if preview.sessions != 1 else ''}, up to {options.max_turns} student "
+        f"turns each · student {rich_escape(options.student)}"
+        + (f" · teacher {rich_escape(preview.teacher)}" if preview.teacher else ""))
+    console.print(f"How the sessions of the first problem ([bold]{rich_escape(problem.id)}[/]) "
+                  "open:")
+    for message in preview.student_request:
+        console.print(Panel(Text(message["content"]), title_align="left", border_style="green",
+                            title=f"student model request · {message['role']}"))
+    for condition in options.conditions:
+        if condition in preview.teacher_prompts:
+            console.print(Panel(
+                Text(preview.teacher_prompts[condition]), title_align="left",
+                border_style="magenta",
+                title=f"[magenta]teacher only[/] · {condition} · teacher system prompt"))
+        elif condition == "binary":
+            console.print(f"{condition}: no teacher model; after each attempt the student "
+                          f"hears {BINARY_CORRECT!r} or {BINARY_INCORRECT!r}")
+        else:
+            console.print(f"{condition}: no teacher model; the student hears {NEUTRAL!r}")
+    console.print("[dim]Nothing was run or written (drop --dry-run to run).[/]")
 
 
 def run_description(config: dict) -> str:

@@ -44,6 +44,18 @@ NEUTRAL = "Please continue."
 MAX_REGENERATIONS = 2
 
 
+def opening_rows(problem: Problem, condition: str, max_turns: int,
+                 prompts: Prompts) -> list[tuple[str, str, str, str]]:
+    """A session's opening as (role, visibility, kind, content): the student's prompt and the
+    question (public), then the teacher's prompt with what its condition grants (private)."""
+    rows = [("system", "public", STUDENT_PROMPT, student_prompt(problem, max_turns, prompts)),
+            ("system", "public", QUESTION, problem.public_question())]
+    if condition not in TEACHERLESS_CONDITIONS:
+        rows.append(("system", "teacher", TEACHER_PROMPT,
+                     teacher_prompt(problem, condition, prompts)))
+    return rows
+
+
 def _verdict_for(turns: list[Turn], student_turn: Turn) -> Turn | None:
     for t in turns:
         if t.kind == VERDICT and t.turn == student_turn.turn:
@@ -143,15 +155,10 @@ class Session:
         have = {t.kind for t in self.turns}
         if any(t.turn > 0 for t in self.turns):
             return  # the conversation has begun: its opening is complete
-        p, prompts = self.problem, self.prompts
-        if STUDENT_PROMPT not in have:
-            self._row("system", "public", STUDENT_PROMPT,
-                      student_prompt(p, self.info.max_turns, prompts), 0)
-        if QUESTION not in have:
-            self._row("system", "public", QUESTION, p.public_question(), 0)
-        if self.condition not in TEACHERLESS_CONDITIONS and TEACHER_PROMPT not in have:
-            self._row("system", "teacher", TEACHER_PROMPT,
-                      teacher_prompt(p, self.condition, prompts), 0)
+        for role, visibility, kind, content in opening_rows(
+                self.problem, self.condition, self.info.max_turns, self.prompts):
+            if kind not in have:
+                self._row(role, visibility, kind, content, 0)
 
     async def run(self) -> SessionInfo:
         try:

@@ -21,16 +21,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sml_cli.engine import Session
+from sml_cli.engine import Session, opening_rows
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
 from sml_cli.models import ModelSettings, close_http_sessions, make_model, validate_model_name
-from sml_cli.participants import Participant
+from sml_cli.participants import Message, Participant
 from sml_cli.problems import Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
-from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo
+from sml_cli.records import (
+    CONDITIONS,
+    GUARD_POLICIES,
+    TEACHER_PROMPT,
+    TEACHERLESS_CONDITIONS,
+    SessionInfo,
+    Turn,
+)
 from sml_cli.store import BackgroundWriter, Store
+from sml_cli.views import student_view
 
 # Options that define what a run measures. Changing any of them under the same --run-id would
 # mix incomparable sessions, so a resume with a different value is refused.
@@ -242,6 +250,43 @@ class EvalResult:
 
 
 ProgressHook = Callable[[SessionInfo], None]
+
+
+@dataclass
+class EvalPreview:
+    """What `sml eval --dry-run` shows before any model call: the plan, and how the first
+    problem's sessions open — the student's first request exactly as its model would be
+    sent it, and each teacher's prompt with what its condition grants."""
+
+    problems: list[Problem]
+    duplicates: list[tuple[str, str]]
+    options: EvalOptions
+    teacher: str | None
+    student_request: list[Message]
+    teacher_prompts: dict[str, str]  # condition → the teacher's system prompt (private)
+
+    @property
+    def sessions(self) -> int:
+        return len(self.problems) * len(self.options.conditions) * self.options.samples
+
+
+def preview(options: EvalOptions) -> EvalPreview:
+    """Validate and load as a run would, then build the openings; touches no database."""
+    validate(options)
+    prompts = Prompts(options.prompts_dir)
+    problems, duplicates = _distinct(_chosen(options))
+    first = problems[0]
+    openings = {c: opening_rows(first, c, options.max_turns, prompts)
+                for c in options.conditions}
+    public = [Turn(session_id="preview", seq=i, turn=0, role=role, visibility=visibility,
+                   kind=kind, content=content)
+              for i, (role, visibility, kind, content) in enumerate(
+                  openings[options.conditions[0]])]
+    teacher = run_config(options, problems, prompts)["teacher"]
+    return EvalPreview(
+        problems, duplicates, options, teacher, student_view(public),
+        {c: content for c, rows in openings.items()
+         for _, _, kind, content in rows if kind == TEACHER_PROMPT})
 
 
 class EvalRun:

@@ -370,6 +370,47 @@ def test_the_run_config_records_the_column_mapping(
     assert json.loads(out.read_text())["config"]["mapping"] == {}
 
 
+CANARY = "CANARY-7f3e-answer"
+
+
+def test_dry_run_shows_the_plan_and_the_openings_and_calls_no_model(
+    stub: Callable[..., StubServer], tmp_path: Path
+) -> None:
+    """--dry-run: what a run would do and what each side is told, before spending a call.
+    The student's request shown is the one its model would be sent: no canary answer in it;
+    the answer-condition teacher's prompt, marked teacher-only, holds it."""
+    server = stub()
+    problems = write_problems(tmp_path / "p.jsonl", [
+        {"id": "c1", "question": "Name the secret word.", "answer": CANARY,
+         "solution": f"It is {CANARY}."},
+        {"id": "c2", "question": "What is 2 + 2?", "answer": "4"}])
+    db = tmp_path / "never.db"
+    result = invoke(["eval", *MODELS, "--problems", str(problems), "--conditions",
+                     "answer,symmetric,binary,none", "--samples", "2", "--max-turns", "3",
+                     "--db", str(db), "--dry-run"])
+    output = cli_output(result)
+    assert result.exit_code == 0, output
+    flat = " ".join(output.split())
+    assert ("Dry run: 2 problems × 4 conditions × 2 samples = 16 sessions, up to 3 student "
+            "turns each · student openai/student · teacher openai/teacher") in flat
+    student_part = output[:output.index("teacher only")]
+    assert "student model request · system" in student_part
+    assert "Name the secret word." in student_part and "You have at most 3 messages" in flat
+    assert CANARY not in student_part
+    answer_panel = output[output.index("teacher only · answer"):
+                          output.index("teacher only · symmetric")]
+    assert CANARY in answer_panel
+    symmetric_panel = output[output.index("teacher only · symmetric"):]
+    assert CANARY not in symmetric_panel  # the symmetric teacher is told nothing either
+    assert "binary: no teacher model" in flat and "none: no teacher model" in flat
+    assert "Nothing was run or written" in flat
+    assert server.requests == [] and not db.exists()
+    # Bad options fail as a run would, still writing nothing.
+    bad = invoke(["eval", *MODELS, "--problems", str(problems), "--max-turns", "0",
+                  "--db", str(db), "--dry-run"])
+    assert bad.exit_code == 2 and "--max-turns" in cli_output(bad) and not db.exists()
+
+
 def test_unwritable_json_path_is_refused_before_the_run(
     problems_file: Path, tmp_path: Path
 ) -> None:
