@@ -425,9 +425,16 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
     return ()
 
 
-def _missing_column_hint(row: dict[str, Any], flag: str, guesses: tuple[str, ...],
-                         default: str, column: str) -> str:
-    remedy = _column_guess(row, flag, guesses, default, column)
+_GUESSES = {"question": ("--question-field", QUESTION_COLUMN_GUESSES),
+            "answer": ("--answer-field", ANSWER_COLUMN_GUESSES)}
+
+
+def missing_column(row: dict[str, Any], name: str, column: str) -> tuple[str, Remedy]:
+    """For a row without the `column` the `name` field (question or answer) is read from:
+    the hint for the error (" (is it 'query'? map it with --question-field query)") and the
+    options it names."""
+    flag, guesses = _GUESSES[name]
+    remedy = _column_guess(row, flag, guesses, name, column)
     if remedy:
-        return f" (is it {remedy[0][1]!r}? map it with {shell_options(remedy)})"
-    return f" (map another column with {flag})" if column == default else ""
+        return f" (is it {remedy[0][1]!r}? map it with {shell_options(remedy)})", remedy
+    return (f" (map another column with {flag})" if column == name else ""), ()

@@ -33,17 +33,14 @@ from sml_cli.datafiles import (
 from sml_cli.errors import ProblemFileError, UsageError
 from sml_cli.mapping import (
     _MISSING,
-    ANSWER_COLUMN_GUESSES,
-    QUESTION_COLUMN_GUESSES,
     FieldMap,
     Remedy,
     RowSelector,
-    _column_guess,
     _get,
-    _missing_column_hint,
     _text_of_cell,
     has_column,
     lookup_columns,
+    missing_column,
     suggesting_options,
     with_options,
 )
@@ -611,10 +608,8 @@ def _build_problem(
                 f"row of data ({clipped(str(next(iter(row))), 40)!r}, …): the file has no "
                 f"header row; name its columns with {named}", 1,
                 remedy=(("--columns", ",".join(names)),) if names else ())
-        guess = ("--question-field", QUESTION_COLUMN_GUESSES, "question", fields.question)
-        hint = _missing_column_hint(row, *guess)
-        raise fail(f"no {fields.question!r} field; fields here: {available}{hint}",
-                   _column_guess(row, *guess))
+        hint, remedy = missing_column(row, "question", fields.question)
+        raise fail(f"no {fields.question!r} field; fields here: {available}{hint}", remedy)
     question = _question_text(_get(row, fields.question))
     if not question:
         raise fail(f"{fields.question!r} is empty")
@@ -718,28 +713,26 @@ def _build_problem(
                                 and k.casefold() in TEST_COLUMN_GUESSES), None)
             scored = next((k for k, v in row.items() if isinstance(k, str)
                            and _scored_options(v)), None)
-            guess = ("--answer-field", ANSWER_COLUMN_GUESSES, "answer", fields.answer)
             if test_column and "tests" not in fields.columns:
                 hint = (f" (a code problem? its tests are in {test_column!r}: map them with "
                         f"--field tests={shlex.quote(test_column)}, and no answer is needed)")
-                remedy: Remedy = (("--field", f"tests={test_column}"),)
+                remedy = (("--field", f"tests={test_column}"),)
             elif scored and "choices" not in fields.columns:
                 hint = (f" (options with scores are in {scored!r}: map them with --field "
                         f"choices={shlex.quote(scored)}; the top-scored one is the answer)")
                 remedy = (("--field", f"choices={scored}"),)
             else:
-                hint, remedy = _missing_column_hint(row, *guess), _column_guess(row, *guess)
+                hint, remedy = missing_column(row, "answer", fields.answer)
             raise MissingAnswerError(
                 str(path), f"no {fields.answer!r} field; fields here: {available}{hint}", line,
                 remedy=remedy)
         # (AGIEval's multiple-choice rows hold `"answer": null` and the letter in `label`.)
         filled = {k: v for k, v in row.items() if cell_text(v) is not None}
-        guess = ("--answer-field", ANSWER_COLUMN_GUESSES, "answer", fields.answer)
-        named_answer = fields.answer.casefold() == "answer"
-        hint = _missing_column_hint(filled, *guess) if named_answer else ""
+        hint, remedy = (missing_column(filled, "answer", fields.answer)
+                        if fields.answer.casefold() == "answer" else ("", ()))
         raise MissingAnswerError(
             str(path), f"{fields.answer!r} is empty (and there are no 'tests'){hint}", line,
-            remedy=_column_guess(filled, *guess) if named_answer else ())
+            remedy=remedy)
 
     if verifier == "auto":
         if not options and not tests and "choices" not in fields.columns:

@@ -51,16 +51,14 @@ from sml_cli.datafiles import data_files, read_rows, source_exists
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.mapping import (
     _MISSING,
-    QUESTION_COLUMN_GUESSES,
     FieldMap,
     Remedy,
     RowSelector,
-    _column_guess,
     _keys_by_case,
-    _missing_column_hint,
     field_flags,
     has_column,
     lookup,
+    missing_column,
     suggesting_options,
     with_options,
 )
@@ -435,13 +433,12 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
                      if k not in ("problem", top_level, *ROW_FIELDS)}
     else:
         if not has_column(row, question):
-            guess = ("--question-field", QUESTION_COLUMN_GUESSES, "question", question)
-            hint = _missing_column_hint(row, *guess)
+            hint, remedy = missing_column(row, "question", question)
             raise ProblemFileError(
                 str(path), f"no 'problem' object and no {question!r} field; "
                 f"fields here: {available}{hint}; or, if the dialogue's opening turn "
                 "states the problem, take it from there with --question-from-first-turn",
-                line, remedy=_column_guess(row, *guess))
+                line, remedy=remedy)
         problem_row = {k: v for k, v in row.items() if k != top_level}
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
