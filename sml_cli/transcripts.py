@@ -39,11 +39,11 @@ import re
 import secrets
 import shlex
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sml_cli import guard
 from sml_cli.cells import clipped, list_cell
@@ -121,6 +121,13 @@ STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "cl
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",
                   "t", "coach", "mentor", "professor", "lecturer", "ta", "educator")
 SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")
+class Fail(Protocol):
+    """Makes the error of the row being read: its file and line named, and the options that
+    would get past it (see `suggesting_options`)."""
+
+    def __call__(self, message: str, remedy: Remedy = ()) -> ProblemFileError: ...
+
+
 # Claiming one label of a generic pair for a side gives the other label to the other side.
 LABEL_PAIRS = (("user", "assistant"), ("human", "gpt"))
 ROW_FIELDS = ("condition", "meta")
@@ -385,7 +392,7 @@ def _with_question(row: dict[str, Any], question: str) -> dict[str, Any]:
 
 
 def _problem_by_id(row: dict[str, Any], fmt: TranscriptFormat, used: set[str],
-                   fail: Callable[[str], ProblemFileError]) -> tuple[Problem, dict[str, Any]]:
+                   fail: Fail) -> tuple[Problem, dict[str, Any]]:
     """The dialogue's problem from the `--problems` file, and the row's other fields."""
     assert fmt.problems is not None
     key = lookup(row, fmt.problem_id_field)
@@ -417,7 +424,7 @@ def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
 
 def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                     pattern: re.Pattern[str] | None, turns_key: str,
-                    fail: Callable[[str], ProblemFileError],
+                    fail: Fail,
                     position: int) -> tuple[Problem, dict[str, Any]]:
     """The dialogue's problem from the row itself, and the row's other fields."""
     available = _columns_of(row)
@@ -434,11 +441,9 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
     else:
         if not has_column(row, question):
             hint, remedy = missing_column(row, "question", question)
-            raise ProblemFileError(
-                str(path), f"no 'problem' object and no {question!r} field; "
-                f"fields here: {available}{hint}; or, if the dialogue's opening turn "
-                "states the problem, take it from there with --question-from-first-turn",
-                line, remedy=remedy)
+            raise fail(f"no 'problem' object and no {question!r} field; fields here: "
+                       f"{available}{hint}; or, if the dialogue's opening turn states the "
+                       "problem, take it from there with --question-from-first-turn", remedy)
         problem_row = {k: v for k, v in row.items() if k != top_level}
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
@@ -448,8 +453,7 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
         if not nested and not hint:
             raise
         # The builder names file:line already; say that the fault is in the problem object.
-        raise ProblemFileError(str(path), ("problem: " if nested else "") + exc.message + hint,
-                               line, remedy=exc.remedy) from None
+        raise fail(("problem: " if nested else "") + exc.message + hint, exc.remedy) from None
     if nested:
         extra = {k: _jsonable(v) for k, v in leftovers.items() if v is not None}
     else:
@@ -483,7 +487,7 @@ _SPEAKER = re.compile(r"^[\s*_]*([A-Za-z][\w .'()#-]{0,39}?)[\s*_]*:[\s*_]*(.*)$
 _EOM = "|EOM|"
 
 
-def _parse_turns(value: Any, labels: dict[str, str], fail: Callable[[str], ProblemFileError],
+def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
                  fmt: TranscriptFormat) -> list[Said]:
     """Turns in any of the layouts public datasets use → [(student|teacher, content,
     reasoning)]. A logged reasoning model's <think> block is no part of what it said: split
@@ -604,7 +608,7 @@ def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _turn_item(item: Any, i: int, fail: Callable[[str], ProblemFileError],
+def _turn_item(item: Any, i: int, fail: Fail,
                fmt: TranscriptFormat) -> tuple[str, str]:
     if isinstance(item, str):
         m = _SPEAKER.match(item)
@@ -646,7 +650,7 @@ def _content_text(content: Any) -> str | None:
 
 
 def _split_dialogue(text: str, labels: dict[str, str],
-                    fail: Callable[[str], ProblemFileError]) -> list[tuple[str, str]]:
+                    fail: Fail) -> list[tuple[str, str]]:
     """One string holding a whole dialogue: `|EOM|`-separated turns (MathDial), or lines that
     start with a speaker label, where unlabelled lines continue the turn before."""
     out: list[tuple[str, str]] = []
