@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 _MINUS = "-\u2212\u2013"  # ASCII hyphen-minus, Unicode minus, en dash (common in LaTeX-ish output)
+_ASCII_MINUS = str.maketrans(dict.fromkeys(_MINUS, "-"))
 
 # A digit-based number: optional sign (only where it cannot be a binary minus, e.g. not "10-4"),
 # thousands groups or plain digits, optional decimals, optional "/denominator", optional percent.
@@ -74,7 +75,7 @@ _SCIENTIFIC_HINT = re.compile(rf"\d[eE][{_MINUS}+]?\d|10[ \t]*[\^⁰¹²³⁴⁵
 def _exponent(m: re.Match[str]) -> int:
     for name in ("e", "m1", "m2", "b1", "b2"):
         if m.group(name):
-            return int(m.group(name).replace("\u2212", "-").replace("\u2013", "-"))
+            return int(m.group(name).translate(_ASCII_MINUS))
     return int((m.group("m3") or m.group("b3")).translate(_SUPERSCRIPTS))
 
 
@@ -140,7 +141,7 @@ def _digit_matches(text: str) -> list[NumberMatch]:
         den = m.group("den") or m.group("den1")
         if Fraction(den) == 0:
             continue
-        value = Fraction(num.replace("\u2212", "-").replace("\u2013", "-")) / Fraction(den)
+        value = Fraction(num.translate(_ASCII_MINUS)) / Fraction(den)
         if m.group("sign"):
             value = -value
         found.append(NumberMatch(m.start(), m.end(), value, m.group(0), is_fraction=True))

@@ -402,7 +402,6 @@ def render_html(data: RunData, store: Store) -> str:
     )
 
 
-
 def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], list[dict]]:
     """(condition, "A vs B") → the problems one run solved more often than the other, each
     with its question and reference and, per run, its sessions' transcripts: where a
