@@ -154,12 +154,16 @@ def prompts_fingerprint(prompts: Prompts) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) -> dict[str, Any]:
+def teacher_model(options: EvalOptions) -> str | None:
+    """The teacher a run uses: --teacher (else the student's model), if a condition has one."""
     needs_teacher = any(c not in TEACHERLESS_CONDITIONS for c in options.conditions)
-    teacher = (options.teacher or options.student) if needs_teacher else None
+    return (options.teacher or options.student) if needs_teacher else None
+
+
+def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) -> dict[str, Any]:
     return {
         "student": options.student,
-        "teacher": teacher,
+        "teacher": teacher_model(options),
         "conditions": options.conditions,
         "problems": options.problems,
         # (which rows: the keys below tell whether two runs used the same problems)
@@ -282,9 +286,8 @@ def preview(options: EvalOptions) -> EvalPreview:
                    kind=kind, content=content)
               for i, (role, visibility, kind, content) in enumerate(
                   openings[options.conditions[0]])]
-    teacher = run_config(options, problems, prompts)["teacher"]
     return EvalPreview(
-        problems, duplicates, options, teacher, student_view(public),
+        problems, duplicates, options, teacher_model(options), student_view(public),
         {c: content for c, rows in openings.items()
          for _, _, kind, content in rows if kind == TEACHER_PROMPT})
 
