@@ -827,7 +827,6 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                 run_id: str | None = None, fmt: TranscriptFormat | None = None
                 ) -> dict[str, Any]:
     """Import a transcript file as one run; returns the SPEC §4 results structure."""
-    from sml_cli.migrations import immediate_transaction
     from sml_cli.store import Store, insert_turns
 
     if match not in MATCH_MODES:
@@ -848,11 +847,9 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                              "importing into it would mix sessions (use a new --run-id)")
         samples: dict[tuple[str, str], int] = {}
         try:
-            with immediate_transaction(store.db):  # (one transaction: all or nothing)
+            with store.writing():  # one transaction (the calls inside nest): all or nothing
                 store.create_run(run_id, "import", config)
-                problems = {t.problem.key: t.problem for t in transcripts}
-                store.db.table("problems").upsert_all([p.to_record() for p in problems.values()],
-                                                pk="key")
+                store.save_problems(list({t.problem.key: t.problem for t in transcripts}.values()))
                 for t in transcripts:
                     sample = samples.get((t.problem.key, t.condition), 0)
                     samples[(t.problem.key, t.condition)] = sample + 1
@@ -860,11 +857,11 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                     store.conn.execute(*_insert_session(info))
                     insert_turns(store.conn, turns)
                     sessions.append(info)
-                store.db.table("runs").update(run_id, {"status": "done", "finished": now()})
+                store.finish_run(run_id)
         except Exception as exc:
-            if isinstance(exc, SmlError):
-                raise
-            raise SmlError(f"import of {path} failed, nothing was written ({exc})") from exc
+            # (a storage error keeps its class: a read-only database is still exit 2)
+            failed = type(exc) if type(exc) in (SmlError, UsageError) else SmlError
+            raise failed(f"import of {path} failed, nothing was written ({exc})") from exc
     elapsed = time.perf_counter() - started
     return {"run_id": run_id, "elapsed_s": round(elapsed, 3), "config": config,
             **summarize(sessions, max_turns)}
