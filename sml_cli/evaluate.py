@@ -166,9 +166,7 @@ def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) 
         "teacher": teacher_model(options),
         "conditions": options.conditions,
         "problems": options.problems,
-        # (which rows: the keys below tell whether two runs used the same problems)
-        "where": [str(f) for f in options.fields.where],
-        # How the file's columns were read: the flags that reproduce the problem list.
+        # How the file was read (columns, rows kept): the flags that reproduce the problem list.
         "mapping": field_flags(options.fields),
         "problem_keys": hashlib.sha256(
             "\n".join(p.key for p in problems).encode()

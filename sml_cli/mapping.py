@@ -372,6 +372,8 @@ def field_flags(fields: FieldMap) -> dict[str, Any]:
         flags["--index-base"] = fields.index_base
     if fields.shuffle_choices:
         flags["--shuffle-choices"] = True
+    if fields.where:
+        flags["--where"] = [str(f) for f in fields.where]
     return flags
 
 

@@ -879,7 +879,6 @@ def import_flags(fmt: TranscriptFormat) -> dict[str, Any]:
         "--alternate": fmt.alternate,
         "--question-from-first-turn": fmt.question_from_first_turn or None,
         "--allow-missing-answers": fmt.fields.answers_optional or None,
-        "--where": [str(f) for f in fmt.fields.where] or None,
         "--condition": fmt.condition,
     }
     flags.update({flag: value for flag, value in given.items() if value is not None})

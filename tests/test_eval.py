@@ -354,16 +354,19 @@ def test_the_run_config_records_the_column_mapping(
     that the run can be reproduced from its JSON; a plain file records no mapping."""
     stub()
     path = tmp_path / "mgsm.tsv"
-    path.write_text("What is 2 + 2?\t4\nWhat is 3 + 4?\t7\n", encoding="utf-8")
+    path.write_text("What is 2 + 2?\t4\nWhat is 3 + 4?\t7\nWhat is 9 + 9?\t18\n",
+                    encoding="utf-8")
     db, out = tmp_path / "e.db", tmp_path / "r.json"
     result = invoke(["eval", *MODELS, "--problems", str(path), "--columns", "q,a",
-                     "--question-field", "q", "--answer-field", "a", "--max-turns", "1",
-                     "--db", str(db), "--json", str(out)])
+                     "--question-field", "q", "--answer-field", "a", "--where", "a<10",
+                     "--max-turns", "1", "--db", str(db), "--json", str(out)])
     assert result.exit_code == 0, cli_output(result)
     config = json.loads(out.read_text())["config"]
     assert config["mapping"] == {"--question-field": "q", "--answer-field": "a",
-                                 "--columns": "q,a"}
+                                 "--columns": "q,a", "--where": ["a<10"]}
     assert config["n_problems"] == 2
+    assert "read with --question-field q --answer-field a --columns q,a --where 'a<10'" in (
+        " ".join(cli_output(result).split()))
     plain = invoke(["eval", *MODELS, "--max-turns", "1", "--limit", "1", "--db", str(db),
                     "--json", str(out)])
     assert plain.exit_code == 0, cli_output(plain)
