@@ -570,31 +570,17 @@ def sessions_list(
     from sml_cli import console_views
     from sml_cli.store import Store
 
-    clauses: list[str] = []
-    params: list[object] = []
-    for column, value in (("run_id", run_id), ("condition", condition), ("status", status)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if model is not None:
-        clauses.append("(student_model = ? OR teacher_model = ?)")
-        params += [model, model]
-    if solved is not None:
-        clauses.append("solved = ?")
-        params.append(int(solved))
+    filters = {"run_id": run_id, "condition": condition, "status": status, "model": model,
+               "solved": solved}
     with Store(db) as store:
-        where = " AND ".join(clauses) or "1 = 1"
-        count_sql = f"SELECT count(*) FROM sessions WHERE {where}"
-        total = store.db.execute(count_sql, params).fetchone()[0]
         if as_json:
-            order = "created DESC" + (f" LIMIT {int(limit)}" if limit else "")
-            for session in store.sessions(where, params, order=order):
+            for session in store.matching_sessions(filters, limit=limit)[1]:
                 typer.echo(json.dumps(session.to_json(), ensure_ascii=False))
             return
-        limit = limit or 50
-        sessions = list(store.sessions(where, params, order=f"created DESC LIMIT {int(limit)}"))
+        total, sessions = store.matching_sessions(filters, limit=limit or 50)
         console_views.print_sessions(
-            sessions, title=f"{total} sessions in {store.path}"
+            sessions, turns_so_far=store.student_turns_so_far(sessions),
+            title=f"{total} sessions in {store.path}"
             + (f" (newest {len(sessions)})" if total > len(sessions) else ""))
 
 

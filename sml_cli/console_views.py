@@ -263,7 +263,8 @@ class EvalProgress:
         self.progress.update(self.task, advance=1, solved=rate, errors=self.errors)
 
 
-def print_sessions(sessions: list, *, title: str) -> None:  # list[SessionInfo]
+def print_sessions(sessions: list, *, title: str,  # list[SessionInfo]
+                   turns_so_far: dict[str, int] | None = None) -> None:
     from rich import box
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -293,7 +294,8 @@ def print_sessions(sessions: list, *, title: str) -> None:  # list[SessionInfo]
             "id": s.id, "run": s.run_id or "–", "problem": s.problem_id,
             "condition": s.condition, "student": s.student_model,
             "teacher": s.teacher_model or "–", "status": status, "solved": solved,
-            "turns": str(s.student_turns or 0),
+            "turns": str(s.student_turns if s.student_turns is not None
+                         else (turns_so_far or {}).get(s.id, 0)),
             # (a finished session without a count had no answer to leak: unknown, not 0)
             "leaks": f"[red]{s.leaks}[/]" if s.leaks else
             "–" if s.leaks is None and s.status == "done" else "0",

@@ -203,6 +203,39 @@ class Store:
         for row in self.db.query(f"SELECT * FROM sessions WHERE {where} ORDER BY {order}", params):
             yield SessionInfo.from_row(row)
 
+    def matching_sessions(self, filters: dict[str, Any], *, limit: int | None
+                          ) -> tuple[int, list[SessionInfo]]:
+        """`sessions list`: how many sessions match `filters` (run_id, condition, status,
+        model — student or teacher —, solved), and the newest `limit` of them."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column in ("run_id", "condition", "status"):
+            if filters.get(column) is not None:
+                clauses.append(f"{column} = ?")
+                params.append(filters[column])
+        if filters.get("model") is not None:
+            clauses.append("(student_model = ? OR teacher_model = ?)")
+            params += [filters["model"]] * 2
+        if filters.get("solved") is not None:
+            clauses.append("solved = ?")
+            params.append(int(filters["solved"]))
+        where = " AND ".join(clauses) or "1 = 1"
+        total = self.db.execute(f"SELECT count(*) FROM sessions WHERE {where}",
+                                params).fetchone()[0]
+        order = "created DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        return total, list(self.sessions(where, params, order=order))
+
+    def student_turns_so_far(self, sessions: Sequence[SessionInfo]) -> dict[str, int]:
+        """Student turns logged by sessions that have not finished: their counts are written
+        when they finish, and a listing should still say how far they got."""
+        ids = [s.id for s in sessions if s.student_turns is None]
+        if not ids:
+            return {}
+        rows = self.db.execute(
+            f"SELECT session_id, count(*) FROM turns WHERE role = 'student' AND session_id IN "
+            f"({', '.join('?' * len(ids))}) GROUP BY session_id", ids).fetchall()
+        return {session_id: count for session_id, count in rows}
+
     # --------------------------------------------------------------------- turns
 
     def add_turn(self, turn: Turn) -> None:

@@ -456,3 +456,30 @@ def test_a_commit_that_fails_leaves_no_transaction_open(tmp_path: Path) -> None:
         db.execute("INSERT INTO parent VALUES (1)")
     assert db.execute("SELECT count(*) FROM parent").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM child").fetchone()[0] == 0
+
+
+def test_a_listing_counts_the_turns_of_sessions_still_running(tmp_path: Path) -> None:
+    """A session's counts are written when it finishes; until then `sessions list` counts
+    its logged student turns (a chat left open, an eval killed mid-way)."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path = tmp_path / "x.db"
+    with Store(path) as store:
+        make_session(store)
+        for seq, (role, text) in enumerate([("student", "hi?"), ("teacher", "Think."),
+                                            ("student", "Final answer: 3"),
+                                            ("teacher", "No."), ("student", "how?")]):
+            store.add_turn(Turn("s1", seq, seq // 2 + 1, role, "public", "message", text))
+        total, listed = store.matching_sessions({"status": "running"}, limit=None)
+        assert total == 1 and store.student_turns_so_far(listed) == {"s1": 3}
+        store.update_session("s1", {"status": "done", "student_turns": 2})
+        assert store.student_turns_so_far(list(store.sessions())) == {}  # its own count wins
+        assert store.matching_sessions({"status": "running"}, limit=None) == (0, [])
+        store.update_session("s1", {"status": "running", "student_turns": None})
+    result = CliRunner().invoke(app, ["sessions", "list", "--db", str(path)],
+                                env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("s1"))
+    assert row.split()[row.split().index("running") + 2] == "3", row
