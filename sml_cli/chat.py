@@ -11,15 +11,17 @@ through `views`, so each side sees exactly its own view.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sml_cli import guard as leak_guard
 from sml_cli.engine import Session, next_speaker
-from sml_cli.errors import UsageError
+from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap
 from sml_cli.models import HUMAN, ModelSettings, make_model, validate_model_name
 from sml_cli.participants import Message, Participant, Reply, TokenCallback
@@ -288,6 +290,7 @@ class HostSession(_Views):
         self.prompts = Prompts(options.prompts_dir)
         self.gate = Gate()
         self.local_role = options.role or "watch"
+        self.db = options.db
         self.notes: list[str] = []
         if resume is not None:
             self.info = resume
@@ -296,6 +299,8 @@ class HostSession(_Views):
             if resume.status != "running":
                 self.store.update_session(resume.id, {"status": "running", "error": None})
                 resume.status = "running"
+            if resume.meta.get("host_left"):
+                self._mark_host_left(False)
         else:
             self.problem = choose_problem(options)
             self.notes = loading_notes([self.problem], options.fields)
@@ -368,8 +373,29 @@ class HostSession(_Views):
         human = self._humans.get(self.local_role)
         return human.submit(text) if human is not None else False
 
+    def _mark_host_left(self, left: bool) -> None:
+        kept = {k: v for k, v in self.info.meta.items() if k != "host_left"}
+        self.info.meta = {**kept, "host_left": True} if left else kept
+        self.store.update_session(self.info.id, {"meta": dumps_meta(self.info.meta)})
+
+    def join_command(self) -> str | None:
+        """What the other person runs to take the free seat, if there is one."""
+        if not self.remote_role:
+            return None
+        return sml_command("chat", "--join", self.info.id, "--role", self.remote_role,
+                           db=self.db)
+
     def close(self) -> None:
+        if self.remote_role and self.info.status == "running":
+            # The other terminal waits on this one's engine: tell it why nothing comes.
+            with contextlib.suppress(SmlError):
+                self._mark_host_left(True)
         self.store.close()
+
+
+def sml_command(*words: str, db: str | None) -> str:
+    """A command line to show the user, naming the database unless it is the default one."""
+    return " ".join(["sml", *map(shlex.quote, words), *(["--db", shlex.quote(db)] if db else [])])
 
 
 class GuestSession(_Views):
@@ -377,16 +403,19 @@ class GuestSession(_Views):
 
     def __init__(self, session_id: str, role: str, listener: Listener | None, db: str | None,
                  prompts_dir: str | None = None) -> None:
-        if role not in ("student", "teacher"):
+        if role and role not in ("student", "teacher"):
             raise UsageError(f"--role {role!r}: joining takes --role student or --role teacher")
         self.store = Store(db)
+        self.db = db
         self.info = self.store.session(session_id)
         expected = self.info.meta.get("remote_role")
         if expected is None:
+            self.store.close()
             raise UsageError(
                 f"--join {session_id}: that session has no seat for another person "
                 "(start one with e.g. `sml chat --role teacher --student human`)"
             )
+        role = role or expected  # (without --role: the seat that is free)
         if role != expected:
             raise UsageError(f"--join {session_id}: the free seat is {expected!r}, not {role!r}")
         if self.info.status != "running":
@@ -399,6 +428,8 @@ class GuestSession(_Views):
         self.notes: list[str] = []
         self.remote_role = None
         self._closed = False
+        # The host's terminal quit while the session runs: nothing moves until it resumes.
+        self.host_left = bool(self.info.meta.get("host_left"))
         # Posted to the inbox but not yet recorded by the host: until it is, this side may
         # not send again (its rows lag the host's by up to a poll, so `next_speaker` would
         # still say "you", and a second message would be taken as the next turn).
@@ -425,6 +456,7 @@ class GuestSession(_Views):
                         self._posted = False
                     self.listener.turn_added(turn)
             info = self.store.session(self.info.id)
+            self.host_left = bool(info.meta.get("host_left"))
             if info.status != "running":
                 self.info = info
                 self.listener.finished(info)

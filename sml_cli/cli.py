@@ -281,7 +281,7 @@ def chat_command(
                      ] = "redact",
     db: DbOption = None,
     join: Annotated[str | None, typer.Option(
-        "--join", help="Join a session started in another terminal (with --role).",
+        "--join", help="Join a session started in another terminal, taking its free seat.",
         show_default=False)] = None,
     resume: Annotated[str | None, typer.Option(
         "--resume", help="Continue a chat session that was left mid-way.", show_default=False)
@@ -308,11 +308,8 @@ def chat_command(
 ) -> None:
     """Tutoring in the terminal: play student or teacher against a model, or watch two."""
     from sml_cli.chat import ChatOptions
-    from sml_cli.errors import UsageError
     from sml_cli.tui.app import run_chat
 
-    if join is not None and role is None:
-        raise UsageError("--join needs --role student or --role teacher (the free seat)")
     options = ChatOptions(
         role=role, student=student, teacher=teacher, problems=problems,
         fields=_field_map(question_field, answer_field, answer_pattern, field_options,

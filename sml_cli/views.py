@@ -72,6 +72,13 @@ def student_view_sources(turns: Sequence[Turn]) -> list[tuple[Message, list[Turn
     return [system, *out] if system is not None else out
 
 
+def public_question(turns: Sequence[Turn]) -> str | None:
+    """The problem as the student was given it. A teacher's own messages hold the question
+    only inside its prompt, so a screen of the teacher's view shows it from here."""
+    return next((t.content for t in turns if t.kind == QUESTION and t.visibility == "public"),
+                None)
+
+
 @dataclass(frozen=True)
 class TeacherGrant:
     """The private information a condition gives the teacher."""

@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 from engine_fixtures import EVAL_PROBLEMS, cli_output, sqlite_rows, write_problems
-from textual.widgets import Input
 from typer.testing import CliRunner
 
 from sml_cli import chat, cli, evaluate, models, store
@@ -48,6 +47,7 @@ from sml_cli.testing import (
 )
 from sml_cli.tui.app import ChatApp, run_chat
 from sml_cli.tui.screens import StudentScreen
+from sml_cli.tui.widgets import Composer
 
 BASE_HANDLER = by_model(student=hint_following_student, teacher=hinting_teacher)
 MODELS = ["--student", "openai/student", "--teacher", "openai/teacher"]
@@ -540,7 +540,7 @@ def test_ctrl_c_in_chat_while_the_model_replies_loses_nothing(
     async def main() -> None:
         async with app_.run_test(size=(110, 40)) as pilot:
             assert isinstance(app_.screen, StudentScreen)
-            box = app_.screen.query_one("#message", Input)
+            box = app_.screen.query_one("#message", Composer)
             await until(lambda: app_.focused is box, "focus on the message box")
             box.value = "Final answer: 7"
             await box.action_submit()

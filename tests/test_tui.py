@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Select, Static
 
 from sml_cli import chat, models
 from sml_cli.chat import ChatOptions, GuestSession, HostSession
@@ -27,11 +28,11 @@ from sml_cli.errors import UsageError
 from sml_cli.participants import Message, ParticipantError, Reply, TokenCallback
 from sml_cli.store import Store
 from sml_cli.testing import ScriptedParticipant, hint_following_student, hinting_teacher
-from sml_cli.tui.app import ChatApp, run_chat
+from sml_cli.tui.app import ChatApp, exit_report, run_chat
 from sml_cli.tui.modals import HelpScreen, LeakWarning
 from sml_cli.tui.screens import StudentScreen, TeacherScreen, WatchScreen
 from sml_cli.tui.start import StartScreen
-from sml_cli.tui.widgets import Transcript
+from sml_cli.tui.widgets import Composer, Transcript
 from sml_cli.views import student_view
 
 SIZE = (110, 40)
@@ -116,8 +117,8 @@ async def until(pilot: Pilot, predicate: Callable[[], object], what: str = "",
 async def enter(pilot: Pilot, text: str, selector: str = "#message") -> None:
     """Fill an input and submit it, as Enter does. (`pilot.press` waits for the whole process
     to go idle after every key: seconds per test. One test types key by key for real.)"""
-    box = pilot.app.screen.query_one(selector, Input)
-    assert not box.disabled, f"{selector} is disabled"
+    box = pilot.app.screen.query_one(selector)
+    assert isinstance(box, Input | Composer) and not box.disabled, f"{selector} is disabled"
     box.value = text
     await box.action_submit()
     await asyncio.sleep(0.01)
@@ -161,7 +162,7 @@ def everything_on_screen(app: ChatApp) -> str:
         parts += [str(widget.border_title or ""), str(widget.border_subtitle or "")]
         if isinstance(widget, Static):
             parts.append(str(widget.content))
-        if isinstance(widget, Input):
+        if isinstance(widget, Input | Composer):
             parts += [widget.value, str(widget.placeholder)]
     parts += [f"{n.title} {n.message}" for n in app._notifications]
     parts += svg_lines(app.export_screenshot())
@@ -222,7 +223,7 @@ def test_student_plays_against_a_model_teacher(monkeypatch, fake_models, problem
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
             assert isinstance(screen, StudentScreen)
-            box = screen.query_one("#message", Input)
+            box = screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box, "focus on the message box")
             assert not box.disabled and "your turn" in status(app)
             assert transcript(app) == [PROBLEM_ROWS[0]["question"]]
@@ -343,15 +344,17 @@ def test_teacher_panel_hint_and_solve(monkeypatch, fake_models, problems_file, d
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
             assert isinstance(screen, TeacherScreen)
-            box = screen.query_one("#message", Input)
+            box = screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box, "the teacher's turn")
             panel = screen.query_one("#private", Static)
-            assert "hidden from the student" in str(panel.border_title)
+            assert str(panel.border_title) == "Private"
             text = str(panel.content)
             assert "Hidden from the student" in text
             assert f"Answer: {NUM_ANSWER}" in text and SOLUTION in text and NOTES in text
             assert "turn 1: '0' ✗ incorrect" in text  # the verifier's verdict on the attempt
-            assert transcript(app) == ["Is it a trick question? Final answer: 0"]
+            # The problem heads the teacher's conversation, as it heads the student's.
+            assert transcript(app) == [PROBLEM_ROWS[0]["question"],
+                                       "Is it a trick question? Final answer: 0"]
             assert "your turn" in status(app)
 
             await send(pilot, HINT)
@@ -381,7 +384,7 @@ def test_teacher_leak_warning(monkeypatch, fake_models, problems_file, db):
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Input)
+            box = app.screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box, "the teacher's turn")
             await enter(pilot, leaking)
             await until(pilot, lambda: isinstance(app.screen, LeakWarning), "the leak warning")
@@ -468,6 +471,7 @@ def test_watch_streams_both_views_with_pause_and_step(monkeypatch, fake_models, 
             await asyncio.sleep(0.15)
             before = (calls(), len(host.turns))
             assert "paused" in status(app)
+            assert "thinking" not in status(app) and "replies next" in status(app)  # no one is
             await asyncio.sleep(0.3)
             assert (calls(), len(host.turns)) == before
 
@@ -576,7 +580,7 @@ def test_two_people_two_terminals(monkeypatch, capsys, fake_models, problems_fil
             guest_app = ChatApp(replace(options, role="student"), session=guest)
             async with guest_app.run_test(size=SIZE) as gp:
                 assert isinstance(guest_app.screen, StudentScreen)
-                gbox = guest_app.screen.query_one("#message", Input)
+                gbox = guest_app.screen.query_one("#message", Composer)
                 await until(gp, lambda: guest_app.focused is gbox, "the guest's turn")
                 assert transcript(guest_app) == [PROBLEM_ROWS[0]["question"]]
                 assert not canaries_in(everything_on_screen(guest_app))
@@ -590,15 +594,14 @@ def test_two_people_two_terminals(monkeypatch, capsys, fake_models, problems_fil
                 # Only the person whose turn it is may send.
                 assert guest.submit("out of turn") is False
 
-                hbox = host_app.screen.query_one("#message", Input)
-                await until(hp, lambda: not hbox.disabled, "the host teacher's turn")
+                await until(hp, lambda: host_app.screen.my_turn, "the host teacher's turn")
                 await enter(hp, HINT)
                 took = await until(gp, lambda: HINT in transcript(guest_app), "the hint")
                 assert took < 1.0
                 assert not canaries_in(everything_on_screen(guest_app))
                 assert not any("Answer:" in s for s in [everything_on_screen(guest_app)])
 
-                await until(gp, lambda: not gbox.disabled, "the guest's turn again")
+                await until(gp, lambda: guest_app.screen.my_turn, "the guest's turn again")
                 await send(gp, f"Final answer: {NUM_ANSWER}")
                 await until(gp, lambda: guest.info.status == "done", "the guest to see the end")
                 await until(hp, lambda: host.info.status == "done", "the host to see the end")
@@ -678,6 +681,34 @@ def test_guest_teacher_without_textual(problems_file, db):
         assert [r["content"] for r in store.db["inbox"].rows] == [HINT]
 
 
+def test_a_guest_is_told_when_the_host_leaves_and_a_resume_brings_it_back(
+        monkeypatch, problems_file, db):
+    """The host's terminal runs the session: when it quits mid-session, the guest is told
+    why nothing comes (and how it goes on), instead of waiting on a message that sits in
+    the inbox. `--join` without `--role` takes the free seat."""
+    host = HostSession(ChatOptions(role="student", teacher="human",
+                                   problems=str(problems_file), problem_id="num", db=db))
+    guest = GuestSession(host.info.id, "", None, db)
+    assert guest.local_role == "teacher" and not guest.host_left
+    guest_app = ChatApp(ChatOptions(db=db), session=guest)
+
+    async def main() -> None:
+        async with guest_app.run_test(size=SIZE) as pilot:
+            assert isinstance(guest_app.screen, TeacherScreen)
+            assert "waiting for the student" in status(guest_app)
+            host.close()  # Ctrl+Q at the host's terminal
+            await until(pilot, lambda: "has left" in status(guest_app), "the notice", 3)
+            assert f"sml chat --resume {host.info.id} --db {db}" in status(guest_app)
+            resumed = HostSession(ChatOptions(role="student", db=db),
+                                  resume=Store(db).session(host.info.id))
+            await until(pilot, lambda: "has left" not in status(guest_app), "the return", 3)
+            assert "waiting for the student" in status(guest_app)
+            assert not resumed.info.meta.get("host_left")
+            resumed.close()
+
+    run(main())
+
+
 def test_join_refuses_wrong_seat_unknown_and_finished_sessions(fake_models, problems_file, db):
     fake_models["scripted-teacher"] = ScriptedParticipant(hinting_teacher, "scripted-teacher")
     remote = HostSession(ChatOptions(role="teacher", student="human",
@@ -695,6 +726,8 @@ def test_join_refuses_wrong_seat_unknown_and_finished_sessions(fake_models, prob
     remote.store.update_session(remote.info.id, {"status": "done"})
     with pytest.raises(UsageError, match="already done"):
         GuestSession(remote.info.id, "student", None, db)
+    # The host's own status line names the command, database included.
+    assert remote.join_command() == f"sml chat --join {remote.info.id} --role student --db {db}"
     # The CLI path: `sml chat --join ID --role student` fails before any UI.
     with pytest.raises(UsageError, match="already done"):
         run_chat(ChatOptions(role="student", db=db), join=remote.info.id)
@@ -729,6 +762,10 @@ def test_start_screen_opens_the_chosen_session(fake_models, problems_file, db):
             await until(pilot, lambda: "your own question needs its answer" in str(
                 start.query_one("#start-error", Static).content))
             assert app.screen is start
+            # (the error names this form's fields, not the command line's flags)
+            shown = str(start.query_one("#start-error", Static).content)
+            assert shown.startswith("Your own question and its answer go together")
+            assert "--" not in shown
             assert start.query_one("#answer", Input).placeholder == \
                 "needed with your own question"
             start.query_one("#question", Input).value = ""
@@ -752,6 +789,27 @@ def test_start_screen_opens_the_chosen_session(fake_models, problems_file, db):
                     "--question-field query --answer-field target)") in shown
 
             start.query_one("#problems", Input).value = str(problems_file)
+            start.query_one("#problem-id", Input).value = "nope"
+            await enter(pilot, "3", "#max-turns")
+            await until(pilot, lambda: "Problem id 'nope'" in str(
+                start.query_one("#start-error", Static).content))
+
+            # Each condition says what it grants; a teacherless one has no teacher to pick.
+            await pilot.click("#role-watch")
+            start.query_one("#condition", Select).value = "none"
+            await until(pilot, lambda: start.query_one("#teacher", Input).disabled)
+            assert "No teacher" in str(start.query_one("#condition-help", Static).content)
+            start.query_one("#condition", Select).value = "verifier"
+            await until(pilot, lambda: not start.query_one("#teacher", Input).disabled)
+            assert "never the answer" in str(start.query_one("#condition-help", Static).content)
+            start.query_one("#condition", Select).value = "answer"
+            await pilot.click("#role-teacher")
+
+            # Tab goes from field to field: the form itself is no stop of its own.
+            start.query_one("#start-button").focus()
+            await pilot.press("tab")
+            assert app.focused is start.query_one("#role")
+
             start.query_one("#problem-id", Input).value = "num"
             start.query_one("#student", Input).value = "scripted-student"
             await enter(pilot, "3", "#max-turns")
@@ -780,7 +838,7 @@ def test_start_screen_student_role_with_own_question(fake_models, db):
             start.query_one("#question", Input).value = "What is 6 times 7?"
             await enter(pilot, "42", "#answer")
             await until(pilot, lambda: isinstance(app.screen, StudentScreen), "the session")
-            box = app.screen.query_one("#message", Input)
+            box = app.screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box)
             assert transcript(app) == ["What is 6 times 7?"]
             await send(pilot, "Final answer: 42")
@@ -800,7 +858,7 @@ def test_model_error_is_a_notification_not_a_crash(monkeypatch, fake_models, pro
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Input)
+            box = app.screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box)
             await send(pilot, "Final answer: 3")
             await until(pilot, lambda: app.initial.info.status == "error", "the error")
@@ -834,10 +892,10 @@ def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, d
 
     async def first() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Input)
+            box = app.screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box)
             await send(pilot, "Final answer: 1")
-            await until(pilot, lambda: HINT in transcript(app) and not box.disabled)
+            await until(pilot, lambda: HINT in transcript(app) and app.screen.my_turn)
             await pilot.press("ctrl+q")
             await asyncio.sleep(0.05)
             assert not app.is_running
@@ -854,7 +912,7 @@ def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, d
     async def second() -> None:
         async with resumed.run_test(size=SIZE) as pilot:
             assert isinstance(resumed.screen, StudentScreen)
-            box = resumed.screen.query_one("#message", Input)
+            box = resumed.screen.query_one("#message", Composer)
             await until(pilot, lambda: resumed.focused is box)
             assert transcript(resumed) == [PROBLEM_ROWS[0]["question"], "Final answer: 1", HINT]
             assert "Turn 2/6 · your turn" in status(resumed)
@@ -870,6 +928,52 @@ def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, d
     assert len(teacher.requests) == 1
 
 
+def test_messages_span_lines_and_can_be_written_ahead(monkeypatch, fake_models,
+                                                     problems_file, db):
+    """Code and worked steps need several lines: Ctrl+J starts one and a paste keeps its own;
+    Enter sends all of it. While the teacher replies, the next message can be written; Enter
+    then keeps it (and says why) until it is this side's turn."""
+    teacher = HeldParticipant(hinting_teacher, "scripted-teacher")
+    fake_models["scripted-teacher"] = teacher
+    options = ChatOptions(role="student", teacher="scripted-teacher",
+                          problems=str(problems_file), problem_id="num", db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Composer)
+            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            await pilot.press("W", "o", "r", "k", ":", "ctrl+j", "2", "x", "3")
+            app.post_message(events.Paste("\nthen one more\nFinal answer: 7"))  # as a terminal does
+            await until(pilot, lambda: box.value.endswith("Final answer: 7"), "the paste")
+            assert box.value == "Work:\n2x3\nthen one more\nFinal answer: 7"
+            await pilot.press("enter")
+            await until(pilot, lambda: teacher.holding, "the teacher to be replying")
+            sent = [t for t in app.initial.turns if t.role == "student"]
+            assert [t.content for t in sent] == ["Work:\n2x3\nthen one more\nFinal answer: 7"]
+            assert sent[0].attempt == "7"  # the last line is the attempt
+            assert box.value == ""
+
+            # Not this side's turn: the box is open, Enter keeps the draft and says why.
+            assert not box.disabled and not app.screen.my_turn
+            assert "write ahead" in str(box.placeholder)
+            box.value = f"So one more: Final answer: {NUM_ANSWER}"
+            await pilot.press("enter")
+            await until(pilot, lambda: any("Not your turn" in n.message
+                                           for n in app._notifications), "the notice")
+            assert box.value == f"So one more: Final answer: {NUM_ANSWER}"
+            assert len([t for t in app.initial.turns if t.role == "student"]) == 1
+
+            teacher.release()
+            await until(pilot, lambda: HINT in transcript(app) and app.screen.my_turn)
+            assert box.value == f"So one more: Final answer: {NUM_ANSWER}"  # still there
+            await pilot.press("enter")
+            await until(pilot, lambda: app.initial.info.status == "done", "the solve")
+            assert app.initial.info.solved and box.disabled
+
+    run(main())
+
+
 # ----------------------------------------------------------------------------- keys
 
 
@@ -881,7 +985,7 @@ def test_help_and_new_session_keys(monkeypatch, fake_models, problems_file, db):
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Input)
+            box = app.screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box)
             await pilot.press("f1")  # from inside the focused input
             assert isinstance(app.screen, HelpScreen)
@@ -904,13 +1008,22 @@ def test_help_and_new_session_keys(monkeypatch, fake_models, problems_file, db):
                         and app.screen is not session_screen, "the new session")
             assert app.screen.session.info.id != first
             assert len(app.screen_stack) == 2  # one session at a time
-            box = app.screen.query_one("#message", Input)
+            box = app.screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box)
 
         with Store(db) as store:
             assert store.session(first).status == "running"  # left, not lost: resumable
 
     run(main())
+    # On quit, every session opened in the app is named, with commands that find it in this
+    # database; the one left running says how to go on with it.
+    report = exit_report(app)
+    first_id, second_id = (opened.info.id for opened in app.sessions)
+    assert len(report) == 2
+    assert f"Session {first_id} (running)" in report[0]
+    assert f"sml sessions show {first_id} --db {db}" in report[0]
+    assert f"sml chat --resume {first_id} --db {db}" in report[0]
+    assert f"Session {second_id} (running)" in report[1]
 
 
 def test_a_thinking_model_s_thoughts_reach_no_screen(monkeypatch, fake_models, problems_file,
@@ -941,9 +1054,10 @@ def test_a_thinking_model_s_thoughts_reach_no_screen(monkeypatch, fake_models, p
 
         async def main() -> None:
             async with app.run_test(size=SIZE) as pilot:
-                box = app.screen.query_one("#message", Input)
+                box = app.screen.query_one("#message", Composer)
                 await until(pilot, lambda: app.focused is box, "the teacher's turn", 10)
-                assert transcript(app) == ["Is it a trick question? Final answer: 0"]
+                assert transcript(app) == [PROBLEM_ROWS[0]["question"],
+                                           "Is it a trick question? Final answer: 0"]
                 await send(pilot, HINT)
                 await until(pilot, lambda: app.initial.info.status != "running", "the solve",
                             10)
@@ -977,7 +1091,7 @@ def test_a_reply_cut_off_at_the_token_limit_is_pointed_out(monkeypatch, fake_mod
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Input)
+            box = app.screen.query_one("#message", Composer)
             await until(pilot, lambda: app.focused is box, "focus on the message box")
             await send(pilot, "Final answer: 5")
             await until(pilot, lambda: any("token limit" in n.message

@@ -16,13 +16,13 @@ import pytest
 import pytest_textual_snapshot
 from test_tui import enter, until  # helpers shared with the pilot tests
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from sml_cli import chat, models
 from sml_cli.chat import ChatOptions, HostSession
 from sml_cli.testing import ScriptedParticipant, hint_following_student, hinting_teacher
 from sml_cli.tui.app import ChatApp
 from sml_cli.tui.modals import LeakWarning
+from sml_cli.tui.widgets import Composer
 
 # pytest-textual-snapshot 1.0 names its extension with syrupy<5's `_file_extension`; syrupy
 # 5+ reads `file_extension`, so without this the snapshots are written as `.raw` files.
@@ -58,7 +58,7 @@ def fake_models(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 async def settle_input(pilot: Pilot) -> None:
     """Wait for the person's turn, then stop the cursor blinking (it is on a timer)."""
-    box = pilot.app.screen.query_one("#message", Input)
+    box = pilot.app.screen.query_one("#message", Composer)
     await until(pilot, lambda: pilot.app.focused is box, "the person's turn")
     box.cursor_blink = False
 

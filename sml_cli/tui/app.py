@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from sml_cli.chat import ChatOptions, ChatSession, GuestSession, HostSession
+from sml_cli.chat import ChatOptions, ChatSession, GuestSession, HostSession, sml_command
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.tui.modals import HelpScreen
 from sml_cli.tui.screens import SessionScreen, StudentScreen, TeacherScreen, WatchScreen
@@ -37,10 +37,15 @@ class ChatApp(App[None]):
         super().__init__()
         self.options = options
         self.initial = session
+        self.sessions: list[ChatSession] = []  # every session opened here, to list on exit
+
+    def open_session(self, session: ChatSession) -> None:
+        self.sessions.append(session)
+        self.push_screen(screen_for(session))
 
     def on_mount(self) -> None:
         if self.initial is not None:
-            self.push_screen(screen_for(self.initial))
+            self.open_session(self.initial)
         else:
             self.action_new_session()
 
@@ -66,7 +71,7 @@ class ChatApp(App[None]):
         # Replace whatever session screen was showing: one session at a time.
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(screen_for(session))
+        self.open_session(session)
 
 
 def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | None = None) -> None:
@@ -99,13 +104,24 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         session = host
         if host.remote_role:
             print(f"Session {host.info.id}: waiting for the {host.remote_role}. In another "
-                  f"terminal run:\n  sml chat --join {host.info.id} --role {host.remote_role}"
-                  + (f" --db {options.db}" if options.db else ""), file=sys.stderr)
+                  f"terminal run:\n  {host.join_command()}", file=sys.stderr)
     app = ChatApp(options, session=session)
     try:
         app.run()
     finally:
-        if session is not None:
-            info = session.info
-            print(f"Session {info.id} ({info.status}) is saved in the database: "
-                  f"sml sessions show {info.id}", file=sys.stderr)
+        for line in exit_report(app):
+            print(line, file=sys.stderr)
+
+
+def exit_report(app: ChatApp) -> list[str]:
+    """What `sml chat` prints on the way out: each session opened, and how to find it."""
+    db = app.options.db
+    lines = []
+    for opened in app.sessions:
+        info = opened.info
+        line = (f"Session {info.id} ({info.status}) is saved in the database: "
+                f"{sml_command('sessions', 'show', info.id, db=db)}")
+        if info.status == "running" and isinstance(opened, HostSession):
+            line += f"; to go on: {sml_command('chat', '--resume', info.id, db=db)}"
+        lines.append(line)
+    return lines

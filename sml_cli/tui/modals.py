@@ -7,27 +7,29 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from sml_cli.guard import Leak, redact
 
 HELP = """\
-sml chat — keys
+sml chat — keys (Esc or F1 closes this help)
 
   Enter     send your message
-  Ctrl+N    new session (back to the start screen)
-  Ctrl+Q    quit (the session stays in the database: `sml sessions show ID`)
+  Ctrl+J    a new line within the message (pasted text keeps its lines)
+  Ctrl+N    new session (the start screen; Esc there goes back)
+  Ctrl+Q    quit (the session stays in the database, and can be resumed)
   F1        this help
   Space     watch mode: pause / resume
   S         watch mode: one step
 
-Answers: end a message with a line `Final answer: X` to submit an attempt.
-Anything else is a message; one with a '?' counts as a question.
+Answers: a message with `Final answer: X` in it is an attempt (the last
+one counts; for code, the last ``` block). Anything else is a message;
+one with a '?' counts as a question.
 
 The student never sees the reference answer, solution, notes or verifier
-results: its screen and its model requests are built from public turns only.
+results: its screen and its model requests are built from public turns.
 A teacher message that states the answer is caught by the leak guard.
 """
 
@@ -36,12 +38,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        # (no Close button: on a 24-line terminal it would fall below the dialog's edge)
+        with VerticalScroll(id="dialog"):
             yield Static(Text(HELP), id="help-text")
-            yield Button("Close", id="close", variant="primary")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(None)
 
 
 class LeakWarning(ModalScreen[bool]):

@@ -14,13 +14,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from sml_cli.chat import ChatSession, session_summary
+from sml_cli.chat import ChatSession, session_summary, sml_command
 from sml_cli.records import TEACHERLESS_CONDITIONS, SessionInfo, Turn
-from sml_cli.tui.widgets import Bubble, StatusLine, Transcript
-from sml_cli.views import student_thoughts, student_view_sources, teacher_thoughts
+from sml_cli.tui.widgets import Bubble, Composer, StatusLine, Transcript
+from sml_cli.views import (
+    public_question,
+    student_thoughts,
+    student_view_sources,
+    teacher_thoughts,
+)
 
 
 def student_bubbles(messages: list[dict[str, str]], *, me: str, other: str,
@@ -43,8 +48,12 @@ def student_bubbles(messages: list[dict[str, str]], *, me: str, other: str,
 
 
 def teacher_bubbles(messages: list[dict[str, str]], *, me: str, other: str,
-                    thoughts: list[str | None] | None = None) -> list[Bubble]:
-    return [
+                    question: str | None, thoughts: list[str | None] | None = None
+                    ) -> list[Bubble]:
+    """The teacher's view as bubbles, under the problem (which the teacher's messages hold
+    only inside its system prompt, not shown: `question` is the public one)."""
+    problem = [Bubble("Problem", question, "problem")] if question else []
+    return problem + [
         Bubble(me if m["role"] == "assistant" else other, m["content"],
                "mine" if m["role"] == "assistant" else "theirs",
                thought if m["role"] == "assistant" else None)
@@ -104,6 +113,7 @@ class SessionScreen(Screen[None]):
         Binding("ctrl+q", "app.quit", "Quit"),
     ]
     ROLE = "watch"
+    PLACEHOLDER = ""
 
     def __init__(self, session: ChatSession) -> None:
         super().__init__()
@@ -188,6 +198,10 @@ class SessionScreen(Screen[None]):
                        else f"Session ended with an error: {self.error_text(info)}")
             return summary + " · Ctrl+N for a new session", style
         k = sum(1 for t in self.session.turns if t.role == "student")
+        if getattr(self.session, "host_left", False):
+            resume = sml_command("chat", "--resume", info.id, db=self.session.db)  # type: ignore[attr-defined]
+            return (f"Turn {k}/{info.max_turns} · the other terminal has left this session; it "
+                    f"goes on when they run {resume}"), "bold yellow"
         who = self.waiting
         if who is None:
             # A model (or the verifier) is working; say who, so the wait has a reason.
@@ -202,47 +216,56 @@ class SessionScreen(Screen[None]):
         if who == self.ROLE:
             return f"Turn {k + (who == 'student')}/{info.max_turns} · your turn", "bold"
         waiting_on = "student" if who == "student" else "teacher"
-        remote = getattr(self.session, "remote_role", None)
-        if remote == who:
+        join = getattr(self.session, "join_command", lambda: None)()
+        if join is not None and self.session.remote_role == who:  # type: ignore[attr-defined]
             return (f"Turn {k}/{info.max_turns} · waiting for the {waiting_on} "
-                    f"(another terminal: sml chat --join {info.id} --role {who})"), "italic"
+                    f"(at another terminal: {join})"), "italic"
         return f"Turn {k}/{info.max_turns} · waiting for the {waiting_on}", "italic"
+
+    @property
+    def my_turn(self) -> bool:
+        return self.waiting == self.ROLE and self.session.info.status == "running"
 
     def update_status(self) -> None:
         text, style = self.status_text()
         for status in self.query(StatusLine):
             status.set(text, style)
-        for box in self.query(Input):
-            box.disabled = not (self.waiting == self.ROLE and self.session.info.status == "running")
-            if not box.disabled:
+        # Open while the session runs, so the next message can be written while the other
+        # side replies; Enter delivers it only on this side's turn.
+        for box in self.query(Composer):
+            box.disabled = self.session.info.status != "running"
+            box.placeholder = (self.PLACEHOLDER if self.my_turn or box.disabled
+                               else "Not your turn yet: you can write ahead")
+            if self.my_turn:
                 box.focus()
 
     def send(self, text: str) -> None:
         if not text.strip():
             return
         if not self.session.submit(text):
-            self.notify("It is not your turn yet.", severity="warning")
+            self.notify("Not your turn yet: your message is kept here; press Enter again "
+                        "when it is.", severity="warning")
             return
-        for box in self.query(Input):
+        for box in self.query(Composer):
             box.value = ""
 
     def _title(self, mode: str) -> str:
+        # (short enough for an 80-column header, which cuts it at about 60)
         info = self.session.info
-        return (f"sml · {mode} · problem {info.problem_id} · {info.condition} condition · "
-                f"session {info.id}")
+        return f"{mode} · problem {info.problem_id} · {info.condition} · session {info.id}"
 
 
 class StudentScreen(SessionScreen):
     """A person plays the student. Built from `student_view` alone."""
 
     ROLE = "student"
+    PLACEHOLDER = "Type a message ('Final answer: …' in it makes it an attempt)"
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Transcript(id="conversation")
         yield StatusLine(id="status")
-        yield Input(placeholder="Type a message; end with 'Final answer: …' to answer. "
-                    "Enter sends.", id="message")
+        yield Composer(placeholder=self.PLACEHOLDER, id="message")
         yield Footer()
 
     def setup(self) -> None:
@@ -254,7 +277,7 @@ class StudentScreen(SessionScreen):
                                   me="You", other=other)
         self.query_one("#conversation", Transcript).show(bubbles)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_composer_submitted(self, event: Composer.Submitted) -> None:
         self.send(event.value)
 
     def error_text(self, info: SessionInfo) -> str:
@@ -267,6 +290,7 @@ class TeacherScreen(SessionScreen):
     """A person plays the teacher: the conversation, and a private panel."""
 
     ROLE = "teacher"
+    PLACEHOLDER = "Write a hint for the student"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -274,14 +298,13 @@ class TeacherScreen(SessionScreen):
             with Vertical(id="main"):
                 yield Transcript(id="conversation")
                 yield StatusLine(id="status")
-                yield Input(placeholder="Write a hint for the student. Enter sends.",
-                            id="message")
+                yield Composer(placeholder=self.PLACEHOLDER, id="message")
             yield Static(id="private", classes="private")
         yield Footer()
 
     def setup(self) -> None:
         self.title = self._title("teacher")
-        self.query_one("#private").border_title = "Private · hidden from the student"
+        self.query_one("#private").border_title = "Private"
 
     def sees_tokens(self, role: str) -> bool:
         return role == "student"
@@ -294,7 +317,8 @@ class TeacherScreen(SessionScreen):
 
     def refresh_view(self) -> None:
         bubbles = teacher_bubbles(self.session.teacher_messages(),  # type: ignore[attr-defined]
-                                  me="You", other="Student")
+                                  me="You", other="Student",
+                                  question=public_question(self.session.turns))
         self.query_one("#conversation", Transcript).show(bubbles)
         self.query_one("#private", Static).update(panel_text(self.session))
         drafts = self.session.panel().drafts  # type: ignore[attr-defined]
@@ -302,9 +326,12 @@ class TeacherScreen(SessionScreen):
             self.notify("Your last message stated the answer and was not delivered. "
                         "Please rephrase.", severity="warning")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_composer_submitted(self, event: Composer.Submitted) -> None:
         text = event.value
         if not text.strip():
+            return
+        if not self.my_turn:  # (before the leak check: no warning about a message not sent)
+            self.send(text)
             return
         leaks = self.session.leaks_in(text)  # type: ignore[attr-defined]
         if not leaks:
@@ -316,7 +343,7 @@ class TeacherScreen(SessionScreen):
             if send_anyway:
                 self.send(text)
             else:
-                self.query_one("#message", Input).focus()
+                self.query_one("#message", Composer).focus()
 
         self.app.push_screen(LeakWarning(text, leaks, self.session.info.guard), decided)
 
@@ -345,7 +372,7 @@ class WatchScreen(SessionScreen):
 
     def setup(self) -> None:
         self.title = self._title("watch")
-        self.query_one("#private").border_title = "Private · hidden from the student"
+        self.query_one("#private").border_title = "Private"
 
     def sees_tokens(self, role: str) -> bool:
         return True
@@ -375,6 +402,7 @@ class WatchScreen(SessionScreen):
         else:
             messages = s.teacher_messages()  # type: ignore[attr-defined]
             teacher = teacher_bubbles(messages, me="Teacher", other="Student",
+                                      question=public_question(s.turns),
                                       thoughts=teacher_thoughts(s.turns, messages))
         self.query_one("#teacher-view", Transcript).show(teacher)
         self.query_one("#private", Static).update(panel_text(s))
@@ -383,6 +411,8 @@ class WatchScreen(SessionScreen):
         text, style = super().status_text()
         gate = getattr(self.session, "gate", None)
         if gate is not None and gate.paused and self.session.info.status == "running":
+            # (paused, nobody is thinking: the next call waits at the gate)
+            text = text.replace(" is thinking…", " replies next")
             return text + " · paused (Space resumes, S steps)", "bold yellow"
         return text, style
 

@@ -27,7 +27,38 @@ from sml_cli.chat import ChatOptions
 from sml_cli.errors import SmlError
 from sml_cli.mapping import shell_options
 from sml_cli.problems import BUILTIN_SETS
-from sml_cli.records import CONDITIONS
+from sml_cli.records import CONDITIONS, TEACHERLESS_CONDITIONS
+
+CONDITION_HELP = {
+    "answer": "The teacher knows the reference answer (and solution, notes).",
+    "verifier": "The teacher sees only the verifier's verdict on each attempt, never the "
+                "answer.",
+    "symmetric": "The teacher knows nothing more than the student: a peer.",
+    "binary": "No teacher: each attempt is answered Correct. / Incorrect.",
+    "none": "No teacher: the student hears only 'Please continue.'",
+}
+
+# The flags that validation errors name, as this form labels them.
+FIELD_LABELS = {
+    "--question and --answer": "Your own question and its answer",
+    "--question/--answer": "Your own question and its answer",
+    "--problems": "Problem set", "--problem": "Problem id", "--student": "Student model",
+    "--teacher": "Teacher model", "--condition": "Condition", "--max-turns": "Max student turns",
+    "--role": "Role",
+}
+
+
+def as_form_error(message: str) -> str:
+    """A validation error that names a flag, naming the form's field instead."""
+    for flag in sorted(FIELD_LABELS, key=len, reverse=True):
+        if message.startswith(flag + " ") or message.startswith(flag + ":"):
+            return FIELD_LABELS[flag] + message[len(flag):]
+    return message
+
+
+class Form(VerticalScroll, can_focus=False):
+    """(Scrolls when the terminal is short, but is no Tab stop of its own.)"""
+
 
 ROLE_HELP = {
     "student": "You solve the problem; a model teacher who knows the answer guides you.",
@@ -51,7 +82,7 @@ class StartScreen(Screen[ChatOptions]):
         d = self.defaults
         role = d.role or "student"
         yield Header()
-        with VerticalScroll(id="start"):
+        with Form(id="start"):
             yield Static(Text.assemble(("New tutoring session", "bold"), " · your role:"),
                          id="start-title")
             with RadioSet(id="role"):
@@ -60,7 +91,7 @@ class StartScreen(Screen[ChatOptions]):
             yield Static(Text(ROLE_HELP[role], style="italic"), id="role-help")
             with Horizontal(classes="row"):
                 with Vertical():
-                    yield Label("Problem set (built-in name or file path)")
+                    yield Label("Problem set (name or file)")
                     yield Input(d.problems, id="problems", compact=True)
                 with Vertical():
                     yield Label("Problem id (blank: random)")
@@ -89,9 +120,11 @@ class StartScreen(Screen[ChatOptions]):
                 with Vertical():
                     yield Label("Max student turns")
                     yield Input(str(d.max_turns), id="max-turns", type="integer", compact=True)
+            yield Static(Text(CONDITION_HELP.get(d.condition, ""), style="italic"),
+                         id="condition-help")
             yield Static(Text("Built-in sets: " + ", ".join(BUILTIN_SETS)
-                              + " · models: local, gguf:PATH, openai/…, ollama/…",
-                              style="dim"))
+                              + " · models: local, gguf:PATH, openai/…, ollama/…\n"
+                              "Tab moves between fields · Enter starts", style="dim"))
             yield Static("", id="start-error")
             yield Button("Start", id="start-button", variant="primary", compact=True)
         yield Footer()
@@ -120,11 +153,18 @@ class StartScreen(Screen[ChatOptions]):
     def _sync_role(self) -> None:
         role = self._role()
         self.query_one("#role-help", Static).update(Text(ROLE_HELP[role], style="italic"))
-        # The person's own seat has no model to choose.
+        # The person's own seat has no model to choose, nor has a condition without teacher.
+        condition = str(self.query_one("#condition", Select).value)
         self.query_one("#student", Input).disabled = role == "student"
-        self.query_one("#teacher", Input).disabled = role == "teacher"
+        self.query_one("#teacher", Input).disabled = (role == "teacher"
+                                                      or condition in TEACHERLESS_CONDITIONS)
+        self.query_one("#condition-help", Static).update(
+            Text(CONDITION_HELP.get(condition, ""), style="italic"))
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        self._sync_role()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
         self._sync_role()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -163,7 +203,7 @@ class StartScreen(Screen[ChatOptions]):
             validate(options)
             choose_problem(options)  # surfaces a bad file or id here, not in the session
         except SmlError as exc:
-            message = str(exc)
+            message = as_form_error(str(exc))
             remedy = getattr(exc, "remedy", ())
             if remedy:  # field mappings have no place on this screen: say where they go
                 message += ("\n(these are options of sml chat: quit with Ctrl+Q and run "

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.message import Message
+from textual.widgets import Static, TextArea
 
 from sml_cli.cells import head
 
@@ -70,6 +74,10 @@ class Transcript(VerticalScroll):
         return ([b.text for b in self._shown] + [b.thought for b in self._shown if b.thought]
                 + ([str(self._live.content)] if self._live.display else []))
 
+    def on_resize(self, event: events.Resize) -> None:
+        # (a narrower pane wraps every message onto more lines: keep the newest in view)
+        self.scroll_end(animate=False)
+
     def live(self, label: str, text: str) -> None:
         self._live.border_title = label
         self._live.update(Text(text))
@@ -84,3 +92,59 @@ class Transcript(VerticalScroll):
 class StatusLine(Static):
     def set(self, text: str, style: str = "") -> None:
         self.update(Text(text, style=style))
+
+
+class Composer(TextArea):
+    """Where a person writes a message. Enter sends; Ctrl+J (or Alt+Enter / Shift+Enter,
+    where the terminal reports them) starts a new line, and a paste keeps its lines, so that
+    code and worked steps can be written or pasted whole."""
+
+    NEWLINE_KEYS = ("ctrl+j", "alt+enter", "shift+enter")
+    # Shown in the footer; the keys themselves are handled in `_on_key` (a TextArea takes
+    # Enter for itself before any binding would see it).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Send"),
+        Binding("ctrl+j", "new_line", "New line"),
+    ]
+
+    class Submitted(Message):
+        def __init__(self, composer: Composer, value: str) -> None:
+            super().__init__()
+            self.composer = composer
+            self.value = value
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    def __init__(self, *, placeholder: str, id: str | None = None) -> None:
+        super().__init__(id=id, soft_wrap=True, tab_behavior="focus", placeholder=placeholder,
+                         show_line_numbers=False, highlight_cursor_line=False)
+
+    @property
+    def value(self) -> str:
+        return self.text
+
+    @value.setter
+    def value(self, text: str) -> None:
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+
+    async def action_submit(self) -> None:
+        self.post_message(self.Submitted(self, self.text))
+
+    def action_new_line(self) -> None:
+        self.replace("\n", *self.selection, maintain_selection_offset=False)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
+            return
+        if event.key in self.NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.action_new_line()
+            return
+        await super()._on_key(event)
