@@ -92,6 +92,11 @@ def validate(options: ChatOptions) -> None:
         raise UsageError("--question and --answer go together: your own question needs its "
                          "answer (the teacher may be told it, and attempts are checked "
                          "against it)")
+    for seat, model in (("student", options.student), ("teacher", options.teacher)):
+        if options.role == seat and model is not None:
+            other = "teacher" if seat == "student" else "student"
+            raise UsageError(f"--{seat} {model}: with --role {seat} you are the {seat}; "
+                             f"name the other side with --{other}")
     student, teacher = options.models()
     if options.role == "watch" and HUMAN in (student, teacher):
         raise UsageError("--role watch shows two models; use --role student/teacher to play")
@@ -283,7 +288,8 @@ class HostSession(_Views):
     """Runs the engine here. Local people type through `submit`; remote ones via the inbox."""
 
     def __init__(self, options: ChatOptions, listener: Listener | None = None, *,
-                 resume: SessionInfo | None = None, store: Store | None = None) -> None:
+                 resume: SessionInfo | None = None, store: Store | None = None,
+                 problem: Problem | None = None) -> None:
         self.options = options
         self.listener: Listener | None = listener
         self.store = store or Store(options.db)
@@ -302,7 +308,7 @@ class HostSession(_Views):
             if resume.meta.get("host_left"):
                 self._mark_host_left(False)
         else:
-            self.problem = choose_problem(options)
+            self.problem = problem or choose_problem(options)
             self.notes = loading_notes([self.problem], options.fields)
             student, teacher = options.models()
             remote = [r for r, m in (("student", student), ("teacher", teacher))

@@ -527,7 +527,7 @@ def report_command(
             report.print_report(data)
             console_views.print_notes(console_views.truncation_notes(
                 store.truncated_replies(run_ids[0]), data.run["config"])
-                + console_views.unanswered_notes(data.run["config"]))
+                + console_views.scoring_notes(data.run["config"]))
             document = data.result
             if html:
                 path = report.write_html(data, store, html)
@@ -718,7 +718,7 @@ def sessions_import(
     if json_path:
         transcripts.write_json(result, json_path)
     console_views.print_eval_summary(result)
-    console_views.print_notes(console_views.unanswered_notes(result["config"]))
+    console_views.print_notes(console_views.scoring_notes(result["config"]))
 
 
 # ----------------------------------------------------------------------------- export

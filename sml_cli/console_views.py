@@ -93,6 +93,17 @@ def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
             "limit if answers are being cut off"]
 
 
+def scoring_notes(config: dict) -> list[str]:
+    """Notes on how a run's scores read (`config`: the run's): mostly about imports."""
+    notes = unanswered_notes(config)
+    if config.get("n_attempts") == 0 and config.get("match", "strict") == "strict":
+        notes.append("no student turn had an answer marker (Final answer: X, \\boxed{X}, "
+                     "ANSWER: X), so nothing could be solved: for dialogues whose students "
+                     "state answers in their own words, --match mention counts a stated "
+                     "number equal to the answer")
+    return notes
+
+
 def unanswered_notes(config: dict) -> list[str]:
     """The note on an import's dialogues that had no reference answer, if there were any
     (`config`: the run's): their blanks in the table are unknowns, not zeros."""

@@ -837,7 +837,8 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     run_id = run_id or new_run_id()
     config = {"kind": "import", "source": str(path), "match": match,
               "n_transcripts": len(transcripts), "max_turns": max_turns,
-              "mapping": import_flags(fmt or TranscriptFormat())}
+              "mapping": import_flags(fmt or TranscriptFormat())
+              | ({"--match": match} if match != "strict" else {})}
     if fmt is not None and fmt.fields.answers_optional:
         config["n_without_answer"] = sum(t.problem.verifier == UNVERIFIED for t in transcripts)
     sessions: list[SessionInfo] = []
@@ -862,6 +863,8 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
             # (a storage error keeps its class: a read-only database is still exit 2)
             failed = type(exc) if type(exc) in (SmlError, UsageError) else SmlError
             raise failed(f"import of {path} failed, nothing was written ({exc})") from exc
+    # (an import scored 0% because no student turn used an answer marker deserves a word)
+    config["n_attempts"] = sum(info.attempts or 0 for info in sessions)
     elapsed = time.perf_counter() - started
     return {"run_id": run_id, "elapsed_s": round(elapsed, 3), "config": config,
             **summarize(sessions, max_turns)}

@@ -45,6 +45,7 @@ from sml_cli.testing import (
     hint_following_student,
     hinting_teacher,
 )
+from sml_cli.tui import app as tui_app
 from sml_cli.tui.app import ChatApp, run_chat
 from sml_cli.tui.screens import StudentScreen
 from sml_cli.tui.widgets import Composer
@@ -319,6 +320,7 @@ def test_read_only_database_is_a_clear_usage_error(
         monkeypatch.setattr(chat, "make_model", lambda model, settings: ScriptedParticipant(
             hinting_teacher, model))
         monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: pytest.fail("UI started"))
+        monkeypatch.setattr(tui_app, "need_a_terminal", lambda: None)
         chatted = invoke(["chat", "--role", "student", "--teacher", "openai/teacher",
                           "--problems", str(problems_file), "--db", str(db)])
         assert_clean_usage_error(chatted, db, "read-only")
@@ -518,6 +520,7 @@ def launch(monkeypatch: pytest.MonkeyPatch, options: ChatOptions, **kwargs: Any)
     apps: list[ChatApp] = []
     with monkeypatch.context() as m:
         m.setattr(ChatApp, "run", lambda self, *a, **k: apps.append(self))
+        m.setattr(tui_app, "need_a_terminal", lambda: None)  # (as if in a terminal)
         run_chat(options, **kwargs)
     return apps[0]
 
@@ -589,6 +592,7 @@ def test_keyboard_interrupt_during_chat_exits_130_and_keeps_the_session(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ChatApp, "run", interrupted)
+    monkeypatch.setattr(tui_app, "need_a_terminal", lambda: None)
     monkeypatch.setattr(sys, "argv", [
         "sml", "chat", "--role", "student", "--teacher", "slow-teacher", "--problems",
         options.problems, "--problem", "q1", "--db", str(options.db)])

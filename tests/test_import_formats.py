@@ -329,6 +329,23 @@ def test_sharegpt_conversations(db: Path) -> None:
     assert "never reveal" not in everything  # system turns are skipped, not stored
 
 
+def test_an_import_with_no_answer_marker_says_why_nothing_was_solved(db: Path) -> None:
+    """Strict matching finds no `Final answer:` in ShareGPT chat: 0% solved is then no
+    finding about the students, and the summary says so (and what would count instead)."""
+    strict = invoke("sessions", "import", SHAREGPT, "--db", db)
+    assert strict.exit_code == 0, strict.output
+    said = " ".join(strict.output.split())
+    assert "no student turn had an answer marker" in said and "--match mention" in said
+    mention = invoke("sessions", "import", SHAREGPT, "--db", db, "--match", "mention",
+                     "--json", db.with_name("m.json"))
+    assert mention.exit_code == 0, mention.output
+    assert "no student turn had an answer marker" not in " ".join(mention.output.split())
+    # (and the run says how its dialogues were read: --match is part of that)
+    config = json.loads(db.with_name("m.json").read_text())["config"]
+    assert config["mapping"] == {"--match": "mention"} and config["n_attempts"] == 3
+    assert "read with --match mention" in " ".join(mention.output.split())
+
+
 def test_openai_messages_json_array(db: Path) -> None:
     result = import_ok(OPENAI, db, "--match", "mention")
     s = result["conditions"]["imported"]

@@ -1082,7 +1082,7 @@ def _command(command: str, path: Path, tmp_path: Path) -> list[str]:
         return ["eval", "--student", "openai/student", "--teacher", "openai/teacher",
                 "--problems", str(path), "--db", db, "--max-turns", "1", "--retries", "0",
                 "--timeout", "2", "--quiet"]
-    return ["chat", "--role", "student", "--student", "local", "--teacher", "local",
+    return ["chat", "--role", "student", "--teacher", "local",
             "--problems", str(path), "--problem", "no-such-problem", "--db", db]
 
 

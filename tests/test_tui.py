@@ -28,6 +28,7 @@ from sml_cli.errors import UsageError
 from sml_cli.participants import Message, ParticipantError, Reply, TokenCallback
 from sml_cli.store import Store
 from sml_cli.testing import ScriptedParticipant, hint_following_student, hinting_teacher
+from sml_cli.tui import app as tui_app
 from sml_cli.tui.app import ChatApp, exit_report, run_chat
 from sml_cli.tui.modals import HelpScreen, LeakWarning
 from sml_cli.tui.screens import StudentScreen, TeacherScreen, WatchScreen
@@ -98,6 +99,7 @@ def launch(monkeypatch: pytest.MonkeyPatch, options: ChatOptions, **kwargs: Any)
     apps: list[ChatApp] = []
     with monkeypatch.context() as m:
         m.setattr(ChatApp, "run", lambda self, *a, **k: apps.append(self))
+        m.setattr(tui_app, "need_a_terminal", lambda: None)  # (as if in a terminal)
         run_chat(options, **kwargs)
     assert len(apps) == 1
     return apps[0]
@@ -733,6 +735,34 @@ def test_join_refuses_wrong_seat_unknown_and_finished_sessions(fake_models, prob
         run_chat(ChatOptions(role="student", db=db), join=remote.info.id)
 
 
+def test_chat_refuses_to_run_without_a_terminal_and_writes_nothing(problems_file, db):
+    """A Textual app on a pipe never returns; `sml chat` says so before any session exists
+    (after what can be checked without one: a wrong flag is still named first)."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    args = ["chat", "--role", "student", "--teacher", "local", "--problems", str(problems_file),
+            "--db", db]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "terminal UI" in " ".join(result.output.split())
+    assert not Path(db).exists() or Store(db).db["sessions"].count == 0
+    wrong = CliRunner().invoke(app, [*args, "--problem", "nope"])
+    assert wrong.exit_code == 2 and "nope" in wrong.output
+
+
+def test_a_model_for_the_person_s_own_seat_is_refused(problems_file, db):
+    """`--role student --student local` would be ignored without a word: the person is the
+    student. Said, and the flag for the other side named."""
+    for role, flags in [("student", ["--student", "local"]), ("teacher", ["--teacher", "x"])]:
+        options = ChatOptions(role=role, problems=str(problems_file), db=db,
+                              **{flags[0][2:]: flags[1]})
+        with pytest.raises(UsageError, match=f"{flags[0]} {flags[1]}: with --role {role} you "
+                                             f"are the {role}"):
+            chat.validate(options)
+
+
 # ----------------------------------------------------------------------------- start screen
 
 
@@ -1021,7 +1051,8 @@ def test_help_and_new_session_keys(monkeypatch, fake_models, problems_file, db):
     first_id, second_id = (opened.info.id for opened in app.sessions)
     assert len(report) == 2
     assert f"Session {first_id} (running)" in report[0]
-    assert f"sml sessions show {first_id} --db {db}" in report[0]
+    # (the person played the student: pointed at the student's view, not the answer)
+    assert f"sml sessions show {first_id} --view student --db {db}" in report[0]
     assert f"sml chat --resume {first_id} --db {db}" in report[0]
     assert f"Session {second_id} (running)" in report[1]
 

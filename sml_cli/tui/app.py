@@ -74,12 +74,23 @@ class ChatApp(App[None]):
         self.open_session(session)
 
 
+def need_a_terminal() -> None:
+    """A Textual app on a pipe never returns: refuse, before anything is written."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("sml chat is a terminal UI: run it in a terminal (its input or "
+                         "output is not one here); `sml eval` runs sessions without one")
+
+
 def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | None = None) -> None:
     """Entry point for the CLI. Sessions are created before the UI so their id can be printed."""
     import sys
 
     from sml_cli.store import Store
 
+    # The terminal is checked after what can be checked without writing, and before a
+    # session is created: a refusal leaves nothing behind.
     session: ChatSession | None = None
     if join is not None:
         session = GuestSession(join, options.role or "", None, options.db, options.prompts_dir)
@@ -95,16 +106,20 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         host_role = info.meta.get("host_role") or "watch"
         options = replace(options, role=host_role, condition=info.condition,
                           max_turns=info.max_turns, guard=info.guard)
+        need_a_terminal()
         session = HostSession(options, resume=info, store=store)
     elif options.role is not None:
-        from sml_cli.chat import validate
+        from sml_cli.chat import choose_problem, validate
 
         validate(options)
-        host = HostSession(options)
+        problem = choose_problem(options)
+        need_a_terminal()
+        host = HostSession(options, problem=problem)
         session = host
         if host.remote_role:
             print(f"Session {host.info.id}: waiting for the {host.remote_role}. In another "
                   f"terminal run:\n  {host.join_command()}", file=sys.stderr)
+    need_a_terminal()
     app = ChatApp(options, session=session)
     try:
         app.run()
@@ -119,8 +134,11 @@ def exit_report(app: ChatApp) -> list[str]:
     lines = []
     for opened in app.sessions:
         info = opened.info
+        # (a person who played the student is pointed at the student's view: the default
+        # one shows the answer, and a running session can still be continued)
+        view = ("--view", "student") if opened.local_role == "student" else ()
         line = (f"Session {info.id} ({info.status}) is saved in the database: "
-                f"{sml_command('sessions', 'show', info.id, db=db)}")
+                f"{sml_command('sessions', 'show', info.id, *view, db=db)}")
         if info.status == "running" and isinstance(opened, HostSession):
             line += f"; to go on: {sml_command('chat', '--resume', info.id, db=db)}"
         lines.append(line)
