@@ -926,7 +926,7 @@ def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
                        "--match", "mention")
     # The run's config says how the files were read.
     assert result["config"]["mapping"] == {"--dialogue-per-file": True,
-                                           "--text-field": "anonymised"}
+                                           "--text-field": "anonymised", "--match": "mention"}
     s = only(result)
     # The same dialogues as grouped by a column (above).
     assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
