@@ -90,6 +90,18 @@ def fake_models(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return registry
 
 
+def opened_against(monkeypatch: pytest.MonkeyPatch, fake_models: dict[str, Any],
+                   problems_file: Path, db: str, role: str, opponent: Any,
+                   **options: Any) -> ChatApp:
+    """`sml chat --role ROLE` on the canary problem 'num', the other side played by
+    `opponent` (registered as the model of the other seat)."""
+    other = "teacher" if role == "student" else "student"
+    fake_models[opponent.name] = opponent
+    return launch(monkeypatch, ChatOptions(role=role, **{other: opponent.name},
+                                           problems=str(problems_file), problem_id="num",
+                                           db=db, **options))
+
+
 def run(coro: Awaitable[None]) -> None:
     asyncio.run(coro)  # type: ignore[arg-type]
 
@@ -216,10 +228,8 @@ class BrokenModel:
 
 def test_student_plays_against_a_model_teacher(monkeypatch, fake_models, problems_file, db):
     teacher = ScriptedParticipant(hinting_teacher, "scripted-teacher")
-    fake_models["scripted-teacher"] = teacher
-    options = ChatOptions(role="student", teacher="scripted-teacher",
-                          problems=str(problems_file), problem_id="num", max_turns=4, db=db)
-    app = launch(monkeypatch, options)
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "student", teacher,
+                         max_turns=4)
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -337,10 +347,7 @@ def test_student_screen_never_shows_private_fields(monkeypatch, fake_models, pro
 
 def test_teacher_panel_hint_and_solve(monkeypatch, fake_models, problems_file, db):
     student = ScriptedParticipant(hint_following_student, "scripted-student")
-    fake_models["scripted-student"] = student
-    options = ChatOptions(role="teacher", student="scripted-student",
-                          problems=str(problems_file), problem_id="num", db=db)
-    app = launch(monkeypatch, options)
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "teacher", student)
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -378,10 +385,8 @@ def test_teacher_panel_hint_and_solve(monkeypatch, fake_models, problems_file, d
 
 def test_teacher_leak_warning(monkeypatch, fake_models, problems_file, db):
     student = ScriptedParticipant(hint_following_student, "scripted-student")
-    fake_models["scripted-student"] = student
-    options = ChatOptions(role="teacher", student="scripted-student",
-                          problems=str(problems_file), problem_id="num", max_turns=3, db=db)
-    app = launch(monkeypatch, options)
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "teacher", student,
+                         max_turns=3)
     leaking = f"It is {NUM_ANSWER}, write that down."
 
     async def main() -> None:
@@ -914,10 +919,7 @@ def test_model_error_is_a_notification_not_a_crash(monkeypatch, fake_models, pro
 
 def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, db):
     teacher = ScriptedParticipant(hinting_teacher, "scripted-teacher")
-    fake_models["scripted-teacher"] = teacher
-    options = ChatOptions(role="student", teacher="scripted-teacher",
-                          problems=str(problems_file), problem_id="num", db=db)
-    app = launch(monkeypatch, options)
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "student", teacher)
     session_id = app.initial.info.id
 
     async def first() -> None:
@@ -964,10 +966,7 @@ def test_messages_span_lines_and_can_be_written_ahead(monkeypatch, fake_models,
     Enter sends all of it. While the teacher replies, the next message can be written; Enter
     then keeps it (and says why) until it is this side's turn."""
     teacher = HeldParticipant(hinting_teacher, "scripted-teacher")
-    fake_models["scripted-teacher"] = teacher
-    options = ChatOptions(role="student", teacher="scripted-teacher",
-                          problems=str(problems_file), problem_id="num", db=db)
-    app = launch(monkeypatch, options)
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "student", teacher)
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
