@@ -999,6 +999,7 @@ def test_messages_span_lines_and_can_be_written_ahead(monkeypatch, fake_models,
             await pilot.press("enter")
             await until(pilot, lambda: app.initial.info.status == "done", "the solve")
             assert app.initial.info.solved and box.disabled
+            assert "session is over" in str(box.placeholder)
 
     run(main())
 

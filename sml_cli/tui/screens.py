@@ -234,7 +234,8 @@ class SessionScreen(Screen[None]):
         # side replies; Enter delivers it only on this side's turn.
         for box in self.query(Composer):
             box.disabled = self.session.info.status != "running"
-            box.placeholder = (self.PLACEHOLDER if self.my_turn or box.disabled
+            box.placeholder = ("This session is over: Ctrl+N starts a new one" if box.disabled
+                               else self.PLACEHOLDER if self.my_turn
                                else "Not your turn yet: you can write ahead")
             if self.my_turn:
                 box.focus()
