@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sml_cli.engine import Session, opening_rows
+from sml_cli.engine import Session, check_prompts
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
@@ -277,9 +277,8 @@ def preview(options: EvalOptions) -> EvalPreview:
     validate(options)
     prompts = Prompts(options.prompts_dir)
     problems, duplicates = _distinct(_chosen(options))
-    first = problems[0]
-    openings = {c: opening_rows(first, c, options.max_turns, prompts)
-                for c in options.conditions}
+    openings = check_prompts(problems[0], options.conditions, options.max_turns,
+                             options.guard, prompts)
     public = [Turn(session_id="preview", seq=i, turn=0, role=role, visibility=visibility,
                    kind=kind, content=content)
               for i, (role, visibility, kind, content) in enumerate(
@@ -299,6 +298,8 @@ class EvalRun:
         self.prompts = Prompts(options.prompts_dir)
         # Load (and fully validate) the problems before touching the database.
         self.problems, self.duplicates = _distinct(_chosen(options))
+        check_prompts(self.problems[0], options.conditions, options.max_turns, options.guard,
+                      self.prompts)
         self.run_id = options.run_id or new_run_id()
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)

@@ -48,19 +48,37 @@ class Prompts:
         import jinja2
 
         try:
-            return self._env.get_template(name).render(**variables).strip()
+            template = self._env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise _template_error(exc.filename or name, exc.lineno, exc.message or str(exc)
+                                  ) from None
         except jinja2.TemplateError as exc:
-            where = getattr(exc, "filename", None) or name
-            line = getattr(exc, "lineno", None)
-            raise UsageError(
-                f"prompt template {where}{':' + str(line) if line else ''}: {exc}"
-            ) from None
+            raise _template_error(name, None, str(exc)) from None
+        try:
+            return template.render(**variables).strip()
+        except Exception as exc:
+            # Whatever a user's template does wrong (an unknown variable, `{{ 1/0 }}`), it is
+            # a bad input file: name it and the line, as for a syntax error. Jinja2 rewrites
+            # the traceback so that the template's own frames carry its file and line.
+            line = None
+            tb = exc.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == template.filename:
+                    line = tb.tb_lineno
+                tb = tb.tb_next
+            message = exc.message if isinstance(exc, jinja2.TemplateError) else None
+            raise _template_error(template.filename or name, line,
+                                  message or f"{type(exc).__name__}: {exc}") from None
 
     def source(self, name: str) -> str:
         for d in self.dirs:
             if (d / name).exists():
                 return (d / name).read_text(encoding="utf-8")
         raise UsageError(f"prompt template {name} not found in {', '.join(map(str, self.dirs))}")
+
+
+def _template_error(where: str, line: int | None, message: str) -> UsageError:
+    return UsageError(f"prompt template {where}{':' + str(line) if line else ''}: {message}")
 
 
 @cache

@@ -414,6 +414,61 @@ def test_dry_run_shows_the_plan_and_the_openings_and_calls_no_model(
     assert bad.exit_code == 2 and "--max-turns" in cli_output(bad) and not db.exists()
 
 
+BROKEN_TEMPLATES = [
+    pytest.param("student.j2", "Hello {{ problem.question ", ["answer"], "regenerate", 1,
+                 "unexpected end of template", id="syntax"),
+    pytest.param("student.j2", "Hi\n{{ nonexistent_var.foo }}\n", ["none"], "redact", 2,
+                 "'nonexistent_var' is undefined", id="undefined"),
+    pytest.param("teacher_verifier.j2", "{{ question }}\n\n{{ 1 / 0 }}", ["none", "verifier"],
+                 "redact", 3, "ZeroDivisionError", id="a condition's teacher"),
+    pytest.param("verdict.j2", "{{ summary.nope }}", ["verifier"], "redact", 1,
+                 "'str object' has no attribute 'nope'", id="verdict"),
+    pytest.param("teacher_reminder.j2", "{% if %}", ["answer"], "regenerate", 1,
+                 "", id="reminder"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "conditions", "guard", "line", "why"),
+                         BROKEN_TEMPLATES)
+def test_a_broken_prompt_template_is_refused_before_any_session(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path, name: str, text: str,
+    conditions: list[str], guard: str, line: int, why: str,
+) -> None:
+    """Every template the run will render is rendered first: a broken one is bad input
+    (exit 2, its file and line named, nothing written), as --dry-run says, not the
+    'internal error' of every session of a run that exits 0."""
+    server = stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / name).write_text(text, encoding="utf-8")
+    db = tmp_path / "t.db"
+    args = ["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+            ",".join(conditions), "--guard", guard, "--prompts", str(prompts),
+            "--db", str(db), "--max-turns", "2", "--quiet"]
+    for flags in ([], ["--dry-run"]):
+        result = invoke([*args, *flags])
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 2, output
+        assert f"prompt template {prompts / name}:{line}: {why}" in output
+        assert "Traceback" not in output
+    assert not db.exists() and server.requests == []
+
+
+def test_templates_of_conditions_not_run_are_not_required(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for name in ("teacher_verifier.j2", "teacher_symmetric.j2", "verdict.j2",
+                 "teacher_reminder.j2"):
+        (prompts / name).write_text("{{ broken", encoding="utf-8")
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "answer,binary", "--prompts", str(prompts), "--max-turns", "2",
+                     "--db", str(tmp_path / "ok.db"), "--quiet"])
+    assert result.exit_code == 0, cli_output(result)
+
+
 def test_unwritable_json_path_is_refused_before_the_run(
     problems_file: Path, tmp_path: Path
 ) -> None:

@@ -733,6 +733,40 @@ def test_join_refuses_wrong_seat_unknown_and_finished_sessions(fake_models, prob
         run_chat(ChatOptions(role="student", db=db), join=remote.info.id)
 
 
+def test_a_broken_prompt_template_is_refused_before_the_window_opens(
+        monkeypatch, fake_models, problems_file, db, tmp_path):
+    """`--prompts DIR` with a template that cannot render: a usage error naming its file and
+    line before the UI (every path: the start screen, a role, --resume, --join), and no
+    session is created; a session would otherwise fail at its first turn."""
+    fake_models["scripted-teacher"] = ScriptedParticipant(hinting_teacher, "scripted-teacher")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "teacher_symmetric.j2").write_text("{{ question }}\n{{ nope.x }}\n")
+    opened: list[ChatApp] = []
+    monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: opened.append(self))
+    where = f"prompt template {bad / 'teacher_symmetric.j2'}:2: 'nope' is undefined"
+    # The start screen offers every condition: all templates are checked up front.
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(ChatOptions(db=db, prompts_dir=str(bad)))
+    symmetric = ChatOptions(role="student", teacher="scripted-teacher", condition="symmetric",
+                            problems=str(problems_file), problem_id="num", db=db)
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(replace(symmetric, prompts_dir=str(bad)))
+    assert not opened
+    with Store(db) as store:
+        assert list(store.sessions()) == []
+    # A condition that does not use the broken template opens as before.
+    run_chat(replace(symmetric, condition="answer", prompts_dir=str(bad)))
+    assert len(opened) == 1
+    # Going on with a session (either terminal) renders the templates too.
+    remote = HostSession(replace(symmetric, role="teacher", student="human"))
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(ChatOptions(db=db, prompts_dir=str(bad)), resume=remote.info.id)
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(ChatOptions(role="student", db=db, prompts_dir=str(bad)), join=remote.info.id)
+    assert len(opened) == 1
+
+
 # ----------------------------------------------------------------------------- start screen
 
 

@@ -105,6 +105,10 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         if host.remote_role:
             print(f"Session {host.info.id}: waiting for the {host.remote_role}. In another "
                   f"terminal run:\n  {host.join_command()}", file=sys.stderr)
+    else:
+        from sml_cli.chat import check_start_screen_prompts
+
+        check_start_screen_prompts(options)
     app = ChatApp(options, session=session)
     try:
         app.run()
