@@ -431,10 +431,12 @@ def eval_command(
         from sml_cli.evaluate import preview
 
         planned = preview(options)
+        console_views.print_warnings(planned.warnings)
         console_views.print_notes(loading_notes(planned.problems, options.fields))
         console_views.print_eval_preview(planned)
         return
     run = EvalRun(options)
+    console_views.print_warnings(run.warnings)
     console_views.print_notes(loading_notes(run.problems, options.fields))
     err = console_views.Console(stderr=True, highlight=False)
     if run.duplicates:

@@ -81,6 +81,14 @@ def print_notes(notes: list[str]) -> None:
         err.print(Text.assemble(("Note: ", "yellow"), note))
 
 
+def print_warnings(warnings: list[str]) -> None:
+    """Warnings (something is likely not what was meant, and the command goes on), on
+    stderr."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for warning in warnings:
+        err.print(Text.assemble(("Warning: ", "yellow"), warning))
+
+
 def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
     """The note on a run's replies cut off at the token limit, by role, if there were any
     (`config`: the run's, for the limits): a reply whose end is missing may have lost its

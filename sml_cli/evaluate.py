@@ -266,6 +266,7 @@ class EvalPreview:
     teacher: str | None
     student_request: list[Message]
     teacher_prompts: dict[str, str]  # condition → the teacher's system prompt (private)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def sessions(self) -> int:
@@ -286,7 +287,7 @@ def preview(options: EvalOptions) -> EvalPreview:
     return EvalPreview(
         problems, duplicates, options, teacher_model(options), student_view(public),
         {c: content for c, rows in openings.items()
-         for _, _, kind, content in rows if kind == TEACHER_PROMPT})
+         for _, _, kind, content in rows if kind == TEACHER_PROMPT}, prompts.warnings())
 
 
 class EvalRun:
@@ -300,6 +301,7 @@ class EvalRun:
         self.problems, self.duplicates = _distinct(_chosen(options))
         check_prompts(self.problems[0], options.conditions, options.max_turns, options.guard,
                       self.prompts)
+        self.warnings = self.prompts.warnings()
         self.run_id = options.run_id or new_run_id()
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)

@@ -469,6 +469,32 @@ def test_templates_of_conditions_not_run_are_not_required(
     assert result.exit_code == 0, cli_output(result)
 
 
+def test_a_misspelt_template_file_is_warned_about_not_ignored(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    """`studnet.j2` in --prompts would silently leave the built-in student.j2 in use: a
+    warning names it, the closest template name and the names sml reads; the run goes on.
+    A file that a used template includes is read, so it is not named."""
+    stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "studnet.j2").write_text("Be brief.", encoding="utf-8")
+    (prompts / "teacher_answer.j2").write_text(
+        '{% include "_rules.j2" %}\n{{ question }} {{ answer }}', encoding="utf-8")
+    (prompts / "_rules.j2").write_text("Never say the answer.", encoding="utf-8")
+    (prompts / "README.md").write_text("my prompts", encoding="utf-8")
+    base = ["eval", *MODELS, "--problems", str(problems_file), "--prompts", str(prompts),
+            "--max-turns", "2", "--db", str(tmp_path / "w.db"), "--quiet"]
+    for flags in ([], ["--dry-run"]):
+        result = invoke([*base, *flags])
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 0, output
+        assert (f"Warning: --prompts {prompts}: studnet.j2 is not a template sml reads (did "
+                "you mean student.j2?), so it is ignored; the templates are student.j2, "
+                "teacher_answer.j2,") in output
+        assert "_rules.j2" not in output and "README" not in output
+
+
 def test_unwritable_json_path_is_refused_before_the_run(
     problems_file: Path, tmp_path: Path
 ) -> None:

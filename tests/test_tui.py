@@ -767,6 +767,16 @@ def test_a_broken_prompt_template_is_refused_before_the_window_opens(
     assert len(opened) == 1
 
 
+def test_a_misspelt_template_file_is_warned_about_before_the_window_opens(
+        monkeypatch, capsys, db, tmp_path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "teacher_answr.j2").write_text("{{ question }}")
+    launch(monkeypatch, ChatOptions(db=db, prompts_dir=str(prompts)))
+    err = " ".join(capsys.readouterr().err.split())
+    assert "teacher_answr.j2 is not a template sml reads (did you mean teacher_answer.j2?)" in err
+
+
 # ----------------------------------------------------------------------------- start screen
 
 

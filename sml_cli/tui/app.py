@@ -109,6 +109,10 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         from sml_cli.chat import check_start_screen_prompts
 
         check_start_screen_prompts(options)
+    from sml_cli.console_views import print_warnings
+    from sml_cli.prompts import Prompts
+
+    print_warnings(Prompts(options.prompts_dir).warnings())
     app = ChatApp(options, session=session)
     try:
         app.run()
