@@ -469,6 +469,10 @@ def eval_command(
             for message, n in errors[:3]:
                 err.print(f"  {n} × {message[:300]}", markup=False, highlight=False,
                           soft_wrap=True)
+            failed = run.all_failed()
+            if failed and not interrupted:
+                console_views.print_all_failed(failed, run.run_id, options.db)
+                raise typer.Exit(1)
         if run.stopped_by:
             from rich.markup import escape
 

@@ -89,6 +89,17 @@ def print_warnings(warnings: list[str]) -> None:
         err.print(Text.assemble(("Warning: ", "yellow"), warning))
 
 
+def print_all_failed(n: int, run_id: str, db: str | None) -> None:
+    """The line that says a run measured nothing, and where to read why."""
+    from sml_cli.chat import sml_command
+
+    listing = sml_command("sessions", "list", "--run-id", run_id, "--status", "error", db=db)
+    show = sml_command("sessions", "show", "ID", db=db)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(
+        (f"All {n} sessions of the run failed", "red"),
+        f"; read why with {listing} (then {show})"))
+
+
 def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
     """The note on a run's replies cut off at the token limit, by role, if there were any
     (`config`: the run's, for the limits): a reply whose end is missing may have lost its

@@ -368,6 +368,16 @@ class EvalRun:
             for info in self.store.sessions("run_id = ? AND status = 'error'", [self.run_id])
         ).most_common()
 
+    def all_failed(self) -> int:
+        """How many sessions the run has if every one of them ended in error, else 0. Such a
+        run measured nothing (a wrong model name, an endpoint refusing every request), so it
+        is a failure, not a result whose summary counts some errors."""
+        counts = dict(self.store.db.execute(
+            "SELECT status, count(*) FROM sessions WHERE run_id = ? GROUP BY status",
+            [self.run_id]).fetchall())
+        errors = counts.get("error", 0)
+        return errors if errors and errors == sum(counts.values()) else 0
+
     def _roles(self) -> list[tuple[str, ModelSettings]]:
         roles = [(self.options.student, self.options.student_settings)]
         if self.config["teacher"]:

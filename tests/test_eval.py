@@ -221,6 +221,24 @@ def test_failing_model_calls_store_an_error_and_the_run_goes_on(
     assert data["deltas"]["answer-none"]["delta"] == 1.0
 
 
+def test_a_run_whose_every_session_failed_exits_1_and_says_where_to_look(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    """Some errors are a result (the summary counts them, exit 0, as above); every session
+    in error is a run that measured nothing: exit 1, saying so and where to read why."""
+    stub(lambda request: StubFault(status=500, body="upstream exploded"))
+    db = tmp_path / "all.db"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "answer,none", "--max-turns", "2", "--retries", "0", "--db", str(db),
+                     "--run-id", "doomed", "--quiet"])
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 1, output
+    assert (f"All 6 sessions of the run failed; read why with sml sessions list --run-id "
+            f"doomed --status error --db {db} (then sml sessions show ID --db {db})") in output
+    assert "upstream exploded" in output
+    assert sqlite_rows(db, "SELECT DISTINCT status FROM sessions") == [("error",)]
+
+
 def test_identical_problems_are_one_cell(
     stub: Callable[..., StubServer], tmp_path: Path
 ) -> None:
