@@ -994,6 +994,8 @@ def run(options: ExportOptions, *, stdout: IO[str] | None = None) -> ExportResul
     """`sml export`: validate, then stream rows to stdout or a file (or only count them)."""
     view, target = validate(options)
     with _open_store(options.db) as store:
+        store.check_filters({"condition": options.conditions, "run_id": options.run_ids,
+                             "student_model": options.student_models})
         stats = ExportStats(options.fmt, view)
         if options.stats:
             for _ in export_rows(store, options, view, stats):

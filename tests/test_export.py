@@ -304,7 +304,7 @@ def test_filters(db: tuple[Path, dict[str, Any]]) -> None:
     assert raw(run_ids=["r2"]) == set()  # both sessions of r2 leaked
     assert raw(run_ids=["r2"], include_leaked=True) == {"leak-flag", "leak-redact"}
     assert raw(student_models=["copier"], include_leaked=True) == {"leak-flag", "leak-redact"}
-    assert raw(student_models=["nobody"]) == set()
+    assert raw(student_models=["copier"]) == set()  # (both leaked)
 
 
 def test_leaked_sessions_left_out_unless_included(db: tuple[Path, dict[str, Any]]) -> None:
@@ -355,8 +355,78 @@ def test_stats_prints_and_writes_nothing(db: tuple[Path, dict[str, Any]], tmp_pa
 def test_empty_export_writes_an_empty_file(db: tuple[Path, dict[str, Any]],
                                            tmp_path: Path) -> None:
     path, _ = db
-    assert run_export(path, tmp_path, ".jsonl", fmt="openai", conditions=["none"]) == []
-    assert run_export(path, tmp_path, ".parquet", fmt="openai", conditions=["none"]) == []
+    assert run_export(path, tmp_path, ".jsonl", fmt="openai", run_ids=["r2"]) == []
+    assert run_export(path, tmp_path, ".parquet", fmt="openai", run_ids=["r2"]) == []
+
+
+FILTER_TYPOS = [
+    pytest.param(["--condition", "answr"], "--condition 'answr': no session in",
+                 "(conditions there: answer, binary, symmetric)", id="condition"),
+    pytest.param(["--condition", "answer", "--condition", "none"],
+                 "--condition 'none': no session in", "(conditions there:", id="one-of-two"),
+    pytest.param(["--run-id", "nope"], "--run-id 'nope': no run 'nope' in",
+                 "(recent runs: r", id="run"),
+    pytest.param(["--student-model", "stu2"], "--student-model 'stu2': no session in",
+                 "(student models there: copier, stu)", id="student-model"),
+]
+
+
+@pytest.mark.parametrize(("flags", "says", "lists"), FILTER_TYPOS)
+def test_a_filter_value_no_session_has_is_refused_and_nothing_written(
+        db: tuple[Path, dict[str, Any]], tmp_path: Path, flags: list[str], says: str,
+        lists: str) -> None:
+    """A typo in a filter selects nothing: an empty file with exit 0 would hide it. Refused
+    (exit 2) naming the flag and the values the database has, before anything is written."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path, _ = db
+    target = tmp_path / "z.jsonl"
+    for extra in (["-o", str(target)], ["--stats"]):
+        result = CliRunner().invoke(app, ["export", "--db", str(path), *flags, *extra])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 2, output
+        assert says in output and lists in output
+        assert not list(tmp_path.iterdir())
+
+
+def test_sessions_list_refuses_a_filter_value_no_session_has(
+        db: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path, _ = db
+
+    def listing(*flags: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["sessions", "list", "--db", str(path), *flags])
+        return result.exit_code, " ".join(result.output.split())
+
+    for flags, says in (
+        (["--condition", "answr"], "--condition 'answr': no session in"),
+        (["--run-id", "nope"], "--run-id 'nope': no run 'nope' in"),
+        (["--status", "runing"], "--status 'runing': choose running, done or error"),
+        (["--model", "gpt"], "(models there: copier, stu, tea, teller)"),
+        (["--json", "--condition", "answr"], "(conditions there: answer, binary, symmetric)"),
+    ):
+        code, output = listing(*flags)
+        assert code == 2 and says in output, output
+    # Values that exist but select nothing together are a valid, empty answer.
+    assert listing("--run-id", "r2", "--condition", "binary")[0] == 0
+    assert listing("--status", "running")[0] == 0
+    # Conditions are whatever the database holds (imports bring their own labels).
+    other = tmp_path / "own.db"
+    problem = make_problems()[0]
+    with Store(other) as store:
+        store.save_problems([problem])
+        store.create_session(SessionInfo(id="m1", problem_key=problem.key, problem_id="p1",
+                                         condition="mathdial", student_model="human",
+                                         teacher_model="human",
+                                         max_turns=3, status="done"))
+    result = CliRunner().invoke(app, ["sessions", "list", "--db", str(other), "--condition",
+                                      "mathdial"])
+    assert result.exit_code == 0 and "m1" in result.output, result.output
 
 
 # ----------------------------------------------------------------------------- usage errors
