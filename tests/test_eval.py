@@ -324,6 +324,16 @@ BAD_FLAGS = [
     pytest.param(["--samples", "0"], ["--samples"], id="samples"),
     pytest.param(["--concurrency", "0"], ["--concurrency"], id="concurrency"),
     pytest.param(["--guard", "maybe"], ["--guard", "maybe"], id="guard"),
+    # Numbers that mean nothing are refused by the option itself, naming it.
+    pytest.param(["--timeout", "-1"], ["--timeout"], id="timeout-negative"),
+    pytest.param(["--timeout", "0"], ["--timeout", "greater than 0"], id="timeout-zero"),
+    pytest.param(["--retries", "-1"], ["--retries"], id="retries"),
+    pytest.param(["--student-temperature", "-5"], ["--student-temperature"],
+                 id="student-temperature"),
+    pytest.param(["--teacher-temperature", "2.5"], ["--teacher-temperature"],
+                 id="teacher-temperature"),
+    pytest.param(["--limit", "0"], ["--limit"], id="limit"),
+    pytest.param(["--student-max-tokens", "-3"], ["--student-max-tokens"], id="max-tokens-neg"),
 ]
 
 

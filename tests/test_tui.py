@@ -777,6 +777,20 @@ def test_a_misspelt_template_file_is_warned_about_before_the_window_opens(
     assert "teacher_answr.j2 is not a template sml reads (did you mean teacher_answer.j2?)" in err
 
 
+@pytest.mark.parametrize("flags", [["--max-turns", "0"], ["--student-temperature", "-1"],
+                                   ["--teacher-temperature", "2.1"]])
+def test_chat_refuses_nonsense_numbers_before_the_window_opens(monkeypatch, db, flags):
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    opened: list[ChatApp] = []
+    monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: opened.append(self))
+    result = CliRunner().invoke(app, ["chat", "--db", db, *flags])
+    assert result.exit_code == 2 and flags[0] in result.output, result.output
+    assert not opened
+
+
 # ----------------------------------------------------------------------------- start screen
 
 
