@@ -204,10 +204,24 @@ def _safe_url(url: str | None) -> str | None:
 
 def config_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return [
-        f"{FLAG_NAMES[k]}: run has {stored.get(k)!r}, this command has {current.get(k)!r}"
+        f"{FLAG_NAMES[k]}: "
+        + (_problem_list_difference(stored, current) if k == "problem_keys"
+           else f"run has {stored.get(k)!r}, this command has {current.get(k)!r}")
         for k in IDENTITY_KEYS
         if stored.get(k) != current.get(k)
     ]
+
+
+def _problem_list_difference(stored: dict[str, Any], current: dict[str, Any]) -> str:
+    """The problem lists differ (their hashes do, which is the test); a hash means nothing
+    to a person, so say it with the counts."""
+    had, has = stored.get("n_problems"), current.get("n_problems")
+    if had is None:  # (recorded since n_problems was added to the config)
+        return f"the run's problems are not the {has} this command selects"
+    if had != has:
+        return f"the run has {had} problems, this command selects {has}"
+    return (f"the run has {had} problems and this command selects {has}, but other ones "
+            "or in another order")
 
 
 def _distinct(problems: list[Problem]) -> tuple[list[Problem], list[tuple[str, str]]]:
