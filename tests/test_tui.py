@@ -791,6 +791,30 @@ def test_chat_refuses_nonsense_numbers_before_the_window_opens(monkeypatch, db, 
     assert not opened
 
 
+def test_chat_resume_of_an_eval_session_says_how_an_eval_resumes(monkeypatch, db):
+    """`sml eval --run-id RUN` alone is refused (a resume needs the run's options): the
+    advice is the command that made the run, re-run with its id."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+    from sml_cli.problems import make_problem
+    from sml_cli.records import SessionInfo
+
+    problem = make_problem("What is 2 + 3?", "5")
+    with Store(db) as store:
+        store.save_problems([problem])
+        store.create_run("r9", "eval", {})
+        store.create_session(SessionInfo(
+            id="evalsess0001", problem_key=problem.key, problem_id=problem.id,
+            condition="answer", student_model="local", teacher_model="local", max_turns=3,
+            run_id="r9"))
+    monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: None)
+    result = CliRunner().invoke(app, ["chat", "--resume", "evalsess0001", "--db", db])
+    assert result.exit_code == 2
+    assert ("re-run the eval command that made it with --run-id r9 (same options)"
+            in " ".join(result.output.split())), result.output
+
+
 # ----------------------------------------------------------------------------- start screen
 
 

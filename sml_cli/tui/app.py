@@ -88,7 +88,9 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         info = store.session(resume)
         if info.origin != "chat":
             store.close()
-            how = ("`sml eval --run-id " + (info.run_id or "RUN") + "` resumes an eval"
+            # `sml eval --run-id RUN` alone would be refused: a resume needs the run's options.
+            how = (f"an eval session goes on with its run: re-run the eval command that made "
+                   f"it with --run-id {info.run_id or 'RUN'} (same options)"
                    if info.origin == "eval" else "an imported dialogue is a record of what was "
                    "said, not a chat to go on with")
             raise UsageError(f"--resume {resume}: that session is not a chat ({how})")
