@@ -508,6 +508,14 @@ def print_export_stats(
               "exported characters / 4.[/]")
 
 
+def print_export_empty(why: str, path: Path | None) -> None:
+    """On stderr: an export that gave no row wrote nothing, and why."""
+    where = "" if path is None else f" to {path}" + (
+        " (the file there is left as it was)" if path.exists() else "")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"No rows, so nothing was written{where}: {why}.", markup=False)
+
+
 def print_export_done(
     stats: ExportStats, options: ExportOptions, path: str | Path, rows: int
 ) -> None:

@@ -352,11 +352,65 @@ def test_stats_prints_and_writes_nothing(db: tuple[Path, dict[str, Any]], tmp_pa
     assert "without a teacher" in " ".join(capsys.readouterr().out.split())
 
 
-def test_empty_export_writes_an_empty_file(db: tuple[Path, dict[str, Any]],
-                                           tmp_path: Path) -> None:
+NO_ROWS = [
+    pytest.param(["--format", "preference", "--condition", "symmetric"],
+                 "the 3 sessions give no pair: no problem has both a solved and an unsolved "
+                 "session whose student replies differ", id="preference"),
+    pytest.param(["--run-id", "r2"], "of the 2 sessions chosen, 2 have a flagged leak "
+                 "(--include-leaked keeps them)", id="leaked"),
+    pytest.param(["--only-solved", "--condition", "symmetric"],
+                 "of the 3 sessions chosen, 3 are not solved (--only-solved)", id="only-solved"),
+    pytest.param(["--view", "teacher", "--condition", "binary"],
+                 "of the 3 sessions chosen, 3 have no teacher (binary, none)", id="teacher"),
+    pytest.param(["--run-id", "r2", "--condition", "binary"],
+                 "no session has all of the --condition/--run-id/--student-model values given",
+                 id="filters-together"),
+]
+
+
+@pytest.mark.parametrize(("flags", "why"), NO_ROWS)
+def test_an_export_with_no_rows_writes_nothing_and_says_why(
+        db: tuple[Path, dict[str, Any]], tmp_path: Path, flags: list[str], why: str) -> None:
+    """A valid outcome (exit 0), but an empty training file is easily taken for a result:
+    nothing is written (no file, no folder; a file already there is left as it was), and
+    the line says why there are no rows."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
     path, _ = db
-    assert run_export(path, tmp_path, ".jsonl", fmt="openai", run_ids=["r2"]) == []
-    assert run_export(path, tmp_path, ".parquet", fmt="openai", run_ids=["r2"]) == []
+    for target in (tmp_path / "new" / "out.jsonl", tmp_path / "out.parquet"):
+        result = CliRunner().invoke(app, ["export", "--db", str(path), *flags, "-o",
+                                          str(target)])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 0, output
+        assert f"No rows, so nothing was written to {target}: {why}" in output
+        assert not list(tmp_path.iterdir())
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("an earlier export\n")
+    result = CliRunner().invoke(app, ["export", "--db", str(path), *flags, "-o", str(kept)])
+    assert "(the file there is left as it was)" in " ".join(result.output.split())
+    assert kept.read_text() == "an earlier export\n"
+    # On stdout, no rows is no output; the reason goes to stderr.
+    out = io.StringIO()
+    assert export.run(ExportOptions(db=str(path), **_options(flags)), stdout=out).rows == 0
+    assert out.getvalue() == ""
+
+
+def _options(flags: list[str]) -> dict[str, Any]:
+    """ExportOptions fields for the CLI flags of NO_ROWS."""
+    names = {"--format": "fmt", "--view": "view", "--condition": "conditions",
+             "--run-id": "run_ids", "--student-model": "student_models"}
+    kw: dict[str, Any] = {}
+    args = iter(flags)
+    for flag in args:
+        if flag == "--only-solved":
+            kw["only_solved"] = True
+        elif names[flag] in ("fmt", "view"):
+            kw[names[flag]] = next(args)
+        else:
+            kw.setdefault(names[flag], []).append(next(args))
+    return kw
 
 
 FILTER_TYPOS = [
