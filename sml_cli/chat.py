@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sml_cli import guard as leak_guard
-from sml_cli.engine import Session, next_speaker
+from sml_cli.engine import Session, check_prompts, next_speaker
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap
 from sml_cli.models import HUMAN, ModelSettings, make_model, validate_model_name
@@ -103,6 +103,17 @@ def validate(options: ChatOptions) -> None:
     validate_model_name(student, "--student", allow_human=True)
     if teacher is not None:
         validate_model_name(teacher, "--teacher", allow_human=True)
+
+
+def check_start_screen_prompts(options: ChatOptions) -> None:
+    """The start screen lets the person pick any condition and guard, and the session opens
+    only then: check every template now, before the window opens (a broken `--prompts`
+    template cannot be fixed from inside it). The problem is a stand-in: it is not chosen
+    yet either."""
+    stand_in = Problem(id="check", question="What is 2 + 3?", answer="5", verifier="numeric",
+                       source="chat")
+    check_prompts(stand_in, CONDITIONS, options.max_turns, "regenerate",
+                  Prompts(options.prompts_dir))
 
 
 def choose_problem(options: ChatOptions) -> Problem:
@@ -301,6 +312,8 @@ class HostSession(_Views):
         if resume is not None:
             self.info = resume
             self.problem = self.store.problem(resume.problem_key)
+            check_prompts(self.problem, [resume.condition], resume.max_turns, resume.guard,
+                          self.prompts)
             self.turns = self.store.turns(resume.id)
             if resume.status != "running":
                 self.store.update_session(resume.id, {"status": "running", "error": None})
@@ -309,6 +322,8 @@ class HostSession(_Views):
                 self._mark_host_left(False)
         else:
             self.problem = problem or choose_problem(options)
+            check_prompts(self.problem, [options.condition], options.max_turns, options.guard,
+                          self.prompts)
             self.notes = loading_notes([self.problem], options.fields)
             student, teacher = options.models()
             remote = [r for r, m in (("student", student), ("teacher", teacher))
@@ -428,6 +443,8 @@ class GuestSession(_Views):
             raise UsageError(f"--join {session_id}: the session is already {self.info.status}")
         self.problem = self.store.problem(self.info.problem_key)
         self.prompts = Prompts(prompts_dir)
+        check_prompts(self.problem, [self.info.condition], self.info.max_turns, self.info.guard,
+                      self.prompts)
         self.turns = self.store.turns(self.info.id)
         self.listener: Listener | None = listener
         self.local_role = role

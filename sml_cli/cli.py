@@ -153,12 +153,13 @@ StudentApiKey = Annotated[str | None, typer.Option(
 TeacherApiKey = Annotated[str | None, typer.Option(
     "--teacher-api-key", envvar="SML_TEACHER_API_KEY", show_envvar=True, help="API key for "
     "the teacher model only (see --student-api-key). Never stored.", show_default=False)]
+# 0..2 is OpenAI's range, and the other providers' upper bound too.
 StudentTemperature = Annotated[float | None, typer.Option(
-    "--student-temperature", help="Sampling temperature (default: the provider's).",
-    show_default=False)]
+    "--student-temperature", min=0.0, max=2.0,
+    help="Sampling temperature, 0 to 2 (default: the provider's).", show_default=False)]
 TeacherTemperature = Annotated[float | None, typer.Option(
-    "--teacher-temperature", help="Sampling temperature (default: the provider's).",
-    show_default=False)]
+    "--teacher-temperature", min=0.0, max=2.0,
+    help="Sampling temperature, 0 to 2 (default: the provider's).", show_default=False)]
 StudentMaxTokens = Annotated[int, typer.Option(
     "--student-max-tokens", min=1,
     help="Token limit per student message (reasoning models need thousands).")]
@@ -168,6 +169,13 @@ TeacherMaxTokens = Annotated[int, typer.Option(
 PromptsOption = Annotated[str | None, typer.Option(
     "--prompts", help="Directory of prompt templates overriding the built-in ones.",
     show_default=False)]
+
+
+def _above_zero(value: float) -> float:
+    # (typer's min= cannot exclude the bound itself, and a timeout of 0 s fails every call)
+    if value <= 0:
+        raise typer.BadParameter("Input should be greater than 0 (seconds)")
+    return value
 
 
 def _version(value: bool) -> None:
@@ -276,7 +284,7 @@ def chat_command(
     answer: Annotated[str | None, typer.Option(
         "--answer", help="Reference answer for --question.", show_default=False)] = None,
     condition: Annotated[str, typer.Option("--condition", "-c")] = "answer",
-    max_turns: Annotated[int, typer.Option("--max-turns", "-T")] = 6,
+    max_turns: Annotated[int, typer.Option("--max-turns", "-T", min=1)] = 6,
     guard: Annotated[str, typer.Option("--guard", help="flag, redact or regenerate.")
                      ] = "redact",
     db: DbOption = None,
@@ -356,7 +364,8 @@ def eval_command(
         "--teacher", "-t", help="Teacher model (default: same as --student).",
         show_default=False)] = None,
     problems: ProblemsOption = "arithmetic",
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Use the first N problems.",
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="Use the first N problems.",
                                               show_default=False)] = None,
     shuffle: Annotated[bool, typer.Option(
         "--shuffle", help="Put the problems in a random order seeded by --seed first (with "
@@ -365,11 +374,11 @@ def eval_command(
         "--conditions", "-c", help="Comma-separated: answer, verifier, symmetric, binary, "
         "none; or all.")
     ] = "answer",
-    max_turns: Annotated[int, typer.Option("--max-turns", "-T", help="Student turns per session.")
-                         ] = 6,
-    samples: Annotated[int, typer.Option("--samples", "-k", help="Sessions per problem and "
-                                         "condition.")] = 1,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j",
+    max_turns: Annotated[int, typer.Option("--max-turns", "-T", min=1,
+                                           help="Student turns per session.")] = 6,
+    samples: Annotated[int, typer.Option("--samples", "-k", min=1, help="Sessions per problem "
+                                         "and condition.")] = 1,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1,
                                              help="Sessions in flight at once.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Seeds model sampling and the bootstrap.")
                     ] = 0,
@@ -396,9 +405,10 @@ def eval_command(
     teacher_temperature: TeacherTemperature = None,
     student_max_tokens: StudentMaxTokens = 512,
     teacher_max_tokens: TeacherMaxTokens = 512,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model call.")] = 120.0,
-    retries: Annotated[int, typer.Option("--retries", help="Retries per model call on rate "
-                                         "limits and network errors.")] = 4,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", callback=_above_zero, help="Seconds per model call.")] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries per model call on "
+                                         "rate limits and network errors.")] = 4,
     prompts: PromptsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
                      ] = False,
@@ -431,10 +441,12 @@ def eval_command(
         from sml_cli.evaluate import preview
 
         planned = preview(options)
+        console_views.print_warnings(planned.warnings)
         console_views.print_notes(loading_notes(planned.problems, options.fields))
         console_views.print_eval_preview(planned)
         return
     run = EvalRun(options)
+    console_views.print_warnings(run.warnings)
     console_views.print_notes(loading_notes(run.problems, options.fields))
     err = console_views.Console(stderr=True, highlight=False)
     if run.duplicates:
@@ -467,6 +479,10 @@ def eval_command(
             for message, n in errors[:3]:
                 err.print(f"  {n} × {message[:300]}", markup=False, highlight=False,
                           soft_wrap=True)
+            failed = run.all_failed()
+            if failed and not interrupted:
+                console_views.print_all_failed(failed, run.run_id, options.db)
+                raise typer.Exit(1)
         if run.stopped_by:
             from rich.markup import escape
 

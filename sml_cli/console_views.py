@@ -81,6 +81,25 @@ def print_notes(notes: list[str]) -> None:
         err.print(Text.assemble(("Note: ", "yellow"), note))
 
 
+def print_warnings(warnings: list[str]) -> None:
+    """Warnings (something is likely not what was meant, and the command goes on), on
+    stderr."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for warning in warnings:
+        err.print(Text.assemble(("Warning: ", "yellow"), warning))
+
+
+def print_all_failed(n: int, run_id: str, db: str | None) -> None:
+    """The line that says a run measured nothing, and where to read why."""
+    from sml_cli.chat import sml_command
+
+    listing = sml_command("sessions", "list", "--run-id", run_id, "--status", "error", db=db)
+    show = sml_command("sessions", "show", "ID", db=db)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(
+        (f"All {n} sessions of the run failed", "red"),
+        f"; read why with {listing} (then {show})"))
+
+
 def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
     """The note on a run's replies cut off at the token limit, by role, if there were any
     (`config`: the run's, for the limits): a reply whose end is missing may have lost its
@@ -498,6 +517,14 @@ def print_export_stats(
         notes.append(f"{left['no_student']:,} sessions without a student message left out")
     out.print("[dim]" + "; ".join(notes) + ". turns = student + teacher turns; ~tokens ≈ "
               "exported characters / 4.[/]")
+
+
+def print_export_empty(why: str, path: Path | None) -> None:
+    """On stderr: an export that gave no row wrote nothing, and why."""
+    where = "" if path is None else f" to {path}" + (
+        " (the file there is left as it was)" if path.exists() else "")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"No rows, so nothing was written{where}: {why}.", markup=False)
 
 
 def print_export_done(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,7 +36,13 @@ from sml_cli.records import (
     now,
 )
 from sml_cli.verification import Verdict, check, extract_attempt, is_question
-from sml_cli.views import student_prompt, student_view, teacher_prompt, teacher_view
+from sml_cli.views import (
+    student_prompt,
+    student_view,
+    teacher_grant,
+    teacher_prompt,
+    teacher_view,
+)
 
 BINARY_CORRECT = "Correct."
 BINARY_INCORRECT = "Incorrect."
@@ -44,8 +50,12 @@ NEUTRAL = "Please continue."
 MAX_REGENERATIONS = 2
 
 
+# (role, visibility, kind, content) of each opening row
+Opening = list[tuple[str, str, str, str]]
+
+
 def opening_rows(problem: Problem, condition: str, max_turns: int,
-                 prompts: Prompts) -> list[tuple[str, str, str, str]]:
+                 prompts: Prompts) -> Opening:
     """A session's opening as (role, visibility, kind, content): the student's prompt and the
     question (public), then the teacher's prompt with what its condition grants (private)."""
     rows = [("system", "public", STUDENT_PROMPT, student_prompt(problem, max_turns, prompts)),
@@ -54,6 +64,21 @@ def opening_rows(problem: Problem, condition: str, max_turns: int,
         rows.append(("system", "teacher", TEACHER_PROMPT,
                      teacher_prompt(problem, condition, prompts)))
     return rows
+
+
+def check_prompts(problem: Problem, conditions: Sequence[str], max_turns: int, guard: str,
+                  prompts: Prompts) -> dict[str, Opening]:
+    """Render every template that sessions under `conditions` and `guard` will render, for
+    `problem`: a template that cannot render (a syntax error, an unknown variable) is then
+    a usage error naming its file and line before any session starts, instead of the error
+    of every session. Returns each condition's opening rows (what `--dry-run` shows)."""
+    openings = {c: opening_rows(problem, c, max_turns, prompts) for c in conditions}
+    teachers = [c for c in conditions if c not in TEACHERLESS_CONDITIONS]
+    if any(teacher_grant(problem, c).verdicts for c in teachers):
+        prompts.render("verdict.j2", summary="'42' → incorrect")
+    if teachers and guard == "regenerate":
+        prompts.render("teacher_reminder.j2", reason="it states the answer")
+    return openings
 
 
 def _verdict_for(turns: list[Turn], student_turn: Turn) -> Turn | None:

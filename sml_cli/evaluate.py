@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sml_cli.engine import Session, opening_rows
+from sml_cli.engine import Session, check_prompts
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
@@ -204,10 +204,24 @@ def _safe_url(url: str | None) -> str | None:
 
 def config_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return [
-        f"{FLAG_NAMES[k]}: run has {stored.get(k)!r}, this command has {current.get(k)!r}"
+        f"{FLAG_NAMES[k]}: "
+        + (_problem_list_difference(stored, current) if k == "problem_keys"
+           else f"run has {stored.get(k)!r}, this command has {current.get(k)!r}")
         for k in IDENTITY_KEYS
         if stored.get(k) != current.get(k)
     ]
+
+
+def _problem_list_difference(stored: dict[str, Any], current: dict[str, Any]) -> str:
+    """The problem lists differ (their hashes do, which is the test); a hash means nothing
+    to a person, so say it with the counts."""
+    had, has = stored.get("n_problems"), current.get("n_problems")
+    if had is None:  # (recorded since n_problems was added to the config)
+        return f"the run's problems are not the {has} this command selects"
+    if had != has:
+        return f"the run has {had} problems, this command selects {has}"
+    return (f"the run has {had} problems and this command selects {has}, but other ones "
+            "or in another order")
 
 
 def _distinct(problems: list[Problem]) -> tuple[list[Problem], list[tuple[str, str]]]:
@@ -266,6 +280,7 @@ class EvalPreview:
     teacher: str | None
     student_request: list[Message]
     teacher_prompts: dict[str, str]  # condition → the teacher's system prompt (private)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def sessions(self) -> int:
@@ -277,9 +292,8 @@ def preview(options: EvalOptions) -> EvalPreview:
     validate(options)
     prompts = Prompts(options.prompts_dir)
     problems, duplicates = _distinct(_chosen(options))
-    first = problems[0]
-    openings = {c: opening_rows(first, c, options.max_turns, prompts)
-                for c in options.conditions}
+    openings = check_prompts(problems[0], options.conditions, options.max_turns,
+                             options.guard, prompts)
     public = [Turn(session_id="preview", seq=i, turn=0, role=role, visibility=visibility,
                    kind=kind, content=content)
               for i, (role, visibility, kind, content) in enumerate(
@@ -287,7 +301,7 @@ def preview(options: EvalOptions) -> EvalPreview:
     return EvalPreview(
         problems, duplicates, options, teacher_model(options), student_view(public),
         {c: content for c, rows in openings.items()
-         for _, _, kind, content in rows if kind == TEACHER_PROMPT})
+         for _, _, kind, content in rows if kind == TEACHER_PROMPT}, prompts.warnings())
 
 
 class EvalRun:
@@ -299,6 +313,9 @@ class EvalRun:
         self.prompts = Prompts(options.prompts_dir)
         # Load (and fully validate) the problems before touching the database.
         self.problems, self.duplicates = _distinct(_chosen(options))
+        check_prompts(self.problems[0], options.conditions, options.max_turns, options.guard,
+                      self.prompts)
+        self.warnings = self.prompts.warnings()
         self.run_id = options.run_id or new_run_id()
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)
@@ -364,6 +381,16 @@ class EvalRun:
             (info.error or "unknown error").strip()
             for info in self.store.sessions("run_id = ? AND status = 'error'", [self.run_id])
         ).most_common()
+
+    def all_failed(self) -> int:
+        """How many sessions the run has if every one of them ended in error, else 0. Such a
+        run measured nothing (a wrong model name, an endpoint refusing every request), so it
+        is a failure, not a result whose summary counts some errors."""
+        counts = dict(self.store.db.execute(
+            "SELECT status, count(*) FROM sessions WHERE run_id = ? GROUP BY status",
+            [self.run_id]).fetchall())
+        errors = counts.get("error", 0)
+        return errors if errors and errors == sum(counts.values()) else 0
 
     def _roles(self) -> list[tuple[str, ModelSettings]]:
         roles = [(self.options.student, self.options.student_settings)]

@@ -186,16 +186,24 @@ class SessionData:
 def _filters(options: ExportOptions) -> tuple[list[str], list[Any]]:
     # The unary + keeps SQLite from answering a filter through an index (status, run): it must
     # walk sessions in primary-key order so that the result streams without a sort.
-    clauses, params = ["+s.status = 'done'"], []
+    clauses, params = _chosen(options)
+    clauses.insert(0, "+s.status = 'done'")
+    if options.only_solved:
+        clauses.append("s.solved = 1")
+    if not options.include_leaked:
+        clauses.append("COALESCE(s.leaks, 0) = 0")
+    return clauses, params
+
+
+def _chosen(options: ExportOptions) -> tuple[list[str], list[Any]]:
+    """The clauses of the filters that choose sessions by name (condition, run, model)."""
+    clauses: list[str] = []
+    params: list[Any] = []
     for column, values in (("condition", options.conditions), ("run_id", options.run_ids),
                            ("student_model", options.student_models)):
         if values:
             clauses.append(f"+s.{column} IN ({', '.join('?' * len(values))})")
             params += list(values)
-    if options.only_solved:
-        clauses.append("s.solved = 1")
-    if not options.include_leaked:
-        clauses.append("COALESCE(s.leaks, 0) = 0")
     return clauses, params
 
 
@@ -990,10 +998,60 @@ def _left_out(store: Any, options: ExportOptions) -> dict[str, int]:
     return out
 
 
+def why_no_rows(store: Any, options: ExportOptions, stats: ExportStats) -> str:
+    """Why an export gave no row: the filters chose no session together, or every chosen
+    session was left out (and for what), or the sessions left in give no rows of this format
+    (preference pairs need both outcomes on one problem)."""
+    clauses, params = _chosen(options)
+    chosen = store.conn.execute(
+        f"SELECT count(*) FROM sessions s WHERE {' AND '.join(clauses) or '1 = 1'}",
+        params).fetchone()[0]
+    if not chosen:
+        return ("no session has all of the --condition/--run-id/--student-model values given"
+                if clauses else "the database has no sessions")
+    left = dict(stats.left_out)
+    used = stats.total.sessions
+    if not used:
+        if options.only_solved:  # (counted among all sessions chosen, solved or not)
+            left = {**left, **_left_out(store, replace(options, only_solved=False))}
+        def n(key: str, one: str, many: str) -> str:
+            return f"{left[key]:,} {one if left[key] == 1 else many}"
+
+        reasons = []
+        if left.get("not_done"):
+            reasons.append(n("not_done", "is not finished", "are not finished"))
+        if left.get("leaked"):
+            reasons.append(n("leaked", "has", "have") + " a flagged leak (--include-leaked "
+                           "keeps them)")
+        if left.get("no_teacher"):
+            reasons.append(n("no_teacher", "has", "have") + " no teacher (binary, none), so "
+                           "no teacher view")
+        if left.get("no_student"):
+            reasons.append(n("no_student", "has", "have") + " no student message")
+        left["unsolved"] = chosen - sum(left.get(k, 0) for k in (
+            "not_done", "leaked", "no_teacher", "no_student"))
+        if options.only_solved and left["unsolved"] > 0:
+            reasons.append(("the other " if reasons else "")
+                           + n("unsolved", "is not solved", "are not solved")
+                           + " (--only-solved)")
+        return f"of the {chosen:,} sessions chosen, " + "; ".join(
+            reasons or ["none is exportable"])
+    if options.fmt == "preference":
+        return (f"the {used:,} sessions give no pair: no problem has both a solved and an "
+                "unsolved session whose student replies differ after the same conversation "
+                "(pairs need both outcomes on one problem: several --samples or conditions)")
+    return f"the {used:,} sessions give no {options.fmt} rows"
+
+
 def run(options: ExportOptions, *, stdout: IO[str] | None = None) -> ExportResult:
-    """`sml export`: validate, then stream rows to stdout or a file (or only count them)."""
+    """`sml export`: validate, then stream rows to stdout or a file (or only count them).
+
+    An export that gives no row writes nothing, not an empty file (an empty training file is
+    easy to mistake for a result), and says why; it is still a valid outcome (exit 0)."""
     view, target = validate(options)
     with _open_store(options.db) as store:
+        store.check_filters({"condition": options.conditions, "run_id": options.run_ids,
+                             "student_model": options.student_models})
         stats = ExportStats(options.fmt, view)
         if options.stats:
             for _ in export_rows(store, options, view, stats):
@@ -1004,20 +1062,31 @@ def run(options: ExportOptions, *, stdout: IO[str] | None = None) -> ExportResul
             console_views.print_export_stats(stats, options)
             total = stats.total
             return ExportResult(total.rows, total.sessions, stats, target)
-        writer = _writer(target, options, stdout)
+        # Opened at the first row, so that an export with none creates no file or folder.
+        writer: _Writer | None = None
         try:
             for row in export_rows(store, options, view, stats):
+                if writer is None:
+                    writer = _writer(target, options, stdout)
                 writer.write(row)
-            writer.close()
+            if writer is not None:
+                writer.close()
         except BrokenPipeError:  # `sml export | head`: the reader has seen enough
             with contextlib.suppress(OSError, ValueError):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
-            return ExportResult(writer.rows, stats.total.sessions, stats, target)
+            return ExportResult(writer.rows if writer else 0, stats.total.sessions, stats,
+                                target)
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             raise
         stats.left_out.update(_left_out(store, options))
+        if writer is None:
+            from sml_cli import console_views
+
+            console_views.print_export_empty(why_no_rows(store, options, stats), target.path)
+            return ExportResult(0, stats.total.sessions, stats, target)
     if target.path is not None:
         from sml_cli import console_views
 

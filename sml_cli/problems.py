@@ -330,19 +330,30 @@ def find_problem(problems: list[Problem], problem_id: str) -> Problem:
 def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
     if pattern is None or pattern in ANSWER_PATTERN_PRESETS:
         return None
+    import difflib
+
+    flag = answer_pattern_flag(pattern)
+    presets = ", ".join(ANSWER_PATTERN_PRESETS)
     try:
         compiled = re.compile(pattern, re.DOTALL | re.MULTILINE)
     except re.error as exc:
-        raise UsageError(
-            f"--answer-pattern {pattern!r}: invalid regular expression ({exc}); "
-            f"or use a preset: {', '.join(ANSWER_PATTERN_PRESETS)}"
-        ) from None
-    if compiled.groups < 1:
-        raise UsageError(
-            f"--answer-pattern {pattern!r}: needs a capture group around the final answer, "
-            r"e.g. '####\s*(.+)', or a preset: " + ", ".join(ANSWER_PATTERN_PRESETS)
-        )
-    return compiled
+        problem = f"is not a valid regular expression ({exc})"
+    else:
+        if compiled.groups >= 1:
+            return compiled
+        problem = (r"has no capture group around the final answer (a regex needs one, e.g. "
+                   r"'####\s*(.+)')")
+    # A near miss of a preset's name (`boxd`) is a typo, not a regex without a group.
+    close = difflib.get_close_matches(pattern, ANSWER_PATTERN_PRESETS, n=1)
+    if close:
+        raise UsageError(f"{flag}: did you mean {close[0]}? (Taken as a regex, the pattern "
+                         f"{problem}; the presets: {presets})")
+    raise UsageError(f"{flag}: the pattern {problem}; or use a preset: {presets}")
+
+
+def answer_pattern_flag(pattern: str) -> str:
+    """The flag as it would be typed in a shell (a repr would double every backslash)."""
+    return f"--answer-pattern {shlex.quote(pattern)}"
 
 
 _GSM8K_ANSWER = re.compile(r"####\s*([^\n]*\S)")
@@ -548,7 +559,7 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
     if len(lines) < 2:
         return None
     if fields.answer_pattern is not None:
-        return (f"--answer-pattern {fields.answer_pattern!r} extracted an answer of "
+        return (f"{answer_pattern_flag(fields.answer_pattern)} extracted an answer of "
                 f"{len(lines)} lines, which no one-line attempt can match: make its group "
                 "capture the final answer only")
     if re.search(r"^\s*####", answer, re.MULTILINE):
@@ -649,7 +660,8 @@ def _build_problem(
         extracted = extract_with_pattern(full, fields.answer_pattern, pattern)
         if not extracted:
             raise fail(
-                f"--answer-pattern {fields.answer_pattern!r} found no answer in {fields.answer!r}"
+                f"{answer_pattern_flag(fields.answer_pattern)} found no answer in "
+                f"{fields.answer!r}"
             )
         answer = extracted
         solution = solution or full  # the worked text behind the answer stays teacher-only

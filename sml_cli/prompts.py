@@ -21,6 +21,9 @@ TEMPLATES = (
     "teacher_reminder.j2", "verdict.j2",
 )
 
+# Files in a --prompts directory that look like templates (to warn about one sml ignores).
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
+
 
 def builtin_prompt_dir() -> Path:
     here = Path(__file__).resolve().parent
@@ -36,11 +39,15 @@ class Prompts:
     def __init__(self, user_dir: str | os.PathLike[str] | None = None) -> None:
         user = user_dir or os.environ.get("SML_PROMPTS")
         self.dirs: list[Path] = []
+        # How the user's directory was given, to name it in messages.
+        self.user_flag = f"--prompts {user}" if user_dir else f"$SML_PROMPTS {user}"
+        self.user_dir: Path | None = None
         if user:
             path = Path(user).expanduser()
             if not path.is_dir():
-                raise UsageError(f"--prompts {user}: not a directory")
+                raise UsageError(f"{self.user_flag}: not a directory")
             self.dirs.append(path)
+            self.user_dir = path
         self.dirs.append(builtin_prompt_dir())
         self._env = _environment(tuple(str(d) for d in self.dirs))
 
@@ -48,19 +55,76 @@ class Prompts:
         import jinja2
 
         try:
-            return self._env.get_template(name).render(**variables).strip()
+            template = self._env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise _template_error(exc.filename or name, exc.lineno, exc.message or str(exc)
+                                  ) from None
         except jinja2.TemplateError as exc:
-            where = getattr(exc, "filename", None) or name
-            line = getattr(exc, "lineno", None)
-            raise UsageError(
-                f"prompt template {where}{':' + str(line) if line else ''}: {exc}"
-            ) from None
+            raise _template_error(name, None, str(exc)) from None
+        try:
+            return template.render(**variables).strip()
+        except Exception as exc:
+            # Whatever a user's template does wrong (an unknown variable, `{{ 1/0 }}`), it is
+            # a bad input file: name it and the line, as for a syntax error. Jinja2 rewrites
+            # the traceback so that the template's own frames carry its file and line.
+            line = None
+            tb = exc.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == template.filename:
+                    line = tb.tb_lineno
+                tb = tb.tb_next
+            message = exc.message if isinstance(exc, jinja2.TemplateError) else None
+            raise _template_error(template.filename or name, line,
+                                  message or f"{type(exc).__name__}: {exc}") from None
+
+    def warnings(self) -> list[str]:
+        """A template file in the user's directory that sml never reads (`studnet.j2`) is
+        most likely a misspelt override, silently ignored while the built-in one is used:
+        say so. Files the used templates include or extend are read, so they are not named."""
+        if self.user_dir is None:
+            return []
+        import difflib
+
+        read = set(TEMPLATES) | self._referenced()
+        unread = sorted(f.name for f in self.user_dir.iterdir()
+                        if f.suffix in TEMPLATE_SUFFIXES and f.is_file() and f.name not in read)
+        out = []
+        for name in unread:
+            close = difflib.get_close_matches(name, TEMPLATES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            out.append(f"{self.user_flag}: {name} is not a template sml reads{hint}, so it is "
+                       f"ignored; the templates are {', '.join(TEMPLATES)}")
+        return out
+
+    def _referenced(self) -> set[str]:
+        """Templates that the used ones pull in ({% include %}, {% extends %}, {% import %}),
+        and the ones those pull in."""
+        import jinja2
+        from jinja2 import meta
+
+        found: set[str] = set()
+        pending = list(TEMPLATES)
+        while pending:
+            name = pending.pop()
+            try:
+                tree = self._env.parse(self.source(name))
+            except (jinja2.TemplateSyntaxError, UsageError):
+                continue  # (reported when it is rendered)
+            for ref in meta.find_referenced_templates(tree):
+                if ref is not None and ref not in found:
+                    found.add(ref)
+                    pending.append(ref)
+        return found
 
     def source(self, name: str) -> str:
         for d in self.dirs:
             if (d / name).exists():
                 return (d / name).read_text(encoding="utf-8")
         raise UsageError(f"prompt template {name} not found in {', '.join(map(str, self.dirs))}")
+
+
+def _template_error(where: str, line: int | None, message: str) -> UsageError:
+    return UsageError(f"prompt template {where}{':' + str(line) if line else ''}: {message}")
 
 
 @cache

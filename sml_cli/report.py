@@ -41,10 +41,7 @@ class RunData:
 def load_run(store: Store, run_id: str) -> RunData:
     run = store.run(run_id)
     if run is None:
-        known = [r["id"] for r in store.db.query(
-            "SELECT id FROM runs ORDER BY created DESC LIMIT 5")]
-        hint = f" (recent runs: {', '.join(known)})" if known else " (the database has no runs)"
-        raise UsageError(f"no run {run_id!r} in {store.path}{hint}")
+        raise store.no_run(run_id)
     sessions = list(store.sessions("run_id = ?", [run_id]))
     keys = {s.problem_key for s in sessions}
     problems = {k: store.problem(k) for k in keys}

@@ -30,6 +30,10 @@ from sml_cli.records import TURN_COLUMNS, SessionInfo, Turn, now
 
 DEFAULT_DB = Path("sessions") / "sml.db"
 BUSY_TIMEOUT_S = 30.0
+SESSION_STATUSES = ("running", "done", "error")
+# The session filters of `sessions list` and `export`, by column, with the flag that sets each.
+FILTER_FLAGS = {"run_id": "--run-id", "condition": "--condition", "status": "--status",
+                "model": "--model", "student_model": "--student-model"}
 
 
 def resolve_db_path(option: str | os.PathLike[str] | None) -> Path:
@@ -132,6 +136,55 @@ class Store:
         row["config"] = json.loads(row["config"]) if row["config"] else {}
         return row
 
+    def no_run(self, run_id: str, flag: str | None = None) -> UsageError:
+        """The error for a run id the database does not have, with the newest ones it has."""
+        known = [r[0] for r in self.db.execute(
+            "SELECT id FROM runs ORDER BY created DESC LIMIT 5").fetchall()]
+        hint = f" (recent runs: {', '.join(known)})" if known else " (the database has no runs)"
+        return UsageError(f"{flag + ' ' + repr(run_id) + ': ' if flag else ''}no run "
+                          f"{run_id!r} in {self.path}{hint}")
+
+    def check_filters(self, filters: dict[str, Any]) -> None:
+        """Refuse a filter value (one, or a list of alternatives) that no session in the
+        database has at all: `--condition answr` is a typo, not an empty selection, and an
+        empty listing or export file would hide it. The message names the flag and the
+        values there are. Conditions are checked against the database, not a fixed list:
+        imports bring labels of their own."""
+        for column, given in filters.items():
+            flag = FILTER_FLAGS.get(column)
+            values = given if isinstance(given, list | tuple) else [given]
+            for value in values:
+                if flag is None or value is None:
+                    continue
+                if column == "status":
+                    if value not in SESSION_STATUSES:
+                        raise UsageError(f"{flag} {value!r}: choose "
+                                         f"{', '.join(SESSION_STATUSES[:-1])} or "
+                                         f"{SESSION_STATUSES[-1]}")
+                elif column == "run_id":
+                    if self.run(value) is None and not self._has(("run_id",), value):
+                        raise self.no_run(value, flag)
+                else:
+                    columns = (("student_model", "teacher_model") if column == "model"
+                               else (column,))
+                    if not self._has(columns, value):
+                        raise UsageError(f"{flag} {value!r}: no session in {self.path} has "
+                                         f"it ({self._values_hint(columns)})")
+
+    def _has(self, columns: tuple[str, ...], value: Any) -> bool:
+        return any(self.db.execute(f"SELECT 1 FROM sessions WHERE {c} = ? LIMIT 1",
+                                   [value]).fetchone() for c in columns)
+
+    def _values_hint(self, columns: tuple[str, ...], shown: int = 20) -> str:
+        union = " UNION ".join(f"SELECT DISTINCT {c} FROM sessions WHERE {c} IS NOT NULL"
+                               for c in columns)
+        values = [r[0] for r in self.db.execute(f"{union} ORDER BY 1").fetchall()]
+        if not values:
+            return "the database has no sessions"
+        more = f", … ({len(values) - shown} more)" if len(values) > shown else ""
+        noun = "models" if len(columns) > 1 else columns[0].replace("_", " ") + "s"
+        return f"{noun} there: {', '.join(values[:shown])}{more}"
+
     def run_summaries(self, limit: int) -> list[dict[str, Any]]:
         """The newest runs, each with its config and session counts (one query)."""
         rows = self.db.query(
@@ -206,7 +259,9 @@ class Store:
     def matching_sessions(self, filters: dict[str, Any], *, limit: int | None
                           ) -> tuple[int, list[SessionInfo]]:
         """`sessions list`: how many sessions match `filters` (run_id, condition, status,
-        model — student or teacher —, solved), and the newest `limit` of them."""
+        model — student or teacher —, solved), and the newest `limit` of them. A value no
+        session has is refused (`check_filters`)."""
+        self.check_filters(filters)
         clauses: list[str] = []
         params: list[Any] = []
         for column in ("run_id", "condition", "status"):

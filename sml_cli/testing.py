@@ -198,16 +198,21 @@ class StubServer:
         self._lock = threading.Lock()
         self._clients: set[asyncio.Task[None]] = set()
         self.errors: list[BaseException] = []  # exceptions raised by the handler
+        self._start_error: OSError | None = None  # why the listener could not open
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
     def start(self) -> StubServer:
+        """Start serving; an OSError if the address cannot be bound (a port in use)."""
         self._thread = threading.Thread(target=self._serve, name="sml-stub", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("stub server did not start")
+        if self._start_error is not None:
+            self._thread.join(5)
+            raise self._start_error
         return self
 
     def stop(self) -> None:
@@ -251,7 +256,14 @@ class StubServer:
             self.port = self._server.sockets[0].getsockname()[1]
             self._ready.set()
 
-        self._loop.run_until_complete(start())
+        try:
+            self._loop.run_until_complete(start())
+        except OSError as exc:
+            # Handed to `start`, in the caller's thread: not a traceback from this one.
+            self._start_error = exc
+            self._loop.close()
+            self._ready.set()
+            return
         try:
             self._loop.run_forever()
         finally:
@@ -392,8 +404,17 @@ def _main() -> None:
                         "parser: each reply opens with a <think> block of private notes.")
     args = parser.parse_args()
     handler = by_model(**BEHAVIOURS, student=hint_following_student, teacher=hinting_teacher)
-    server = StubServer(thinking(handler) if args.think else handler, latency=args.latency,
-                        port=args.port).start()
+    try:
+        server = StubServer(thinking(handler) if args.think else handler, latency=args.latency,
+                            port=args.port).start()
+    except OSError as exc:
+        import errno
+        import sys
+
+        why = ("port in use (another server listens there: choose another --port)"
+               if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc))
+        print(f"error: --port {args.port}: {why}", file=sys.stderr)
+        sys.exit(2)
     print(server.url, flush=True)
     try:
         threading.Event().wait()

@@ -107,8 +107,9 @@ def test_failed_sessions_are_explained_at_the_end(
                         teacher=hinting_teacher)
     with StubServer(refusing) as s:
         result = CliRunner().invoke(app, eval_args(tmp_path, s.url))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # every session failed: the run did not
     assert "2 sessions ended in error" in result.output
+    assert "All 2 sessions of the run failed" in result.output
     assert "model 'student' does not exist" in result.output
     assert "--run-id" in result.output
 

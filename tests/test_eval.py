@@ -221,6 +221,24 @@ def test_failing_model_calls_store_an_error_and_the_run_goes_on(
     assert data["deltas"]["answer-none"]["delta"] == 1.0
 
 
+def test_a_run_whose_every_session_failed_exits_1_and_says_where_to_look(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    """Some errors are a result (the summary counts them, exit 0, as above); every session
+    in error is a run that measured nothing: exit 1, saying so and where to read why."""
+    stub(lambda request: StubFault(status=500, body="upstream exploded"))
+    db = tmp_path / "all.db"
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "answer,none", "--max-turns", "2", "--retries", "0", "--db", str(db),
+                     "--run-id", "doomed", "--quiet"])
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 1, output
+    assert (f"All 6 sessions of the run failed; read why with sml sessions list --run-id "
+            f"doomed --status error --db {db} (then sml sessions show ID --db {db})") in output
+    assert "upstream exploded" in output
+    assert sqlite_rows(db, "SELECT DISTINCT status FROM sessions") == [("error",)]
+
+
 def test_identical_problems_are_one_cell(
     stub: Callable[..., StubServer], tmp_path: Path
 ) -> None:
@@ -306,6 +324,16 @@ BAD_FLAGS = [
     pytest.param(["--samples", "0"], ["--samples"], id="samples"),
     pytest.param(["--concurrency", "0"], ["--concurrency"], id="concurrency"),
     pytest.param(["--guard", "maybe"], ["--guard", "maybe"], id="guard"),
+    # Numbers that mean nothing are refused by the option itself, naming it.
+    pytest.param(["--timeout", "-1"], ["--timeout"], id="timeout-negative"),
+    pytest.param(["--timeout", "0"], ["--timeout", "greater than 0"], id="timeout-zero"),
+    pytest.param(["--retries", "-1"], ["--retries"], id="retries"),
+    pytest.param(["--student-temperature", "-5"], ["--student-temperature"],
+                 id="student-temperature"),
+    pytest.param(["--teacher-temperature", "2.5"], ["--teacher-temperature"],
+                 id="teacher-temperature"),
+    pytest.param(["--limit", "0"], ["--limit"], id="limit"),
+    pytest.param(["--student-max-tokens", "-3"], ["--student-max-tokens"], id="max-tokens-neg"),
 ]
 
 
@@ -412,6 +440,87 @@ def test_dry_run_shows_the_plan_and_the_openings_and_calls_no_model(
     bad = invoke(["eval", *MODELS, "--problems", str(problems), "--max-turns", "0",
                   "--db", str(db), "--dry-run"])
     assert bad.exit_code == 2 and "--max-turns" in cli_output(bad) and not db.exists()
+
+
+BROKEN_TEMPLATES = [
+    pytest.param("student.j2", "Hello {{ problem.question ", ["answer"], "regenerate", 1,
+                 "unexpected end of template", id="syntax"),
+    pytest.param("student.j2", "Hi\n{{ nonexistent_var.foo }}\n", ["none"], "redact", 2,
+                 "'nonexistent_var' is undefined", id="undefined"),
+    pytest.param("teacher_verifier.j2", "{{ question }}\n\n{{ 1 / 0 }}", ["none", "verifier"],
+                 "redact", 3, "ZeroDivisionError", id="a condition's teacher"),
+    pytest.param("verdict.j2", "{{ summary.nope }}", ["verifier"], "redact", 1,
+                 "'str object' has no attribute 'nope'", id="verdict"),
+    pytest.param("teacher_reminder.j2", "{% if %}", ["answer"], "regenerate", 1,
+                 "", id="reminder"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "conditions", "guard", "line", "why"),
+                         BROKEN_TEMPLATES)
+def test_a_broken_prompt_template_is_refused_before_any_session(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path, name: str, text: str,
+    conditions: list[str], guard: str, line: int, why: str,
+) -> None:
+    """Every template the run will render is rendered first: a broken one is bad input
+    (exit 2, its file and line named, nothing written), as --dry-run says, not the
+    'internal error' of every session of a run that exits 0."""
+    server = stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / name).write_text(text, encoding="utf-8")
+    db = tmp_path / "t.db"
+    args = ["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+            ",".join(conditions), "--guard", guard, "--prompts", str(prompts),
+            "--db", str(db), "--max-turns", "2", "--quiet"]
+    for flags in ([], ["--dry-run"]):
+        result = invoke([*args, *flags])
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 2, output
+        assert f"prompt template {prompts / name}:{line}: {why}" in output
+        assert "Traceback" not in output
+    assert not db.exists() and server.requests == []
+
+
+def test_templates_of_conditions_not_run_are_not_required(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for name in ("teacher_verifier.j2", "teacher_symmetric.j2", "verdict.j2",
+                 "teacher_reminder.j2"):
+        (prompts / name).write_text("{{ broken", encoding="utf-8")
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
+                     "answer,binary", "--prompts", str(prompts), "--max-turns", "2",
+                     "--db", str(tmp_path / "ok.db"), "--quiet"])
+    assert result.exit_code == 0, cli_output(result)
+
+
+def test_a_misspelt_template_file_is_warned_about_not_ignored(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    """`studnet.j2` in --prompts would silently leave the built-in student.j2 in use: a
+    warning names it, the closest template name and the names sml reads; the run goes on.
+    A file that a used template includes is read, so it is not named."""
+    stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "studnet.j2").write_text("Be brief.", encoding="utf-8")
+    (prompts / "teacher_answer.j2").write_text(
+        '{% include "_rules.j2" %}\n{{ question }} {{ answer }}', encoding="utf-8")
+    (prompts / "_rules.j2").write_text("Never say the answer.", encoding="utf-8")
+    (prompts / "README.md").write_text("my prompts", encoding="utf-8")
+    base = ["eval", *MODELS, "--problems", str(problems_file), "--prompts", str(prompts),
+            "--max-turns", "2", "--db", str(tmp_path / "w.db"), "--quiet"]
+    for flags in ([], ["--dry-run"]):
+        result = invoke([*base, *flags])
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 0, output
+        assert (f"Warning: --prompts {prompts}: studnet.j2 is not a template sml reads (did "
+                "you mean student.j2?), so it is ignored; the templates are student.j2, "
+                "teacher_answer.j2,") in output
+        assert "_rules.j2" not in output and "README" not in output
 
 
 def test_unwritable_json_path_is_refused_before_the_run(

@@ -304,7 +304,7 @@ def test_filters(db: tuple[Path, dict[str, Any]]) -> None:
     assert raw(run_ids=["r2"]) == set()  # both sessions of r2 leaked
     assert raw(run_ids=["r2"], include_leaked=True) == {"leak-flag", "leak-redact"}
     assert raw(student_models=["copier"], include_leaked=True) == {"leak-flag", "leak-redact"}
-    assert raw(student_models=["nobody"]) == set()
+    assert raw(student_models=["copier"]) == set()  # (both leaked)
 
 
 def test_leaked_sessions_left_out_unless_included(db: tuple[Path, dict[str, Any]]) -> None:
@@ -352,11 +352,135 @@ def test_stats_prints_and_writes_nothing(db: tuple[Path, dict[str, Any]], tmp_pa
     assert "without a teacher" in " ".join(capsys.readouterr().out.split())
 
 
-def test_empty_export_writes_an_empty_file(db: tuple[Path, dict[str, Any]],
-                                           tmp_path: Path) -> None:
+NO_ROWS = [
+    pytest.param(["--format", "preference", "--condition", "symmetric"],
+                 "the 3 sessions give no pair: no problem has both a solved and an unsolved "
+                 "session whose student replies differ", id="preference"),
+    pytest.param(["--run-id", "r2"], "of the 2 sessions chosen, 2 have a flagged leak "
+                 "(--include-leaked keeps them)", id="leaked"),
+    pytest.param(["--only-solved", "--condition", "symmetric"],
+                 "of the 3 sessions chosen, 3 are not solved (--only-solved)", id="only-solved"),
+    pytest.param(["--view", "teacher", "--condition", "binary"],
+                 "of the 3 sessions chosen, 3 have no teacher (binary, none)", id="teacher"),
+    pytest.param(["--run-id", "r2", "--condition", "binary"],
+                 "no session has all of the --condition/--run-id/--student-model values given",
+                 id="filters-together"),
+]
+
+
+@pytest.mark.parametrize(("flags", "why"), NO_ROWS)
+def test_an_export_with_no_rows_writes_nothing_and_says_why(
+        db: tuple[Path, dict[str, Any]], tmp_path: Path, flags: list[str], why: str) -> None:
+    """A valid outcome (exit 0), but an empty training file is easily taken for a result:
+    nothing is written (no file, no folder; a file already there is left as it was), and
+    the line says why there are no rows."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
     path, _ = db
-    assert run_export(path, tmp_path, ".jsonl", fmt="openai", conditions=["none"]) == []
-    assert run_export(path, tmp_path, ".parquet", fmt="openai", conditions=["none"]) == []
+    for target in (tmp_path / "new" / "out.jsonl", tmp_path / "out.parquet"):
+        result = CliRunner().invoke(app, ["export", "--db", str(path), *flags, "-o",
+                                          str(target)])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 0, output
+        assert f"No rows, so nothing was written to {target}: {why}" in output
+        assert not list(tmp_path.iterdir())
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("an earlier export\n")
+    result = CliRunner().invoke(app, ["export", "--db", str(path), *flags, "-o", str(kept)])
+    assert "(the file there is left as it was)" in " ".join(result.output.split())
+    assert kept.read_text() == "an earlier export\n"
+    # On stdout, no rows is no output; the reason goes to stderr.
+    out = io.StringIO()
+    assert export.run(ExportOptions(db=str(path), **_options(flags)), stdout=out).rows == 0
+    assert out.getvalue() == ""
+
+
+def _options(flags: list[str]) -> dict[str, Any]:
+    """ExportOptions fields for the CLI flags of NO_ROWS."""
+    names = {"--format": "fmt", "--view": "view", "--condition": "conditions",
+             "--run-id": "run_ids", "--student-model": "student_models"}
+    kw: dict[str, Any] = {}
+    args = iter(flags)
+    for flag in args:
+        if flag == "--only-solved":
+            kw["only_solved"] = True
+        elif names[flag] in ("fmt", "view"):
+            kw[names[flag]] = next(args)
+        else:
+            kw.setdefault(names[flag], []).append(next(args))
+    return kw
+
+
+FILTER_TYPOS = [
+    pytest.param(["--condition", "answr"], "--condition 'answr': no session in",
+                 "(conditions there: answer, binary, symmetric)", id="condition"),
+    pytest.param(["--condition", "answer", "--condition", "none"],
+                 "--condition 'none': no session in", "(conditions there:", id="one-of-two"),
+    pytest.param(["--run-id", "nope"], "--run-id 'nope': no run 'nope' in",
+                 "(recent runs: r", id="run"),
+    pytest.param(["--student-model", "stu2"], "--student-model 'stu2': no session in",
+                 "(student models there: copier, stu)", id="student-model"),
+]
+
+
+@pytest.mark.parametrize(("flags", "says", "lists"), FILTER_TYPOS)
+def test_a_filter_value_no_session_has_is_refused_and_nothing_written(
+        db: tuple[Path, dict[str, Any]], tmp_path: Path, flags: list[str], says: str,
+        lists: str) -> None:
+    """A typo in a filter selects nothing: an empty file with exit 0 would hide it. Refused
+    (exit 2) naming the flag and the values the database has, before anything is written."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path, _ = db
+    target = tmp_path / "z.jsonl"
+    for extra in (["-o", str(target)], ["--stats"]):
+        result = CliRunner().invoke(app, ["export", "--db", str(path), *flags, *extra])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 2, output
+        assert says in output and lists in output
+        assert not list(tmp_path.iterdir())
+
+
+def test_sessions_list_refuses_a_filter_value_no_session_has(
+        db: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path, _ = db
+
+    def listing(*flags: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["sessions", "list", "--db", str(path), *flags])
+        return result.exit_code, " ".join(result.output.split())
+
+    for flags, says in (
+        (["--condition", "answr"], "--condition 'answr': no session in"),
+        (["--run-id", "nope"], "--run-id 'nope': no run 'nope' in"),
+        (["--status", "runing"], "--status 'runing': choose running, done or error"),
+        (["--model", "gpt"], "(models there: copier, stu, tea, teller)"),
+        (["--json", "--condition", "answr"], "(conditions there: answer, binary, symmetric)"),
+    ):
+        code, output = listing(*flags)
+        assert code == 2 and says in output, output
+    # Values that exist but select nothing together are a valid, empty answer.
+    assert listing("--run-id", "r2", "--condition", "binary")[0] == 0
+    assert listing("--status", "running")[0] == 0
+    # Conditions are whatever the database holds (imports bring their own labels).
+    other = tmp_path / "own.db"
+    problem = make_problems()[0]
+    with Store(other) as store:
+        store.save_problems([problem])
+        store.create_session(SessionInfo(id="m1", problem_key=problem.key, problem_id="p1",
+                                         condition="mathdial", student_model="human",
+                                         teacher_model="human",
+                                         max_turns=3, status="done"))
+    result = CliRunner().invoke(app, ["sessions", "list", "--db", str(other), "--condition",
+                                      "mathdial"])
+    assert result.exit_code == 0 and "m1" in result.output, result.output
 
 
 # ----------------------------------------------------------------------------- usage errors

@@ -258,7 +258,8 @@ def test_answer_pattern_without_match(write_file: WriteFile) -> None:
 
 def test_answer_pattern_bad_regex(write_file: WriteFile) -> None:
     path = write_file("p.jsonl", jsonl({"question": "q", "answer": "#### 1"}))
-    with pytest.raises(UsageError, match=re.escape("--answer-pattern '####(': invalid regular")):
+    with pytest.raises(UsageError, match=re.escape(
+            "--answer-pattern '####(': the pattern is not a valid regular expression")):
         load(path, answer_pattern="####(")
 
 
@@ -266,6 +267,29 @@ def test_answer_pattern_without_group(write_file: WriteFile) -> None:
     path = write_file("p.jsonl", jsonl({"question": "q", "answer": "#### 1"}))
     with pytest.raises(UsageError, match="capture group"):
         load(path, answer_pattern=r"####\s*.+")
+
+
+def test_answer_pattern_errors_show_the_pattern_as_typed(write_file: WriteFile) -> None:
+    r"""Quoted for a shell, backslashes single: a repr shows 'xyz(\\d)', which is not
+    what was typed (and pasted back, would match a backslash)."""
+    path = write_file("p.jsonl", jsonl({"question": "q", "answer": "#### 1"}))
+    with pytest.raises(UsageError) as err:
+        load(path, answer_pattern=r"xyz(\d)")
+    assert r"--answer-pattern 'xyz(\d)' found no answer" in str(err.value)
+    with pytest.raises(UsageError) as err:
+        load(path, answer_pattern=r"xyz\d+")
+    assert str(err.value).startswith(r"--answer-pattern 'xyz\d+': the pattern has no capture")
+    assert "did you mean" not in str(err.value)
+
+
+@pytest.mark.parametrize(("typed", "preset"), [("boxd", "boxed"), ("gsm8", "gsm8k"),
+                                               ("last_number", "last-number"),
+                                               ("lastline", "last-line")])
+def test_a_misspelt_preset_is_named(write_file: WriteFile, typed: str, preset: str) -> None:
+    path = write_file("p.jsonl", jsonl({"question": "q", "answer": "#### 1"}))
+    with pytest.raises(UsageError, match=re.escape(
+            f"--answer-pattern {typed}: did you mean {preset}?")):
+        load(path, answer_pattern=typed)
 
 
 def test_extract_boxed() -> None:

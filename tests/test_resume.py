@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -212,6 +213,31 @@ def test_same_run_id_with_different_options_is_refused(
     # The same options are accepted.
     same = invoke([*args, "--concurrency", "3"])  # concurrency is not part of a run's identity
     assert same.exit_code == 0, cli_output(same)
+
+
+def test_a_different_problem_list_is_said_with_counts_not_hashes(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """The problem lists' hashes decide whether they are the same; the message says it in
+    terms a person can check: how many problems the run has and the command selects."""
+    db = tmp_path / "r.db"
+    first = invoke(eval_args(problems_file, db, "listed", "--limit", "2", "--quiet"))
+    assert first.exit_code == 0, cli_output(first)
+    config = json.loads(sqlite_rows(db, "SELECT config FROM runs")[0][0])
+    for flags, says in (
+        (["--limit", "3"], "the run has 2 problems, this command selects 3"),
+        ([], "the run has 2 problems, this command selects 4"),
+        (["--limit", "2", "--shuffle", "--seed", "0"],
+         "the run has 2 problems and this command selects 2, but other ones or in another "
+         "order"),
+    ):
+        result = invoke(eval_args(problems_file, db, "listed", *flags))
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 2, output
+        assert f"--problems/--limit/--shuffle (the problem list): {says}" in output
+        assert config["problem_keys"] not in output
+        assert not re.search(r"'[0-9a-f]{16}'", output)
+    assert stub.requests and done_sessions(db) == 4
 
 
 # ----------------------------------------------------------------------------- subprocesses

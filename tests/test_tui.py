@@ -768,6 +768,89 @@ def test_a_model_for_the_person_s_own_seat_is_refused(problems_file, db):
             chat.validate(options)
 
 
+def test_a_broken_prompt_template_is_refused_before_the_window_opens(
+        monkeypatch, fake_models, problems_file, db, tmp_path):
+    """`--prompts DIR` with a template that cannot render: a usage error naming its file and
+    line before the UI (every path: the start screen, a role, --resume, --join), and no
+    session is created; a session would otherwise fail at its first turn."""
+    fake_models["scripted-teacher"] = ScriptedParticipant(hinting_teacher, "scripted-teacher")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "teacher_symmetric.j2").write_text("{{ question }}\n{{ nope.x }}\n")
+    opened: list[ChatApp] = []
+    monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: opened.append(self))
+    monkeypatch.setattr(tui_app, "need_a_terminal", lambda: None)  # (as if in a terminal)
+    where = f"prompt template {bad / 'teacher_symmetric.j2'}:2: 'nope' is undefined"
+    # The start screen offers every condition: all templates are checked up front.
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(ChatOptions(db=db, prompts_dir=str(bad)))
+    symmetric = ChatOptions(role="student", teacher="scripted-teacher", condition="symmetric",
+                            problems=str(problems_file), problem_id="num", db=db)
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(replace(symmetric, prompts_dir=str(bad)))
+    assert not opened
+    with Store(db) as store:
+        assert list(store.sessions()) == []
+    # A condition that does not use the broken template opens as before.
+    run_chat(replace(symmetric, condition="answer", prompts_dir=str(bad)))
+    assert len(opened) == 1
+    # Going on with a session (either terminal) renders the templates too.
+    remote = HostSession(replace(symmetric, role="teacher", student="human"))
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(ChatOptions(db=db, prompts_dir=str(bad)), resume=remote.info.id)
+    with pytest.raises(UsageError, match=re.escape(where)):
+        run_chat(ChatOptions(role="student", db=db, prompts_dir=str(bad)), join=remote.info.id)
+    assert len(opened) == 1
+
+
+def test_a_misspelt_template_file_is_warned_about_before_the_window_opens(
+        monkeypatch, capsys, db, tmp_path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "teacher_answr.j2").write_text("{{ question }}")
+    launch(monkeypatch, ChatOptions(db=db, prompts_dir=str(prompts)))
+    err = " ".join(capsys.readouterr().err.split())
+    assert "teacher_answr.j2 is not a template sml reads (did you mean teacher_answer.j2?)" in err
+
+
+@pytest.mark.parametrize("flags", [["--max-turns", "0"], ["--student-temperature", "-1"],
+                                   ["--teacher-temperature", "2.1"]])
+def test_chat_refuses_nonsense_numbers_before_the_window_opens(monkeypatch, db, flags):
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    opened: list[ChatApp] = []
+    monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: opened.append(self))
+    result = CliRunner().invoke(app, ["chat", "--db", db, *flags])
+    assert result.exit_code == 2 and flags[0] in result.output, result.output
+    assert not opened
+
+
+def test_chat_resume_of_an_eval_session_says_how_an_eval_resumes(monkeypatch, db):
+    """`sml eval --run-id RUN` alone is refused (a resume needs the run's options): the
+    advice is the command that made the run, re-run with its id."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+    from sml_cli.problems import make_problem
+    from sml_cli.records import SessionInfo
+
+    problem = make_problem("What is 2 + 3?", "5")
+    with Store(db) as store:
+        store.save_problems([problem])
+        store.create_run("r9", "eval", {})
+        store.create_session(SessionInfo(
+            id="evalsess0001", problem_key=problem.key, problem_id=problem.id,
+            condition="answer", student_model="local", teacher_model="local", max_turns=3,
+            run_id="r9"))
+    monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: None)
+    result = CliRunner().invoke(app, ["chat", "--resume", "evalsess0001", "--db", db])
+    assert result.exit_code == 2
+    assert ("re-run the eval command that made it with --run-id r9 (same options)"
+            in " ".join(result.output.split())), result.output
+
+
 # ----------------------------------------------------------------------------- start screen
 
 

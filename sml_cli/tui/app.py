@@ -99,7 +99,9 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         info = store.session(resume)
         if info.origin != "chat":
             store.close()
-            how = ("`sml eval --run-id " + (info.run_id or "RUN") + "` resumes an eval"
+            # `sml eval --run-id RUN` alone would be refused: a resume needs the run's options.
+            how = (f"an eval session goes on with its run: re-run the eval command that made "
+                   f"it with --run-id {info.run_id or 'RUN'} (same options)"
                    if info.origin == "eval" else "an imported dialogue is a record of what was "
                    "said, not a chat to go on with")
             raise UsageError(f"--resume {resume}: that session is not a chat ({how})")
@@ -119,6 +121,14 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         if host.remote_role:
             print(f"Session {host.info.id}: waiting for the {host.remote_role}. In another "
                   f"terminal run:\n  {host.join_command()}", file=sys.stderr)
+    else:
+        from sml_cli.chat import check_start_screen_prompts
+
+        check_start_screen_prompts(options)
+    from sml_cli.console_views import print_warnings
+    from sml_cli.prompts import Prompts
+
+    print_warnings(Prompts(options.prompts_dir).warnings())
     need_a_terminal()
     app = ChatApp(options, session=session)
     try:
