@@ -283,8 +283,11 @@ def chat_command(
         "--question", help="Your own question (with --answer).", show_default=False)] = None,
     answer: Annotated[str | None, typer.Option(
         "--answer", help="Reference answer for --question.", show_default=False)] = None,
-    condition: Annotated[str, typer.Option("--condition", "-c")] = "answer",
-    max_turns: Annotated[int, typer.Option("--max-turns", "-T", min=1)] = 6,
+    condition: Annotated[str, typer.Option(
+        "--condition", "-c", help="What the teacher knows: answer, verifier, symmetric (nothing "
+        "more than the student), binary or none (no teacher).")] = "answer",
+    max_turns: Annotated[int, typer.Option(
+        "--max-turns", "-T", min=1, help="Student turns before the session ends unsolved.")] = 6,
     guard: Annotated[str, typer.Option("--guard", help="flag, redact or regenerate.")
                      ] = "redact",
     db: DbOption = None,
@@ -561,8 +564,11 @@ def report_command(
 @sessions_app.command("list")
 def sessions_list(
     db: DbOption = None,
-    run_id: Annotated[str | None, typer.Option("--run-id", show_default=False)] = None,
-    condition: Annotated[str | None, typer.Option("--condition", show_default=False)] = None,
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", help="One run's sessions (an eval's or an import's).",
+        show_default=False)] = None,
+    condition: Annotated[str | None, typer.Option(
+        "--condition", help="One condition (or an import's label).", show_default=False)] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="Student or teacher model.", show_default=False)] = None,
     solved: Annotated[bool | None, typer.Option(
@@ -593,7 +599,8 @@ def sessions_list(
         total, sessions = store.matching_sessions(filters, limit=limit or 50)
         console_views.print_sessions(
             sessions, turns_so_far=store.student_turns_so_far(sessions),
-            title=f"{total} sessions in {store.path}"
+            stopped=store.stopped_with_their_run(sessions),
+            title=f"{total} session{'s' if total != 1 else ''} in {store.path}"
             + (f" (newest {len(sessions)})" if total > len(sessions) else ""))
 
 

@@ -294,7 +294,8 @@ class EvalProgress:
 
 
 def print_sessions(sessions: list, *, title: str,  # list[SessionInfo]
-                   turns_so_far: dict[str, int] | None = None) -> None:
+                   turns_so_far: dict[str, int] | None = None,
+                   stopped: set[str] | None = None) -> None:
     from rich import box
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -316,6 +317,8 @@ def print_sessions(sessions: list, *, title: str,  # list[SessionInfo]
             status = "done"
         elif s.status == "error":
             status = "[red]error[/]"
+        elif s.id in (stopped or set()):
+            status = "[yellow]stopped[/]"  # (in flight when its run was interrupted)
         else:
             status = f"[yellow]{s.status}[/]"
         solved = ("–" if s.solved is None else

@@ -280,6 +280,18 @@ class Store:
         order = "created DESC" + (f" LIMIT {int(limit)}" if limit else "")
         return total, list(self.sessions(where, params, order=order))
 
+    def stopped_with_their_run(self, sessions: Sequence[SessionInfo]) -> set[str]:
+        """Sessions still marked `running` whose run is not: they were in flight when it was
+        interrupted or stopped, and nothing runs them now (resuming the run does)."""
+        runs = {s.run_id for s in sessions if s.status == "running" and s.run_id}
+        if not runs:
+            return set()
+        rows = self.db.execute(
+            f"SELECT id FROM runs WHERE status != 'running' AND id IN "
+            f"({', '.join('?' * len(runs))})", sorted(runs)).fetchall()
+        ended = {run_id for (run_id,) in rows}
+        return {s.id for s in sessions if s.status == "running" and s.run_id in ended}
+
     def student_turns_so_far(self, sessions: Sequence[SessionInfo]) -> dict[str, int]:
         """Student turns logged by sessions that have not finished: their counts are written
         when they finish, and a listing should still say how far they got."""

@@ -478,8 +478,18 @@ def test_a_listing_counts_the_turns_of_sessions_still_running(tmp_path: Path) ->
         assert store.student_turns_so_far(list(store.sessions())) == {}  # its own count wins
         assert store.matching_sessions({"status": "running"}, limit=None) == (0, [])
         store.update_session("s1", {"status": "running", "student_turns": None})
+        assert store.stopped_with_their_run(list(store.sessions())) == set()  # run goes on
     result = CliRunner().invoke(app, ["sessions", "list", "--db", str(path)],
                                 env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
+    assert "1 session in" in result.output
     row = next(line for line in result.output.splitlines() if line.startswith("s1"))
     assert row.split()[row.split().index("running") + 2] == "3", row
+    # Its run was interrupted: nothing runs the session now, and the listing says so.
+    with Store(path) as store:
+        store.finish_run("r1", "interrupted")
+        assert store.stopped_with_their_run(list(store.sessions())) == {"s1"}
+    result = CliRunner().invoke(app, ["sessions", "list", "--db", str(path)],
+                                env={"COLUMNS": "160"})
+    row = next(line for line in result.output.splitlines() if line.startswith("s1"))
+    assert "stopped" in row.split() and "running" not in row.split(), row
