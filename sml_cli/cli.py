@@ -464,12 +464,14 @@ def eval_command(
             run.store.truncated_replies(run.run_id), run.config))
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
+            from sml_cli.cells import clipped_at_word
+
             total = sum(n for _, n in errors)
             err.print(f"[red]{total} session{'s' if total != 1 else ''} ended in error[/] "
                       f"(re-run with --run-id {run.run_id} to retry them):")
             for message, n in errors[:3]:
-                err.print(f"  {n} × {message[:300]}", markup=False, highlight=False,
-                          soft_wrap=True)
+                err.print(f"  {n} × {clipped_at_word(message, 700)}", markup=False,
+                          highlight=False, soft_wrap=True)
         if run.stopped_by:
             from rich.markup import escape
 

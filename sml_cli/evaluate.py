@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sml_cli.cells import clipped_at_word
 from sml_cli.engine import Session, opening_rows
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap, field_flags
@@ -456,7 +457,7 @@ class EvalRun:
             # Sessions in flight stay `running`, the failed one `error`: after the fix
             # (a key, a model name), a resume retries them with the rest.
             interrupted = True
-            self.stopped_by = f"{stop.why}:\n  {stop.error[:300]}"
+            self.stopped_by = f"{stop.why}:\n  {clipped_at_word(stop.error, 700)}"
         finally:
             # On Ctrl-C, and on a failure that escapes a session (the database went away),
             # stop every other session too: they stay `running` and a resume continues them.

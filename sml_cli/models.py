@@ -18,9 +18,11 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
+from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
+from sml_cli.cells import clipped_at_word
 from sml_cli.errors import UsageError
 from sml_cli.participants import (
     Message,
@@ -525,7 +527,8 @@ class HTTPStatusError(Exception):
     """A non-2xx answer from an OpenAI-compatible endpoint (`status_code` drives retries)."""
 
     def __init__(self, status_code: int, body: str, headers: Any = None) -> None:
-        super().__init__(f"HTTP {status_code}: {_error_message(body)[:300]}")
+        said = clipped_at_word(_error_message(body, status_code), MESSAGE_LIMIT)
+        super().__init__(f"HTTP {status_code}: {said}" if said else f"HTTP {status_code}")
         self.status_code = status_code
         self.body = body
         self.headers = headers  # case-insensitive (aiohttp's), for Retry-After
@@ -533,15 +536,64 @@ class HTTPStatusError(Exception):
             status_code, "InternalServerError" if status_code >= 500 else "APIStatusError")
 
 
-def _error_message(body: str) -> str:
-    """The message of an OpenAI-style `{"error": {"message": …}}` body, else the body."""
+# How much of a server's error message is kept: vLLM's context-length refusals run to ~250
+# characters, with what to change at their end.
+MESSAGE_LIMIT = 500
+
+
+def _error_message(body: str, status: int | None = None) -> str:
+    """What an error body says: the message of a JSON error in any of the shapes servers use
+    (see `_json_error`), the title or text of an HTML page (a proxy's), else the body, minus
+    a leading echo of the status ("404: Not Found", as aiohttp and others write it)."""
+    text = body.strip()
     try:
-        error = json.loads(body).get("error")
-    except (ValueError, AttributeError):
-        return body.strip()
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"]
-    return error if isinstance(error, str) else body.strip()
+        found = _json_error(json.loads(text))
+    except ValueError:
+        found = None
+    if found is not None:
+        return found[0]
+    if re.match(r"(?is)<!doctype html|<html|<head|<body", text):
+        title = re.search(r"(?is)<title[^>]*>(.*?)</title>", text)
+        if title and title.group(1).strip():
+            text = title.group(1)
+        else:
+            text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
+            text = re.sub(r"<[^>]*>", " ", text)
+        text = " ".join(unescape(text).split())
+    if status is not None:
+        text = re.sub(rf"^{status}\b:?\s*", "", text) or text
+    return text
+
+
+def _json_error(data: Any) -> tuple[str, int | None] | None:
+    """(message, the HTTP status its code names, if any) of a JSON error body, or None for a
+    body that is no error. OpenAI and most servers send {"error": {"message", "code"}}; TGI
+    {"error": "…"}; vLLM {"object": "error", "message", "code"}; FastAPI apps {"detail": …}
+    (a string, or a list of {"msg"} for validation errors)."""
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    code: Any = data.get("code")
+    message: str | None = None
+    if isinstance(error, dict):
+        code = error.get("code", code)
+        found = error.get("message")
+        message = found if isinstance(found, str) and found.strip() else json.dumps(error)
+    elif isinstance(error, str) and error.strip():
+        message = error
+    elif data.get("object") == "error" and isinstance(data.get("message"), str):
+        message = data["message"]
+    elif "choices" not in data and isinstance(data.get("detail"), str | list):
+        detail = data["detail"]
+        message = detail if isinstance(detail, str) else "; ".join(
+            str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
+    if message is None:
+        return None
+    try:
+        status = int(code)
+    except (TypeError, ValueError):
+        status = None
+    return message, status if status is not None and 400 <= status <= 599 else None
 
 
 # One connection pool per (event loop, endpoint): a client session cannot cross event loops.
@@ -805,7 +857,7 @@ def _unreachable_hint(exc: BaseException, base: str | None) -> str:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     name = getattr(exc, "kind", None) or type(exc).__name__
-    return f"{name}: {text[:300]}" if text else name
+    return f"{name}: {clipped_at_word(text, MESSAGE_LIMIT)}" if text else name
 
 
 class _MadeOnFirstCall:
