@@ -467,6 +467,14 @@ class LiteLLMModel(_RetryingModel):
         else:
             content, reasoning, usage, response, finish = await self._stream(
                 litellm, messages, on_token)
+            if not content and not reasoning:
+                # A server that ignores `stream: true`, or answers 200 with an error body,
+                # streams nothing litellm can read (it makes up an empty "stop" chunk); asked
+                # without streaming, it answers, or says what failed.
+                reply = await self._call(litellm, messages, None)
+                if reply.content:
+                    on_token(reply.content)
+                return reply
         return Reply(
             content=content,
             model=self.name,
@@ -532,8 +540,12 @@ class HTTPStatusError(Exception):
         self.status_code = status_code
         self.body = body
         self.headers = headers  # case-insensitive (aiohttp's), for Retry-After
-        self.kind = _STATUS_NAMES.get(
-            status_code, "InternalServerError" if status_code >= 500 else "APIStatusError")
+        self.kind = _status_kind(status_code)
+
+
+def _status_kind(status: int) -> str:
+    return _STATUS_NAMES.get(status, "InternalServerError" if status >= 500 else
+                             "APIStatusError")
 
 
 # How much of a server's error message is kept: vLLM's context-length refusals run to ~250
@@ -677,13 +689,15 @@ class OpenAICompatibleModel(_RetryingModel):
             async with session.post(self._url, json=payload, headers=self._headers,
                                     timeout=timeout) as response:
                 if response.status >= 400:
-                    error = HTTPStatusError(response.status, await response.text(),
-                                            response.headers)
-                elif on_token is None:
+                    raise HTTPStatusError(response.status, await response.text(),
+                                          response.headers)
+                if on_token is None:
                     content, reasoning, usage, finish = _parse_completion(
                         await response.read())
                 else:
                     content, reasoning, usage, finish = await self._stream(response, on_token)
+        except HTTPStatusError as exc:  # (an error in a 2xx reply too: see ErrorInReply)
+            error = exc
         except TimeoutError:
             raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
         if error is not None:
@@ -730,18 +744,26 @@ class OpenAICompatibleModel(_RetryingModel):
         thoughts: list[str] = []
         usage: dict[str, Any] = {}
         finish: str | None = None
+        events = 0
+        other = bytearray()  # what is no SSE field: a body that is no stream (bounded)
         async for raw in response.content:
             line = raw.decode("utf-8").strip()
             if not line.startswith("data:"):
+                if line and not line.startswith((":", "event:", "id:", "retry:")) \
+                        and len(other) < 1 << 20:
+                    other += raw
                 continue
+            events += 1
             data = line[5:].strip()
             if data == "[DONE]":
                 break
             chunk = json.loads(data)
             if not isinstance(chunk, dict):
                 raise MalformedResponse(f"not a stream chunk: {data[:200]!r}")
-            if chunk.get("error"):  # servers report failures mid-stream this way
-                raise MalformedResponse(f"error in stream: {_error_message(data)[:300]}")
+            failure = _json_error(chunk)
+            if failure is not None and not chunk.get("choices"):
+                # Servers report a failure mid-stream this way (vLLM, TGI, gateways).
+                raise ErrorInReply(data, *failure, where="error in the stream")
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
                 try:
@@ -755,6 +777,13 @@ class OpenAICompatibleModel(_RetryingModel):
                 if text:
                     parts.append(text)
                     on_token(text)
+        if not events and other:
+            # No event at all: a JSON body (an error, or a whole completion from a server
+            # that ignores `stream: true`), whatever its content type says.
+            content, reasoning, found, finish = _parse_completion(bytes(other))
+            if content:
+                on_token(content)
+            return content, reasoning, found, finish
         return "".join(parts), "".join(thoughts) or None, usage, finish
 
 
@@ -766,6 +795,20 @@ class EmptyReply(Exception):
 class MalformedResponse(Exception):
     """A 2xx answer that is not a chat completion (retried: proxies garble answers now and
     then)."""
+
+
+class ErrorInReply(HTTPStatusError):
+    """A 2xx answer that carries an error instead of a completion: a gateway relaying an
+    upstream failure with status 200, or an error event in a stream. It is told by its
+    message and treated as the HTTP status its code names (retried or not, by the same
+    rules), or as a server error (500) when it names none."""
+
+    def __init__(self, body: str, message: str, status: int | None, *, where: str) -> None:
+        Exception.__init__(self, f"{where}: {clipped_at_word(message, MESSAGE_LIMIT)}")
+        self.status_code = status or 500
+        self.body = body
+        self.headers = None
+        self.kind = _status_kind(self.status_code)
 
 
 def _spoken_and_thought(message: dict[str, Any]) -> tuple[str, str | None]:
@@ -809,6 +852,10 @@ def _part_text(value: Any) -> str:
 def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any], str | None]:
     try:
         data = json.loads(body)
+        failure = _json_error(data)
+        if failure is not None and not data.get("choices"):
+            raise ErrorInReply(body.decode("utf-8", "replace"), *failure,
+                               where="an error instead of a completion")
         choice = data["choices"][0]
         message = choice["message"]
         finish = choice.get("finish_reason")

@@ -173,7 +173,8 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds(ValueError("no response at all")) is None
 
 
-@pytest.mark.parametrize("fault", [StubFault(garbage=True), StubFault(200, "not a completion")],
+@pytest.mark.parametrize("fault", [StubFault(garbage=True),
+                                   StubFault(200, raw='{"object": "chat.completion"}')],
                          ids=["garbage", "json-but-no-choices"])
 def test_a_2xx_answer_that_is_no_completion_is_retried_then_named(
     server: StubServer, fault: StubFault
