@@ -356,7 +356,7 @@ class HostSession(_Views):
             human = HumanParticipant(role, self.waiting_for)
             self._humans[role] = human
             return human
-        participant = make_model(model, replace(settings))
+        participant = make_model(model, replace(settings, role=role))
         return GatedParticipant(participant, self.gate)
 
     async def run(self) -> None:

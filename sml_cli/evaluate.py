@@ -375,11 +375,12 @@ class EvalRun:
     def _participants(self, cell: Cell) -> tuple[Participant, Participant | None]:
         seed = cell_seed(self.options.seed, cell.problem, cell.condition, cell.sample)
         student = make_model(self.options.student,
-                             replace(self.options.student_settings, seed=seed))
+                             replace(self.options.student_settings, seed=seed, role="student"))
         teacher = None
         if cell.condition not in TEACHERLESS_CONDITIONS:
             teacher = make_model(self.config["teacher"],
-                                 replace(self.options.teacher_settings, seed=seed))
+                                 replace(self.options.teacher_settings, seed=seed,
+                                         role="teacher"))
         return student, teacher
 
     async def execute(self, on_session: ProgressHook | None = None) -> tuple[float, bool]:

@@ -51,6 +51,8 @@ class ModelSettings:
     retries: int = 4
     retry_base_s: float = 1.0  # first back-off; doubles each retry, with jitter
     seed: int | None = None
+    # Whose model this is ("student" / "teacher"), for errors that name the role's flags.
+    role: str | None = None
     # embedded (local / gguf:) models
     n_ctx: int = 4096  # per parallel slot
     n_parallel: int = 4
@@ -140,6 +142,11 @@ def is_unreachable(exc: BaseException) -> bool:
 
 
 MAX_RETRY_AFTER_S = 120.0
+
+# How servers say a request does not fit the model's context (vLLM, llama.cpp, TGI, OpenAI).
+_CONTEXT_TEXT = re.compile(
+    r"context length|context window|context_length_exceeded|exceeds? the context|"
+    r"maximum context|tokens \+ `?max_new_tokens`? must be", re.I)
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
@@ -346,7 +353,8 @@ class _RetryingModel:
             except Exception as exc:
                 attempt += 1
                 if not is_retryable(exc) or attempt > self.settings.retries:
-                    raise ParticipantError(f"{self.name}: {_describe(exc)}{self._hint(exc)}",
+                    hint = self._hint(exc) or self._usual_hint(exc)
+                    raise ParticipantError(f"{self.name}: {_describe(exc)}{hint}",
                                            fatal=is_fatal(exc),
                                            unreachable=is_unreachable(exc)) from exc
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
@@ -404,6 +412,39 @@ class _RetryingModel:
         """What to check, for errors whose usual cause the message does not say."""
         return _unreachable_hint(exc, self.settings.api_base)
 
+    def _usual_hint(self, exc: BaseException) -> str:
+        """What to change for refusals every server words its own way: a rejected key, a
+        request longer than the model's context."""
+        role = self.settings.role
+        flags = f"--{role}" if role else "--student/--teacher"
+        if _is_kind(exc, {"ContextWindowExceededError"}, ()) or (
+                _is_bad_request(exc) and _CONTEXT_TEXT.search(str(exc))):
+            limit = self.settings.max_tokens
+            return (f" (the conversation and the reply must fit in the model's context: "
+                    f"lower {flags}-max-tokens" + (f", {limit} now" if limit else "")
+                    + ", or use a model with a longer context)")
+        if _is_kind(exc, {"AuthenticationError"}, (401,)):
+            whose = f"the {role}'s" if role else "this role's"
+            key_flags = (f"{flags}-api-key or SML_{role.upper()}_API_KEY" if role else
+                         "--student-api-key/--teacher-api-key or SML_STUDENT_API_KEY/"
+                         "SML_TEACHER_API_KEY")
+            source = self._key_source()
+            if source == PLACEHOLDER_KEY:
+                return (f" (no key was given for {whose} model, so sml sent a placeholder: give "
+                        f"this server's key with {key_flags}, or in OPENAI_API_KEY for every "
+                        "role)")
+            if source is None:
+                return f" ({whose} key was refused: check {key_flags})"
+            return (f" ({whose} key, from {source}, was refused: check it, or give {whose} "
+                    f"model its own with {key_flags})")
+        return ""
+
+    def _key_source(self) -> str | None:
+        """Where the key a call sent came from: None for this role's own key (flag or
+        SML_*_API_KEY), PLACEHOLDER_KEY for none at all, else the variable it was read from
+        (or a description, when the provider's client read it)."""
+        return None
+
 
 # Models litellm has no price for (self-hosted, new): looked up once per process, not per call.
 _UNPRICED: set[str] = set()
@@ -429,6 +470,14 @@ class LiteLLMModel(_RetryingModel):
         if base is None and self.model.startswith("openai/"):  # where litellm sent it
             base = os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL")
         return _unreachable_hint(exc, base)
+
+    def _key_source(self) -> str | None:
+        if self._api_key:
+            return None
+        if needs_placeholder_key(self.model, self.settings):
+            return PLACEHOLDER_KEY
+        provider = next((p for p in _DIRECT_PROVIDERS if self.model.startswith(p)), None)
+        return _DIRECT_PROVIDERS[provider][1] if provider else "the provider's usual variable"
 
     def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
@@ -658,7 +707,8 @@ class OpenAICompatibleModel(_RetryingModel):
     there and costs ≈ 10 ms of CPU per call."""
 
     def __init__(self, label: str, base_url: str, served: str, settings: ModelSettings, *,
-                 api_key: str | None = None, price: tuple[float, float] | None = None) -> None:
+                 api_key: str | None = None, price: tuple[float, float] | None = None,
+                 key_source: str | None = None) -> None:
         self.name = label
         self.settings = settings
         self._url = base_url.rstrip("/") + "/chat/completions"
@@ -666,6 +716,10 @@ class OpenAICompatibleModel(_RetryingModel):
         self.dialect = dialect_of(self._url, served)
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._price = price  # USD per prompt token, per completion token
+        self._from = PLACEHOLDER_KEY if api_key == PLACEHOLDER_KEY else key_source
+
+    def _key_source(self) -> str | None:
+        return self._from
 
     def _hint(self, exc: BaseException) -> str:
         # vLLM, llama.cpp and most gateways serve the API under /v1; a base URL without it
@@ -949,7 +1003,7 @@ def make_model(model: str, settings: ModelSettings
         return OpenAICompatibleModel(
             model, base, served, settings,
             api_key=settings.api_key or os.environ.get(key_var) or PLACEHOLDER_KEY,
-            price=_known_price(served),
+            price=_known_price(served), key_source=None if settings.api_key else key_var,
         )
     return LiteLLMModel(called, settings, label=model, api_key=settings.api_key)
 

@@ -192,3 +192,105 @@ def test_a_server_that_ignores_stream_true_is_heard(
     reply, streamed = call(stub.url, stream=True)
     assert reply.content == streamed == ANSWER
     assert (reply.prompt_tokens, reply.completion_tokens) == (5, 4)
+
+
+# ----------------------------------------------------------------------------- hints
+
+VLLM_CONTEXT = json.dumps({
+    "object": "error", "type": "BadRequestError", "param": None, "code": 400,
+    "message": "This model's maximum context length is 4096 tokens. However, you requested "
+               "5000 tokens (30 in the messages, 4970 in the completion). Please reduce the "
+               "length of the messages or completion."})
+TGI_CONTEXT = json.dumps({
+    "error": "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 2048. "
+             "Given: 40 `inputs` tokens and 5000 `max_new_tokens`", "error_type": "validation"})
+
+
+@pytest.mark.parametrize(("status", "body"), [(400, VLLM_CONTEXT), (422, TGI_CONTEXT)],
+                         ids=["vllm", "tgi"])
+def test_a_request_longer_than_the_context_says_which_limit_to_lower(
+    via: str, stub: StubServer, status: int, body: str
+) -> None:
+    if via == "litellm" and status == 422:
+        pytest.skip("litellm cannot read TGI's 422 body (its error is an AttributeError)")
+    stub.handler = lambda request: StubFault(status, raw=body)
+    message = failure(stub.url, stream=False, max_tokens=5000, role="teacher")
+    assert "maximum context length is 4096" in message or "must be <= 2048" in message
+    assert ("must fit in the model's context: lower --teacher-max-tokens, 5000 now, or use a "
+            "model with a longer context") in message
+    assert len(stub.requests) == 1  # not retried
+    unnamed = failure(stub.url, stream=False)
+    assert "lower --student/--teacher-max-tokens, 512 now" in unnamed
+
+
+@pytest.mark.parametrize(("keys", "says"), [
+    ({}, "no key was given for the student's model, so sml sent a placeholder: give this "
+         "server's key with --student-api-key or SML_STUDENT_API_KEY, or in OPENAI_API_KEY "
+         "for every role"),
+    ({"OPENAI_API_KEY": "sk-wrong"}, "the student's key, from OPENAI_API_KEY, was refused: "
+     "check it, or give the student's model its own with --student-api-key or "
+     "SML_STUDENT_API_KEY"),
+    ({"api_key": "sk-wrong"}, "the student's key was refused: check --student-api-key or "
+                              "SML_STUDENT_API_KEY"),
+], ids=["none", "shared", "role"])
+def test_a_refused_key_names_the_role_and_where_to_give_one(
+    via: str, stub: StubServer, monkeypatch: pytest.MonkeyPatch, keys: dict[str, str],
+    says: str
+) -> None:
+    """A keyless call to a server that wants a key: the server echoes sml's placeholder
+    ("Incorrect API key provided: sk-no-k***ded"), which tells the user nothing by itself."""
+    monkeypatch.delenv("OPENAI_API_KEY")
+    for name, value in keys.items():
+        if name.isupper():
+            monkeypatch.setenv(name, value)
+    stub.handler = lambda request: StubFault(
+        401, "Incorrect API key provided: sk-no-k***ded.")
+    message = failure(stub.url, stream=False, role="student", api_key=keys.get("api_key"))
+    assert "AuthenticationError" in message and says in message, message
+
+
+def test_an_eval_names_the_role_whose_key_was_refused(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine_fixtures import EVAL_PROBLEMS, cli_output, write_problems
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+    from sml_cli.testing import by_model, hint_following_student
+
+    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB",
+                 "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+    handler = by_model(student=hint_following_student)
+    with StubServer(lambda r: StubFault(401, "Invalid API key") if r["model"] == "teacher"
+                    else handler(r)) as server:
+        result = CliRunner().invoke(app, [
+            "eval", "--student", "openai/student", "--teacher", "openai/teacher",
+            "--student-api-base", server.url, "--teacher-api-base", server.url,
+            "--problems", str(write_problems(tmp_path / "p.jsonl", EVAL_PROBLEMS[:1])),
+            "--max-turns", "2", "--db", str(tmp_path / "e.db"), "--quiet"])
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 1, output
+    assert "no key was given for the teacher's model" in output
+    assert "--teacher-api-key or SML_TEACHER_API_KEY" in output
+
+
+def test_a_chat_tells_each_model_its_role(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine_fixtures import EVAL_PROBLEMS, write_problems
+
+    from sml_cli import chat, models
+    from sml_cli.testing import ScriptedParticipant
+
+    made: dict[str, str | None] = {}
+
+    def make(model: str, settings: ModelSettings) -> ScriptedParticipant:
+        made[model] = settings.role
+        return ScriptedParticipant(["ok"], model)
+
+    monkeypatch.setattr(chat, "make_model", make)
+    monkeypatch.setattr(models, "_import_litellm", lambda: None)
+    options = chat.ChatOptions(role="watch", student="openai/a", teacher="openai/b",
+                               problems=str(write_problems(tmp_path / "p.jsonl", EVAL_PROBLEMS)),
+                               problem_id="q1", db=str(tmp_path / "c.db"))
+    chat.HostSession(options).close()
+    assert made == {"openai/a": "student", "openai/b": "teacher"}
