@@ -752,6 +752,10 @@ class OpenAICompatibleModel(_RetryingModel):
                     content, reasoning, usage, finish = await self._stream(response, on_token)
         except HTTPStatusError as exc:  # (an error in a 2xx reply too: see ErrorInReply)
             error = exc
+        except aiohttp.ClientPayloadError as exc:
+            # aiohttp's words ("ContentLengthError: 400, message='Not enough data…'") read
+            # like an HTTP 400; the server only hung up.
+            raise ResponseCutShort("the server closed the connection mid-response") from exc
         except TimeoutError:
             raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
         if error is not None:
@@ -849,6 +853,10 @@ class EmptyReply(Exception):
 class MalformedResponse(Exception):
     """A 2xx answer that is not a chat completion (retried: proxies garble answers now and
     then)."""
+
+
+class ResponseCutShort(Exception):
+    """The connection closed before the whole answer arrived (retried)."""
 
 
 class ErrorInReply(HTTPStatusError):
@@ -950,9 +958,34 @@ def _known_price(served: str) -> tuple[float, float] | None:
 def _unreachable_hint(exc: BaseException, base: str | None) -> str:
     # The client's own words ("Cannot connect to host 127.0.0.1:1 ssl:default [Connect call
     # failed …]") name a socket, not the setting to check.
-    if base and is_unreachable(exc):
+    if not base:
+        return ""
+    tls = _tls_failure(exc)
+    if tls is not None:
+        if base.startswith("https://") and _PLAIN_HTTP_TEXT.search(tls):
+            return (f" (the TLS handshake with {base} failed: the server seems to speak plain "
+                    f"HTTP; try http://{base.removeprefix('https://')})")
+        return f" (the TLS handshake with {base} failed: {tls})"
+    if is_unreachable(exc):
         return f" (nothing answers at {base}: is the server running, and is that its address?)"
     return ""
+
+
+# What OpenSSL says when the other side answers a TLS hello in plain HTTP.
+_PLAIN_HTTP_TEXT = re.compile(r"wrong[ _]version[ _]number|packet[ _]length[ _]too[ _]long|"
+                              r"record[ _]layer[ _]failure|http[ _]request", re.I)
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """What a failed TLS handshake said, if `exc` (or an error it was raised from) is one."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return None
+        if _class_names(seen) & {"SSLError", "ClientSSLError", "SSLCertVerificationError"}:
+            return str(getattr(seen, "reason", None) or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -294,3 +294,45 @@ def test_a_chat_tells_each_model_its_role(tmp_path: Any, monkeypatch: pytest.Mon
                                problem_id="q1", db=str(tmp_path / "c.db"))
     chat.HostSession(options).close()
     assert made == {"openai/a": "student", "openai/b": "teacher"}
+
+
+# ----------------------------------------------------------------------------- connections
+
+def test_a_connection_closed_mid_response_is_said_so_and_retried() -> None:
+    """aiohttp words it "ContentLengthError: 400, message='Not enough data…'", which reads
+    like an HTTP 400."""
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        if body.get("stream"):
+            response = await sse(request, chunk({"role": "assistant", "content": "Is "}))
+        else:
+            response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                                   "Content-Length": "5000"})
+            await response.prepare(request)
+            await response.write(json.dumps(completion()).encode()[:40])
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    with Loopback(handler) as server:
+        for stream in (False, True):
+            message = failure(server.url, stream=stream, retries=1)
+            assert "ResponseCutShort: the server closed the connection mid-response" in message
+            assert "400" not in message
+        assert len(server.requests) == 4  # each retried once
+
+
+def test_https_to_a_plain_http_server_says_to_try_http(via: str) -> None:
+    """A plain-HTTP server (aiohttp, uvicorn, llama.cpp) answers a TLS hello with an HTTP
+    400, which OpenSSL reports as "wrong version number"."""
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        return web.json_response(completion())
+
+    with Loopback(handler) as server:
+        base = server.url.replace("http://", "https://")
+        message = failure(base, stream=False, timeout=10)
+        assert not server.requests
+    assert f"the TLS handshake with {base} failed" in message, message
+    assert f"try {server.url})" in message
+    assert "is the server running" not in message
