@@ -165,6 +165,10 @@ StudentMaxTokens = Annotated[int, typer.Option(
 TeacherMaxTokens = Annotated[int, typer.Option(
     "--teacher-max-tokens", min=1,
     help="Token limit per teacher message (reasoning models need thousands).")]
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", help="Seconds to wait for a model's reply; a streamed reply (the chat's) "
+    "may run longer while its tokens keep coming, the limit is then on a silence between "
+    "them.")]
 PromptsOption = Annotated[str | None, typer.Option(
     "--prompts", help="Directory of prompt templates overriding the built-in ones.",
     show_default=False)]
@@ -304,6 +308,7 @@ def chat_command(
     teacher_temperature: TeacherTemperature = None,
     student_max_tokens: StudentMaxTokens = 512,
     teacher_max_tokens: TeacherMaxTokens = 512,
+    timeout: TimeoutOption = 120.0,
     prompts: PromptsOption = None,
 ) -> None:
     """Tutoring in the terminal: play student or teacher against a model, or watch two."""
@@ -321,9 +326,9 @@ def chat_command(
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
         student_settings=_settings(student_api_base, student_api_key, student_temperature,
-                                   student_max_tokens, 120.0, 4),
+                                   student_max_tokens, timeout, 4),
         teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
-                                   teacher_max_tokens, 120.0, 4),
+                                   teacher_max_tokens, timeout, 4),
     )
     run_chat(options, join=join, resume=resume)
 
@@ -399,7 +404,7 @@ def eval_command(
     teacher_temperature: TeacherTemperature = None,
     student_max_tokens: StudentMaxTokens = 512,
     teacher_max_tokens: TeacherMaxTokens = 512,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per model call.")] = 120.0,
+    timeout: TimeoutOption = 120.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries per model call on rate "
                                          "limits and network errors.")] = 4,
     prompts: PromptsOption = None,

@@ -737,7 +737,11 @@ class OpenAICompatibleModel(_RetryingModel):
         started = time.perf_counter()
         payload = {"model": self._served, **self._payload(messages, on_token is not None)}
         session = await _http_session(self._url)
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        limit = self.settings.timeout
+        # A streamed reply may take as long as it likes while its tokens keep coming: the
+        # limit is on the silence between them (as httpx's read timeout is, for litellm).
+        timeout = (aiohttp.ClientTimeout(total=limit) if on_token is None else
+                   aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=limit))
         error: HTTPStatusError | None = None
         try:
             async with session.post(self._url, json=payload, headers=self._headers,
@@ -749,15 +753,17 @@ class OpenAICompatibleModel(_RetryingModel):
                     content, reasoning, usage, finish = _parse_completion(
                         await response.read())
                 else:
-                    content, reasoning, usage, finish = await self._stream(response, on_token)
+                    content, reasoning, usage, finish = await self._stream(response, on_token,
+                                                                           limit)
         except HTTPStatusError as exc:  # (an error in a 2xx reply too: see ErrorInReply)
             error = exc
         except aiohttp.ClientPayloadError as exc:
             # aiohttp's words ("ContentLengthError: 400, message='Not enough data…'") read
             # like an HTTP 400; the server only hung up.
             raise ResponseCutShort("the server closed the connection mid-response") from exc
-        except TimeoutError:
-            raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
+        except TimeoutError as exc:
+            raise TimeoutError(str(exc) if isinstance(exc, StreamStalled)
+                               else f"no answer within {limit:g} s") from None
         if error is not None:
             if not self._adapt_to(error, streaming=on_token is not None):
                 raise error
@@ -795,14 +801,26 @@ class OpenAICompatibleModel(_RetryingModel):
             return True
         return self._without_system_role_if_refused(error)
 
-    @staticmethod
-    async def _stream(response: Any, on_token: TokenCallback
+    @classmethod
+    async def _stream(cls, response: Any, on_token: TokenCallback, limit: float
                       ) -> tuple[str, str | None, dict[str, Any], str | None]:
+        events = [0]
+        try:
+            return await cls._read_stream(response, on_token, events)
+        except TimeoutError:
+            if not events[0]:
+                raise
+            raise StreamStalled(f"the stream stopped: nothing more for {limit:g} s after "
+                                f"{events[0]} chunks") from None
+
+    @staticmethod
+    async def _read_stream(response: Any, on_token: TokenCallback, events: list[int]
+                           ) -> tuple[str, str | None, dict[str, Any], str | None]:
+        """Reads the stream; `events` counts its data events as they come."""
         parts: list[str] = []
         thoughts: list[str] = []
         usage: dict[str, Any] = {}
         finish: str | None = None
-        events = 0
         other = bytearray()  # what is no SSE field: a body that is no stream (bounded)
         async for raw in response.content:
             line = raw.decode("utf-8").strip()
@@ -811,7 +829,7 @@ class OpenAICompatibleModel(_RetryingModel):
                         and len(other) < 1 << 20:
                     other += raw
                 continue
-            events += 1
+            events[0] += 1
             data = line[5:].strip()
             if data == "[DONE]":
                 break
@@ -835,7 +853,7 @@ class OpenAICompatibleModel(_RetryingModel):
                 if text:
                     parts.append(text)
                     on_token(text)
-        if not events and other:
+        if not events[0] and other:
             # No event at all: a JSON body (an error, or a whole completion from a server
             # that ignores `stream: true`), whatever its content type says.
             content, reasoning, found, finish = _parse_completion(bytes(other))
@@ -853,6 +871,10 @@ class EmptyReply(Exception):
 class MalformedResponse(Exception):
     """A 2xx answer that is not a chat completion (retried: proxies garble answers now and
     then)."""
+
+
+class StreamStalled(TimeoutError):
+    """A stream that began and then went silent for longer than the timeout (retried)."""
 
 
 class ResponseCutShort(Exception):

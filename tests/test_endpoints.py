@@ -49,7 +49,7 @@ class Loopback:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)  # (handlers may hang)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())
@@ -336,3 +336,51 @@ def test_https_to_a_plain_http_server_says_to_try_http(via: str) -> None:
     assert f"the TLS handshake with {base} failed" in message, message
     assert f"try {server.url})" in message
     assert "is the server running" not in message
+
+
+# ----------------------------------------------------------------------------- timeouts
+
+def words_then(pause: float, *, stall_after: int | None = None) -> Handler:
+    """A stream of six words, `pause` s apart; with `stall_after`, silence after that many."""
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for i, word in enumerate(["One", "two", "three", "four", "five", "six"]):
+            if i == stall_after:
+                await asyncio.sleep(3600)
+            event = chunk({"content": word + " "})
+            await response.write(f"data: {json.dumps(event)}\n\n".encode())
+            await asyncio.sleep(pause)
+        end = {**chunk(), "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        await response.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+        return response
+
+    return handler
+
+
+def test_a_stream_may_outlast_the_timeout_while_its_tokens_keep_coming(via: str) -> None:
+    with Loopback(words_then(0.3)) as server:
+        reply, streamed = call(server.url, stream=True, timeout=1.0)
+    assert reply.content.strip() == streamed.strip() == "One two three four five six"
+
+
+def test_a_stream_that_goes_silent_is_cut_off_and_said_so() -> None:
+    with Loopback(words_then(0.01, stall_after=2)) as server:
+        message = failure(server.url, stream=True, retries=1, timeout=0.5)
+        assert len(server.requests) == 2
+    assert "TimeoutError: the stream stopped: nothing more for 0.5 s after 2 chunks" in message
+
+
+def test_chat_takes_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+    from sml_cli.tui import app as tui
+
+    seen: list[Any] = []
+    monkeypatch.setattr(tui, "run_chat", lambda options, **kw: seen.append(options))
+    result = CliRunner().invoke(app, ["chat", "--role", "student", "--teacher", "openai/t",
+                                      "--timeout", "7.5"])
+    assert result.exit_code == 0, result.output
+    assert seen[0].student_settings.timeout == seen[0].teacher_settings.timeout == 7.5
