@@ -81,6 +81,7 @@ _NOT_RETRYABLE = (
     "AuthenticationError", "PermissionDeniedError", "NotFoundError", "BadRequestError",
     "ContextWindowExceededError", "ContentPolicyViolationError", "UnprocessableEntityError",
     "UnsupportedParamsError", "BudgetExceededError", "PaymentRequiredError", "InvalidRequestError",
+    "ToolCallInstead",
 )
 
 
@@ -510,6 +511,8 @@ class LiteLLMModel(_RetryingModel):
             response = await litellm.acompletion(**self._request(messages, False))
             message = response.choices[0].message
             content = message.content or ""
+            if getattr(message, "tool_calls", None) and not content.strip():
+                raise ToolCallInstead(_tool_names(message.tool_calls))
             reasoning = getattr(message, "reasoning_content", None)
             usage = getattr(response, "usage", None)
             finish = getattr(response.choices[0], "finish_reason", None)
@@ -544,6 +547,7 @@ class LiteLLMModel(_RetryingModel):
         usage = None
         finish = None
         chunks = []
+        tools: list[str] = []
         async for chunk in response:
             chunks.append(chunk)
             if getattr(chunk, "usage", None):
@@ -551,12 +555,15 @@ class LiteLLMModel(_RetryingModel):
             if chunk.choices:
                 finish = getattr(chunk.choices[0], "finish_reason", None) or finish
                 delta = chunk.choices[0].delta
+                tools += _tool_names(getattr(delta, "tool_calls", None))
                 thought = getattr(delta, "reasoning_content", None)
                 if isinstance(thought, str):
                     thoughts.append(thought)
                 if delta.content:
                     parts.append(delta.content)
                     on_token(delta.content)
+        if tools and not "".join(parts).strip():
+            raise ToolCallInstead(tools)
         built = None
         if usage is None and chunks:
             built = litellm.stream_chunk_builder(chunks, messages=messages)
@@ -821,6 +828,7 @@ class OpenAICompatibleModel(_RetryingModel):
         thoughts: list[str] = []
         usage: dict[str, Any] = {}
         finish: str | None = None
+        tools: list[str] = []
         other = bytearray()  # what is no SSE field: a body that is no stream (bounded)
         async for raw in response.content:
             line = raw.decode("utf-8").strip()
@@ -842,9 +850,11 @@ class OpenAICompatibleModel(_RetryingModel):
                 raise ErrorInReply(data, *failure, where="error in the stream")
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
                 try:
-                    text, thought = _spoken_and_thought(choice.get("delta") or {})
-                except TypeError:
+                    text, thought = _spoken_and_thought(delta)
+                    tools += _tool_names(delta.get("tool_calls"))
+                except (TypeError, AttributeError):
                     raise MalformedResponse(f"not a stream chunk: {data[:200]!r}") from None
                 if isinstance(choice.get("finish_reason"), str):
                     finish = choice["finish_reason"]
@@ -860,6 +870,8 @@ class OpenAICompatibleModel(_RetryingModel):
             if content:
                 on_token(content)
             return content, reasoning, found, finish
+        if tools and not "".join(parts).strip():
+            raise ToolCallInstead(tools)
         return "".join(parts), "".join(thoughts) or None, usage, finish
 
 
@@ -871,6 +883,28 @@ class EmptyReply(Exception):
 class MalformedResponse(Exception):
     """A 2xx answer that is not a chat completion (retried: proxies garble answers now and
     then)."""
+
+
+class ToolCallInstead(Exception):
+    """A reply that is a tool call and no message (not retried: the model would call it
+    again; sml offers no tools, so a server or template that makes them up is set so)."""
+
+    def __init__(self, names: list[str]) -> None:
+        called = ", ".join(dict.fromkeys(n for n in names if n)) or "a tool"
+        super().__init__(f"the model made a tool call ({called}) instead of answering (sml "
+                         "offers no tools; is tool calling forced on the server?)")
+
+
+def _tool_names(calls: Any) -> list[str]:
+    """The function names of a message's or a delta's `tool_calls` (dicts or objects)."""
+    names = []
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") if isinstance(call, dict) else getattr(
+            call, "function", None)
+        name = function.get("name") if isinstance(function, dict) else getattr(
+            function, "name", None)
+        names.append(name if isinstance(name, str) else "")
+    return names
 
 
 class StreamStalled(TimeoutError):
@@ -947,9 +981,12 @@ def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any], str
         if not isinstance(usage, dict):
             raise TypeError
         content, reasoning = _spoken_and_thought(message)
+        calls = message.get("tool_calls")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         shown = body[:200].decode("utf-8", "replace")
         raise MalformedResponse(f"not a chat completion: {shown!r}") from None
+    if calls and not content.strip():
+        raise ToolCallInstead(_tool_names(calls))
     return content, reasoning, usage, finish if isinstance(finish, str) else None
 
 

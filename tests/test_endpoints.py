@@ -384,3 +384,29 @@ def test_chat_takes_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
                                       "--timeout", "7.5"])
     assert result.exit_code == 0, result.output
     assert seen[0].student_settings.timeout == seen[0].teacher_settings.timeout == 7.5
+
+
+# ----------------------------------------------------------------------------- tool calls
+
+async def tool_call(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    call = {"id": "call_1", "type": "function",
+            "function": {"name": "calculator", "arguments": '{"expr": "3*4"}'}}
+    if not body.get("stream"):
+        reply = completion()
+        reply["choices"][0].update(finish_reason="tool_calls", message={
+            "role": "assistant", "content": None, "tool_calls": [call]})
+        return web.json_response(reply)
+    end = {**chunk(), "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+    return await sse(request, chunk({"role": "assistant", "content": None,
+                                     "tool_calls": [{"index": 0, **call}]}), end, "[DONE]")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_tool_call_instead_of_an_answer_is_said_so_and_not_retried(
+    via: str, stream: bool
+) -> None:
+    with Loopback(tool_call) as server:
+        message = failure(server.url, stream=stream, retries=2)
+        assert len(server.requests) == 1
+    assert "the model made a tool call (calculator) instead of answering" in message
+    assert "EmptyReply" not in message
