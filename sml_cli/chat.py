@@ -21,7 +21,13 @@ from sml_cli import guard as leak_guard
 from sml_cli.engine import Session, next_speaker
 from sml_cli.errors import UsageError
 from sml_cli.mapping import FieldMap
-from sml_cli.models import HUMAN, ModelSettings, make_model, validate_model_name
+from sml_cli.models import (
+    HUMAN,
+    ModelSettings,
+    make_model,
+    validate_endpoint_variables,
+    validate_model_name,
+)
 from sml_cli.participants import Message, Participant, Reply, TokenCallback
 from sml_cli.problems import (
     Problem,
@@ -96,6 +102,8 @@ def validate(options: ChatOptions) -> None:
     validate_model_name(student, "--student", allow_human=True)
     if teacher is not None:
         validate_model_name(teacher, "--teacher", allow_human=True)
+    validate_endpoint_variables(student, options.student_settings)
+    validate_endpoint_variables(teacher, options.teacher_settings)
 
 
 def choose_problem(options: ChatOptions) -> Problem:

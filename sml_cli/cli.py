@@ -325,10 +325,10 @@ def chat_command(
         problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
-        student_settings=_settings(student_api_base, student_api_key, student_temperature,
-                                   student_max_tokens, timeout, 4),
-        teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
-                                   teacher_max_tokens, timeout, 4),
+        student_settings=_settings("student", student_api_base, student_api_key,
+                                   student_temperature, student_max_tokens, timeout, 4),
+        teacher_settings=_settings("teacher", teacher_api_base, teacher_api_key,
+                                   teacher_temperature, teacher_max_tokens, timeout, 4),
     )
     run_chat(options, join=join, resume=resume)
 
@@ -347,10 +347,19 @@ def models_command() -> None:
 # ----------------------------------------------------------------------------- eval
 
 
-def _settings(api_base: str | None, api_key: str | None, temperature: float | None,
-              max_tokens: int | None, timeout: float, retries: int) -> ModelSettings:
-    from sml_cli.models import ModelSettings
+def _settings(role: str, api_base: str | None, api_key: str | None,
+              temperature: float | None, max_tokens: int | None, timeout: float,
+              retries: int) -> ModelSettings:
+    """One role's model settings; an API base that can never work is refused here, before
+    anything runs (exit 2), and a full endpoint URL is cut to its base, with a note."""
+    from sml_cli.models import ModelSettings, checked_api_base
 
+    if api_base is not None:
+        api_base, note = checked_api_base(api_base, f"--{role}-api-base")
+        if note:
+            from sml_cli.console_views import print_notes
+
+            print_notes([note])
     return ModelSettings(api_base=api_base, api_key=api_key or None, temperature=temperature,
                          max_tokens=max_tokens, timeout=timeout, retries=retries)
 
@@ -430,10 +439,10 @@ def eval_command(
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
         json_path=json_path, prompts_dir=prompts,
-        student_settings=_settings(student_api_base, student_api_key, student_temperature,
-                                   student_max_tokens, timeout, retries),
-        teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
-                                   teacher_max_tokens, timeout, retries),
+        student_settings=_settings("student", student_api_base, student_api_key,
+                                   student_temperature, student_max_tokens, timeout, retries),
+        teacher_settings=_settings("teacher", teacher_api_base, teacher_api_key,
+                                   teacher_temperature, teacher_max_tokens, timeout, retries),
     )
     if dry_run:
         from sml_cli.evaluate import preview

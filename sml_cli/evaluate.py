@@ -26,7 +26,13 @@ from sml_cli.engine import Session, opening_rows
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
-from sml_cli.models import ModelSettings, close_http_sessions, make_model, validate_model_name
+from sml_cli.models import (
+    ModelSettings,
+    close_http_sessions,
+    make_model,
+    validate_endpoint_variables,
+    validate_model_name,
+)
 from sml_cli.participants import Message, Participant
 from sml_cli.problems import Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
@@ -117,6 +123,8 @@ def validate(options: EvalOptions) -> None:
     validate_model_name(options.student, "--student")
     if options.teacher is not None:
         validate_model_name(options.teacher, "--teacher")
+    validate_endpoint_variables(options.student, options.student_settings)
+    validate_endpoint_variables(teacher_model(options), options.teacher_settings)
     if options.json_path:
         _check_json_target(options.json_path)
 

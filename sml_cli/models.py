@@ -77,6 +77,56 @@ def validate_model_name(model: str, flag: str, *, allow_human: bool = False) -> 
             raise UsageError(f"{flag} {model}: no such GGUF file {str(path)!r}")
 
 
+def checked_api_base(value: str, source: str) -> tuple[str, str | None]:
+    """(the API base to use, a note on how it was changed, if it was) for the value of a
+    flag or variable (`source`, for messages); UsageError for one that can never work. A
+    full endpoint URL (…/v1/chat/completions, pasted from a server's docs) is cut to its
+    base, since /chat/completions is added to every request."""
+    url = value.strip()
+    if not url:
+        raise UsageError(f"{source} {value!r}: empty; leave it out for the provider's own "
+                         "address")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(
+            c.isspace() for c in url):
+        rest = url.split("://", 1)[1] if "://" in url else url
+        scheme = "https" if "://" in url and url.split("://")[0].lower().endswith("s") \
+            else "http"
+        raise UsageError(f"{source} {value!r}: not an http(s) URL; did you mean "
+                         f"{scheme}://{''.join(rest.split())}?")
+    base = re.sub(r"/chat/completions/*$", "", url, flags=re.I)
+    if base != url:
+        return base, (f"{source} {value}: sml adds /chat/completions to the API base itself; "
+                      f"using {base}")
+    return url, None
+
+
+# A `provider/` prefix as litellm's are written (`anthropic/`, `ollama/`), unlike the
+# organisation in a served name (`Qwen/…`, `meta-llama/…`).
+_PROVIDER_PREFIX = re.compile(r"[a-z0-9_]+/")
+
+
+def validate_endpoint_variables(model: str | None, settings: ModelSettings) -> None:
+    """Before a run: exit 2 for a base URL variable (OPENAI_API_BASE, …) this role's model
+    would be sent to that can never work. Names that only litellm can place are checked
+    again when they are routed (`_custom_endpoint`)."""
+    if model is None or settings.api_base or is_embedded(model) or model == HUMAN:
+        return
+    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    if provider is None and _PROVIDER_PREFIX.match(model):
+        return  # another provider's model: these variables are not its
+    _endpoint_variable(provider or "openai/")
+
+
+def _endpoint_variable(provider: str) -> str | None:
+    """The base URL a provider's variables give (checked: UsageError naming the variable),
+    if one is set."""
+    for name in _DIRECT_PROVIDERS[provider][0]:
+        if os.environ.get(name):
+            return checked_api_base(os.environ[name], name)[0]
+    return None
+
+
 _NOT_RETRYABLE = (
     "AuthenticationError", "PermissionDeniedError", "NotFoundError", "BadRequestError",
     "ContextWindowExceededError", "ContentPolicyViolationError", "UnprocessableEntityError",
@@ -241,9 +291,7 @@ def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | N
     provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
     if provider is None:
         return None
-    base_vars, _ = _DIRECT_PROVIDERS[provider]
-    base = settings.api_base or next(
-        (os.environ[v] for v in base_vars if os.environ.get(v)), None)
+    base = settings.api_base or _endpoint_variable(provider)
     return (provider, base) if base else None
 
 
@@ -735,7 +783,10 @@ class OpenAICompatibleModel(_RetryingModel):
                 and "model" not in exc.body.casefold()
                 and not self._url.endswith("/v1/chat/completions")):
             base = self._url.removesuffix("/chat/completions")
-            return f" (no chat API at {self._url}: is the API base {base}/v1?)"
+            # (…/v1/chat, say: the base is the part up to /v1, not that plus another /v1)
+            head, v1, _ = base.partition("/v1/")
+            guess = head + "/v1" if v1 else base + "/v1"
+            return f" (no chat API at {self._url}: is the API base {guess}?)"
         return _unreachable_hint(exc, self._url.removesuffix("/chat/completions"))
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
@@ -1068,7 +1119,10 @@ class _MadeOnFirstCall:
         inner = self._inner
         if inner is None:
             await asyncio.to_thread(_import_litellm)
-            inner = self._inner = make_model(self.name, self._settings)
+            try:
+                inner = self._inner = make_model(self.name, self._settings)
+            except UsageError as exc:  # (a base URL variable that cannot work)
+                raise ParticipantError(f"{self.name}: {exc}", fatal=True) from exc
         return await inner.respond(messages, on_token)
 
 

@@ -410,3 +410,94 @@ def test_a_tool_call_instead_of_an_answer_is_said_so_and_not_retried(
         assert len(server.requests) == 1
     assert "the model made a tool call (calculator) instead of answering" in message
     assert "EmptyReply" not in message
+
+
+# ----------------------------------------------------------------------------- API bases
+
+@pytest.mark.parametrize(("given", "meant"), [
+    ("localhost:9140/v1", "http://localhost:9140/v1"),
+    ("127.0.0.1:9140/v1", "http://127.0.0.1:9140/v1"),
+    ("localhost:9140", "http://localhost:9140"),
+    ("htp://127.0.0.1:9140/v1", "http://127.0.0.1:9140/v1"),
+    ("htps://api.example.com/v1", "https://api.example.com/v1"),
+])
+@pytest.mark.parametrize("command", ["eval", "chat"])
+@pytest.mark.parametrize("role", ["student", "teacher"])
+def test_an_api_base_that_is_no_http_url_is_refused_before_anything_runs(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, given: str, meant: str, command: str,
+    role: str
+) -> None:
+    """Without a scheme every call failed after its retries, and the run exited 0."""
+    from engine_fixtures import cli_output
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+    from sml_cli.tui import app as tui
+
+    monkeypatch.setattr(tui, "run_chat", lambda *a, **k: pytest.fail("the chat started"))
+    args = [command, "--student", "openai/s", "--teacher", "openai/t",
+            f"--{role}-api-base", given, "--db", str(tmp_path / "x.db")]
+    if command == "chat":
+        args += ["--role", "watch"]
+    result = CliRunner().invoke(app, args)
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 2, output
+    assert (f"--{role}-api-base '{given}': not an http(s) URL; did you mean {meant}?"
+            in output)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_full_endpoint_url_is_cut_to_its_base_and_recorded_so(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, stub: StubServer
+) -> None:
+    from engine_fixtures import EVAL_PROBLEMS, cli_output, sqlite_rows, write_problems
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB", "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+    pasted = stub.url + "/chat/completions"
+    result = CliRunner().invoke(app, [
+        "eval", "--student", "openai/s", "--teacher", "openai/t", "--student-api-base",
+        pasted, "--teacher-api-base", pasted + "/", "--max-turns", "1", "--run-id", "r",
+        "--problems", str(write_problems(tmp_path / "p.jsonl", EVAL_PROBLEMS[:1])),
+        "--db", str(tmp_path / "e.db"), "--quiet"])
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 0, output
+    assert (f"--student-api-base {pasted}: sml adds /chat/completions to the API base "
+            f"itself; using {stub.url}") in output
+    assert sqlite_rows(tmp_path / "e.db", "SELECT DISTINCT status FROM sessions") == [("done",)]
+    config = json.loads(sqlite_rows(tmp_path / "e.db", "SELECT config FROM runs")[0][0])
+    assert config["student_api_base"] == config["teacher_api_base"] == stub.url
+
+
+def test_a_base_url_variable_is_checked_for_the_models_it_serves(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sml_cli.errors import UsageError
+    from sml_cli.models import direct_endpoint, validate_endpoint_variables
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+    monkeypatch.setenv("OPENAI_API_BASE", "localhost:8000/v1")
+    for model in ("openai/qwen", "gpt-4o-mini", "Qwen/Qwen2.5-7B-Instruct"):
+        with pytest.raises(UsageError, match="OPENAI_API_BASE 'localhost:8000/v1': not an "
+                                             r"http\(s\) URL; did you mean http://localhost"):
+            validate_endpoint_variables(model, ModelSettings())
+    # Not the variable of these models', or not used by them.
+    validate_endpoint_variables("anthropic/claude-sonnet-4", ModelSettings())
+    validate_endpoint_variables("local", ModelSettings())
+    validate_endpoint_variables("openai/qwen", ModelSettings(api_base="http://h/v1"))
+    monkeypatch.setenv("OPENAI_API_BASE", "http://h:8000/v1/chat/completions")
+    assert direct_endpoint("openai/qwen", ModelSettings()) == "http://h:8000/v1"
+
+
+def test_a_404_under_a_base_with_v1_in_it_suggests_the_base_up_to_v1(
+    stub: StubServer
+) -> None:
+    stub.handler = lambda request: StubFault(404, raw="404: Not Found", content_type="text/plain")
+    model = OpenAICompatibleModel("openai/m", stub.url + "/chat", "m", ModelSettings(retries=0))
+    with pytest.raises(ParticipantError) as err:
+        asyncio.run(model.respond(MESSAGES))
+    assert f"is the API base {stub.url}?" in str(err.value)
