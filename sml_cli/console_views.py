@@ -426,8 +426,9 @@ def print_models() -> None:
                   "http://host:8000/v1 (or HOSTED_VLLM_API_BASE); plain HTTP like openai/.")
     table.add_row("NAME the server lists", "With an api base for the role (or "
                   "OPENAI_API_BASE): a name no litellm provider claims, such as vLLM's "
-                  "Qwen/Qwen2.5-7B-Instruct or Ollama's qwen2.5:7b, is that OpenAI-compatible "
-                  "server's model, called as openai/NAME.")
+                  "Qwen/Qwen2.5-7B-Instruct or Ollama's qwen2.5:7b, or a bare OpenAI name "
+                  "(gpt-4o-mini), is that OpenAI-compatible server's model, called as "
+                  "openai/NAME.")
     table.add_row("ollama/MODEL", "An Ollama server (OLLAMA_API_BASE, default "
                   "http://localhost:11434).")
     table.add_row("anthropic/MODEL, gemini/…, …", "Any provider litellm supports, with that "

@@ -256,23 +256,31 @@ _DIRECT_PROVIDERS = {
 def names_no_provider(model: str) -> bool:
     """Does litellm say that no provider serves `model` (imports litellm)? Only its own
     "LLM Provider NOT provided" counts: anything else is left to the first call."""
+    return _provider_of(model) is None
+
+
+def _provider_of(model: str) -> str | None:
+    """The provider litellm takes `model` for (imports litellm); None when it says that none
+    serves it, "" when it fails otherwise (left to the first call)."""
     if model.startswith(tuple(_DIRECT_PROVIDERS)):
-        return False
+        return model.split("/", 1)[0]
     try:
-        _import_litellm().get_llm_provider(model=model)
+        found = _import_litellm().get_llm_provider(model=model)
     except Exception as exc:
-        return "LLM Provider NOT provided" in str(exc)
-    return False
+        return None if "LLM Provider NOT provided" in str(exc) else ""
+    return str(found[1]) if isinstance(found, tuple) and len(found) > 1 else ""
 
 
 def routed(model: str, settings: ModelSettings) -> str:
-    """The model string as called. A name no provider claims (vLLM's
-    `Qwen/Qwen2.5-7B-Instruct`, Ollama's `qwen2.5:7b`), given a custom endpoint, is a model
-    of that OpenAI-compatible server: `openai/` goes in front, as a vLLM user would write it
-    by hand after the first error."""
+    """The model string as called. Given a custom endpoint, a name no provider claims
+    (vLLM's `Qwen/Qwen2.5-7B-Instruct`, Ollama's `qwen2.5:7b`) is a model of that
+    OpenAI-compatible server: `openai/` goes in front, as a vLLM user would write it by hand
+    after the first error. So is a bare OpenAI name (`gpt-4o-mini`): with an endpoint given
+    for it, it is that endpoint's model (a gateway's, a server that serves it under that
+    name), not a call to OpenAI's own API."""
     if not _routing_asks_litellm(model, settings):
         return model
-    return "openai/" + model if names_no_provider(model) else model
+    return "openai/" + model if _provider_of(model) in (None, "openai") else model
 
 
 def _routing_asks_litellm(model: str, settings: ModelSettings) -> bool:
