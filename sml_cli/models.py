@@ -300,7 +300,21 @@ def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | N
     if provider is None:
         return None
     base = settings.api_base or _endpoint_variable(provider)
-    return (provider, base) if base else None
+    return (provider, base) if base and not is_openai_api(base) else None
+
+
+def is_openai_api(base: str | None) -> bool:
+    """Is this API base OpenAI's own API (no custom endpoint: litellm's path, with prices)?"""
+    return (urlsplit(base or "").hostname or "").lower() == "api.openai.com"
+
+
+def _endpoint_base(model: str, settings: ModelSettings) -> str | None:
+    """The API base a model is sent to, if one is given (its role's flag, or the variable
+    of an `openai/…` or `hosted_vllm/…` model)."""
+    if settings.api_base:
+        return settings.api_base
+    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    return _endpoint_variable(provider) if provider else None
 
 
 def needs_placeholder_key(model: str, settings: ModelSettings) -> bool:
@@ -337,11 +351,16 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
     if not missing:
         return []
     if missing == ["OPENAI_API_KEY"]:
+        role_var = f"SML_{flag.removeprefix('--').upper()}_API_KEY"
+        base = _endpoint_base(model, settings)
+        if base:  # (OpenAI's own: any other endpoint is called without a key)
+            raise UsageError(f"{flag} {model}: OPENAI_API_KEY is not set, and {base} is "
+                             f"OpenAI's own API, which needs one. Set it (or {role_var} "
+                             "for this role only).")
         raise UsageError(
-            f"{flag} {model}: OPENAI_API_KEY is not set. Set it (or "
-            f"SML_{flag.removeprefix('--').upper()}_API_KEY for this role only), or point "
-            f"{flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible server, which "
-            "is then called without a key."
+            f"{flag} {model}: OPENAI_API_KEY is not set. Set it (or {role_var} for this role "
+            f"only), or point {flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible "
+            "server, which is then called without a key."
         )
     return [f"{flag} {model}: {', '.join(missing)} not set; its calls may fail"]
 
@@ -627,6 +646,12 @@ class LiteLLMModel(_RetryingModel):
         return "".join(parts), "".join(thoughts) or None, usage, built, finish
 
     def _cost(self, litellm: Any, response: Any) -> float | None:
+        base = _endpoint_base(self.model, self.settings)
+        if base and not is_openai_api(base):
+            # A model on a server of one's own (or a gateway) costs what that server costs,
+            # not its namesake's list price (litellm prices by the name the server returns:
+            # llama.cpp answers as "gpt-3.5-turbo").
+            return None
         if response is None or self.model in _UNPRICED:
             return None
         try:
@@ -1061,18 +1086,6 @@ def direct_endpoint(model: str, settings: ModelSettings) -> str | None:
     return endpoint[1] if endpoint else None
 
 
-def _known_price(served: str) -> tuple[float, float] | None:
-    """litellm's price for a model name, when litellm is loaded already (an eval loads it
-    before the clock starts; a chat does not wait for it)."""
-    if _litellm is None:
-        return None
-    info = _litellm.model_cost.get(served) or {}
-    prompt, completion = info.get("input_cost_per_token"), info.get("output_cost_per_token")
-    if prompt is None or completion is None:
-        return None
-    return float(prompt), float(completion)
-
-
 def _unreachable_hint(exc: BaseException, base: str | None) -> str:
     # The client's own words ("Cannot connect to host 127.0.0.1:1 ssl:default [Connect call
     # failed …]") name a socket, not the setting to check.
@@ -1157,7 +1170,7 @@ def make_model(model: str, settings: ModelSettings
         return OpenAICompatibleModel(
             model, base, served, settings,
             api_key=settings.api_key or os.environ.get(key_var) or PLACEHOLDER_KEY,
-            price=_known_price(served), key_source=None if settings.api_key else key_var,
+            key_source=None if settings.api_key else key_var,
         )
     return LiteLLMModel(called, settings, label=model, api_key=settings.api_key)
 

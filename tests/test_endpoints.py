@@ -501,3 +501,56 @@ def test_a_404_under_a_base_with_v1_in_it_suggests_the_base_up_to_v1(
     with pytest.raises(ParticipantError) as err:
         asyncio.run(model.respond(MESSAGES))
     assert f"is the API base {stub.url}?" in str(err.value)
+
+
+# ----------------------------------------------------------------------------- prices
+
+@pytest.mark.parametrize("name", ["openai/gpt-4o-mini", "gpt-4o-mini"])
+@pytest.mark.parametrize("litellm_loaded", [True, False])
+def test_a_model_on_a_server_of_ones_own_has_no_price(
+    via: str, stub: StubServer, monkeypatch: pytest.MonkeyPatch, name: str,
+    litellm_loaded: bool
+) -> None:
+    """gpt-4o-mini served by a local server or a gateway costs what that server costs, not
+    OpenAI's list price — and the answer does not depend on whether litellm happened to be
+    loaded already (it did: `_known_price`)."""
+    from sml_cli import models
+
+    models._import_litellm()
+    if not litellm_loaded and via == "direct":
+        monkeypatch.setattr(models, "_litellm", None)
+    model = make_model(name, ModelSettings(api_base=stub.url, retries=0))
+    reply = asyncio.run(model.respond(MESSAGES))
+    assert reply.content == ANSWER and reply.completion_tokens
+    assert reply.cost_usd is None
+
+
+def test_openai_itself_keeps_its_prices_and_needs_its_key(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sml_cli import models
+    from sml_cli.errors import UsageError
+    from sml_cli.models import LiteLLMModel, check_credentials, direct_endpoint
+
+    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+    litellm = models._import_litellm()
+    response = litellm.ModelResponse(
+        model="gpt-4o-mini", usage=litellm.Usage(prompt_tokens=1000, completion_tokens=1000,
+                                                 total_tokens=2000))
+    official = ModelSettings(api_base="https://api.openai.com/v1")
+    assert direct_endpoint("openai/gpt-4o-mini", official) is None  # litellm's path
+    priced = make_model("openai/gpt-4o-mini", official)
+    assert isinstance(priced, LiteLLMModel)
+    cost = priced._cost(litellm, response)
+    assert cost is not None and cost > 0
+    for custom in ("http://127.0.0.1:8000/v1", "https://gateway.example.com/v1"):
+        assert LiteLLMModel("openai/gpt-4o-mini", ModelSettings(api_base=custom))._cost(
+            litellm, response) is None
+    monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:8000/v1")
+    assert LiteLLMModel("openai/gpt-4o-mini", ModelSettings())._cost(litellm, response) is None
+    monkeypatch.delenv("OPENAI_API_BASE")
+    with pytest.raises(UsageError) as refused:
+        check_credentials("gpt-4o-mini", official, "--student")
+    assert "https://api.openai.com/v1 is OpenAI's own API, which needs one" in str(
+        refused.value)
