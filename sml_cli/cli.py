@@ -475,7 +475,8 @@ def eval_command(
         if not quiet:
             console_views.print_eval_summary(result.to_json())
         console_views.print_notes(console_views.truncation_notes(
-            run.store.truncated_replies(run.run_id), run.config))
+            run.store.truncated_replies(run.run_id), run.config)
+            + console_views.uncounted_notes(run.store.uncounted_replies(run.run_id)))
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
             from sml_cli.cells import clipped_at_word
@@ -546,6 +547,7 @@ def report_command(
             report.print_report(data)
             console_views.print_notes(console_views.truncation_notes(
                 store.truncated_replies(run_ids[0]), data.run["config"])
+                + console_views.uncounted_notes(store.uncounted_replies(run_ids[0]))
                 + console_views.unanswered_notes(data.run["config"]))
             document = data.result
             if html:

@@ -93,6 +93,16 @@ def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
             "limit if answers are being cut off"]
 
 
+def uncounted_notes(counts: dict[str, int]) -> list[str]:
+    """The note on a run's model replies whose server reported no token counts, if there
+    were any: the token totals count only the others, so a 0 there is not a measurement."""
+    if not counts:
+        return []
+    parts = [f"{n} {role} repl{'y' if n == 1 else 'ies'}" for role, n in sorted(counts.items())]
+    return [f"usage not reported for {' and '.join(parts)} (the server sent no token counts): "
+            "the token totals count only the other replies"]
+
+
 def unanswered_notes(config: dict) -> list[str]:
     """The note on an import's dialogues that had no reference answer, if there were any
     (`config`: the run's): their blanks in the table are unknowns, not zeros."""

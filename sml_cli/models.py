@@ -590,10 +590,14 @@ class LiteLLMModel(_RetryingModel):
                 raise ToolCallInstead(_tool_names(message.tool_calls))
             reasoning = getattr(message, "reasoning_content", None)
             usage = getattr(response, "usage", None)
+            counted = {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+                       "completion_tokens": getattr(usage, "completion_tokens", None),
+                       "timings": getattr(response, "timings", None)}
             finish = getattr(response.choices[0], "finish_reason", None)
         else:
-            content, reasoning, usage, response, finish = await self._stream(
-                litellm, messages, on_token)
+            content, reasoning, counted, finish = await self._stream(litellm, messages,
+                                                                     on_token)
+            response = None
             if not content and not reasoning:
                 # A server that ignores `stream: true`, or answers 200 with an error body,
                 # streams nothing litellm can read (it makes up an empty "stop" chunk); asked
@@ -602,31 +606,33 @@ class LiteLLMModel(_RetryingModel):
                 if reply.content:
                     on_token(reply.content)
                 return reply
+        reasoning = reasoning if isinstance(reasoning, str) else None
+        prompt, completion = token_counts(counted, content + (reasoning or ""))
         return Reply(
             content=content,
             model=self.name,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
-            cost_usd=self._cost(litellm, response),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=self._cost(litellm, response, prompt, completion),
             latency_ms=(time.perf_counter() - started) * 1000,
-            reasoning=reasoning if isinstance(reasoning, str) else None,
+            reasoning=reasoning,
             truncated=finish == "length",
         )
 
     async def _stream(
         self, litellm: Any, messages: list[Message], on_token: TokenCallback
-    ) -> tuple[str, str | None, Any, Any, str | None]:
+    ) -> tuple[str, str | None, dict[str, Any], str | None]:
         response = await litellm.acompletion(**self._request(messages, True))
         parts: list[str] = []
         thoughts: list[str] = []
         usage = None
+        timings = None
         finish = None
-        chunks = []
         tools: list[str] = []
         async for chunk in response:
-            chunks.append(chunk)
             if getattr(chunk, "usage", None):
                 usage = chunk.usage
+            timings = getattr(chunk, "timings", None) or timings  # llama.cpp's counts
             if chunk.choices:
                 finish = getattr(chunk.choices[0], "finish_reason", None) or finish
                 delta = chunk.choices[0].delta
@@ -639,23 +645,35 @@ class LiteLLMModel(_RetryingModel):
                     on_token(delta.content)
         if tools and not "".join(parts).strip():
             raise ToolCallInstead(tools)
-        built = None
-        if usage is None and chunks:
-            built = litellm.stream_chunk_builder(chunks, messages=messages)
-            usage = getattr(built, "usage", None)
-        return "".join(parts), "".join(thoughts) or None, usage, built, finish
+        received = getattr(response, "chunks", None)
+        if received is not None and not any(getattr(c, "usage", None) for c in received):
+            # When the server reported no usage, litellm makes up a last chunk with its own
+            # estimate (its tokenizer's, not the model's): unknown, as on the plain HTTP
+            # path. (The chunks it received are the ones with the server's usage, if any.)
+            usage = None
+        counted = {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+                   "completion_tokens": getattr(usage, "completion_tokens", None),
+                   "timings": timings}
+        return "".join(parts), "".join(thoughts) or None, counted, finish
 
-    def _cost(self, litellm: Any, response: Any) -> float | None:
+    def _cost(self, litellm: Any, response: Any, prompt: int | None,
+              completion: int | None) -> float | None:
+        """litellm's price for this reply: from the whole `response`, or for a stream (None)
+        from its token counts; None when they are unknown."""
         base = _endpoint_base(self.model, self.settings)
         if base and not is_openai_api(base):
             # A model on a server of one's own (or a gateway) costs what that server costs,
             # not its namesake's list price (litellm prices by the name the server returns:
             # llama.cpp answers as "gpt-3.5-turbo").
             return None
-        if response is None or self.model in _UNPRICED:
+        if prompt is None or completion is None or self.model in _UNPRICED:
             return None
         try:
-            return float(litellm.completion_cost(completion_response=response))
+            if response is not None:
+                return float(litellm.completion_cost(completion_response=response))
+            costs = litellm.cost_per_token(model=self.model, prompt_tokens=prompt,
+                                           completion_tokens=completion)
+            return float(sum(costs))
         except Exception:
             _UNPRICED.add(self.model)
             return None
@@ -859,7 +877,7 @@ class OpenAICompatibleModel(_RetryingModel):
             if not self._adapt_to(error, streaming=on_token is not None):
                 raise error
             return await self._once(messages, on_token)
-        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        prompt, completion = token_counts(usage, content + (reasoning or ""))
         cost = None
         if self._price is not None and prompt is not None and completion is not None:
             cost = prompt * self._price[0] + completion * self._price[1]
@@ -911,6 +929,7 @@ class OpenAICompatibleModel(_RetryingModel):
         parts: list[str] = []
         thoughts: list[str] = []
         usage: dict[str, Any] = {}
+        timings = None
         finish: str | None = None
         tools: list[str] = []
         other = bytearray()  # what is no SSE field: a body that is no stream (bounded)
@@ -933,6 +952,7 @@ class OpenAICompatibleModel(_RetryingModel):
                 # Servers report a failure mid-stream this way (vLLM, TGI, gateways).
                 raise ErrorInReply(data, *failure, where="error in the stream")
             usage = chunk.get("usage") or usage
+            timings = chunk.get("timings") or timings  # llama.cpp's counts
             for choice in chunk.get("choices") or []:
                 delta = choice.get("delta") or {}
                 try:
@@ -956,7 +976,7 @@ class OpenAICompatibleModel(_RetryingModel):
             return content, reasoning, found, finish
         if tools and not "".join(parts).strip():
             raise ToolCallInstead(tools)
-        return "".join(parts), "".join(thoughts) or None, usage, finish
+        return "".join(parts), "".join(thoughts) or None, {**usage, "timings": timings}, finish
 
 
 class EmptyReply(Exception):
@@ -1064,6 +1084,7 @@ def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any], str
         usage = data.get("usage") or {}
         if not isinstance(usage, dict):
             raise TypeError
+        usage = {**usage, "timings": data.get("timings")}
         content, reasoning = _spoken_and_thought(message)
         calls = message.get("tool_calls")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -1072,6 +1093,29 @@ def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any], str
     if calls and not content.strip():
         raise ToolCallInstead(_tool_names(calls))
     return content, reasoning, usage, finish if isinstance(finish, str) else None
+
+
+def token_counts(usage: dict[str, Any], said: str) -> tuple[int | None, int | None]:
+    """(prompt, completion) tokens of a reply, as its server reported them in `usage`, or
+    else in llama.cpp's `timings` (under `usage["timings"]`); None where it reported none.
+    Zero for both, for a reply that says something, is no count either (servers that do
+    not count send zeros; litellm fills in zeros for a missing usage)."""
+    prompt, completion = _count(usage.get("prompt_tokens")), _count(
+        usage.get("completion_tokens"))
+    timings = usage.get("timings")
+    if isinstance(timings, dict) and not prompt and not completion:
+        # prompt_n counts only the prompt tokens evaluated; cache_n those reused from cache.
+        evaluated, cached = _count(timings.get("prompt_n")), _count(timings.get("cache_n"))
+        prompt = None if evaluated is None else evaluated + (cached or 0)
+        completion = _count(timings.get("predicted_n"))
+    if not prompt and not completion and said.strip():
+        return None, None
+    return prompt, completion
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
 
 
 def _via_litellm() -> bool:

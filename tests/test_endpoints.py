@@ -542,15 +542,114 @@ def test_openai_itself_keeps_its_prices_and_needs_its_key(
     assert direct_endpoint("openai/gpt-4o-mini", official) is None  # litellm's path
     priced = make_model("openai/gpt-4o-mini", official)
     assert isinstance(priced, LiteLLMModel)
-    cost = priced._cost(litellm, response)
+    cost = priced._cost(litellm, response, 1000, 1000)
     assert cost is not None and cost > 0
+    # A streamed reply (no whole response to price) is priced from its counts; unknown
+    # counts, no price.
+    assert priced._cost(litellm, None, 1000, 1000) == pytest.approx(cost)
+    assert priced._cost(litellm, response, None, None) is None
     for custom in ("http://127.0.0.1:8000/v1", "https://gateway.example.com/v1"):
         assert LiteLLMModel("openai/gpt-4o-mini", ModelSettings(api_base=custom))._cost(
-            litellm, response) is None
+            litellm, response, 1000, 1000) is None
     monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:8000/v1")
-    assert LiteLLMModel("openai/gpt-4o-mini", ModelSettings())._cost(litellm, response) is None
+    assert LiteLLMModel("openai/gpt-4o-mini", ModelSettings())._cost(
+        litellm, response, 1000, 1000) is None
     monkeypatch.delenv("OPENAI_API_BASE")
     with pytest.raises(UsageError) as refused:
         check_credentials("gpt-4o-mini", official, "--student")
     assert "https://api.openai.com/v1 is OpenAI's own API, which needs one" in str(
         refused.value)
+
+
+# ----------------------------------------------------------------------------- token counts
+
+def test_token_counts_in_the_shapes_servers_report_them() -> None:
+    from sml_cli.models import token_counts
+
+    assert token_counts({"prompt_tokens": 5, "completion_tokens": 4}, "hi") == (5, 4)
+    assert token_counts({}, "hi") == (None, None)
+    assert token_counts({"prompt_tokens": None, "completion_tokens": None}, "hi") == (None, None)
+    # Zeros for a reply with text: a server that does not count (or litellm's stand-in).
+    assert token_counts({"prompt_tokens": 0, "completion_tokens": 0}, "hi") == (None, None)
+    # llama.cpp: what it evaluated plus what it took from its cache, and what it wrote.
+    timings = {"prompt_n": 10, "cache_n": 30, "predicted_n": 8, "predicted_ms": 40.2}
+    assert token_counts({"timings": timings}, "hi") == (40, 8)
+    assert token_counts({"prompt_tokens": 41, "completion_tokens": 8, "timings": timings},
+                        "hi") == (41, 8)
+
+
+def no_usage(*, timings: dict[str, int] | None = None) -> Handler:
+    """A server that reports no usage (`usage: null`), or only llama.cpp's `timings`."""
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        extra = {"timings": timings} if timings else {}
+        if not body.get("stream"):
+            return web.json_response({**completion(), "usage": None, **extra})
+        end = {**chunk(), "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+               **extra}
+        return await sse(request, chunk({"role": "assistant", "content": ANSWER}), end,
+                         "[DONE]")
+
+    return handler
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reply_without_usage_has_unknown_token_counts_on_both_paths(
+    via: str, stream: bool
+) -> None:
+    """Not 0 (what was recorded), and not litellm's own estimate for a stream (which the
+    plain HTTP path never made): unknown, the same on both."""
+    with Loopback(no_usage()) as server:
+        reply, _ = call(server.url, stream=stream)
+    assert reply.content == ANSWER
+    assert (reply.prompt_tokens, reply.completion_tokens, reply.cost_usd) == (None, None, None)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_llama_cpp_timings_count_the_tokens_when_usage_does_not(via: str, stream: bool) -> None:
+    with Loopback(no_usage(timings={"prompt_n": 10, "predicted_n": 8})) as server:
+        reply, _ = call(server.url, stream=stream)
+    assert (reply.prompt_tokens, reply.completion_tokens) == (10, 8)
+
+
+def test_an_eval_on_a_server_without_usage_says_its_token_totals_are_partial(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine_fixtures import EVAL_PROBLEMS, cli_output, sqlite_rows, write_problems
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+    from sml_cli.testing import hint_following_student, hinting_teacher
+
+    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB",
+                 "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+    behaviours = {"student": hint_following_student, "teacher": hinting_teacher}
+
+    async def handler(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        text = behaviours[body["model"]](body["messages"])
+        reply = completion(text)
+        if body["model"] == "teacher":
+            reply["usage"] = None
+        return web.json_response(reply)
+
+    db = tmp_path / "e.db"
+    with Loopback(handler) as server:
+        args = ["eval", "--student", "openai/student", "--teacher", "openai/teacher",
+                "--student-api-base", server.url, "--teacher-api-base", server.url,
+                "--problems", str(write_problems(tmp_path / "p.jsonl", EVAL_PROBLEMS[:2])),
+                "--conditions", "answer", "--max-turns", "2", "--run-id", "u", "--db",
+                str(db), "--json", str(tmp_path / "r.json")]
+        result = CliRunner().invoke(app, args)
+    output = " ".join(cli_output(result).split())
+    assert result.exit_code == 0, output
+    assert ("usage not reported for 2 teacher replies (the server sent no token counts): "
+            "the token totals count only the other replies") in output
+    rows = sqlite_rows(db, "SELECT student_tokens, teacher_tokens FROM sessions")
+    assert rows == [(18, None), (18, None)]  # 2 student replies × 9 each; teacher unknown
+    assert sqlite_rows(db, "SELECT count(*) FROM turns WHERE role = 'teacher' AND "
+                           "prompt_tokens IS NULL") == [(2,)]
+    scores = json.loads((tmp_path / "r.json").read_text())["conditions"]["answer"]
+    assert (scores["student_tokens"], scores["teacher_tokens"]) == (36, 0)  # SPEC §4: ints
+    report = CliRunner().invoke(app, ["report", "u", "--db", str(db)])
+    assert "usage not reported for 2 teacher replies" in " ".join(cli_output(report).split())
