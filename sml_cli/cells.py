@@ -19,6 +19,19 @@ def clipped(text: str | None, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def clipped_at_word(text: str, limit: int) -> str:
+    """`text` on one line, cut to at most `limit` characters at a word boundary where one is
+    near (an ellipsis marking the cut): for messages whose end, cut mid-word, reads wrong."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def head(text: str, limit: int, *, rest_in: str) -> str:
     """`text`, or its first `limit` characters and how many more there are, and where to
     read them: for thoughts that run to pages beside the message that matters."""

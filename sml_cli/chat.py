@@ -23,7 +23,13 @@ from sml_cli import guard as leak_guard
 from sml_cli.engine import Session, check_prompts, next_speaker
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap
-from sml_cli.models import HUMAN, ModelSettings, make_model, validate_model_name
+from sml_cli.models import (
+    HUMAN,
+    ModelSettings,
+    make_model,
+    validate_endpoint_variables,
+    validate_model_name,
+)
 from sml_cli.participants import Message, Participant, Reply, TokenCallback
 from sml_cli.problems import (
     Problem,
@@ -103,6 +109,8 @@ def validate(options: ChatOptions) -> None:
     validate_model_name(student, "--student", allow_human=True)
     if teacher is not None:
         validate_model_name(teacher, "--teacher", allow_human=True)
+    validate_endpoint_variables(student, options.student_settings)
+    validate_endpoint_variables(teacher, options.teacher_settings)
 
 
 def check_start_screen_prompts(options: ChatOptions) -> None:
@@ -382,7 +390,7 @@ class HostSession(_Views):
             human = HumanParticipant(role, self.waiting_for)
             self._humans[role] = human
             return human
-        participant = make_model(model, replace(settings))
+        participant = make_model(model, replace(settings, role=role))
         return GatedParticipant(participant, self.gate)
 
     async def run(self) -> None:

@@ -166,9 +166,6 @@ StudentMaxTokens = Annotated[int, typer.Option(
 TeacherMaxTokens = Annotated[int, typer.Option(
     "--teacher-max-tokens", min=1,
     help="Token limit per teacher message (reasoning models need thousands).")]
-PromptsOption = Annotated[str | None, typer.Option(
-    "--prompts", help="Directory of prompt templates overriding the built-in ones.",
-    show_default=False)]
 
 
 def _above_zero(value: float) -> float:
@@ -176,6 +173,16 @@ def _above_zero(value: float) -> float:
     if value <= 0:
         raise typer.BadParameter("Input should be greater than 0 (seconds)")
     return value
+
+
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", callback=_above_zero, help="Seconds to wait for a model's reply; a streamed "
+    "reply (the chat's) "
+    "may run longer while its tokens keep coming, the limit is then on a silence between "
+    "them.")]
+PromptsOption = Annotated[str | None, typer.Option(
+    "--prompts", help="Directory of prompt templates overriding the built-in ones.",
+    show_default=False)]
 
 
 def _version(value: bool) -> None:
@@ -315,6 +322,7 @@ def chat_command(
     teacher_temperature: TeacherTemperature = None,
     student_max_tokens: StudentMaxTokens = 512,
     teacher_max_tokens: TeacherMaxTokens = 512,
+    timeout: TimeoutOption = 120.0,
     prompts: PromptsOption = None,
 ) -> None:
     """Tutoring in the terminal: play student or teacher against a model, or watch two."""
@@ -328,10 +336,10 @@ def chat_command(
         problem_id=problem,
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
-        student_settings=_settings(student_api_base, student_api_key, student_temperature,
-                                   student_max_tokens, 120.0, 4),
-        teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
-                                   teacher_max_tokens, 120.0, 4),
+        student_settings=_settings("student", student_api_base, student_api_key,
+                                   student_temperature, student_max_tokens, timeout, 4),
+        teacher_settings=_settings("teacher", teacher_api_base, teacher_api_key,
+                                   teacher_temperature, teacher_max_tokens, timeout, 4),
     )
     run_chat(options, join=join, resume=resume)
 
@@ -350,10 +358,19 @@ def models_command() -> None:
 # ----------------------------------------------------------------------------- eval
 
 
-def _settings(api_base: str | None, api_key: str | None, temperature: float | None,
-              max_tokens: int | None, timeout: float, retries: int) -> ModelSettings:
-    from sml_cli.models import ModelSettings
+def _settings(role: str, api_base: str | None, api_key: str | None,
+              temperature: float | None, max_tokens: int | None, timeout: float,
+              retries: int) -> ModelSettings:
+    """One role's model settings; an API base that can never work is refused here, before
+    anything runs (exit 2), and a full endpoint URL is cut to its base, with a note."""
+    from sml_cli.models import ModelSettings, checked_api_base
 
+    if api_base is not None:
+        api_base, note = checked_api_base(api_base, f"--{role}-api-base")
+        if note:
+            from sml_cli.console_views import print_notes
+
+            print_notes([note])
     return ModelSettings(api_base=api_base, api_key=api_key or None, temperature=temperature,
                          max_tokens=max_tokens, timeout=timeout, retries=retries)
 
@@ -408,8 +425,7 @@ def eval_command(
     teacher_temperature: TeacherTemperature = None,
     student_max_tokens: StudentMaxTokens = 512,
     teacher_max_tokens: TeacherMaxTokens = 512,
-    timeout: Annotated[float, typer.Option(
-        "--timeout", callback=_above_zero, help="Seconds per model call.")] = 120.0,
+    timeout: TimeoutOption = 120.0,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries per model call on "
                                          "rate limits and network errors.")] = 4,
     prompts: PromptsOption = None,
@@ -435,10 +451,10 @@ def eval_command(
         conditions=parse_conditions(conditions), max_turns=max_turns, samples=samples,
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
         json_path=json_path, prompts_dir=prompts,
-        student_settings=_settings(student_api_base, student_api_key, student_temperature,
-                                   student_max_tokens, timeout, retries),
-        teacher_settings=_settings(teacher_api_base, teacher_api_key, teacher_temperature,
-                                   teacher_max_tokens, timeout, retries),
+        student_settings=_settings("student", student_api_base, student_api_key,
+                                   student_temperature, student_max_tokens, timeout, retries),
+        teacher_settings=_settings("teacher", teacher_api_base, teacher_api_key,
+                                   teacher_temperature, teacher_max_tokens, timeout, retries),
     )
     if dry_run:
         from sml_cli.evaluate import preview
@@ -473,15 +489,18 @@ def eval_command(
         if not quiet:
             console_views.print_eval_summary(result.to_json())
         console_views.print_notes(console_views.truncation_notes(
-            run.store.truncated_replies(run.run_id), run.config))
+            run.store.truncated_replies(run.run_id), run.config)
+            + console_views.uncounted_notes(run.store.uncounted_replies(run.run_id)))
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
+            from sml_cli.cells import clipped_at_word
+
             total = sum(n for _, n in errors)
             err.print(f"[red]{total} session{'s' if total != 1 else ''} ended in error[/] "
                       f"(re-run with --run-id {run.run_id} to retry them):")
             for message, n in errors[:3]:
-                err.print(f"  {n} × {message[:300]}", markup=False, highlight=False,
-                          soft_wrap=True)
+                err.print(f"  {n} × {clipped_at_word(message, 700)}", markup=False,
+                          highlight=False, soft_wrap=True)
             failed = run.all_failed()
             if failed and not interrupted:
                 console_views.print_all_failed(failed, run.run_id, options.db)
@@ -546,6 +565,7 @@ def report_command(
             report.print_report(data)
             console_views.print_notes(console_views.truncation_notes(
                 store.truncated_replies(run_ids[0]), data.run["config"])
+                + console_views.uncounted_notes(store.uncounted_replies(run_ids[0]))
                 + console_views.scoring_notes(data.run["config"]))
             document = data.result
             if html:

@@ -123,6 +123,16 @@ def scoring_notes(config: dict) -> list[str]:
     return notes
 
 
+def uncounted_notes(counts: dict[str, int]) -> list[str]:
+    """The note on a run's model replies whose server reported no token counts, if there
+    were any: the token totals count only the others, so a 0 there is not a measurement."""
+    if not counts:
+        return []
+    parts = [f"{n} {role} repl{'y' if n == 1 else 'ies'}" for role, n in sorted(counts.items())]
+    return [f"usage not reported for {' and '.join(parts)} (the server sent no token counts): "
+            "the token totals count only the other replies"]
+
+
 def unanswered_notes(config: dict) -> list[str]:
     """The note on an import's dialogues that had no reference answer, if there were any
     (`config`: the run's): their blanks in the table are unknowns, not zeros."""
@@ -459,8 +469,9 @@ def print_models() -> None:
                   "http://host:8000/v1 (or HOSTED_VLLM_API_BASE); plain HTTP like openai/.")
     table.add_row("NAME the server lists", "With an api base for the role (or "
                   "OPENAI_API_BASE): a name no litellm provider claims, such as vLLM's "
-                  "Qwen/Qwen2.5-7B-Instruct or Ollama's qwen2.5:7b, is that OpenAI-compatible "
-                  "server's model, called as openai/NAME.")
+                  "Qwen/Qwen2.5-7B-Instruct or Ollama's qwen2.5:7b, or a bare OpenAI name "
+                  "(gpt-4o-mini), is that OpenAI-compatible server's model, called as "
+                  "openai/NAME.")
     table.add_row("ollama/MODEL", "An Ollama server (OLLAMA_API_BASE, default "
                   "http://localhost:11434).")
     table.add_row("anthropic/MODEL, gemini/…, …", "Any provider litellm supports, with that "

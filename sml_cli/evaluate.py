@@ -21,11 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sml_cli.cells import clipped_at_word
 from sml_cli.engine import Session, check_prompts
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
-from sml_cli.models import ModelSettings, close_http_sessions, make_model, validate_model_name
+from sml_cli.models import (
+    ModelSettings,
+    close_http_sessions,
+    make_model,
+    validate_endpoint_variables,
+    validate_model_name,
+)
 from sml_cli.participants import Message, Participant
 from sml_cli.problems import Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
@@ -116,6 +123,8 @@ def validate(options: EvalOptions) -> None:
     validate_model_name(options.student, "--student")
     if options.teacher is not None:
         validate_model_name(options.teacher, "--teacher")
+    validate_endpoint_variables(options.student, options.student_settings)
+    validate_endpoint_variables(teacher_model(options), options.teacher_settings)
     if options.json_path:
         _check_json_target(options.json_path)
 
@@ -401,11 +410,12 @@ class EvalRun:
     def _participants(self, cell: Cell) -> tuple[Participant, Participant | None]:
         seed = cell_seed(self.options.seed, cell.problem, cell.condition, cell.sample)
         student = make_model(self.options.student,
-                             replace(self.options.student_settings, seed=seed))
+                             replace(self.options.student_settings, seed=seed, role="student"))
         teacher = None
         if cell.condition not in TEACHERLESS_CONDITIONS:
             teacher = make_model(self.config["teacher"],
-                                 replace(self.options.teacher_settings, seed=seed))
+                                 replace(self.options.teacher_settings, seed=seed,
+                                         role="teacher"))
         return student, teacher
 
     async def execute(self, on_session: ProgressHook | None = None) -> tuple[float, bool]:
@@ -483,7 +493,7 @@ class EvalRun:
             # Sessions in flight stay `running`, the failed one `error`: after the fix
             # (a key, a model name), a resume retries them with the rest.
             interrupted = True
-            self.stopped_by = f"{stop.why}:\n  {stop.error[:300]}"
+            self.stopped_by = f"{stop.why}:\n  {clipped_at_word(stop.error, 700)}"
         finally:
             # On Ctrl-C, and on a failure that escapes a session (the database went away),
             # stop every other session too: they stay `running` and a resume continues them.

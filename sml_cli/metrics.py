@@ -15,6 +15,8 @@ from typing import Any
 
 from sml_cli.records import ASKED, ATTEMPT, CONDITIONS, VERDICT, SessionInfo, Turn
 
+HUMAN = "human"  # (a person's turns: `models.HUMAN`, not imported for one string)
+
 
 @dataclass(frozen=True)
 class SessionScores:
@@ -26,8 +28,9 @@ class SessionScores:
     questions: int
     student_turns: int
     leaks: int | None
-    student_tokens: int
-    teacher_tokens: int
+    # None: the role's model replied, but its server reported no token counts for any reply.
+    student_tokens: int | None
+    teacher_tokens: int | None
     cost_usd: float | None
 
     def apply_to(self, info: SessionInfo) -> None:
@@ -59,9 +62,15 @@ def session_scores(turns: Sequence[Turn], *, answered: bool = True) -> SessionSc
     correct_turns = [t.turn for t in verdicts if t.correct]
     costs = [t.cost_usd for t in turns if t.cost_usd is not None]
 
-    def tokens(role: str) -> int:
-        return sum((t.prompt_tokens or 0) + (t.completion_tokens or 0)
-                   for t in turns if t.role == role)
+    def tokens(role: str) -> int | None:
+        """The role's tokens, over the replies whose server counted them (a person's turns
+        take none); None if its model replied and no reply was counted."""
+        mine = [t for t in turns if t.role == role]
+        counted = [t for t in mine if t.prompt_tokens is not None
+                   or t.completion_tokens is not None]
+        if not counted and any(t.model not in (None, HUMAN) for t in mine):
+            return None
+        return sum((t.prompt_tokens or 0) + (t.completion_tokens or 0) for t in counted)
 
     return SessionScores(
         solved=bool(correct_turns) if answered else None,

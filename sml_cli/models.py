@@ -18,9 +18,11 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
+from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
+from sml_cli.cells import clipped_at_word
 from sml_cli.errors import UsageError
 from sml_cli.participants import (
     Message,
@@ -49,6 +51,8 @@ class ModelSettings:
     retries: int = 4
     retry_base_s: float = 1.0  # first back-off; doubles each retry, with jitter
     seed: int | None = None
+    # Whose model this is ("student" / "teacher"), for errors that name the role's flags.
+    role: str | None = None
     # embedded (local / gguf:) models
     n_ctx: int = 4096  # per parallel slot
     n_parallel: int = 4
@@ -73,10 +77,61 @@ def validate_model_name(model: str, flag: str, *, allow_human: bool = False) -> 
             raise UsageError(f"{flag} {model}: no such GGUF file {str(path)!r}")
 
 
+def checked_api_base(value: str, source: str) -> tuple[str, str | None]:
+    """(the API base to use, a note on how it was changed, if it was) for the value of a
+    flag or variable (`source`, for messages); UsageError for one that can never work. A
+    full endpoint URL (…/v1/chat/completions, pasted from a server's docs) is cut to its
+    base, since /chat/completions is added to every request."""
+    url = value.strip()
+    if not url:
+        raise UsageError(f"{source} {value!r}: empty; leave it out for the provider's own "
+                         "address")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(
+            c.isspace() for c in url):
+        rest = url.split("://", 1)[1] if "://" in url else url
+        scheme = "https" if "://" in url and url.split("://")[0].lower().endswith("s") \
+            else "http"
+        raise UsageError(f"{source} {value!r}: not an http(s) URL; did you mean "
+                         f"{scheme}://{''.join(rest.split())}?")
+    base = re.sub(r"/chat/completions/*$", "", url, flags=re.I)
+    if base != url:
+        return base, (f"{source} {value}: sml adds /chat/completions to the API base itself; "
+                      f"using {base}")
+    return url, None
+
+
+# A `provider/` prefix as litellm's are written (`anthropic/`, `ollama/`), unlike the
+# organisation in a served name (`Qwen/…`, `meta-llama/…`).
+_PROVIDER_PREFIX = re.compile(r"[a-z0-9_]+/")
+
+
+def validate_endpoint_variables(model: str | None, settings: ModelSettings) -> None:
+    """Before a run: exit 2 for a base URL variable (OPENAI_API_BASE, …) this role's model
+    would be sent to that can never work. Names that only litellm can place are checked
+    again when they are routed (`_custom_endpoint`)."""
+    if model is None or settings.api_base or is_embedded(model) or model == HUMAN:
+        return
+    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    if provider is None and _PROVIDER_PREFIX.match(model):
+        return  # another provider's model: these variables are not its
+    _endpoint_variable(provider or "openai/")
+
+
+def _endpoint_variable(provider: str) -> str | None:
+    """The base URL a provider's variables give (checked: UsageError naming the variable),
+    if one is set."""
+    for name in _DIRECT_PROVIDERS[provider][0]:
+        if os.environ.get(name):
+            return checked_api_base(os.environ[name], name)[0]
+    return None
+
+
 _NOT_RETRYABLE = (
     "AuthenticationError", "PermissionDeniedError", "NotFoundError", "BadRequestError",
     "ContextWindowExceededError", "ContentPolicyViolationError", "UnprocessableEntityError",
     "UnsupportedParamsError", "BudgetExceededError", "PaymentRequiredError", "InvalidRequestError",
+    "ToolCallInstead",
 )
 
 
@@ -139,6 +194,11 @@ def is_unreachable(exc: BaseException) -> bool:
 
 MAX_RETRY_AFTER_S = 120.0
 
+# How servers say a request does not fit the model's context (vLLM, llama.cpp, TGI, OpenAI).
+_CONTEXT_TEXT = re.compile(
+    r"context length|context window|context_length_exceeded|exceeds? the context|"
+    r"maximum context|tokens \+ `?max_new_tokens`? must be", re.I)
+
 
 def retry_after_seconds(exc: BaseException) -> float | None:
     """The wait an error response asked for (`retry-after-ms` or `Retry-After`, in seconds
@@ -196,23 +256,31 @@ _DIRECT_PROVIDERS = {
 def names_no_provider(model: str) -> bool:
     """Does litellm say that no provider serves `model` (imports litellm)? Only its own
     "LLM Provider NOT provided" counts: anything else is left to the first call."""
+    return _provider_of(model) is None
+
+
+def _provider_of(model: str) -> str | None:
+    """The provider litellm takes `model` for (imports litellm); None when it says that none
+    serves it, "" when it fails otherwise (left to the first call)."""
     if model.startswith(tuple(_DIRECT_PROVIDERS)):
-        return False
+        return model.split("/", 1)[0]
     try:
-        _import_litellm().get_llm_provider(model=model)
+        found = _import_litellm().get_llm_provider(model=model)
     except Exception as exc:
-        return "LLM Provider NOT provided" in str(exc)
-    return False
+        return None if "LLM Provider NOT provided" in str(exc) else ""
+    return str(found[1]) if isinstance(found, tuple) and len(found) > 1 else ""
 
 
 def routed(model: str, settings: ModelSettings) -> str:
-    """The model string as called. A name no provider claims (vLLM's
-    `Qwen/Qwen2.5-7B-Instruct`, Ollama's `qwen2.5:7b`), given a custom endpoint, is a model
-    of that OpenAI-compatible server: `openai/` goes in front, as a vLLM user would write it
-    by hand after the first error."""
+    """The model string as called. Given a custom endpoint, a name no provider claims
+    (vLLM's `Qwen/Qwen2.5-7B-Instruct`, Ollama's `qwen2.5:7b`) is a model of that
+    OpenAI-compatible server: `openai/` goes in front, as a vLLM user would write it by hand
+    after the first error. So is a bare OpenAI name (`gpt-4o-mini`): with an endpoint given
+    for it, it is that endpoint's model (a gateway's, a server that serves it under that
+    name), not a call to OpenAI's own API."""
     if not _routing_asks_litellm(model, settings):
         return model
-    return "openai/" + model if names_no_provider(model) else model
+    return "openai/" + model if _provider_of(model) in (None, "openai") else model
 
 
 def _routing_asks_litellm(model: str, settings: ModelSettings) -> bool:
@@ -231,10 +299,22 @@ def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | N
     provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
     if provider is None:
         return None
-    base_vars, _ = _DIRECT_PROVIDERS[provider]
-    base = settings.api_base or next(
-        (os.environ[v] for v in base_vars if os.environ.get(v)), None)
-    return (provider, base) if base else None
+    base = settings.api_base or _endpoint_variable(provider)
+    return (provider, base) if base and not is_openai_api(base) else None
+
+
+def is_openai_api(base: str | None) -> bool:
+    """Is this API base OpenAI's own API (no custom endpoint: litellm's path, with prices)?"""
+    return (urlsplit(base or "").hostname or "").lower() == "api.openai.com"
+
+
+def _endpoint_base(model: str, settings: ModelSettings) -> str | None:
+    """The API base a model is sent to, if one is given (its role's flag, or the variable
+    of an `openai/…` or `hosted_vllm/…` model)."""
+    if settings.api_base:
+        return settings.api_base
+    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    return _endpoint_variable(provider) if provider else None
 
 
 def needs_placeholder_key(model: str, settings: ModelSettings) -> bool:
@@ -271,11 +351,16 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
     if not missing:
         return []
     if missing == ["OPENAI_API_KEY"]:
+        role_var = f"SML_{flag.removeprefix('--').upper()}_API_KEY"
+        base = _endpoint_base(model, settings)
+        if base:  # (OpenAI's own: any other endpoint is called without a key)
+            raise UsageError(f"{flag} {model}: OPENAI_API_KEY is not set, and {base} is "
+                             f"OpenAI's own API, which needs one. Set it (or {role_var} "
+                             "for this role only).")
         raise UsageError(
-            f"{flag} {model}: OPENAI_API_KEY is not set. Set it (or "
-            f"SML_{flag.removeprefix('--').upper()}_API_KEY for this role only), or point "
-            f"{flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible server, which "
-            "is then called without a key."
+            f"{flag} {model}: OPENAI_API_KEY is not set. Set it (or {role_var} for this role "
+            f"only), or point {flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible "
+            "server, which is then called without a key."
         )
     return [f"{flag} {model}: {', '.join(missing)} not set; its calls may fail"]
 
@@ -344,7 +429,8 @@ class _RetryingModel:
             except Exception as exc:
                 attempt += 1
                 if not is_retryable(exc) or attempt > self.settings.retries:
-                    raise ParticipantError(f"{self.name}: {_describe(exc)}{self._hint(exc)}",
+                    hint = self._hint(exc) or self._usual_hint(exc)
+                    raise ParticipantError(f"{self.name}: {_describe(exc)}{hint}",
                                            fatal=is_fatal(exc),
                                            unreachable=is_unreachable(exc)) from exc
                 delay = self.settings.retry_base_s * (2 ** (attempt - 1))
@@ -402,6 +488,39 @@ class _RetryingModel:
         """What to check, for errors whose usual cause the message does not say."""
         return _unreachable_hint(exc, self.settings.api_base)
 
+    def _usual_hint(self, exc: BaseException) -> str:
+        """What to change for refusals every server words its own way: a rejected key, a
+        request longer than the model's context."""
+        role = self.settings.role
+        flags = f"--{role}" if role else "--student/--teacher"
+        if _is_kind(exc, {"ContextWindowExceededError"}, ()) or (
+                _is_bad_request(exc) and _CONTEXT_TEXT.search(str(exc))):
+            limit = self.settings.max_tokens
+            return (f" (the conversation and the reply must fit in the model's context: "
+                    f"lower {flags}-max-tokens" + (f", {limit} now" if limit else "")
+                    + ", or use a model with a longer context)")
+        if _is_kind(exc, {"AuthenticationError"}, (401,)):
+            whose = f"the {role}'s" if role else "this role's"
+            key_flags = (f"{flags}-api-key or SML_{role.upper()}_API_KEY" if role else
+                         "--student-api-key/--teacher-api-key or SML_STUDENT_API_KEY/"
+                         "SML_TEACHER_API_KEY")
+            source = self._key_source()
+            if source == PLACEHOLDER_KEY:
+                return (f" (no key was given for {whose} model, so sml sent a placeholder: give "
+                        f"this server's key with {key_flags}, or in OPENAI_API_KEY for every "
+                        "role)")
+            if source is None:
+                return f" ({whose} key was refused: check {key_flags})"
+            return (f" ({whose} key, from {source}, was refused: check it, or give {whose} "
+                    f"model its own with {key_flags})")
+        return ""
+
+    def _key_source(self) -> str | None:
+        """Where the key a call sent came from: None for this role's own key (flag or
+        SML_*_API_KEY), PLACEHOLDER_KEY for none at all, else the variable it was read from
+        (or a description, when the provider's client read it)."""
+        return None
+
 
 # Models litellm has no price for (self-hosted, new): looked up once per process, not per call.
 _UNPRICED: set[str] = set()
@@ -427,6 +546,14 @@ class LiteLLMModel(_RetryingModel):
         if base is None and self.model.startswith("openai/"):  # where litellm sent it
             base = os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL")
         return _unreachable_hint(exc, base)
+
+    def _key_source(self) -> str | None:
+        if self._api_key:
+            return None
+        if needs_placeholder_key(self.model, self.settings):
+            return PLACEHOLDER_KEY
+        provider = next((p for p in _DIRECT_PROVIDERS if self.model.startswith(p)), None)
+        return _DIRECT_PROVIDERS[provider][1] if provider else "the provider's usual variable"
 
     def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
         s = self.settings
@@ -459,56 +586,94 @@ class LiteLLMModel(_RetryingModel):
             response = await litellm.acompletion(**self._request(messages, False))
             message = response.choices[0].message
             content = message.content or ""
+            if getattr(message, "tool_calls", None) and not content.strip():
+                raise ToolCallInstead(_tool_names(message.tool_calls))
             reasoning = getattr(message, "reasoning_content", None)
             usage = getattr(response, "usage", None)
+            counted = {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+                       "completion_tokens": getattr(usage, "completion_tokens", None),
+                       "timings": getattr(response, "timings", None)}
             finish = getattr(response.choices[0], "finish_reason", None)
         else:
-            content, reasoning, usage, response, finish = await self._stream(
-                litellm, messages, on_token)
+            content, reasoning, counted, finish = await self._stream(litellm, messages,
+                                                                     on_token)
+            response = None
+            if not content and not reasoning:
+                # A server that ignores `stream: true`, or answers 200 with an error body,
+                # streams nothing litellm can read (it makes up an empty "stop" chunk); asked
+                # without streaming, it answers, or says what failed.
+                reply = await self._call(litellm, messages, None)
+                if reply.content:
+                    on_token(reply.content)
+                return reply
+        reasoning = reasoning if isinstance(reasoning, str) else None
+        prompt, completion = token_counts(counted, content + (reasoning or ""))
         return Reply(
             content=content,
             model=self.name,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
-            cost_usd=self._cost(litellm, response),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=self._cost(litellm, response, prompt, completion),
             latency_ms=(time.perf_counter() - started) * 1000,
-            reasoning=reasoning if isinstance(reasoning, str) else None,
+            reasoning=reasoning,
             truncated=finish == "length",
         )
 
     async def _stream(
         self, litellm: Any, messages: list[Message], on_token: TokenCallback
-    ) -> tuple[str, str | None, Any, Any, str | None]:
+    ) -> tuple[str, str | None, dict[str, Any], str | None]:
         response = await litellm.acompletion(**self._request(messages, True))
         parts: list[str] = []
         thoughts: list[str] = []
         usage = None
+        timings = None
         finish = None
-        chunks = []
+        tools: list[str] = []
         async for chunk in response:
-            chunks.append(chunk)
             if getattr(chunk, "usage", None):
                 usage = chunk.usage
+            timings = getattr(chunk, "timings", None) or timings  # llama.cpp's counts
             if chunk.choices:
                 finish = getattr(chunk.choices[0], "finish_reason", None) or finish
                 delta = chunk.choices[0].delta
+                tools += _tool_names(getattr(delta, "tool_calls", None))
                 thought = getattr(delta, "reasoning_content", None)
                 if isinstance(thought, str):
                     thoughts.append(thought)
                 if delta.content:
                     parts.append(delta.content)
                     on_token(delta.content)
-        built = None
-        if usage is None and chunks:
-            built = litellm.stream_chunk_builder(chunks, messages=messages)
-            usage = getattr(built, "usage", None)
-        return "".join(parts), "".join(thoughts) or None, usage, built, finish
+        if tools and not "".join(parts).strip():
+            raise ToolCallInstead(tools)
+        received = getattr(response, "chunks", None)
+        if received is not None and not any(getattr(c, "usage", None) for c in received):
+            # When the server reported no usage, litellm makes up a last chunk with its own
+            # estimate (its tokenizer's, not the model's): unknown, as on the plain HTTP
+            # path. (The chunks it received are the ones with the server's usage, if any.)
+            usage = None
+        counted = {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+                   "completion_tokens": getattr(usage, "completion_tokens", None),
+                   "timings": timings}
+        return "".join(parts), "".join(thoughts) or None, counted, finish
 
-    def _cost(self, litellm: Any, response: Any) -> float | None:
-        if response is None or self.model in _UNPRICED:
+    def _cost(self, litellm: Any, response: Any, prompt: int | None,
+              completion: int | None) -> float | None:
+        """litellm's price for this reply: from the whole `response`, or for a stream (None)
+        from its token counts; None when they are unknown."""
+        base = _endpoint_base(self.model, self.settings)
+        if base and not is_openai_api(base):
+            # A model on a server of one's own (or a gateway) costs what that server costs,
+            # not its namesake's list price (litellm prices by the name the server returns:
+            # llama.cpp answers as "gpt-3.5-turbo").
+            return None
+        if prompt is None or completion is None or self.model in _UNPRICED:
             return None
         try:
-            return float(litellm.completion_cost(completion_response=response))
+            if response is not None:
+                return float(litellm.completion_cost(completion_response=response))
+            costs = litellm.cost_per_token(model=self.model, prompt_tokens=prompt,
+                                           completion_tokens=completion)
+            return float(sum(costs))
         except Exception:
             _UNPRICED.add(self.model)
             return None
@@ -525,23 +690,77 @@ class HTTPStatusError(Exception):
     """A non-2xx answer from an OpenAI-compatible endpoint (`status_code` drives retries)."""
 
     def __init__(self, status_code: int, body: str, headers: Any = None) -> None:
-        super().__init__(f"HTTP {status_code}: {_error_message(body)[:300]}")
+        said = clipped_at_word(_error_message(body, status_code), MESSAGE_LIMIT)
+        super().__init__(f"HTTP {status_code}: {said}" if said else f"HTTP {status_code}")
         self.status_code = status_code
         self.body = body
         self.headers = headers  # case-insensitive (aiohttp's), for Retry-After
-        self.kind = _STATUS_NAMES.get(
-            status_code, "InternalServerError" if status_code >= 500 else "APIStatusError")
+        self.kind = _status_kind(status_code)
 
 
-def _error_message(body: str) -> str:
-    """The message of an OpenAI-style `{"error": {"message": …}}` body, else the body."""
+def _status_kind(status: int) -> str:
+    return _STATUS_NAMES.get(status, "InternalServerError" if status >= 500 else
+                             "APIStatusError")
+
+
+# How much of a server's error message is kept: vLLM's context-length refusals run to ~250
+# characters, with what to change at their end.
+MESSAGE_LIMIT = 500
+
+
+def _error_message(body: str, status: int | None = None) -> str:
+    """What an error body says: the message of a JSON error in any of the shapes servers use
+    (see `_json_error`), the title or text of an HTML page (a proxy's), else the body, minus
+    a leading echo of the status ("404: Not Found", as aiohttp and others write it)."""
+    text = body.strip()
     try:
-        error = json.loads(body).get("error")
-    except (ValueError, AttributeError):
-        return body.strip()
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"]
-    return error if isinstance(error, str) else body.strip()
+        found = _json_error(json.loads(text))
+    except ValueError:
+        found = None
+    if found is not None:
+        return found[0]
+    if re.match(r"(?is)<!doctype html|<html|<head|<body", text):
+        title = re.search(r"(?is)<title[^>]*>(.*?)</title>", text)
+        if title and title.group(1).strip():
+            text = title.group(1)
+        else:
+            text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
+            text = re.sub(r"<[^>]*>", " ", text)
+        text = " ".join(unescape(text).split())
+    if status is not None:
+        text = re.sub(rf"^{status}\b:?\s*", "", text) or text
+    return text
+
+
+def _json_error(data: Any) -> tuple[str, int | None] | None:
+    """(message, the HTTP status its code names, if any) of a JSON error body, or None for a
+    body that is no error. OpenAI and most servers send {"error": {"message", "code"}}; TGI
+    {"error": "…"}; vLLM {"object": "error", "message", "code"}; FastAPI apps {"detail": …}
+    (a string, or a list of {"msg"} for validation errors)."""
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    code: Any = data.get("code")
+    message: str | None = None
+    if isinstance(error, dict):
+        code = error.get("code", code)
+        found = error.get("message")
+        message = found if isinstance(found, str) and found.strip() else json.dumps(error)
+    elif isinstance(error, str) and error.strip():
+        message = error
+    elif data.get("object") == "error" and isinstance(data.get("message"), str):
+        message = data["message"]
+    elif "choices" not in data and isinstance(data.get("detail"), str | list):
+        detail = data["detail"]
+        message = detail if isinstance(detail, str) else "; ".join(
+            str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
+    if message is None:
+        return None
+    try:
+        status = int(code)
+    except (TypeError, ValueError):
+        status = None
+    return message, status if status is not None and 400 <= status <= 599 else None
 
 
 # One connection pool per (event loop, endpoint): a client session cannot cross event loops.
@@ -594,7 +813,8 @@ class OpenAICompatibleModel(_RetryingModel):
     there and costs ≈ 10 ms of CPU per call."""
 
     def __init__(self, label: str, base_url: str, served: str, settings: ModelSettings, *,
-                 api_key: str | None = None, price: tuple[float, float] | None = None) -> None:
+                 api_key: str | None = None, price: tuple[float, float] | None = None,
+                 key_source: str | None = None) -> None:
         self.name = label
         self.settings = settings
         self._url = base_url.rstrip("/") + "/chat/completions"
@@ -602,6 +822,10 @@ class OpenAICompatibleModel(_RetryingModel):
         self.dialect = dialect_of(self._url, served)
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._price = price  # USD per prompt token, per completion token
+        self._from = PLACEHOLDER_KEY if api_key == PLACEHOLDER_KEY else key_source
+
+    def _key_source(self) -> str | None:
+        return self._from
 
     def _hint(self, exc: BaseException) -> str:
         # vLLM, llama.cpp and most gateways serve the API under /v1; a base URL without it
@@ -610,7 +834,10 @@ class OpenAICompatibleModel(_RetryingModel):
                 and "model" not in exc.body.casefold()
                 and not self._url.endswith("/v1/chat/completions")):
             base = self._url.removesuffix("/chat/completions")
-            return f" (no chat API at {self._url}: is the API base {base}/v1?)"
+            # (…/v1/chat, say: the base is the part up to /v1, not that plus another /v1)
+            head, v1, _ = base.partition("/v1/")
+            guess = head + "/v1" if v1 else base + "/v1"
+            return f" (no chat API at {self._url}: is the API base {guess}?)"
         return _unreachable_hint(exc, self._url.removesuffix("/chat/completions"))
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
@@ -619,26 +846,38 @@ class OpenAICompatibleModel(_RetryingModel):
         started = time.perf_counter()
         payload = {"model": self._served, **self._payload(messages, on_token is not None)}
         session = await _http_session(self._url)
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        limit = self.settings.timeout
+        # A streamed reply may take as long as it likes while its tokens keep coming: the
+        # limit is on the silence between them (as httpx's read timeout is, for litellm).
+        timeout = (aiohttp.ClientTimeout(total=limit) if on_token is None else
+                   aiohttp.ClientTimeout(total=None, sock_connect=limit, sock_read=limit))
         error: HTTPStatusError | None = None
         try:
             async with session.post(self._url, json=payload, headers=self._headers,
                                     timeout=timeout) as response:
                 if response.status >= 400:
-                    error = HTTPStatusError(response.status, await response.text(),
-                                            response.headers)
-                elif on_token is None:
+                    raise HTTPStatusError(response.status, await response.text(),
+                                          response.headers)
+                if on_token is None:
                     content, reasoning, usage, finish = _parse_completion(
                         await response.read())
                 else:
-                    content, reasoning, usage, finish = await self._stream(response, on_token)
-        except TimeoutError:
-            raise TimeoutError(f"no answer within {self.settings.timeout:g} s") from None
+                    content, reasoning, usage, finish = await self._stream(response, on_token,
+                                                                           limit)
+        except HTTPStatusError as exc:  # (an error in a 2xx reply too: see ErrorInReply)
+            error = exc
+        except aiohttp.ClientPayloadError as exc:
+            # aiohttp's words ("ContentLengthError: 400, message='Not enough data…'") read
+            # like an HTTP 400; the server only hung up.
+            raise ResponseCutShort("the server closed the connection mid-response") from exc
+        except TimeoutError as exc:
+            raise TimeoutError(str(exc) if isinstance(exc, StreamStalled)
+                               else f"no answer within {limit:g} s") from None
         if error is not None:
             if not self._adapt_to(error, streaming=on_token is not None):
                 raise error
             return await self._once(messages, on_token)
-        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        prompt, completion = token_counts(usage, content + (reasoning or ""))
         cost = None
         if self._price is not None and prompt is not None and completion is not None:
             cost = prompt * self._price[0] + completion * self._price[1]
@@ -671,30 +910,55 @@ class OpenAICompatibleModel(_RetryingModel):
             return True
         return self._without_system_role_if_refused(error)
 
-    @staticmethod
-    async def _stream(response: Any, on_token: TokenCallback
+    @classmethod
+    async def _stream(cls, response: Any, on_token: TokenCallback, limit: float
                       ) -> tuple[str, str | None, dict[str, Any], str | None]:
+        events = [0]
+        try:
+            return await cls._read_stream(response, on_token, events)
+        except TimeoutError:
+            if not events[0]:
+                raise
+            raise StreamStalled(f"the stream stopped: nothing more for {limit:g} s after "
+                                f"{events[0]} chunks") from None
+
+    @staticmethod
+    async def _read_stream(response: Any, on_token: TokenCallback, events: list[int]
+                           ) -> tuple[str, str | None, dict[str, Any], str | None]:
+        """Reads the stream; `events` counts its data events as they come."""
         parts: list[str] = []
         thoughts: list[str] = []
         usage: dict[str, Any] = {}
+        timings = None
         finish: str | None = None
+        tools: list[str] = []
+        other = bytearray()  # what is no SSE field: a body that is no stream (bounded)
         async for raw in response.content:
             line = raw.decode("utf-8").strip()
             if not line.startswith("data:"):
+                if line and not line.startswith((":", "event:", "id:", "retry:")) \
+                        and len(other) < 1 << 20:
+                    other += raw
                 continue
+            events[0] += 1
             data = line[5:].strip()
             if data == "[DONE]":
                 break
             chunk = json.loads(data)
             if not isinstance(chunk, dict):
                 raise MalformedResponse(f"not a stream chunk: {data[:200]!r}")
-            if chunk.get("error"):  # servers report failures mid-stream this way
-                raise MalformedResponse(f"error in stream: {_error_message(data)[:300]}")
+            failure = _json_error(chunk)
+            if failure is not None and not chunk.get("choices"):
+                # Servers report a failure mid-stream this way (vLLM, TGI, gateways).
+                raise ErrorInReply(data, *failure, where="error in the stream")
             usage = chunk.get("usage") or usage
+            timings = chunk.get("timings") or timings  # llama.cpp's counts
             for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
                 try:
-                    text, thought = _spoken_and_thought(choice.get("delta") or {})
-                except TypeError:
+                    text, thought = _spoken_and_thought(delta)
+                    tools += _tool_names(delta.get("tool_calls"))
+                except (TypeError, AttributeError):
                     raise MalformedResponse(f"not a stream chunk: {data[:200]!r}") from None
                 if isinstance(choice.get("finish_reason"), str):
                     finish = choice["finish_reason"]
@@ -703,7 +967,16 @@ class OpenAICompatibleModel(_RetryingModel):
                 if text:
                     parts.append(text)
                     on_token(text)
-        return "".join(parts), "".join(thoughts) or None, usage, finish
+        if not events[0] and other:
+            # No event at all: a JSON body (an error, or a whole completion from a server
+            # that ignores `stream: true`), whatever its content type says.
+            content, reasoning, found, finish = _parse_completion(bytes(other))
+            if content:
+                on_token(content)
+            return content, reasoning, found, finish
+        if tools and not "".join(parts).strip():
+            raise ToolCallInstead(tools)
+        return "".join(parts), "".join(thoughts) or None, {**usage, "timings": timings}, finish
 
 
 class EmptyReply(Exception):
@@ -714,6 +987,50 @@ class EmptyReply(Exception):
 class MalformedResponse(Exception):
     """A 2xx answer that is not a chat completion (retried: proxies garble answers now and
     then)."""
+
+
+class ToolCallInstead(Exception):
+    """A reply that is a tool call and no message (not retried: the model would call it
+    again; sml offers no tools, so a server or template that makes them up is set so)."""
+
+    def __init__(self, names: list[str]) -> None:
+        called = ", ".join(dict.fromkeys(n for n in names if n)) or "a tool"
+        super().__init__(f"the model made a tool call ({called}) instead of answering (sml "
+                         "offers no tools; is tool calling forced on the server?)")
+
+
+def _tool_names(calls: Any) -> list[str]:
+    """The function names of a message's or a delta's `tool_calls` (dicts or objects)."""
+    names = []
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") if isinstance(call, dict) else getattr(
+            call, "function", None)
+        name = function.get("name") if isinstance(function, dict) else getattr(
+            function, "name", None)
+        names.append(name if isinstance(name, str) else "")
+    return names
+
+
+class StreamStalled(TimeoutError):
+    """A stream that began and then went silent for longer than the timeout (retried)."""
+
+
+class ResponseCutShort(Exception):
+    """The connection closed before the whole answer arrived (retried)."""
+
+
+class ErrorInReply(HTTPStatusError):
+    """A 2xx answer that carries an error instead of a completion: a gateway relaying an
+    upstream failure with status 200, or an error event in a stream. It is told by its
+    message and treated as the HTTP status its code names (retried or not, by the same
+    rules), or as a server error (500) when it names none."""
+
+    def __init__(self, body: str, message: str, status: int | None, *, where: str) -> None:
+        Exception.__init__(self, f"{where}: {clipped_at_word(message, MESSAGE_LIMIT)}")
+        self.status_code = status or 500
+        self.body = body
+        self.headers = None
+        self.kind = _status_kind(self.status_code)
 
 
 def _spoken_and_thought(message: dict[str, Any]) -> tuple[str, str | None]:
@@ -757,17 +1074,48 @@ def _part_text(value: Any) -> str:
 def _parse_completion(body: bytes) -> tuple[str, str | None, dict[str, Any], str | None]:
     try:
         data = json.loads(body)
+        failure = _json_error(data)
+        if failure is not None and not data.get("choices"):
+            raise ErrorInReply(body.decode("utf-8", "replace"), *failure,
+                               where="an error instead of a completion")
         choice = data["choices"][0]
         message = choice["message"]
         finish = choice.get("finish_reason")
         usage = data.get("usage") or {}
         if not isinstance(usage, dict):
             raise TypeError
+        usage = {**usage, "timings": data.get("timings")}
         content, reasoning = _spoken_and_thought(message)
+        calls = message.get("tool_calls")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         shown = body[:200].decode("utf-8", "replace")
         raise MalformedResponse(f"not a chat completion: {shown!r}") from None
+    if calls and not content.strip():
+        raise ToolCallInstead(_tool_names(calls))
     return content, reasoning, usage, finish if isinstance(finish, str) else None
+
+
+def token_counts(usage: dict[str, Any], said: str) -> tuple[int | None, int | None]:
+    """(prompt, completion) tokens of a reply, as its server reported them in `usage`, or
+    else in llama.cpp's `timings` (under `usage["timings"]`); None where it reported none.
+    Zero for both, for a reply that says something, is no count either (servers that do
+    not count send zeros; litellm fills in zeros for a missing usage)."""
+    prompt, completion = _count(usage.get("prompt_tokens")), _count(
+        usage.get("completion_tokens"))
+    timings = usage.get("timings")
+    if isinstance(timings, dict) and not prompt and not completion:
+        # prompt_n counts only the prompt tokens evaluated; cache_n those reused from cache.
+        evaluated, cached = _count(timings.get("prompt_n")), _count(timings.get("cache_n"))
+        prompt = None if evaluated is None else evaluated + (cached or 0)
+        completion = _count(timings.get("predicted_n"))
+    if not prompt and not completion and said.strip():
+        return None, None
+    return prompt, completion
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
 
 
 def _via_litellm() -> bool:
@@ -782,30 +1130,43 @@ def direct_endpoint(model: str, settings: ModelSettings) -> str | None:
     return endpoint[1] if endpoint else None
 
 
-def _known_price(served: str) -> tuple[float, float] | None:
-    """litellm's price for a model name, when litellm is loaded already (an eval loads it
-    before the clock starts; a chat does not wait for it)."""
-    if _litellm is None:
-        return None
-    info = _litellm.model_cost.get(served) or {}
-    prompt, completion = info.get("input_cost_per_token"), info.get("output_cost_per_token")
-    if prompt is None or completion is None:
-        return None
-    return float(prompt), float(completion)
-
-
 def _unreachable_hint(exc: BaseException, base: str | None) -> str:
     # The client's own words ("Cannot connect to host 127.0.0.1:1 ssl:default [Connect call
     # failed …]") name a socket, not the setting to check.
-    if base and is_unreachable(exc):
+    if not base:
+        return ""
+    tls = _tls_failure(exc)
+    if tls is not None:
+        if base.startswith("https://") and _PLAIN_HTTP_TEXT.search(tls):
+            return (f" (the TLS handshake with {base} failed: the server seems to speak plain "
+                    f"HTTP; try http://{base.removeprefix('https://')})")
+        return f" (the TLS handshake with {base} failed: {tls})"
+    if is_unreachable(exc):
         return f" (nothing answers at {base}: is the server running, and is that its address?)"
     return ""
+
+
+# What OpenSSL says when the other side answers a TLS hello in plain HTTP.
+_PLAIN_HTTP_TEXT = re.compile(r"wrong[ _]version[ _]number|packet[ _]length[ _]too[ _]long|"
+                              r"record[ _]layer[ _]failure|http[ _]request", re.I)
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """What a failed TLS handshake said, if `exc` (or an error it was raised from) is one."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return None
+        if _class_names(seen) & {"SSLError", "ClientSSLError", "SSLCertVerificationError"}:
+            return str(getattr(seen, "reason", None) or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     name = getattr(exc, "kind", None) or type(exc).__name__
-    return f"{name}: {text[:300]}" if text else name
+    return f"{name}: {clipped_at_word(text, MESSAGE_LIMIT)}" if text else name
 
 
 class _MadeOnFirstCall:
@@ -823,7 +1184,10 @@ class _MadeOnFirstCall:
         inner = self._inner
         if inner is None:
             await asyncio.to_thread(_import_litellm)
-            inner = self._inner = make_model(self.name, self._settings)
+            try:
+                inner = self._inner = make_model(self.name, self._settings)
+            except UsageError as exc:  # (a base URL variable that cannot work)
+                raise ParticipantError(f"{self.name}: {exc}", fatal=True) from exc
         return await inner.respond(messages, on_token)
 
 
@@ -850,7 +1214,7 @@ def make_model(model: str, settings: ModelSettings
         return OpenAICompatibleModel(
             model, base, served, settings,
             api_key=settings.api_key or os.environ.get(key_var) or PLACEHOLDER_KEY,
-            price=_known_price(served),
+            key_source=None if settings.api_key else key_var,
         )
     return LiteLLMModel(called, settings, label=model, api_key=settings.api_key)
 

@@ -208,6 +208,17 @@ class Store:
                WHERE s.run_id = ? AND t.truncated = 1 GROUP BY t.role""", [run_id])
         return dict(rows.fetchall())
 
+    def uncounted_replies(self, run_id: str) -> dict[str, int]:
+        """How many of a run's model replies came without token counts (the server reported
+        no usage), by role: the run's token totals leave them out."""
+        rows = self.db.execute(
+            """SELECT t.role, count(*) FROM turns t JOIN sessions s ON s.id = t.session_id
+               WHERE s.run_id = ? AND t.role IN ('student', 'teacher')
+                 AND t.model IS NOT NULL AND t.model != 'human'
+                 AND t.prompt_tokens IS NULL AND t.completion_tokens IS NULL
+               GROUP BY t.role""", [run_id])
+        return dict(rows.fetchall())
+
     def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
         with self.writing():
             self.db.table("runs").insert(

@@ -126,13 +126,18 @@ BEHAVIOURS: dict[str, Callable[[list[Message]], str]] = {
 
 @dataclass
 class StubFault:
-    """Make the stub fail a request: an HTTP status with a body, a non-JSON body, or a hang."""
+    """Make the stub fail a request: an HTTP status with an OpenAI-style error body (`body`
+    is its message), a body of its own (`raw`, sent as is with `content_type`: an HTML page,
+    vLLM's error shape, a completion where a stream was asked for), a non-JSON body, or a
+    hang."""
 
     status: int = 500
     body: str | None = None
     garbage: bool = False
     hang: bool = False
     retry_after: str | None = None  # a Retry-After header, as a rate-limited API sends
+    raw: str | None = None
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -319,6 +324,8 @@ class StubServer:
                 await asyncio.sleep(3600)
             if result.garbage:
                 self._send_raw(writer, 200, b"this is not json{", "application/json")
+            elif result.raw is not None:
+                self._send_raw(writer, result.status, result.raw.encode(), result.content_type)
             else:
                 extra = {"Retry-After": result.retry_after} if result.retry_after else None
                 self._send(writer, result.status,
@@ -384,8 +391,9 @@ class StubServer:
     @staticmethod
     def _send_raw(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str,
                   headers: dict[str, str] | None = None) -> None:
-        reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests",
-                  500: "Internal Server Error"}.get(status, "Error")
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+                  422: "Unprocessable Entity", 429: "Too Many Requests",
+                  500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         writer.write(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n{extra}"

@@ -197,8 +197,11 @@ def test_names_a_provider_claims_are_left_alone(
 ) -> None:
     custom = ModelSettings(api_base="http://127.0.0.1:9/v1")
     for model in ("openai/qwen", "hosted_vllm/Qwen/Qwen2.5-7B", "ollama/llama3",
-                  "openrouter/meta-llama/llama-3-8b", "gpt-4o-mini", "local"):
+                  "openrouter/meta-llama/llama-3-8b", "claude-sonnet-4-20250514", "local"):
         assert routed(model, custom) == model
+    # A bare OpenAI name with an endpoint given is that endpoint's model.
+    assert routed("gpt-4o-mini", custom) == "openai/gpt-4o-mini"
+    assert routed("gpt-4o-mini", ModelSettings()) == "gpt-4o-mini"
     assert routed("Qwen/Qwen2.5-7B-Instruct", custom) == "openai/Qwen/Qwen2.5-7B-Instruct"
     assert routed("Qwen/Qwen2.5-7B-Instruct", ModelSettings()) == "Qwen/Qwen2.5-7B-Instruct"
     monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:9/v1")
@@ -278,3 +281,22 @@ def test_a_name_that_needs_litellm_to_route_is_made_on_its_first_call(
     monkeypatch.setattr(models, "_litellm", None)
     assert isinstance(make_model("openai/x", ModelSettings(api_base=s.url)),
                       OpenAICompatibleModel)
+
+
+@pytest.mark.parametrize("name", ["gpt-4o-mini", "o3-mini"])
+def test_a_bare_openai_name_with_an_api_base_is_served_there_without_a_key(
+    no_openai_env: None, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was refused with "OPENAI_API_KEY is not set … or point --student-api-base at an
+    OpenAI-compatible server", the flag that was given."""
+    monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+    scripts = {name: hint_following_student, "teacher": hinting_teacher}
+    with StubServer(lambda request: scripts[request["model"]](request["messages"])) as s:
+        args = eval_args(tmp_path, s.url)
+        args[args.index("openai/student")] = name
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert {r["model"] for r in s.requests} == {name, "teacher"}
+    assert {h.get("authorization") for h in s.headers} == {f"Bearer {PLACEHOLDER_KEY}"}
+    rows = sqlite_rows(tmp_path / "e.db", "SELECT DISTINCT status, student_model FROM sessions")
+    assert rows == [("done", name)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import time
 import warnings
 from collections.abc import Iterator
@@ -172,7 +173,8 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds(ValueError("no response at all")) is None
 
 
-@pytest.mark.parametrize("fault", [StubFault(garbage=True), StubFault(200, "not a completion")],
+@pytest.mark.parametrize("fault", [StubFault(garbage=True),
+                                   StubFault(200, raw='{"object": "chat.completion"}')],
                          ids=["garbage", "json-but-no-choices"])
 def test_a_2xx_answer_that_is_no_completion_is_retried_then_named(
     server: StubServer, fault: StubFault
@@ -259,3 +261,56 @@ def test_a_reply_cut_off_at_the_token_limit_is_marked_on_both_paths(
     assert reply.truncated and reply.content == "Let me work it out: first"
     server.handler = lambda request: StubReply("Final answer: 12")
     assert not asyncio.run(model.respond(MESSAGES, chunks.append if stream else None)).truncated
+
+
+VLLM_CONTEXT = ("This model's maximum context length is 4096 tokens. However, you requested "
+                "5000 tokens (30 in the messages, 4970 in the completion). Please reduce the "
+                "length of the messages or completion.")
+NGINX_503 = ("<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n"
+             "<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n"
+             "<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n")
+
+
+@pytest.mark.parametrize(("status", "raw", "content_type", "said"), [
+    pytest.param(400, json.dumps({"object": "error", "message": VLLM_CONTEXT,
+                                  "type": "BadRequestError", "param": None, "code": 400}),
+                 "application/json", VLLM_CONTEXT, id="vllm"),
+    pytest.param(422, json.dumps({"error": "Input validation error: `inputs` too long",
+                                  "error_type": "validation"}),
+                 "application/json", "Input validation error: `inputs` too long", id="tgi"),
+    pytest.param(404, json.dumps({"detail": "Not Found"}), "application/json", "Not Found",
+                 id="fastapi-detail"),
+    pytest.param(422, json.dumps({"detail": [{"loc": ["body", "messages"], "type": "missing",
+                                              "msg": "Field required"}]}),
+                 "application/json", "Field required", id="fastapi-validation"),
+    pytest.param(503, NGINX_503, "text/html", "Service Temporarily Unavailable",
+                 id="html-title"),
+    pytest.param(502, "<html><body><h1>Bad gateway</h1>\n<p>Origin down</p></body></html>",
+                 "text/html", "Bad gateway Origin down", id="html-text"),
+    pytest.param(404, "404: Not Found", "text/plain", "Not Found", id="status-echo"),
+])
+def test_an_error_body_of_any_shape_is_reported_by_what_it_says(
+    server: StubServer, status: int, raw: str, content_type: str, said: str
+) -> None:
+    """vLLM, TGI, FastAPI apps, proxies' HTML pages and plain-text servers each word an error
+    their own way: the message is what the server said, not its JSON, markup, or an echo of
+    the status ("HTTP 404: 404: Not Found")."""
+    server.handler = lambda request: StubFault(status, raw=raw, content_type=content_type)
+    model = OpenAICompatibleModel("openai/x", server.url, "x", ModelSettings(retries=0))
+    with pytest.raises(ParticipantError) as err:
+        asyncio.run(model.respond(MESSAGES))
+    assert f"HTTP {status}: {said}" in str(err.value)
+    for noise in ('{"', "<", f"{status}: {status}"):
+        assert noise not in str(err.value)
+
+
+def test_a_long_error_message_is_cut_at_a_word(server: StubServer) -> None:
+    words = " ".join(f"word{i}" for i in range(200))  # ~1,400 characters
+    server.handler = lambda request: StubFault(400, words)
+    model = OpenAICompatibleModel("openai/x", server.url, "x", ModelSettings(retries=0))
+    with pytest.raises(ParticipantError) as err:
+        asyncio.run(model.respond(MESSAGES))
+    message = str(err.value)
+    assert message.endswith("…") and 450 < len(message) < 600
+    last = message.rstrip("…").split()[-1]
+    assert last in words.split()  # a whole word, not a piece of one
