@@ -253,7 +253,9 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
             deltas.add_row(name, *delta_cells(d))
         out.print(deltas)
     cost = [s["cost_usd"] for s in result["conditions"].values() if s["cost_usd"] is not None]
-    out.print(f"[dim]tokens student/teacher: {'; '.join(tokens)}[/]")
+    imported = (result.get("config") or {}).get("kind") == "import"
+    if not imported:  # (an import made no model calls: its token counts would be noise)
+        out.print(f"[dim]tokens student/teacher: {'; '.join(tokens)}[/]")
     tail = f"elapsed {result['elapsed_s']:.1f} s"
     if cost:
         tail += f" · cost ${sum(cost):.4f}"

@@ -336,6 +336,7 @@ def test_an_import_with_no_answer_marker_says_why_nothing_was_solved(db: Path) -
     assert strict.exit_code == 0, strict.output
     said = " ".join(strict.output.split())
     assert "no student turn had an answer marker" in said and "--match mention" in said
+    assert "tokens student/teacher" not in said  # (no model was called: no token line)
     mention = invoke("sessions", "import", SHAREGPT, "--db", db, "--match", "mention",
                      "--json", db.with_name("m.json"))
     assert mention.exit_code == 0, mention.output
