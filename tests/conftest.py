@@ -25,6 +25,17 @@ def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
     return write
 
 
+@pytest.fixture(params=["direct", "litellm"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a model call can go: plain HTTP (openai/… on a custom endpoint) and, with
+    SML_VIA_LITELLM=1, litellm (every other provider)."""
+    if request.param == "litellm":
+        monkeypatch.setenv("SML_VIA_LITELLM", "1")
+    else:
+        monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
+    return str(request.param)
+
+
 @pytest.fixture(autouse=True)
 def forget_endpoint_dialects() -> None:
     """What an endpoint refused is remembered per process (models.Dialect); a stub server of

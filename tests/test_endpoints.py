@@ -94,16 +94,20 @@ async def sse(request: web.Request, *events: dict[str, Any] | str,
     return response
 
 
-@pytest.fixture(params=["direct", "litellm"])
-def via(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture
+def via(transport: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each model-call path (`transport`), with a key and no endpoint variable set."""
     for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    if request.param == "litellm":
-        monkeypatch.setenv("SML_VIA_LITELLM", "1")
-    else:
-        monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
-    return str(request.param)
+    return transport
+
+
+def without_model_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key, endpoint, database or path choice inherited from the environment."""
+    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB",
+                 "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -258,9 +262,7 @@ def test_an_eval_names_the_role_whose_key_was_refused(
     from sml_cli.cli import app
     from sml_cli.testing import by_model, hint_following_student
 
-    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB",
-                 "SML_VIA_LITELLM"):
-        monkeypatch.delenv(name, raising=False)
+    without_model_variables(monkeypatch)
     handler = by_model(student=hint_following_student)
     with StubServer(lambda r: StubFault(401, "Invalid API key") if r["model"] == "teacher"
                     else handler(r)) as server:
@@ -621,9 +623,7 @@ def test_an_eval_on_a_server_without_usage_says_its_token_totals_are_partial(
     from sml_cli.cli import app
     from sml_cli.testing import hint_following_student, hinting_teacher
 
-    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB",
-                 "SML_VIA_LITELLM"):
-        monkeypatch.delenv(name, raising=False)
+    without_model_variables(monkeypatch)
     behaviours = {"student": hint_following_student, "teacher": hinting_teacher}
 
     async def handler(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:

@@ -83,17 +83,6 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
     assert not server.errors, server.errors
 
 
-@pytest.fixture(params=["direct", "litellm"])
-def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways a model call can go: plain HTTP (openai/… on a custom endpoint) and, with
-    SML_VIA_LITELLM=1, litellm (every other provider)."""
-    if request.param == "litellm":
-        monkeypatch.setenv("SML_VIA_LITELLM", "1")
-    else:
-        monkeypatch.delenv("SML_VIA_LITELLM", raising=False)
-    return str(request.param)
-
-
 @pytest.fixture
 def problems_file(tmp_path: Path) -> Path:
     return write_problems(tmp_path / "problems.jsonl", EVAL_PROBLEMS)
