@@ -180,6 +180,8 @@ TimeoutOption = Annotated[float, typer.Option(
     "reply (the chat's) "
     "may run longer while its tokens keep coming, the limit is then on a silence between "
     "them.")]
+RetriesOption = Annotated[int, typer.Option(
+    "--retries", min=0, help="Retries per model call on rate limits and network errors.")]
 PromptsOption = Annotated[str | None, typer.Option(
     "--prompts", help="Directory of prompt templates overriding the built-in ones.",
     show_default=False)]
@@ -323,6 +325,7 @@ def chat_command(
     student_max_tokens: StudentMaxTokens = 512,
     teacher_max_tokens: TeacherMaxTokens = 512,
     timeout: TimeoutOption = 120.0,
+    retries: RetriesOption = 4,
     prompts: PromptsOption = None,
 ) -> None:
     """Tutoring in the terminal: play student or teacher against a model, or watch two."""
@@ -337,9 +340,9 @@ def chat_command(
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
         student_settings=_settings("student", student_api_base, student_api_key,
-                                   student_temperature, student_max_tokens, timeout, 4),
+                                   student_temperature, student_max_tokens, timeout, retries),
         teacher_settings=_settings("teacher", teacher_api_base, teacher_api_key,
-                                   teacher_temperature, teacher_max_tokens, timeout, 4),
+                                   teacher_temperature, teacher_max_tokens, timeout, retries),
     )
     run_chat(options, join=join, resume=resume)
 
@@ -426,8 +429,7 @@ def eval_command(
     student_max_tokens: StudentMaxTokens = 512,
     teacher_max_tokens: TeacherMaxTokens = 512,
     timeout: TimeoutOption = 120.0,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries per model call on "
-                                         "rate limits and network errors.")] = 4,
+    retries: RetriesOption = 4,
     prompts: PromptsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
                      ] = False,

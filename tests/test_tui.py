@@ -814,7 +814,8 @@ def test_a_misspelt_template_file_is_warned_about_before_the_window_opens(
 
 
 @pytest.mark.parametrize("flags", [["--max-turns", "0"], ["--student-temperature", "-1"],
-                                   ["--teacher-temperature", "2.1"]])
+                                   ["--teacher-temperature", "2.1"], ["--retries", "-1"],
+                                   ["--timeout", "0"]])
 def test_chat_refuses_nonsense_numbers_before_the_window_opens(monkeypatch, db, flags):
     from typer.testing import CliRunner
 
@@ -825,6 +826,21 @@ def test_chat_refuses_nonsense_numbers_before_the_window_opens(monkeypatch, db, 
     result = CliRunner().invoke(app, ["chat", "--db", db, *flags])
     assert result.exit_code == 2 and flags[0] in result.output, result.output
     assert not opened
+
+
+def test_chat_takes_the_model_call_options_of_eval(monkeypatch, db):
+    """--timeout and --retries reach both roles' model settings, as in `sml eval`."""
+    from typer.testing import CliRunner
+
+    from sml_cli import cli
+
+    given: list[ChatOptions] = []
+    monkeypatch.setattr(tui_app, "run_chat", lambda options, **_: given.append(options))
+    result = CliRunner().invoke(cli.app, ["chat", "--db", db, "--timeout", "30",
+                                          "--retries", "0"])
+    assert result.exit_code == 0, result.output
+    settings = (given[0].student_settings, given[0].teacher_settings)
+    assert [(s.timeout, s.retries) for s in settings] == [(30.0, 0), (30.0, 0)]
 
 
 def test_chat_resume_of_an_eval_session_says_how_an_eval_resumes(monkeypatch, db):
