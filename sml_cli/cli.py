@@ -565,13 +565,11 @@ def report_command(
 
             data = report.load_run(store, run_ids[0])
             report.print_report(data)
-            console_views.print_notes(console_views.truncation_notes(
-                store.truncated_replies(run_ids[0]), data.run["config"])
-                + console_views.uncounted_notes(store.uncounted_replies(run_ids[0]))
-                + console_views.scoring_notes(data.run["config"]))
+            notes = console_views.run_notes(store, run_ids[0], data.run["config"])
+            console_views.print_notes(notes)
             document = data.result
             if html:
-                path = report.write_html(data, store, html)
+                path = report.write_html(data, store, html, notes=notes)
                 typer.echo(f"wrote {path}", err=True)
         if json_path:
             from sml_cli.evaluate import write_json_document

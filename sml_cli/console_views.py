@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sml_cli.export import ExportOptions, ExportStats, StatsCell
     from sml_cli.prompts import Prompts
     from sml_cli.records import SessionInfo, Turn
+    from sml_cli.store import Store
 
 console = Console(highlight=False)
 
@@ -110,6 +111,12 @@ def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
              f"{config.get(f'{role}_max_tokens')})" for role, n in sorted(counts.items())]
     return [" and ".join(parts) + " stopped at the token limit, their ends missing; raise the "
             "limit if answers are being cut off"]
+
+
+def run_notes(store: Store, run_id: str, config: dict) -> list[str]:
+    """Everything a report of a stored run notes under its scores (terminal and HTML)."""
+    return (truncation_notes(store.truncated_replies(run_id), config)
+            + uncounted_notes(store.uncounted_replies(run_id)) + scoring_notes(config))
 
 
 def scoring_notes(config: dict) -> list[str]:

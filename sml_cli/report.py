@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -361,7 +362,7 @@ def _marked(text: str, spans: list[tuple[int, int]] | None) -> str:
     return "".join(out)
 
 
-def render_html(data: RunData, store: Store) -> str:
+def render_html(data: RunData, store: Store, *, notes: Sequence[str] = ()) -> str:
     import jinja2
 
     result = data.result
@@ -395,7 +396,7 @@ def render_html(data: RunData, store: Store) -> str:
         chart_deltas=jinja2.utils.markupsafe.Markup(_svg_deltas(result["deltas"])),
         problem_rows=problem_rows, transcripts=transcripts, version=__version__,
         run=data.run, max_turns=data.max_turns,
-        read_with=flags_text(result["config"].get("mapping") or {}),
+        read_with=flags_text(result["config"].get("mapping") or {}), notes=notes,
     )
 
 
@@ -480,8 +481,8 @@ def _natural(text: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
-def write_html(data: RunData, store: Store, path: str) -> Path:
-    return write_page(render_html(data, store), path)
+def write_html(data: RunData, store: Store, path: str, *, notes: Sequence[str] = ()) -> Path:
+    return write_page(render_html(data, store, notes=notes), path)
 
 
 def write_page(page: str, path: str) -> Path:

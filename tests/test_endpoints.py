@@ -651,5 +651,9 @@ def test_an_eval_on_a_server_without_usage_says_its_token_totals_are_partial(
                            "prompt_tokens IS NULL") == [(2,)]
     scores = json.loads((tmp_path / "r.json").read_text())["conditions"]["answer"]
     assert (scores["student_tokens"], scores["teacher_tokens"]) == (36, 0)  # SPEC §4: ints
-    report = CliRunner().invoke(app, ["report", "u", "--db", str(db)])
+    report = CliRunner().invoke(app, ["report", "u", "--db", str(db), "--html",
+                                      str(tmp_path / "r.html")])
     assert "usage not reported for 2 teacher replies" in " ".join(cli_output(report).split())
+    # The HTML report carries the same notes under its header.
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "usage not reported for 2 teacher replies" in " ".join(page.split())
