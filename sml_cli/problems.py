@@ -111,9 +111,9 @@ class Problem:
         return f"{self.question}\n\n{options}"
 
     def to_row(self, *, private: bool = True) -> dict[str, Any]:
-        """The problem as a row of a problem file (SPEC §2 fields, the free-form columns
-        beside them), which loads back as this same problem. Not private: only what the
-        student sees (id, question, choices)."""
+        """The problem as a row of a problem file (its fields first, then the free-form
+        columns kept beside them, for `--where`), which loads back as this same problem. Not
+        private: only what the student sees (id, question, choices)."""
         if not private:
             return {"id": self.id, "question": self.question,
                     **({"choices": list(self.choices)} if self.choices else {})}
@@ -121,7 +121,8 @@ class Problem:
                   "aliases": list(self.aliases), "solution": self.solution,
                   "verifier": self.verifier, "choices": list(self.choices or ()),
                   "tests": self.tests, "notes": self.notes}
-        return {**self.meta, **{k: v for k, v in fields.items() if v}}
+        given = {k: v for k, v in fields.items() if v}
+        return {**given, **{k: v for k, v in self.meta.items() if k not in given}}
 
     def to_record(self) -> dict[str, Any]:
         return {

@@ -1850,6 +1850,10 @@ def test_problems_show_json_is_a_converted_copy_that_loads_as_the_same_problems(
         "--shuffle-choices" in flags))
     again = load_problems(str(converted))
     assert [(p.id, p.key, p.meta) for p in again] == [(p.id, p.key, p.meta) for p in original]
+    # (a row reads as a problem first: its own fields, then the columns kept beside them)
+    for line in result.stdout.splitlines():
+        row = list(json.loads(line))
+        assert row[:2] == ["id", "question"], row  # (code problems have tests, no answer)
     public = invoke("problems", "show", source, *flags, "--json", "--public", "-n", "2")
     rows = [json.loads(line) for line in public.stdout.splitlines()]
     assert len(rows) == 2 and all(set(r) <= {"id", "question", "choices"} for r in rows)
