@@ -112,7 +112,7 @@ def validate_endpoint_variables(model: str | None, settings: ModelSettings) -> N
     again when they are routed (`_custom_endpoint`)."""
     if model is None or settings.api_base or is_embedded(model) or model == HUMAN:
         return
-    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    provider = _direct_provider(model)
     if provider is None and _PROVIDER_PREFIX.match(model):
         return  # another provider's model: these variables are not its
     _endpoint_variable(provider or "openai/")
@@ -253,6 +253,11 @@ _DIRECT_PROVIDERS = {
 }
 
 
+def _direct_provider(model: str) -> str | None:
+    """The prefix (`openai/`, `hosted_vllm/`) of a model sml can call over plain HTTP."""
+    return next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+
+
 def names_no_provider(model: str) -> bool:
     """Does litellm say that no provider serves `model` (imports litellm)? Only its own
     "LLM Provider NOT provided" counts: anything else is left to the first call."""
@@ -262,7 +267,7 @@ def names_no_provider(model: str) -> bool:
 def _provider_of(model: str) -> str | None:
     """The provider litellm takes `model` for (imports litellm); None when it says that none
     serves it, "" when it fails otherwise (left to the first call)."""
-    if model.startswith(tuple(_DIRECT_PROVIDERS)):
+    if _direct_provider(model):
         return model.split("/", 1)[0]
     try:
         found = _import_litellm().get_llm_provider(model=model)
@@ -285,8 +290,7 @@ def routed(model: str, settings: ModelSettings) -> str:
 
 def _routing_asks_litellm(model: str, settings: ModelSettings) -> bool:
     """Whether `routed` must ask litellm about this name (importing it: seconds)."""
-    if (is_embedded(model) or model == HUMAN
-            or any(model.startswith(p) for p in _DIRECT_PROVIDERS)):
+    if is_embedded(model) or model == HUMAN or _direct_provider(model):
         return False
     base_vars, _ = _DIRECT_PROVIDERS["openai/"]
     return bool(settings.api_base or any(os.environ.get(v) for v in base_vars))
@@ -296,10 +300,10 @@ def _custom_endpoint(model: str, settings: ModelSettings) -> tuple[str, str] | N
     """(provider prefix, base URL) when an `openai/…` or `hosted_vllm/…` model (`model` as
     `routed`) is sent to a custom endpoint (a flag or the provider's base URL variable),
     else None."""
-    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    provider = _direct_provider(model)
     if provider is None:
         return None
-    base = settings.api_base or _endpoint_variable(provider)
+    base = _endpoint_base(model, settings)
     return (provider, base) if base and not is_openai_api(base) else None
 
 
@@ -313,7 +317,7 @@ def _endpoint_base(model: str, settings: ModelSettings) -> str | None:
     of an `openai/…` or `hosted_vllm/…` model)."""
     if settings.api_base:
         return settings.api_base
-    provider = next((p for p in _DIRECT_PROVIDERS if model.startswith(p)), None)
+    provider = _direct_provider(model)
     return _endpoint_variable(provider) if provider else None
 
 
@@ -552,7 +556,7 @@ class LiteLLMModel(_RetryingModel):
             return None
         if needs_placeholder_key(self.model, self.settings):
             return PLACEHOLDER_KEY
-        provider = next((p for p in _DIRECT_PROVIDERS if self.model.startswith(p)), None)
+        provider = _direct_provider(self.model)
         return _DIRECT_PROVIDERS[provider][1] if provider else "the provider's usual variable"
 
     def _request(self, messages: list[Message], stream: bool) -> dict[str, Any]:
