@@ -99,12 +99,11 @@ class Composer(TextArea):
     where the terminal reports them) starts a new line, and a paste keeps its lines, so that
     code and worked steps can be written or pasted whole."""
 
-    NEWLINE_KEYS = ("ctrl+j", "alt+enter", "shift+enter")
-    # Shown in the footer; the keys themselves are handled in `_on_key` (a TextArea takes
-    # Enter for itself before any binding would see it).
+    # Enter is also handled in `_on_key`: a TextArea takes it for itself before any binding
+    # would see it (the binding only shows it in the footer).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "submit", "Send"),
-        Binding("ctrl+j", "new_line", "New line"),
+        Binding("ctrl+j,alt+enter,shift+enter", "new_line", "New line", key_display="^j"),
     ]
 
     class Submitted(Message):
@@ -141,10 +140,5 @@ class Composer(TextArea):
             event.stop()
             event.prevent_default()
             await self.action_submit()
-            return
-        if event.key in self.NEWLINE_KEYS:
-            event.stop()
-            event.prevent_default()
-            self.action_new_line()
             return
         await super()._on_key(event)
