@@ -490,9 +490,7 @@ def eval_command(
             write_json(result, json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
-        console_views.print_notes(console_views.truncation_notes(
-            run.store.truncated_replies(run.run_id), run.config)
-            + console_views.uncounted_notes(run.store.uncounted_replies(run.run_id)))
+        console_views.print_notes(console_views.run_notes(run.store, run.run_id, run.config))
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
             from sml_cli.cells import clipped_at_word
