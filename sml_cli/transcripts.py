@@ -444,7 +444,8 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
             raise fail(f"no 'problem' object and no {question!r} field; fields here: "
                        f"{available}{hint}; or, if the dialogue's opening turn states the "
                        "problem, take it from there with --question-from-first-turn", remedy)
-        problem_row = {k: v for k, v in row.items() if k != top_level}
+        # (the file a dialogue came from is the session's, not a column of the problem's)
+        problem_row = {k: v for k, v in row.items() if k not in (top_level, DIALOGUE_FILE)}
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
                                  default_id=position)
@@ -460,6 +461,8 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
         # The row's other fields describe this dialogue (the student's profile, the
         # scenario), not the problem that other dialogues share: they go to the session.
         extra = {k: v for k, v in problem.meta.items() if k not in ROW_FIELDS}
+        if DIALOGUE_FILE in row:
+            extra[DIALOGUE_FILE] = row[DIALOGUE_FILE]
         problem = dataclasses.replace(problem, meta={})
     return problem, extra
 

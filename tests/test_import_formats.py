@@ -941,6 +941,11 @@ def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
     message = import_fails(folder, db, "--dialogue-per-file", "--text-field", "anonymised")
     assert "d3.tsv:2: no 'problem' object and no 'question' field; fields here: (none)" in message
     assert "dialogue_file" not in message and "turns" not in message.split("fields here")[1][:20]
+    (folder / "d3.tsv").write_text("question\trole\tanonymised\nQ?\tteacher\tHi\n",
+                                   encoding="utf-8")
+    message = import_fails(folder, db, "--dialogue-per-file", "--text-field", "anonymised")
+    assert "d3.tsv:2: no 'answer' field; fields here: question" in message, message
+    assert "dialogue_file" not in message
 
 
 def test_preview_shows_the_parse_and_writes_nothing(tmp_path: Path) -> None:
