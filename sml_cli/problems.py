@@ -41,6 +41,7 @@ from sml_cli.mapping import (
     has_column,
     lookup_columns,
     missing_column,
+    shell_options,
     suggesting_options,
     with_options,
 )
@@ -333,7 +334,7 @@ def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
         return None
     import difflib
 
-    flag = answer_pattern_flag(pattern)
+    flag = shell_options((("--answer-pattern", pattern),))
     presets = ", ".join(ANSWER_PATTERN_PRESETS)
     try:
         compiled = re.compile(pattern, re.DOTALL | re.MULTILINE)
@@ -350,11 +351,6 @@ def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
         raise UsageError(f"{flag}: did you mean {close[0]}? (Taken as a regex, the pattern "
                          f"{problem}; the presets: {presets})")
     raise UsageError(f"{flag}: the pattern {problem}; or use a preset: {presets}")
-
-
-def answer_pattern_flag(pattern: str) -> str:
-    """The flag as it would be typed in a shell (a repr would double every backslash)."""
-    return f"--answer-pattern {shlex.quote(pattern)}"
 
 
 _GSM8K_ANSWER = re.compile(r"####\s*([^\n]*\S)")
@@ -560,9 +556,9 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
     if len(lines) < 2:
         return None
     if fields.answer_pattern is not None:
-        return (f"{answer_pattern_flag(fields.answer_pattern)} extracted an answer of "
-                f"{len(lines)} lines, which no one-line attempt can match: make its group "
-                "capture the final answer only")
+        flag = shell_options((("--answer-pattern", fields.answer_pattern),))
+        return (f"{flag} extracted an answer of {len(lines)} lines, which no one-line attempt "
+                "can match: make its group capture the final answer only")
     if re.search(r"^\s*####", answer, re.MULTILINE):
         fix = "--answer-pattern gsm8k (the text after ####)"
     elif "\\boxed" in answer:
@@ -660,10 +656,8 @@ def _build_problem(
         full = answer
         extracted = extract_with_pattern(full, fields.answer_pattern, pattern)
         if not extracted:
-            raise fail(
-                f"{answer_pattern_flag(fields.answer_pattern)} found no answer in "
-                f"{fields.answer!r}"
-            )
+            flag = shell_options((("--answer-pattern", fields.answer_pattern),))
+            raise fail(f"{flag} found no answer in {fields.answer!r}")
         answer = extracted
         solution = solution or full  # the worked text behind the answer stays teacher-only
 
