@@ -13,9 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sml_cli.records import ASKED, ATTEMPT, CONDITIONS, VERDICT, SessionInfo, Turn
-
-HUMAN = "human"  # (a person's turns: `models.HUMAN`, not imported for one string)
+from sml_cli.records import ASKED, ATTEMPT, CONDITIONS, HUMAN, VERDICT, SessionInfo, Turn
 
 
 @dataclass(frozen=True)

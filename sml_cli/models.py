@@ -33,9 +33,9 @@ from sml_cli.participants import (
     VisibleTokens,
     split_reasoning,
 )
+from sml_cli.records import HUMAN
 
 LOCAL = "local"
-HUMAN = "human"
 GGUF_PREFIX = "gguf:"
 
 

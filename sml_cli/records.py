@@ -17,6 +17,7 @@ Visibility = Literal["public", "teacher"]
 CONDITIONS = ("answer", "verifier", "symmetric", "binary", "none")
 TEACHERLESS_CONDITIONS = ("binary", "none")
 GUARD_POLICIES = ("flag", "redact", "regenerate")
+HUMAN = "human"  # the model string of a person's turns (and of the seat a person takes)
 
 # Kinds of rows. Public: what both sides see. Teacher: the private channel.
 STUDENT_PROMPT = "student_prompt"  # system, public: the student's system prompt

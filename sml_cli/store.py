@@ -26,7 +26,7 @@ from sqlite_utils import Database
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.migrations import immediate_transaction, migrate
 from sml_cli.problems import Problem
-from sml_cli.records import TURN_COLUMNS, SessionInfo, Turn, now
+from sml_cli.records import HUMAN, TURN_COLUMNS, SessionInfo, Turn, now
 
 DEFAULT_DB = Path("sessions") / "sml.db"
 BUSY_TIMEOUT_S = 30.0
@@ -214,9 +214,9 @@ class Store:
         rows = self.db.execute(
             """SELECT t.role, count(*) FROM turns t JOIN sessions s ON s.id = t.session_id
                WHERE s.run_id = ? AND t.role IN ('student', 'teacher')
-                 AND t.model IS NOT NULL AND t.model != 'human'
+                 AND t.model IS NOT NULL AND t.model != ?
                  AND t.prompt_tokens IS NULL AND t.completion_tokens IS NULL
-               GROUP BY t.role""", [run_id])
+               GROUP BY t.role""", [run_id, HUMAN])
         return dict(rows.fetchall())
 
     def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
