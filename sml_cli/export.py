@@ -984,9 +984,9 @@ def _pair_group(group: list[Conversation], stats: ExportStats) -> Iterator[dict[
 
 def _left_out(store: Any, options: ExportOptions) -> dict[str, int]:
     """Sessions the filters would otherwise match that are left out, and why."""
-    base = replace(options, include_leaked=True)
-    clauses, params = _filters(base)
-    clauses = [c for c in clauses if "status" not in c]
+    clauses, params = _chosen(options)
+    if options.only_solved:
+        clauses.append("s.solved = 1")
     where = " AND ".join(clauses) or "1 = 1"
     out: dict[str, int] = {}
     row = store.conn.execute(
