@@ -11,6 +11,7 @@ import bz2
 import csv
 import glob
 import gzip
+import io
 import json
 import lzma
 import re
@@ -59,10 +60,13 @@ def read_rows(path: Path, header: tuple[str, ...] = ()
             yield from _read_parquet(path)
         elif suffix == ".arrow":
             yield from _read_arrow(path)
-        elif suffix in (".csv", ".tsv"):
-            tsv = suffix == ".tsv"
-            yield from _read_csv(path, delimiter="\t" if tsv else ",", given_header=header,
-                                 quoting=_tsv_quoting(path) if tsv else csv.QUOTE_MINIMAL)
+        elif suffix == ".csv":
+            yield from _read_csv(path, ",", header)
+        elif suffix == ".tsv":
+            # (read once: its quoting is found by parsing it whole, then it is parsed for rows)
+            with _open_text(path, newline="") as fh:
+                text = str(fh.read())
+            yield from _read_csv(path, "\t", header, quoting=_tsv_quoting(text), text=text)
         elif suffix == ".json" and _looks_like_json_array(path):
             yield from _read_json_array(path)
         elif suffix == ".json":
@@ -325,24 +329,24 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
         yield line, _json_row(row, path, line)
 
 
-def _tsv_quoting(path: Path) -> Literal[0, 3]:
-    """How a TSV file quotes. Many are written with no quoting at all (the format has none:
-    a field cannot hold a tab or a newline), so a question that opens with a quotation mark
-    is text, not a quoted field; others (pandas') quote as CSV does. A file that does not
-    parse with quotes is read without them."""
+def _tsv_quoting(text: str) -> Literal[0, 3]:
+    """How a TSV file (its `text`) quotes. Many are written with no quoting at all (the
+    format has none: a field cannot hold a tab or a newline), so a question that opens with
+    a quotation mark is text, not a quoted field; others (pandas') quote as CSV does. A file
+    that does not parse with quotes is read without them."""
     try:
-        with _open_text(path, newline="") as fh:
-            for _ in csv.reader(fh, delimiter="\t", strict=True):
-                pass
+        for _ in csv.reader(io.StringIO(text), delimiter="\t", strict=True):
+            pass
     except csv.Error:
         return csv.QUOTE_NONE
     return csv.QUOTE_MINIMAL
 
 
 def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
-              quoting: Literal[0, 3] = csv.QUOTE_MINIMAL
+              quoting: Literal[0, 3] = csv.QUOTE_MINIMAL, text: str | None = None
               ) -> Iterator[tuple[int, dict[str, Any]]]:
-    with _open_text(path, newline="") as fh:
+    """The rows of a CSV/TSV file, or of its `text` when it has been read already."""
+    with io.StringIO(text) if text is not None else _open_text(path, newline="") as fh:
         # strict: a stray or unclosed quote is an error on its line, not a silently merged row
         reader = csv.reader(fh, delimiter=delimiter, strict=True, quoting=quoting)
         start_line = 1
