@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
 from typing import Any
 
 from sml_cli.participants import Message, Reply, TokenCallback
@@ -391,9 +392,10 @@ class StubServer:
     @staticmethod
     def _send_raw(writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str,
                   headers: dict[str, str] | None = None) -> None:
-        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-                  422: "Unprocessable Entity", 429: "Too Many Requests",
-                  500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:  # (a status no standard names)
+            reason = "Error"
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         writer.write(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n{extra}"
