@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from sml_cli.store import Store
 
 console = Console(highlight=False)
+# Notes, warnings and one-line reports: on stderr, so that piped output stays clean, and
+# unwrapped (a file path or a command in them must stay whole to be copied).
+stderr_lines = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_problem_sets() -> None:
@@ -76,18 +79,15 @@ def print_problems(source: str, problems: list[Problem], *, limit: int, private:
 
 
 def print_notes(notes: list[str]) -> None:
-    """Notes about loaded problems, on stderr so that piped output stays clean."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    """Notes about loaded problems, runs, imports."""
     for note in notes:
-        err.print(Text.assemble(("Note: ", "yellow"), note))
+        stderr_lines.print(Text.assemble(("Note: ", "yellow"), note))
 
 
 def print_warnings(warnings: list[str]) -> None:
-    """Warnings (something is likely not what was meant, and the command goes on), on
-    stderr."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    """Warnings: something is likely not what was meant, and the command goes on."""
     for warning in warnings:
-        err.print(Text.assemble(("Warning: ", "yellow"), warning))
+        stderr_lines.print(Text.assemble(("Warning: ", "yellow"), warning))
 
 
 def print_all_failed(n: int, run_id: str, db: str | None) -> None:
@@ -96,7 +96,7 @@ def print_all_failed(n: int, run_id: str, db: str | None) -> None:
 
     listing = sml_command("sessions", "list", "--run-id", run_id, "--status", "error", db=db)
     show = sml_command("sessions", "show", "ID", db=db)
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(
+    stderr_lines.print(Text.assemble(
         (f"All {n} sessions of the run failed", "red"),
         f"; read why with {listing} (then {show})"))
 
@@ -546,8 +546,7 @@ def print_export_empty(why: str, path: Path | None) -> None:
     """On stderr: an export that gave no row wrote nothing, and why."""
     where = "" if path is None else f" to {path}" + (
         " (the file there is left as it was)" if path.exists() else "")
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"No rows, so nothing was written{where}: {why}.", markup=False)
+    stderr_lines.print(f"No rows, so nothing was written{where}: {why}.", markup=False)
 
 
 def print_export_done(
