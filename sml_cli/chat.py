@@ -17,7 +17,7 @@ import random
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from sml_cli import guard as leak_guard
 from sml_cli.engine import Session, check_prompts, next_speaker
@@ -25,6 +25,7 @@ from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap
 from sml_cli.models import (
     HUMAN,
+    MadeOnFirstCall,
     ModelSettings,
     make_model,
     validate_endpoint_variables,
@@ -229,6 +230,11 @@ class Gate:
                 self._open.clear()
 
 
+def _seen(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # (retrieved, so asyncio does not log it as never retrieved)
+
+
 class GatedParticipant:
     def __init__(self, inner: Participant, gate: Gate) -> None:
         self.inner, self.gate, self.name = inner, gate, inner.name
@@ -347,6 +353,7 @@ class HostSession(_Views):
             self.turns = []
         self.remote_role: str | None = self.info.meta.get("remote_role")
         self._humans: dict[str, HumanParticipant] = {}
+        self._to_prepare: list[MadeOnFirstCall] = []
         student_p = self._participant("student", self.info.student_model,
                                       options.student_settings)
         teacher_p = (self._participant("teacher", self.info.teacher_model,
@@ -391,9 +398,16 @@ class HostSession(_Views):
             self._humans[role] = human
             return human
         participant = make_model(model, replace(settings, role=role))
+        if isinstance(participant, MadeOnFirstCall):
+            self._to_prepare.append(participant)
         return GatedParticipant(participant, self.gate)
 
     async def run(self) -> None:
+        # Weights load (or litellm imports) while the person reads the problem, not after
+        # their first message; a failure surfaces from that model's first call.
+        warming = [asyncio.ensure_future(model.prepare()) for model in self._to_prepare]
+        for task in warming:
+            task.add_done_callback(_seen)
         info = await self.session.run()
         if self.listener is not None:
             self.listener.finished(info)

@@ -98,6 +98,12 @@ _servers: dict[Path, EmbeddedServer] = {}
 _lock = threading.Lock()
 
 
+def loaded_server(path: Path) -> EmbeddedServer | None:
+    """The server for this GGUF file if its weights are already loaded in this process."""
+    with _lock:
+        return _servers.get(path)
+
+
 def get_server(path: Path, settings: ModelSettings) -> EmbeddedServer:
     """The process-wide server for this GGUF file, loading the model on first call."""
     with _lock:

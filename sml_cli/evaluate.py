@@ -378,7 +378,7 @@ class EvalRun:
         for (model, settings), flag in zip(self._roles(), ("--student", "--teacher"),
                                            strict=False):
             if is_embedded(model):
-                make_model(model, settings)
+                make_model(model, settings, load_now=True)  # (its errors before any session)
             elif direct_endpoint(model, settings) is None:  # plain HTTP needs no litellm
                 _import_litellm()
                 warnings += check_credentials(model, settings, flag)

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sml_cli.cells import clipped_at_word
-from sml_cli.errors import UsageError
+from sml_cli.errors import SmlError, UsageError
 from sml_cli.participants import (
     Message,
     Participant,
@@ -1173,42 +1173,61 @@ def _describe(exc: BaseException) -> str:
     return f"{name}: {clipped_at_word(text, MESSAGE_LIMIT)}" if text else name
 
 
-class _MadeOnFirstCall:
-    """A model whose routing needs litellm, which is not loaded yet: it is made on its first
-    call, off the event loop (`sml chat` opens its window at once instead of freezing for
-    the seconds litellm takes to import)."""
+class MadeOnFirstCall:
+    """A model that takes seconds to make: its routing needs litellm, which is not imported
+    yet, or it is an embedded model whose weights are not loaded yet. It is made off the
+    event loop, on its first call or when `prepare` is awaited before that (`sml chat` opens
+    its window at once, and loads the model while the person reads the problem, instead of
+    freezing for those seconds)."""
 
     def __init__(self, model: str, settings: ModelSettings) -> None:
         self.name = model
         self._settings = settings
         self._inner: Participant | None = None
+        self._making: asyncio.Future[Participant] | None = None
+
+    async def prepare(self) -> Participant:
+        if self._inner is None:
+            if self._making is None:
+                self._making = asyncio.ensure_future(asyncio.to_thread(self._make))
+            # (shielded: a call cancelled while it waits leaves the loading to the others)
+            self._inner = await asyncio.shield(self._making)
+        return self._inner
+
+    def _make(self) -> Participant:
+        try:
+            return make_model(self.name, self._settings, load_now=True)
+        except SmlError as exc:  # (a base URL variable that cannot work; weights that fail)
+            raise ParticipantError(f"{self.name}: {exc}", fatal=True) from exc
 
     async def respond(self, messages: list[Message],
                       on_token: TokenCallback | None = None) -> Reply:
-        inner = self._inner
-        if inner is None:
-            await asyncio.to_thread(_import_litellm)
-            try:
-                inner = self._inner = make_model(self.name, self._settings)
-            except UsageError as exc:  # (a base URL variable that cannot work)
-                raise ParticipantError(f"{self.name}: {exc}", fatal=True) from exc
+        inner = await self.prepare()
         return await inner.respond(messages, on_token)
 
 
-def make_model(model: str, settings: ModelSettings
-               ) -> LiteLLMModel | OpenAICompatibleModel | _MadeOnFirstCall:
-    """A participant for a model string (`local`, `gguf:PATH` or any litellm model)."""
-    if _litellm is None and _routing_asks_litellm(model, settings):
-        return _MadeOnFirstCall(model, settings)
+def make_model(model: str, settings: ModelSettings, *, load_now: bool = False
+               ) -> LiteLLMModel | OpenAICompatibleModel | MadeOnFirstCall:
+    """A participant for a model string (`local`, `gguf:PATH` or any litellm model). One
+    that takes seconds to make (importing litellm, loading weights) is made on its first
+    call unless `load_now`; a file that can never load is refused here all the same."""
     if is_embedded(model):
         from sml_cli import embedded
 
         path = embedded.resolve_gguf(model)
-        server = embedded.get_server(path, settings)
+        server = embedded.loaded_server(path)
+        if server is None:
+            if not load_now:
+                return MadeOnFirstCall(model, settings)
+            server = embedded.get_server(path, settings)
         local_settings = replace(settings, api_base=server.base_url,
                                  retries=max(settings.retries, 1))
         return OpenAICompatibleModel(model, server.base_url, embedded.served_name(path),
                                      local_settings, price=(0.0, 0.0))
+    if _litellm is None and _routing_asks_litellm(model, settings):
+        if not load_now:
+            return MadeOnFirstCall(model, settings)
+        _import_litellm()
     called = routed(model, settings)
     endpoint = None if _via_litellm() else _custom_endpoint(called, settings)
     if endpoint is not None:

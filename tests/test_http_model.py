@@ -314,3 +314,76 @@ def test_a_long_error_message_is_cut_at_a_word(server: StubServer) -> None:
     assert message.endswith("…") and 450 < len(message) < 600
     last = message.rstrip("…").split()[-1]
     assert last in words.split()  # a whole word, not a piece of one
+
+
+@pytest.fixture
+def slow_embedded_load(server: StubServer, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """`local` served by the stub, its weights taking 0.2 s to "load"; the list records each
+    load (True: it ran on the main thread)."""
+    import threading
+    from pathlib import Path
+
+    from sml_cli import embedded
+
+    path = Path("/models/tiny.gguf")
+    loads: list[bool] = []
+
+    def get_server(p: Path, settings: ModelSettings) -> embedded.EmbeddedServer:
+        loads.append(threading.current_thread() is threading.main_thread())
+        time.sleep(0.2)
+        loaded = embedded._servers[p] = embedded.EmbeddedServer(p, server.url, 1, 512, None)
+        return loaded
+
+    monkeypatch.setattr(embedded, "_servers", {})
+    monkeypatch.setattr(embedded, "resolve_gguf", lambda model: path)
+    monkeypatch.setattr(embedded, "get_server", get_server)
+    return loads
+
+
+def test_an_embedded_model_loads_off_the_event_loop_once(slow_embedded_load: list[bool]) -> None:
+    """Loading weights takes seconds: `make_model` leaves it to the first call (or
+    `prepare`), which loads in a worker thread while the event loop goes on (a TUI keeps
+    drawing); calls made meanwhile share that one load."""
+    from sml_cli.models import MadeOnFirstCall
+
+    model = make_model("local", ModelSettings())
+    assert isinstance(model, MadeOnFirstCall) and slow_embedded_load == []
+
+    async def main() -> tuple[list[Any], int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        results = await asyncio.gather(model.prepare(), model.respond(MESSAGES),
+                                       model.respond(MESSAGES))
+        ticker.cancel()
+        return list(results), ticks
+
+    (prepared, *replies), ticks = asyncio.run(main())
+    assert slow_embedded_load == [False]
+    assert ticks >= 5, "the event loop stood still while the weights loaded"
+    assert isinstance(prepared, OpenAICompatibleModel)
+    assert [r.content for r in replies] == [REPLY, REPLY]
+    # Once loaded, the process's server is used at once.
+    assert isinstance(make_model("local", ModelSettings()), OpenAICompatibleModel)
+    assert slow_embedded_load == [False]
+
+
+def test_weights_that_fail_to_load_end_the_call_as_a_fatal_model_error(
+        monkeypatch: pytest.MonkeyPatch, slow_embedded_load: list[bool]) -> None:
+    from sml_cli import embedded
+    from sml_cli.errors import SmlError
+
+    def broken(path: Any, settings: ModelSettings) -> Any:
+        raise SmlError(f"could not load {path} with llama.cpp: unknown model architecture")
+
+    monkeypatch.setattr(embedded, "get_server", broken)
+    model = make_model("local", ModelSettings())
+    with pytest.raises(ParticipantError, match="unknown model architecture") as caught:
+        asyncio.run(model.respond(MESSAGES))
+    assert caught.value.fatal

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from sml_cli import embedded
 from sml_cli.cli import app
 from sml_cli.errors import SmlError, UsageError
-from sml_cli.models import ModelSettings, make_model
+from sml_cli.models import ModelSettings, OpenAICompatibleModel, make_model
 
 pytestmark = pytest.mark.local_model
 
@@ -55,8 +55,10 @@ def test_gguf_path_errors(tmp_path: Path) -> None:
 
 def test_local_and_gguf_share_one_loaded_model() -> None:
     settings = ModelSettings(max_tokens=8)
-    local = make_model("local", settings)
-    same_file = make_model(f"gguf:{embedded.smollm2_path()}", settings)
+    local = make_model("local", settings, load_now=True)
+    same_file = make_model(f"gguf:{embedded.smollm2_path()}", settings, load_now=True)
+    assert isinstance(local, OpenAICompatibleModel)
+    assert isinstance(same_file, OpenAICompatibleModel)
     assert local.settings.api_base == same_file.settings.api_base  # one server, one model load
     assert len({s.base_url for s in embedded._servers.values()}) == len(embedded._servers)
 
@@ -111,9 +113,9 @@ def test_local_model_does_not_need_litellm() -> None:
 
     code = (
         "import asyncio, sys\n"
-        "from sml_cli.models import ModelSettings, OpenAICompatibleModel, make_model\n"
+        "from sml_cli.models import MadeOnFirstCall, ModelSettings, make_model\n"
         "m = make_model('local', ModelSettings(max_tokens=4))\n"
-        "assert isinstance(m, OpenAICompatibleModel)\n"
+        "assert isinstance(m, MadeOnFirstCall)  # loaded by its first call\n"
         "r = asyncio.run(m.respond([{'role': 'user', 'content': 'Hi'}]))\n"
         "assert r.completion_tokens and r.completion_tokens > 0\n"
         "print('litellm' in sys.modules)\n"

@@ -688,6 +688,49 @@ def test_guest_teacher_without_textual(problems_file, db):
         assert [r["content"] for r in store.db["inbox"].rows] == [HINT]
 
 
+def test_an_embedded_teacher_loads_while_the_person_reads_the_problem(
+        monkeypatch, problems_file, db):
+    """Opening a session makes no model (the window would freeze for the seconds weights
+    take to load); the session's start loads them in the background, so they are ready by
+    the time the person's first message needs the teacher."""
+    import threading
+
+    from sml_cli import embedded
+
+    loads: list[bool] = []
+
+    def get_server(path: Any, settings: Any) -> Any:
+        loads.append(threading.current_thread() is threading.main_thread())
+        time.sleep(0.1)
+        loaded = embedded._servers[path] = embedded.EmbeddedServer(
+            path, "http://127.0.0.1:9/v1", 1, 512, None)
+        return loaded
+
+    monkeypatch.setattr(embedded, "_servers", {})
+    monkeypatch.setattr(embedded, "resolve_gguf", lambda model: Path("/models/tiny.gguf"))
+    monkeypatch.setattr(embedded, "get_server", get_server)
+    started = time.perf_counter()
+    host = HostSession(ChatOptions(role="student", teacher="local",
+                                   problems=str(problems_file), problem_id="num", db=db))
+    assert loads == [] and time.perf_counter() - started < 0.1
+
+    async def main() -> None:
+        host.attach(Ear())
+        task = asyncio.create_task(host.run())
+        for _ in range(100):
+            if host.waiting == "student" and embedded._servers:
+                break
+            await asyncio.sleep(0.01)
+        assert host.waiting == "student", "the person's turn came at once"
+        assert loads == [False], "the teacher's weights loaded, off the event loop"
+        host.submit(f"Final answer: {NUM_ANSWER}")
+        await asyncio.wait_for(task, 3)
+
+    run(main())
+    host.close()
+    assert host.info.solved
+
+
 def test_a_guest_is_told_when_the_host_leaves_and_a_resume_brings_it_back(
         monkeypatch, problems_file, db):
     """The host's terminal runs the session: when it quits mid-session, the guest is told
