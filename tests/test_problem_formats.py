@@ -1757,9 +1757,16 @@ def test_rows_keyed_by_id_in_one_json_object(write_file: WriteFile) -> None:
         "train": {"0": {"question": "1 + 1?", "answer": "2"}},
         "test": {"0": {"question": "2 + 2?", "answer": "4"}}}))
     assert "fields here: 0" not in str(load_error(splits))
-    # One object that is a row itself stays one row.
+    # One object that is a row itself stays one row, on one line or pretty-printed (no JSON
+    # lines then: it was refused as "invalid JSON"); so does one row keyed by its id.
     single = write_file("single.json", json.dumps({"question": "3 + 4?", "answer": "7"}))
     assert [p.answer for p in load(single)] == ["7"]
+    pretty = write_file("pretty.json", json.dumps({"question": "3 + 4?", "answer": "7"},
+                                                  indent=2))
+    assert [p.answer for p in load(pretty)] == ["7"]
+    one_keyed = write_file("one_keyed.json", json.dumps(
+        {"q7": {"question": "3 + 4?", "answer": "7", "tags": {"level": 1}}}, indent=2))
+    assert [(p.id, p.answer) for p in load(one_keyed)] == [("q7", "7")]
 
 
 def test_mmlu_original_csv_without_a_header_and_with_letter_columns(
