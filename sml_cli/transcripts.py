@@ -120,7 +120,17 @@ STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "cl
                   "mentee", "trainee")
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",
                   "t", "coach", "mentor", "professor", "lecturer", "ta", "educator")
-SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")
+# Turns no side of the tutoring speaks: prompts, and tool calls and their results under the
+# names chat formats give them (OpenAI's `tool`/`function`, Llama's `ipython`, the ShareGPT
+# tool layout's `function_call`/`observation`).
+SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython", "function_call",
+                  "function_response", "observation", "tool_call", "tool_calls",
+                  "tool_response", "tool_result", "tool_use")
+# Where a logged reasoning model's thoughts are kept beside a turn's text (DeepSeek's and
+# vLLM's `reasoning_content`), and the content parts that hold them (Anthropic's
+# `thinking` blocks): thoughts, not what was said.
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
+_THOUGHT_PARTS = ("thinking", "redacted_thinking", "reasoning")
 class Fail(Protocol):
     """Makes the error of the row being read: its file and line named, and the options that
     would get past it (see `suggesting_options`)."""
@@ -497,14 +507,14 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
     off here (kept with the turn, in no view, never scored — as for models in evals); a turn
     that is all thought said nothing and is dropped like an empty one."""
     value = list_cell(value)
-    raw: list[tuple[str, str]] = []  # (speaker label, content)
+    raw: list[tuple[str, str, str | None]] = []  # (speaker label, content, logged thoughts)
     if isinstance(value, str):
-        raw = _split_dialogue(value, labels, fail)
+        raw = [(label, content, None) for label, content in _split_dialogue(value, labels, fail)]
     elif isinstance(value, list) and fmt.alternate:
         if not all(isinstance(item, str) for item in value):
             raise fail("--alternate: the turns must be a list of plain strings")
         other = "teacher" if fmt.alternate == "student" else "student"
-        raw = [((fmt.alternate, other)[i % 2], item) for i, item in enumerate(value)]
+        raw = [((fmt.alternate, other)[i % 2], item, None) for i, item in enumerate(value)]
         labels = {**labels, "student": "student", "teacher": "teacher"}
     elif isinstance(value, list):
         for i, item in enumerate(value, start=1):
@@ -515,7 +525,7 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
     if not raw:
         raise fail("the dialogue has no turns")
-    mapped = {label: side_of(label, labels) for label, _ in raw}
+    mapped = {label: side_of(label, labels) for label, *_ in raw}
     unknown = sorted({label for label, side in mapped.items() if side is None})
     sides = {side for side in mapped.values() if side in ("student", "teacher")}
     if len(unknown) == 1 and len(sides) == 1:
@@ -526,11 +536,11 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
                    f"--student-role {flag_value} or --teacher-role {flag_value}")
     turns: list[Said] = []
-    for label, content in raw:
+    for label, content, logged in raw:
         side = mapped[label]
         if side is None or side == "skip":
             continue
-        said, thought = split_reasoning(content)
+        said, thought = split_reasoning(content, logged)
         if said.strip():
             turns.append((side, said, thought))
     if not turns:
@@ -612,17 +622,17 @@ def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
 
 
 def _turn_item(item: Any, i: int, fail: Fail,
-               fmt: TranscriptFormat) -> tuple[str, str]:
+               fmt: TranscriptFormat) -> tuple[str, str, str | None]:
     if isinstance(item, str):
         m = _SPEAKER.match(item)
         if not m:
             raise fail(f"turn {i}: {clipped(item, 50)!r} does not start with a speaker label "
                        "('Teacher: …'); if the turns carry none and alternate, say who "
                        "speaks first with --alternate student|teacher")
-        return m.group(1).strip(), m.group(2).strip()
+        return m.group(1).strip(), m.group(2).strip(), None
     if isinstance(item, (list, tuple)) and len(item) == 2 and all(
             isinstance(x, str) for x in item):
-        return item[0].strip(), item[1]
+        return item[0].strip(), item[1], None
     if not isinstance(item, dict):
         raise fail(f"turn {i}: expected an object with a role and a content")
     role_key, content_key = fmt.speaker_keys(item)
@@ -635,21 +645,42 @@ def _turn_item(item: Any, i: int, fail: Fail,
     if not isinstance(speaker, str) or not speaker.strip():
         raise fail(f"turn {i}: no speaker ({role_key!r} is empty or not text)")
     # null content: a tool-calling message, or a turn that said nothing; dropped below.
-    content = "" if item[content_key] is None else _content_text(item[content_key])
-    if content is None:
+    parts = ("", None) if item[content_key] is None else _content_text(item[content_key])
+    if parts is None:
         raise fail(f"turn {i}: {content_key!r} must be a string (or a list of text parts)")
-    return speaker.strip(), content
+    content, thought = parts
+    logged = next((item[k] for k in REASONING_KEYS if k != content_key
+                   and isinstance(item.get(k), str) and item[k].strip()), None)
+    thoughts = "\n\n".join(t for t in (logged, thought) if t)
+    return speaker.strip(), content, thoughts or None
 
 
-def _content_text(content: Any) -> str | None:
+def _content_text(content: Any) -> tuple[str, str | None] | None:
+    """(text, thoughts) of a turn's content: a string, or a list of content parts — text
+    parts (OpenAI's {"type": "text"}, `input_text`/`output_text`, plain strings) are what was
+    said, thinking parts (Anthropic's) what was thought; images, audio, tool calls and tool
+    results are neither (a turn of nothing else said nothing, and is dropped)."""
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # OpenAI's [{"type": "text", "text": …}, …] parts
-        texts = [p["text"] for p in content
-                 if isinstance(p, dict) and isinstance(p.get("text"), str)]
-        if texts or not content:
-            return "\n".join(texts)
-    return None
+        return content, None
+    if not isinstance(content, list):
+        return None
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+        elif not isinstance(part, dict):
+            return None
+        elif part.get("type") in _THOUGHT_PARTS:
+            thought = next((part[k] for k in ("thinking", "text", "reasoning")
+                            if isinstance(part.get(k), str)), None)
+            if thought:
+                thoughts.append(thought)
+        elif isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif "type" not in part:
+            return None  # (not a content part of any chat format)
+    return "\n".join(texts), "\n\n".join(thoughts) or None
 
 
 def _split_dialogue(text: str, labels: dict[str, str],

@@ -509,7 +509,8 @@ def test_numbered_students_are_one_side_and_other_numbered_names_are_unknown(
     assert side_of("Student Teacher", labels) is None and side_of("Ms. T", labels) is None
 
 
-@pytest.mark.parametrize("skipped", ["system", "developer", "tool", "System"])
+@pytest.mark.parametrize("skipped", ["system", "developer", "tool", "System", "function_call",
+                                     "observation", "tool_response"])
 def test_system_developer_tool_turns_are_skipped(write_file: WriteFile, db: Path,
                                                  skipped: str) -> None:
     turns = [{"role": skipped, "content": "The answer is 56."},
@@ -1033,6 +1034,36 @@ def test_logged_thoughts_of_a_reasoning_tutor_are_not_what_it_said(write_file: W
     thoughts = [r[0] for r in query(db, "SELECT reasoning FROM turns WHERE reasoning IS NOT "
                                         "NULL ORDER BY seq")]
     assert thoughts == [f"It is {A}; I will not say so.", "7 times 8… 56"]
+
+
+def test_content_blocks_of_tool_using_and_thinking_models(write_file: WriteFile,
+                                                           db: Path) -> None:
+    """Chat logs of the Anthropic Messages API (and OpenAI's with images): content is a list
+    of blocks. Text blocks are what was said; a `thinking` block (or a `reasoning_content`
+    key beside the text) is what the model thought — kept as its reasoning, no telling; tool
+    calls, tool results and images are neither, and a user turn holding only a tool result
+    is no student turn. (Such turns were refused: "'content' must be a string".)"""
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Is it 54?"},
+                                     {"type": "image_url", "image_url": {"url": "data:,"}}]},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": f"It is {A}; I must not say so.", "signature": "x"},
+            {"type": "text", "text": HINT},
+            {"type": "tool_use", "id": "t1", "name": "calc", "input": {"expr": "7*8"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                      "content": A}]},
+        {"role": "assistant", "content": "Count the groups.",
+         "reasoning_content": f"Still {A}."},
+        {"role": "user", "content": [{"type": "input_text", "text": SOLVE}]}]
+    path = write_file("t.jsonl", jsonl([small_row(turns, "messages")]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert s["success_at_turn"] == [0.0, 1.0]  # the tool result was no student turn
+    assert texts(db, "student") == ["Is it 54?", SOLVE]
+    assert texts(db, "teacher") == [HINT, "Count the groups."]
+    thoughts = [r[0] for r in query(db, "SELECT reasoning FROM turns WHERE reasoning IS NOT "
+                                        "NULL ORDER BY seq")]
+    assert thoughts == [f"It is {A}; I must not say so.", f"Still {A}."]
 
 
 def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
