@@ -112,7 +112,8 @@ class Transcript:
 # generic chat labels read as a tutoring app logs them: the person is the student (`user`,
 # `human`), the model is the tutor (`assistant`, `gpt`).
 TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog",
-               "conversation_history", "dialogue_history", "transcript", "utterances")
+               "conversation_history", "dialogue_history", "transcript", "utterances",
+               "chat_messages", "mapping")
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
@@ -333,7 +334,10 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                 if likely else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})",
                    (("--turns-field", likely),) if likely and not one_turn else ())
-    turns, moves = _teacher_moves(_parse_turns(lookup(row, turns_key), labels, fail, fmt))
+    value = lookup(row, turns_key)
+    if _is_message_tree(value):
+        value = _tree_branch(value, row.get("current_node"))
+    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
             raise fail("--question-from-first-turn: the dialogue needs its opening turn (the "
@@ -357,6 +361,53 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if moves:
         extra["teacher_moves"] = moves
     return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+
+
+def _is_message_tree(value: Any) -> bool:
+    """ChatGPT's data export keeps a conversation as a tree of message nodes (`mapping`: id →
+    {message, parent, children}), since an edited or regenerated message starts a branch."""
+    return (isinstance(value, dict) and bool(value)
+            and all(isinstance(v, dict) and "children" in v and "message" in v
+                    for v in value.values()))
+
+
+def _tree_branch(tree: dict[str, Any], current: Any) -> list[dict[str, Any]]:
+    """The messages of a message tree along the branch that was shown last — the one ending
+    at the export's `current_node`, else the latest child at every step — as turn objects.
+    Only text is something said: tool calls (a message to a `recipient` other than all),
+    tool output, hidden context and thoughts are not."""
+    if current in tree:
+        branch: list[Any] = []
+        node: Any = current
+        while node in tree and node not in branch:
+            branch.append(node)
+            node = tree[node].get("parent")
+        branch.reverse()
+    else:
+        node = next((k for k, v in tree.items() if v.get("parent") not in tree), None)
+        branch = []
+        while node in tree and node not in branch:
+            branch.append(node)
+            children = [c for c in tree[node].get("children") or [] if c in tree]
+            node = children[-1] if children else None
+    turns = []
+    for key in branch:
+        message = tree[key].get("message")
+        if not isinstance(message, dict):
+            continue
+        author = message.get("author")
+        role = author.get("role") if isinstance(author, dict) else author
+        content = message.get("content")
+        meta = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
+        if (not isinstance(role, str) or message.get("recipient", "all") != "all"
+                or meta.get("is_visually_hidden_from_conversation")):
+            continue
+        if isinstance(content, dict):
+            if content.get("content_type") not in ("text", "multimodal_text"):
+                continue
+            content = [p for p in content.get("parts") or [] if isinstance(p, str)]
+        turns.append({"role": role, "content": content})
+    return turns
 
 
 def _turns_like(row: dict[str, Any], fmt: TranscriptFormat) -> str | None:

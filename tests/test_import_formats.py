@@ -1066,6 +1066,49 @@ def test_content_blocks_of_tool_using_and_thinking_models(write_file: WriteFile,
     assert thoughts == [f"It is {A}; I must not say so.", f"Still {A}."]
 
 
+def chatgpt_node(key: str, parent: str | None, children: list[str], role: str | None,
+                 content: Any = None, **message: Any) -> dict[str, Any]:
+    text = {"content_type": "text", "parts": [content]} if isinstance(content, str) else content
+    return {key: {"id": key, "parent": parent, "children": children,
+                  "message": None if role is None else
+                  {"id": key, "author": {"role": role, "name": None, "metadata": {}},
+                   "content": text, "metadata": {}, **message}}}
+
+
+def test_chatgpt_export_message_tree(write_file: WriteFile, db: Path) -> None:
+    """ChatGPT's data export (conversations.json) keeps each chat as a tree under `mapping`:
+    a regenerated reply is a sibling branch. The branch ending at `current_node` is the
+    dialogue (or, without one, the latest child at each step); tool calls (a `recipient`
+    other than all), tool output and hidden system messages are no turns."""
+    tree: dict[str, Any] = {
+        **chatgpt_node("root", None, ["sys"], None),
+        **chatgpt_node("sys", "root", ["u1"], "system", "",
+                       metadata={"is_visually_hidden_from_conversation": True}),
+        **chatgpt_node("u1", "sys", ["old", "call"], "user", "Is it 54?"),
+        **chatgpt_node("old", "u1", [], "assistant", f"No, it is {A}."),  # regenerated away
+        **chatgpt_node("call", "u1", ["out"], "assistant",
+                       {"content_type": "code", "text": "7*8"}, recipient="python"),
+        **chatgpt_node("out", "call", ["a1"], "tool",
+                       {"content_type": "execution_output", "text": A}),
+        **chatgpt_node("a1", "out", ["u2"], "assistant", HINT, recipient="all"),
+        **chatgpt_node("u2", "a1", [], "user",
+                       {"content_type": "multimodal_text",
+                        "parts": [{"content_type": "image_asset_pointer"}, SOLVE]}),
+    }
+    chat = {"title": "7 times 8", "mapping": tree, "current_node": "u2", "id": "c1",
+            "question": Q, "answer": A}
+    path = write_file("conversations.json", json.dumps([chat], indent=1))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert texts(db, "student") == ["Is it 54?", SOLVE]
+    assert texts(db, "teacher") == [HINT]
+    # Without current_node, the latest branch is the same one here.
+    del chat["current_node"]
+    path = write_file("conversations.json", json.dumps([chat]))
+    s = only(import_ok(path, db, "--match", "mention", "--run-id", "again"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+
+
 def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
     folder = tmp_path / "mathdial"
     folder.mkdir()
