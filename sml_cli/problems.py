@@ -33,6 +33,7 @@ from sml_cli.datafiles import (
 from sml_cli.errors import ProblemFileError, UsageError
 from sml_cli.mapping import (
     _MISSING,
+    ANSWER_IS,
     FieldMap,
     Remedy,
     RowSelector,
@@ -158,6 +159,7 @@ def _letters() -> Iterator[str]:
 ANSWER_PATTERN_PRESETS: dict[str, str] = {
     "boxed": "the last \\boxed{…} (MATH)",
     "gsm8k": "the text after '####' (GSM8K)",
+    "answer-is": "the text after the last 'The answer is' (MetaMathQA, MMLU-Pro's CoT)",
     "last-line": "the last non-empty line (MathDial's ground_truth)",
     "last-number": "the last number in the text",
 }
@@ -356,6 +358,16 @@ def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
 _GSM8K_ANSWER = re.compile(r"####\s*([^\n]*\S)")
 
 
+def _after_answer_is(text: str) -> str | None:
+    matches = ANSWER_IS.findall(text)
+    if not matches:
+        return None
+    answer = matches[-1].strip()
+    answer = extract_boxed(answer) or answer
+    answer = re.sub(r"(?<=[^.])\.$", "", answer).strip()
+    return answer.strip("$").strip() or None
+
+
 def extract_with_pattern(
     text: str, pattern: str, compiled: re.Pattern[str] | None
 ) -> str | None:
@@ -365,9 +377,13 @@ def extract_with_pattern(
     if pattern == "gsm8k":
         matches = _GSM8K_ANSWER.findall(text)
         return matches[-1].strip() if matches else None
+    if pattern == "answer-is":
+        return _after_answer_is(text)
     if pattern == "last-line":
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        # (a GSM8K-style "#### 72" last line is its answer, 72)
+        # (a GSM8K-style "#### 72" last line is its answer, 72; so is "The answer is: 72")
+        if lines and ANSWER_IS.match(lines[-1]):
+            return _after_answer_is(lines[-1])
         return re.sub(r"^####\s*", "", lines[-1]) or None if lines else None
     if pattern == "last-number":
         from sml_cli.numbers import find_numbers
@@ -559,7 +575,10 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
         flag = shell_options((("--answer-pattern", fields.answer_pattern),))
         return (f"{flag} extracted an answer of {len(lines)} lines, which no one-line attempt "
                 "can match: make its group capture the final answer only")
-    if re.search(r"^\s*####", answer, re.MULTILINE):
+    # (MetaMathQA's GSM8K rows end "#### 10\nThe answer is: 10"; its MATH rows have no ####)
+    if ANSWER_IS.search(answer):
+        fix = "--answer-pattern answer-is (the text after the last 'The answer is')"
+    elif re.search(r"^\s*####", answer, re.MULTILINE):
         fix = "--answer-pattern gsm8k (the text after ####)"
     elif "\\boxed" in answer:
         fix = "--answer-pattern boxed (the last \\boxed{…})"

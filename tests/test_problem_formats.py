@@ -440,6 +440,9 @@ def test_gsm8k_preset_without_hashes_names_the_line(write_file: WriteFile) -> No
     ("48/2 = <<48/2=24>>24 in May.\n48+24 = <<48+24=72>>72 in all.\n#### 72", "gsm8k"),
     ("Half of 48 is 24.\nSo $\\boxed{72}$.", "boxed"),
     ("First 24.\nThen, in all:\n72", "last-line"),
+    # MetaMathQA: every response ends "The answer is: X" (its GSM8K rows after "#### X" too)
+    ("Half of 48 is 24.\n48 + 24 = 72.\nThe answer is: 72", "answer-is"),
+    ("48/2 = 24 in May.\n#### 72\nThe answer is: 72", "answer-is"),
 ])
 def test_a_worked_solution_as_the_answer_is_refused_with_the_pattern_that_fixes_it(
         write_file: WriteFile, answer: str, fix: str) -> None:
@@ -450,7 +453,7 @@ def test_a_worked_solution_as_the_answer_is_refused_with_the_pattern_that_fixes_
                                             "answer": "72"},
                                            {"question": "Clips sold?", "answer": answer}))
     error = load_error(path)
-    assert_at_line(error, path, 2, "3 lines" if answer.count("\n") == 2 else "2 lines",
+    assert_at_line(error, path, 2, f"{answer.count(chr(10)) + 1} lines",
                    f"--answer-pattern {fix}")
     alone = write_file("one.jsonl", jsonl({"question": "Clips sold?", "answer": answer}))
     (p,) = load(alone, pattern=fix)
@@ -497,6 +500,39 @@ def test_last_number_preset_without_a_number_names_the_line(write_file: WriteFil
         jsonl({"question": "a", "answer": "it is 3"}, {"question": "b", "answer": "none here"}),
     )
     assert_at_line(load_error(path, pattern="last-number"), path, 2, "--answer-pattern")
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("So the distance is $\\sqrt{5}$.\nThe answer is: \\sqrt{5}", "\\sqrt{5}"),
+    ("Each share is 12.5.\nThe answer is 12.5.", "12.5"),
+    ("Thus x = 3.\nThe final answer is $\\boxed{3}$. I hope it is correct.", "3"),
+    ("A: Let's think step by step. Only B fits. The answer is (B).", "(B)"),
+    ("The answer is 2. Checking: 2 + 2 = 4.\nSo the answer is: 4", "4"),
+])
+def test_answer_is_preset(write_file: WriteFile, text: str, answer: str) -> None:
+    """Chain-of-thought sets (MetaMathQA's `response`, MMLU-Pro's CoT, Minerva-style
+    "The final answer is $X$. I hope it is correct.") end with the answer after "The answer
+    is"; `last-number` would take 5 from \\sqrt{5}, and `last-line` the whole sentence."""
+    path = write_file("p.jsonl", jsonl({"question": "q", "answer": text}))
+    (p,) = load(path, pattern="answer-is")
+    assert p.answer == answer and p.solution == text.strip()
+    last = text.split("\n")[-1]
+    if last.startswith("The "):  # a last line that is "The answer is X": X, for last-line too
+        (p,) = load(write_file("one.jsonl", jsonl({"question": "q", "answer": f"…\n{last}"})),
+                    pattern="last-line")
+        assert p.answer == answer
+
+
+def test_a_response_column_ending_with_the_answer_is_suggested_with_its_pattern(
+        write_file: WriteFile) -> None:
+    path = write_file("metamath.jsonl", jsonl(
+        {"query": "Half of 48, plus 48?", "type": "GSM_AnsAug",
+         "response": "Half of 48 is 24.\n48 + 24 = 72.\nThe answer is: 72"}))
+    error = load_error(path)
+    assert "--question-field query --answer-field response --answer-pattern answer-is" in str(
+        error), str(error)
+    (p,) = load(path, question="query", answer="response", pattern="answer-is")
+    assert (p.answer, p.verifier) == ("72", "numeric")
 
 
 def test_last_line_preset(write_file: WriteFile) -> None:
