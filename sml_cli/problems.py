@@ -905,7 +905,19 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
         return None
     text = answer.strip().strip("()").strip()
     for key in row:
-        if not isinstance(key, str) or key.casefold() not in OPTION_COLUMN_GUESSES:
+        if not isinstance(key, str):
+            continue
+        if key.casefold() == "answers":
+            # ReClor's options are its `answers`, its `label` an index into them; elsewhere
+            # `answers` lists accepted answers, among which the answer itself is.
+            values = list_cell(row[key])
+            if (isinstance(values, list) and len(values) >= 2
+                    and all(isinstance(v, str) for v in values)
+                    and _names_an_option(text, len(values))
+                    and not _is_option_text(text, values)):
+                return key
+            continue
+        if key.casefold() not in OPTION_COLUMN_GUESSES:
             continue
         layout = _option_layout(list_cell(row[key]))
         if layout is None:

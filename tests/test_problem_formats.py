@@ -709,6 +709,26 @@ def test_mathqa_options_in_one_string(write_file: WriteFile) -> None:
     assert_at_line(error, path, 1, "--field choices=options", row="item 1")
 
 
+def test_reclor_options_under_answers_are_not_left_unmapped(write_file: WriteFile) -> None:
+    """ReClor keeps its four options in `answers` and the right one's index in `label`.
+    `--answer-field label` alone loaded as a numeric problem whose answer is "1" (a student
+    naming option B was wrong): the index into `answers` is pointed at, as for `options`.
+    An `answers` list of accepted answers (the answer among them) is no such column."""
+    path = write_file("reclor_val.json", json.dumps([
+        {"context": "All swans seen so far are white.", "question": "Which is supported?",
+         "answers": ["All swans are white.", "Some swans seen were white.", "No swan is black.",
+                     "Swans are birds."], "label": 1, "id_string": "val_0"}], indent=1))
+    error = load_error(path, answer="label")
+    assert_at_line(error, path, 2, "--field choices=answers")
+    assert "all together, its first rows load with: --answer-field label --field " \
+        "choices=answers" in str(load_error(path)), str(load_error(path))
+    (p,) = load(path, answer="label", columns={"choices": "answers"})
+    assert (p.verifier, p.answer) == ("choice", "B") and correct(p, "B")
+    aliases = write_file("nq.jsonl", jsonl({"question": "How many legs has a spider?",
+                                            "answer": "8", "answers": ["8", "eight"]}))
+    assert [p.answer for p in load(aliases)] == ["8"]
+
+
 @pytest.mark.parametrize("text", [
     "A list of things, but b) is not a labelled option",  # first label not at the start
     "a) one c) three",  # letters out of order
