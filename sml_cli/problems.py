@@ -1076,6 +1076,18 @@ _LATEX_HINT = re.compile(
 
 # "x = 5": an equation solved for one variable, which `math` equates with "5".
 _SOLVED_FOR = re.compile(r"\s*[A-Za-z]\s*=\s*-?[\d.,/]+\s*")
+# An equation or inequality between symbols (Omni-MATH's and OlympiadBench's "f(x) = x",
+# "x > 3", "a=2, b=3", "n = 1, 2"): maths, unless words make it a sentence.
+_RELATION = re.compile(r"=|<|>|≤|≥|≠|\\[lg]eq?\b|\\neq\b")
+_FUNCTION_NAMES = {"sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "max", "min", "gcd",
+                   "lcm", "mod", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh"}
+
+
+def _is_relation(answer: str) -> bool:
+    if not _RELATION.search(answer):
+        return False
+    words = re.findall(r"[A-Za-z]{3,}", re.sub(r"\\[A-Za-z]+", " ", answer))
+    return all(w.casefold() in _FUNCTION_NAMES for w in words)
 
 
 def _auto_verifier(
@@ -1093,7 +1105,7 @@ def _auto_verifier(
     if all(parse_number(a) is not None for a in answers):
         return "numeric"
     if all(_LATEX_HINT.search(a) or re.fullmatch(r"[\d\s+\-*/().,\[\]]+", a)
-           or _SOLVED_FOR.fullmatch(a) for a in answers):
+           or _SOLVED_FOR.fullmatch(a) or _is_relation(a) for a in answers):
         return "math"
     return "exact"
 

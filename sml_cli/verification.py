@@ -322,6 +322,9 @@ def _vectors_equal(reference: str, attempt: str) -> bool | None:
         math_equal(r, g) for r, g in zip(ref_entries, got_entries, strict=True))
 
 
+_SPACE_AFTER_OPERATOR = re.compile(r"([+\-*/=<>,(])\s+")
+
+
 def math_equal(reference: str, attempt: str) -> bool:
     """Symbolic equivalence via math-verify (`\\frac{1}{2}` = `0.5` = `1/2`, `2\\sqrt{2}` =
     `\\sqrt{8}`), with plain numeric and text equality first."""
@@ -341,7 +344,9 @@ def math_equal(reference: str, attempt: str) -> bool:
     from math_verify import parse, verify
 
     def as_latex(s: str) -> str:
-        s = plain_math_to_latex(s)
+        # (math-verify reads a letter after a space at the end as a unit and drops it: "x^2 +
+        # c" would be "x^2 +"; after an operator, the space is no part of the maths anyway)
+        s = _SPACE_AFTER_OPERATOR.sub(r"\1", plain_math_to_latex(s))
         return s if s.startswith("$") or s.startswith("\\(") or s.startswith("\\[") else f"${s}$"
 
     # math-verify's timeouts use SIGALRM, which only works on the main thread; elsewhere (TUI

@@ -1926,6 +1926,25 @@ def test_problems_show_json_is_a_converted_copy_that_loads_as_the_same_problems(
             assert secret in problem.public_question() or secret not in shown
 
 
+@pytest.mark.parametrize(("answer", "right", "wrong"), [
+    ("f(x) = x", "f(x)=x", "f(x) = 2x"),
+    ("x > 3", "(3, \\infty)", "x \\ge 3"),
+    ("a=2, b=3", "b = 3, a = 2", "a=3, b=2"),
+    ("n = 1, 2", "n=1,2", "n = 1, 3"),
+])
+def test_an_equation_or_inequality_answer_is_checked_as_maths(
+        write_file: WriteFile, answer: str, right: str, wrong: str) -> None:
+    """Omni-MATH and OlympiadBench answer with relations ("f(x) = x", "x > 3"): `auto` picked
+    `exact`, under which "f(x)=x" (no spaces) or an equivalent interval was wrong."""
+    path = write_file("omni.jsonl", jsonl({"problem": "Find it.", "answer": answer,
+                                           "difficulty": 6.5}))
+    (p,) = load(path, question="problem")
+    assert p.verifier == "math"
+    assert correct(p, right) and not correct(p, wrong)
+    words = write_file("words.jsonl", jsonl({"question": "Q?", "answer": "Heat = energy"}))
+    assert [q.verifier for q in load(words)] == ["exact"]  # words make it no equation
+
+
 def test_olympiadbench_answers_typeset_as_maths_and_solution_paragraphs(
         write_file: WriteFile) -> None:
     """OlympiadBench: final_answer is a list holding "$x=3$"; solutions are a list of

@@ -388,6 +388,11 @@ def test_normalize_text() -> None:
         (r"\begin{bmatrix} -\frac{1}{2} & 3 \end{bmatrix}", "(-1/2, 3)"),
         ("(1, -2)", r"$\begin{pmatrix} 1 \\ -2 \end{pmatrix}$"),
         (r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", r"\begin{pmatrix}1\\2\end{pmatrix}"),
+        # a last term that is one letter after a space (math-verify took it for a unit and
+        # dropped it: "x^2 + c" was read as "x^2 +", so nothing met it)
+        ("f(x) = x^2 + c", "f(x)=x^2+c"),
+        ("f(x) = x^2 + c", "f(x) = c + x^2"),
+        ("x + m", "m+x"),
     ],
 )
 def test_math_passes(reference: str, attempt: str) -> None:
