@@ -778,7 +778,15 @@ def _build_problem(
         except (SyntaxError, ValueError) as exc:
             lineno = getattr(exc, "lineno", None)
             where = f" (line {lineno} of the tests)" if lineno else ""
-            raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}") from None
+            # (MultiPL-E translates HumanEval into other languages, naming each in a column)
+            language = next((cell_text(v) for k, v in row.items() if isinstance(k, str)
+                             and k.casefold() in ("language", "lang", "programming_language")),
+                            None)
+            other = (f"; the row's language is {language!r}, and the python verifier runs "
+                     "Python tests only" if language and language.strip().casefold()
+                     not in ("python", "py", "python3") else "")
+            raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}"
+                       f"{other}") from None
     if verifier != "python" and answer is None:
         raise fail(f"verifier {verifier!r} needs an answer")
     if verifier not in ("python", "regex", "choice"):
