@@ -113,7 +113,7 @@ class Transcript:
 # `human`), the model is the tutor (`assistant`, `gpt`).
 TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog",
                "conversation_history", "dialogue_history", "transcript", "utterances",
-               "chat_messages", "mapping")
+               "chat_messages", "mapping", "dialogues")
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
@@ -219,9 +219,14 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
 
 def _with_options(fmt: TranscriptFormat, remedy: Remedy) -> TranscriptFormat:
     turns = [value for flag, value in remedy if flag == "--turns-field"]
+    roles = {side: tuple(value for flag, value in remedy if flag == f"--{side}-role")
+             for side in ROLES}
     return dataclasses.replace(
         fmt, turns_field=turns[-1] if turns else fmt.turns_field,
-        fields=with_options(fmt.fields, tuple(o for o in remedy if o[0] != "--turns-field")))
+        student_roles=fmt.student_roles + roles["student"],
+        teacher_roles=fmt.teacher_roles + roles["teacher"],
+        fields=with_options(fmt.fields, tuple(o for o in remedy if o[0] not in (
+            "--turns-field", "--student-role", "--teacher-role"))))
 
 
 def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
@@ -253,7 +258,7 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
         for line, row in rows:
-            out.append(_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + 1))
+            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + 1))
             if probe_rows is not None and len(out) >= probe_rows:
                 return out
     if selector is not None:
@@ -314,9 +319,11 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                pattern: re.Pattern[str] | None, labels: dict[str, str],
-               position: int) -> Transcript:
-    """One dialogue; `position`: its place among the file's dialogues, which names its
-    problem when the row gives no id (as a problem set's rows are named)."""
+               position: int) -> list[Transcript]:
+    """The row's dialogue — or dialogues, when its turns field holds several by id, as
+    SocraTeach keeps every dialogue about one problem; `position`: its place among the
+    file's dialogues, which names its problem when the row gives no id (as a problem set's
+    rows are named)."""
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
@@ -337,6 +344,21 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     value = lookup(row, turns_key)
     if _is_message_tree(value):
         value = _tree_branch(value, row.get("current_node"))
+    value = list_cell(value)
+    if (isinstance(value, dict) and value
+            and all(isinstance(list_cell(v), list) for v in value.values())):
+        return [_dialogue(row, list_cell(dialogue), line, path, fmt, pattern, labels, position,
+                          turns_key, {"dialogue_id": key})
+                for key, dialogue in value.items()]
+    return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {})]
+
+
+def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: TranscriptFormat,
+              pattern: re.Pattern[str] | None, labels: dict[str, str], position: int,
+              turns_key: str, extra_meta: dict[str, Any]) -> Transcript:
+    def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
+        return ProblemFileError(str(path), message, line, remedy=remedy)
+
     turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
@@ -360,7 +382,7 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         raise fail("'meta' must be an object")
     if moves:
         extra["teacher_moves"] = moves
-    return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+    return Transcript(line, problem, turns, condition.strip(), {**extra, **extra_meta, **meta})
 
 
 def _is_message_tree(value: Any) -> bool:
@@ -559,6 +581,7 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
     that is all thought said nothing and is dropped like an empty one."""
     value = list_cell(value)
     raw: list[tuple[str, str, str | None]] = []  # (speaker label, content, logged thoughts)
+    rounds = False  # some turn objects held an exchange: several speakers' texts
     if isinstance(value, str):
         raw = [(label, content, None) for label, content in _split_dialogue(value, labels, fail)]
     elif isinstance(value, list) and fmt.alternate:
@@ -571,7 +594,12 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
         for i, item in enumerate(value, start=1):
             if isinstance(item, str) and not item.strip():
                 continue  # a blank line between turns
-            raw.append(_turn_item(item, i, fail, fmt))
+            exchange = _exchange(item, labels, fmt)
+            if exchange:
+                raw.extend((label, text, None) for label, text in exchange)
+                rounds = True
+            else:
+                raw.append(_turn_item(item, i, fail, fmt))
     else:
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
     if not raw:
@@ -586,6 +614,15 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
         flag_value = shlex.quote(unknown[0])
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
                    f"--student-role {flag_value} or --teacher-role {flag_value}")
+    skipped = sorted({label for label, side in mapped.items() if side == "skip"})
+    if rounds and skipped and len(sides) == 1:
+        # SocraTeach's rounds are {"system": the tutor's words, "user": the student's}.
+        missing = "teacher" if "student" in sides else "student"
+        flag = f"--{missing}-role {shlex.quote(skipped[0])}"
+        raise fail(f"the turns hold each exchange in one object, and only the {sides.pop()}'s "
+                   f"side is labelled: {skipped[0]!r} turns are skipped as prompts; if "
+                   f"{skipped[0]!r} is the {missing} here, say so with {flag}",
+                   ((f"--{missing}-role", skipped[0]),))
     turns: list[Said] = []
     for label, content, logged in raw:
         side = mapped[label]
@@ -670,6 +707,19 @@ def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
         if len(same) == 1:
             return same[0]
     return None
+
+
+def _exchange(item: Any, labels: dict[str, str],
+              fmt: TranscriptFormat) -> list[tuple[str, str]] | None:
+    """An object that holds an exchange rather than one turn — each speaker's text under its
+    label, {"system": "What do we know?", "user": "Tom has 3."} (SocraTeach) — as (label,
+    text) in the object's order; None for a turn object (one with a text column)."""
+    if not isinstance(item, dict) or fmt.speaker_keys(item)[1] is not None:
+        return None
+    said = [(k, v) for k, v in item.items() if isinstance(k, str) and isinstance(v, str)
+            and (k.strip().casefold() in labels
+                 or _NUMBERED.sub("", k.strip().casefold()) in labels)]
+    return said or None
 
 
 def _turn_item(item: Any, i: int, fail: Fail,

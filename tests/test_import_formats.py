@@ -1289,6 +1289,37 @@ def test_cima_shaped_dialogues_keyed_by_id(write_file: WriteFile, db: Path) -> N
     assert ids == {"0", "1"}
 
 
+def test_socrateach_shaped_exchanges_and_several_dialogues_per_problem(
+        write_file: WriteFile, db: Path) -> None:
+    """SocraTeach_multi.json: one object keyed by problem; each holds its question, answer,
+    analysis and `dialogues`, several by id, each a list of exchanges {"system": the tutor's
+    words, "user": the student's reply, "user_type": …}. Every dialogue is a session; a label
+    key is a speaker, other keys (user_type) are not; `system`, skipped as a prompt, is named
+    in the error as the side that is missing."""
+    path = write_file("SocraTeach_multi.json", json.dumps({
+        Q: {"question": Q, "analysis": "7 groups of 8 make 56.", "answer": A,
+            "steps": ["How many groups?"],
+            "dialogues": {
+                "0_0_0": [{"system": HINT, "user": "Is it 54?", "user_type": "careless"},
+                          {"system": "Count again.", "user": SOLVE},
+                          {"system": "Well done! (END)"}],
+                "0_0_1": [{"system": HINT, "user": "I don't know."},
+                          {"system": f"It is {A}. (END)"}]}}}, indent=1))
+    refused = import_fails(path, db)
+    assert "SocraTeach_multi.json:2:" in refused and "--teacher-role system" in refused
+    s = only(import_ok(path, db, "--teacher-role", "system", "--match", "mention",
+                       "--field", "solution=analysis"))
+    # 0_0_0: wrong at 1, solved at 2; 0_0_1: never solved, and the tutor told the answer.
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 0.5]
+    assert s["leak_rate"] == 0.5
+    assert texts(db, "student") == ["Is it 54?", SOLVE, "I don't know."]
+    assert texts(db, "teacher") == [HINT, "Count again.", "Well done! (END)", HINT,
+                                    f"It is {A}. (END)"]
+    ids = [json.loads(r[0])["dialogue_id"] for r in query(db, "SELECT meta FROM sessions "
+                                                              "ORDER BY rowid")]
+    assert ids == ["0_0_0", "0_0_1"]
+
+
 def test_dialogues_without_ids_are_named_by_their_place_in_the_file(
         write_file: WriteFile, db: Path) -> None:
     """As rows of a problem set are: the 1st, 2nd… dialogue, whatever line it starts on (a
