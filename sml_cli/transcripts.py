@@ -332,10 +332,13 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if turns_key is None or not has_column(row, turns_key):
         named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
             "no turns (looked for " + ", ".join(TURN_FIELDS) + ")"
-        one_turn = None not in fmt.speaker_keys(row)
+        speaker, text = fmt.speaker_keys(row)
+        one_turn = speaker is not None and (text is not None or _flag_side(speaker) is not None)
         likely = None if fmt.turns_field else _turns_like(row, fmt)
         hint = ("rows that are single turns are grouped into dialogues with --group-by "
                 "COLUMN, or with --dialogue-per-file when each file holds one dialogue"
+                + ("" if text is not None else f" (the speaker is in {speaker!r}; name the "
+                   "text column with --text-field)")
                 if one_turn else
                 f"is it {likely!r}? name it with --turns-field {shlex.quote(likely)}"
                 if likely else "name it with --turns-field")

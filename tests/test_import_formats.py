@@ -1238,6 +1238,10 @@ def test_a_yes_no_speaker_column_names_the_side(tmp_path: Path, db: Path) -> Non
          "QuestionText": "What is 3/4 + 1/8?", "CorrectAnswer": "7/8"},
     ]
     path = write_csv(tmp_path / "eedi.csv", rows)
+    # With no flags, the rows are recognised as single turns by their IsTutor column (not
+    # only "name it with --turns-field"), and the text column is asked for.
+    refused = import_fails(path, db)
+    assert "--group-by COLUMN" in refused and "'IsTutor'" in refused and "--text-field" in refused
     flags = ("--group-by", "InterventionId", "--text-field", "MessageString",
              "--question-field", "QuestionText", "--answer-field", "CorrectAnswer",
              "--match", "mention")
