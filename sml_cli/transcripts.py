@@ -423,9 +423,9 @@ def _tree_branch(tree: dict[str, Any], current: Any) -> list[dict[str, Any]]:
         author = message.get("author")
         role = author.get("role") if isinstance(author, dict) else author
         content = message.get("content")
-        meta = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
-        if (not isinstance(role, str) or message.get("recipient", "all") != "all"
-                or meta.get("is_visually_hidden_from_conversation")):
+        meta = message.get("metadata")
+        hidden = isinstance(meta, dict) and meta.get("is_visually_hidden_from_conversation")
+        if not isinstance(role, str) or message.get("recipient", "all") != "all" or hidden:
             continue
         if isinstance(content, dict):
             if content.get("content_type") not in ("text", "multimodal_text"):
