@@ -103,7 +103,7 @@ AnswerPattern = Annotated[
         "--answer-pattern",
         help="Regex whose first group extracts the final answer from the answer column "
         "(the full text becomes the private solution), or a preset: boxed (last \\boxed{…}), "
-        "gsm8k (after ####), last-line, last-number.",
+        "gsm8k (after ####), answer-is (after 'The answer is'), last-line, last-number.",
     ),
 ]
 FieldOption = Annotated[

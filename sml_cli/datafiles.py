@@ -222,6 +222,10 @@ def _read_json_object(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if keyed is not None:
             yield from keyed
             return
+        # One object that is no wrapper and no rows keyed by id is one row, however it is
+        # laid out (pretty-printed over many lines, it is no JSON lines).
+        yield 1, _json_row(whole, path, 1)
+        return
     yield from _read_jsonl(path)
 
 
@@ -243,15 +247,15 @@ def _records_by_key(text: str, whole: dict[str, Any], path: Path
     wrapper key (CIMA's {"prepDataset": {…}}), or None. Each row's key becomes its `id`
     unless it has one; its line is where the key is written."""
 
-    def keyed(value: Any, least: int) -> bool:
+    def keyed(value: Any) -> bool:
         # (Rows hold some plain value: {"train": {"0": {…}}, "test": {…}} is splits of rows.)
-        return (isinstance(value, dict) and len(value) >= least
+        return (isinstance(value, dict) and bool(value)
                 and all(isinstance(v, dict) and v for v in value.values())
                 and any(not isinstance(x, dict) for v in value.values() for x in v.values()))
 
-    if len(whole) == 1 and keyed(next(iter(whole.values())), 1):
+    if len(whole) == 1 and keyed(next(iter(whole.values()))):
         records = next(iter(whole.values()))
-    elif keyed(whole, 2):
+    elif keyed(whole):  # (one row keyed by its id is still keyed: a file of one problem)
         records = whole
     else:
         return None

@@ -41,7 +41,13 @@ ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
     "correct", "canonical_solution", "gold", "correct_answer", "Correct Answer", "answers",
     "targets", "ground_truth_solution", "reference_answer", "gold_answer", "answers_spans",
     "cop", "correct_option", "correct_choice", "answer_idx", "answer_index", "answer_key",
-    "expected_answer", "gold_label", "answer_letter", "answer_label", "answer_choice")
+    "expected_answer", "gold_label", "answer_letter", "answer_label", "answer_choice",
+    "response")
+
+# "The answer is: 18", "The final answer is $\boxed{5}$.", "the answer is (B)": the rest of
+# its line is the answer (chain-of-thought sets end their solutions so: MetaMathQA, MMLU-Pro).
+ANSWER_IS = re.compile(r"\bthe\s+(?:final\s+|correct\s+)?answer\s+is\s*:?[ \t]*([^\n]*\S)",
+                       re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -419,10 +425,12 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
                 guess, value = f"{guess}.{inner}", value[inner]
             remedy: Remedy = ((flag, guess),)
             if flag == "--answer-field" and isinstance(value, str):
-                if "\\boxed" in value:
-                    remedy += (("--answer-pattern", "boxed"),)
+                if ANSWER_IS.search(value) and "\n" in value.strip():
+                    remedy += (("--answer-pattern", "answer-is"),)
                 elif "####" in value:
                     remedy += (("--answer-pattern", "gsm8k"),)
+                elif "\\boxed" in value:
+                    remedy += (("--answer-pattern", "boxed"),)
             return remedy
     return ()
 

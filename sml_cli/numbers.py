@@ -492,6 +492,16 @@ def _decimals(m: NumberMatch) -> int | None:
     return len(found.group(1)) if found else None
 
 
+# A decimal with this many places is a computed value printed whole (GSM-Hard's targets,
+# Python's 0.3333333333333333), not a rounding anyone chose: like a fraction, it stands for
+# an exact value that a decimal rounded to 2 or more places may state.
+_MACHINE_PLACES = 10
+
+
+def _stands_exact(m: NumberMatch) -> bool:
+    return m.is_fraction or (_decimals(m) or 0) >= _MACHINE_PLACES
+
+
 def _readings(m: NumberMatch, percent_other_side: bool) -> list[tuple[Fraction, int | None]]:
     """The values `m` may stand for, each with its decimal places: "50%" is 50 or, when the
     other side has no percent sign, 0.5 (two more decimal places: "33.33%" ≈ 0.3333)."""
@@ -510,7 +520,8 @@ def _round_significant(value: Fraction, digits: int) -> Fraction:
 
 def numbers_equal(a: NumberMatch, b: NumberMatch) -> bool:
     """Equal values, allowing for a percent sign on one side ("50%" vs "50" or "0.5") and for
-    a rounded decimal standing for a fraction ("0.33" or "0.333" for "1/3", not "0.3").
+    a rounded decimal standing for a fraction ("0.33" or "0.333" for "1/3", not "0.3") or
+    for a float printed whole ("18.33" for GSM-Hard's 18.333333333333332).
     `b` is the reference: one in scientific notation to 3 or more significant digits
     ("6.02e23") is met by any value that rounds to it ("6.0221 × 10^23")."""
     if (b.significant is not None and b.significant >= 3 and a.value
@@ -521,10 +532,11 @@ def numbers_equal(a: NumberMatch, b: NumberMatch) -> bool:
         for vb, db in _readings(b, a.percent):
             if va == vb or abs(va - vb) <= Fraction(1, 10**9) * max(Fraction(1), abs(vb)):
                 return True
-            # A decimal written to d ≥ 2 places equals a fraction that rounds to it.
+            # A decimal written to d ≥ 2 places equals a fraction (or a machine float's
+            # long decimal) that rounds to it.
             for rounded_value, d, exact, exact_value in ((va, da, b, vb), (vb, db, a, va)):
                 if (
-                    d is not None and d >= 2 and exact.is_fraction
+                    d is not None and 2 <= d < _MACHINE_PLACES and _stands_exact(exact)
                     and abs(exact_value - rounded_value) <= Fraction(1, 2 * 10**d)
                 ):
                     return True

@@ -33,6 +33,7 @@ from sml_cli.datafiles import (
 from sml_cli.errors import ProblemFileError, UsageError
 from sml_cli.mapping import (
     _MISSING,
+    ANSWER_IS,
     FieldMap,
     Remedy,
     RowSelector,
@@ -158,6 +159,7 @@ def _letters() -> Iterator[str]:
 ANSWER_PATTERN_PRESETS: dict[str, str] = {
     "boxed": "the last \\boxed{…} (MATH)",
     "gsm8k": "the text after '####' (GSM8K)",
+    "answer-is": "the text after the last 'The answer is' (MetaMathQA, MMLU-Pro's CoT)",
     "last-line": "the last non-empty line (MathDial's ground_truth)",
     "last-number": "the last number in the text",
 }
@@ -356,6 +358,16 @@ def _compile_answer_pattern(pattern: str | None) -> re.Pattern[str] | None:
 _GSM8K_ANSWER = re.compile(r"####\s*([^\n]*\S)")
 
 
+def _after_answer_is(text: str) -> str | None:
+    matches = ANSWER_IS.findall(text)
+    if not matches:
+        return None
+    answer = matches[-1].strip()
+    answer = extract_boxed(answer) or answer
+    answer = re.sub(r"(?<=[^.])\.$", "", answer).strip()
+    return answer.strip("$").strip() or None
+
+
 def extract_with_pattern(
     text: str, pattern: str, compiled: re.Pattern[str] | None
 ) -> str | None:
@@ -365,9 +377,13 @@ def extract_with_pattern(
     if pattern == "gsm8k":
         matches = _GSM8K_ANSWER.findall(text)
         return matches[-1].strip() if matches else None
+    if pattern == "answer-is":
+        return _after_answer_is(text)
     if pattern == "last-line":
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        # (a GSM8K-style "#### 72" last line is its answer, 72)
+        # (a GSM8K-style "#### 72" last line is its answer, 72; so is "The answer is: 72")
+        if lines and ANSWER_IS.match(lines[-1]):
+            return _after_answer_is(lines[-1])
         return re.sub(r"^####\s*", "", lines[-1]) or None if lines else None
     if pattern == "last-number":
         from sml_cli.numbers import find_numbers
@@ -559,7 +575,10 @@ def _worked_solution_problem(answer: str, fields: FieldMap) -> str | None:
         flag = shell_options((("--answer-pattern", fields.answer_pattern),))
         return (f"{flag} extracted an answer of {len(lines)} lines, which no one-line attempt "
                 "can match: make its group capture the final answer only")
-    if re.search(r"^\s*####", answer, re.MULTILINE):
+    # (MetaMathQA's GSM8K rows end "#### 10\nThe answer is: 10"; its MATH rows have no ####)
+    if ANSWER_IS.search(answer):
+        fix = "--answer-pattern answer-is (the text after the last 'The answer is')"
+    elif re.search(r"^\s*####", answer, re.MULTILINE):
         fix = "--answer-pattern gsm8k (the text after ####)"
     elif "\\boxed" in answer:
         fix = "--answer-pattern boxed (the last \\boxed{…})"
@@ -759,7 +778,15 @@ def _build_problem(
         except (SyntaxError, ValueError) as exc:
             lineno = getattr(exc, "lineno", None)
             where = f" (line {lineno} of the tests)" if lineno else ""
-            raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}") from None
+            # (MultiPL-E translates HumanEval into other languages, naming each in a column)
+            language = next((cell_text(v) for k, v in row.items() if isinstance(k, str)
+                             and k.casefold() in ("language", "lang", "programming_language")),
+                            None)
+            other = (f"; the row's language is {language!r}, and the python verifier runs "
+                     "Python tests only" if language and language.strip().casefold()
+                     not in ("python", "py", "python3") else "")
+            raise fail(f"'tests' is not valid Python: {getattr(exc, 'msg', exc)}{where}"
+                       f"{other}") from None
     if verifier != "python" and answer is None:
         raise fail(f"verifier {verifier!r} needs an answer")
     if verifier not in ("python", "regex", "choice"):
@@ -886,7 +913,19 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
         return None
     text = answer.strip().strip("()").strip()
     for key in row:
-        if not isinstance(key, str) or key.casefold() not in OPTION_COLUMN_GUESSES:
+        if not isinstance(key, str):
+            continue
+        if key.casefold() == "answers":
+            # ReClor's options are its `answers`, its `label` an index into them; elsewhere
+            # `answers` lists accepted answers, among which the answer itself is.
+            values = list_cell(row[key])
+            if (isinstance(values, list) and len(values) >= 2
+                    and all(isinstance(v, str) for v in values)
+                    and _names_an_option(text, len(values))
+                    and not _is_option_text(text, values)):
+                return key
+            continue
+        if key.casefold() not in OPTION_COLUMN_GUESSES:
             continue
         layout = _option_layout(list_cell(row[key]))
         if layout is None:
@@ -1045,6 +1084,18 @@ _LATEX_HINT = re.compile(
 
 # "x = 5": an equation solved for one variable, which `math` equates with "5".
 _SOLVED_FOR = re.compile(r"\s*[A-Za-z]\s*=\s*-?[\d.,/]+\s*")
+# An equation or inequality between symbols (Omni-MATH's and OlympiadBench's "f(x) = x",
+# "x > 3", "a=2, b=3", "n = 1, 2"): maths, unless words make it a sentence.
+_RELATION = re.compile(r"=|<|>|≤|≥|≠|\\[lg]eq?\b|\\neq\b")
+_FUNCTION_NAMES = {"sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "max", "min", "gcd",
+                   "lcm", "mod", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh"}
+
+
+def _is_relation(answer: str) -> bool:
+    if not _RELATION.search(answer):
+        return False
+    words = re.findall(r"[A-Za-z]{3,}", re.sub(r"\\[A-Za-z]+", " ", answer))
+    return all(w.casefold() in _FUNCTION_NAMES for w in words)
 
 
 def _auto_verifier(
@@ -1062,7 +1113,7 @@ def _auto_verifier(
     if all(parse_number(a) is not None for a in answers):
         return "numeric"
     if all(_LATEX_HINT.search(a) or re.fullmatch(r"[\d\s+\-*/().,\[\]]+", a)
-           or _SOLVED_FOR.fullmatch(a) for a in answers):
+           or _SOLVED_FOR.fullmatch(a) or _is_relation(a) for a in answers):
         return "math"
     return "exact"
 

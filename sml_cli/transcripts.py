@@ -112,7 +112,8 @@ class Transcript:
 # generic chat labels read as a tutoring app logs them: the person is the student (`user`,
 # `human`), the model is the tutor (`assistant`, `gpt`).
 TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog",
-               "conversation_history", "dialogue_history", "transcript", "utterances")
+               "conversation_history", "dialogue_history", "transcript", "utterances",
+               "chat_messages", "mapping", "dialogues")
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
@@ -120,7 +121,17 @@ STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "cl
                   "mentee", "trainee")
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",
                   "t", "coach", "mentor", "professor", "lecturer", "ta", "educator")
-SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython")
+# Turns no side of the tutoring speaks: prompts, and tool calls and their results under the
+# names chat formats give them (OpenAI's `tool`/`function`, Llama's `ipython`, the ShareGPT
+# tool layout's `function_call`/`observation`).
+SKIPPED_LABELS = ("system", "developer", "tool", "function", "ipython", "function_call",
+                  "function_response", "observation", "tool_call", "tool_calls",
+                  "tool_response", "tool_result", "tool_use")
+# Where a logged reasoning model's thoughts are kept beside a turn's text (DeepSeek's and
+# vLLM's `reasoning_content`), and the content parts that hold them (Anthropic's
+# `thinking` blocks): thoughts, not what was said.
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
+_THOUGHT_PARTS = ("thinking", "redacted_thinking", "reasoning")
 class Fail(Protocol):
     """Makes the error of the row being read: its file and line named, and the options that
     would get past it (see `suggesting_options`)."""
@@ -208,9 +219,14 @@ def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> l
 
 def _with_options(fmt: TranscriptFormat, remedy: Remedy) -> TranscriptFormat:
     turns = [value for flag, value in remedy if flag == "--turns-field"]
+    roles = {side: tuple(value for flag, value in remedy if flag == f"--{side}-role")
+             for side in ROLES}
     return dataclasses.replace(
         fmt, turns_field=turns[-1] if turns else fmt.turns_field,
-        fields=with_options(fmt.fields, tuple(o for o in remedy if o[0] != "--turns-field")))
+        student_roles=fmt.student_roles + roles["student"],
+        teacher_roles=fmt.teacher_roles + roles["teacher"],
+        fields=with_options(fmt.fields, tuple(o for o in remedy if o[0] not in (
+            "--turns-field", "--student-role", "--teacher-role"))))
 
 
 def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
@@ -242,7 +258,7 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
         for line, row in rows:
-            out.append(_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + 1))
+            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + 1))
             if probe_rows is not None and len(out) >= probe_rows:
                 return out
     if selector is not None:
@@ -303,9 +319,11 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                pattern: re.Pattern[str] | None, labels: dict[str, str],
-               position: int) -> Transcript:
-    """One dialogue; `position`: its place among the file's dialogues, which names its
-    problem when the row gives no id (as a problem set's rows are named)."""
+               position: int) -> list[Transcript]:
+    """The row's dialogue — or dialogues, when its turns field holds several by id, as
+    SocraTeach keeps every dialogue about one problem; `position`: its place among the
+    file's dialogues, which names its problem when the row gives no id (as a problem set's
+    rows are named)."""
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
@@ -314,16 +332,37 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if turns_key is None or not has_column(row, turns_key):
         named = f"no {fmt.turns_field!r} field" if fmt.turns_field else \
             "no turns (looked for " + ", ".join(TURN_FIELDS) + ")"
-        one_turn = None not in fmt.speaker_keys(row)
+        speaker, text = fmt.speaker_keys(row)
+        one_turn = speaker is not None and (text is not None or _flag_side(speaker) is not None)
         likely = None if fmt.turns_field else _turns_like(row, fmt)
         hint = ("rows that are single turns are grouped into dialogues with --group-by "
                 "COLUMN, or with --dialogue-per-file when each file holds one dialogue"
+                + ("" if text is not None else f" (the speaker is in {speaker!r}; name the "
+                   "text column with --text-field)")
                 if one_turn else
                 f"is it {likely!r}? name it with --turns-field {shlex.quote(likely)}"
                 if likely else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})",
                    (("--turns-field", likely),) if likely and not one_turn else ())
-    turns, moves = _teacher_moves(_parse_turns(lookup(row, turns_key), labels, fail, fmt))
+    value = lookup(row, turns_key)
+    if _is_message_tree(value):
+        value = _tree_branch(value, row.get("current_node"))
+    value = list_cell(value)
+    if (isinstance(value, dict) and value
+            and all(isinstance(list_cell(v), list) for v in value.values())):
+        return [_dialogue(row, list_cell(dialogue), line, path, fmt, pattern, labels, position,
+                          turns_key, {"dialogue_id": key})
+                for key, dialogue in value.items()]
+    return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {})]
+
+
+def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: TranscriptFormat,
+              pattern: re.Pattern[str] | None, labels: dict[str, str], position: int,
+              turns_key: str, extra_meta: dict[str, Any]) -> Transcript:
+    def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
+        return ProblemFileError(str(path), message, line, remedy=remedy)
+
+    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
             raise fail("--question-from-first-turn: the dialogue needs its opening turn (the "
@@ -346,7 +385,54 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         raise fail("'meta' must be an object")
     if moves:
         extra["teacher_moves"] = moves
-    return Transcript(line, problem, turns, condition.strip(), {**extra, **meta})
+    return Transcript(line, problem, turns, condition.strip(), {**extra, **extra_meta, **meta})
+
+
+def _is_message_tree(value: Any) -> bool:
+    """ChatGPT's data export keeps a conversation as a tree of message nodes (`mapping`: id →
+    {message, parent, children}), since an edited or regenerated message starts a branch."""
+    return (isinstance(value, dict) and bool(value)
+            and all(isinstance(v, dict) and "children" in v and "message" in v
+                    for v in value.values()))
+
+
+def _tree_branch(tree: dict[str, Any], current: Any) -> list[dict[str, Any]]:
+    """The messages of a message tree along the branch that was shown last — the one ending
+    at the export's `current_node`, else the latest child at every step — as turn objects.
+    Only text is something said: tool calls (a message to a `recipient` other than all),
+    tool output, hidden context and thoughts are not."""
+    if current in tree:
+        branch: list[Any] = []
+        node: Any = current
+        while node in tree and node not in branch:
+            branch.append(node)
+            node = tree[node].get("parent")
+        branch.reverse()
+    else:
+        node = next((k for k, v in tree.items() if v.get("parent") not in tree), None)
+        branch = []
+        while node in tree and node not in branch:
+            branch.append(node)
+            children = [c for c in tree[node].get("children") or [] if c in tree]
+            node = children[-1] if children else None
+    turns = []
+    for key in branch:
+        message = tree[key].get("message")
+        if not isinstance(message, dict):
+            continue
+        author = message.get("author")
+        role = author.get("role") if isinstance(author, dict) else author
+        content = message.get("content")
+        meta = message.get("metadata")
+        hidden = isinstance(meta, dict) and meta.get("is_visually_hidden_from_conversation")
+        if not isinstance(role, str) or message.get("recipient", "all") != "all" or hidden:
+            continue
+        if isinstance(content, dict):
+            if content.get("content_type") not in ("text", "multimodal_text"):
+                continue
+            content = [p for p in content.get("parts") or [] if isinstance(p, str)]
+        turns.append({"role": role, "content": content})
+    return turns
 
 
 def _turns_like(row: dict[str, Any], fmt: TranscriptFormat) -> str | None:
@@ -497,25 +583,31 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
     off here (kept with the turn, in no view, never scored — as for models in evals); a turn
     that is all thought said nothing and is dropped like an empty one."""
     value = list_cell(value)
-    raw: list[tuple[str, str]] = []  # (speaker label, content)
+    raw: list[tuple[str, str, str | None]] = []  # (speaker label, content, logged thoughts)
+    rounds = False  # some turn objects held an exchange: several speakers' texts
     if isinstance(value, str):
-        raw = _split_dialogue(value, labels, fail)
+        raw = [(label, content, None) for label, content in _split_dialogue(value, labels, fail)]
     elif isinstance(value, list) and fmt.alternate:
         if not all(isinstance(item, str) for item in value):
             raise fail("--alternate: the turns must be a list of plain strings")
         other = "teacher" if fmt.alternate == "student" else "student"
-        raw = [((fmt.alternate, other)[i % 2], item) for i, item in enumerate(value)]
+        raw = [((fmt.alternate, other)[i % 2], item, None) for i, item in enumerate(value)]
         labels = {**labels, "student": "student", "teacher": "teacher"}
     elif isinstance(value, list):
         for i, item in enumerate(value, start=1):
             if isinstance(item, str) and not item.strip():
                 continue  # a blank line between turns
-            raw.append(_turn_item(item, i, fail, fmt))
+            exchange = _exchange(item, labels, fmt)
+            if exchange:
+                raw.extend((label, text, None) for label, text in exchange)
+                rounds = True
+            else:
+                raw.append(_turn_item(item, i, fail, fmt))
     else:
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
     if not raw:
         raise fail("the dialogue has no turns")
-    mapped = {label: side_of(label, labels) for label, _ in raw}
+    mapped = {label: side_of(label, labels) for label, *_ in raw}
     unknown = sorted({label for label, side in mapped.items() if side is None})
     sides = {side for side in mapped.values() if side in ("student", "teacher")}
     if len(unknown) == 1 and len(sides) == 1:
@@ -525,12 +617,21 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
         flag_value = shlex.quote(unknown[0])
         raise fail(f"speaker {unknown[0]!r} is neither student nor teacher; say which with "
                    f"--student-role {flag_value} or --teacher-role {flag_value}")
+    skipped = sorted({label for label, side in mapped.items() if side == "skip"})
+    if rounds and skipped and len(sides) == 1:
+        # SocraTeach's rounds are {"system": the tutor's words, "user": the student's}.
+        missing = "teacher" if "student" in sides else "student"
+        flag = f"--{missing}-role {shlex.quote(skipped[0])}"
+        raise fail(f"the turns hold each exchange in one object, and only the {sides.pop()}'s "
+                   f"side is labelled: {skipped[0]!r} turns are skipped as prompts; if "
+                   f"{skipped[0]!r} is the {missing} here, say so with {flag}",
+                   ((f"--{missing}-role", skipped[0]),))
     turns: list[Said] = []
-    for label, content in raw:
+    for label, content, logged in raw:
         side = mapped[label]
         if side is None or side == "skip":
             continue
-        said, thought = split_reasoning(content)
+        said, thought = split_reasoning(content, logged)
         if said.strip():
             turns.append((side, said, thought))
     if not turns:
@@ -611,18 +712,31 @@ def _key(item: dict[str, Any], names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _exchange(item: Any, labels: dict[str, str],
+              fmt: TranscriptFormat) -> list[tuple[str, str]] | None:
+    """An object that holds an exchange rather than one turn — each speaker's text under its
+    label, {"system": "What do we know?", "user": "Tom has 3."} (SocraTeach) — as (label,
+    text) in the object's order; None for a turn object (one with a text column)."""
+    if not isinstance(item, dict) or fmt.speaker_keys(item)[1] is not None:
+        return None
+    said = [(k, v) for k, v in item.items() if isinstance(k, str) and isinstance(v, str)
+            and (k.strip().casefold() in labels
+                 or _NUMBERED.sub("", k.strip().casefold()) in labels)]
+    return said or None
+
+
 def _turn_item(item: Any, i: int, fail: Fail,
-               fmt: TranscriptFormat) -> tuple[str, str]:
+               fmt: TranscriptFormat) -> tuple[str, str, str | None]:
     if isinstance(item, str):
         m = _SPEAKER.match(item)
         if not m:
             raise fail(f"turn {i}: {clipped(item, 50)!r} does not start with a speaker label "
                        "('Teacher: …'); if the turns carry none and alternate, say who "
                        "speaks first with --alternate student|teacher")
-        return m.group(1).strip(), m.group(2).strip()
+        return m.group(1).strip(), m.group(2).strip(), None
     if isinstance(item, (list, tuple)) and len(item) == 2 and all(
             isinstance(x, str) for x in item):
-        return item[0].strip(), item[1]
+        return item[0].strip(), item[1], None
     if not isinstance(item, dict):
         raise fail(f"turn {i}: expected an object with a role and a content")
     role_key, content_key = fmt.speaker_keys(item)
@@ -635,21 +749,42 @@ def _turn_item(item: Any, i: int, fail: Fail,
     if not isinstance(speaker, str) or not speaker.strip():
         raise fail(f"turn {i}: no speaker ({role_key!r} is empty or not text)")
     # null content: a tool-calling message, or a turn that said nothing; dropped below.
-    content = "" if item[content_key] is None else _content_text(item[content_key])
-    if content is None:
+    parts = ("", None) if item[content_key] is None else _content_text(item[content_key])
+    if parts is None:
         raise fail(f"turn {i}: {content_key!r} must be a string (or a list of text parts)")
-    return speaker.strip(), content
+    content, thought = parts
+    logged = next((item[k] for k in REASONING_KEYS if k != content_key
+                   and isinstance(item.get(k), str) and item[k].strip()), None)
+    thoughts = "\n\n".join(t for t in (logged, thought) if t)
+    return speaker.strip(), content, thoughts or None
 
 
-def _content_text(content: Any) -> str | None:
+def _content_text(content: Any) -> tuple[str, str | None] | None:
+    """(text, thoughts) of a turn's content: a string, or a list of content parts — text
+    parts (OpenAI's {"type": "text"}, `input_text`/`output_text`, plain strings) are what was
+    said, thinking parts (Anthropic's) what was thought; images, audio, tool calls and tool
+    results are neither (a turn of nothing else said nothing, and is dropped)."""
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # OpenAI's [{"type": "text", "text": …}, …] parts
-        texts = [p["text"] for p in content
-                 if isinstance(p, dict) and isinstance(p.get("text"), str)]
-        if texts or not content:
-            return "\n".join(texts)
-    return None
+        return content, None
+    if not isinstance(content, list):
+        return None
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+        elif not isinstance(part, dict):
+            return None
+        elif part.get("type") in _THOUGHT_PARTS:
+            thought = next((part[k] for k in ("thinking", "text", "reasoning")
+                            if isinstance(part.get(k), str)), None)
+            if thought:
+                thoughts.append(thought)
+        elif isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif "type" not in part:
+            return None  # (not a content part of any chat format)
+    return "\n".join(texts), "\n\n".join(thoughts) or None
 
 
 def _split_dialogue(text: str, labels: dict[str, str],

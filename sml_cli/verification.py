@@ -168,17 +168,33 @@ _ARTICLE = re.compile(r"\b(?:" + "|".join(ARTICLES) + r")\b")
 BOOLEAN_WORDS = {"yes": True, "true": True, "no": False, "false": False}
 
 
-def exact_equal(reference: str, attempt: str) -> bool:
+# Punctuation inside a text answer, which SQuAD-style exact match ignores ("Ulysses S.
+# Grant" = "Ulysses S Grant", "March 3, 2012" = "March 3 2012", "U.S." = "US") — but not
+# where it is part of a number: between digits ("2.5" is not "25") or a sign or decimal
+# point before one ("-5" is not "5").
+_INNER_PUNCTUATION = re.compile(
+    r"""(?!(?<=\d)[^\d](?=\d))(?![-–—.](?=\d))[.,;:!?'"‘’“”«»()\[\]{}\-–—]""")
+
+
+def exact_equal(reference: str, attempt: str, *, words: bool = True) -> bool:
     """Equal after normalising case, spaces and punctuation, and — as SQuAD-style exact match
     does — ignoring the articles a/an/the ("the Pacific Ocean" = "Pacific Ocean"); "yes" is
-    "true" and "no" is "false"."""
+    "true" and "no" is "false". With `words` (a text answer, not maths: "[0,1]" is not
+    "[0,1)"), punctuation inside the words is ignored too."""
     ref, got = normalize_text(reference), normalize_text(attempt)
     if ref == got:
         return True
     if ref in BOOLEAN_WORDS and got in BOOLEAN_WORDS:
         return BOOLEAN_WORDS[ref] == BOOLEAN_WORDS[got]
-    ref, got = " ".join(_ARTICLE.sub(" ", ref).split()), " ".join(_ARTICLE.sub(" ", got).split())
-    return bool(ref) and ref == got
+    bare = " ".join(_ARTICLE.sub(" ", ref).split()), " ".join(_ARTICLE.sub(" ", got).split())
+    if bare[0] and bare[0] == bare[1]:
+        return True
+    if not words or not re.search(r"[^\W\d_]", ref):
+        return False
+    # Punctuation dropped ("U.S." = "US") or read as a space ("well-known" = "well known").
+    return any(" ".join(_INNER_PUNCTUATION.sub(sep, a).split())
+               == " ".join(_INNER_PUNCTUATION.sub(sep, b).split()) != ""
+               for a, b in ((ref, got), bare) for sep in ("", " "))
 
 
 def option_letter_equal(question: str, reference: str, attempt: str) -> bool:
@@ -306,10 +322,13 @@ def _vectors_equal(reference: str, attempt: str) -> bool | None:
         math_equal(r, g) for r, g in zip(ref_entries, got_entries, strict=True))
 
 
+_SPACE_AFTER_OPERATOR = re.compile(r"([+\-*/=<>,(])\s+")
+
+
 def math_equal(reference: str, attempt: str) -> bool:
     """Symbolic equivalence via math-verify (`\\frac{1}{2}` = `0.5` = `1/2`, `2\\sqrt{2}` =
     `\\sqrt{8}`), with plain numeric and text equality first."""
-    if exact_equal(reference, attempt):
+    if exact_equal(reference, attempt, words=False):
         return True
     ref_num, got_num = parse_number(reference), parse_number(attempt)
     if ref_num is not None and got_num is not None:
@@ -325,7 +344,9 @@ def math_equal(reference: str, attempt: str) -> bool:
     from math_verify import parse, verify
 
     def as_latex(s: str) -> str:
-        s = plain_math_to_latex(s)
+        # (math-verify reads a letter after a space at the end as a unit and drops it: "x^2 +
+        # c" would be "x^2 +"; after an operator, the space is no part of the maths anyway)
+        s = _SPACE_AFTER_OPERATOR.sub(r"\1", plain_math_to_latex(s))
         return s if s.startswith("$") or s.startswith("\\(") or s.startswith("\\[") else f"${s}$"
 
     # math-verify's timeouts use SIGALRM, which only works on the main thread; elsewhere (TUI

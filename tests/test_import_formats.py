@@ -509,7 +509,8 @@ def test_numbered_students_are_one_side_and_other_numbered_names_are_unknown(
     assert side_of("Student Teacher", labels) is None and side_of("Ms. T", labels) is None
 
 
-@pytest.mark.parametrize("skipped", ["system", "developer", "tool", "System"])
+@pytest.mark.parametrize("skipped", ["system", "developer", "tool", "System", "function_call",
+                                     "observation", "tool_response"])
 def test_system_developer_tool_turns_are_skipped(write_file: WriteFile, db: Path,
                                                  skipped: str) -> None:
     turns = [{"role": skipped, "content": "The answer is 56."},
@@ -1035,6 +1036,79 @@ def test_logged_thoughts_of_a_reasoning_tutor_are_not_what_it_said(write_file: W
     assert thoughts == [f"It is {A}; I will not say so.", "7 times 8… 56"]
 
 
+def test_content_blocks_of_tool_using_and_thinking_models(write_file: WriteFile,
+                                                           db: Path) -> None:
+    """Chat logs of the Anthropic Messages API (and OpenAI's with images): content is a list
+    of blocks. Text blocks are what was said; a `thinking` block (or a `reasoning_content`
+    key beside the text) is what the model thought — kept as its reasoning, no telling; tool
+    calls, tool results and images are neither, and a user turn holding only a tool result
+    is no student turn. (Such turns were refused: "'content' must be a string".)"""
+    turns = [
+        {"role": "user", "content": [{"type": "text", "text": "Is it 54?"},
+                                     {"type": "image_url", "image_url": {"url": "data:,"}}]},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": f"It is {A}; I must not say so.", "signature": "x"},
+            {"type": "text", "text": HINT},
+            {"type": "tool_use", "id": "t1", "name": "calc", "input": {"expr": "7*8"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                      "content": A}]},
+        {"role": "assistant", "content": "Count the groups.",
+         "reasoning_content": f"Still {A}."},
+        {"role": "user", "content": [{"type": "input_text", "text": SOLVE}]}]
+    path = write_file("t.jsonl", jsonl([small_row(turns, "messages")]))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert s["success_at_turn"] == [0.0, 1.0]  # the tool result was no student turn
+    assert texts(db, "student") == ["Is it 54?", SOLVE]
+    assert texts(db, "teacher") == [HINT, "Count the groups."]
+    thoughts = [r[0] for r in query(db, "SELECT reasoning FROM turns WHERE reasoning IS NOT "
+                                        "NULL ORDER BY seq")]
+    assert thoughts == [f"It is {A}; I must not say so.", f"Still {A}."]
+
+
+def chatgpt_node(key: str, parent: str | None, children: list[str], role: str | None,
+                 content: Any = None, **message: Any) -> dict[str, Any]:
+    text = {"content_type": "text", "parts": [content]} if isinstance(content, str) else content
+    return {key: {"id": key, "parent": parent, "children": children,
+                  "message": None if role is None else
+                  {"id": key, "author": {"role": role, "name": None, "metadata": {}},
+                   "content": text, "metadata": {}, **message}}}
+
+
+def test_chatgpt_export_message_tree(write_file: WriteFile, db: Path) -> None:
+    """ChatGPT's data export (conversations.json) keeps each chat as a tree under `mapping`:
+    a regenerated reply is a sibling branch. The branch ending at `current_node` is the
+    dialogue (or, without one, the latest child at each step); tool calls (a `recipient`
+    other than all), tool output and hidden system messages are no turns."""
+    tree: dict[str, Any] = {
+        **chatgpt_node("root", None, ["sys"], None),
+        **chatgpt_node("sys", "root", ["u1"], "system", "",
+                       metadata={"is_visually_hidden_from_conversation": True}),
+        **chatgpt_node("u1", "sys", ["old", "call"], "user", "Is it 54?"),
+        **chatgpt_node("old", "u1", [], "assistant", f"No, it is {A}."),  # regenerated away
+        **chatgpt_node("call", "u1", ["out"], "assistant",
+                       {"content_type": "code", "text": "7*8"}, recipient="python"),
+        **chatgpt_node("out", "call", ["a1"], "tool",
+                       {"content_type": "execution_output", "text": A}),
+        **chatgpt_node("a1", "out", ["u2"], "assistant", HINT, recipient="all"),
+        **chatgpt_node("u2", "a1", [], "user",
+                       {"content_type": "multimodal_text",
+                        "parts": [{"content_type": "image_asset_pointer"}, SOLVE]}),
+    }
+    chat = {"title": "7 times 8", "mapping": tree, "current_node": "u2", "id": "c1",
+            "question": Q, "answer": A}
+    path = write_file("conversations.json", json.dumps([chat], indent=1))
+    s = only(import_ok(path, db, "--match", "mention"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+    assert texts(db, "student") == ["Is it 54?", SOLVE]
+    assert texts(db, "teacher") == [HINT]
+    # Without current_node, the latest branch is the same one here.
+    del chat["current_node"]
+    path = write_file("conversations.json", json.dumps([chat]))
+    s = only(import_ok(path, db, "--match", "mention", "--run-id", "again"))
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+
+
 def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
     folder = tmp_path / "mathdial"
     folder.mkdir()
@@ -1164,6 +1238,10 @@ def test_a_yes_no_speaker_column_names_the_side(tmp_path: Path, db: Path) -> Non
          "QuestionText": "What is 3/4 + 1/8?", "CorrectAnswer": "7/8"},
     ]
     path = write_csv(tmp_path / "eedi.csv", rows)
+    # With no flags, the rows are recognised as single turns by their IsTutor column (not
+    # only "name it with --turns-field"), and the text column is asked for.
+    refused = import_fails(path, db)
+    assert "--group-by COLUMN" in refused and "'IsTutor'" in refused and "--text-field" in refused
     flags = ("--group-by", "InterventionId", "--text-field", "MessageString",
              "--question-field", "QuestionText", "--answer-field", "CorrectAnswer",
              "--match", "mention")
@@ -1213,6 +1291,37 @@ def test_cima_shaped_dialogues_keyed_by_id(write_file: WriteFile, db: Path) -> N
     assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.5, 1.0]
     ids = {r[0] for r in query(db, "SELECT problem_id FROM sessions")}
     assert ids == {"0", "1"}
+
+
+def test_socrateach_shaped_exchanges_and_several_dialogues_per_problem(
+        write_file: WriteFile, db: Path) -> None:
+    """SocraTeach_multi.json: one object keyed by problem; each holds its question, answer,
+    analysis and `dialogues`, several by id, each a list of exchanges {"system": the tutor's
+    words, "user": the student's reply, "user_type": …}. Every dialogue is a session; a label
+    key is a speaker, other keys (user_type) are not; `system`, skipped as a prompt, is named
+    in the error as the side that is missing."""
+    path = write_file("SocraTeach_multi.json", json.dumps({
+        Q: {"question": Q, "analysis": "7 groups of 8 make 56.", "answer": A,
+            "steps": ["How many groups?"],
+            "dialogues": {
+                "0_0_0": [{"system": HINT, "user": "Is it 54?", "user_type": "careless"},
+                          {"system": "Count again.", "user": SOLVE},
+                          {"system": "Well done! (END)"}],
+                "0_0_1": [{"system": HINT, "user": "I don't know."},
+                          {"system": f"It is {A}. (END)"}]}}}, indent=1))
+    refused = import_fails(path, db)
+    assert "SocraTeach_multi.json:2:" in refused and "--teacher-role system" in refused
+    s = only(import_ok(path, db, "--teacher-role", "system", "--match", "mention",
+                       "--field", "solution=analysis"))
+    # 0_0_0: wrong at 1, solved at 2; 0_0_1: never solved, and the tutor told the answer.
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 0.5]
+    assert s["leak_rate"] == 0.5
+    assert texts(db, "student") == ["Is it 54?", SOLVE, "I don't know."]
+    assert texts(db, "teacher") == [HINT, "Count again.", "Well done! (END)", HINT,
+                                    f"It is {A}. (END)"]
+    ids = [json.loads(r[0])["dialogue_id"] for r in query(db, "SELECT meta FROM sessions "
+                                                              "ORDER BY rowid")]
+    assert ids == ["0_0_0", "0_0_1"]
 
 
 def test_dialogues_without_ids_are_named_by_their_place_in_the_file(

@@ -296,6 +296,10 @@ def eq(a: str, b: str) -> bool:
         ("2.5", "2 1/2"),
         ("0.1", "1/10"),
         ("fourteen", "14"),
+        # A float printed whole (GSM-Hard's targets) stands for an exact value, as a fraction
+        ("18.33", "18.333333333333332"),
+        ("0.333", "0.3333333333333333"),
+        ("-1.67", "-1.6666666666666667"),
     ],
 )
 def test_numbers_equal(a: str, b: str) -> None:
@@ -317,6 +321,9 @@ def test_numbers_equal(a: str, b: str) -> None:
         ("0.33", "0.333"),  # two decimals are not fractions: no rounding slack
         ("3.14", "3.14159"),
         ("1", "0.999"),
+        ("18.3", "18.333333333333332"),  # one place is too coarse, as for 1/3
+        ("18.34", "18.333333333333332"),
+        ("18", "18.333333333333332"),
     ],
 )
 def test_numbers_not_equal(a: str, b: str) -> None:

@@ -440,6 +440,9 @@ def test_gsm8k_preset_without_hashes_names_the_line(write_file: WriteFile) -> No
     ("48/2 = <<48/2=24>>24 in May.\n48+24 = <<48+24=72>>72 in all.\n#### 72", "gsm8k"),
     ("Half of 48 is 24.\nSo $\\boxed{72}$.", "boxed"),
     ("First 24.\nThen, in all:\n72", "last-line"),
+    # MetaMathQA: every response ends "The answer is: X" (its GSM8K rows after "#### X" too)
+    ("Half of 48 is 24.\n48 + 24 = 72.\nThe answer is: 72", "answer-is"),
+    ("48/2 = 24 in May.\n#### 72\nThe answer is: 72", "answer-is"),
 ])
 def test_a_worked_solution_as_the_answer_is_refused_with_the_pattern_that_fixes_it(
         write_file: WriteFile, answer: str, fix: str) -> None:
@@ -450,7 +453,7 @@ def test_a_worked_solution_as_the_answer_is_refused_with_the_pattern_that_fixes_
                                             "answer": "72"},
                                            {"question": "Clips sold?", "answer": answer}))
     error = load_error(path)
-    assert_at_line(error, path, 2, "3 lines" if answer.count("\n") == 2 else "2 lines",
+    assert_at_line(error, path, 2, f"{answer.count(chr(10)) + 1} lines",
                    f"--answer-pattern {fix}")
     alone = write_file("one.jsonl", jsonl({"question": "Clips sold?", "answer": answer}))
     (p,) = load(alone, pattern=fix)
@@ -497,6 +500,39 @@ def test_last_number_preset_without_a_number_names_the_line(write_file: WriteFil
         jsonl({"question": "a", "answer": "it is 3"}, {"question": "b", "answer": "none here"}),
     )
     assert_at_line(load_error(path, pattern="last-number"), path, 2, "--answer-pattern")
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("So the distance is $\\sqrt{5}$.\nThe answer is: \\sqrt{5}", "\\sqrt{5}"),
+    ("Each share is 12.5.\nThe answer is 12.5.", "12.5"),
+    ("Thus x = 3.\nThe final answer is $\\boxed{3}$. I hope it is correct.", "3"),
+    ("A: Let's think step by step. Only B fits. The answer is (B).", "(B)"),
+    ("The answer is 2. Checking: 2 + 2 = 4.\nSo the answer is: 4", "4"),
+])
+def test_answer_is_preset(write_file: WriteFile, text: str, answer: str) -> None:
+    """Chain-of-thought sets (MetaMathQA's `response`, MMLU-Pro's CoT, Minerva-style
+    "The final answer is $X$. I hope it is correct.") end with the answer after "The answer
+    is"; `last-number` would take 5 from \\sqrt{5}, and `last-line` the whole sentence."""
+    path = write_file("p.jsonl", jsonl({"question": "q", "answer": text}))
+    (p,) = load(path, pattern="answer-is")
+    assert p.answer == answer and p.solution == text.strip()
+    last = text.split("\n")[-1]
+    if last.startswith("The "):  # a last line that is "The answer is X": X, for last-line too
+        (p,) = load(write_file("one.jsonl", jsonl({"question": "q", "answer": f"…\n{last}"})),
+                    pattern="last-line")
+        assert p.answer == answer
+
+
+def test_a_response_column_ending_with_the_answer_is_suggested_with_its_pattern(
+        write_file: WriteFile) -> None:
+    path = write_file("metamath.jsonl", jsonl(
+        {"query": "Half of 48, plus 48?", "type": "GSM_AnsAug",
+         "response": "Half of 48 is 24.\n48 + 24 = 72.\nThe answer is: 72"}))
+    error = load_error(path)
+    assert "--question-field query --answer-field response --answer-pattern answer-is" in str(
+        error), str(error)
+    (p,) = load(path, question="query", answer="response", pattern="answer-is")
+    assert (p.answer, p.verifier) == ("72", "numeric")
 
 
 def test_last_line_preset(write_file: WriteFile) -> None:
@@ -671,6 +707,26 @@ def test_mathqa_options_in_one_string(write_file: WriteFile) -> None:
     # Left unmapped, the letter answer points into the options: an error, not a text answer.
     error = load_error(path, question="Problem", answer="correct")
     assert_at_line(error, path, 1, "--field choices=options", row="item 1")
+
+
+def test_reclor_options_under_answers_are_not_left_unmapped(write_file: WriteFile) -> None:
+    """ReClor keeps its four options in `answers` and the right one's index in `label`.
+    `--answer-field label` alone loaded as a numeric problem whose answer is "1" (a student
+    naming option B was wrong): the index into `answers` is pointed at, as for `options`.
+    An `answers` list of accepted answers (the answer among them) is no such column."""
+    path = write_file("reclor_val.json", json.dumps([
+        {"context": "All swans seen so far are white.", "question": "Which is supported?",
+         "answers": ["All swans are white.", "Some swans seen were white.", "No swan is black.",
+                     "Swans are birds."], "label": 1, "id_string": "val_0"}], indent=1))
+    error = load_error(path, answer="label")
+    assert_at_line(error, path, 2, "--field choices=answers")
+    assert "all together, its first rows load with: --answer-field label --field " \
+        "choices=answers" in str(load_error(path)), str(load_error(path))
+    (p,) = load(path, answer="label", columns={"choices": "answers"})
+    assert (p.verifier, p.answer) == ("choice", "B") and correct(p, "B")
+    aliases = write_file("nq.jsonl", jsonl({"question": "How many legs has a spider?",
+                                            "answer": "8", "answers": ["8", "eight"]}))
+    assert [p.answer for p in load(aliases)] == ["8"]
 
 
 @pytest.mark.parametrize("text", [
@@ -1757,9 +1813,16 @@ def test_rows_keyed_by_id_in_one_json_object(write_file: WriteFile) -> None:
         "train": {"0": {"question": "1 + 1?", "answer": "2"}},
         "test": {"0": {"question": "2 + 2?", "answer": "4"}}}))
     assert "fields here: 0" not in str(load_error(splits))
-    # One object that is a row itself stays one row.
+    # One object that is a row itself stays one row, on one line or pretty-printed (no JSON
+    # lines then: it was refused as "invalid JSON"); so does one row keyed by its id.
     single = write_file("single.json", json.dumps({"question": "3 + 4?", "answer": "7"}))
     assert [p.answer for p in load(single)] == ["7"]
+    pretty = write_file("pretty.json", json.dumps({"question": "3 + 4?", "answer": "7"},
+                                                  indent=2))
+    assert [p.answer for p in load(pretty)] == ["7"]
+    one_keyed = write_file("one_keyed.json", json.dumps(
+        {"q7": {"question": "3 + 4?", "answer": "7", "tags": {"level": 1}}}, indent=2))
+    assert [(p.id, p.answer) for p in load(one_keyed)] == [("q7", "7")]
 
 
 def test_mmlu_original_csv_without_a_header_and_with_letter_columns(
@@ -1861,6 +1924,25 @@ def test_problems_show_json_is_a_converted_copy_that_loads_as_the_same_problems(
         shown = json.dumps(row, ensure_ascii=False)
         for secret in problem.private_fields.values():
             assert secret in problem.public_question() or secret not in shown
+
+
+@pytest.mark.parametrize(("answer", "right", "wrong"), [
+    ("f(x) = x", "f(x)=x", "f(x) = 2x"),
+    ("x > 3", "(3, \\infty)", "x \\ge 3"),
+    ("a=2, b=3", "b = 3, a = 2", "a=3, b=2"),
+    ("n = 1, 2", "n=1,2", "n = 1, 3"),
+])
+def test_an_equation_or_inequality_answer_is_checked_as_maths(
+        write_file: WriteFile, answer: str, right: str, wrong: str) -> None:
+    """Omni-MATH and OlympiadBench answer with relations ("f(x) = x", "x > 3"): `auto` picked
+    `exact`, under which "f(x)=x" (no spaces) or an equivalent interval was wrong."""
+    path = write_file("omni.jsonl", jsonl({"problem": "Find it.", "answer": answer,
+                                           "difficulty": 6.5}))
+    (p,) = load(path, question="problem")
+    assert p.verifier == "math"
+    assert correct(p, right) and not correct(p, wrong)
+    words = write_file("words.jsonl", jsonl({"question": "Q?", "answer": "Heat = energy"}))
+    assert [q.verifier for q in load(words)] == ["exact"]  # words make it no equation
 
 
 def test_olympiadbench_answers_typeset_as_maths_and_solution_paragraphs(

@@ -453,6 +453,18 @@ def test_python_verifier_without_tests(write_file: WriteFile) -> None:
 def test_python_tests_that_do_not_parse(write_file: WriteFile) -> None:
     path = write_file("p.jsonl", jsonl({"question": "a", "tests": "assert f(1) =="}))
     assert_at_line(load_error(path), path, 1, "'tests' is not valid Python")
+    assert "language" not in str(load_error(path))
+
+
+def test_tests_in_another_language_say_so(write_file: WriteFile) -> None:
+    """MultiPL-E: HumanEval in 18 languages, each row naming its `language`; JavaScript
+    tests are not a Python syntax error to debug but a language sml cannot run."""
+    path = write_file("humaneval-js.jsonl", jsonl({
+        "name": "HumanEval_0_add", "language": "js", "prompt": "function add(a, b){\n",
+        "tests": "const assert = require('node:assert');\nassert.deepEqual(add(1, 2), 3);"}))
+    error = load_error(path, question="prompt")
+    assert_at_line(error, path, 1, "'tests' is not valid Python",
+                   "the row's language is 'js'", "Python tests only")
 
 
 def test_duplicate_ids(write_file: WriteFile) -> None:
