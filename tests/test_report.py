@@ -703,3 +703,47 @@ def test_html_renders_in_headless_chromium(html_report: Run, tmp_path: Path) -> 
     # line rises to 50% at turn 2, the symmetric line rises at turn 3.
     assert near(counts, BLUE) > 400, near(counts, BLUE)
     assert near(counts, RED) > 300, near(counts, RED)
+
+
+def _scores(n: int, errors: int, by_turn: list[float]) -> dict[str, Any]:
+    return {"n_sessions": n, "n_errors": errors, "success_rate": by_turn[-1],
+            "success_rate_ci95": [0.95, 1.0], "success_at_turn": by_turn,
+            "first_attempt_success_rate": 0.0, "recovery_rate": 1.0,
+            "mean_turns_to_solve": 2.0, "question_rate": 0.0, "leak_rate": 0.0,
+            "student_tokens": 1, "teacher_tokens": 1, "cost_usd": None}
+
+
+def test_score_tables_never_cut_a_number_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output to a file or a pipe is 80 columns wide. A big run (576 sessions a condition, 10
+    turns) is wider than that; rich used to shorten the widest cells, printing n = 576 as
+    "5…" (a number that reads as another) and the header "solved" as "solv…". Every number
+    stays whole now; the success-by-turn list wraps onto a second line instead."""
+    from rich.console import Console
+
+    from sml_cli import console_views, report
+
+    by_turn = [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    result = {"run_id": "big", "elapsed_s": 1.0, "config": {},
+              "conditions": {"answer": _scores(576, 12, by_turn),
+                             "symmetric": _scores(576, 0, [0.0] * 10)}, "deltas": {}}
+    out = Console(width=80, record=True, highlight=False)
+    console_views.print_eval_summary(result, target=out)
+    text = out.export_text().split("tokens student/teacher")[0]  # (the legend ends in "…")
+    assert "…" not in text, text
+    assert re.search(r"answer\s+576\s+12\s+100%\s+95–100\s+0 100 100", text), text
+    assert re.search(r"symmetric\s+576\s+0\s+0%", text), text
+    # Every turn's figure is there, across the lines the list wraps onto.
+    answer_rows = text.split("answer", 1)[1].split("symmetric")[0]
+    assert len(re.findall(r"(?<=\s)100(?=\s)", answer_rows)) == 9, text  # turns 2–10
+
+    # The comparison of runs (`sml report A B`) lays out its table the same way.
+    comparison = {"runs": {r: {"student": "s", "teacher": "t", "problems": "p",
+                               "conditions": {"answer": _scores(n, 0, by_turn)}}
+                           for r, n in (("run-20261128-154848-bf5b", 10_000), ("b", 288))},
+                  "deltas": {}}
+    out = Console(width=80, record=True, highlight=False)
+    monkeypatch.setattr(console_views, "console", out)
+    report.print_comparison(comparison)
+    text = out.export_text()
+    assert re.search(r"10000\s+0\s+100%", text) and re.search(r"\b288\s+0\s+100%", text), text
+    assert "recov" in text and "leaks" in text and "…" not in text, text
