@@ -317,6 +317,31 @@ def test_html_has_both_charts_with_one_series_per_condition(html_report: Run) ->
         assert f"[{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]" in table
 
 
+def transcript(dom: Element, session_id: str) -> Element:
+    """A session's transcript: the <details> that holds its link target."""
+    block = dom.find(id=f"s-{session_id}").parent
+    assert block is not None and block.tag == "details", block
+    return block
+
+
+def test_a_link_to_a_transcript_opens_it(html_report: Run) -> None:
+    """Transcripts are closed <details> (a run has hundreds). A browser opens a closed
+    <details> when a link goes to something inside it, not to the element itself: with the
+    id on the <details>, a click on an outcome jumped to a one-line summary that had to be
+    clicked again. So each link's target is the first thing inside its transcript."""
+    dom = html_report.dom
+    assert dom is not None
+    links = dom.find("table", id="problems").find_all("a")
+    assert len(links) == len(html_report.sessions)
+    for a in links:
+        target = dom.find(id=a.attrs["href"][1:])
+        assert target.tag != "details" and target.parent is not None
+        assert target.parent.tag == "details" and "session" in target.parent.classes()
+        assert target.parent.children[1] is target  # right after the summary
+    styles = "".join(s.all_text() for s in dom.find_all("style"))
+    assert "details.session:has(> .anchor:target)" in styles  # the outline still shows
+
+
 def test_per_problem_table_links_every_session(html_report: Run) -> None:
     dom = html_report.dom
     assert dom is not None
@@ -350,7 +375,7 @@ def test_transcripts_mark_private_rows_and_leaks(html_report: Run) -> None:
     dom = html_report.dom
     assert dom is not None
     for s in html_report.sessions:
-        block = dom.find("details", id=f"s-{s['id']}")
+        block = transcript(dom, s["id"])
         assert "session" in block.classes()
         summary = block.find_all("summary")[0].all_text()
         assert s["problem_id"] in summary and s["condition"] in summary
@@ -369,7 +394,7 @@ def test_transcripts_mark_private_rows_and_leaks(html_report: Run) -> None:
             assert "upstream exploded" in block.all_text()
 
     leaked = next(s for s in html_report.sessions if s["leak_turns"])
-    block = dom.find("details", id=f"s-{leaked['id']}")
+    block = transcript(dom, leaked["id"])
     marks = block.find_all("mark")
     assert marks and all(m.all_text() == "51234" for m in marks)
     assert len(marks) == sum(len(t.leak_spans or []) for t in leaked["leak_turns"])
@@ -395,7 +420,7 @@ def test_html_escapes_content(html_report: Run) -> None:
     assert page.count(ESCAPED_XSS) >= 2
     p1 = next(s for s in html_report.sessions if (s["problem_id"], s["condition"]) ==
               ("p1", "answer"))
-    assert XSS in dom.find("details", id=f"s-{p1['id']}").all_text()
+    assert XSS in transcript(dom, p1["id"]).all_text()
 
 
 def test_report_of_a_run_with_one_condition_and_one_turn(tmp_path: Path) -> None:
