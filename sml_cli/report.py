@@ -430,6 +430,7 @@ def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], li
             for run_id, cell in cells]}
 
     flips: dict[tuple[str, str], list[dict]] = {}
+    anchors = itertools.count()
     for condition, pairs in comparison["deltas"].items():
         for pair in itertools.combinations(run_ids, 2):
             d = pairs.get(f"{pair[0]} vs {pair[1]}")
@@ -439,8 +440,8 @@ def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], li
             for better, ids in (("1st", d["better_in_a"]), ("2nd", d["better_in_b"])):
                 for problem_id in ids:
                     row = side_by_side(condition, problem_id, pair)
-                    if row is not None:
-                        rows.append({**row, "better": better})
+                    if row is not None:  # (an anchor for the links from the problem lists)
+                        rows.append({**row, "better": better, "anchor": f"f-{next(anchors)}"})
             flips[(condition, f"{pair[0]} vs {pair[1]}")] = rows
     return flips
 

@@ -587,6 +587,12 @@ def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> No
         reference = flip.find("div", class_="turn private")
         assert reference.all_text().count("answer: ") == 1
     assert "40123" in flips[0].all_text() and ESCAPED_XSS in page
+    # The problem ids listed above them link into them (inside: a link there opens them).
+    links = dom.find_all("a", class_="pid")
+    assert [a.all_text() for a in links] == ["p1", "p2"]
+    for a, flip in zip(links, flips, strict=True):
+        target = dom.find(id=a.attrs["href"][1:])
+        assert target.parent is flip and target.tag != "details"
     assert len(dom.find("svg", id="chart-deltas").find_all("circle")) == 1
 
 
