@@ -170,6 +170,33 @@ def score_cells(s: dict, *, by_turn: bool) -> list[str]:
             _pct(s["question_rate"]), _pct(s["leak_rate"])]
 
 
+# Columns of a score table that may wrap onto a second line when the terminal is narrow.
+_WRAPPING_COLUMNS = ("by turn %", "run")
+
+
+def score_table(heads: list[tuple[str, str]], rows: list[list[str]]) -> Table:
+    """A table of scores (rows of `score_cells`) whose numbers are never cut. Output to a file
+    or a pipe is 80 columns wide, too narrow for every column of a run with many sessions or
+    turns; rich would then shorten the widest cells, "576" to "5…", a number that reads as
+    another. So every column but the free-text ones is as wide as its widest cell and its
+    header, and the success-by-turn list (and a run id) wraps instead."""
+    from rich import box
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    for i, (name, justify) in enumerate(heads):
+        if name in _WRAPPING_COLUMNS:
+            table.add_column(name, justify=justify, overflow="fold",  # type: ignore[arg-type]
+                             min_width=len(name))
+        else:
+            widest = max([len(name), *(Text.from_markup(row[i]).cell_len for row in rows)])
+            table.add_column(name, justify=justify, no_wrap=True,  # type: ignore[arg-type]
+                             min_width=widest)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def delta_cells(d: dict) -> list[str]:
     """A paired difference as cells: the delta (green/red when its interval excludes 0) and
     the interval."""
@@ -238,18 +265,15 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
     described = run_description(result.get("config") or {})
     if described:  # (its own line, not the table's title: a title wraps at the table's width)
         out.print(f"[dim]{rich_escape(described)}[/]")
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
-    for name, justify in [
+    rows, tokens = [], []
+    for condition, s in result["conditions"].items():
+        rows.append([f"[bold]{condition}[/]", *score_cells(s, by_turn=True)])
+        tokens.append(f"{condition} {s['student_tokens']:,}/{s['teacher_tokens']:,}")
+    out.print(score_table([
         ("condition", "left"), ("n", "right"), ("err", "right"), ("solved", "right"),
         ("95% CI", "right"), ("by turn %", "left"), ("1st", "right"),
         ("recov", "right"), ("asks", "right"), ("leaks", "right"),
-    ]:
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    tokens = []
-    for condition, s in result["conditions"].items():
-        table.add_row(f"[bold]{condition}[/]", *score_cells(s, by_turn=True))
-        tokens.append(f"{condition} {s['student_tokens']:,}/{s['teacher_tokens']:,}")
-    out.print(table)
+    ], rows))
     if result.get("deltas"):
         deltas = Table(title="Paired differences in success rate", title_justify="left",
                        box=box.SIMPLE_HEAD, pad_edge=False)

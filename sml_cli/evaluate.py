@@ -334,6 +334,13 @@ class EvalRun:
                 raise UsageError(
                     f"--run-id {self.run_id}: that id belongs to a {stored['kind']} run"
                 )
+            busy = self.store.running_elsewhere(self.run_id)
+            if busy is not None:
+                raise UsageError(
+                    f"--run-id {self.run_id} is being run now, by process {busy} on this "
+                    "machine; two processes would run its unfinished sessions twice: wait "
+                    f"for it to finish, or stop it (kill {busy}) and re-run this to resume"
+                )
             diffs = config_differences(stored["config"], self.config)
             if diffs:
                 raise UsageError(

@@ -1037,8 +1037,9 @@ def why_no_rows(store: Any, options: ExportOptions, stats: ExportStats) -> str:
         return f"of the {chosen:,} sessions chosen, " + "; ".join(
             reasons or ["none is exportable"])
     if options.fmt == "preference":
+        side = resolve_view(options)  # (the teacher view pairs the teacher's replies)
         return (f"the {used:,} sessions give no pair: no problem has both a solved and an "
-                "unsolved session whose student replies differ after the same conversation "
+                f"unsolved session whose {side} replies differ after the same conversation "
                 "(pairs need both outcomes on one problem: several --samples or conditions)")
     return f"the {used:,} sessions give no {options.fmt} rows"
 

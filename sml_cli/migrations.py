@@ -221,3 +221,12 @@ def m007_turn_truncated(db: Database) -> None:
     # able to say how many it had.
     # (NULL, on rows from before, reads as not truncated.)
     db.table("turns").add_column("truncated", int)
+
+
+@migration
+def m008_run_owner(db: Database) -> None:
+    # "host:pid" of the process running a run: a run left `running` by a process that is gone
+    # (kill -9, a crash, a reboot) is an interrupted one, and a second process must not
+    # resume a run that another one is still running.
+    # (NULL, on runs from before, reads as unknown: such a run shows as it is stored.)
+    db.table("runs").add_column("owner", str)

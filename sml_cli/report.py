@@ -131,7 +131,7 @@ def print_comparison(comparison: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
 
-    from sml_cli.console_views import console, delta_cells, score_cells
+    from sml_cli.console_views import console, delta_cells, score_cells, score_table
 
     runs = comparison["runs"]
     legend = Table(title="Runs compared", title_justify="left", box=box.SIMPLE_HEAD,
@@ -142,12 +142,8 @@ def print_comparison(comparison: dict[str, Any]) -> None:
         legend.add_row(run_id, str(run["student"]), str(run["teacher"] or "–"),
                        str(run["problems"]))
     console.print(legend)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
-    for name, justify in [("condition", "left"), ("run", "left"), ("n", "right"),
-                          ("err", "right"), ("solved", "right"), ("95% CI", "right"),
-                          ("1st", "right"), ("recov", "right"), ("asks", "right"),
-                          ("leaks", "right")]:
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    rows: list[list[str]] = []
+    section_ends: list[int] = []
     conditions = ordered_conditions({c for r in runs.values() for c in r["conditions"]})
     for condition in conditions:
         first = True
@@ -155,11 +151,17 @@ def print_comparison(comparison: dict[str, Any]) -> None:
             scores = run["conditions"].get(condition)
             if scores is None:
                 continue
-            table.add_row(f"[bold]{condition}[/]" if first else "", run_id,
-                          *score_cells(scores, by_turn=False))
+            rows.append([f"[bold]{condition}[/]" if first else "", run_id,
+                         *score_cells(scores, by_turn=False)])
             first = False
-        if table.rows:
-            table.rows[-1].end_section = True
+        if rows:
+            section_ends.append(len(rows) - 1)
+    table = score_table([("condition", "left"), ("run", "left"), ("n", "right"),
+                         ("err", "right"), ("solved", "right"), ("95% CI", "right"),
+                         ("1st", "right"), ("recov", "right"), ("asks", "right"),
+                         ("leaks", "right")], rows)
+    for index in section_ends:
+        table.rows[index].end_section = True
     console.print(table)
     if not comparison["deltas"]:
         console.print("[dim]The runs share no problem under any condition: no paired "
@@ -428,6 +430,7 @@ def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], li
             for run_id, cell in cells]}
 
     flips: dict[tuple[str, str], list[dict]] = {}
+    anchors = itertools.count()
     for condition, pairs in comparison["deltas"].items():
         for pair in itertools.combinations(run_ids, 2):
             d = pairs.get(f"{pair[0]} vs {pair[1]}")
@@ -437,8 +440,8 @@ def _flips(comparison: dict[str, Any], store: Store) -> dict[tuple[str, str], li
             for better, ids in (("1st", d["better_in_a"]), ("2nd", d["better_in_b"])):
                 for problem_id in ids:
                     row = side_by_side(condition, problem_id, pair)
-                    if row is not None:
-                        rows.append({**row, "better": better})
+                    if row is not None:  # (an anchor for the links from the problem lists)
+                        rows.append({**row, "better": better, "anchor": f"f-{next(anchors)}"})
             flips[(condition, f"{pair[0]} vs {pair[1]}")] = rows
     return flips
 

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import queue
+import socket
 import sqlite3
 import threading
 import time
@@ -34,6 +35,34 @@ SESSION_STATUSES = ("running", "done", "error")
 # The session filters of `sessions list` and `export`, by column, with the flag that sets each.
 FILTER_FLAGS = {"run_id": "--run-id", "condition": "--condition", "status": "--status",
                 "model": "--model", "student_model": "--student-model"}
+
+
+def run_owner() -> str:
+    """Who runs a run: this process, as "host:pid" (recorded in `runs.owner`)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None) -> bool | None:
+    """Whether the process a run's `owner` names is still alive: None when that cannot be
+    told (no owner recorded, or another machine's process)."""
+    host, _, pid = (owner or "").rpartition(":")
+    if not host or host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (PermissionError: alive, another user's)
+        return True
+    return True
+
+
+def run_status(row: dict[str, Any]) -> str:
+    """A run's status as it is now: a run stored as `running` whose process is gone (killed
+    with -9, crashed, the machine restarted) is `interrupted`, as after Ctrl-C."""
+    if row.get("status") == "running" and owner_alive(row.get("owner")) is False:
+        return "interrupted"
+    return str(row.get("status"))
 
 
 def resolve_db_path(option: str | os.PathLike[str] | None) -> Path:
@@ -134,7 +163,18 @@ class Store:
             return None
         row = rows[0]
         row["config"] = json.loads(row["config"]) if row["config"] else {}
+        row["stored_status"] = row["status"]
+        row["status"] = run_status(row)
         return row
+
+    def running_elsewhere(self, run_id: str) -> int | None:
+        """The id of another live process on this machine that is running this run now."""
+        row = self.run(run_id)
+        if row is None or row["stored_status"] != "running" or row.get("owner") == run_owner():
+            return None
+        if owner_alive(row.get("owner")):
+            return int(str(row["owner"]).rpartition(":")[2])
+        return None
 
     def no_run(self, run_id: str, flag: str | None = None) -> UsageError:
         """The error for a run id the database does not have, with the newest ones it has."""
@@ -188,7 +228,7 @@ class Store:
     def run_summaries(self, limit: int) -> list[dict[str, Any]]:
         """The newest runs, each with its config and session counts (one query)."""
         rows = self.db.query(
-            """SELECT r.id, r.kind, r.created, r.status, r.config,
+            """SELECT r.id, r.kind, r.created, r.status, r.owner, r.config,
                       count(s.id) AS sessions,
                       sum(s.status = 'done') AS done,
                       sum(s.status = 'error') AS errors,
@@ -198,6 +238,7 @@ class Store:
         out = []
         for row in rows:
             row["config"] = json.loads(row["config"]) if row["config"] else {}
+            row["status"] = run_status(row)
             out.append(row)
         return out
 
@@ -223,14 +264,16 @@ class Store:
         with self.writing():
             self.db.table("runs").insert(
                 {"id": run_id, "kind": kind, "created": now(), "finished": None,
-                 "status": "running", "config": json.dumps(config, sort_keys=True)},
+                 "status": "running", "config": json.dumps(config, sort_keys=True),
+                 "owner": run_owner()},
                 pk="id",
             )
 
     def restart_run(self, run_id: str) -> None:
-        """A resumed run is running again."""
+        """A resumed run is running again, in this process."""
         with self.writing():
-            self.db.table("runs").update(run_id, {"status": "running", "finished": None})
+            self.db.table("runs").update(run_id, {"status": "running", "finished": None,
+                                                  "owner": run_owner()})
 
     def finish_run(self, run_id: str, status: str = "done") -> None:
         with self.writing():
@@ -298,9 +341,10 @@ class Store:
         if not runs:
             return set()
         rows = self.db.execute(
-            f"SELECT id FROM runs WHERE status != 'running' AND id IN "
+            f"SELECT id, status, owner FROM runs WHERE id IN "
             f"({', '.join('?' * len(runs))})", sorted(runs)).fetchall()
-        ended = {run_id for (run_id,) in rows}
+        ended = {run_id for run_id, status, owner in rows
+                 if run_status({"status": status, "owner": owner}) != "running"}
         return {s.id for s in sessions if s.status == "running" and s.run_id in ended}
 
     def student_turns_so_far(self, sessions: Sequence[SessionInfo]) -> dict[str, int]:

@@ -356,6 +356,9 @@ NO_ROWS = [
     pytest.param(["--format", "preference", "--condition", "symmetric"],
                  "the 3 sessions give no pair: no problem has both a solved and an unsolved "
                  "session whose student replies differ", id="preference"),
+    pytest.param(["--format", "preference", "--condition", "symmetric", "--view", "teacher"],
+                 "the 3 sessions give no pair: no problem has both a solved and an unsolved "
+                 "session whose teacher replies differ", id="preference-teacher-view"),
     pytest.param(["--run-id", "r2"], "of the 2 sessions chosen, 2 have a flagged leak "
                  "(--include-leaked keeps them)", id="leaked"),
     pytest.param(["--only-solved", "--condition", "symmetric"],

@@ -317,6 +317,31 @@ def test_html_has_both_charts_with_one_series_per_condition(html_report: Run) ->
         assert f"[{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]" in table
 
 
+def transcript(dom: Element, session_id: str) -> Element:
+    """A session's transcript: the <details> that holds its link target."""
+    block = dom.find(id=f"s-{session_id}").parent
+    assert block is not None and block.tag == "details", block
+    return block
+
+
+def test_a_link_to_a_transcript_opens_it(html_report: Run) -> None:
+    """Transcripts are closed <details> (a run has hundreds). A browser opens a closed
+    <details> when a link goes to something inside it, not to the element itself: with the
+    id on the <details>, a click on an outcome jumped to a one-line summary that had to be
+    clicked again. So each link's target is the first thing inside its transcript."""
+    dom = html_report.dom
+    assert dom is not None
+    links = dom.find("table", id="problems").find_all("a")
+    assert len(links) == len(html_report.sessions)
+    for a in links:
+        target = dom.find(id=a.attrs["href"][1:])
+        assert target.tag != "details" and target.parent is not None
+        assert target.parent.tag == "details" and "session" in target.parent.classes()
+        assert target.parent.children[1] is target  # right after the summary
+    styles = "".join(s.all_text() for s in dom.find_all("style"))
+    assert "details.session:has(> .anchor:target)" in styles  # the outline still shows
+
+
 def test_per_problem_table_links_every_session(html_report: Run) -> None:
     dom = html_report.dom
     assert dom is not None
@@ -350,7 +375,7 @@ def test_transcripts_mark_private_rows_and_leaks(html_report: Run) -> None:
     dom = html_report.dom
     assert dom is not None
     for s in html_report.sessions:
-        block = dom.find("details", id=f"s-{s['id']}")
+        block = transcript(dom, s["id"])
         assert "session" in block.classes()
         summary = block.find_all("summary")[0].all_text()
         assert s["problem_id"] in summary and s["condition"] in summary
@@ -369,7 +394,7 @@ def test_transcripts_mark_private_rows_and_leaks(html_report: Run) -> None:
             assert "upstream exploded" in block.all_text()
 
     leaked = next(s for s in html_report.sessions if s["leak_turns"])
-    block = dom.find("details", id=f"s-{leaked['id']}")
+    block = transcript(dom, leaked["id"])
     marks = block.find_all("mark")
     assert marks and all(m.all_text() == "51234" for m in marks)
     assert len(marks) == sum(len(t.leak_spans or []) for t in leaked["leak_turns"])
@@ -395,7 +420,7 @@ def test_html_escapes_content(html_report: Run) -> None:
     assert page.count(ESCAPED_XSS) >= 2
     p1 = next(s for s in html_report.sessions if (s["problem_id"], s["condition"]) ==
               ("p1", "answer"))
-    assert XSS in dom.find("details", id=f"s-{p1['id']}").all_text()
+    assert XSS in transcript(dom, p1["id"]).all_text()
 
 
 def test_report_of_a_run_with_one_condition_and_one_turn(tmp_path: Path) -> None:
@@ -562,6 +587,12 @@ def test_several_runs_are_compared_with_paired_differences(tmp_path: Path) -> No
         reference = flip.find("div", class_="turn private")
         assert reference.all_text().count("answer: ") == 1
     assert "40123" in flips[0].all_text() and ESCAPED_XSS in page
+    # The problem ids listed above them link into them (inside: a link there opens them).
+    links = dom.find_all("a", class_="pid")
+    assert [a.all_text() for a in links] == ["p1", "p2"]
+    for a, flip in zip(links, flips, strict=True):
+        target = dom.find(id=a.attrs["href"][1:])
+        assert target.parent is flip and target.tag != "details"
     assert len(dom.find("svg", id="chart-deltas").find_all("circle")) == 1
 
 
@@ -703,3 +734,47 @@ def test_html_renders_in_headless_chromium(html_report: Run, tmp_path: Path) -> 
     # line rises to 50% at turn 2, the symmetric line rises at turn 3.
     assert near(counts, BLUE) > 400, near(counts, BLUE)
     assert near(counts, RED) > 300, near(counts, RED)
+
+
+def _scores(n: int, errors: int, by_turn: list[float]) -> dict[str, Any]:
+    return {"n_sessions": n, "n_errors": errors, "success_rate": by_turn[-1],
+            "success_rate_ci95": [0.95, 1.0], "success_at_turn": by_turn,
+            "first_attempt_success_rate": 0.0, "recovery_rate": 1.0,
+            "mean_turns_to_solve": 2.0, "question_rate": 0.0, "leak_rate": 0.0,
+            "student_tokens": 1, "teacher_tokens": 1, "cost_usd": None}
+
+
+def test_score_tables_never_cut_a_number_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output to a file or a pipe is 80 columns wide. A big run (576 sessions a condition, 10
+    turns) is wider than that; rich used to shorten the widest cells, printing n = 576 as
+    "5…" (a number that reads as another) and the header "solved" as "solv…". Every number
+    stays whole now; the success-by-turn list wraps onto a second line instead."""
+    from rich.console import Console
+
+    from sml_cli import console_views, report
+
+    by_turn = [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    result = {"run_id": "big", "elapsed_s": 1.0, "config": {},
+              "conditions": {"answer": _scores(576, 12, by_turn),
+                             "symmetric": _scores(576, 0, [0.0] * 10)}, "deltas": {}}
+    out = Console(width=80, record=True, highlight=False)
+    console_views.print_eval_summary(result, target=out)
+    text = out.export_text().split("tokens student/teacher")[0]  # (the legend ends in "…")
+    assert "…" not in text, text
+    assert re.search(r"answer\s+576\s+12\s+100%\s+95–100\s+0 100 100", text), text
+    assert re.search(r"symmetric\s+576\s+0\s+0%", text), text
+    # Every turn's figure is there, across the lines the list wraps onto.
+    answer_rows = text.split("answer", 1)[1].split("symmetric")[0]
+    assert len(re.findall(r"(?<=\s)100(?=\s)", answer_rows)) == 9, text  # turns 2–10
+
+    # The comparison of runs (`sml report A B`) lays out its table the same way.
+    comparison = {"runs": {r: {"student": "s", "teacher": "t", "problems": "p",
+                               "conditions": {"answer": _scores(n, 0, by_turn)}}
+                           for r, n in (("run-20261128-154848-bf5b", 10_000), ("b", 288))},
+                  "deltas": {}}
+    out = Console(width=80, record=True, highlight=False)
+    monkeypatch.setattr(console_views, "console", out)
+    report.print_comparison(comparison)
+    text = out.export_text()
+    assert re.search(r"10000\s+0\s+100%", text) and re.search(r"\b288\s+0\s+100%", text), text
+    assert "recov" in text and "leaks" in text and "…" not in text, text

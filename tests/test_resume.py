@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from engine_fixtures import (
 from typer.testing import CliRunner
 
 from sml_cli.cli import app
+from sml_cli.store import Store
 from sml_cli.testing import (
     StubFault,
     StubServer,
@@ -176,6 +178,38 @@ def test_errored_sessions_are_retried_in_place_on_resume(
             ("done", None)]
 
 
+def test_a_run_another_live_process_is_running_is_not_resumed_beside_it(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """Two `sml eval --run-id R` at once would both take R's unfinished sessions, running
+    them twice (and the second died on a UNIQUE constraint when it created a session the
+    first had just created). A run whose process is alive on this machine is refused, naming
+    that process; once the process is gone, the same command resumes."""
+    db = tmp_path / "busy.db"
+    assert invoke(eval_args(problems_file, db, "busy")).exit_code == 0
+    with sqlite3.connect(db) as conn:  # as it stands while another process runs it
+        conn.execute("UPDATE sessions SET status = 'running' WHERE condition = 'none'")
+        conn.execute("UPDATE runs SET status = 'running'")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE runs SET owner = ?", [f"{socket.gethostname()}:{other.pid}"])
+        requests = len(stub.requests)
+        result = invoke(eval_args(problems_file, db, "busy"))
+        text = cli_output(result)
+        assert result.exit_code == 2, text
+        assert f"process {other.pid}" in text and "--run-id busy" in text, text
+        assert len(stub.requests) == requests  # nothing was run
+        assert sqlite_rows(db, "SELECT count(*) FROM sessions WHERE status = 'running'") == [
+            (len(PROBLEMS),)]
+    finally:
+        other.kill()
+        other.wait()
+    result = invoke(eval_args(problems_file, db, "busy"))
+    assert result.exit_code == 0, cli_output(result)
+    check_complete(db)
+
+
 @pytest.mark.parametrize(("flags", "named"), [
     (["--max-turns", "4"], "--max-turns"),
     (["--student", "openai/other"], "--student"),
@@ -303,6 +337,18 @@ def test_kill_9_loses_only_in_flight_sessions(interrupted_runs: dict[str, Any]) 
     assert len(done_before) >= 2
     turns_before = {sid: sqlite_rows(db, "SELECT seq, content FROM turns WHERE session_id = ? "
                                          "ORDER BY seq", [sid]) for sid in done_before}
+    # The killed process could not say so, but it is gone: the run is listed as interrupted,
+    # not as running for ever, and its sessions in flight as stopped.
+    assert sqlite_rows(db, "SELECT status FROM runs WHERE id = 'killed'") == [("running",)]
+    store = Store(db)
+    try:
+        assert [r["status"] for r in store.run_summaries(5)] == ["interrupted"]
+        assert store.run("killed")["status"] == "interrupted"  # (the HTML report's header)
+        in_flight = store.sessions("status = 'running'")
+        assert in_flight and store.stopped_with_their_run(in_flight) == {
+            s.id for s in in_flight}
+    finally:
+        store.close()
 
     result = invoke(eval_args(problems, db, "killed"))
     assert result.exit_code == 0, cli_output(result)
