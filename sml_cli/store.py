@@ -38,23 +38,44 @@ FILTER_FLAGS = {"run_id": "--run-id", "condition": "--condition", "status": "--s
 
 
 def run_owner() -> str:
-    """Who runs a run: this process, as "host:pid" (recorded in `runs.owner`)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who runs a run: this process, as "host:pid", with "@start" (when the process started,
+    where the system tells) so that a later process given the same pid is not taken for it."""
+    pid = os.getpid()
+    start = _process_start(pid)
+    return f"{socket.gethostname()}:{pid}" + (f"@{start}" if start else "")
+
+
+def _process_start(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux's /proc), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # (the command name may hold spaces)
+    return fields[19] if len(fields) > 19 else None  # field 22 of the whole line
+
+
+def owner_pid(owner: str | None) -> int | None:
+    pid = (owner or "").rpartition(":")[2].partition("@")[0]
+    return int(pid) if pid.isdigit() else None
 
 
 def owner_alive(owner: str | None) -> bool | None:
     """Whether the process a run's `owner` names is still alive: None when that cannot be
     told (no owner recorded, or another machine's process)."""
-    host, _, pid = (owner or "").rpartition(":")
-    if not host or host != socket.gethostname() or not pid.isdigit():
+    host, _, process = (owner or "").rpartition(":")
+    pid = owner_pid(owner)
+    if not host or host != socket.gethostname() or pid is None:
         return None
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # (PermissionError: alive, another user's)
-        return True
-    return True
+        pass
+    started = process.partition("@")[2]
+    # The pid of a killed run, given to a process started since, is not that run's.
+    return not started or _process_start(pid) in (None, started)
 
 
 def run_status(row: dict[str, Any]) -> str:
@@ -172,9 +193,7 @@ class Store:
         row = self.run(run_id)
         if row is None or row["stored_status"] != "running" or row.get("owner") == run_owner():
             return None
-        if owner_alive(row.get("owner")):
-            return int(str(row["owner"]).rpartition(":")[2])
-        return None
+        return owner_pid(row.get("owner")) if owner_alive(row.get("owner")) else None
 
     def no_run(self, run_id: str, flag: str | None = None) -> UsageError:
         """The error for a run id the database does not have, with the newest ones it has."""

@@ -493,3 +493,30 @@ def test_a_listing_counts_the_turns_of_sessions_still_running(tmp_path: Path) ->
                                 env={"COLUMNS": "160"})
     row = next(line for line in result.output.splitlines() if line.startswith("s1"))
     assert "stopped" in row.split() and "running" not in row.split(), row
+
+
+def test_a_run_owner_is_alive_only_while_that_very_process_runs() -> None:
+    """A killed run's pid can be given to a later process: the owner records when its
+    process started, so that process is not taken for the run's (and not named as one to
+    stop)."""
+    import socket
+    import subprocess
+    import sys
+
+    from sml_cli.store import owner_alive, owner_pid, run_owner
+
+    me = run_owner()
+    assert owner_pid(me) == os.getpid() and owner_alive(me) is True
+    host = socket.gethostname()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert owner_alive(f"{host}:{other.pid}") is True  # (an owner recorded without a start)
+        if "@" in me:  # where the system tells start times (Linux)
+            started = me.partition("@")[2]
+            assert owner_alive(f"{host}:{other.pid}@{started}") is False, "another process"
+    finally:
+        other.kill()
+        other.wait()
+    assert owner_alive(f"{host}:{other.pid}") is False
+    assert owner_alive(f"elsewhere.example:{os.getpid()}") is None
+    assert owner_alive(None) is None and owner_pid("garbage") is None
