@@ -482,6 +482,26 @@ def test_a_broken_prompt_template_is_refused_before_any_session(
     assert not db.exists() and server.requests == []
 
 
+def test_a_template_that_is_not_utf8_is_refused_naming_its_file(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    """A template saved in another encoding is bad input like a broken one (it was a
+    UnicodeDecodeError traceback from inside Jinja2's loader, exit 1)."""
+    server = stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "student.j2").write_bytes("Réponds en {{ max_turns }} tours.".encode("latin-1"))
+    db = tmp_path / "t.db"
+    for flags in ([], ["--dry-run"]):
+        result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--prompts",
+                         str(prompts), "--db", str(db), "--max-turns", "2", "--quiet", *flags])
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 2, output
+        assert f"prompt template {prompts / 'student.j2'}: not UTF-8 text" in output
+        assert "Traceback" not in output
+    assert not db.exists() and server.requests == []
+
+
 def test_templates_of_conditions_not_run_are_not_required(
     stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
 ) -> None:
