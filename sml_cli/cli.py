@@ -442,7 +442,8 @@ def eval_command(
     import asyncio
 
     from sml_cli import console_views
-    from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions, write_json
+    from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions
+    from sml_cli.outputs import write_json
     from sml_cli.problems import loading_notes
 
     options = EvalOptions(
@@ -487,7 +488,7 @@ def eval_command(
                 elapsed, interrupted = asyncio.run(run.execute(progress.session_done))
         result = run.result(elapsed, interrupted)
         if json_path:
-            write_json(result, json_path)
+            write_json(result.to_json(), json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
         console_views.print_notes(console_views.run_notes(run.store, run.run_id, run.config))
@@ -570,9 +571,9 @@ def report_command(
                 path = report.write_html(data, store, html, notes=notes)
                 typer.echo(f"wrote {path}", err=True)
         if json_path:
-            from sml_cli.evaluate import write_json_document
+            from sml_cli.outputs import write_json
 
-            write_json_document(document, json_path)
+            write_json(document, json_path)
             typer.echo(f"wrote {json_path}", err=True)
 
 
@@ -757,7 +758,9 @@ def sessions_import(
         return
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt)
     if json_path:
-        transcripts.write_json(result, json_path)
+        from sml_cli.outputs import write_json
+
+        write_json(result, json_path)
     console_views.print_eval_summary(result)
     console_views.print_notes(console_views.scoring_notes(result["config"]))
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
 import random
 import secrets
 import time
@@ -18,12 +16,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sml_cli.cells import clipped_at_word
 from sml_cli.engine import Session, check_prompts
-from sml_cli.errors import SmlError, UsageError
+from sml_cli.errors import UsageError
 from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
 from sml_cli.models import (
@@ -33,6 +30,7 @@ from sml_cli.models import (
     validate_endpoint_variables,
     validate_model_name,
 )
+from sml_cli.outputs import check_writable
 from sml_cli.participants import Message, Participant
 from sml_cli.problems import Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
@@ -126,21 +124,7 @@ def validate(options: EvalOptions) -> None:
     validate_endpoint_variables(options.student, options.student_settings)
     validate_endpoint_variables(teacher_model(options), options.teacher_settings)
     if options.json_path:
-        _check_json_target(options.json_path)
-
-
-def _check_json_target(path: str) -> None:
-    """Refuse a results path that can never be written before the run, not after it."""
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"--json {path}: is a directory")
-    parent = target.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent  # the folders would be created: check the first that exists
-    if not parent.is_dir():
-        raise UsageError(f"--json {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"--json {path}: cannot write in {parent}")
+        check_writable(options.json_path, "--json")
 
 
 def new_run_id() -> str:
@@ -525,18 +509,3 @@ class _RunStopped(Exception):
     def __init__(self, why: str, error: str) -> None:
         super().__init__(f"{why}: {error}")
         self.why, self.error = why, error
-
-
-def write_json(result: EvalResult, path: str) -> None:
-    write_json_document(result.to_json(), path)
-
-
-def write_json_document(document: dict[str, Any], path: str) -> None:
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(target)  # never a half-written results file
-    except OSError as exc:
-        raise SmlError(f"--json {path}: cannot write ({exc.strerror})") from None

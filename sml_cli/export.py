@@ -48,6 +48,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sml_cli import guard
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.numbers import find_numbers, parse_number
+from sml_cli.outputs import check_writable
 from sml_cli.problems import Problem
 from sml_cli.records import (
     ATTEMPT,
@@ -147,20 +148,11 @@ def _target(output: str | None) -> Target:
     about to be written)."""
     if output is None or output == "-":
         return Target("stdout")
-    path = Path(output).expanduser()
+    path = check_writable(output, "-o")
     suffix = path.suffix.lower()
-    if path.is_dir():
-        raise UsageError(f"-o {output}: is a directory")
     if suffix not in SUFFIXES:
         raise UsageError(f"-o {output}: unsupported file type {suffix or '(none)'!r}; use "
                          + ", ".join(SUFFIXES) + " (or no -o for JSON lines on stdout)")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UsageError(f"-o {output}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"-o {output}: not writable")
     return Target(suffix.lstrip("."), path)
 
 

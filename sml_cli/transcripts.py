@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import re
 import secrets
 import shlex
@@ -909,15 +908,3 @@ def _insert_session(info: SessionInfo) -> tuple[str, dict[str, Any]]:
     row = info.to_row()
     return (f"INSERT INTO sessions ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})",
             row)
-
-
-def write_json(result: dict[str, Any], path: str) -> None:
-    """The SPEC §4 JSON, written atomically (never a half-written results file)."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        raise SmlError(f"--json {path}: cannot write ({exc.strerror})") from None

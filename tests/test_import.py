@@ -13,6 +13,7 @@ import pytest
 
 from sml_cli import export, transcripts
 from sml_cli.errors import SmlError, UsageError
+from sml_cli.outputs import write_json
 from sml_cli.records import VERDICT
 from sml_cli.store import Store
 
@@ -243,10 +244,10 @@ def test_write_json(write_file: Callable[..., Path], db: str, tmp_path: Path) ->
     path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, FIRST_TURN]))
     result = transcripts.import_file(str(path), db=db)
     target = tmp_path / "out" / "scores.json"
-    transcripts.write_json(result, str(target))
+    write_json(result, str(target))
     assert json.loads(target.read_text()) == result
     with pytest.raises(SmlError, match="--json"):
-        transcripts.write_json(result, str(path / "x.json"))  # a file is not a folder
+        write_json(result, str(path / "x.json"))  # a file is not a folder
 
 
 def test_imported_sessions_export(write_file: Callable[..., Path], db: str) -> None:
