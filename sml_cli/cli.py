@@ -756,11 +756,8 @@ def sessions_import(
             f"[dim]{total} dialogue{'s' if total != 1 else ''} in {path} parse; "
             f"showed {len(shown)}; nothing written (drop --preview to import).[/]")
         return
-    result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt)
-    if json_path:
-        from sml_cli.outputs import write_json
-
-        write_json(result, json_path)
+    result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt,
+                                     json_path=json_path)
     console_views.print_eval_summary(result)
     console_views.print_notes(console_views.scoring_notes(result["config"]))
 

@@ -63,6 +63,7 @@ from sml_cli.mapping import (
 )
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
+from sml_cli.outputs import check_writable, write_json
 from sml_cli.participants import split_reasoning
 from sml_cli.problems import (
     UNVERIFIED,
@@ -826,13 +827,16 @@ def preview(path: str, *, match: str = "strict", fmt: TranscriptFormat | None = 
 
 
 def import_file(path: str, *, match: str = "strict", db: str | None = None,
-                run_id: str | None = None, fmt: TranscriptFormat | None = None
-                ) -> dict[str, Any]:
-    """Import a transcript file as one run; returns the SPEC §4 results structure."""
+                run_id: str | None = None, fmt: TranscriptFormat | None = None,
+                json_path: str | None = None) -> dict[str, Any]:
+    """Import a transcript file as one run; returns the SPEC §4 results structure, which is
+    also written to `json_path` if given (checked before anything is imported)."""
     from sml_cli.store import Store, insert_turns
 
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
+    if json_path:
+        check_writable(json_path, "--json")
     transcripts = read_transcripts(path, fmt)  # everything validated before the database is touched
     started = time.perf_counter()
     max_turns = max(t.student_turns for t in transcripts)
@@ -868,8 +872,11 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     # (an import scored 0% because no student turn used an answer marker deserves a word)
     config["n_attempts"] = sum(info.attempts or 0 for info in sessions)
     elapsed = time.perf_counter() - started
-    return {"run_id": run_id, "elapsed_s": round(elapsed, 3), "config": config,
-            **summarize(sessions, max_turns)}
+    result = {"run_id": run_id, "elapsed_s": round(elapsed, 3), "config": config,
+              **summarize(sessions, max_turns)}
+    if json_path:
+        write_json(result, json_path)
+    return result
 
 
 def import_flags(fmt: TranscriptFormat) -> dict[str, Any]:

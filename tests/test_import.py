@@ -13,7 +13,6 @@ import pytest
 
 from sml_cli import export, transcripts
 from sml_cli.errors import SmlError, UsageError
-from sml_cli.outputs import write_json
 from sml_cli.records import VERDICT
 from sml_cli.store import Store
 
@@ -242,12 +241,27 @@ def test_a_failure_while_writing_leaves_nothing(write_file: Callable[..., Path],
 
 def test_write_json(write_file: Callable[..., Path], db: str, tmp_path: Path) -> None:
     path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, FIRST_TURN]))
-    result = transcripts.import_file(str(path), db=db)
     target = tmp_path / "out" / "scores.json"
-    write_json(result, str(target))
+    result = transcripts.import_file(str(path), db=db, json_path=str(target))
     assert json.loads(target.read_text()) == result
-    with pytest.raises(SmlError, match="--json"):
-        write_json(result, str(path / "x.json"))  # a file is not a folder
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_the_import(
+    write_file: Callable[..., Path], db: str, tmp_path: Path
+) -> None:
+    """As `sml eval` does: exit 2 and nothing imported. (The import used to be stored, then
+    the JSON failed with exit 1, so the obvious retry imported every dialogue again.)"""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, FIRST_TURN]))
+    for target in (tmp_path, path / "x.json"):  # a folder; a file where a folder must be
+        result = CliRunner().invoke(app, ["sessions", "import", str(path), "--db", db,
+                                          "--json", str(target)])
+        assert result.exit_code == 2, result.output
+        assert f"--json {target}" in " ".join(result.output.split())
+        assert counts(db) == (0, 0, 0)
 
 
 def test_imported_sessions_export(write_file: Callable[..., Path], db: str) -> None:
