@@ -470,17 +470,11 @@ def eval_command(
     run = EvalRun(options)
     console_views.print_warnings(run.warnings)
     console_views.print_notes(loading_notes(run.problems, options.fields))
-    err = console_views.Console(stderr=True, highlight=False)
-    if run.duplicates:
-        pairs = ", ".join(f"{dropped} (= {kept})" for dropped, kept in run.duplicates[:10])
-        err.print(f"[yellow]Note:[/] {len(run.duplicates)} problems repeat another problem's "
-                  f"content and run once: {pairs}")
+    console_views.print_notes(console_views.duplicates_notes(run.duplicates))
     if run.resuming:
-        err.print(f"Resuming run [bold]{run.run_id}[/]: {run.skipped} of {run.total} sessions "
-                  "already done.")
+        console_views.print_resuming(run.run_id, run.skipped, run.total)
     try:
-        for warning in run.prepare_models():
-            err.print(f"[yellow]Warning:[/] {warning}")
+        console_views.print_warnings(run.prepare_models())
         if quiet:
             elapsed, interrupted = asyncio.run(run.execute())
         else:
@@ -494,30 +488,18 @@ def eval_command(
         console_views.print_notes(console_views.run_notes(run.store, run.run_id, run.config))
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
-            from sml_cli.cells import clipped_at_word
-
-            total = sum(n for _, n in errors)
-            err.print(f"[red]{total} session{'s' if total != 1 else ''} ended in error[/] "
-                      f"(re-run with --run-id {run.run_id} to retry them):")
-            for message, n in errors[:3]:
-                err.print(f"  {n} × {clipped_at_word(message, 700)}", markup=False,
-                          highlight=False, soft_wrap=True)
+            console_views.print_session_errors(errors, run.run_id)
             failed = run.all_failed()
             if failed and not interrupted:
                 console_views.print_all_failed(failed, run.run_id, options.db)
                 raise typer.Exit(1)
         if run.stopped_by:
-            from rich.markup import escape
-
-            err.print(f"[red]Stopped:[/] {escape(run.stopped_by)}\nFinished sessions are "
-                      f"saved; fix the cause and resume with [bold]--run-id {run.run_id}[/].",
-                      soft_wrap=True)
+            console_views.print_stopped(run.stopped_by, run.run_id)
             raise typer.Exit(1)
         if interrupted:
-            err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
-                      f"[bold]--run-id {run.run_id}[/].")
+            console_views.print_interrupted(run.run_id)
             raise typer.Exit(130)
-        err.print(f"[dim]run id: {run.run_id} · database: {run.store.path}[/]")
+        console_views.print_run_footer(run.run_id, run.store.path)
     finally:
         run.store.close()
 

@@ -12,7 +12,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 from rich.text import Text
 
-from sml_cli.cells import clipped, head
+from sml_cli.cells import clipped, clipped_at_word, head
 from sml_cli.mapping import flags_text
 from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
 
@@ -99,6 +99,47 @@ def print_all_failed(n: int, run_id: str, db: str | None) -> None:
     stderr_lines.print(Text.assemble(
         (f"All {n} sessions of the run failed", "red"),
         f"; read why with {listing} (then {show})"))
+
+
+def duplicates_notes(duplicates: list[tuple[str, str]]) -> list[str]:
+    """The note on problems of a set that repeat another's content (run once), if any:
+    (dropped id, kept id) pairs."""
+    if not duplicates:
+        return []
+    pairs = ", ".join(f"{dropped} (= {kept})" for dropped, kept in duplicates[:10])
+    return [f"{len(duplicates)} problems repeat another problem's content and run once: "
+            f"{pairs}"]
+
+
+def print_resuming(run_id: str, skipped: int, total: int) -> None:
+    stderr_lines.print(Text.assemble("Resuming run ", (run_id, "bold"),
+                                     f": {skipped} of {total} sessions already done."))
+
+
+def print_session_errors(errors: list[tuple[str, int]], run_id: str) -> None:
+    """A run's failed sessions: how many, how to retry them, and the commonest errors
+    (`errors`: (message, count), most frequent first)."""
+    total = sum(n for _, n in errors)
+    stderr_lines.print(Text.assemble(
+        (f"{total} session{'s' if total != 1 else ''} ended in error", "red"),
+        f" (re-run with --run-id {run_id} to retry them):"))
+    for message, n in errors[:3]:
+        stderr_lines.print(Text(f"  {n} × {clipped_at_word(message, 700)}"))
+
+
+def print_stopped(why: str, run_id: str) -> None:
+    stderr_lines.print(Text.assemble(
+        ("Stopped:", "red"), f" {why}\nFinished sessions are saved; fix the cause and resume "
+        "with ", (f"--run-id {run_id}", "bold"), "."))
+
+
+def print_interrupted(run_id: str) -> None:
+    stderr_lines.print(Text.assemble(("Interrupted.", "yellow"), " Finished sessions are "
+                                     "saved; resume with ", (f"--run-id {run_id}", "bold"), "."))
+
+
+def print_run_footer(run_id: str, db: Path) -> None:
+    stderr_lines.print(Text(f"run id: {run_id} · database: {db}", style="dim"))
 
 
 def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:

@@ -680,3 +680,23 @@ def test_replies_cut_off_at_the_token_limit_are_counted_and_marked(
     result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
                      "none", "--max-turns", "1", "--db", str(tmp_path / "fine.db"), "-q"])
     assert result.exit_code == 0 and "token limit" not in cli_output(result)
+
+
+def test_ids_are_printed_as_text_not_as_rich_markup(
+    stub: Callable[..., StubServer], tmp_path: Path
+) -> None:
+    """A run id or a problem id is the user's text: '[/x]' in one is printed as written (it
+    was read as a Rich closing tag, and the run's last line raised MarkupError: a traceback
+    after a finished run, exit 1)."""
+    stub()
+    rows = [{**EVAL_PROBLEMS[0], "id": "q[/a]"}, {**EVAL_PROBLEMS[0], "id": "q[/b]"}]
+    problems = write_problems(tmp_path / "twice.jsonl", rows)
+    db = tmp_path / "m.db"
+    args = ["eval", *MODELS, "--problems", str(problems), "--run-id", "run[/x]",
+            "--db", str(db), "--max-turns", "2", "--quiet"]
+    for _ in range(2):  # the second time, a resume
+        result = invoke(args)
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 0, output
+        assert "q[/b] (= q[/a])" in output and "run id: run[/x]" in output
+    assert "Resuming run run[/x]: 1 of 1 sessions already done." in output
