@@ -731,12 +731,7 @@ def sessions_import(
     )
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)
-        for info, problem, turns in shown:
-            console_views.print_transcript(info, problem, turns)
-            console_views.console.print()
-        console_views.console.print(
-            f"[dim]{total} dialogue{'s' if total != 1 else ''} in {path} parse; "
-            f"showed {len(shown)}; nothing written (drop --preview to import).[/]")
+        console_views.print_import_preview(total, shown, path)
         return
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt,
                                      json_path=json_path)

@@ -55,7 +55,7 @@ def print_problem_sets() -> None:
 
 def print_problems(source: str, problems: list[Problem], *, limit: int, private: bool) -> None:
     table = Table(
-        title=f"{source}: {len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        title=f"{rich_escape(source)}: {len(problems)} problem{'' if len(problems) == 1 else 's'}"
         + (f" (first {limit})" if len(problems) > limit else ""),
         title_justify="left",
         show_lines=True,
@@ -67,7 +67,7 @@ def print_problems(source: str, problems: list[Problem], *, limit: int, private:
     table.add_column("verifier")
     for p in problems[:limit]:
         answer = p.answer if p.answer is not None else "(tests)"
-        row: list[str | Text] = [p.id, Text(clipped(p.public_question(), 300))]
+        row: list[str | Text] = [Text(p.id), Text(clipped(p.public_question(), 300))]
         if private:
             cell = Text(clipped(answer, 60))  # Text, not markup: answers may hold "[b]"
             if p.aliases:
@@ -288,7 +288,7 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     tokens = []
     for condition, s in result["conditions"].items():
-        table.add_row(f"[bold]{condition}[/]", *score_cells(s, by_turn=True))
+        table.add_row(Text(condition, style="bold"), *score_cells(s, by_turn=True))
         tokens.append(f"{condition} {s['student_tokens']:,}/{s['teacher_tokens']:,}")
     out.print(table)
     if result.get("deltas"):
@@ -298,12 +298,12 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
         deltas.add_column("delta", justify="right")
         deltas.add_column("95% CI (paired bootstrap)", justify="right")
         for name, d in result["deltas"].items():
-            deltas.add_row(name, *delta_cells(d))
+            deltas.add_row(Text(name), *delta_cells(d))
         out.print(deltas)
     cost = [s["cost_usd"] for s in result["conditions"].values() if s["cost_usd"] is not None]
     imported = (result.get("config") or {}).get("kind") == "import"
     if not imported:  # (an import made no model calls: its token counts would be noise)
-        out.print(f"[dim]tokens student/teacher: {'; '.join(tokens)}[/]")
+        out.print(Text(f"tokens student/teacher: {'; '.join(tokens)}", style="dim"))
     tail = f"elapsed {result['elapsed_s']:.1f} s"
     if cost:
         tail += f" · cost ${sum(cost):.4f}"
@@ -383,10 +383,10 @@ def print_sessions(sessions: list, *, title: str,  # list[SessionInfo]
             status = f"[yellow]{s.status}[/]"
         solved = ("–" if s.solved is None else
                   f"[green]✓ t{s.solved_at_turn}[/]" if s.solved else "[red]✗[/]")
-        cells = {
-            "id": s.id, "run": s.run_id or "–", "problem": s.problem_id,
-            "condition": s.condition, "student": s.student_model,
-            "teacher": s.teacher_model or "–", "status": status, "solved": solved,
+        cells: dict[str, str | Text] = {
+            "id": Text(s.id), "run": Text(s.run_id or "–"), "problem": Text(s.problem_id),
+            "condition": Text(s.condition), "student": Text(s.student_model),
+            "teacher": Text(s.teacher_model or "–"), "status": status, "solved": solved,
             "turns": str(s.student_turns if s.student_turns is not None
                          else (turns_so_far or {}).get(s.id, 0)),
             # (a finished session without a count had no answer to leak: unknown, not 0)
@@ -441,15 +441,17 @@ def print_transcript(
     from sml_cli.records import VERDICT
     from sml_cli.views import student_view, teacher_view
 
-    header = (f"[bold]{info.id}[/] · problem {info.problem_id} · condition "
-              f"[bold]{info.condition}[/] · student {info.student_model} · teacher "
-              f"{info.teacher_model or '–'} · guard {info.guard} · status {info.status}")
+    header = Text.assemble(
+        (info.id, "bold"), f" · problem {info.problem_id} · condition ",
+        (info.condition, "bold"), f" · student {info.student_model} · teacher "
+        f"{info.teacher_model or '–'} · guard {info.guard} · status {info.status}")
     if info.solved is not None:
-        header += (f" · [green]solved at turn {info.solved_at_turn}[/]" if info.solved
-                   else " · [red]not solved[/]")
+        header.append(" · ")
+        header.append(f"solved at turn {info.solved_at_turn}" if info.solved else "not solved",
+                      "green" if info.solved else "red")
     console.print(header)
     if info.error:
-        console.print(f"[red]error:[/] {info.error}")
+        console.print(Text.assemble(("error:", "red"), f" {info.error}"))
     if view in ("student", "teacher"):
         messages = student_view(turns) if view == "student" else teacher_view(
             turns, info.condition, _prompts_for_view())
@@ -482,6 +484,18 @@ def print_transcript(
             body = Text.assemble(thought, body)
         console.print(Panel(body, title=title, title_align="left",
                             border_style="magenta" if private else style))
+
+
+def print_import_preview(
+    total: int, shown: list[tuple[SessionInfo, Problem, list[Turn]]], path: str
+) -> None:
+    """`sml sessions import --preview`: the first dialogues as they would be scored."""
+    for info, problem, turns in shown:
+        print_transcript(info, problem, turns)
+        console.print()
+    console.print(Text(f"{total} dialogue{'s' if total != 1 else ''} in {path} parse; showed "
+                       f"{len(shown)}; nothing written (drop --preview to import).",
+                       style="dim"))
 
 
 def _prompts_for_view() -> Prompts:
@@ -563,7 +577,7 @@ def print_export_stats(
                 f"{cell.messages:,}", f"{cell.tokens:,}"]
 
     for (condition, model), cell in sorted(stats.by_group.items()):
-        table.add_row(condition, model, *cells(cell))
+        table.add_row(Text(condition), Text(model), *cells(cell))
     if len(stats.by_group) != 1:
         table.add_row("[bold]total[/]", "", *cells(stats.total), end_section=True)
     out.print(table)
@@ -594,9 +608,9 @@ def print_export_done(
     stats: ExportStats, options: ExportOptions, path: str | Path, rows: int
 ) -> None:
     """One line on stderr after `sml export -o FILE`."""
-    err = Console(stderr=True, highlight=False)
     total = stats.total
-    line = f"Wrote {rows:,} rows from {total.sessions:,} sessions to [bold]{path}[/]"
+    line = Text.assemble(f"Wrote {rows:,} rows from {total.sessions:,} sessions to ",
+                         (str(path), "bold"))
     left = stats.left_out
     skipped = []
     if left.get("leaked"):
@@ -608,5 +622,5 @@ def print_export_done(
     if left.get("no_student"):
         skipped.append(f"{left['no_student']:,} without a student message")
     if skipped:
-        line += "; left out: " + ", ".join(skipped)
-    err.print(line + ".")
+        line.append("; left out: " + ", ".join(skipped))
+    stderr_lines.print(line + ".")
