@@ -65,7 +65,7 @@ class ChatApp(App[None]):
         try:
             session = HostSession(options)
         except SmlError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+            self.notify(str(exc), severity="error", timeout=10, markup=False)
             self.push_screen(StartScreen(options), self._start)
             return
         # Replace whatever session screen was showing: one session at a time.

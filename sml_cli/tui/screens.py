@@ -132,11 +132,12 @@ class SessionScreen(Screen[None]):
         self.run_worker(self.session.run(), name="session", group="session", exclusive=True,
                         exit_on_error=False)
         for note in self.session.notes:
-            self.notify(note, title="Note", severity="warning", timeout=15)
+            self.notify(note, title="Note", severity="warning", timeout=15, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self.notify(f"Session stopped: {event.worker.error}", severity="error", timeout=10)
+            self.notify(f"Session stopped: {event.worker.error}", severity="error", timeout=10,
+                        markup=False)
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "session")
@@ -168,10 +169,12 @@ class SessionScreen(Screen[None]):
         self.waiting = None
         self.update_status()
         if info.status == "error":
-            self.notify(self.error_text(info), title="Model error", severity="error", timeout=15)
+            self.notify(self.error_text(info), title="Model error", severity="error", timeout=15,
+                        markup=False)
         elif info.status == "done":
             self.notify(session_summary(info), title="Solved" if info.solved else "Session over",
-                        severity="information" if info.solved else "warning", timeout=10)
+                        severity="information" if info.solved else "warning", timeout=10,
+                        markup=False)
 
     # ----------------------------------------------------------------- per screen
 
