@@ -312,57 +312,58 @@ class HostSession(_Views):
         self.options = options
         self.listener: Listener | None = listener
         self.store = store or Store(options.db)
-        self.prompts = Prompts(options.prompts_dir)
-        self.gate = Gate()
-        self.local_role = options.role or "watch"
-        self.db = options.db
-        self.notes: list[str] = []
-        if resume is not None:
-            self.info = resume
-            self.problem = self.store.problem(resume.problem_key)
-            check_prompts(self.problem, [resume.condition], resume.max_turns, resume.guard,
-                          self.prompts)
-            self.turns = self.store.turns(resume.id)
-            if resume.status != "running":
-                self.store.update_session(resume.id, {"status": "running", "error": None})
-                resume.status = "running"
-            if resume.meta.get("host_left"):
-                self._mark_host_left(False)
-        else:
-            self.problem = problem or choose_problem(options)
-            check_prompts(self.problem, [options.condition], options.max_turns, options.guard,
-                          self.prompts)
-            self.notes = loading_notes([self.problem], options.fields)
-            student, teacher = options.models()
-            remote = [r for r, m in (("student", student), ("teacher", teacher))
-                      if m == HUMAN and r != options.role]
-            self.info = SessionInfo(
-                id=new_session_id(), problem_key=self.problem.key, problem_id=self.problem.id,
-                condition=options.condition, student_model=student, teacher_model=teacher,
-                max_turns=options.max_turns, guard=options.guard, origin="chat",
-                meta={"host_role": options.role, "remote_role": remote[0] if remote else None},
-            )
-            self.store.save_problems([self.problem])
-            self.store.create_session(self.info)
-            self.turns = []
-        self.remote_role: str | None = self.info.meta.get("remote_role")
-        self._humans: dict[str, HumanParticipant] = {}
-        student_p = self._participant("student", self.info.student_model,
-                                      options.student_settings)
-        teacher_p = (self._participant("teacher", self.info.teacher_model,
-                                       options.teacher_settings)
-                     if self.info.teacher_model else None)
-        from sml_cli.models import _import_litellm, is_embedded
+        with self.store.closed_on_error():
+            self.prompts = Prompts(options.prompts_dir)
+            self.gate = Gate()
+            self.local_role = options.role or "watch"
+            self.db = options.db
+            self.notes: list[str] = []
+            if resume is not None:
+                self.info = resume
+                self.problem = self.store.problem(resume.problem_key)
+                check_prompts(self.problem, [resume.condition], resume.max_turns, resume.guard,
+                              self.prompts)
+                self.turns = self.store.turns(resume.id)
+                if resume.status != "running":
+                    self.store.update_session(resume.id, {"status": "running", "error": None})
+                    resume.status = "running"
+                if resume.meta.get("host_left"):
+                    self._mark_host_left(False)
+            else:
+                self.problem = problem or choose_problem(options)
+                check_prompts(self.problem, [options.condition], options.max_turns, options.guard,
+                              self.prompts)
+                self.notes = loading_notes([self.problem], options.fields)
+                student, teacher = options.models()
+                remote = [r for r, m in (("student", student), ("teacher", teacher))
+                          if m == HUMAN and r != options.role]
+                self.info = SessionInfo(
+                    id=new_session_id(), problem_key=self.problem.key, problem_id=self.problem.id,
+                    condition=options.condition, student_model=student, teacher_model=teacher,
+                    max_turns=options.max_turns, guard=options.guard, origin="chat",
+                    meta={"host_role": options.role, "remote_role": remote[0] if remote else None},
+                )
+                self.store.save_problems([self.problem])
+                self.store.create_session(self.info)
+                self.turns = []
+            self.remote_role: str | None = self.info.meta.get("remote_role")
+            self._humans: dict[str, HumanParticipant] = {}
+            student_p = self._participant("student", self.info.student_model,
+                                          options.student_settings)
+            teacher_p = (self._participant("teacher", self.info.teacher_model,
+                                           options.teacher_settings)
+                         if self.info.teacher_model else None)
+            from sml_cli.models import _import_litellm, is_embedded
 
-        models = (self.info.student_model, self.info.teacher_model)
-        if any(m not in (None, HUMAN) and not is_embedded(m) for m in models):
-            # litellm takes seconds to import: start now, while the person reads the problem.
-            import threading
+            models = (self.info.student_model, self.info.teacher_model)
+            if any(m not in (None, HUMAN) and not is_embedded(m) for m in models):
+                # litellm takes seconds to import: start now, while the person reads the problem.
+                import threading
 
-            threading.Thread(target=_import_litellm, name="sml-import", daemon=True).start()
-        self.waiting: str | None = None
-        self.session = Session(self.info, self.problem, student_p, teacher_p, self.prompts,
-                               self.store, turns=self.turns, observer=self)
+                threading.Thread(target=_import_litellm, name="sml-import", daemon=True).start()
+            self.waiting: str | None = None
+            self.session = Session(self.info, self.problem, student_p, teacher_p, self.prompts,
+                                   self.store, turns=self.turns, observer=self)
 
     def attach(self, listener: Listener) -> None:
         """Connect a screen (sessions can be created before the UI, to print their id)."""
@@ -435,36 +436,38 @@ class GuestSession(_Views):
         if role and role not in ("student", "teacher"):
             raise UsageError(f"--role {role!r}: joining takes --role student or --role teacher")
         self.store = Store(db)
-        self.db = db
-        self.info = self.store.session(session_id)
-        expected = self.info.meta.get("remote_role")
-        if expected is None:
-            self.store.close()
-            raise UsageError(
-                f"--join {session_id}: that session has no seat for another person "
-                "(start one with e.g. `sml chat --role teacher --student human`)"
-            )
-        role = role or expected  # (without --role: the seat that is free)
-        if role != expected:
-            raise UsageError(f"--join {session_id}: the free seat is {expected!r}, not {role!r}")
-        if self.info.status != "running":
-            raise UsageError(f"--join {session_id}: the session is already {self.info.status}")
-        self.problem = self.store.problem(self.info.problem_key)
-        self.prompts = Prompts(prompts_dir)
-        check_prompts(self.problem, [self.info.condition], self.info.max_turns, self.info.guard,
-                      self.prompts)
-        self.turns = self.store.turns(self.info.id)
-        self.listener: Listener | None = listener
-        self.local_role = role
-        self.notes: list[str] = []
-        self.remote_role = None
-        self._closed = False
-        # The host's terminal quit while the session runs: nothing moves until it resumes.
-        self.host_left = bool(self.info.meta.get("host_left"))
-        # Posted to the inbox but not yet recorded by the host: until it is, this side may
-        # not send again (its rows lag the host's by up to a poll, so `next_speaker` would
-        # still say "you", and a second message would be taken as the next turn).
-        self._posted = False
+        with self.store.closed_on_error():
+            self.db = db
+            self.info = self.store.session(session_id)
+            expected = self.info.meta.get("remote_role")
+            if expected is None:
+                raise UsageError(
+                    f"--join {session_id}: that session has no seat for another person "
+                    "(start one with e.g. `sml chat --role teacher --student human`)"
+                )
+            role = role or expected  # (without --role: the seat that is free)
+            if role != expected:
+                raise UsageError(f"--join {session_id}: the free seat is {expected!r}, not "
+                                 f"{role!r}")
+            if self.info.status != "running":
+                raise UsageError(f"--join {session_id}: the session is already "
+                                 f"{self.info.status}")
+            self.problem = self.store.problem(self.info.problem_key)
+            self.prompts = Prompts(prompts_dir)
+            check_prompts(self.problem, [self.info.condition], self.info.max_turns, self.info.guard,
+                          self.prompts)
+            self.turns = self.store.turns(self.info.id)
+            self.listener: Listener | None = listener
+            self.local_role = role
+            self.notes: list[str] = []
+            self.remote_role = None
+            self._closed = False
+            # The host's terminal quit while the session runs: nothing moves until it resumes.
+            self.host_left = bool(self.info.meta.get("host_left"))
+            # Posted to the inbox but not yet recorded by the host: until it is, this side may
+            # not send again (its rows lag the host's by up to a poll, so `next_speaker` would
+            # still say "you", and a second message would be taken as the next turn).
+            self._posted = False
 
     def attach(self, listener: Listener) -> None:
         self.listener = listener

@@ -312,6 +312,15 @@ class EvalRun:
         self.run_id = options.run_id or new_run_id()
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)
+        with self.store.closed_on_error():
+            stored = self._stored_run()
+            self.cells, self.skipped = self._plan()
+        self.resuming = stored is not None
+        self.stopped_by: str | None = None  # why the run stopped early, if it did
+
+    def _stored_run(self) -> dict[str, Any] | None:
+        """The run stored under this run id, if any: refused unless this command would
+        resume it (the same kind, the same options)."""
         stored = self.store.run(self.run_id)
         if stored is not None:
             if stored["kind"] != "eval":
@@ -324,9 +333,7 @@ class EvalRun:
                     f"--run-id {self.run_id} exists with different options; refusing to mix "
                     "them (use a new --run-id):\n  " + "\n  ".join(diffs)
                 )
-        self.resuming = stored is not None
-        self.cells, self.skipped = self._plan()
-        self.stopped_by: str | None = None  # why the run stopped early, if it did
+        return stored
 
     def _plan(self) -> tuple[list[Cell], int]:
         existing = {

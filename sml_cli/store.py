@@ -111,6 +111,16 @@ class Store:
         except sqlite3.OperationalError as exc:
             raise _storage_error(self.path, exc) from None
 
+    @contextlib.contextmanager
+    def closed_on_error(self) -> Iterator[Store]:
+        """Around the rest of a constructor that keeps this store: closes it if the
+        construction fails (a refusal leaves no connection open for a caller to leak)."""
+        try:
+            yield self
+        except BaseException:
+            self.close()
+            raise
+
     def __enter__(self) -> Store:
         return self
 
