@@ -265,16 +265,35 @@ def take_inbox(store: Store, session_id: str, role: str) -> str | None:
 
 
 class ChatSession(Protocol):
+    """What a screen uses of a session, host or guest."""
+
     info: SessionInfo
     problem: Problem
     prompts: Prompts
     turns: list[Turn]
+    db: str | None
     local_role: str  # student | teacher | watch
+    remote_role: str | None  # the seat a person at another terminal takes, if any
     notes: list[str]  # about the problem's file, shown once when the session opens
 
+    @property
+    def gate(self) -> Gate | None:
+        """Pause / step for the models this terminal runs (a host's)."""
+
+    @property
+    def host_left(self) -> bool:
+        """(A guest's) the host's terminal quit: nothing moves until it resumes."""
+
+    def attach(self, listener: Listener) -> None: ...
     async def run(self) -> None: ...
     def submit(self, text: str) -> bool: ...
     def close(self) -> None: ...
+    def join_command(self) -> str | None: ...
+    def student_messages(self) -> list[Message]: ...
+    def teacher_messages(self) -> list[Message]: ...
+    def panel(self) -> TeacherPanel: ...
+    def leaks_in(self, text: str) -> list[leak_guard.Leak]: ...
+    def next_speaker(self) -> str | None: ...
 
 
 class _Views:
@@ -305,6 +324,8 @@ class _Views:
 
 class HostSession(_Views):
     """Runs the engine here. Local people type through `submit`; remote ones via the inbox."""
+
+    host_left = False  # (this is the host)
 
     def __init__(self, options: ChatOptions, listener: Listener | None = None, *,
                  resume: SessionInfo | None = None, store: Store | None = None,
@@ -460,7 +481,8 @@ class GuestSession(_Views):
             self.listener: Listener | None = listener
             self.local_role = role
             self.notes: list[str] = []
-            self.remote_role = None
+            self.remote_role: str | None = None
+            self.gate = None  # (the host's models wait at the host's gate)
             self._closed = False
             # The host's terminal quit while the session runs: nothing moves until it resumes.
             self.host_left = bool(self.info.meta.get("host_left"))
@@ -496,6 +518,9 @@ class GuestSession(_Views):
                 self.listener.finished(info)
                 return
             self.listener.waiting_for(None if self._posted else self.next_speaker())
+
+    def join_command(self) -> str | None:
+        return None  # (the free seat is this one's)
 
     def submit(self, text: str) -> bool:
         if self._posted or self.next_speaker() != self.local_role:
