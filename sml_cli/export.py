@@ -212,15 +212,6 @@ def _turn_from_tuple(row: Sequence[Any]) -> Turn:
     )
 
 
-def _session_from_tuple(row: Sequence[Any]) -> SessionInfo:
-    data = dict(zip(SESSION_FIELDS, row, strict=True))
-    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
-    for key in ("solved", "first_attempt_correct"):
-        data[key] = None if data[key] is None else bool(data[key])
-    data["sample"] = data["sample"] or 0
-    return SessionInfo(**data)
-
-
 # Row selections: the student view is built from public rows (and annotated with verdicts); the
 # other views need every row. Exports other than `raw` skip the bookkeeping columns.
 STUDENT_ROWS = "(t.visibility = 'public' OR t.kind = 'verdict')"
@@ -264,7 +255,7 @@ def iter_sessions(store: Any, options: ExportOptions, *, by_problem: bool = Fals
         pending = _rows(turns)
         row = next(pending, None)
         for session_row in _rows(sessions):
-            info = _session_from_tuple(session_row)
+            info = SessionInfo.from_row(dict(zip(SESSION_FIELDS, session_row, strict=True)))
             data = SessionData(info, problems.get(info.problem_key), [])
             while row is not None and row[0] == info.id:
                 data.turns.append(_turn_from_tuple(row))

@@ -354,6 +354,12 @@ def insert_turns(conn: sqlite3.Connection, turns: Sequence[Turn]) -> None:
     conn.executemany(_INSERT_TURN, [t.to_row() for t in turns])
 
 
+def insert_session(conn: sqlite3.Connection, info: SessionInfo) -> None:
+    row = info.to_row()
+    conn.execute(f"INSERT INTO sessions ({', '.join(row)}) "
+                 f"VALUES ({', '.join(':' + k for k in row)})", row)
+
+
 def _storage_error(path: Path, exc: BaseException) -> SmlError:
     text = str(exc)
     if "readonly" in text or "read-only" in text:
@@ -390,11 +396,7 @@ class BackgroundWriter:
         self.submit(lambda conn: insert_turns(conn, [turn]))
 
     def create_session(self, info: SessionInfo) -> None:
-        row = info.to_row()
-        columns = ", ".join(row)
-        marks = ", ".join(":" + k for k in row)
-        self.submit(lambda conn: conn.execute(
-            f"INSERT INTO sessions ({columns}) VALUES ({marks})", row))
+        self.submit(lambda conn: insert_session(conn, info))
 
     def update_session(self, session_id: str, fields: dict[str, Any]) -> None:
         assignments = ", ".join(f"{k} = :{k}" for k in fields)

@@ -831,7 +831,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                 json_path: str | None = None) -> dict[str, Any]:
     """Import a transcript file as one run; returns the SPEC §4 results structure, which is
     also written to `json_path` if given (checked before anything is imported)."""
-    from sml_cli.store import Store, insert_turns
+    from sml_cli.store import Store, insert_session, insert_turns
 
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
@@ -861,7 +861,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                     sample = samples.get((t.problem.key, t.condition), 0)
                     samples[(t.problem.key, t.condition)] = sample + 1
                     info, turns = _scored_session(t, run_id, sample, max_turns, match)
-                    store.conn.execute(*_insert_session(info))
+                    insert_session(store.conn, info)
                     insert_turns(store.conn, turns)
                     sessions.append(info)
                 store.finish_run(run_id)
@@ -909,9 +909,3 @@ def _session(t: Transcript, run_id: str, sample: int, max_turns: int) -> Session
         max_turns=max_turns, guard="flag", run_id=run_id, sample=sample, status="done",
         origin="import", finished=now(), meta=meta,
     )
-
-
-def _insert_session(info: SessionInfo) -> tuple[str, dict[str, Any]]:
-    row = info.to_row()
-    return (f"INSERT INTO sessions ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})",
-            row)
