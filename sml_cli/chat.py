@@ -39,7 +39,14 @@ from sml_cli.problems import (
     make_problem,
 )
 from sml_cli.prompts import Prompts
-from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo, Turn
+from sml_cli.records import (
+    CONDITIONS,
+    GUARD_POLICIES,
+    TEACHERLESS_CONDITIONS,
+    SessionInfo,
+    Turn,
+    new_session_id,
+)
 from sml_cli.store import Store
 from sml_cli.views import TeacherPanel, student_view, teacher_panel, teacher_view
 
@@ -534,12 +541,6 @@ class GuestSession(_Views):
     def close(self) -> None:
         self._closed = True
         self.store.close()
-
-
-def new_session_id() -> str:
-    import secrets
-
-    return secrets.token_hex(6)
 
 
 def session_summary(info: SessionInfo) -> str:

@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from sml_cli.cells import clipped_at_word
@@ -41,6 +39,8 @@ from sml_cli.records import (
     TEACHERLESS_CONDITIONS,
     SessionInfo,
     Turn,
+    new_run_id,
+    new_session_id,
 )
 from sml_cli.store import BackgroundWriter, Store
 from sml_cli.views import student_view
@@ -125,10 +125,6 @@ def validate(options: EvalOptions) -> None:
     validate_endpoint_variables(teacher_model(options), options.teacher_settings)
     if options.json_path:
         check_writable(options.json_path, "--json")
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def _chosen(options: EvalOptions) -> list[Problem]:
@@ -309,7 +305,7 @@ class EvalRun:
         check_prompts(self.problems[0], options.conditions, options.max_turns, options.guard,
                       self.prompts)
         self.warnings = self.prompts.warnings()
-        self.run_id = options.run_id or new_run_id()
+        self.run_id = options.run_id or new_run_id("run")
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)
         with self.store.closed_on_error():
@@ -436,7 +432,7 @@ class EvalRun:
                     info.status, info.error = "running", None
             else:
                 info = SessionInfo(
-                    id=secrets.token_hex(6), run_id=self.run_id, problem_key=cell.problem.key,
+                    id=new_session_id(), run_id=self.run_id, problem_key=cell.problem.key,
                     problem_id=cell.problem.id, condition=cell.condition, sample=cell.sample,
                     student_model=self.options.student,
                     teacher_model=self.config["teacher"] if teacher is not None else None,

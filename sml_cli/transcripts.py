@@ -35,12 +35,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-import secrets
 import shlex
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,6 +80,8 @@ from sml_cli.records import (
     VERDICT,
     SessionInfo,
     Turn,
+    new_run_id,
+    new_session_id,
     now,
 )
 from sml_cli.verification import check, extract_attempt, is_question
@@ -799,10 +799,6 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
 # ----------------------------------------------------------------------------- import
 
 
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("import-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
 def _scored_session(t: Transcript, run_id: str, sample: int, max_turns: int,
                     match: str) -> tuple[SessionInfo, list[Turn]]:
     info = _session(t, run_id, sample, max_turns)
@@ -840,7 +836,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     transcripts = read_transcripts(path, fmt)  # everything validated before the database is touched
     started = time.perf_counter()
     max_turns = max(t.student_turns for t in transcripts)
-    run_id = run_id or new_run_id()
+    run_id = run_id or new_run_id("import")
     config = {"kind": "import", "source": str(path), "match": match,
               "n_transcripts": len(transcripts), "max_turns": max_turns,
               "mapping": import_flags(fmt or TranscriptFormat())
@@ -901,7 +897,7 @@ def _session(t: Transcript, run_id: str, sample: int, max_turns: int) -> Session
     has_teacher = any(role == "teacher" for role, *_ in t.turns)
     meta = {**t.meta, "line": t.line}
     return SessionInfo(
-        id=secrets.token_hex(6), problem_key=t.problem.key, problem_id=t.problem.id,
+        id=new_session_id(), problem_key=t.problem.key, problem_id=t.problem.id,
         condition=t.condition,
         student_model=str(t.meta.get("student_model") or "imported"),
         teacher_model=str(t.meta["teacher_model"]) if t.meta.get("teacher_model")
