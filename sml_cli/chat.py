@@ -197,7 +197,7 @@ class RemoteParticipant:
         self._on_waiting(self.role)
         try:
             while True:
-                text = take_inbox(self._store, self._session_id, self.role)
+                text = self._store.take_inbox(self._session_id, self.role)
                 if text is not None:
                     return Reply(text, model=HUMAN)
                 await asyncio.sleep(POLL_S)
@@ -244,28 +244,6 @@ class GatedParticipant:
                       on_token: TokenCallback | None = None) -> Reply:
         await self.gate.wait()
         return await self.inner.respond(messages, on_token)
-
-
-# ----------------------------------------------------------------------------- inbox
-
-
-def post_inbox(store: Store, session_id: str, role: str, content: str) -> None:
-    from sml_cli.records import now
-
-    with store.writing():
-        store.db.table("inbox").insert({"session_id": session_id, "role": role,
-                                        "content": content, "created": now(), "consumed": 0})
-
-
-def take_inbox(store: Store, session_id: str, role: str) -> str | None:
-    with store.writing():  # (read, then mark: one transaction that holds the write lock)
-        row = store.db.execute(
-            "SELECT id, content FROM inbox WHERE session_id = ? AND role = ? AND consumed = 0 "
-            "ORDER BY id LIMIT 1", [session_id, role]).fetchone()
-        if row is None:
-            return None
-        store.db.execute("UPDATE inbox SET consumed = 1 WHERE id = ?", [row[0]])
-        return row[1]
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -506,18 +484,11 @@ class GuestSession(_Views):
         self.listener.waiting_for(self.next_speaker())
         while not self._closed:
             await asyncio.sleep(POLL_S)
-            fresh = self.store.db.execute(
-                "SELECT * FROM turns WHERE session_id = ? AND seq >= ? ORDER BY seq",
-                [self.info.id, len(self.turns)]).fetchall()
-            if fresh:
-                columns = [d[0] for d in self.store.db.execute(
-                    "SELECT * FROM turns LIMIT 0").description]
-                for row in fresh:
-                    turn = Turn.from_row(dict(zip(columns, row, strict=True)))
-                    self.turns.append(turn)
-                    if turn.role == self.local_role:
-                        self._posted = False
-                    self.listener.turn_added(turn)
+            for turn in self.store.turns(self.info.id, since=len(self.turns)):
+                self.turns.append(turn)
+                if turn.role == self.local_role:
+                    self._posted = False
+                self.listener.turn_added(turn)
             info = self.store.session(self.info.id)
             self.host_left = bool(info.meta.get("host_left"))
             if info.status != "running":
@@ -532,7 +503,7 @@ class GuestSession(_Views):
     def submit(self, text: str) -> bool:
         if self._posted or self.next_speaker() != self.local_role:
             return False
-        post_inbox(self.store, self.info.id, self.local_role, text)
+        self.store.post_inbox(self.info.id, self.local_role, text)
         self._posted = True
         if self.listener is not None:
             self.listener.waiting_for(None)

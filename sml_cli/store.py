@@ -330,11 +330,14 @@ class Store:
         with self.writing():
             insert_turns(self.conn, [turn])
 
-    def turns(self, session_id: str) -> list[Turn]:
+    def turns(self, session_id: str, *, since: int = 0) -> list[Turn]:
+        """A session's rows in order; from row `since` on (a guest's terminal polls for the
+        rows it has not seen)."""
         return [
             Turn.from_row(r)
             for r in self.db.query(
-                "SELECT * FROM turns WHERE session_id = ? ORDER BY seq", [session_id]
+                "SELECT * FROM turns WHERE session_id = ? AND seq >= ? ORDER BY seq",
+                [session_id, since],
             )
         ]
 
@@ -342,6 +345,26 @@ class Store:
         with self.writing():
             self.conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
             self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+    # --------------------------------------------------------------------- inbox
+
+    def post_inbox(self, session_id: str, role: str, content: str) -> None:
+        """A message from a person at a guest terminal, for the host to take as their turn."""
+        with self.writing():
+            self.db.table("inbox").insert({"session_id": session_id, "role": role,
+                                           "content": content, "created": now(),
+                                           "consumed": 0})
+
+    def take_inbox(self, session_id: str, role: str) -> str | None:
+        """The oldest message for `role` not taken yet, marked taken; None if none waits."""
+        with self.writing():  # (read, then mark: one transaction that holds the write lock)
+            row = self.db.execute(
+                "SELECT id, content FROM inbox WHERE session_id = ? AND role = ? AND "
+                "consumed = 0 ORDER BY id LIMIT 1", [session_id, role]).fetchone()
+            if row is None:
+                return None
+            self.db.execute("UPDATE inbox SET consumed = 1 WHERE id = ?", [row[0]])
+            return row[1]
 
 
 _INSERT_TURN = (
