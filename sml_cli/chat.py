@@ -40,7 +40,14 @@ from sml_cli.problems import (
     make_problem,
 )
 from sml_cli.prompts import Prompts
-from sml_cli.records import CONDITIONS, GUARD_POLICIES, TEACHERLESS_CONDITIONS, SessionInfo, Turn
+from sml_cli.records import (
+    CONDITIONS,
+    GUARD_POLICIES,
+    TEACHERLESS_CONDITIONS,
+    SessionInfo,
+    Turn,
+    new_session_id,
+)
 from sml_cli.store import Store
 from sml_cli.views import TeacherPanel, student_view, teacher_panel, teacher_view
 
@@ -191,7 +198,7 @@ class RemoteParticipant:
         self._on_waiting(self.role)
         try:
             while True:
-                text = take_inbox(self._store, self._session_id, self.role)
+                text = self._store.take_inbox(self._session_id, self.role)
                 if text is not None:
                     return Reply(text, model=HUMAN)
                 await asyncio.sleep(POLL_S)
@@ -245,42 +252,39 @@ class GatedParticipant:
         return await self.inner.respond(messages, on_token)
 
 
-# ----------------------------------------------------------------------------- inbox
-
-
-def post_inbox(store: Store, session_id: str, role: str, content: str) -> None:
-    from sml_cli.records import now
-
-    with store.writing():
-        store.db.table("inbox").insert({"session_id": session_id, "role": role,
-                                        "content": content, "created": now(), "consumed": 0})
-
-
-def take_inbox(store: Store, session_id: str, role: str) -> str | None:
-    with store.writing():  # (read, then mark: one transaction that holds the write lock)
-        row = store.db.execute(
-            "SELECT id, content FROM inbox WHERE session_id = ? AND role = ? AND consumed = 0 "
-            "ORDER BY id LIMIT 1", [session_id, role]).fetchone()
-        if row is None:
-            return None
-        store.db.execute("UPDATE inbox SET consumed = 1 WHERE id = ?", [row[0]])
-        return row[1]
-
-
 # ----------------------------------------------------------------------------- sessions
 
 
 class ChatSession(Protocol):
+    """What a screen uses of a session, host or guest."""
+
     info: SessionInfo
     problem: Problem
     prompts: Prompts
     turns: list[Turn]
+    db: str | None
     local_role: str  # student | teacher | watch
+    remote_role: str | None  # the seat a person at another terminal takes, if any
     notes: list[str]  # about the problem's file, shown once when the session opens
 
+    @property
+    def gate(self) -> Gate | None:
+        """Pause / step for the models this terminal runs (a host's)."""
+
+    @property
+    def host_left(self) -> bool:
+        """(A guest's) the host's terminal quit: nothing moves until it resumes."""
+
+    def attach(self, listener: Listener) -> None: ...
     async def run(self) -> None: ...
     def submit(self, text: str) -> bool: ...
     def close(self) -> None: ...
+    def join_command(self) -> str | None: ...
+    def student_messages(self) -> list[Message]: ...
+    def teacher_messages(self) -> list[Message]: ...
+    def panel(self) -> TeacherPanel: ...
+    def leaks_in(self, text: str) -> list[leak_guard.Leak]: ...
+    def next_speaker(self) -> str | None: ...
 
 
 class _Views:
@@ -312,64 +316,67 @@ class _Views:
 class HostSession(_Views):
     """Runs the engine here. Local people type through `submit`; remote ones via the inbox."""
 
+    host_left = False  # (this is the host)
+
     def __init__(self, options: ChatOptions, listener: Listener | None = None, *,
                  resume: SessionInfo | None = None, store: Store | None = None,
                  problem: Problem | None = None) -> None:
         self.options = options
         self.listener: Listener | None = listener
         self.store = store or Store(options.db)
-        self.prompts = Prompts(options.prompts_dir)
-        self.gate = Gate()
-        self.local_role = options.role or "watch"
-        self.db = options.db
-        self.notes: list[str] = []
-        if resume is not None:
-            self.info = resume
-            self.problem = self.store.problem(resume.problem_key)
-            check_prompts(self.problem, [resume.condition], resume.max_turns, resume.guard,
-                          self.prompts)
-            self.turns = self.store.turns(resume.id)
-            if resume.status != "running":
-                self.store.update_session(resume.id, {"status": "running", "error": None})
-                resume.status = "running"
-            if resume.meta.get("host_left"):
-                self._mark_host_left(False)
-        else:
-            self.problem = problem or choose_problem(options)
-            check_prompts(self.problem, [options.condition], options.max_turns, options.guard,
-                          self.prompts)
-            self.notes = loading_notes([self.problem], options.fields)
-            student, teacher = options.models()
-            remote = [r for r, m in (("student", student), ("teacher", teacher))
-                      if m == HUMAN and r != options.role]
-            self.info = SessionInfo(
-                id=new_session_id(), problem_key=self.problem.key, problem_id=self.problem.id,
-                condition=options.condition, student_model=student, teacher_model=teacher,
-                max_turns=options.max_turns, guard=options.guard, origin="chat",
-                meta={"host_role": options.role, "remote_role": remote[0] if remote else None},
-            )
-            self.store.save_problems([self.problem])
-            self.store.create_session(self.info)
-            self.turns = []
-        self.remote_role: str | None = self.info.meta.get("remote_role")
-        self._humans: dict[str, HumanParticipant] = {}
-        self._to_prepare: list[MadeOnFirstCall] = []
-        student_p = self._participant("student", self.info.student_model,
-                                      options.student_settings)
-        teacher_p = (self._participant("teacher", self.info.teacher_model,
-                                       options.teacher_settings)
-                     if self.info.teacher_model else None)
-        from sml_cli.models import _import_litellm, is_embedded
+        with self.store.closed_on_error():
+            self.prompts = Prompts(options.prompts_dir)
+            self.gate = Gate()
+            self.local_role = options.role or "watch"
+            self.db = options.db
+            self.notes: list[str] = []
+            if resume is not None:
+                self.info = resume
+                self.problem = self.store.problem(resume.problem_key)
+                check_prompts(self.problem, [resume.condition], resume.max_turns, resume.guard,
+                              self.prompts)
+                self.turns = self.store.turns(resume.id)
+                if resume.status != "running":
+                    self.store.update_session(resume.id, {"status": "running", "error": None})
+                    resume.status = "running"
+                if resume.meta.get("host_left"):
+                    self._mark_host_left(False)
+            else:
+                self.problem = problem or choose_problem(options)
+                check_prompts(self.problem, [options.condition], options.max_turns, options.guard,
+                              self.prompts)
+                self.notes = loading_notes([self.problem], options.fields)
+                student, teacher = options.models()
+                remote = [r for r, m in (("student", student), ("teacher", teacher))
+                          if m == HUMAN and r != options.role]
+                self.info = SessionInfo(
+                    id=new_session_id(), problem_key=self.problem.key, problem_id=self.problem.id,
+                    condition=options.condition, student_model=student, teacher_model=teacher,
+                    max_turns=options.max_turns, guard=options.guard, origin="chat",
+                    meta={"host_role": options.role, "remote_role": remote[0] if remote else None},
+                )
+                self.store.save_problems([self.problem])
+                self.store.create_session(self.info)
+                self.turns = []
+            self.remote_role: str | None = self.info.meta.get("remote_role")
+            self._humans: dict[str, HumanParticipant] = {}
+            self._to_prepare: list[MadeOnFirstCall] = []
+            student_p = self._participant("student", self.info.student_model,
+                                          options.student_settings)
+            teacher_p = (self._participant("teacher", self.info.teacher_model,
+                                           options.teacher_settings)
+                         if self.info.teacher_model else None)
+            from sml_cli.models import _import_litellm, is_embedded
 
-        models = (self.info.student_model, self.info.teacher_model)
-        if any(m not in (None, HUMAN) and not is_embedded(m) for m in models):
-            # litellm takes seconds to import: start now, while the person reads the problem.
-            import threading
+            models = (self.info.student_model, self.info.teacher_model)
+            if any(m not in (None, HUMAN) and not is_embedded(m) for m in models):
+                # litellm takes seconds to import: start now, while the person reads the problem.
+                import threading
 
-            threading.Thread(target=_import_litellm, name="sml-import", daemon=True).start()
-        self.waiting: str | None = None
-        self.session = Session(self.info, self.problem, student_p, teacher_p, self.prompts,
-                               self.store, turns=self.turns, observer=self)
+                threading.Thread(target=_import_litellm, name="sml-import", daemon=True).start()
+            self.waiting: str | None = None
+            self.session = Session(self.info, self.problem, student_p, teacher_p, self.prompts,
+                                   self.store, turns=self.turns, observer=self)
 
     def attach(self, listener: Listener) -> None:
         """Connect a screen (sessions can be created before the UI, to print their id)."""
@@ -449,36 +456,39 @@ class GuestSession(_Views):
         if role and role not in ("student", "teacher"):
             raise UsageError(f"--role {role!r}: joining takes --role student or --role teacher")
         self.store = Store(db)
-        self.db = db
-        self.info = self.store.session(session_id)
-        expected = self.info.meta.get("remote_role")
-        if expected is None:
-            self.store.close()
-            raise UsageError(
-                f"--join {session_id}: that session has no seat for another person "
-                "(start one with e.g. `sml chat --role teacher --student human`)"
-            )
-        role = role or expected  # (without --role: the seat that is free)
-        if role != expected:
-            raise UsageError(f"--join {session_id}: the free seat is {expected!r}, not {role!r}")
-        if self.info.status != "running":
-            raise UsageError(f"--join {session_id}: the session is already {self.info.status}")
-        self.problem = self.store.problem(self.info.problem_key)
-        self.prompts = Prompts(prompts_dir)
-        check_prompts(self.problem, [self.info.condition], self.info.max_turns, self.info.guard,
-                      self.prompts)
-        self.turns = self.store.turns(self.info.id)
-        self.listener: Listener | None = listener
-        self.local_role = role
-        self.notes: list[str] = []
-        self.remote_role = None
-        self._closed = False
-        # The host's terminal quit while the session runs: nothing moves until it resumes.
-        self.host_left = bool(self.info.meta.get("host_left"))
-        # Posted to the inbox but not yet recorded by the host: until it is, this side may
-        # not send again (its rows lag the host's by up to a poll, so `next_speaker` would
-        # still say "you", and a second message would be taken as the next turn).
-        self._posted = False
+        with self.store.closed_on_error():
+            self.db = db
+            self.info = self.store.session(session_id)
+            expected = self.info.meta.get("remote_role")
+            if expected is None:
+                raise UsageError(
+                    f"--join {session_id}: that session has no seat for another person "
+                    "(start one with e.g. `sml chat --role teacher --student human`)"
+                )
+            role = role or expected  # (without --role: the seat that is free)
+            if role != expected:
+                raise UsageError(f"--join {session_id}: the free seat is {expected!r}, not "
+                                 f"{role!r}")
+            if self.info.status != "running":
+                raise UsageError(f"--join {session_id}: the session is already "
+                                 f"{self.info.status}")
+            self.problem = self.store.problem(self.info.problem_key)
+            self.prompts = Prompts(prompts_dir)
+            check_prompts(self.problem, [self.info.condition], self.info.max_turns, self.info.guard,
+                          self.prompts)
+            self.turns = self.store.turns(self.info.id)
+            self.listener: Listener | None = listener
+            self.local_role = role
+            self.notes: list[str] = []
+            self.remote_role: str | None = None
+            self.gate = None  # (the host's models wait at the host's gate)
+            self._closed = False
+            # The host's terminal quit while the session runs: nothing moves until it resumes.
+            self.host_left = bool(self.info.meta.get("host_left"))
+            # Posted to the inbox but not yet recorded by the host: until it is, this side may
+            # not send again (its rows lag the host's by up to a poll, so `next_speaker` would
+            # still say "you", and a second message would be taken as the next turn).
+            self._posted = False
 
     def attach(self, listener: Listener) -> None:
         self.listener = listener
@@ -488,18 +498,11 @@ class GuestSession(_Views):
         self.listener.waiting_for(self.next_speaker())
         while not self._closed:
             await asyncio.sleep(POLL_S)
-            fresh = self.store.db.execute(
-                "SELECT * FROM turns WHERE session_id = ? AND seq >= ? ORDER BY seq",
-                [self.info.id, len(self.turns)]).fetchall()
-            if fresh:
-                columns = [d[0] for d in self.store.db.execute(
-                    "SELECT * FROM turns LIMIT 0").description]
-                for row in fresh:
-                    turn = Turn.from_row(dict(zip(columns, row, strict=True)))
-                    self.turns.append(turn)
-                    if turn.role == self.local_role:
-                        self._posted = False
-                    self.listener.turn_added(turn)
+            for turn in self.store.turns(self.info.id, since=len(self.turns)):
+                self.turns.append(turn)
+                if turn.role == self.local_role:
+                    self._posted = False
+                self.listener.turn_added(turn)
             info = self.store.session(self.info.id)
             self.host_left = bool(info.meta.get("host_left"))
             if info.status != "running":
@@ -508,10 +511,13 @@ class GuestSession(_Views):
                 return
             self.listener.waiting_for(None if self._posted else self.next_speaker())
 
+    def join_command(self) -> str | None:
+        return None  # (the free seat is this one's)
+
     def submit(self, text: str) -> bool:
         if self._posted or self.next_speaker() != self.local_role:
             return False
-        post_inbox(self.store, self.info.id, self.local_role, text)
+        self.store.post_inbox(self.info.id, self.local_role, text)
         self._posted = True
         if self.listener is not None:
             self.listener.waiting_for(None)
@@ -520,12 +526,6 @@ class GuestSession(_Views):
     def close(self) -> None:
         self._closed = True
         self.store.close()
-
-
-def new_session_id() -> str:
-    import secrets
-
-    return secrets.token_hex(6)
 
 
 def session_summary(info: SessionInfo) -> str:

@@ -442,7 +442,8 @@ def eval_command(
     import asyncio
 
     from sml_cli import console_views
-    from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions, write_json
+    from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions
+    from sml_cli.outputs import write_json
     from sml_cli.problems import loading_notes
 
     options = EvalOptions(
@@ -469,17 +470,11 @@ def eval_command(
     run = EvalRun(options)
     console_views.print_warnings(run.warnings)
     console_views.print_notes(loading_notes(run.problems, options.fields))
-    err = console_views.Console(stderr=True, highlight=False)
-    if run.duplicates:
-        pairs = ", ".join(f"{dropped} (= {kept})" for dropped, kept in run.duplicates[:10])
-        err.print(f"[yellow]Note:[/] {len(run.duplicates)} problems repeat another problem's "
-                  f"content and run once: {pairs}")
+    console_views.print_notes(console_views.duplicates_notes(run.duplicates))
     if run.resuming:
-        err.print(f"Resuming run [bold]{run.run_id}[/]: {run.skipped} of {run.total} sessions "
-                  "already done.")
+        console_views.print_resuming(run.run_id, run.skipped, run.total)
     try:
-        for warning in run.prepare_models():
-            err.print(f"[yellow]Warning:[/] {warning}")
+        console_views.print_warnings(run.prepare_models())
         if quiet:
             elapsed, interrupted = asyncio.run(run.execute())
         else:
@@ -487,36 +482,24 @@ def eval_command(
                 elapsed, interrupted = asyncio.run(run.execute(progress.session_done))
         result = run.result(elapsed, interrupted)
         if json_path:
-            write_json(result, json_path)
+            write_json(result.to_json(), json_path)
         if not quiet:
             console_views.print_eval_summary(result.to_json())
         console_views.print_notes(console_views.run_notes(run.store, run.run_id, run.config))
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
-            from sml_cli.cells import clipped_at_word
-
-            total = sum(n for _, n in errors)
-            err.print(f"[red]{total} session{'s' if total != 1 else ''} ended in error[/] "
-                      f"(re-run with --run-id {run.run_id} to retry them):")
-            for message, n in errors[:3]:
-                err.print(f"  {n} × {clipped_at_word(message, 700)}", markup=False,
-                          highlight=False, soft_wrap=True)
+            console_views.print_session_errors(errors, run.run_id)
             failed = run.all_failed()
             if failed and not interrupted:
                 console_views.print_all_failed(failed, run.run_id, options.db)
                 raise typer.Exit(1)
         if run.stopped_by:
-            from rich.markup import escape
-
-            err.print(f"[red]Stopped:[/] {escape(run.stopped_by)}\nFinished sessions are "
-                      f"saved; fix the cause and resume with [bold]--run-id {run.run_id}[/].",
-                      soft_wrap=True)
+            console_views.print_stopped(run.stopped_by, run.run_id)
             raise typer.Exit(1)
         if interrupted:
-            err.print(f"[yellow]Interrupted.[/] Finished sessions are saved; resume with "
-                      f"[bold]--run-id {run.run_id}[/].")
+            console_views.print_interrupted(run.run_id)
             raise typer.Exit(130)
-        err.print(f"[dim]run id: {run.run_id} · database: {run.store.path}[/]")
+        console_views.print_run_footer(run.run_id, run.store.path)
     finally:
         run.store.close()
 
@@ -570,9 +553,9 @@ def report_command(
                 path = report.write_html(data, store, html, notes=notes)
                 typer.echo(f"wrote {path}", err=True)
         if json_path:
-            from sml_cli.evaluate import write_json_document
+            from sml_cli.outputs import write_json
 
-            write_json_document(document, json_path)
+            write_json(document, json_path)
             typer.echo(f"wrote {json_path}", err=True)
 
 
@@ -748,16 +731,10 @@ def sessions_import(
     )
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)
-        for info, problem, turns in shown:
-            console_views.print_transcript(info, problem, turns)
-            console_views.console.print()
-        console_views.console.print(
-            f"[dim]{total} dialogue{'s' if total != 1 else ''} in {path} parse; "
-            f"showed {len(shown)}; nothing written (drop --preview to import).[/]")
+        console_views.print_import_preview(total, shown, path)
         return
-    result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt)
-    if json_path:
-        transcripts.write_json(result, json_path)
+    result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt,
+                                     json_path=json_path)
     console_views.print_eval_summary(result)
     console_views.print_notes(console_views.scoring_notes(result["config"]))
 

@@ -12,7 +12,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 from rich.text import Text
 
-from sml_cli.cells import clipped, head
+from sml_cli.cells import clipped, clipped_at_word, head
 from sml_cli.mapping import flags_text
 from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
 
@@ -55,7 +55,7 @@ def print_problem_sets() -> None:
 
 def print_problems(source: str, problems: list[Problem], *, limit: int, private: bool) -> None:
     table = Table(
-        title=f"{source}: {len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        title=f"{rich_escape(source)}: {len(problems)} problem{'' if len(problems) == 1 else 's'}"
         + (f" (first {limit})" if len(problems) > limit else ""),
         title_justify="left",
         show_lines=True,
@@ -67,7 +67,7 @@ def print_problems(source: str, problems: list[Problem], *, limit: int, private:
     table.add_column("verifier")
     for p in problems[:limit]:
         answer = p.answer if p.answer is not None else "(tests)"
-        row: list[str | Text] = [p.id, Text(clipped(p.public_question(), 300))]
+        row: list[str | Text] = [Text(p.id), Text(clipped(p.public_question(), 300))]
         if private:
             cell = Text(clipped(answer, 60))  # Text, not markup: answers may hold "[b]"
             if p.aliases:
@@ -99,6 +99,47 @@ def print_all_failed(n: int, run_id: str, db: str | None) -> None:
     stderr_lines.print(Text.assemble(
         (f"All {n} sessions of the run failed", "red"),
         f"; read why with {listing} (then {show})"))
+
+
+def duplicates_notes(duplicates: list[tuple[str, str]]) -> list[str]:
+    """The note on problems of a set that repeat another's content (run once), if any:
+    (dropped id, kept id) pairs."""
+    if not duplicates:
+        return []
+    pairs = ", ".join(f"{dropped} (= {kept})" for dropped, kept in duplicates[:10])
+    return [f"{len(duplicates)} problems repeat another problem's content and run once: "
+            f"{pairs}"]
+
+
+def print_resuming(run_id: str, skipped: int, total: int) -> None:
+    stderr_lines.print(Text.assemble("Resuming run ", (run_id, "bold"),
+                                     f": {skipped} of {total} sessions already done."))
+
+
+def print_session_errors(errors: list[tuple[str, int]], run_id: str) -> None:
+    """A run's failed sessions: how many, how to retry them, and the commonest errors
+    (`errors`: (message, count), most frequent first)."""
+    total = sum(n for _, n in errors)
+    stderr_lines.print(Text.assemble(
+        (f"{total} session{'s' if total != 1 else ''} ended in error", "red"),
+        f" (re-run with --run-id {run_id} to retry them):"))
+    for message, n in errors[:3]:
+        stderr_lines.print(Text(f"  {n} × {clipped_at_word(message, 700)}"))
+
+
+def print_stopped(why: str, run_id: str) -> None:
+    stderr_lines.print(Text.assemble(
+        ("Stopped:", "red"), f" {why}\nFinished sessions are saved; fix the cause and resume "
+        "with ", (f"--run-id {run_id}", "bold"), "."))
+
+
+def print_interrupted(run_id: str) -> None:
+    stderr_lines.print(Text.assemble(("Interrupted.", "yellow"), " Finished sessions are "
+                                     "saved; resume with ", (f"--run-id {run_id}", "bold"), "."))
+
+
+def print_run_footer(run_id: str, db: Path) -> None:
+    stderr_lines.print(Text(f"run id: {run_id} · database: {db}", style="dim"))
 
 
 def truncation_notes(counts: dict[str, int], config: dict) -> list[str]:
@@ -174,14 +215,13 @@ def score_cells(s: dict, *, by_turn: bool) -> list[str]:
 _WRAPPING_COLUMNS = ("by turn %", "run")
 
 
-def score_table(heads: list[tuple[str, str]], rows: list[list[str]]) -> Table:
+def score_table(heads: list[tuple[str, str]], rows: list[list[str | Text]]) -> Table:
     """A table of scores (rows of `score_cells`) whose numbers are never cut. Output to a file
     or a pipe is 80 columns wide, too narrow for every column of a run with many sessions or
     turns; rich would then shorten the widest cells, "576" to "5…", a number that reads as
     another. So every column but the free-text ones is as wide as its widest cell and its
     header, and the success-by-turn list (and a run id) wraps instead."""
     from rich import box
-    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
     for i, (name, justify) in enumerate(heads):
@@ -189,12 +229,17 @@ def score_table(heads: list[tuple[str, str]], rows: list[list[str]]) -> Table:
             table.add_column(name, justify=justify, overflow="fold",  # type: ignore[arg-type]
                              min_width=len(name))
         else:
-            widest = max([len(name), *(Text.from_markup(row[i]).cell_len for row in rows)])
+            widest = max([len(name), *(_cell_width(row[i]) for row in rows)])
             table.add_column(name, justify=justify, no_wrap=True,  # type: ignore[arg-type]
                              min_width=widest)
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _cell_width(cell: str | Text) -> int:
+    # (str cells are markup, as `score_cells` writes them; data is passed as Text)
+    return (cell if isinstance(cell, Text) else Text.from_markup(cell)).cell_len
 
 
 def delta_cells(d: dict) -> list[str]:
@@ -265,9 +310,10 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
     described = run_description(result.get("config") or {})
     if described:  # (its own line, not the table's title: a title wraps at the table's width)
         out.print(f"[dim]{rich_escape(described)}[/]")
-    rows, tokens = [], []
+    rows: list[list[str | Text]] = []
+    tokens: list[str] = []
     for condition, s in result["conditions"].items():
-        rows.append([f"[bold]{condition}[/]", *score_cells(s, by_turn=True)])
+        rows.append([Text(condition, style="bold"), *score_cells(s, by_turn=True)])
         tokens.append(f"{condition} {s['student_tokens']:,}/{s['teacher_tokens']:,}")
     out.print(score_table([
         ("condition", "left"), ("n", "right"), ("err", "right"), ("solved", "right"),
@@ -281,12 +327,12 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
         deltas.add_column("delta", justify="right")
         deltas.add_column("95% CI (paired bootstrap)", justify="right")
         for name, d in result["deltas"].items():
-            deltas.add_row(name, *delta_cells(d))
+            deltas.add_row(Text(name), *delta_cells(d))
         out.print(deltas)
     cost = [s["cost_usd"] for s in result["conditions"].values() if s["cost_usd"] is not None]
     imported = (result.get("config") or {}).get("kind") == "import"
     if not imported:  # (an import made no model calls: its token counts would be noise)
-        out.print(f"[dim]tokens student/teacher: {'; '.join(tokens)}[/]")
+        out.print(Text(f"tokens student/teacher: {'; '.join(tokens)}", style="dim"))
     tail = f"elapsed {result['elapsed_s']:.1f} s"
     if cost:
         tail += f" · cost ${sum(cost):.4f}"
@@ -366,10 +412,10 @@ def print_sessions(sessions: list, *, title: str,  # list[SessionInfo]
             status = f"[yellow]{s.status}[/]"
         solved = ("–" if s.solved is None else
                   f"[green]✓ t{s.solved_at_turn}[/]" if s.solved else "[red]✗[/]")
-        cells = {
-            "id": s.id, "run": s.run_id or "–", "problem": s.problem_id,
-            "condition": s.condition, "student": s.student_model,
-            "teacher": s.teacher_model or "–", "status": status, "solved": solved,
+        cells: dict[str, str | Text] = {
+            "id": Text(s.id), "run": Text(s.run_id or "–"), "problem": Text(s.problem_id),
+            "condition": Text(s.condition), "student": Text(s.student_model),
+            "teacher": Text(s.teacher_model or "–"), "status": status, "solved": solved,
             "turns": str(s.student_turns if s.student_turns is not None
                          else (turns_so_far or {}).get(s.id, 0)),
             # (a finished session without a count had no answer to leak: unknown, not 0)
@@ -424,15 +470,17 @@ def print_transcript(
     from sml_cli.records import VERDICT
     from sml_cli.views import student_view, teacher_view
 
-    header = (f"[bold]{info.id}[/] · problem {info.problem_id} · condition "
-              f"[bold]{info.condition}[/] · student {info.student_model} · teacher "
-              f"{info.teacher_model or '–'} · guard {info.guard} · status {info.status}")
+    header = Text.assemble(
+        (info.id, "bold"), f" · problem {info.problem_id} · condition ",
+        (info.condition, "bold"), f" · student {info.student_model} · teacher "
+        f"{info.teacher_model or '–'} · guard {info.guard} · status {info.status}")
     if info.solved is not None:
-        header += (f" · [green]solved at turn {info.solved_at_turn}[/]" if info.solved
-                   else " · [red]not solved[/]")
+        header.append(" · ")
+        header.append(f"solved at turn {info.solved_at_turn}" if info.solved else "not solved",
+                      "green" if info.solved else "red")
     console.print(header)
     if info.error:
-        console.print(f"[red]error:[/] {info.error}")
+        console.print(Text.assemble(("error:", "red"), f" {info.error}"))
     if view in ("student", "teacher"):
         messages = student_view(turns) if view == "student" else teacher_view(
             turns, info.condition, _prompts_for_view())
@@ -465,6 +513,18 @@ def print_transcript(
             body = Text.assemble(thought, body)
         console.print(Panel(body, title=title, title_align="left",
                             border_style="magenta" if private else style))
+
+
+def print_import_preview(
+    total: int, shown: list[tuple[SessionInfo, Problem, list[Turn]]], path: str
+) -> None:
+    """`sml sessions import --preview`: the first dialogues as they would be scored."""
+    for info, problem, turns in shown:
+        print_transcript(info, problem, turns)
+        console.print()
+    console.print(Text(f"{total} dialogue{'s' if total != 1 else ''} in {path} parse; showed "
+                       f"{len(shown)}; nothing written (drop --preview to import).",
+                       style="dim"))
 
 
 def _prompts_for_view() -> Prompts:
@@ -546,7 +606,7 @@ def print_export_stats(
                 f"{cell.messages:,}", f"{cell.tokens:,}"]
 
     for (condition, model), cell in sorted(stats.by_group.items()):
-        table.add_row(condition, model, *cells(cell))
+        table.add_row(Text(condition), Text(model), *cells(cell))
     if len(stats.by_group) != 1:
         table.add_row("[bold]total[/]", "", *cells(stats.total), end_section=True)
     out.print(table)
@@ -577,9 +637,9 @@ def print_export_done(
     stats: ExportStats, options: ExportOptions, path: str | Path, rows: int
 ) -> None:
     """One line on stderr after `sml export -o FILE`."""
-    err = Console(stderr=True, highlight=False)
     total = stats.total
-    line = f"Wrote {rows:,} rows from {total.sessions:,} sessions to [bold]{path}[/]"
+    line = Text.assemble(f"Wrote {rows:,} rows from {total.sessions:,} sessions to ",
+                         (str(path), "bold"))
     left = stats.left_out
     skipped = []
     if left.get("leaked"):
@@ -591,5 +651,5 @@ def print_export_done(
     if left.get("no_student"):
         skipped.append(f"{left['no_student']:,} without a student message")
     if skipped:
-        line += "; left out: " + ", ".join(skipped)
-    err.print(line + ".")
+        line.append("; left out: " + ", ".join(skipped))
+    stderr_lines.print(line + ".")

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
 import random
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sml_cli.cells import clipped_at_word
 from sml_cli.engine import Session, check_prompts
-from sml_cli.errors import SmlError, UsageError
+from sml_cli.errors import UsageError
 from sml_cli.mapping import FieldMap, field_flags
 from sml_cli.metrics import summarize
 from sml_cli.models import (
@@ -33,6 +28,7 @@ from sml_cli.models import (
     validate_endpoint_variables,
     validate_model_name,
 )
+from sml_cli.outputs import check_writable
 from sml_cli.participants import Message, Participant
 from sml_cli.problems import Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
@@ -43,6 +39,8 @@ from sml_cli.records import (
     TEACHERLESS_CONDITIONS,
     SessionInfo,
     Turn,
+    new_run_id,
+    new_session_id,
 )
 from sml_cli.store import BackgroundWriter, Store
 from sml_cli.views import student_view
@@ -126,25 +124,7 @@ def validate(options: EvalOptions) -> None:
     validate_endpoint_variables(options.student, options.student_settings)
     validate_endpoint_variables(teacher_model(options), options.teacher_settings)
     if options.json_path:
-        _check_json_target(options.json_path)
-
-
-def _check_json_target(path: str) -> None:
-    """Refuse a results path that can never be written before the run, not after it."""
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"--json {path}: is a directory")
-    parent = target.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent  # the folders would be created: check the first that exists
-    if not parent.is_dir():
-        raise UsageError(f"--json {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"--json {path}: cannot write in {parent}")
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        check_writable(options.json_path, "--json")
 
 
 def _chosen(options: EvalOptions) -> list[Problem]:
@@ -325,9 +305,18 @@ class EvalRun:
         check_prompts(self.problems[0], options.conditions, options.max_turns, options.guard,
                       self.prompts)
         self.warnings = self.prompts.warnings()
-        self.run_id = options.run_id or new_run_id()
+        self.run_id = options.run_id or new_run_id("run")
         self.config = run_config(options, self.problems, self.prompts)
         self.store = Store(options.db)
+        with self.store.closed_on_error():
+            stored = self._stored_run()
+            self.cells, self.skipped = self._plan()
+        self.resuming = stored is not None
+        self.stopped_by: str | None = None  # why the run stopped early, if it did
+
+    def _stored_run(self) -> dict[str, Any] | None:
+        """The run stored under this run id, if any: refused unless this command would
+        resume it (the same kind, the same options)."""
         stored = self.store.run(self.run_id)
         if stored is not None:
             if stored["kind"] != "eval":
@@ -347,9 +336,7 @@ class EvalRun:
                     f"--run-id {self.run_id} exists with different options; refusing to mix "
                     "them (use a new --run-id):\n  " + "\n  ".join(diffs)
                 )
-        self.resuming = stored is not None
-        self.cells, self.skipped = self._plan()
-        self.stopped_by: str | None = None  # why the run stopped early, if it did
+        return stored
 
     def _plan(self) -> tuple[list[Cell], int]:
         existing = {
@@ -452,7 +439,7 @@ class EvalRun:
                     info.status, info.error = "running", None
             else:
                 info = SessionInfo(
-                    id=secrets.token_hex(6), run_id=self.run_id, problem_key=cell.problem.key,
+                    id=new_session_id(), run_id=self.run_id, problem_key=cell.problem.key,
                     problem_id=cell.problem.id, condition=cell.condition, sample=cell.sample,
                     student_model=self.options.student,
                     teacher_model=self.config["teacher"] if teacher is not None else None,
@@ -532,18 +519,3 @@ class _RunStopped(Exception):
     def __init__(self, why: str, error: str) -> None:
         super().__init__(f"{why}: {error}")
         self.why, self.error = why, error
-
-
-def write_json(result: EvalResult, path: str) -> None:
-    write_json_document(result.to_json(), path)
-
-
-def write_json_document(document: dict[str, Any], path: str) -> None:
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(target)  # never a half-written results file
-    except OSError as exc:
-        raise SmlError(f"--json {path}: cannot write ({exc.strerror})") from None

@@ -48,6 +48,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sml_cli import guard
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.numbers import find_numbers, parse_number
+from sml_cli.outputs import check_writable
 from sml_cli.problems import Problem
 from sml_cli.records import (
     ATTEMPT,
@@ -147,20 +148,11 @@ def _target(output: str | None) -> Target:
     about to be written)."""
     if output is None or output == "-":
         return Target("stdout")
-    path = Path(output).expanduser()
+    path = check_writable(output, "-o")
     suffix = path.suffix.lower()
-    if path.is_dir():
-        raise UsageError(f"-o {output}: is a directory")
     if suffix not in SUFFIXES:
         raise UsageError(f"-o {output}: unsupported file type {suffix or '(none)'!r}; use "
                          + ", ".join(SUFFIXES) + " (or no -o for JSON lines on stdout)")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UsageError(f"-o {output}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"-o {output}: not writable")
     return Target(suffix.lstrip("."), path)
 
 
@@ -220,15 +212,6 @@ def _turn_from_tuple(row: Sequence[Any]) -> Turn:
     )
 
 
-def _session_from_tuple(row: Sequence[Any]) -> SessionInfo:
-    data = dict(zip(SESSION_FIELDS, row, strict=True))
-    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
-    for key in ("solved", "first_attempt_correct"):
-        data[key] = None if data[key] is None else bool(data[key])
-    data["sample"] = data["sample"] or 0
-    return SessionInfo(**data)
-
-
 # Row selections: the student view is built from public rows (and annotated with verdicts); the
 # other views need every row. Exports other than `raw` skip the bookkeeping columns.
 STUDENT_ROWS = "(t.visibility = 'public' OR t.kind = 'verdict')"
@@ -272,7 +255,7 @@ def iter_sessions(store: Any, options: ExportOptions, *, by_problem: bool = Fals
         pending = _rows(turns)
         row = next(pending, None)
         for session_row in _rows(sessions):
-            info = _session_from_tuple(session_row)
+            info = SessionInfo.from_row(dict(zip(SESSION_FIELDS, session_row, strict=True)))
             data = SessionData(info, problems.get(info.problem_key), [])
             while row is not None and row[0] == info.id:
                 data.turns.append(_turn_from_tuple(row))

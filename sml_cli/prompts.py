@@ -59,6 +59,8 @@ class Prompts:
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(exc.filename or name, exc.lineno, exc.message or str(exc)
                                   ) from None
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(self._path(name), exc) from None
         except jinja2.TemplateError as exc:
             raise _template_error(name, None, str(exc)) from None
         try:
@@ -117,14 +119,27 @@ class Prompts:
         return found
 
     def source(self, name: str) -> str:
+        path = self._path(name)
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc) from None
+
+    def _path(self, name: str) -> Path:
+        """The file a template is read from: the user's directory first."""
         for d in self.dirs:
             if (d / name).exists():
-                return (d / name).read_text(encoding="utf-8")
+                return d / name
         raise UsageError(f"prompt template {name} not found in {', '.join(map(str, self.dirs))}")
 
 
 def _template_error(where: str, line: int | None, message: str) -> UsageError:
     return UsageError(f"prompt template {where}{':' + str(line) if line else ''}: {message}")
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> UsageError:
+    return _template_error(str(path), None, f"not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                           "save it as UTF-8")
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +32,16 @@ DRAFT = "draft"  # teacher, teacher: a teacher message the guard kept from the s
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(6)
+
+
+def new_run_id(prefix: str) -> str:
+    """`PREFIX-YYYYmmdd-HHMMSS-xxxx`: run ids sort by when they were made."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{prefix}-{stamp}-{secrets.token_hex(2)}"
 
 
 def shallow_dict(record: Any) -> dict[str, Any]:

@@ -96,14 +96,16 @@ def compare_runs(store: Store, run_ids: list[str]) -> dict[str, Any]:
 def print_runs(runs: list[dict[str, Any]], path: Path) -> None:
     """`sml report` with no run id: the newest runs, to pick one from."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from sml_cli.console_views import console
 
     if not runs:
-        console.print(f"[dim]No runs in {path} yet: start one with `sml eval`.[/]")
+        console.print(Text(f"No runs in {path} yet: start one with `sml eval`.", style="dim"))
         return
-    table = Table(title=f"Runs in {path}, newest first", title_justify="left",
+    table = Table(title=f"Runs in {escape(str(path))}, newest first", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
     table.add_column("run", no_wrap=True)
     table.add_column("created", no_wrap=True)
@@ -118,9 +120,9 @@ def print_runs(runs: list[dict[str, Any]], path: Path) -> None:
         if config.get("teacher"):
             models += f" → {config['teacher']}"
         table.add_row(
-            run["id"], (run["created"] or "")[5:16].replace("T", " "),
-            run["status"] if run["kind"] == "eval" else run["kind"], models,
-            ",".join(config.get("conditions") or []) or "–", str(run["sessions"]),
+            Text(run["id"]), (run["created"] or "")[5:16].replace("T", " "),
+            run["status"] if run["kind"] == "eval" else run["kind"], Text(models),
+            Text(",".join(config.get("conditions") or []) or "–"), str(run["sessions"]),
             f"[red]{run['errors']}[/]" if run["errors"] else "0",
             f"{(run['solved'] or 0) / done * 100:.0f}%" if done else "–")
     console.print(table)
@@ -130,6 +132,7 @@ def print_runs(runs: list[dict[str, Any]], path: Path) -> None:
 def print_comparison(comparison: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from sml_cli.console_views import console, delta_cells, score_cells, score_table
 
@@ -139,10 +142,10 @@ def print_comparison(comparison: dict[str, Any]) -> None:
     for name in ("run", "student", "teacher", "problems"):
         legend.add_column(name, overflow="fold")
     for run_id, run in runs.items():
-        legend.add_row(run_id, str(run["student"]), str(run["teacher"] or "–"),
-                       str(run["problems"]))
+        legend.add_row(Text(run_id), Text(str(run["student"])), Text(str(run["teacher"] or "–")),
+                       Text(str(run["problems"])))
     console.print(legend)
-    rows: list[list[str]] = []
+    rows: list[list[str | Text]] = []
     section_ends: list[int] = []
     conditions = ordered_conditions({c for r in runs.values() for c in r["conditions"]})
     for condition in conditions:
@@ -151,7 +154,7 @@ def print_comparison(comparison: dict[str, Any]) -> None:
             scores = run["conditions"].get(condition)
             if scores is None:
                 continue
-            rows.append([f"[bold]{condition}[/]" if first else "", run_id,
+            rows.append([Text(condition, style="bold") if first else "", Text(run_id),
                          *score_cells(scores, by_turn=False)])
             first = False
         if rows:
@@ -175,7 +178,7 @@ def print_comparison(comparison: dict[str, Any]) -> None:
         deltas.add_column(name, justify=justify, no_wrap=name != "runs")  # type: ignore[arg-type]
     for condition, pairs in comparison["deltas"].items():
         for pair, d in pairs.items():
-            deltas.add_row(condition, pair, str(d["n_problems"]), *delta_cells(d),
+            deltas.add_row(Text(condition), Text(pair), str(d["n_problems"]), *delta_cells(d),
                            str(len(d["better_in_a"])), str(len(d["better_in_b"])))
     console.print(deltas)
     console.print("[dim]n: problems both runs have; 95% CI: paired bootstrap over them; "
@@ -185,19 +188,21 @@ def print_comparison(comparison: dict[str, Any]) -> None:
 
 def print_report(data: RunData) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from sml_cli.console_views import console, print_eval_summary
 
     print_eval_summary(data.result)
     conditions = data.result["conditions"]
     if not conditions:
-        console.print(f"[dim]Run {data.run['id']} has no sessions yet: no chart to draw.[/]")
+        console.print(Text(f"Run {data.run['id']} has no sessions yet: no chart to draw.",
+                           style="dim"))
         return
     chart = Table(title="Success by student turn", title_justify="left", box=None,
                   pad_edge=False)
     chart.add_column("turn", justify="right")
     for name in conditions:
-        chart.add_column(name, no_wrap=True)
+        chart.add_column(Text(name), no_wrap=True)
     # Bars share the terminal's width: "turn" column, then per condition a bar and "100%".
     width = max(4, min(20, (console.width - 6) // max(1, len(conditions)) - 7))
     for k in range(data.max_turns):

@@ -161,6 +161,16 @@ class Store:
         except sqlite3.OperationalError as exc:
             raise _storage_error(self.path, exc) from None
 
+    @contextlib.contextmanager
+    def closed_on_error(self) -> Iterator[Store]:
+        """Around the rest of a constructor that keeps this store: closes it if the
+        construction fails (a refusal leaves no connection open for a caller to leak)."""
+        try:
+            yield self
+        except BaseException:
+            self.close()
+            raise
+
     def __enter__(self) -> Store:
         return self
 
@@ -383,11 +393,14 @@ class Store:
         with self.writing():
             insert_turns(self.conn, [turn])
 
-    def turns(self, session_id: str) -> list[Turn]:
+    def turns(self, session_id: str, *, since: int = 0) -> list[Turn]:
+        """A session's rows in order; from row `since` on (a guest's terminal polls for the
+        rows it has not seen)."""
         return [
             Turn.from_row(r)
             for r in self.db.query(
-                "SELECT * FROM turns WHERE session_id = ? ORDER BY seq", [session_id]
+                "SELECT * FROM turns WHERE session_id = ? AND seq >= ? ORDER BY seq",
+                [session_id, since],
             )
         ]
 
@@ -395,6 +408,26 @@ class Store:
         with self.writing():
             self.conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
             self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+    # --------------------------------------------------------------------- inbox
+
+    def post_inbox(self, session_id: str, role: str, content: str) -> None:
+        """A message from a person at a guest terminal, for the host to take as their turn."""
+        with self.writing():
+            self.db.table("inbox").insert({"session_id": session_id, "role": role,
+                                           "content": content, "created": now(),
+                                           "consumed": 0})
+
+    def take_inbox(self, session_id: str, role: str) -> str | None:
+        """The oldest message for `role` not taken yet, marked taken; None if none waits."""
+        with self.writing():  # (read, then mark: one transaction that holds the write lock)
+            row = self.db.execute(
+                "SELECT id, content FROM inbox WHERE session_id = ? AND role = ? AND "
+                "consumed = 0 ORDER BY id LIMIT 1", [session_id, role]).fetchone()
+            if row is None:
+                return None
+            self.db.execute("UPDATE inbox SET consumed = 1 WHERE id = ?", [row[0]])
+            return row[1]
 
 
 _INSERT_TURN = (
@@ -405,6 +438,12 @@ _INSERT_TURN = (
 
 def insert_turns(conn: sqlite3.Connection, turns: Sequence[Turn]) -> None:
     conn.executemany(_INSERT_TURN, [t.to_row() for t in turns])
+
+
+def insert_session(conn: sqlite3.Connection, info: SessionInfo) -> None:
+    row = info.to_row()
+    conn.execute(f"INSERT INTO sessions ({', '.join(row)}) "
+                 f"VALUES ({', '.join(':' + k for k in row)})", row)
 
 
 def _storage_error(path: Path, exc: BaseException) -> SmlError:
@@ -443,11 +482,7 @@ class BackgroundWriter:
         self.submit(lambda conn: insert_turns(conn, [turn]))
 
     def create_session(self, info: SessionInfo) -> None:
-        row = info.to_row()
-        columns = ", ".join(row)
-        marks = ", ".join(":" + k for k in row)
-        self.submit(lambda conn: conn.execute(
-            f"INSERT INTO sessions ({columns}) VALUES ({marks})", row))
+        self.submit(lambda conn: insert_session(conn, info))
 
     def update_session(self, session_id: str, fields: dict[str, Any]) -> None:
         assignments = ", ".join(f"{k} = :{k}" for k in fields)

@@ -34,14 +34,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import re
-import secrets
 import shlex
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,6 +61,7 @@ from sml_cli.mapping import (
 )
 from sml_cli.metrics import session_scores, summarize
 from sml_cli.numbers import find_numbers, numbers_equal, parse_number
+from sml_cli.outputs import check_writable, write_json
 from sml_cli.participants import split_reasoning
 from sml_cli.problems import (
     UNVERIFIED,
@@ -82,6 +80,8 @@ from sml_cli.records import (
     VERDICT,
     SessionInfo,
     Turn,
+    new_run_id,
+    new_session_id,
     now,
 )
 from sml_cli.verification import check, extract_attempt, is_question
@@ -934,10 +934,6 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
 # ----------------------------------------------------------------------------- import
 
 
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("import-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
 def _scored_session(t: Transcript, run_id: str, sample: int, max_turns: int,
                     match: str) -> tuple[SessionInfo, list[Turn]]:
     info = _session(t, run_id, sample, max_turns)
@@ -962,17 +958,20 @@ def preview(path: str, *, match: str = "strict", fmt: TranscriptFormat | None = 
 
 
 def import_file(path: str, *, match: str = "strict", db: str | None = None,
-                run_id: str | None = None, fmt: TranscriptFormat | None = None
-                ) -> dict[str, Any]:
-    """Import a transcript file as one run; returns the SPEC §4 results structure."""
-    from sml_cli.store import Store, insert_turns
+                run_id: str | None = None, fmt: TranscriptFormat | None = None,
+                json_path: str | None = None) -> dict[str, Any]:
+    """Import a transcript file as one run; returns the SPEC §4 results structure, which is
+    also written to `json_path` if given (checked before anything is imported)."""
+    from sml_cli.store import Store, insert_session, insert_turns
 
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
+    if json_path:
+        check_writable(json_path, "--json")
     transcripts = read_transcripts(path, fmt)  # everything validated before the database is touched
     started = time.perf_counter()
     max_turns = max(t.student_turns for t in transcripts)
-    run_id = run_id or new_run_id()
+    run_id = run_id or new_run_id("import")
     config = {"kind": "import", "source": str(path), "match": match,
               "n_transcripts": len(transcripts), "max_turns": max_turns,
               "mapping": import_flags(fmt or TranscriptFormat())
@@ -993,7 +992,7 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
                     sample = samples.get((t.problem.key, t.condition), 0)
                     samples[(t.problem.key, t.condition)] = sample + 1
                     info, turns = _scored_session(t, run_id, sample, max_turns, match)
-                    store.conn.execute(*_insert_session(info))
+                    insert_session(store.conn, info)
                     insert_turns(store.conn, turns)
                     sessions.append(info)
                 store.finish_run(run_id)
@@ -1004,8 +1003,11 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
     # (an import scored 0% because no student turn used an answer marker deserves a word)
     config["n_attempts"] = sum(info.attempts or 0 for info in sessions)
     elapsed = time.perf_counter() - started
-    return {"run_id": run_id, "elapsed_s": round(elapsed, 3), "config": config,
-            **summarize(sessions, max_turns)}
+    result = {"run_id": run_id, "elapsed_s": round(elapsed, 3), "config": config,
+              **summarize(sessions, max_turns)}
+    if json_path:
+        write_json(result, json_path)
+    return result
 
 
 def import_flags(fmt: TranscriptFormat) -> dict[str, Any]:
@@ -1030,7 +1032,7 @@ def _session(t: Transcript, run_id: str, sample: int, max_turns: int) -> Session
     has_teacher = any(role == "teacher" for role, *_ in t.turns)
     meta = {**t.meta, "line": t.line}
     return SessionInfo(
-        id=secrets.token_hex(6), problem_key=t.problem.key, problem_id=t.problem.id,
+        id=new_session_id(), problem_key=t.problem.key, problem_id=t.problem.id,
         condition=t.condition,
         student_model=str(t.meta.get("student_model") or "imported"),
         teacher_model=str(t.meta["teacher_model"]) if t.meta.get("teacher_model")
@@ -1038,21 +1040,3 @@ def _session(t: Transcript, run_id: str, sample: int, max_turns: int) -> Session
         max_turns=max_turns, guard="flag", run_id=run_id, sample=sample, status="done",
         origin="import", finished=now(), meta=meta,
     )
-
-
-def _insert_session(info: SessionInfo) -> tuple[str, dict[str, Any]]:
-    row = info.to_row()
-    return (f"INSERT INTO sessions ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})",
-            row)
-
-
-def write_json(result: dict[str, Any], path: str) -> None:
-    """The SPEC §4 JSON, written atomically (never a half-written results file)."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        raise SmlError(f"--json {path}: cannot write ({exc.strerror})") from None

@@ -482,6 +482,26 @@ def test_a_broken_prompt_template_is_refused_before_any_session(
     assert not db.exists() and server.requests == []
 
 
+def test_a_template_that_is_not_utf8_is_refused_naming_its_file(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
+) -> None:
+    """A template saved in another encoding is bad input like a broken one (it was a
+    UnicodeDecodeError traceback from inside Jinja2's loader, exit 1)."""
+    server = stub()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "student.j2").write_bytes("Réponds en {{ max_turns }} tours.".encode("latin-1"))
+    db = tmp_path / "t.db"
+    for flags in ([], ["--dry-run"]):
+        result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--prompts",
+                         str(prompts), "--db", str(db), "--max-turns", "2", "--quiet", *flags])
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 2, output
+        assert f"prompt template {prompts / 'student.j2'}: not UTF-8 text" in output
+        assert "Traceback" not in output
+    assert not db.exists() and server.requests == []
+
+
 def test_templates_of_conditions_not_run_are_not_required(
     stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
 ) -> None:
@@ -660,3 +680,23 @@ def test_replies_cut_off_at_the_token_limit_are_counted_and_marked(
     result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions",
                      "none", "--max-turns", "1", "--db", str(tmp_path / "fine.db"), "-q"])
     assert result.exit_code == 0 and "token limit" not in cli_output(result)
+
+
+def test_ids_are_printed_as_text_not_as_rich_markup(
+    stub: Callable[..., StubServer], tmp_path: Path
+) -> None:
+    """A run id or a problem id is the user's text: '[/x]' in one is printed as written (it
+    was read as a Rich closing tag, and the run's last line raised MarkupError: a traceback
+    after a finished run, exit 1)."""
+    stub()
+    rows = [{**EVAL_PROBLEMS[0], "id": "q[/a]"}, {**EVAL_PROBLEMS[0], "id": "q[/b]"}]
+    problems = write_problems(tmp_path / "twice.jsonl", rows)
+    db = tmp_path / "m.db"
+    args = ["eval", *MODELS, "--problems", str(problems), "--run-id", "run[/x]",
+            "--db", str(db), "--max-turns", "2", "--quiet"]
+    for _ in range(2):  # the second time, a resume
+        result = invoke(args)
+        output = " ".join(cli_output(result).split())
+        assert result.exit_code == 0, output
+        assert "q[/b] (= q[/a])" in output and "run id: run[/x]" in output
+    assert "Resuming run run[/x]: 1 of 1 sessions already done." in output

@@ -241,12 +241,27 @@ def test_a_failure_while_writing_leaves_nothing(write_file: Callable[..., Path],
 
 def test_write_json(write_file: Callable[..., Path], db: str, tmp_path: Path) -> None:
     path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, FIRST_TURN]))
-    result = transcripts.import_file(str(path), db=db)
     target = tmp_path / "out" / "scores.json"
-    transcripts.write_json(result, str(target))
+    result = transcripts.import_file(str(path), db=db, json_path=str(target))
     assert json.loads(target.read_text()) == result
-    with pytest.raises(SmlError, match="--json"):
-        transcripts.write_json(result, str(path / "x.json"))  # a file is not a folder
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_the_import(
+    write_file: Callable[..., Path], db: str, tmp_path: Path
+) -> None:
+    """As `sml eval` does: exit 2 and nothing imported. (The import used to be stored, then
+    the JSON failed with exit 1, so the obvious retry imported every dialogue again.)"""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path = write_file("t.jsonl", jsonl([SOLVED_AFTER_HINT, FIRST_TURN]))
+    for target in (tmp_path, path / "x.json"):  # a folder; a file where a folder must be
+        result = CliRunner().invoke(app, ["sessions", "import", str(path), "--db", db,
+                                          "--json", str(target)])
+        assert result.exit_code == 2, result.output
+        assert f"--json {target}" in " ".join(result.output.split())
+        assert counts(db) == (0, 0, 0)
 
 
 def test_imported_sessions_export(write_file: Callable[..., Path], db: str) -> None:
@@ -285,3 +300,38 @@ def test_cli_import(write_file: Callable[..., Path], db: str, tmp_path: Path) ->
     assert scores["conditions"]["answer"]["success_rate"] == 0.75
     assert "answer" in result.output
 
+
+
+def test_labels_and_ids_are_printed_as_text_not_as_rich_markup(
+    write_file: Callable[..., Path], db: str, tmp_path: Path
+) -> None:
+    """A condition label, a problem id, a model name or a path is data: '[/x]' in one is
+    shown as written by every command that prints it (each raised MarkupError, a
+    traceback, where Rich read it as a closing tag)."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    row = {**FIRST_TURN, "problem": {**PROBLEM, "id": "q[/x]"}, "condition": "lab[/el]",
+           "meta": {"student_model": "m[/odel]"}}
+    path = write_file("t.jsonl", jsonl([row]))
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, [*args, "--db", db])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    assert "lab[/el]" in run("sessions", "import", str(path), "--preview", "1")
+    assert "lab[/el]" in run("sessions", "import", str(path), "--run-id", "r[/un]")
+    listing = run("sessions", "list", "--run-id", "r[/un]")
+    assert "q[/x]" in listing and "lab[/el]" in listing and "m[/odel]" in listing
+    with Store(db) as store:
+        session = next(store.sessions())
+    assert "problem q[/x] · condition lab[/el]" in run("sessions", "show", session.id)
+    assert "r[/un]" in run("report")
+    assert "lab[/el]" in run("report", "r[/un]")
+    run("sessions", "import", str(path), "--run-id", "s[/un]")
+    compared = run("report", "r[/un]", "s[/un]")
+    assert "lab[/el]" in compared and "r[/un] vs s[/un]" in compared
+    assert "lab[/el]" in run("export", "--stats", "--include-leaked")
+    run("export", "--include-leaked", "-o", str(tmp_path / "o[/x].jsonl"))

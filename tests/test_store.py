@@ -520,3 +520,38 @@ def test_a_run_owner_is_alive_only_while_that_very_process_runs() -> None:
     assert owner_alive(f"{host}:{other.pid}") is False
     assert owner_alive(f"elsewhere.example:{os.getpid()}") is None
     assert owner_alive(None) is None and owner_pid("garbage") is None
+
+
+def test_a_refused_run_or_chat_leaves_no_connection_open(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A constructor that keeps a Store (an eval run, a chat session's host or guest) and then
+    refuses its input closes the store: nobody else holds it to close. (The TUI's start
+    screen makes a host per attempt, in one long-lived process.)"""
+    from sml_cli.chat import ChatOptions, GuestSession, HostSession
+    from sml_cli.evaluate import EvalOptions, EvalRun
+
+    opened: list[Store] = []
+    closed: list[Store] = []
+    real_init, real_close = Store.__init__, Store.close
+
+    def init(self: Store, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        opened.append(self)
+
+    def close(self: Store) -> None:
+        closed.append(self)
+        real_close(self)
+
+    db = str(tmp_path / "t.db")
+    with Store(db) as store:
+        store.create_run("imported", "import", {})
+    monkeypatch.setattr(Store, "__init__", init)
+    monkeypatch.setattr(Store, "close", close)
+    with pytest.raises(UsageError, match="belongs to a import run"):
+        EvalRun(EvalOptions(run_id="imported", db=db, limit=1))
+    with pytest.raises(UsageError, match="no problem with that id"):
+        HostSession(ChatOptions(role="watch", problem_id="no-such-id", db=db))
+    with pytest.raises(UsageError, match="no session"):
+        GuestSession("no-such-session", "", None, db)
+    assert len(opened) == 3 and all(s in closed for s in opened)

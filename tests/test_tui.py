@@ -1059,6 +1059,35 @@ def test_model_error_is_a_notification_not_a_crash(monkeypatch, fake_models, pro
         assert info.status == "error" and "RateLimitError" in (info.error or "")
 
 
+def test_a_model_error_with_brackets_is_shown_as_written(monkeypatch, fake_models,
+                                                        problems_file, db):
+    """A provider's error is text: "[/INST]" in it (chat templates' tags) is shown as written
+    on the teacher's screen; Textual read it as markup, and a closing tag that matches no
+    opening one raised MarkupError out of the notification."""
+    error = "broken: BadRequestError: prompt must end with [/INST]"
+
+    class BracketedError(BrokenModel):
+        async def respond(self, messages, on_token=None):
+            raise ParticipantError(error)
+
+    fake_models["broken"] = BracketedError()
+    options = ChatOptions(role="teacher", student="broken", problems=str(problems_file),
+                          problem_id="num", db=db)
+    app = launch(monkeypatch, options)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await until(pilot, lambda: app.initial.info.status == "error", "the error")
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            assert any(n.message == error for n in app._notifications)
+            await until(pilot, lambda: "Model error" in " ".join(
+                svg_lines(app.export_screenshot())), "the notification on screen")
+            assert app.is_running and isinstance(app.screen, TeacherScreen)
+
+    run(main())
+
+
 def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, db):
     teacher = ScriptedParticipant(hinting_teacher, "scripted-teacher")
     app = opened_against(monkeypatch, fake_models, problems_file, db, "student", teacher)

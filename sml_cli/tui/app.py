@@ -65,7 +65,7 @@ class ChatApp(App[None]):
         try:
             session = HostSession(options)
         except SmlError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+            self.notify(str(exc), severity="error", timeout=10, markup=False)
             self.push_screen(StartScreen(options), self._start)
             return
         # Replace whatever session screen was showing: one session at a time.
@@ -96,20 +96,21 @@ def run_chat(options: ChatOptions, *, join: str | None = None, resume: str | Non
         session = GuestSession(join, options.role or "", None, options.db, options.prompts_dir)
     elif resume is not None:
         store = Store(options.db)
-        info = store.session(resume)
-        if info.origin != "chat":
-            store.close()
-            # `sml eval --run-id RUN` alone would be refused: a resume needs the run's options.
-            how = (f"an eval session goes on with its run: re-run the eval command that made "
-                   f"it with --run-id {info.run_id or 'RUN'} (same options)"
-                   if info.origin == "eval" else "an imported dialogue is a record of what was "
-                   "said, not a chat to go on with")
-            raise UsageError(f"--resume {resume}: that session is not a chat ({how})")
-        host_role = info.meta.get("host_role") or "watch"
-        options = replace(options, role=host_role, condition=info.condition,
-                          max_turns=info.max_turns, guard=info.guard)
-        need_a_terminal()
-        session = HostSession(options, resume=info, store=store)
+        with store.closed_on_error():  # (the session keeps it from here on)
+            info = store.session(resume)
+            if info.origin != "chat":
+                # `sml eval --run-id RUN` alone would be refused: a resume needs the run's
+                # options.
+                how = (f"an eval session goes on with its run: re-run the eval command that "
+                       f"made it with --run-id {info.run_id or 'RUN'} (same options)"
+                       if info.origin == "eval" else "an imported dialogue is a record of what "
+                       "was said, not a chat to go on with")
+                raise UsageError(f"--resume {resume}: that session is not a chat ({how})")
+            host_role = info.meta.get("host_role") or "watch"
+            options = replace(options, role=host_role, condition=info.condition,
+                              max_turns=info.max_turns, guard=info.guard)
+            need_a_terminal()
+            session = HostSession(options, resume=info, store=store)
     elif options.role is not None:
         from sml_cli.chat import choose_problem, validate
 

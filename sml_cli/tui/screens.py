@@ -64,7 +64,7 @@ def teacher_bubbles(messages: list[dict[str, str]], *, me: str, other: str,
 
 def panel_text(session: ChatSession) -> Text:
     """The teacher's private panel: what this condition grants, and the verdicts."""
-    panel = session.panel()  # type: ignore[attr-defined]
+    panel = session.panel()
     grant = panel.grant
     out = Text()
     out.append("Hidden from the student\n\n", style="bold magenta")
@@ -126,17 +126,18 @@ class SessionScreen(Screen[None]):
     def on_mount(self) -> None:
         # Textual calls every on_mount up the class hierarchy, so subclasses use `setup`.
         self.setup()
-        self.session.attach(self)  # type: ignore[attr-defined]
+        self.session.attach(self)
         self.refresh_view()
         self.update_status()
         self.run_worker(self.session.run(), name="session", group="session", exclusive=True,
                         exit_on_error=False)
         for note in self.session.notes:
-            self.notify(note, title="Note", severity="warning", timeout=15)
+            self.notify(note, title="Note", severity="warning", timeout=15, markup=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self.notify(f"Session stopped: {event.worker.error}", severity="error", timeout=10)
+            self.notify(f"Session stopped: {event.worker.error}", severity="error", timeout=10,
+                        markup=False)
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "session")
@@ -168,10 +169,12 @@ class SessionScreen(Screen[None]):
         self.waiting = None
         self.update_status()
         if info.status == "error":
-            self.notify(self.error_text(info), title="Model error", severity="error", timeout=15)
+            self.notify(self.error_text(info), title="Model error", severity="error", timeout=15,
+                        markup=False)
         elif info.status == "done":
             self.notify(session_summary(info), title="Solved" if info.solved else "Session over",
-                        severity="information" if info.solved else "warning", timeout=10)
+                        severity="information" if info.solved else "warning", timeout=10,
+                        markup=False)
 
     # ----------------------------------------------------------------- per screen
 
@@ -198,14 +201,14 @@ class SessionScreen(Screen[None]):
                        else f"Session ended with an error: {self.error_text(info)}")
             return summary + " · Ctrl+N for a new session", style
         k = sum(1 for t in self.session.turns if t.role == "student")
-        if getattr(self.session, "host_left", False):
-            resume = sml_command("chat", "--resume", info.id, db=self.session.db)  # type: ignore[attr-defined]
+        if self.session.host_left:
+            resume = sml_command("chat", "--resume", info.id, db=self.session.db)
             return (f"Turn {k}/{info.max_turns} · the other terminal has left this session; it "
                     f"goes on when they run {resume}"), "bold yellow"
         who = self.waiting
         if who is None:
             # A model (or the verifier) is working; say who, so the wait has a reason.
-            nxt = self.session.next_speaker()  # type: ignore[attr-defined]
+            nxt = self.session.next_speaker()
             if nxt == self.ROLE:  # a guest's message on its way through the database
                 return f"Turn {k + (nxt == 'student')}/{info.max_turns} · sending…", "italic"
             if nxt == "student":
@@ -216,8 +219,8 @@ class SessionScreen(Screen[None]):
         if who == self.ROLE:
             return f"Turn {k + (who == 'student')}/{info.max_turns} · your turn", "bold"
         waiting_on = "student" if who == "student" else "teacher"
-        join = getattr(self.session, "join_command", lambda: None)()
-        if join is not None and self.session.remote_role == who:  # type: ignore[attr-defined]
+        join = self.session.join_command()
+        if join is not None and self.session.remote_role == who:
             return (f"Turn {k}/{info.max_turns} · waiting for the {waiting_on} "
                     f"(at another terminal: {join})"), "italic"
         return f"Turn {k}/{info.max_turns} · waiting for the {waiting_on}", "italic"
@@ -274,7 +277,7 @@ class StudentScreen(SessionScreen):
 
     def refresh_view(self) -> None:
         other = "Feedback" if self.session.info.condition in TEACHERLESS_CONDITIONS else "Teacher"
-        bubbles = student_bubbles(self.session.student_messages(),  # type: ignore[attr-defined]
+        bubbles = student_bubbles(self.session.student_messages(),
                                   me="You", other=other)
         self.query_one("#conversation", Transcript).show(bubbles)
 
@@ -317,12 +320,12 @@ class TeacherScreen(SessionScreen):
         self.query_one("#conversation", Transcript).clear_live()
 
     def refresh_view(self) -> None:
-        bubbles = teacher_bubbles(self.session.teacher_messages(),  # type: ignore[attr-defined]
+        bubbles = teacher_bubbles(self.session.teacher_messages(),
                                   me="You", other="Student",
                                   question=public_question(self.session.turns))
         self.query_one("#conversation", Transcript).show(bubbles)
         self.query_one("#private", Static).update(panel_text(self.session))
-        drafts = self.session.panel().drafts  # type: ignore[attr-defined]
+        drafts = self.session.panel().drafts
         if drafts and self.waiting == "teacher" and drafts[-1].guard_action == "regenerate":
             self.notify("Your last message stated the answer and was not delivered. "
                         "Please rephrase.", severity="warning")
@@ -334,7 +337,7 @@ class TeacherScreen(SessionScreen):
         if not self.my_turn:  # (before the leak check: no warning about a message not sent)
             self.send(text)
             return
-        leaks = self.session.leaks_in(text)  # type: ignore[attr-defined]
+        leaks = self.session.leaks_in(text)
         if not leaks:
             self.send(text)
             return
@@ -401,7 +404,7 @@ class WatchScreen(SessionScreen):
         if s.info.condition in TEACHERLESS_CONDITIONS:
             teacher = student
         else:
-            messages = s.teacher_messages()  # type: ignore[attr-defined]
+            messages = s.teacher_messages()
             teacher = teacher_bubbles(messages, me="Teacher", other="Student",
                                       question=public_question(s.turns),
                                       thoughts=teacher_thoughts(s.turns, messages))
@@ -410,7 +413,7 @@ class WatchScreen(SessionScreen):
 
     def status_text(self) -> tuple[str, str]:
         text, style = super().status_text()
-        gate = getattr(self.session, "gate", None)
+        gate = self.session.gate
         if gate is not None and gate.paused and self.session.info.status == "running":
             # (paused, nobody is thinking: the next call waits at the gate)
             text = text.replace(" is thinking…", " replies next")
@@ -418,10 +421,12 @@ class WatchScreen(SessionScreen):
         return text, style
 
     def action_toggle_pause(self) -> None:
-        gate = self.session.gate  # type: ignore[attr-defined]
-        gate.resume() if gate.paused else gate.pause()
+        gate = self.session.gate
+        if gate is not None:
+            gate.resume() if gate.paused else gate.pause()
         self.update_status()
 
     def action_step(self) -> None:
-        self.session.gate.step()  # type: ignore[attr-defined]
+        if self.session.gate is not None:
+            self.session.gate.step()
         self.update_status()
