@@ -124,7 +124,7 @@ def sml_eval(url: str, sessions: int, concurrency: int, workdir: Path, *,
     ))
     run.prepare_models()
     elapsed, _ = asyncio.run(run.execute())
-    result = run.result(elapsed)
+    result = run.result()
     scores = result.summary["conditions"]["answer"]
     assert scores["success_rate"] == 1.0 and scores["n_errors"] == 0, scores
     return elapsed

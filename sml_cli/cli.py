@@ -476,11 +476,11 @@ def eval_command(
     try:
         console_views.print_warnings(run.prepare_models())
         if quiet:
-            elapsed, interrupted = asyncio.run(run.execute())
+            _, interrupted = asyncio.run(run.execute())
         else:
             with console_views.EvalProgress(run.total, run.skipped) as progress:
-                elapsed, interrupted = asyncio.run(run.execute(progress.session_done))
-        result = run.result(elapsed, interrupted)
+                _, interrupted = asyncio.run(run.execute(progress.session_done))
+        result = run.result(interrupted)
         if json_path:
             write_json(result.to_json(), json_path)
         if not quiet:

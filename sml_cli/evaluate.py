@@ -20,7 +20,7 @@ from sml_cli.cells import clipped_at_word
 from sml_cli.engine import Session, check_prompts
 from sml_cli.errors import UsageError
 from sml_cli.mapping import FieldMap, field_flags
-from sml_cli.metrics import summarize
+from sml_cli.metrics import elapsed_seconds, summarize
 from sml_cli.models import (
     ModelSettings,
     close_http_sessions,
@@ -500,10 +500,11 @@ class EvalRun:
         elapsed = (last_end[0] - first_start[0]) if first_start and last_end[0] else 0.0
         return elapsed, interrupted
 
-    def result(self, elapsed: float, interrupted: bool = False) -> EvalResult:
+    def result(self, interrupted: bool = False) -> EvalResult:
         sessions = list(self.store.sessions("run_id = ?", [self.run_id]))
         summary = summarize(sessions, self.options.max_turns, seed=self.options.seed)
-        return EvalResult(self.run_id, elapsed, self.config, summary,
+        # (from the stored sessions, as `sml report` reads it: a resumed run's whole time)
+        return EvalResult(self.run_id, elapsed_seconds(sessions), self.config, summary,
                           resumed=sum(1 for c in self.cells if c.existing),
                           skipped=self.skipped, interrupted=interrupted)
 

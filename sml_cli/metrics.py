@@ -11,6 +11,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sml_cli.records import ASKED, ATTEMPT, CONDITIONS, HUMAN, VERDICT, SessionInfo, Turn
@@ -85,6 +86,28 @@ def session_scores(turns: Sequence[Turn], *, answered: bool = True) -> SessionSc
 
 
 # ----------------------------------------------------------------------------- aggregates
+
+
+def elapsed_seconds(sessions: Iterable[SessionInfo]) -> float:
+    """A run's wall time (SPEC §4: from the first session's start to the last one's end),
+    counted while a session was running: a run resumed after a stop is the time its
+    invocations ran, not the hours it stood between them, and the same number whichever
+    command reads it (`eval --json`, `report --json`). Sessions that never ended (those a
+    killed process had in flight) are not counted; nor are the milliseconds between one
+    session's end and the next one's start when nothing else runs (`--concurrency 1`)."""
+    spans = sorted((datetime.fromisoformat(s.created), datetime.fromisoformat(s.finished))
+                   for s in sessions if s.created and s.finished)
+    total, start, end = 0.0, None, None
+    for begun, ended in spans:
+        if end is None or begun > end:
+            if end is not None and start is not None:
+                total += (end - start).total_seconds()
+            start, end = begun, ended
+        else:
+            end = max(end, ended)
+    if start is not None and end is not None:
+        total += (end - start).total_seconds()
+    return round(max(0.0, total), 3)
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> list[float] | None:

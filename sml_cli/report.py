@@ -18,7 +18,7 @@ from typing import Any
 from sml_cli import __version__
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import flags_text
-from sml_cli.metrics import ordered_conditions, run_deltas, summarize
+from sml_cli.metrics import elapsed_seconds, ordered_conditions, run_deltas, summarize
 from sml_cli.problems import Problem
 from sml_cli.records import SessionInfo, Turn
 from sml_cli.store import Store
@@ -49,20 +49,9 @@ def load_run(store: Store, run_id: str) -> RunData:
     max_turns = int(run["config"].get("max_turns") or max(
         (s.student_turns or 0 for s in sessions), default=1))
     summary = summarize(sessions, max_turns, seed=int(run["config"].get("seed") or 0))
-    elapsed = _elapsed(sessions)
+    elapsed = elapsed_seconds(sessions)
     result = {"run_id": run_id, "elapsed_s": elapsed, "config": run["config"], **summary}
     return RunData(run, sessions, problems, result)
-
-
-def _elapsed(sessions: list[SessionInfo]) -> float:
-    from datetime import datetime
-
-    starts = [s.created for s in sessions if s.created]
-    ends = [s.finished for s in sessions if s.finished]
-    if not starts or not ends:
-        return 0.0
-    return max(0.0, (datetime.fromisoformat(max(ends)) -
-                     datetime.fromisoformat(min(starts))).total_seconds())
 
 
 def compare_runs(store: Store, run_ids: list[str]) -> dict[str, Any]:

@@ -116,9 +116,9 @@ def run_eval(problems_file: Path, db: Path, *, retries: int = 2, timeout: float 
     eval_run = EvalRun(options)
     eval_run.prepare_models()
     # A bound of our own: if a fault made the run hang, fail here, not at pytest's timeout.
-    elapsed, interrupted = asyncio.run(asyncio.wait_for(eval_run.execute(), 30))
+    _, interrupted = asyncio.run(asyncio.wait_for(eval_run.execute(), 30))
     assert not interrupted, "the run did not finish within 30 s"
-    result = eval_run.result(elapsed).to_json()
+    result = eval_run.result().to_json()
     eval_run.store.close()
     rows = sqlite_rows(db, "SELECT problem_id, status, error FROM sessions WHERE run_id = ?",
                        [run_id])

@@ -98,9 +98,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                               problems=str(problems), conditions=CONDITIONS,
                               max_turns=MAX_TURNS, run_id=RUN_ID, db=str(db), concurrency=3)
         eval_run = EvalRun(options)
-        elapsed, interrupted = asyncio.run(eval_run.execute())
+        _, interrupted = asyncio.run(eval_run.execute())
         assert not interrupted
-        result = eval_run.result(elapsed).to_json()
+        result = eval_run.result().to_json()
         eval_run.store.close()
     with Store(db) as store:
         sessions = [

@@ -380,3 +380,58 @@ def test_ctrl_c_stops_cleanly_and_saves_what_finished(interrupted_runs: dict[str
     assert result.exit_code == 0, cli_output(result)
     check_complete(db)
     assert sqlite_rows(db, "SELECT status FROM runs WHERE id = 'ctrlc'") == [("done",)]
+
+
+def test_a_resumed_runs_elapsed_time_is_its_running_time_whichever_command_reads_it(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """`eval --json` of a resumed run gave the resume's own seconds, `report --json` the
+    span from the first session of the first invocation to the last of the resume (the
+    hours between them included). Both now give the time sessions ran, from the stored
+    sessions."""
+    from datetime import datetime, timedelta
+
+    db = tmp_path / "resumed.db"
+    assert invoke(eval_args(problems_file, db, "r")).exit_code == 0
+    # As if the `none` sessions had not run, and the rest had run two hours ago.
+    with sqlite3.connect(db) as conn:
+        gone = [r[0] for r in conn.execute("SELECT id FROM sessions WHERE condition = 'none'")]
+        conn.executemany("DELETE FROM turns WHERE session_id = ?", [[g] for g in gone])
+        conn.executemany("DELETE FROM sessions WHERE id = ?", [[g] for g in gone])
+        for sid, created, finished in conn.execute(
+                "SELECT id, created, finished FROM sessions").fetchall():
+            earlier = [(datetime.fromisoformat(t) - timedelta(hours=2)).isoformat(
+                timespec="milliseconds") for t in (created, finished)]
+            conn.execute("UPDATE sessions SET created = ?, finished = ? WHERE id = ?",
+                         [*earlier, sid])
+        conn.execute("UPDATE runs SET status = 'interrupted'")
+    out = tmp_path / "eval.json"
+    result = invoke(eval_args(problems_file, db, "r", "--json", str(out)))
+    assert result.exit_code == 0, cli_output(result)
+    reported = tmp_path / "report.json"
+    result = invoke(["report", "r", "--db", str(db), "--json", str(reported)])
+    assert result.exit_code == 0, cli_output(result)
+    from_eval = json.loads(out.read_text())["elapsed_s"]
+    from_report = json.loads(reported.read_text())["elapsed_s"]
+    assert from_eval == from_report
+    assert 0 < from_eval < 60, "the two hours between the invocations are not running time"
+
+
+def test_elapsed_time_counts_while_any_session_runs() -> None:
+    from sml_cli.metrics import elapsed_seconds
+    from sml_cli.records import SessionInfo
+
+    def session(start: str, end: str | None) -> SessionInfo:
+        info = SessionInfo(id=start, problem_key="k", problem_id="p", condition="answer",
+                           student_model="s", teacher_model="t", max_turns=3)
+        info.created = f"2026-01-01T{start}+00:00"
+        info.finished = f"2026-01-01T{end}+00:00" if end else None
+        return info
+
+    first_invocation = [session("10:00:00.000", "10:00:05.000"),
+                        session("10:00:01.000", "10:00:03.000"),  # inside the first
+                        session("10:00:04.000", "10:00:08.500")]  # overlapping it
+    resumed = [session("12:00:00.000", "12:00:02.000"), session("12:00:01.000", None)]
+    assert elapsed_seconds(first_invocation) == 8.5
+    assert elapsed_seconds(first_invocation + resumed) == 10.5
+    assert elapsed_seconds([]) == 0.0
