@@ -24,6 +24,7 @@ from sml_cli.metrics import elapsed_seconds, summarize
 from sml_cli.models import (
     ModelSettings,
     close_http_sessions,
+    endpoint_from_variables,
     make_model,
     validate_endpoint_variables,
     validate_model_name,
@@ -171,8 +172,11 @@ def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) 
         "teacher_temperature": options.teacher_settings.temperature,
         "student_max_tokens": options.student_settings.max_tokens,
         "teacher_max_tokens": options.teacher_settings.max_tokens,
-        "student_api_base": _safe_url(options.student_settings.api_base),
-        "teacher_api_base": _safe_url(options.teacher_settings.api_base),
+        # (given by a flag or by a variable such as OPENAI_API_BASE: where the requests went)
+        "student_api_base": _safe_url(options.student_settings.api_base or endpoint_from_variables(
+            options.student, options.student_settings)),
+        "teacher_api_base": _safe_url(options.teacher_settings.api_base or endpoint_from_variables(
+            teacher_model(options), options.teacher_settings)),
         "prompts_sha": prompts_fingerprint(prompts),
         "concurrency": options.concurrency,
     }

@@ -110,12 +110,19 @@ def validate_endpoint_variables(model: str | None, settings: ModelSettings) -> N
     """Before a run: exit 2 for a base URL variable (OPENAI_API_BASE, …) this role's model
     would be sent to that can never work. Names that only litellm can place are checked
     again when they are routed (`_custom_endpoint`)."""
+    endpoint_from_variables(model, settings)
+
+
+def endpoint_from_variables(model: str | None, settings: ModelSettings) -> str | None:
+    """The base URL a provider variable (OPENAI_API_BASE, …) sends this role's model to, when
+    no flag names one (checked: UsageError naming the variable); None if none does. Found
+    without litellm, so a dry run stays quick."""
     if model is None or settings.api_base or is_embedded(model) or model == HUMAN:
-        return
+        return None
     provider = _direct_provider(model)
     if provider is None and _PROVIDER_PREFIX.match(model):
-        return  # another provider's model: these variables are not its
-    _endpoint_variable(provider or "openai/")
+        return None  # another provider's model: these variables are not its
+    return _endpoint_variable(provider or "openai/")
 
 
 def _endpoint_variable(provider: str) -> str | None:

@@ -474,6 +474,36 @@ def test_a_full_endpoint_url_is_cut_to_its_base_and_recorded_so(
     assert config["student_api_base"] == config["teacher_api_base"] == stub.url
 
 
+def test_a_run_records_the_endpoint_a_variable_sent_it_to(
+    monkeypatch: pytest.MonkeyPatch, stub: StubServer, tmp_path: Path
+) -> None:
+    """Where the requests went is part of a run's provenance whether a flag or
+    OPENAI_API_BASE named it (it was recorded for flags only; a variable's run said null).
+    A hosted provider's model records none."""
+    from engine_fixtures import EVAL_PROBLEMS, sqlite_rows, write_problems
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    for name in ("OPENAI_BASE_URL", "SML_DB", "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_BASE", stub.url)
+    result = CliRunner().invoke(app, [
+        "eval", "--student", "openai/s", "--teacher", "openai/t", "--max-turns", "1",
+        "--problems", str(write_problems(tmp_path / "p.jsonl", EVAL_PROBLEMS[:1])),
+        "--db", str(tmp_path / "e.db"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    config = json.loads(sqlite_rows(tmp_path / "e.db", "SELECT config FROM runs")[0][0])
+    assert config["student_api_base"] == config["teacher_api_base"] == stub.url
+    from sml_cli.evaluate import EvalOptions, run_config
+    from sml_cli.problems import load_problems
+    from sml_cli.prompts import Prompts
+
+    hosted = run_config(EvalOptions(student="anthropic/claude-x", teacher="local"),
+                        load_problems("arithmetic")[:1], Prompts(None))
+    assert hosted["student_api_base"] is None and hosted["teacher_api_base"] is None
+
+
 def test_a_base_url_variable_is_checked_for_the_models_it_serves(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
