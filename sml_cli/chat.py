@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import shlex
 from collections.abc import Callable
@@ -426,7 +425,8 @@ class HostSession(_Views):
     def _mark_host_left(self, left: bool) -> None:
         kept = {k: v for k, v in self.info.meta.items() if k != "host_left"}
         self.info.meta = {**kept, "host_left": True} if left else kept
-        self.store.update_session(self.info.id, {"meta": dumps_meta(self.info.meta)})
+        # (encoded as the session row was: one JSON form for meta in the database)
+        self.store.update_session(self.info.id, {"meta": self.info.to_row()["meta"]})
 
     def join_command(self) -> str | None:
         """What the other person runs to take the free seat, if there is one."""
@@ -536,7 +536,3 @@ def session_summary(info: SessionInfo) -> str:
                 f"questions {info.questions} · teacher leaks {info.leaks}")
     return (f"Not solved in {info.student_turns} turns · attempts {info.attempts} · "
             f"questions {info.questions} · teacher leaks {info.leaks}")
-
-
-def dumps_meta(meta: dict) -> str:
-    return json.dumps(meta)
