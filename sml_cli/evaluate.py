@@ -393,9 +393,7 @@ class EvalRun:
         """How many sessions the run has if every one of them ended in error, else 0. Such a
         run measured nothing (a wrong model name, an endpoint refusing every request), so it
         is a failure, not a result whose summary counts some errors."""
-        counts = dict(self.store.db.execute(
-            "SELECT status, count(*) FROM sessions WHERE run_id = ? GROUP BY status",
-            [self.run_id]).fetchall())
+        counts = self.store.status_counts(self.run_id)
         errors = counts.get("error", 0)
         return errors if errors and errors == sum(counts.values()) else 0
 

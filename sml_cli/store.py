@@ -254,6 +254,12 @@ class Store:
         noun = "models" if len(columns) > 1 else columns[0].replace("_", " ") + "s"
         return f"{noun} there: {', '.join(values[:shown])}{more}"
 
+    def status_counts(self, run_id: str) -> dict[str, int]:
+        """How many of a run's sessions are in each status."""
+        return dict(self.db.execute(
+            "SELECT status, count(*) FROM sessions WHERE run_id = ? GROUP BY status",
+            [run_id]).fetchall())
+
     def run_summaries(self, limit: int) -> list[dict[str, Any]]:
         """The newest runs, each with its config and session counts (one query)."""
         rows = self.db.query(
