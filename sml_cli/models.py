@@ -1137,8 +1137,15 @@ def direct_endpoint(model: str, settings: ModelSettings) -> str | None:
     """The custom endpoint an `openai/…` or `hosted_vllm/…` model is sent to, if any (then
     it is called directly, not through litellm). SML_VIA_LITELLM=1 sends everything through
     litellm."""
-    endpoint = None if _via_litellm() else _custom_endpoint(routed(model, settings), settings)
+    endpoint = _route(model, settings)[1]
     return endpoint[1] if endpoint else None
+
+
+def _route(model: str, settings: ModelSettings) -> tuple[str, tuple[str, str] | None]:
+    """(the model string as called, the (provider, base URL) it is sent to over plain HTTP,
+    or None when litellm calls it)."""
+    called = routed(model, settings)
+    return called, None if _via_litellm() else _custom_endpoint(called, settings)
 
 
 def _unreachable_hint(exc: BaseException, base: str | None) -> str:
@@ -1235,8 +1242,7 @@ def make_model(model: str, settings: ModelSettings, *, load_now: bool = False
         if not load_now:
             return MadeOnFirstCall(model, settings)
         _import_litellm()
-    called = routed(model, settings)
-    endpoint = None if _via_litellm() else _custom_endpoint(called, settings)
+    called, endpoint = _route(model, settings)
     if endpoint is not None:
         provider, base = endpoint
         served = called.removeprefix(provider)
