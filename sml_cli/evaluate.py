@@ -112,13 +112,8 @@ def validate(options: EvalOptions) -> None:
         raise UsageError(f"--limit {options.limit}: must be at least 1")
     if options.guard not in GUARD_POLICIES:
         raise UsageError(f"--guard {options.guard!r}: choose from {', '.join(GUARD_POLICIES)}")
-    if not options.conditions:
-        raise UsageError("--conditions: give at least one of " + ", ".join(CONDITIONS))
-    for c in options.conditions:
-        if c not in CONDITIONS:
-            raise UsageError(f"--conditions: unknown condition {c!r}")
-    if len(set(options.conditions)) != len(options.conditions):
-        raise UsageError("--conditions: a condition is listed twice")
+    # (options built in code, not parsed from the flag, get the flag's checks)
+    parse_conditions(",".join(options.conditions))
     validate_model_name(options.student, "--student")
     if options.teacher is not None:
         validate_model_name(options.teacher, "--teacher")
