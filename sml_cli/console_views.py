@@ -622,6 +622,9 @@ def print_export_stats(
                      "no teacher view")
     if left.get("no_student"):
         notes.append(f"{left['no_student']:,} sessions without a student message left out")
+    if left.get("untrained"):
+        notes.append(f"{left['untrained']:,} sessions with only wrong attempts (weight 0 "
+                     "throughout) left out")
     out.print("[dim]" + "; ".join(notes) + ". turns = student + teacher turns; ~tokens ≈ "
               "exported characters / 4.[/]")
 
@@ -650,6 +653,8 @@ def print_export_done(
         skipped.append(f"{left['no_teacher']:,} without a teacher")
     if left.get("no_student"):
         skipped.append(f"{left['no_student']:,} without a student message")
+    if left.get("untrained"):
+        skipped.append(f"{left['untrained']:,} with only wrong attempts (weight 0)")
     if skipped:
         line.append("; left out: " + ", ".join(skipped))
     stderr_lines.print(line + ".")

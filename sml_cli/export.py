@@ -22,7 +22,8 @@ rows. Files are written to a temporary name and renamed at the end: a failure le
 (on stdout, rows already written stay written, and the exit code is 1).
 
 Formats, per session unless said otherwise: `openai` / `trl` `{"messages"}` (`--weights`:
-`"weight"` on assistant messages, 0 for one holding a failed attempt); `sharegpt`
+`"weight"` on assistant messages, 0 for one holding a failed attempt; a session of nothing
+else is left out, as it would train nothing); `sharegpt`
 `{"conversations": [{"from", "value"}]}`; `trl-prompt-completion` one row per assistant
 message; `preference` pairs across the sessions of one problem (see `preference_rows`); `raw`
 the session, its problem (every field) and every row with its visibility. Teacher-view SFT
@@ -931,6 +932,12 @@ def export_rows(store: Any, options: ExportOptions, view: str, stats: ExportStat
             if conv is None:
                 _skipped(stats, view)
                 continue
+            if options.weights and not any(m.get("weight") for row in rows
+                                           for m in row["messages"]):
+                # Every student message a wrong attempt: weight 0 throughout, a row that
+                # trains nothing and costs its tokens all the same.
+                stats.left_out["untrained"] = stats.left_out.get("untrained", 0) + 1
+                continue
             _count(stats, conv, rows)
             yield from rows
         return
@@ -1011,8 +1018,11 @@ def why_no_rows(store: Any, options: ExportOptions, stats: ExportStats) -> str:
                            "no teacher view")
         if left.get("no_student"):
             reasons.append(n("no_student", "has", "have") + " no student message")
+        if left.get("untrained"):
+            reasons.append(n("untrained", "has", "have") + " only wrong attempts, weight 0 "
+                           "throughout (--weights)")
         left["unsolved"] = chosen - sum(left.get(k, 0) for k in (
-            "not_done", "leaked", "no_teacher", "no_student"))
+            "not_done", "leaked", "no_teacher", "no_student", "untrained"))
         if options.only_solved and left["unsolved"] > 0:
             reasons.append(("the other " if reasons else "")
                            + n("unsolved", "is not solved", "are not solved")

@@ -629,14 +629,20 @@ def test_consecutive_turns_of_one_role_are_merged(tmp_path: Path) -> None:
         ("verifier", "verdict", "incorrect", 1),
         ("teacher", "message", "Count again.", 1),
     ])
-    rows = run_export(path, fmt="openai", weights=True)
+    rows = run_export(path, fmt="openai")
     roles = [m["role"] for m in rows[0]["messages"]]
     # The two student turns are one message; the teacher's last word, which the student
     # never answered, is no SFT target and is dropped.
     assert roles == ["system", "user", "assistant"]  # no stored prompt: the student's is added
     assert rows[0]["messages"][1]["content"].endswith("Take your time.")
-    assert rows[0]["messages"][2]["weight"] == 0  # holds a failed attempt
+    assert rows[0]["messages"][2]["content"] == "Okay.\n\nFinal answer: 26"
     assert all("Count again" not in m["content"] for m in rows[0]["messages"])
+    # With --weights that message holds a failed attempt (weight 0), and it is the only one:
+    # a row that would train nothing is left out, and the export says so.
+    out = io.StringIO()
+    result = export.run(ExportOptions(db=str(path), fmt="openai", weights=True), stdout=out)
+    assert out.getvalue() == ""
+    assert {k: n for k, n in result.stats.left_out.items() if n} == {"untrained": 1}
 
 
 # ----------------------------------------------------------------------------- streaming
