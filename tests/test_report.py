@@ -778,3 +778,29 @@ def test_score_tables_never_cut_a_number_at_80_columns(monkeypatch: pytest.Monke
     text = out.export_text()
     assert re.search(r"10000\s+0\s+100%", text) and re.search(r"\b288\s+0\s+100%", text), text
     assert "recov" in text and "leaks" in text and "…" not in text, text
+
+
+def test_samples_are_labelled_from_one_in_a_run_of_several(tmp_path: Path) -> None:
+    """With --samples 2 each transcript says which sample it is, counted from 1 (the first
+    had no label and the second said "sample 1"); a run of one sample labels none."""
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(json.dumps(PROBLEMS[0]) + "\n", encoding="utf-8")
+    db = tmp_path / "samples.db"
+    for run_id, samples in (("two", 2), ("one", 1)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(evaluate, "make_model", lambda name, settings: ScriptedParticipant(
+                hint_following_student if name == "openai/s" else hinting_teacher, name))
+            eval_run = EvalRun(EvalOptions(student="openai/s", teacher="openai/t",
+                                           problems=str(problems), conditions=["answer"],
+                                           samples=samples, max_turns=MAX_TURNS,
+                                           run_id=run_id, db=str(db)))
+            asyncio.run(eval_run.execute())
+            eval_run.store.close()
+    labels = {}
+    for run_id in ("two", "one"):
+        page = tmp_path / f"{run_id}.html"
+        result = CliRunner().invoke(app, ["report", run_id, "--db", str(db), "--html",
+                                          str(page)])
+        assert result.exit_code == 0, cli_output(result)
+        labels[run_id] = re.findall(r"· sample (\d+)", page.read_text(encoding="utf-8"))
+    assert labels == {"two": ["1", "2"], "one": []}
