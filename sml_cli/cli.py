@@ -474,7 +474,9 @@ def eval_command(
     if run.resuming:
         console_views.print_resuming(run.run_id, run.skipped, run.total)
     try:
-        console_views.print_warnings(run.prepare_models())
+        with console_views.preparing(quiet):
+            warnings = run.prepare_models()
+        console_views.print_warnings(warnings)
         if quiet:
             _, interrupted = asyncio.run(run.execute())
         else:

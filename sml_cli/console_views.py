@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,6 +83,15 @@ def print_notes(notes: list[str]) -> None:
     """Notes about loaded problems, runs, imports."""
     for note in notes:
         stderr_lines.print(Text.assemble(("Note: ", "yellow"), note))
+
+
+def preparing(quiet: bool) -> contextlib.AbstractContextManager[object]:
+    """A spinner on stderr (a terminal's only) while a run loads what its models need,
+    before the progress bar: an embedded model's weights or litellm take seconds, silent
+    otherwise."""
+    if quiet or not stderr_lines.is_terminal:
+        return contextlib.nullcontext()
+    return stderr_lines.status("Loading the models (weights, libraries)…", spinner="dots")
 
 
 def print_warnings(warnings: list[str]) -> None:

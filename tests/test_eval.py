@@ -700,3 +700,25 @@ def test_ids_are_printed_as_text_not_as_rich_markup(
         assert result.exit_code == 0, output
         assert "q[/b] (= q[/a])" in output and "run id: run[/x]" in output
     assert "Resuming run run[/x]: 1 of 1 sessions already done." in output
+
+
+def test_a_spinner_shows_while_models_load_on_a_terminal_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading an embedded model's weights (or importing litellm) takes seconds before the
+    progress bar appears: a terminal shows a spinner meanwhile; a pipe or --quiet get
+    nothing (no control codes in a log)."""
+    import contextlib
+    import io
+
+    from rich.console import Console
+    from rich.status import Status
+
+    from sml_cli import console_views
+
+    monkeypatch.setattr(console_views, "stderr_lines",
+                        Console(file=io.StringIO(), force_terminal=True))
+    assert isinstance(console_views.preparing(quiet=False), Status)
+    assert isinstance(console_views.preparing(quiet=True), contextlib.nullcontext)
+    monkeypatch.setattr(console_views, "stderr_lines",
+                        Console(file=io.StringIO(), force_terminal=False))
+    assert isinstance(console_views.preparing(quiet=False), contextlib.nullcontext)
