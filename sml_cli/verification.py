@@ -189,7 +189,10 @@ def exact_equal(reference: str, attempt: str, *, words: bool = True) -> bool:
     bare = " ".join(_ARTICLE.sub(" ", ref).split()), " ".join(_ARTICLE.sub(" ", got).split())
     if bare[0] and bare[0] == bare[1]:
         return True
-    if not words or not re.search(r"[^\W\d_]", ref):
+    if not re.search(r"[^\W\d_]", ref):
+        # No letters (a ratio "2:3", a time "3:45", a list "1, 2, 3"): spacing means nothing.
+        return "".join(ref.split()) == "".join(got.split())
+    if not words:
         return False
     # Punctuation dropped ("U.S." = "US") or read as a space ("well-known" = "well known").
     return any(" ".join(_INNER_PUNCTUATION.sub(sep, a).split())

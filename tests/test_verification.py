@@ -245,6 +245,9 @@ def test_numeric_fails(reference: str, attempt: str) -> None:
         ("the U.S.", "US"),
         ("well-known", "well known"),
         ("O'Brien", "OBrien"),
+        # No letters: spacing means nothing (a ratio, a clock time)
+        ("2:3", "2 : 3"),
+        ("3:45", "3 : 45"),
     ],
 )
 def test_exact_passes(reference: str, attempt: str) -> None:
@@ -256,6 +259,8 @@ def test_exact_passes(reference: str, attempt: str) -> None:
     [
         ("Paris", "Pariss"),
         ("Paris", "London"),
+        ("2:3", "3 : 2"),
+        ("2:3", "2:30"),
         ("Paris", "Paris, France"),
         ("New York", "NewYork"),
         ("yes", "no"),
