@@ -475,7 +475,7 @@ def test_a_full_endpoint_url_is_cut_to_its_base_and_recorded_so(
 
 
 def test_a_run_records_the_endpoint_a_variable_sent_it_to(
-    monkeypatch: pytest.MonkeyPatch, stub: StubServer, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, stub: StubServer, tmp_path: Any
 ) -> None:
     """Where the requests went is part of a run's provenance whether a flag or
     OPENAI_API_BASE named it (it was recorded for flags only; a variable's run said null).
