@@ -250,7 +250,7 @@ def problems_show(
         bool, typer.Option("--private/--public", help="Show answers (teacher view) or hide them.")
     ] = True,
     as_json: Annotated[bool, typer.Option(
-        "--json", help="The problems as loaded, one SPEC §2 row per line (JSON Lines): a "
+        "--json", help="The problems as loaded, one problem row per line (JSON Lines): a "
         "converted copy of the set that loads with no flags (--public: the student's fields "
         "only).")] = False,
 ) -> None:
@@ -411,7 +411,8 @@ def eval_command(
         "--run-id", help="Name of the run; re-use it to resume.", show_default=False)] = None,
     db: DbOption = None,
     json_path: Annotated[str | None, typer.Option(
-        "--json", help="Write the SPEC §4 results JSON here.", show_default=False)] = None,
+        "--json", help="Write the results here as JSON: run_id, elapsed_s, config, the scores "
+        "per condition and the paired differences.", show_default=False)] = None,
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
@@ -520,8 +521,9 @@ def report_command(
         "--html", help="Write a self-contained HTML report: charts, outcomes and transcripts "
         "of one run, or several runs compared.", show_default=False)] = None,
     json_path: Annotated[str | None, typer.Option(
-        "--json", help="Write the scores as JSON: a run's SPEC §4 structure, or for several "
-        "runs each one's scores and the paired differences.", show_default=False)] = None,
+        "--json", help="Write the scores as JSON: a run's, as `sml eval --json` writes "
+        "them, or for several runs each one's scores and the paired differences.",
+        show_default=False)] = None,
 ) -> None:
     """A run's scores and success-by-turn chart (optionally as a self-contained HTML file),
     several runs compared, or with no run id the newest runs."""
@@ -632,14 +634,17 @@ def sessions_show(
 def sessions_import(
     path: Annotated[str, typer.Argument(
         help="Dialogues: JSONL, JSON, CSV/TSV, Parquet or Arrow (or a folder or quoted glob "
-        "of them); SPEC {problem, turns} rows or "
+        "of them); sml's own {problem, turns} rows or "
         "public layouts (messages, conversations, MathDial's conversation string).")],
     match: Annotated[str, typer.Option(
         "--match", help="strict: attempts need answer markers; mention: stating the answer "
         "(a number equal to it, or its text) solves (student) or tells (teacher).")] = "strict",
     json_path: Annotated[str | None, typer.Option(
-        "--json", help="Write the SPEC §4 scores JSON here.", show_default=False)] = None,
-    run_id: Annotated[str | None, typer.Option("--run-id", show_default=False)] = None,
+        "--json", help="Write the scores here as JSON, as `sml eval --json` writes them.",
+        show_default=False)] = None,
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", help="Name of the import run (default: import-DATE-TIME-…); a new one.",
+        show_default=False)] = None,
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,

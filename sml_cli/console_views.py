@@ -604,36 +604,46 @@ def print_export_stats(
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
         collapse_padding=True,
     )
-    for name in ("condition", "student", "sessions", "solved", "turns", unit, "messages",
-                 "~tokens"):
-        table.add_column(name, justify="left" if name in ("condition", "student") else "right",
-                         no_wrap=True, overflow="ellipsis",
-                         max_width=24 if name in ("condition", "student") else None)
 
     def cells(cell: StatsCell) -> list[str]:
         return [f"{cell.sessions:,}", f"{cell.solved:,}",
                 f"{cell.student_turns + cell.teacher_turns:,}", f"{cell.rows:,}",
                 f"{cell.messages:,}", f"{cell.tokens:,}"]
 
-    for (condition, model), cell in sorted(stats.by_group.items()):
-        table.add_row(Text(condition), Text(model), *cells(cell))
+    rows: list[list[str | Text]] = [[Text(condition), Text(model), *cells(cell)]
+                                    for (condition, model), cell in sorted(stats.by_group.items())]
     if len(stats.by_group) != 1:
-        table.add_row("[bold]total[/]", "", *cells(stats.total), end_section=True)
+        rows.append(["[bold]total[/]", "", *cells(stats.total)])
+    # Numbers and conditions whole, at any width ("3,4…" reads as another number): only the
+    # model name gives way, as in the score tables.
+    for i, name in enumerate(("condition", "student", "sessions", "solved", "turns", unit,
+                              "messages", "~tokens")):
+        widest = max([len(name), *(_cell_width(row[i]) for row in rows)])
+        table.add_column(name, justify="left" if i < 2 else "right",
+                         no_wrap=name != "student", overflow="ellipsis",
+                         max_width=24 if name == "student" else None,
+                         min_width=None if name == "student" else widest)
+    for i, row in enumerate(rows):
+        table.add_row(*row, end_section=i == len(rows) - 1 and len(stats.by_group) != 1)
     out.print(table)
     notes = ["only finished sessions (status done) are exported"]
     left = stats.left_out
+
+    def sessions(key: str) -> str:
+        return f"{left[key]:,} session" + ("" if left[key] == 1 else "s")
+
     if left.get("not_done"):
-        notes.append(f"{left['not_done']:,} running or failed sessions left out")
+        notes.append(f"{sessions('not_done')} running or failed left out")
     if left.get("leaked"):
-        notes.append(f"{left['leaked']:,} sessions with a flagged leak left out "
+        notes.append(f"{sessions('leaked')} with a flagged leak left out "
                      "(--include-leaked keeps them)")
     if left.get("no_teacher"):
-        notes.append(f"{left['no_teacher']:,} sessions without a teacher (binary, none) have "
-                     "no teacher view")
+        notes.append(f"{sessions('no_teacher')} without a teacher (binary, none): no "
+                     "teacher view")
     if left.get("no_student"):
-        notes.append(f"{left['no_student']:,} sessions without a student message left out")
+        notes.append(f"{sessions('no_student')} without a student message left out")
     if left.get("untrained"):
-        notes.append(f"{left['untrained']:,} sessions with only wrong attempts (weight 0 "
+        notes.append(f"{sessions('untrained')} with only wrong attempts (weight 0 "
                      "throughout) left out")
     out.print("[dim]" + "; ".join(notes) + ". turns = student + teacher turns; ~tokens ≈ "
               "exported characters / 4.[/]")

@@ -275,9 +275,30 @@ class EvalPreview:
         return len(self.problems) * len(self.options.conditions) * self.options.samples
 
 
+def check_models(options: EvalOptions) -> list[str]:
+    """The hosted models' names and credentials, as a run checks them before its first
+    session: exit 2 for a model every call of which would fail (a name no provider claims,
+    an OpenAI model with no key and no endpoint); warnings (returned) for other providers'
+    unset key variables. Embedded models and plain-HTTP endpoints need no check here."""
+    from sml_cli.models import _import_litellm, check_credentials, direct_endpoint, is_embedded
+
+    warnings: list[str] = []
+    roles = [(options.student, options.student_settings, "--student")]
+    teacher = teacher_model(options)
+    if teacher is not None:
+        roles.append((teacher, options.teacher_settings, "--teacher"))
+    for model, settings, flag in roles:
+        if not is_embedded(model) and direct_endpoint(model, settings) is None:
+            _import_litellm()
+            warnings += check_credentials(model, settings, flag)
+    return warnings
+
+
 def preview(options: EvalOptions) -> EvalPreview:
-    """Validate and load as a run would, then build the openings; touches no database."""
+    """Validate and load as a run would, check the models' names and credentials, then build
+    the openings; calls no model and touches no database."""
     validate(options)
+    model_warnings = check_models(options)
     prompts = Prompts(options.prompts_dir)
     problems, duplicates = _distinct(_chosen(options))
     openings = check_prompts(problems[0], options.conditions, options.max_turns,
@@ -289,7 +310,8 @@ def preview(options: EvalOptions) -> EvalPreview:
     return EvalPreview(
         problems, duplicates, options, teacher_model(options), student_view(public),
         {c: content for c, rows in openings.items()
-         for _, _, kind, content in rows if kind == TEACHER_PROMPT}, prompts.warnings())
+         for _, _, kind, content in rows if kind == TEACHER_PROMPT},
+        prompts.warnings() + model_warnings)
 
 
 class EvalRun:
@@ -360,21 +382,12 @@ class EvalRun:
     def prepare_models(self) -> list[str]:
         """Import litellm and load embedded models before the clock starts (SPEC §4); check
         that hosted models have credentials. Returns warnings to show."""
-        from sml_cli.models import (
-            _import_litellm,
-            check_credentials,
-            direct_endpoint,
-            is_embedded,
-        )
+        from sml_cli.models import is_embedded
 
-        warnings: list[str] = []
-        for (model, settings), flag in zip(self._roles(), ("--student", "--teacher"),
-                                           strict=False):
+        warnings = check_models(self.options)
+        for model, settings in self._roles():
             if is_embedded(model):
                 make_model(model, settings, load_now=True)  # (its errors before any session)
-            elif direct_endpoint(model, settings) is None:  # plain HTTP needs no litellm
-                _import_litellm()
-                warnings += check_credentials(model, settings, flag)
         return warnings
 
     def error_digest(self) -> list[tuple[str, int]]:

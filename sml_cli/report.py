@@ -96,23 +96,38 @@ def print_runs(runs: list[dict[str, Any]], path: Path) -> None:
         return
     table = Table(title=f"Runs in {escape(str(path))}, newest first", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    # An 80-column terminal (or a file, or a pipe) leaves the models and conditions a dozen
+    # columns beside a whole run id: one text there, wrapped between words, and no date.
+    wide = console.width >= 120
     table.add_column("run", no_wrap=True)
-    table.add_column("created", no_wrap=True)
+    if wide:
+        table.add_column("created", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("student → teacher", overflow="fold", ratio=2)
-    table.add_column("conditions", overflow="fold", ratio=1)
+    if wide:
+        table.add_column("student → teacher", overflow="fold")
+        table.add_column("conditions", overflow="fold")
+    else:
+        table.add_column("student → teacher · conditions", overflow="fold")
     for name in ("n", "err", "solved"):
         table.add_column(name, justify="right", no_wrap=True)
     for run in runs:
         config, done = run["config"], run["done"] or 0
-        models = str(config.get("student") or "–")
-        if config.get("teacher"):
-            models += f" → {config['teacher']}"
+        if run["kind"] == "import":  # (no models: the dialogues' labels are the conditions)
+            models = f"from {config.get('source') or '–'}"
+            labels = sorted((run["session_conditions"] or "").split(","))
+        else:
+            models = str(config.get("student") or "–")
+            if config.get("teacher"):
+                models += f" → {config['teacher']}"
+            labels = config.get("conditions") or []
+        conditions = ", ".join(c for c in labels if c) or "–"
+        cells: list[str | Text] = [Text(run["id"])]
+        if wide:
+            cells.append((run["created"] or "")[5:16].replace("T", " "))
+        cells.append(run["status"] if run["kind"] == "eval" else run["kind"])
+        cells += [Text(models), Text(conditions)] if wide else [Text(f"{models} · {conditions}")]
         table.add_row(
-            Text(run["id"]), (run["created"] or "")[5:16].replace("T", " "),
-            run["status"] if run["kind"] == "eval" else run["kind"], Text(models),
-            Text(",".join(config.get("conditions") or []) or "–"), str(run["sessions"]),
-            f"[red]{run['errors']}[/]" if run["errors"] else "0",
+            *cells, str(run["sessions"]), f"[red]{run['errors']}[/]" if run["errors"] else "0",
             f"{(run['solved'] or 0) / done * 100:.0f}%" if done else "–")
     console.print(table)
     console.print("[dim]sml report RUN_ID for one run; several ids compare them.[/]")

@@ -267,7 +267,8 @@ class Store:
                       count(s.id) AS sessions,
                       sum(s.status = 'done') AS done,
                       sum(s.status = 'error') AS errors,
-                      sum(s.status = 'done' AND s.solved = 1) AS solved
+                      sum(s.status = 'done' AND s.solved = 1) AS solved,
+                      group_concat(DISTINCT s.condition) AS session_conditions
                FROM runs r LEFT JOIN sessions s ON s.run_id = r.id
                GROUP BY r.id ORDER BY r.created DESC LIMIT ?""", [limit])
         out = []

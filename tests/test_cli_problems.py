@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -145,6 +146,29 @@ def test_problems_list() -> None:
     assert result.exit_code == 0, result.output
     for name in BUILTIN_SETS:
         assert name in result.output
+
+
+def test_every_option_is_explained_in_words_a_user_has() -> None:
+    """--help pointed at "the SPEC §4 results JSON" (a design document not shipped with sml),
+    and `sessions import --run-id` had no help at all."""
+    import typer
+
+    def commands(command: Any, path: str) -> list[tuple[str, Any]]:
+        found = [(path, command)]
+        for name, sub in getattr(command, "commands", {}).items():
+            found += commands(sub, f"{path} {name}")
+        return found
+
+    options = 0
+    for path, command in commands(typer.main.get_command(app), "sml"):
+        for param in command.params:
+            text = getattr(param, "help", None) or ""
+            where = f"{path} {param.name}"
+            assert "SPEC" not in text, where
+            if param.param_type_name == "option" and not getattr(param, "hidden", False):
+                options += 1
+                assert text.strip(), where
+    assert options > 100
 
 
 # ----------------------------------------------------------------------------- real processes

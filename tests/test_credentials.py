@@ -208,6 +208,29 @@ def test_names_a_provider_claims_are_left_alone(
     assert routed("qwen2.5:7b", ModelSettings()) == "openai/qwen2.5:7b"
 
 
+def test_a_dry_run_refuses_the_models_a_run_would_refuse(
+    no_openai_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--dry-run "checks the options": it passed a model every call of which would fail (no
+    key and no endpoint, a name no provider claims), and the run then refused it."""
+    result = CliRunner().invoke(app, [*eval_args(tmp_path, None), "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert "--student openai/student: OPENAI_API_KEY is not set" in result.output
+    args = eval_args(tmp_path, None, "--dry-run")
+    args[args.index("openai/student")] = "Qwen/Qwen2.5-7B-Instruct"
+    args[args.index("openai/teacher")] = "local"
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "litellm knows no provider for this name" in " ".join(result.output.split())
+    # Another provider's unset key is the run's warning, shown by the dry run too.
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    args[args.index("Qwen/Qwen2.5-7B-Instruct")] = "anthropic/claude-3-5-haiku-latest"
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "ANTHROPIC_API_KEY not set" in " ".join(result.output.split())
+    assert not (tmp_path / "e.db").exists()
+
+
 @pytest.mark.parametrize("name", SERVED_NAMES)
 def test_a_name_no_provider_claims_without_an_endpoint_is_refused_before_any_session(
     no_openai_env: None, tmp_path: Path, name: str

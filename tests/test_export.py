@@ -702,3 +702,24 @@ def test_real_cli_bad_format_exits_2(db: tuple[Path, dict[str, Any]]) -> None:
     done = subprocess.run([sys.executable, "-m", "sml_cli", "export", "--db", str(path),
                            "--format", "alpaca"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_the_export_preview_keeps_every_number_whole_at_80_columns() -> None:
+    """A file, a pipe or a default terminal is 80 columns wide: the preview cut its widest
+    numbers, a total of 3,493 turns shown as "3,4…" and 101,120 tokens as "101,1…"."""
+    from rich.console import Console
+
+    from sml_cli import console_views
+
+    stats = export.ExportStats("openai", "student")
+    for condition, model in (("symmetric", "openai/answer_copying_student"),
+                             ("verifier", "hosted_vllm/Qwen/Qwen2.5-72B-Instruct")):
+        stats.by_group[(condition, model)] = export.StatsCell(
+            sessions=1_250, solved=1_000, student_turns=7_000, teacher_turns=6_000,
+            rows=1_250, messages=16_250, chars=4_000_000)
+    out = Console(width=80, file=io.StringIO(), record=True)
+    console_views.print_export_stats(stats, ExportOptions(stats=True), target=out)
+    text = out.export_text()
+    assert "…" not in "".join(line[30:] for line in text.splitlines()), text
+    for number in ("2,500", "2,000", "26,000", "32,500", "2,000,000", "symmetric"):
+        assert number in text.split(), (number, text)

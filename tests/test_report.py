@@ -613,6 +613,29 @@ def test_report_without_a_run_id_lists_the_runs(run: Run, tmp_path: Path) -> Non
     assert refused.exit_code == 2 and "need a RUN_ID" in cli_output(refused)
 
 
+def test_the_list_of_runs_is_readable_at_80_columns(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file, a pipe or a default terminal is 80 columns wide: the models and conditions
+    were squeezed beside the run ids into columns of 5 characters ("opena/i/stu/dent"), and an
+    import's were "–"."""
+    db = tmp_path / "runs.db"
+    shutil.copy(run.db, db)
+    monkeypatch.chdir(Path(__file__).parent / "data" / "dialogues")
+    imported = CliRunner().invoke(app, [
+        "sessions", "import", "mathdial.jsonl", "--answer-field", "ground_truth",
+        "--answer-pattern", "last-line", "--field", "id=qid", "--match", "mention",
+        "--condition", "mathdial", "--db", str(db)])
+    assert imported.exit_code == 0, cli_output(imported)
+    listing = CliRunner().invoke(app, ["report", "--db", str(db)], terminal_width=80)
+    text = cli_output(listing)
+    assert listing.exit_code == 0, text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    words = text.split()
+    for word in (RUN_ID, "openai/student", "→", "openai/teacher", "answer,", "symmetric,",
+                 "none", "mathdial", "from", "mathdial.jsonl"):
+        assert word in words, (word, text)
+
+
 def test_leak_marks_never_repeat_or_drop_text() -> None:
     from sml_cli.report import _marked
 
