@@ -44,6 +44,12 @@ ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
     "expected_answer", "gold_label", "answer_letter", "answer_label", "answer_choice",
     "response")
 
+# Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
+CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
+                          "background", "evidence", "supporting_text", "ctx", "body",
+                          "premise", "scenario", "narrative", "text_passage", "reading",
+                          "dialogue", "paragraphs")
+
 # "The answer is: 18", "The final answer is $\boxed{5}$.", "the answer is (B)": the rest of
 # its line is the answer (chain-of-thought sets end their solutions so: MetaMathQA, MMLU-Pro).
 ANSWER_IS = re.compile(r"\bthe\s+(?:final\s+|correct\s+)?answer\s+is\s*:?[ \t]*([^\n]*\S)",
@@ -424,6 +430,9 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
             if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
                 guess, value = f"{guess}.{inner}", value[inner]
             remedy: Remedy = ((flag, guess),)
+            passage = _passage_column(row, value) if flag == "--question-field" else None
+            if passage:  # (LogiQA's context, RACE's article: the question is about it)
+                remedy = ((flag, f"{passage},{guess}"),)
             if flag == "--answer-field" and isinstance(value, str):
                 if ANSWER_IS.search(value) and "\n" in value.strip():
                     remedy += (("--answer-pattern", "answer-is"),)
@@ -433,6 +442,17 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
                     remedy += (("--answer-pattern", "boxed"),)
             return remedy
     return ()
+
+
+def _passage_column(row: dict[str, Any], question: Any) -> str | None:
+    """A column holding the text passage a question is about, when the question is not
+    already written with it."""
+    for key, value in row.items():
+        if (isinstance(key, str) and key.casefold() in CONTEXT_COLUMN_GUESSES
+                and isinstance(value, str) and len(value) >= 40
+                and value.strip() not in str(question)):
+            return key
+    return None
 
 
 _GUESSES = {"question": ("--question-field", QUESTION_COLUMN_GUESSES),
@@ -446,5 +466,9 @@ def missing_column(row: dict[str, Any], name: str, column: str) -> tuple[str, Re
     flag, guesses = _GUESSES[name]
     remedy = _column_guess(row, flag, guesses, name, column)
     if remedy:
-        return f" (is it {remedy[0][1]!r}? map it with {shell_options(remedy)})", remedy
+        column_meant = remedy[0][1].split(",")[-1]
+        with_passage = (f", with its passage {remedy[0][1].split(',')[0]!r} before it,"
+                        if "," in remedy[0][1] else "")
+        return (f" (is it {column_meant!r}? map it{with_passage} with "
+                f"{shell_options(remedy)})"), remedy
     return (f" (map another column with {flag})" if column == name else ""), ()

@@ -34,6 +34,7 @@ from sml_cli.errors import ProblemFileError, UsageError
 from sml_cli.mapping import (
     _MISSING,
     ANSWER_IS,
+    CONTEXT_COLUMN_GUESSES,
     FieldMap,
     Remedy,
     RowSelector,
@@ -261,11 +262,6 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
     return problems[:limit] if limit else problems
 
 
-# Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
-CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
-                          "background", "evidence", "supporting_text", "ctx", "body",
-                          "premise", "scenario", "narrative", "text_passage", "reading",
-                          "dialogue", "paragraphs")
 
 
 # Columns holding an image a problem is about (HLE, MathVista, ScienceQA): text-only here.

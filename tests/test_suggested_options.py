@@ -23,7 +23,8 @@ LOGIQA = {"context": "Last year the sales of brand X rose while those of brand Y
           "options": ["Brand X cut its prices", "Brand Y advertised more",
                       "Both brands raised their prices", "The market shrank"],
           "correct_option": 0}
-LOGIQA_OPTIONS = "--question-field query --answer-field correct_option --field choices=options"
+LOGIQA_OPTIONS = ("--question-field context,query --answer-field correct_option "
+                  "--field choices=options")
 
 
 def write(path: Path, rows: list[dict]) -> Path:
@@ -42,15 +43,19 @@ def test_every_mapping_a_file_needs_is_named_in_its_first_error(tmp_path: Path) 
     error = error_of(path)
     message = str(error)
     assert message.startswith(f"{path}:1: no 'question' field")
-    assert "(is it 'query'? map it with --question-field query)" in message
+    # (the question is about the passage: it is suggested with it, before the question)
+    assert ("(is it 'query'? map it, with its passage 'context' before it, with "
+            "--question-field context,query)") in message
     assert message.endswith(f"; all together, its first rows load with: {LOGIQA_OPTIONS}")
-    assert error.remedy == (("--question-field", "query"), ("--answer-field", "correct_option"),
+    assert error.remedy == (("--question-field", "context,query"),
+                            ("--answer-field", "correct_option"),
                             ("--field", "choices=options"))
 
     # …and the suggestion is right: pasted as it is, the file loads, answers and all.
     shown = invoke("problems", "show", str(path), *shlex.split(LOGIQA_OPTIONS))
     assert shown.exit_code == 0, shown.output
-    assert said(shown.output, "A) Brand X cut its prices B) Brand Y advertised more")
+    assert said(shown.output, "Last year the sales")  # the passage, before the question
+    assert said(shown.output, "A) Brand X cut its prices")
     problems = load_problems(str(path), FieldMap(question="query", answer="correct_option",
                                                  columns={"choices": "options"}))
     assert [p.answer for p in problems] == ["A", "C"]
@@ -104,7 +109,7 @@ def test_a_suggestion_that_fails_further_down_the_probe_is_not_made(tmp_path: Pa
     path = write(tmp_path / "logiqa.jsonl", [LOGIQA, {k: v for k, v in LOGIQA.items()
                                                       if k != "correct_option"}])
     message = str(error_of(path))
-    assert "--question-field query" in message
+    assert "--question-field context,query" in message
     assert "all together" not in message
 
 
@@ -152,7 +157,9 @@ def test_a_dialogue_file_gets_every_flag_it_needs_at_once(tmp_path: Path) -> Non
     path = write(tmp_path / "dialogues.jsonl", [DIALOGUE])
     db = tmp_path / "sml.db"
     out = import_fails(path, db)
-    options = "--turns-field chat " + LOGIQA_OPTIONS
+    # (no passage in these rows: the question alone)
+    options = ("--turns-field chat --question-field query --answer-field correct_option "
+               "--field choices=options")
     assert f"{path}:1: no turns" in out
     assert out.endswith(f"all together, its first rows load with: {options}")
     assert not db.exists() or not texts(db, "student")
