@@ -1331,3 +1331,26 @@ def test_a_long_thought_is_cut_with_what_is_left_said() -> None:
     shown = str(box.content)
     assert "x" * THOUGHT_SHOWN_CHARS + "… (500 more characters: `sml sessions show`)" in shown
     assert shown.endswith("Try again.")
+
+
+def test_a_new_line_typed_in_a_burst_lands_where_it_was_typed(monkeypatch, fake_models,
+                                                              problems_file, db):
+    """Keys that arrive together (typed fast, or pasted by a terminal without bracketed
+    paste) are applied in order: Ctrl+J's new line is not left behind the text after it,
+    which ran two lines together ("…+ 1Final answer: 7") and made the attempt no attempt."""
+    teacher = HeldParticipant(hinting_teacher, "scripted-teacher")
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "student", teacher)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Composer)
+            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            keys = [*"so 6 + 1", "ctrl+j", *"Final answer: 7"]
+            for key in keys:  # (all queued at once, as a terminal's burst arrives)
+                char = {"ctrl+j": "\n", "space": " "}.get(key, key)
+                app.post_message(events.Key(key if key != " " else "space", char))
+            await until(pilot, lambda: "7" in box.value, "the burst")
+            await asyncio.sleep(0.05)
+            assert box.value == "so 6 + 1\nFinal answer: 7"
+
+    run(main())
