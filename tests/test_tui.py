@@ -1390,3 +1390,21 @@ def test_an_openai_model_without_a_key_is_refused_before_the_session(monkeypatch
             assert app.screen is start
 
     run(main())
+
+
+def test_a_guest_who_quits_is_told_how_to_rejoin(fake_models, problems_file, db):
+    """The person who joined leaves a running session: the host's terminal waits for them,
+    and the way back is to join again (a resume is the host's), which the exit report says."""
+    host = HostSession(ChatOptions(role="student", teacher="human", problems=str(problems_file),
+                                   problem_id="num", db=db))
+    guest = GuestSession(host.info.id, "", None, db)
+    app = ChatApp(ChatOptions(db=db))
+    app.sessions.append(guest)
+    try:
+        [line] = exit_report(app)
+    finally:
+        guest.close()
+        host.close()
+    assert f"Session {host.info.id} (running)" in line
+    assert f"to rejoin: sml chat --join {host.info.id} --role teacher --db {db}" in line
+    assert "--resume" not in line
