@@ -26,6 +26,7 @@ from sml_cli.models import (
     HUMAN,
     MadeOnFirstCall,
     ModelSettings,
+    check_openai_key,
     make_model,
     validate_endpoint_variables,
     validate_model_name,
@@ -118,6 +119,9 @@ def validate(options: ChatOptions) -> None:
         validate_model_name(teacher, "--teacher", allow_human=True)
     validate_endpoint_variables(student, options.student_settings)
     validate_endpoint_variables(teacher, options.teacher_settings)
+    check_openai_key(student, options.student_settings, "--student")
+    if teacher is not None:
+        check_openai_key(teacher, options.teacher_settings, "--teacher")
 
 
 def check_start_screen_prompts(options: ChatOptions) -> None:

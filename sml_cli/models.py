@@ -362,18 +362,33 @@ def check_credentials(model: str, settings: ModelSettings, flag: str) -> list[st
     if not missing:
         return []
     if missing == ["OPENAI_API_KEY"]:
-        role_var = f"SML_{flag.removeprefix('--').upper()}_API_KEY"
-        base = _endpoint_base(model, settings)
-        if base:  # (OpenAI's own: any other endpoint is called without a key)
-            raise UsageError(f"{flag} {model}: OPENAI_API_KEY is not set, and {base} is "
-                             f"OpenAI's own API, which needs one. Set it (or {role_var} "
-                             "for this role only).")
-        raise UsageError(
-            f"{flag} {model}: OPENAI_API_KEY is not set. Set it (or {role_var} for this role "
-            f"only), or point {flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible "
-            "server, which is then called without a key."
-        )
+        raise _no_openai_key(model, settings, flag)
     return [f"{flag} {model}: {', '.join(missing)} not set; its calls may fail"]
+
+
+def _no_openai_key(model: str, settings: ModelSettings, flag: str) -> UsageError:
+    role_var = f"SML_{flag.removeprefix('--').upper()}_API_KEY"
+    base = _endpoint_base(model, settings)
+    if base:  # (OpenAI's own: any other endpoint is called without a key)
+        return UsageError(f"{flag} {model}: OPENAI_API_KEY is not set, and {base} is "
+                          f"OpenAI's own API, which needs one. Set it (or {role_var} "
+                          "for this role only).")
+    return UsageError(
+        f"{flag} {model}: OPENAI_API_KEY is not set. Set it (or {role_var} for this role "
+        f"only), or point {flag}-api-base (or OPENAI_API_BASE) at an OpenAI-compatible "
+        "server, which is then called without a key."
+    )
+
+
+def check_openai_key(model: str, settings: ModelSettings, flag: str) -> None:
+    """The part of `check_credentials` that needs no litellm (whose import takes seconds):
+    an `openai/…` model bound for OpenAI's own API with no key can only fail. `sml chat`
+    checks it before a session opens; otherwise every call is retried before the session
+    ends in an error the student's screen does not show."""
+    if (not model.startswith("openai/") or settings.api_key
+            or os.environ.get("OPENAI_API_KEY") or _custom_endpoint(model, settings)):
+        return
+    raise _no_openai_key(model, settings, flag)
 
 
 @dataclass

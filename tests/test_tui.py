@@ -1246,6 +1246,7 @@ def test_a_thinking_model_s_thoughts_reach_no_screen(monkeypatch, fake_models, p
         fake_models["openai/thinker"] = make_model(
             "openai/thinker", ModelSettings(api_base=server.url, retries=0))
         options = ChatOptions(role="teacher", student="openai/thinker",
+                              student_settings=ModelSettings(api_base=server.url),
                               problems=str(problems_file), problem_id="num", db=db)
         app = launch(monkeypatch, options)
         live: list[str] = []
@@ -1331,3 +1332,79 @@ def test_a_long_thought_is_cut_with_what_is_left_said() -> None:
     shown = str(box.content)
     assert "x" * THOUGHT_SHOWN_CHARS + "… (500 more characters: `sml sessions show`)" in shown
     assert shown.endswith("Try again.")
+
+
+def test_a_new_line_typed_in_a_burst_lands_where_it_was_typed(monkeypatch, fake_models,
+                                                              problems_file, db):
+    """Keys that arrive together (typed fast, or pasted by a terminal without bracketed
+    paste) are applied in order: Ctrl+J's new line is not left behind the text after it,
+    which ran two lines together ("…+ 1Final answer: 7") and made the attempt no attempt."""
+    teacher = HeldParticipant(hinting_teacher, "scripted-teacher")
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "student", teacher)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            box = app.screen.query_one("#message", Composer)
+            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            keys = [*"so 6 + 1", "ctrl+j", *"Final answer: 7"]
+            for key in keys:  # (all queued at once, as a terminal's burst arrives)
+                char = {"ctrl+j": "\n", "space": " "}.get(key, key)
+                app.post_message(events.Key(key if key != " " else "space", char))
+            await until(pilot, lambda: "7" in box.value, "the burst")
+            await asyncio.sleep(0.05)
+            assert box.value == "so 6 + 1\nFinal answer: 7"
+
+    run(main())
+
+
+def test_an_openai_model_without_a_key_is_refused_before_the_session(monkeypatch, problems_file,
+                                                                     db):
+    """`--teacher openai/gpt-4o-mini` with no OPENAI_API_KEY can only fail: said before the
+    window opens (and on the start screen, naming its field), as `sml eval` says it before a
+    run. The session used to open, retry every call for some twenty seconds, and end in a
+    "Model error" whose reason the student's screen does not show."""
+    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_DB"):
+        monkeypatch.delenv(name, raising=False)
+    options = ChatOptions(role="student", teacher="openai/gpt-4o-mini",
+                          problems=str(problems_file), problem_id="num", db=db)
+    with pytest.raises(UsageError, match="--teacher openai/gpt-4o-mini: OPENAI_API_KEY is not set"):
+        launch(monkeypatch, options)
+    assert not Path(db).exists() or Store(db).db["sessions"].count == 0
+    # A key for the role, or an endpoint of one's own (called without a key), is enough.
+    keyed = replace(options, teacher_settings=models.ModelSettings(api_key="sk-test"))
+    chat.validate(keyed)
+    local = replace(options, teacher_settings=models.ModelSettings(
+        api_base="http://127.0.0.1:8000/v1"))
+    chat.validate(local)
+
+    app = ChatApp(ChatOptions(db=db, problems=str(problems_file)))
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            start = app.screen
+            assert isinstance(start, StartScreen)
+            await enter(pilot, "openai/gpt-4o-mini", "#teacher")
+            await until(pilot, lambda: str(start.query_one("#start-error", Static).content))
+            shown = str(start.query_one("#start-error", Static).content)
+            assert shown.startswith("Teacher model openai/gpt-4o-mini: OPENAI_API_KEY is not set")
+            assert app.screen is start
+
+    run(main())
+
+
+def test_a_guest_who_quits_is_told_how_to_rejoin(fake_models, problems_file, db):
+    """The person who joined leaves a running session: the host's terminal waits for them,
+    and the way back is to join again (a resume is the host's), which the exit report says."""
+    host = HostSession(ChatOptions(role="student", teacher="human", problems=str(problems_file),
+                                   problem_id="num", db=db))
+    guest = GuestSession(host.info.id, "", None, db)
+    app = ChatApp(ChatOptions(db=db))
+    app.sessions.append(guest)
+    try:
+        [line] = exit_report(app)
+    finally:
+        guest.close()
+        host.close()
+    assert f"Session {host.info.id} (running)" in line
+    assert f"to rejoin: sml chat --join {host.info.id} --role teacher --db {db}" in line
+    assert "--resume" not in line

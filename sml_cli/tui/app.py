@@ -152,5 +152,9 @@ def exit_report(app: ChatApp) -> list[str]:
                 f"{sml_command('sessions', 'show', info.id, *view, db=db)}")
         if info.status == "running" and isinstance(opened, HostSession):
             line += f"; to go on: {sml_command('chat', '--resume', info.id, db=db)}"
+        elif info.status == "running" and isinstance(opened, GuestSession):
+            # (the host's terminal waits for this seat: it is taken again by joining)
+            rejoin = sml_command("chat", "--join", info.id, "--role", opened.local_role, db=db)
+            line += f"; to rejoin: {rejoin}"
         lines.append(line)
     return lines

@@ -94,16 +94,21 @@ class StatusLine(Static):
         self.update(Text(text, style=style))
 
 
+NEW_LINE_KEYS = ("ctrl+j", "alt+enter", "shift+enter")
+
+
 class Composer(TextArea):
     """Where a person writes a message. Enter sends; Ctrl+J (or Alt+Enter / Shift+Enter,
     where the terminal reports them) starts a new line, and a paste keeps its lines, so that
     code and worked steps can be written or pasted whole."""
 
-    # Enter is also handled in `_on_key`: a TextArea takes it for itself before any binding
-    # would see it (the binding only shows it in the footer).
+    # Both are also handled in `_on_key` (the bindings only show them in the footer): a
+    # TextArea takes Enter for itself before any binding would see it, and a key it leaves
+    # reaches the bindings only after bubbling, by which time the keys typed after it (a fast
+    # typist's, a paste without bracketed paste) are already in: the new line landed last.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "submit", "Send"),
-        Binding("ctrl+j,alt+enter,shift+enter", "new_line", "New line", key_display="^j"),
+        Binding(",".join(NEW_LINE_KEYS), "new_line", "New line", key_display="^j"),
     ]
 
     class Submitted(Message):
@@ -136,9 +141,12 @@ class Composer(TextArea):
         self.replace("\n", *self.selection, maintain_selection_offset=False)
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
+        if event.key == "enter" or event.key in NEW_LINE_KEYS:
             event.stop()
             event.prevent_default()
-            await self.action_submit()
+            if event.key == "enter":
+                await self.action_submit()
+            else:
+                self.action_new_line()
             return
         await super()._on_key(event)
