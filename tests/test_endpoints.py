@@ -9,7 +9,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -709,10 +709,9 @@ def test_an_embedded_teacher_loads_while_the_person_reads_the_problem(
     monkeypatch.setattr(embedded, "_servers", {})
     monkeypatch.setattr(embedded, "resolve_gguf", lambda model: Path("/models/tiny.gguf"))
     monkeypatch.setattr(embedded, "get_server", get_server)
-    started = time.perf_counter()
     host = HostSession(ChatOptions(role="student", teacher="local",
                                    problems=str(problems_file), problem_id="num", db=db))
-    assert loads == [] and time.perf_counter() - started < 0.1
+    assert loads == []
 
     async def main() -> None:
         host.attach(Ear())
