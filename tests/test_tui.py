@@ -459,6 +459,7 @@ def test_watch_streams_both_views_with_pause_and_step(monkeypatch, fake_models, 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
             assert isinstance(app.screen, WatchScreen)
+            assert {"space", "s", "ctrl+n"} <= set(app.screen.active_bindings)
             # Streaming: the teacher's tokens show in the teacher's pane only.
             await until(pilot, lambda: teacher.holding, "the teacher mid-reply")
             assert any(NUM_ANSWER in t for t in transcript(app, "#teacher-view"))
@@ -500,6 +501,10 @@ def test_watch_streams_both_views_with_pause_and_step(monkeypatch, fake_models, 
                     teacher.release()
                 await asyncio.sleep(0.02)
             assert "Solved at turn 5" in status(app) and "paused" not in status(app)
+            # Over: nothing left to pause or step, and the footer no longer offers it.
+            await pilot.pause()
+            assert not {"space", "s"} & set(app.screen.active_bindings)
+            assert "ctrl+n" in app.screen.active_bindings
             # Both panes, built from the views; the student's is exactly `student_view`.
             pane = transcript(app, "#student-view")
             assert pane == [m["content"] for m in student_view(host.turns)
@@ -921,6 +926,9 @@ def test_start_screen_opens_the_chosen_session(fake_models, problems_file, db):
         async with app.run_test(size=SIZE) as pilot:
             assert isinstance(app.screen, StartScreen)
             start = app.screen
+            # (Ctrl+N makes a new session: on this screen it is not offered, Ctrl+Q and F1 are)
+            assert "ctrl+n" not in start.active_bindings
+            assert {"ctrl+q", "f1"} <= set(start.active_bindings)
             await pilot.click("#role-teacher")
             assert start.query_one("#teacher", Input).disabled
             assert not start.query_one("#student", Input).disabled

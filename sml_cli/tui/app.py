@@ -49,6 +49,10 @@ class ChatApp(App[None]):
         else:
             self.action_new_session()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # (the start screen is where a new session is made already: no key for it there)
+        return not (action == "new_session" and isinstance(self.screen, StartScreen))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

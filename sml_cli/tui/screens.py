@@ -420,6 +420,15 @@ class WatchScreen(SessionScreen):
             return text + " · paused (Space resumes, S steps)", "bold yellow"
         return text, style
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_pause", "step"):  # (nothing left to pause once it is over)
+            return self.session.info.status == "running"
+        return True
+
+    def finished(self, info: SessionInfo) -> None:
+        super().finished(info)
+        self.refresh_bindings()
+
     def action_toggle_pause(self) -> None:
         gate = self.session.gate
         if gate is not None:
