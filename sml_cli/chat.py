@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import random
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -53,6 +55,8 @@ from sml_cli.views import TeacherPanel, student_view, teacher_panel, teacher_vie
 
 ROLES = ("student", "teacher", "watch")
 POLL_S = 0.25  # how often a guest or a waiting host looks at the shared database
+HEARTBEAT_S = 1.0  # how often a guest terminal says it is there
+GONE_AFTER_S = 5.0  # a guest unheard of for this long has gone (killed, its terminal closed)
 
 
 @dataclass
@@ -283,6 +287,8 @@ class ChatSession(Protocol):
     def submit(self, text: str) -> bool: ...
     def close(self) -> None: ...
     def join_command(self) -> str | None: ...
+    def guest_presence(self) -> str | None:
+        """(A host's, with a seat for another person) "not joined", "here" or "gone"."""
     def student_messages(self) -> list[Message]: ...
     def teacher_messages(self) -> list[Message]: ...
     def panel(self) -> TeacherPanel: ...
@@ -432,6 +438,16 @@ class HostSession(_Views):
         # (encoded as the session row was: one JSON form for meta in the database)
         self.store.update_session(self.info.id, {"meta": self.info.to_row()["meta"]})
 
+    def guest_presence(self) -> str | None:
+        if not self.remote_role:
+            return None
+        seen = self.store.presence(self.info.id)
+        if seen is None:
+            return "not joined"
+        at, left = seen
+        quiet = (datetime.datetime.now(datetime.UTC) - at).total_seconds()
+        return "gone" if left or quiet > GONE_AFTER_S else "here"
+
     def join_command(self) -> str | None:
         """What the other person runs to take the free seat, if there is one."""
         if not self.remote_role:
@@ -493,6 +509,7 @@ class GuestSession(_Views):
             # not send again (its rows lag the host's by up to a poll, so `next_speaker` would
             # still say "you", and a second message would be taken as the next turn).
             self._posted = False
+            self._announced = False  # (told the host it is here: so it says goodbye too)
 
     def attach(self, listener: Listener) -> None:
         self.listener = listener
@@ -500,7 +517,11 @@ class GuestSession(_Views):
     async def run(self) -> None:
         assert self.listener is not None, "attach a listener before running"
         self.listener.waiting_for(self.next_speaker())
+        beat = 0.0
         while not self._closed:
+            if time.monotonic() - beat >= HEARTBEAT_S:  # (the host shows who is there)
+                self.store.mark_present(self.info.id, self.local_role)
+                beat, self._announced = time.monotonic(), True
             await asyncio.sleep(POLL_S)
             for turn in self.store.turns(self.info.id, since=len(self.turns)):
                 self.turns.append(turn)
@@ -518,6 +539,9 @@ class GuestSession(_Views):
     def join_command(self) -> str | None:
         return None  # (the free seat is this one's)
 
+    def guest_presence(self) -> str | None:
+        return None  # (this is the guest)
+
     def submit(self, text: str) -> bool:
         if self._posted or self.next_speaker() != self.local_role:
             return False
@@ -528,6 +552,9 @@ class GuestSession(_Views):
         return True
 
     def close(self) -> None:
+        if self._announced and not self._closed and self.info.status == "running":
+            with contextlib.suppress(SmlError):  # (gone all the same: by its silence)
+                self.store.mark_present(self.info.id, self.local_role, left=True)
         self._closed = True
         self.store.close()
 

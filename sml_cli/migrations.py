@@ -230,3 +230,14 @@ def m008_run_owner(db: Database) -> None:
     # resume a run that another one is still running.
     # (NULL, on runs from before, reads as unknown: such a run shows as it is stored.)
     db.table("runs").add_column("owner", str)
+
+
+@migration
+def m009_guest_presence(db: Database) -> None:
+    # Two-terminal chat: the joined terminal says it is there (a heartbeat while it runs,
+    # `left` when it quits), so the host can tell "not joined yet" from "there" from "gone".
+    db.table("presence").create(
+        {"session_id": str, "role": str, "seen": str, "left": int},
+        pk="session_id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )

@@ -11,6 +11,7 @@ Two ways to write:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import queue
@@ -417,6 +418,20 @@ class Store:
             self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
 
     # --------------------------------------------------------------------- inbox
+
+    def mark_present(self, session_id: str, role: str, *, left: bool = False) -> None:
+        """A guest terminal's heartbeat (or, with `left`, its goodbye)."""
+        with self.writing():
+            self.db.table("presence").upsert(
+                {"session_id": session_id, "role": role, "seen": now(), "left": int(left)},
+                pk="session_id")
+
+    def presence(self, session_id: str) -> tuple[datetime.datetime, bool] | None:
+        """(when the guest terminal last said it is there, whether it said it left), or
+        None if no guest has joined."""
+        row = self.db.execute("SELECT seen, left FROM presence WHERE session_id = ?",
+                              [session_id]).fetchone()
+        return None if row is None else (datetime.datetime.fromisoformat(row[0]), bool(row[1]))
 
     def post_inbox(self, session_id: str, role: str, content: str) -> None:
         """A message from a person at a guest terminal, for the host to take as their turn."""

@@ -310,6 +310,7 @@ def test_read_only_database_is_a_clear_usage_error(
             hinting_teacher, model))
         monkeypatch.setattr(ChatApp, "run", lambda self, *a, **k: pytest.fail("UI started"))
         monkeypatch.setattr(tui_app, "need_a_terminal", lambda: None)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # (a chat refuses openai/… without)
         chatted = invoke(["chat", "--role", "student", "--teacher", "openai/teacher",
                           "--problems", str(problems_file), "--db", str(db)])
         assert_clean_usage_error(chatted, db, "read-only")

@@ -594,6 +594,10 @@ def test_two_people_two_terminals(monkeypatch, capsys, fake_models, problems_fil
                 assert isinstance(guest_app.screen, StudentScreen)
                 gbox = guest_app.screen.query_one("#message", Composer)
                 await until(gp, lambda: guest_app.focused is gbox, "the guest's turn")
+                # The host sees the other person arrive (its status line no longer tells
+                # how to join, but who it waits for), within its 1 s refresh.
+                await until(hp, lambda: "waiting for the student at the other terminal"
+                            in status(host_app), "the host to see the guest")
                 assert transcript(guest_app) == [PROBLEM_ROWS[0]["question"]]
                 assert not canaries_in(everything_on_screen(guest_app))
 
@@ -733,6 +737,40 @@ def test_an_embedded_teacher_loads_while_the_person_reads_the_problem(
     run(main())
     host.close()
     assert host.info.solved
+
+
+def test_the_host_knows_whether_the_guest_is_there(problems_file, db):
+    """Not joined yet, there (a heartbeat each second), gone (it quit, or went silent:
+    killed, its terminal closed) — and there again when it rejoins."""
+    from datetime import UTC, datetime, timedelta
+
+    host = HostSession(ChatOptions(role="teacher", student="human",
+                                   problems=str(problems_file), problem_id="num", db=db))
+    assert host.guest_presence() == "not joined"
+
+    async def visit() -> GuestSession:
+        guest = GuestSession(host.info.id, "student", None, db)
+        guest.attach(Ear())
+        task = asyncio.create_task(guest.run())
+        for _ in range(100):
+            if host.guest_presence() == "here":
+                break
+            await asyncio.sleep(0.01)
+        assert host.guest_presence() == "here"
+        task.cancel()
+        return guest
+
+    guest = asyncio.run(visit())
+    guest.close()  # it quits: it says so
+    assert host.guest_presence() == "gone"
+    guest = asyncio.run(visit())  # it rejoins
+    with Store(db) as store:  # …and then goes silent, as a killed process does
+        old = (datetime.now(UTC) - timedelta(seconds=30)).isoformat(timespec="milliseconds")
+        store.db.execute("UPDATE presence SET seen = ?", [old])
+        store.db.conn.commit()
+    assert host.guest_presence() == "gone"
+    guest.store.close()
+    host.close()
 
 
 def test_a_guest_is_told_when_the_host_leaves_and_a_resume_brings_it_back(

@@ -131,6 +131,8 @@ class SessionScreen(Screen[None]):
         self.update_status()
         self.run_worker(self.session.run(), name="session", group="session", exclusive=True,
                         exit_on_error=False)
+        if self.session.remote_role:  # (whether the other person is there changes unasked)
+            self.set_interval(1.0, self.show_status)
         for note in self.session.notes:
             self.notify(note, title="Note", severity="warning", timeout=15, markup=False)
 
@@ -221,6 +223,13 @@ class SessionScreen(Screen[None]):
         waiting_on = "student" if who == "student" else "teacher"
         join = self.session.join_command()
         if join is not None and self.session.remote_role == who:
+            presence = self.session.guest_presence()
+            if presence == "here":
+                return (f"Turn {k}/{info.max_turns} · waiting for the {waiting_on} at the other "
+                        "terminal"), "italic"
+            if presence == "gone":
+                return (f"Turn {k}/{info.max_turns} · the {waiting_on}'s terminal has left; "
+                        f"they can come back with {join}"), "bold yellow"
             return (f"Turn {k}/{info.max_turns} · waiting for the {waiting_on} "
                     f"(at another terminal: {join})"), "italic"
         return f"Turn {k}/{info.max_turns} · waiting for the {waiting_on}", "italic"
@@ -229,10 +238,13 @@ class SessionScreen(Screen[None]):
     def my_turn(self) -> bool:
         return self.waiting == self.ROLE and self.session.info.status == "running"
 
-    def update_status(self) -> None:
+    def show_status(self) -> None:
         text, style = self.status_text()
         for status in self.query(StatusLine):
             status.set(text, style)
+
+    def update_status(self) -> None:
+        self.show_status()
         # Open while the session runs, so the next message can be written while the other
         # side replies; Enter delivers it only on this side's turn.
         for box in self.query(Composer):
