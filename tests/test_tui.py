@@ -801,6 +801,31 @@ def test_a_guest_is_told_when_the_host_leaves_and_a_resume_brings_it_back(
     run(main())
 
 
+def test_a_guest_writing_while_the_host_is_away_is_told_where_the_message_is(
+        problems_file, db):
+    """While the host's terminal is away, the guest's turn keeps its number (it said
+    "Turn 1/6 · your turn", then "Turn 0/6 · … has left"), and a message sent waits in the
+    inbox: the guest is told so, not left with an emptied box and no word."""
+    host = HostSession(ChatOptions(role="teacher", student="human",
+                                   problems=str(problems_file), problem_id="num", db=db))
+    guest = GuestSession(host.info.id, "student", None, db)
+    guest_app = ChatApp(ChatOptions(db=db), session=guest)
+
+    async def main() -> None:
+        async with guest_app.run_test(size=SIZE, notifications=True) as pilot:
+            await until(pilot, lambda: "Turn 1/6 · your turn" in status(guest_app), "its turn")
+            host.close()
+            await until(pilot, lambda: "has left" in status(guest_app), "the notice", 3)
+            assert status(guest_app).startswith("Turn 1/6 ·")
+            await enter(pilot, "Final answer: 3")  # (nobody records it: the host is away)
+            await until(pilot, lambda: any("your message waits" in n.message
+                                           for n in guest_app._notifications), "the word")
+        with Store(db) as store:
+            assert store.take_inbox(host.info.id, "student") == "Final answer: 3"
+
+    run(main())
+
+
 def test_join_refuses_wrong_seat_unknown_and_finished_sessions(fake_models, problems_file, db):
     fake_models["scripted-teacher"] = ScriptedParticipant(hinting_teacher, "scripted-teacher")
     remote = HostSession(ChatOptions(role="teacher", student="human",

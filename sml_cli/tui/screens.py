@@ -205,8 +205,10 @@ class SessionScreen(Screen[None]):
         k = sum(1 for t in self.session.turns if t.role == "student")
         if self.session.host_left:
             resume = sml_command("chat", "--resume", info.id, db=self.session.db)
-            return (f"Turn {k}/{info.max_turns} · the other terminal has left this session; it "
-                    f"goes on when they run {resume}"), "bold yellow"
+            # (numbered as "your turn" was: the turn this side may still write)
+            shown = k + (self.ROLE == "student" and self.session.next_speaker() == "student")
+            return (f"Turn {shown}/{info.max_turns} · the other terminal has left this "
+                    f"session; it goes on when they run {resume}"), "bold yellow"
         who = self.waiting
         if who is None:
             # A model (or the verifier) is working; say who, so the wait has a reason.
@@ -264,6 +266,9 @@ class SessionScreen(Screen[None]):
             return
         for box in self.query(Composer):
             box.value = ""
+        if self.session.host_left:
+            self.notify("Sent. The other terminal has left: your message waits and is taken "
+                        "when the session goes on there.", severity="information")
 
     def _title(self, mode: str) -> str:
         # (short enough for an 80-column header, which cuts it at about 60)
