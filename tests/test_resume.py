@@ -435,3 +435,50 @@ def test_elapsed_time_counts_while_any_session_runs() -> None:
     assert elapsed_seconds(first_invocation) == 8.5
     assert elapsed_seconds(first_invocation + resumed) == 10.5
     assert elapsed_seconds([]) == 0.0
+
+
+def test_a_run_claimed_by_another_process_after_this_one_looked_is_not_run_twice(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """Two `sml eval --run-id R` started together both found R free (or stopped) before
+    either wrote it: the check is made again, in the transaction that claims the run, so the
+    second is refused (exit 2) instead of running R's sessions a second time — or, for a new
+    R, dying on runs.id's UNIQUE constraint with a traceback."""
+    import asyncio
+
+    from sml_cli.errors import UsageError
+    from sml_cli.evaluate import EvalOptions, EvalRun
+
+    db = tmp_path / "claimed.db"
+    options = EvalOptions(student="openai/student", teacher="openai/teacher",
+                          problems=str(problems_file), run_id="r", db=str(db), limit=2)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for stored_first in (False, True):
+            if stored_first:  # (a stopped run both processes would resume)
+                db.unlink()
+                with Store(db) as store:
+                    store.create_run("r", "eval", EvalRun(options).config)
+                    store.finish_run("r", "interrupted")
+            run = EvalRun(options)  # it looks: the run is free
+            with Store(db) as store:  # …and another process takes it before this one starts
+                if stored_first:
+                    store.db.execute("UPDATE runs SET status = 'running'")
+                else:
+                    store.create_run("r", "eval", run.config)
+                store.db.execute("UPDATE runs SET owner = ?",
+                                 [f"{socket.gethostname()}:{other.pid}"])
+                store.conn.commit()
+            requests = len(stub.requests)
+            try:
+                with pytest.raises(UsageError, match="--run-id r "):
+                    asyncio.run(run.execute())
+            finally:
+                run.store.close()
+            assert len(stub.requests) == requests
+            assert sqlite_rows(db, "SELECT count(*) FROM sessions") == [(0,)]
+            assert sqlite_rows(db, "SELECT owner FROM runs") == [
+                (f"{socket.gethostname()}:{other.pid}",)]
+    finally:
+        other.kill()
+        other.wait()
