@@ -42,6 +42,7 @@ from sml_cli.records import (
     Turn,
     new_run_id,
     new_session_id,
+    now,
 )
 from sml_cli.store import BackgroundWriter, Store, run_taken_error
 from sml_cli.views import student_view
@@ -438,9 +439,12 @@ class EvalRun:
             if cell.existing is not None:
                 info = cell.existing
                 turns = store.turns(info.id)
-                if info.status != "running":
-                    writer.update_session(info.id, {"status": "running", "error": None})
-                    info.status, info.error = "running", None
+                # (its time runs from here again: `created` is the first invocation's, and
+                # the hours between the invocations are no running time; see elapsed_seconds)
+                info.meta = {**info.meta, "resumed": now()}
+                info.status, info.error = "running", None
+                writer.update_session(info.id, {"status": "running", "error": None,
+                                                "meta": info.to_row()["meta"]})
             else:
                 info = SessionInfo(
                     id=new_session_id(), run_id=self.run_id, problem_key=cell.problem.key,

@@ -482,3 +482,34 @@ def test_a_run_claimed_by_another_process_after_this_one_looked_is_not_run_twice
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_session_in_flight_at_the_stop_counts_from_the_resume_that_finishes_it(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """A session the stopped process had in flight (or one that failed) keeps its `created`
+    from the first invocation; the resume finishes it. Its span counted from its creation,
+    so the hours between the invocations were running time after all (7,200 s here)."""
+    from datetime import datetime, timedelta
+
+    db = tmp_path / "inflight.db"
+    assert invoke(eval_args(problems_file, db, "r")).exit_code == 0
+    with sqlite3.connect(db) as conn:  # all of it two hours ago…
+        for sid, created, finished in conn.execute(
+                "SELECT id, created, finished FROM sessions").fetchall():
+            earlier = [(datetime.fromisoformat(t) - timedelta(hours=2)).isoformat(
+                timespec="milliseconds") for t in (created, finished)]
+            conn.execute("UPDATE sessions SET created = ?, finished = ? WHERE id = ?",
+                         [*earlier, sid])
+        # …where the `none` sessions were in flight when the process was killed
+        conn.execute("UPDATE sessions SET status = 'running', finished = NULL "
+                     "WHERE condition = 'none'")
+        conn.execute("UPDATE runs SET status = 'interrupted'")
+    out = tmp_path / "eval.json"
+    result = invoke(eval_args(problems_file, db, "r", "--json", str(out)))
+    assert result.exit_code == 0, cli_output(result)
+    reported = tmp_path / "report.json"
+    assert invoke(["report", "r", "--db", str(db), "--json", str(reported)]).exit_code == 0
+    from_eval = json.loads(out.read_text())["elapsed_s"]
+    assert from_eval == json.loads(reported.read_text())["elapsed_s"]
+    assert 0 < from_eval < 60, "the two hours between the invocations are not running time"
