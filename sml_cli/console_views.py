@@ -397,8 +397,9 @@ def print_sessions(sessions: list, *, title: str,  # list[SessionInfo]
                    stopped: set[str] | None = None) -> None:
     from rich import box
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  padding=(0, 1), collapse_padding=True, show_edge=False)
+    # (the title names the database's path: text, not markup — "[/x]" in a folder's name)
+    table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False)
     fixed = {"id": 12, "condition": 9, "status": 6, "solved": 5, "turns": 5, "leaks": 5,
              "created": 11}
     flexible = {"problem": 12, "student": 14, "teacher": 14, "run": 26}

@@ -42,8 +42,9 @@ from sml_cli.records import (
     Turn,
     new_run_id,
     new_session_id,
+    now,
 )
-from sml_cli.store import BackgroundWriter, Store
+from sml_cli.store import BackgroundWriter, Store, run_taken_error
 from sml_cli.views import student_view
 
 # Options that define what a run measures. Changing any of them under the same --run-id would
@@ -346,11 +347,7 @@ class EvalRun:
                 )
             busy = self.store.running_elsewhere(self.run_id)
             if busy is not None:
-                raise UsageError(
-                    f"--run-id {self.run_id} is being run now, by process {busy} on this "
-                    "machine; two processes would run its unfinished sessions twice: wait "
-                    f"for it to finish, or stop it (kill {busy}) and re-run this to resume"
-                )
+                raise run_taken_error(self.run_id, busy)
             diffs = config_differences(stored["config"], self.config)
             if diffs:
                 raise UsageError(
@@ -425,10 +422,8 @@ class EvalRun:
     async def execute(self, on_session: ProgressHook | None = None) -> tuple[float, bool]:
         """Run every pending cell; returns (elapsed seconds, interrupted?)."""
         store = self.store
-        if not self.resuming:
-            store.create_run(self.run_id, "eval", self.config)
-        else:
-            store.restart_run(self.run_id)
+        # (checked again as it is claimed: another process may have taken it since)
+        store.claim_run(self.run_id, "eval", self.config, new=not self.resuming)
         store.save_problems(self.problems)
         writer = BackgroundWriter(store.path)
         queue: asyncio.Queue[Cell] = asyncio.Queue()
@@ -444,9 +439,12 @@ class EvalRun:
             if cell.existing is not None:
                 info = cell.existing
                 turns = store.turns(info.id)
-                if info.status != "running":
-                    writer.update_session(info.id, {"status": "running", "error": None})
-                    info.status, info.error = "running", None
+                # (its time runs from here again: `created` is the first invocation's, and
+                # the hours between the invocations are no running time; see elapsed_seconds)
+                info.meta = {**info.meta, "resumed": now()}
+                info.status, info.error = "running", None
+                writer.update_session(info.id, {"status": "running", "error": None,
+                                                "meta": info.to_row()["meta"]})
             else:
                 info = SessionInfo(
                     id=new_session_id(), run_id=self.run_id, problem_key=cell.problem.key,

@@ -6,6 +6,7 @@ all and their numbers are comparable.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from collections import defaultdict
@@ -93,9 +94,10 @@ def elapsed_seconds(sessions: Iterable[SessionInfo]) -> float:
     counted while a session was running: a run resumed after a stop is the time its
     invocations ran, not the hours it stood between them, and the same number whichever
     command reads it (`eval --json`, `report --json`). Sessions that never ended (those a
-    killed process had in flight) are not counted; nor are the milliseconds between one
-    session's end and the next one's start when nothing else runs (`--concurrency 1`)."""
-    spans = sorted((datetime.fromisoformat(s.created), datetime.fromisoformat(s.finished))
+    killed process had in flight) are not counted, and one that a resume took up and
+    finished counts from the resume on (meta `resumed`); nor are the milliseconds between
+    one session's end and the next one's start when nothing else runs (`--concurrency 1`)."""
+    spans = sorted((_running_since(s), datetime.fromisoformat(s.finished))
                    for s in sessions if s.created and s.finished)
     total, start, end = 0.0, None, None
     for begun, ended in spans:
@@ -108,6 +110,17 @@ def elapsed_seconds(sessions: Iterable[SessionInfo]) -> float:
     if start is not None and end is not None:
         total += (end - start).total_seconds()
     return round(max(0.0, total), 3)
+
+
+def _running_since(session: SessionInfo) -> datetime:
+    """When a session's last stretch began: its creation, or the resume that took it up."""
+    assert session.created is not None
+    since = datetime.fromisoformat(session.created)
+    resumed = session.meta.get("resumed") if isinstance(session.meta, dict) else None
+    if isinstance(resumed, str):
+        with contextlib.suppress(ValueError, TypeError):
+            since = max(since, datetime.fromisoformat(resumed))
+    return since
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> list[float] | None:

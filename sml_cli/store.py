@@ -87,6 +87,19 @@ def run_status(row: dict[str, Any]) -> str:
     return str(row.get("status"))
 
 
+def run_taken_error(run_id: str, pid: int | None) -> UsageError:
+    """A run id another process is running (`pid`, on this machine), or, with no pid, one
+    another process started after this one looked (its sessions were planned as new)."""
+    if pid is None:
+        return UsageError(f"--run-id {run_id} was started by another process meanwhile; "
+                          "re-run this command to resume it once that process is done")
+    return UsageError(
+        f"--run-id {run_id} is being run now, by process {pid} on this machine; two "
+        f"processes would run its unfinished sessions twice: wait for it to finish, or stop it "
+        f"(kill {pid}) and re-run this to resume"
+    )
+
+
 def resolve_db_path(option: str | os.PathLike[str] | None) -> Path:
     """`--db` beats `SML_DB` beats ./sessions/sml.db."""
     raw = option or os.environ.get("SML_DB") or DEFAULT_DB
@@ -306,11 +319,30 @@ class Store:
                 pk="id",
             )
 
-    def restart_run(self, run_id: str) -> None:
-        """A resumed run is running again, in this process."""
+    def claim_run(self, run_id: str, kind: str, config: dict[str, Any], *, new: bool) -> None:
+        """Start a run in this process (`new`) or take up a stored one, checking in the same
+        write transaction that no other process did so since this one looked: two processes
+        given the same run id at once both found it free (or stopped) before either wrote.
+        UsageError, nothing written, if another one got there first."""
         with self.writing():
-            self.db.table("runs").update(run_id, {"status": "running", "finished": None,
-                                                  "owner": run_owner()})
+            row = self.db.execute("SELECT status, owner FROM runs WHERE id = ?",
+                                  [run_id]).fetchone()
+            if row is not None:
+                status, owner = row
+                busy = (status == "running" and owner != run_owner()
+                        and owner_alive(owner) is True)
+                if busy or new:
+                    raise run_taken_error(run_id, owner_pid(owner) if busy else None)
+            if new:
+                self.db.table("runs").insert(
+                    {"id": run_id, "kind": kind, "created": now(), "finished": None,
+                     "status": "running", "config": json.dumps(config, sort_keys=True),
+                     "owner": run_owner()},
+                    pk="id",
+                )
+            else:
+                self.db.table("runs").update(run_id, {"status": "running", "finished": None,
+                                                      "owner": run_owner()})
 
     def finish_run(self, run_id: str, status: str = "done") -> None:
         with self.writing():

@@ -335,3 +335,20 @@ def test_labels_and_ids_are_printed_as_text_not_as_rich_markup(
     assert "lab[/el]" in compared and "r[/un] vs s[/un]" in compared
     assert "lab[/el]" in run("export", "--stats", "--include-leaked")
     run("export", "--include-leaked", "-o", str(tmp_path / "o[/x].jsonl"))
+
+
+def test_a_database_path_with_brackets_is_printed_as_text(
+    write_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`sessions list` names the database in its title: a folder called "a[/x]" is shown as
+    written (Rich read it as a closing tag, and the listing died with MarkupError)."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    db = str(tmp_path / "a[/x]" / "s.db")
+    path = write_file("t.jsonl", jsonl([FIRST_TURN]))
+    assert CliRunner().invoke(app, ["sessions", "import", str(path), "--db", db]).exit_code == 0
+    result = CliRunner().invoke(app, ["sessions", "list", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "a[/x]" in "".join(result.output.split())

@@ -435,3 +435,81 @@ def test_elapsed_time_counts_while_any_session_runs() -> None:
     assert elapsed_seconds(first_invocation) == 8.5
     assert elapsed_seconds(first_invocation + resumed) == 10.5
     assert elapsed_seconds([]) == 0.0
+
+
+def test_a_run_claimed_by_another_process_after_this_one_looked_is_not_run_twice(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """Two `sml eval --run-id R` started together both found R free (or stopped) before
+    either wrote it: the check is made again, in the transaction that claims the run, so the
+    second is refused (exit 2) instead of running R's sessions a second time — or, for a new
+    R, dying on runs.id's UNIQUE constraint with a traceback."""
+    import asyncio
+
+    from sml_cli.errors import UsageError
+    from sml_cli.evaluate import EvalOptions, EvalRun
+
+    db = tmp_path / "claimed.db"
+    options = EvalOptions(student="openai/student", teacher="openai/teacher",
+                          problems=str(problems_file), run_id="r", db=str(db), limit=2)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for stored_first in (False, True):
+            if stored_first:  # (a stopped run both processes would resume)
+                db.unlink()
+                with Store(db) as store:
+                    store.create_run("r", "eval", EvalRun(options).config)
+                    store.finish_run("r", "interrupted")
+            run = EvalRun(options)  # it looks: the run is free
+            with Store(db) as store:  # …and another process takes it before this one starts
+                if stored_first:
+                    store.db.execute("UPDATE runs SET status = 'running'")
+                else:
+                    store.create_run("r", "eval", run.config)
+                store.db.execute("UPDATE runs SET owner = ?",
+                                 [f"{socket.gethostname()}:{other.pid}"])
+                store.conn.commit()
+            requests = len(stub.requests)
+            try:
+                with pytest.raises(UsageError, match="--run-id r "):
+                    asyncio.run(run.execute())
+            finally:
+                run.store.close()
+            assert len(stub.requests) == requests
+            assert sqlite_rows(db, "SELECT count(*) FROM sessions") == [(0,)]
+            assert sqlite_rows(db, "SELECT owner FROM runs") == [
+                (f"{socket.gethostname()}:{other.pid}",)]
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_session_in_flight_at_the_stop_counts_from_the_resume_that_finishes_it(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """A session the stopped process had in flight (or one that failed) keeps its `created`
+    from the first invocation; the resume finishes it. Its span counted from its creation,
+    so the hours between the invocations were running time after all (7,200 s here)."""
+    from datetime import datetime, timedelta
+
+    db = tmp_path / "inflight.db"
+    assert invoke(eval_args(problems_file, db, "r")).exit_code == 0
+    with sqlite3.connect(db) as conn:  # all of it two hours ago…
+        for sid, created, finished in conn.execute(
+                "SELECT id, created, finished FROM sessions").fetchall():
+            earlier = [(datetime.fromisoformat(t) - timedelta(hours=2)).isoformat(
+                timespec="milliseconds") for t in (created, finished)]
+            conn.execute("UPDATE sessions SET created = ?, finished = ? WHERE id = ?",
+                         [*earlier, sid])
+        # …where the `none` sessions were in flight when the process was killed
+        conn.execute("UPDATE sessions SET status = 'running', finished = NULL "
+                     "WHERE condition = 'none'")
+        conn.execute("UPDATE runs SET status = 'interrupted'")
+    out = tmp_path / "eval.json"
+    result = invoke(eval_args(problems_file, db, "r", "--json", str(out)))
+    assert result.exit_code == 0, cli_output(result)
+    reported = tmp_path / "report.json"
+    assert invoke(["report", "r", "--db", str(db), "--json", str(reported)]).exit_code == 0
+    from_eval = json.loads(out.read_text())["elapsed_s"]
+    assert from_eval == json.loads(reported.read_text())["elapsed_s"]
+    assert 0 < from_eval < 60, "the two hours between the invocations are not running time"
