@@ -345,11 +345,12 @@ class HostSession(_Views):
                 check_prompts(self.problem, [resume.condition], resume.max_turns, resume.guard,
                               self.prompts)
                 self.turns = self.store.turns(resume.id)
-                if resume.status != "running":
-                    self.store.update_session(resume.id, {"status": "running", "error": None})
-                    resume.status = "running"
-                if resume.meta.get("host_left"):
-                    self._mark_host_left(False)
+                # (its models as they were; the key may be gone from this shell since)
+                for seat, model, settings in (
+                        ("student", resume.student_model, options.student_settings),
+                        ("teacher", resume.teacher_model, options.teacher_settings)):
+                    if model not in (None, HUMAN):
+                        check_openai_key(model, settings, f"--{seat}")
             else:
                 self.problem = problem or choose_problem(options)
                 check_prompts(self.problem, [options.condition], options.max_turns, options.guard,
@@ -364,8 +365,6 @@ class HostSession(_Views):
                     max_turns=options.max_turns, guard=options.guard, origin="chat",
                     meta={"host_role": options.role, "remote_role": remote[0] if remote else None},
                 )
-                self.store.save_problems([self.problem])
-                self.store.create_session(self.info)
                 self.turns = []
             self.remote_role: str | None = self.info.meta.get("remote_role")
             self._humans: dict[str, HumanParticipant] = {}
@@ -375,6 +374,17 @@ class HostSession(_Views):
             teacher_p = (self._participant("teacher", self.info.teacher_model,
                                            options.teacher_settings)
                          if self.info.teacher_model else None)
+            # Written once everything that can refuse has had its say (a model file that is
+            # not there, say): a refused chat leaves no session behind, nor changes one.
+            if resume is None:
+                self.store.save_problems([self.problem])
+                self.store.create_session(self.info)
+            else:
+                if resume.status != "running":
+                    self.store.update_session(resume.id, {"status": "running", "error": None})
+                    resume.status = "running"
+                if resume.meta.get("host_left"):
+                    self._mark_host_left(False)
             from sml_cli.models import _import_litellm, is_embedded
 
             models = (self.info.student_model, self.info.teacher_model)

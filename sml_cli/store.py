@@ -444,11 +444,6 @@ class Store:
             )
         ]
 
-    def delete_session(self, session_id: str) -> None:
-        with self.writing():
-            self.conn.execute("DELETE FROM turns WHERE session_id = ?", [session_id])
-            self.conn.execute("DELETE FROM sessions WHERE id = ?", [session_id])
-
     # --------------------------------------------------------------------- inbox
 
     def mark_present(self, session_id: str, role: str, *, left: bool = False) -> None:

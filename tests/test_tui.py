@@ -725,9 +725,9 @@ def test_an_embedded_teacher_loads_while_the_person_reads_the_problem(
     async def main() -> None:
         host.attach(Ear())
         task = asyncio.create_task(host.run())
-        for _ in range(100):
-            if host.waiting == "student" and embedded._servers:
-                break
+        deadline = time.monotonic() + 10  # (a busy machine is slow to start threads)
+        while not (host.waiting == "student" and embedded._servers):
+            assert time.monotonic() < deadline, "the teacher's weights never loaded"
             await asyncio.sleep(0.01)
         assert host.waiting == "student", "the person's turn came at once"
         assert loads == [False], "the teacher's weights loaded, off the event loop"
@@ -824,6 +824,33 @@ def test_a_guest_writing_while_the_host_is_away_is_told_where_the_message_is(
             assert store.take_inbox(host.info.id, "student") == "Final answer: 3"
 
     run(main())
+
+
+def test_a_refused_chat_leaves_no_session_behind_nor_changes_one(
+        monkeypatch, problems_file, db):
+    """A chat refused while it is being set up — a GGUF file that is not there, an OpenAI
+    model whose key has gone from this shell by the resume — writes nothing: no orphan
+    session left `running`, no stopped one marked running again."""
+    with pytest.raises(UsageError, match="no such GGUF file"):
+        HostSession(ChatOptions(role="student", teacher="gguf:/nowhere/model.gguf",
+                                problems=str(problems_file), problem_id="num", db=db))
+    with Store(db) as store:
+        assert list(store.sessions()) == []
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    host = HostSession(ChatOptions(role="student", teacher="openai/gpt-4o-mini",
+                                   problems=str(problems_file), problem_id="num", db=db))
+    host.close()
+    with Store(db) as store:
+        store.update_session(host.info.id, {"status": "error", "error": "stopped"})
+        stored = store.session(host.info.id)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(UsageError, match="OPENAI_API_KEY is not set"):
+        HostSession(ChatOptions(role="student", db=db), resume=stored)
+    with Store(db) as store:
+        assert [(s.id, s.status) for s in store.sessions()] == [(host.info.id, "error")]
+        assert store.session(host.info.id).error == "stopped"
 
 
 def test_join_refuses_wrong_seat_unknown_and_finished_sessions(fake_models, problems_file, db):
