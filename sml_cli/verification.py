@@ -176,6 +176,9 @@ _INNER_PUNCTUATION = re.compile(
     r"""(?!(?<=\d)[^\d](?=\d))(?![-–—.](?=\d))[.,;:!?'"‘’“”«»()\[\]{}\-–—]""")
 
 
+_SPACED_SIGN = re.compile(r"\s*([^\w\s])\s*")
+
+
 def exact_equal(reference: str, attempt: str, *, words: bool = True) -> bool:
     """Equal after normalising case, spaces and punctuation, and — as SQuAD-style exact match
     does — ignoring the articles a/an/the ("the Pacific Ocean" = "Pacific Ocean"); "yes" is
@@ -190,8 +193,9 @@ def exact_equal(reference: str, attempt: str, *, words: bool = True) -> bool:
     if bare[0] and bare[0] == bare[1]:
         return True
     if not re.search(r"[^\W\d_]", ref):
-        # No letters (a ratio "2:3", a time "3:45", a list "1, 2, 3"): spacing means nothing.
-        return "".join(ref.split()) == "".join(got.split())
+        # No letters (a ratio "2:3", a time "3:45", a list "1, 2, 3"): spacing around its
+        # signs means nothing (between two digits it does: "1 2" is not 12).
+        return _SPACED_SIGN.sub(r"\1", ref) == _SPACED_SIGN.sub(r"\1", got)
     if not words:
         return False
     # Punctuation dropped ("U.S." = "US") or read as a space ("well-known" = "well known").
