@@ -244,8 +244,8 @@ def _wrapped_array_start(text: str, whole: dict[str, Any]) -> int | None:
 def _records_by_key(text: str, whole: dict[str, Any], path: Path
                     ) -> list[tuple[int, dict[str, Any]]] | None:
     """Rows stored as one object keyed by id, {"0": {…}, "1": {…}}, possibly under one
-    wrapper key (CIMA's {"prepDataset": {…}}), or None. Each row's key becomes its `id`
-    unless it has one; its line is where the key is written."""
+    wrapper key (CIMA's {"prepDataset": {…}}, beside an empty "shapeDataset"), or None. Each
+    row's key becomes its `id` unless it has one; its line is where the key is written."""
 
     def keyed(value: Any) -> bool:
         # (Rows hold some plain value: {"train": {"0": {…}}, "test": {…}} is splits of rows.)
@@ -253,8 +253,10 @@ def _records_by_key(text: str, whole: dict[str, Any], path: Path
                 and all(isinstance(v, dict) and v for v in value.values())
                 and any(not isinstance(x, dict) for v in value.values() for x in v.values()))
 
-    if len(whole) == 1 and keyed(next(iter(whole.values()))):
-        records = next(iter(whole.values()))
+    # (An empty sibling holds no rows: CIMA ships {"prepDataset": {…}, "shapeDataset": {}}.)
+    filled = [v for v in whole.values() if v not in ({}, [])]
+    if len(filled) == 1 and keyed(filled[0]):
+        records = filled[0]
     elif keyed(whole):  # (one row keyed by its id is still keyed: a file of one problem)
         records = whole
     else:

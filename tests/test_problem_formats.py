@@ -1808,6 +1808,12 @@ def test_rows_keyed_by_id_in_one_json_object(write_file: WriteFile) -> None:
         "0": {"question": "Half of 10?", "answer": "5"},
         "1": {"question": "Twice 4?"}}}, indent=1))
     assert_at_line(load_error(wrapped), wrapped, 7, "no 'answer' field")
+    # An empty sibling of the wrapper key holds no rows: CIMA's dataset.json is
+    # {"prepDataset": {…}, "shapeDataset": {}}.
+    beside_empty = write_file("beside_empty.json", json.dumps({"prepDataset": {
+        "0": {"question": "Half of 10?", "answer": "5"},
+        "1": {"question": "Twice 4?", "answer": "8"}}, "shapeDataset": {}}))
+    assert [(p.id, p.answer) for p in load(beside_empty)] == [("0", "5"), ("1", "8")]
     # Splits of keyed rows are not rows themselves.
     splits = write_file("splits.json", json.dumps({
         "train": {"0": {"question": "1 + 1?", "answer": "2"}},
