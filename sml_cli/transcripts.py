@@ -341,6 +341,9 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                    "text column with --text-field)")
                 if one_turn else
                 f"is it {likely!r}? name it with --turns-field {shlex.quote(likely)}"
+                + ("" if fmt.alternate or not _unlabelled(lookup(row, likely)) else
+                   ", and, as its turns name no speaker, say who speaks first with "
+                   "--alternate student|teacher")
                 if likely else "name it with --turns-field")
         raise fail(f"{named}; fields here: {available} ({hint})",
                    (("--turns-field", likely),) if likely and not one_turn else ())
@@ -438,7 +441,9 @@ def _tree_branch(tree: dict[str, Any], current: Any) -> list[dict[str, Any]]:
 def _turns_like(row: dict[str, Any], fmt: TranscriptFormat) -> str | None:
     """The column that looks like a dialogue under a name of its own (Bridge's `c_h`,
     MRBench's `conversation_history`): a list of turn objects with a speaker and a text, or
-    of 'Speaker: text' lines, or one text of such lines (or of `|EOM|`-separated turns)."""
+    of 'Speaker: text' lines, or one text of such lines (or of `|EOM|`-separated turns); failing
+    those, a list of unlabelled texts under a name that says dialogue (CIMA's `past_convo`)."""
+    unlabelled = None
     for key, value in row.items():
         if not isinstance(key, str):
             continue
@@ -450,7 +455,20 @@ def _turns_like(row: dict[str, Any], fmt: TranscriptFormat) -> str | None:
         if all(isinstance(v, dict) and None not in fmt.speaker_keys(v) for v in value) or all(
                 isinstance(v, str) and _SPEAKER.match(v) for v in value):
             return key
-    return None
+        if unlabelled is None and _DIALOGUE_NAME.search(key) and all(
+                isinstance(v, str) for v in value):
+            unlabelled = key
+    return unlabelled
+
+
+def _unlabelled(value: Any) -> bool:
+    """Is `value` a list of texts none of which opens with a speaker label?"""
+    value = list_cell(value)
+    return isinstance(value, list) and all(
+        isinstance(v, str) and not _SPEAKER.match(v) for v in value)
+
+
+_DIALOGUE_NAME = re.compile(r"conv|dialog|turn|utter|chat|transcript|history", re.IGNORECASE)
 
 
 def _dialogue_text(text: str, fmt: TranscriptFormat) -> bool:

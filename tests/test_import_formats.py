@@ -1293,6 +1293,34 @@ def test_cima_shaped_dialogues_keyed_by_id(write_file: WriteFile, db: Path) -> N
     assert ids == {"0", "1"}
 
 
+def test_cima_as_published_unlabelled_turns_beside_an_empty_dataset(
+        write_file: WriteFile, db: Path) -> None:
+    """CIMA's dataset.json as published: {"prepDataset": {"0": {...}}, "shapeDataset": {}},
+    on one line; `past_convo` is a list of plain texts, the tutor first, and no row holds a
+    question or an answer (the target phrase is in `prep`, `obj`, `color`). The error names
+    the turns column and --alternate; the English phrase is the question."""
+    row = {"past_convo": ["Please try to fill in the blank in Italian.",
+                          "How do you say \"is next to the\"?",
+                          "Well, \"is next to the\" is \"e accanto al\"",
+                          "e accanto al letto roso."],
+           "img": "\"pictures/plant_next_pink_bed.png\"", "prep": "e accanto al",
+           "engPrep": "is next to the", "obj": "letto", "engObj": "bed", "color": "rosa",
+           "engColor": "pink", "studentActions": ["True", "False", "False", "False"],
+           "tutorResponses": ["Almost. Pink is rosa."], "tutorKeys": []}
+    path = write_file("dataset.json", json.dumps({"prepDataset": {"0": row},
+                                                  "shapeDataset": {}}))
+    refused = import_fails(path, db)
+    assert "dataset.json:1: no turns" in refused
+    assert "--turns-field past_convo, and, as its turns name no speaker, say who speaks " \
+           "first with --alternate student|teacher" in refused
+    s = only(import_ok(path, db, "--turns-field", "past_convo", "--alternate", "teacher",
+                       "--question-field", "engPrep,engObj,engColor",
+                       "--allow-missing-answers"))
+    assert s["n_sessions"] == 1 and s["question_rate"] == 0.5
+    assert texts(db, "student") == [row["past_convo"][1], row["past_convo"][3]]
+    assert query(db, "SELECT problem_id FROM sessions")[0][0] == "0"
+
+
 def test_socrateach_shaped_exchanges_and_several_dialogues_per_problem(
         write_file: WriteFile, db: Path) -> None:
     """SocraTeach_multi.json: one object keyed by problem; each holds its question, answer,
