@@ -173,7 +173,11 @@ def run_notes(store: Store, run_id: str, config: dict) -> list[str]:
 def scoring_notes(config: dict) -> list[str]:
     """Notes on how a run's scores read (`config`: the run's): mostly about imports."""
     notes = unanswered_notes(config)
-    if config.get("n_attempts") == 0 and config.get("match", "strict") == "strict":
+    # (with no reference answer anywhere nothing could be solved whatever the matching: the
+    # note above says so, and --match mention would change nothing)
+    none_answered = (config.get("n_without_answer") or 0) >= (config.get("n_transcripts") or 1)
+    if (config.get("n_attempts") == 0 and config.get("match", "strict") == "strict"
+            and not none_answered):
         notes.append("no student turn had an answer marker (Final answer: X, \\boxed{X}, "
                      "ANSWER: X), so nothing could be solved: for dialogues whose students "
                      "state answers in their own words, --match mention counts a stated "

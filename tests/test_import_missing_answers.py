@@ -117,6 +117,28 @@ def test_summary_shows_dashes_and_says_why(bridge: Path, db: Path) -> None:
     assert "all 2 dialogues had no reference answer" in flat(result.stderr)
 
 
+def test_no_marker_note_when_no_dialogue_had_an_answer(tmp_path: Path, db: Path) -> None:
+    """Without a reference answer nothing could be solved whatever the matching: the note on
+    missing answer markers (and its advice, --match mention) would mislead; with one
+    dialogue answered, it is still given."""
+    unmarked = [bridge_row("c1", ("tutor", "What is 3 times 4?"), ("student", "Is it 7?"),
+                           ("tutor", "Count 3 groups of 4."), ("student", "12"))]
+    path = tmp_path / "unmarked.jsonl"
+    path.write_text(jsonl(unmarked), encoding="utf-8")
+    result = invoke("sessions", "import", path, "--db", db, *BRIDGE_ARGS,
+                    "--allow-missing-answers")
+    assert result.exit_code == 0, describe(result)
+    said = flat(result.stderr)
+    assert "the dialogue had no reference answer" in said
+    assert "answer marker" not in said and "--match mention" not in said
+    answered = {**unmarked[0], "c_id": "c2", "answer": "12"}
+    path.write_text(jsonl([*unmarked, answered]), encoding="utf-8")
+    result = invoke("sessions", "import", path, "--db", db, *BRIDGE_ARGS,
+                    "--allow-missing-answers")
+    assert result.exit_code == 0, describe(result)
+    assert "no student turn had an answer marker" in flat(result.stderr)
+
+
 def test_show_says_there_is_no_reference_answer(bridge: Path, db: Path) -> None:
     import_ok(bridge, db, *BRIDGE_ARGS, "--allow-missing-answers")
     session_id = query(db, "SELECT id FROM sessions ORDER BY rowid")[0][0]
