@@ -513,8 +513,9 @@ def eval_command(
 @app.command("report")
 def report_command(
     run_ids: Annotated[list[str] | None, typer.Argument(
-        help="The run to report on; several runs are compared side by side, with paired "
-        "differences between them per condition; none lists the newest runs.",
+        help="The run to report on (`latest`: the newest; `latest~1`: the one before); "
+        "several runs are compared side by side, with paired differences between them per "
+        "condition; none lists the newest runs.",
         metavar="RUN_ID", show_default=False)] = None,
     db: DbOption = None,
     html: Annotated[str | None, typer.Option(
@@ -531,6 +532,7 @@ def report_command(
     from sml_cli.store import Store
 
     with Store(db) as store:
+        run_ids = [store.resolve_run_id(run_id) for run_id in run_ids or []]
         if not run_ids:
             if html or json_path:
                 from sml_cli.errors import UsageError
@@ -570,7 +572,8 @@ def report_command(
 def sessions_list(
     db: DbOption = None,
     run_id: Annotated[str | None, typer.Option(
-        "--run-id", help="One run's sessions (an eval's or an import's).",
+        "--run-id", help="One run's sessions (an eval's or an import's; `latest`: the "
+        "newest run, `latest~N` the one N before it).",
         show_default=False)] = None,
     condition: Annotated[str | None, typer.Option(
         "--condition", help="One condition (or an import's label).", show_default=False)] = None,
@@ -597,6 +600,8 @@ def sessions_list(
     filters = {"run_id": run_id, "condition": condition, "status": status, "model": model,
                "solved": solved}
     with Store(db) as store:
+        if run_id is not None:
+            filters["run_id"] = store.resolve_run_id(run_id, "--run-id")
         if as_json:
             for session in store.matching_sessions(filters, limit=limit)[1]:
                 typer.echo(json.dumps(session.to_json(), ensure_ascii=False))
@@ -611,7 +616,8 @@ def sessions_list(
 
 @sessions_app.command("show")
 def sessions_show(
-    session_id: Annotated[str, typer.Argument(help="Session id (or a unique prefix).")],
+    session_id: Annotated[str, typer.Argument(
+        help="Session id (or a unique prefix; `latest`: the newest session).")],
     db: DbOption = None,
     view: Annotated[str, typer.Option(
         "--view", help="all (private channel marked), student, or teacher.")] = "all",
@@ -766,7 +772,8 @@ def export_command(
     condition: Annotated[list[str] | None, typer.Option(
         "--condition", help="Only these conditions (repeatable).", show_default=False)] = None,
     run_id: Annotated[list[str] | None, typer.Option(
-        "--run-id", help="Only these runs (repeatable).", show_default=False)] = None,
+        "--run-id", help="Only these runs (repeatable; `latest`: the newest run, "
+        "`latest~N` the one N before it).", show_default=False)] = None,
     student_model: Annotated[list[str] | None, typer.Option(
         "--student-model", help="Only sessions with this student model (repeatable).",
         show_default=False)] = None,
