@@ -412,7 +412,8 @@ def eval_command(
     db: DbOption = None,
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the results here as JSON: run_id, elapsed_s, config, the scores "
-        "per condition and the paired differences.", show_default=False)] = None,
+        "per condition and the paired differences (`-`: on stdout, instead of the tables).",
+        show_default=False)] = None,
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
@@ -444,7 +445,7 @@ def eval_command(
 
     from sml_cli import console_views
     from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions
-    from sml_cli.outputs import write_json
+    from sml_cli.outputs import to_stdout, write_json
     from sml_cli.problems import loading_notes
 
     options = EvalOptions(
@@ -486,7 +487,7 @@ def eval_command(
         result = run.result(interrupted)
         if json_path:
             write_json(result.to_json(), json_path)
-        if not quiet:
+        if not quiet and not to_stdout(json_path):
             console_views.print_eval_summary(result.to_json())
         console_views.print_notes(console_views.run_notes(run.store, run.run_id, run.config))
         errors = [] if run.stopped_by else run.error_digest()
@@ -523,26 +524,40 @@ def report_command(
         "of one run, or several runs compared.", show_default=False)] = None,
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the scores as JSON: a run's, as `sml eval --json` writes "
-        "them, or for several runs each one's scores and the paired differences.",
+        "them, or for several runs each one's scores and the paired differences. `-`: on "
+        "stdout, instead of the tables (with no RUN_ID: the runs, one JSON line each).",
         show_default=False)] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", "-n", min=1, help="With no RUN_ID: how many of the newest runs to list.")
+    ] = 20,
 ) -> None:
     """A run's scores and success-by-turn chart (optionally as a self-contained HTML file),
     several runs compared, or with no run id the newest runs."""
     from sml_cli import report
+    from sml_cli.outputs import to_stdout
     from sml_cli.store import Store
 
+    tables = not to_stdout(json_path)
     with Store(db) as store:
         run_ids = [store.resolve_run_id(run_id) for run_id in run_ids or []]
         if not run_ids:
-            if html or json_path:
+            if html or (json_path and tables):
                 from sml_cli.errors import UsageError
 
-                raise UsageError("--html and --json need a RUN_ID (sml report lists them)")
-            report.print_runs(store.run_summaries(limit=20), store.path)
+                raise UsageError("--html and --json need a RUN_ID (sml report lists them; "
+                                 "`--json -` lists them as JSON lines)")
+            if tables:
+                report.print_runs(store.run_summaries(limit=limit), store.path)
+            else:
+                import json
+
+                for row in report.runs_json(store.run_summaries(limit=limit)):
+                    typer.echo(json.dumps(row, ensure_ascii=False))
             return
         if len(run_ids) > 1:
             comparison = report.compare_runs(store, run_ids)
-            report.print_comparison(comparison)
+            if tables:
+                report.print_comparison(comparison)
             document: dict = comparison
             if html:
                 path = report.write_page(report.render_comparison_html(comparison, store), html)
@@ -551,7 +566,8 @@ def report_command(
             from sml_cli import console_views
 
             data = report.load_run(store, run_ids[0])
-            report.print_report(data)
+            if tables:
+                report.print_report(data)
             notes = console_views.run_notes(store, run_ids[0], data.run["config"])
             console_views.print_notes(notes)
             document = data.result
@@ -562,7 +578,8 @@ def report_command(
             from sml_cli.outputs import write_json
 
             write_json(document, json_path)
-            typer.echo(f"wrote {json_path}", err=True)
+            if tables:
+                typer.echo(f"wrote {json_path}", err=True)
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -646,8 +663,8 @@ def sessions_import(
         "--match", help="strict: attempts need answer markers; mention: stating the answer "
         "(a number equal to it, or its text) solves (student) or tells (teacher).")] = "strict",
     json_path: Annotated[str | None, typer.Option(
-        "--json", help="Write the scores here as JSON, as `sml eval --json` writes them.",
-        show_default=False)] = None,
+        "--json", help="Write the scores here as JSON, as `sml eval --json` writes them "
+        "(`-`: on stdout, instead of the tables).", show_default=False)] = None,
     run_id: Annotated[str | None, typer.Option(
         "--run-id", help="Name of the import run (default: import-DATE-TIME-…); a new one.",
         show_default=False)] = None,
@@ -748,7 +765,10 @@ def sessions_import(
         return
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt,
                                      json_path=json_path)
-    console_views.print_eval_summary(result)
+    from sml_cli.outputs import to_stdout
+
+    if not to_stdout(json_path):
+        console_views.print_eval_summary(result)
     console_views.print_notes(console_views.scoring_notes(result["config"]))
 
 
