@@ -187,6 +187,13 @@ PromptsOption = Annotated[str | None, typer.Option(
     show_default=False)]
 
 
+def _examples(*lines: tuple[str, str]) -> str:
+    """A command's --help epilog: example commands, each with what it does."""
+    width = max(len(command) for command, what in lines if what) + 2
+    return "Examples:\n" + "\n".join(
+        f"{command:<{width}}{what}".rstrip() for command, what in lines)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"sml {__version__}")
@@ -378,7 +385,12 @@ def _settings(role: str, api_base: str | None, api_key: str | None,
                          max_tokens=max_tokens, timeout=timeout, retries=retries)
 
 
-@app.command("eval")
+@app.command("eval", epilog=_examples(
+    ("OPENAI_API_BASE=URL sml eval -s openai/M -n 10", "M in both roles"),
+    ("sml eval -s local -t openai/gpt-4o-mini -c all -k 3", "5 conditions × 3"),
+    ("sml eval ... --dry-run", "the plan; calls nothing"),
+    ("sml eval ... --run-id RUN", "again: resumes RUN"),
+    ("sml report latest", "the scores afterwards")))
 def eval_command(
     student: Annotated[str, typer.Option("--student", "-s", help="Student model: `local`, "
                        "`gguf:PATH` or a litellm model string (openai/…, anthropic/…, …).")
@@ -511,7 +523,12 @@ def eval_command(
 # ----------------------------------------------------------------------------- report
 
 
-@app.command("report")
+@app.command("report", epilog=_examples(
+    ("sml report -n 5", "the 5 newest runs"),
+    ("sml report latest", "the newest run's scores"),
+    ("sml report latest~1 latest", "the last two runs compared"),
+    ("sml report RUN --html run.html", "one self-contained page"),
+    ("sml report latest --json - | jq .conditions", "")))
 def report_command(
     run_ids: Annotated[list[str] | None, typer.Argument(
         help="The run to report on (`latest`: the newest; `latest~1`: the one before); "
@@ -531,8 +548,9 @@ def report_command(
         "--limit", "-n", min=1, help="With no RUN_ID: how many of the newest runs to list.")
     ] = 20,
 ) -> None:
-    """A run's scores and success-by-turn chart (optionally as a self-contained HTML file),
-    several runs compared, or with no run id the newest runs."""
+    """A run's scores and success-by-turn chart, several runs compared, or the newest runs.
+
+    With --html, one self-contained HTML file: charts, outcomes and transcripts."""
     from sml_cli import report
     from sml_cli.outputs import to_stdout
     from sml_cli.store import Store
@@ -585,7 +603,11 @@ def report_command(
 # ----------------------------------------------------------------------------- sessions
 
 
-@sessions_app.command("list")
+@sessions_app.command("list", epilog=_examples(
+    ("sml sessions list -n 5", "the 5 newest sessions"),
+    ("sml sessions list --run-id latest -c answer --unsolved", "the newest run's"),
+    ("sml sessions list --status error --json | jq .error", ""),
+    ("sml sessions show latest", "the newest session")))
 def sessions_list(
     db: DbOption = None,
     run_id: Annotated[str | None, typer.Option(
@@ -593,7 +615,8 @@ def sessions_list(
         "newest run, `latest~N` the one N before it).",
         show_default=False)] = None,
     condition: Annotated[str | None, typer.Option(
-        "--condition", help="One condition (or an import's label).", show_default=False)] = None,
+        "--condition", "-c", help="One condition (or an import's label).",
+        show_default=False)] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="Student or teacher model.", show_default=False)] = None,
     solved: Annotated[bool | None, typer.Option(
@@ -790,7 +813,8 @@ def export_command(
     only_solved: Annotated[bool, typer.Option("--only-solved", help="Solved sessions only.")
                            ] = False,
     condition: Annotated[list[str] | None, typer.Option(
-        "--condition", help="Only these conditions (repeatable).", show_default=False)] = None,
+        "--condition", "-c", help="Only these conditions (repeatable).",
+        show_default=False)] = None,
     run_id: Annotated[list[str] | None, typer.Option(
         "--run-id", help="Only these runs (repeatable; `latest`: the newest run, "
         "`latest~N` the one N before it).", show_default=False)] = None,
