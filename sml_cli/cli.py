@@ -187,6 +187,13 @@ PromptsOption = Annotated[str | None, typer.Option(
     show_default=False)]
 
 
+def _examples(*lines: tuple[str, str]) -> str:
+    """A command's --help epilog: example commands, each with what it does."""
+    width = max(len(command) for command, what in lines if what) + 2
+    return "Examples:\n" + "\n".join(
+        f"{command:<{width}}{what}".rstrip() for command, what in lines)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"sml {__version__}")
@@ -378,7 +385,12 @@ def _settings(role: str, api_base: str | None, api_key: str | None,
                          max_tokens=max_tokens, timeout=timeout, retries=retries)
 
 
-@app.command("eval")
+@app.command("eval", epilog=_examples(
+    ("OPENAI_API_BASE=URL sml eval -s openai/M -n 10", "M in both roles"),
+    ("sml eval -s local -t openai/gpt-4o-mini -c all -k 3", "5 conditions × 3"),
+    ("sml eval ... --dry-run", "the plan; calls nothing"),
+    ("sml eval ... --run-id RUN", "again: resumes RUN"),
+    ("sml report latest", "the scores afterwards")))
 def eval_command(
     student: Annotated[str, typer.Option("--student", "-s", help="Student model: `local`, "
                        "`gguf:PATH` or a litellm model string (openai/…, anthropic/…, …).")
@@ -412,7 +424,8 @@ def eval_command(
     db: DbOption = None,
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the results here as JSON: run_id, elapsed_s, config, the scores "
-        "per condition and the paired differences.", show_default=False)] = None,
+        "per condition and the paired differences (`-`: on stdout, instead of the tables).",
+        show_default=False)] = None,
     question_field: QuestionField = "question",
     answer_field: AnswerField = "answer",
     answer_pattern: AnswerPattern = None,
@@ -444,7 +457,7 @@ def eval_command(
 
     from sml_cli import console_views
     from sml_cli.evaluate import EvalOptions, EvalRun, parse_conditions
-    from sml_cli.outputs import write_json
+    from sml_cli.outputs import to_stdout, write_json
     from sml_cli.problems import loading_notes
 
     options = EvalOptions(
@@ -486,7 +499,7 @@ def eval_command(
         result = run.result(interrupted)
         if json_path:
             write_json(result.to_json(), json_path)
-        if not quiet:
+        if not quiet and not to_stdout(json_path):
             console_views.print_eval_summary(result.to_json())
         console_views.print_notes(console_views.run_notes(run.store, run.run_id, run.config))
         errors = [] if run.stopped_by else run.error_digest()
@@ -510,11 +523,17 @@ def eval_command(
 # ----------------------------------------------------------------------------- report
 
 
-@app.command("report")
+@app.command("report", epilog=_examples(
+    ("sml report -n 5", "the 5 newest runs"),
+    ("sml report latest", "the newest run's scores"),
+    ("sml report latest~1 latest", "the last two runs compared"),
+    ("sml report RUN --html run.html", "one self-contained page"),
+    ("sml report latest --json - | jq .conditions", "")))
 def report_command(
     run_ids: Annotated[list[str] | None, typer.Argument(
-        help="The run to report on; several runs are compared side by side, with paired "
-        "differences between them per condition; none lists the newest runs.",
+        help="The run to report on (`latest`: the newest; `latest~1`: the one before); "
+        "several runs are compared side by side, with paired differences between them per "
+        "condition; none lists the newest runs.",
         metavar="RUN_ID", show_default=False)] = None,
     db: DbOption = None,
     html: Annotated[str | None, typer.Option(
@@ -522,25 +541,41 @@ def report_command(
         "of one run, or several runs compared.", show_default=False)] = None,
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the scores as JSON: a run's, as `sml eval --json` writes "
-        "them, or for several runs each one's scores and the paired differences.",
+        "them, or for several runs each one's scores and the paired differences. `-`: on "
+        "stdout, instead of the tables (with no RUN_ID: the runs, one JSON line each).",
         show_default=False)] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", "-n", min=1, help="With no RUN_ID: how many of the newest runs to list.")
+    ] = 20,
 ) -> None:
-    """A run's scores and success-by-turn chart (optionally as a self-contained HTML file),
-    several runs compared, or with no run id the newest runs."""
+    """A run's scores and success-by-turn chart, several runs compared, or the newest runs.
+
+    With --html, one self-contained HTML file: charts, outcomes and transcripts."""
     from sml_cli import report
+    from sml_cli.outputs import to_stdout
     from sml_cli.store import Store
 
+    tables = not to_stdout(json_path)
     with Store(db) as store:
+        run_ids = [store.resolve_run_id(run_id) for run_id in run_ids or []]
         if not run_ids:
-            if html or json_path:
+            if html or (json_path and tables):
                 from sml_cli.errors import UsageError
 
-                raise UsageError("--html and --json need a RUN_ID (sml report lists them)")
-            report.print_runs(store.run_summaries(limit=20), store.path)
+                raise UsageError("--html and --json need a RUN_ID (sml report lists them; "
+                                 "`--json -` lists them as JSON lines)")
+            if tables:
+                report.print_runs(store.run_summaries(limit=limit), store.path)
+            else:
+                import json
+
+                for row in report.runs_json(store.run_summaries(limit=limit)):
+                    typer.echo(json.dumps(row, ensure_ascii=False))
             return
         if len(run_ids) > 1:
             comparison = report.compare_runs(store, run_ids)
-            report.print_comparison(comparison)
+            if tables:
+                report.print_comparison(comparison)
             document: dict = comparison
             if html:
                 path = report.write_page(report.render_comparison_html(comparison, store), html)
@@ -549,7 +584,8 @@ def report_command(
             from sml_cli import console_views
 
             data = report.load_run(store, run_ids[0])
-            report.print_report(data)
+            if tables:
+                report.print_report(data)
             notes = console_views.run_notes(store, run_ids[0], data.run["config"])
             console_views.print_notes(notes)
             document = data.result
@@ -560,20 +596,27 @@ def report_command(
             from sml_cli.outputs import write_json
 
             write_json(document, json_path)
-            typer.echo(f"wrote {json_path}", err=True)
+            if tables:
+                typer.echo(f"wrote {json_path}", err=True)
 
 
 # ----------------------------------------------------------------------------- sessions
 
 
-@sessions_app.command("list")
+@sessions_app.command("list", epilog=_examples(
+    ("sml sessions list -n 5", "the 5 newest sessions"),
+    ("sml sessions list --run-id latest -c answer --unsolved", "the newest run's"),
+    ("sml sessions list --status error --json | jq .error", ""),
+    ("sml sessions show latest", "the newest session")))
 def sessions_list(
     db: DbOption = None,
     run_id: Annotated[str | None, typer.Option(
-        "--run-id", help="One run's sessions (an eval's or an import's).",
+        "--run-id", help="One run's sessions (an eval's or an import's; `latest`: the "
+        "newest run, `latest~N` the one N before it).",
         show_default=False)] = None,
     condition: Annotated[str | None, typer.Option(
-        "--condition", help="One condition (or an import's label).", show_default=False)] = None,
+        "--condition", "-c", help="One condition (or an import's label).",
+        show_default=False)] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="Student or teacher model.", show_default=False)] = None,
     solved: Annotated[bool | None, typer.Option(
@@ -597,6 +640,8 @@ def sessions_list(
     filters = {"run_id": run_id, "condition": condition, "status": status, "model": model,
                "solved": solved}
     with Store(db) as store:
+        if run_id is not None:
+            filters["run_id"] = store.resolve_run_id(run_id, "--run-id")
         if as_json:
             for session in store.matching_sessions(filters, limit=limit)[1]:
                 typer.echo(json.dumps(session.to_json(), ensure_ascii=False))
@@ -611,7 +656,8 @@ def sessions_list(
 
 @sessions_app.command("show")
 def sessions_show(
-    session_id: Annotated[str, typer.Argument(help="Session id (or a unique prefix).")],
+    session_id: Annotated[str, typer.Argument(
+        help="Session id (or a unique prefix; `latest`: the newest session).")],
     db: DbOption = None,
     view: Annotated[str, typer.Option(
         "--view", help="all (private channel marked), student, or teacher.")] = "all",
@@ -640,8 +686,8 @@ def sessions_import(
         "--match", help="strict: attempts need answer markers; mention: stating the answer "
         "(a number equal to it, or its text) solves (student) or tells (teacher).")] = "strict",
     json_path: Annotated[str | None, typer.Option(
-        "--json", help="Write the scores here as JSON, as `sml eval --json` writes them.",
-        show_default=False)] = None,
+        "--json", help="Write the scores here as JSON, as `sml eval --json` writes them "
+        "(`-`: on stdout, instead of the tables).", show_default=False)] = None,
     run_id: Annotated[str | None, typer.Option(
         "--run-id", help="Name of the import run (default: import-DATE-TIME-…); a new one.",
         show_default=False)] = None,
@@ -742,7 +788,10 @@ def sessions_import(
         return
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt,
                                      json_path=json_path)
-    console_views.print_eval_summary(result)
+    from sml_cli.outputs import to_stdout
+
+    if not to_stdout(json_path):
+        console_views.print_eval_summary(result)
     console_views.print_notes(console_views.scoring_notes(result["config"]))
 
 
@@ -764,9 +813,11 @@ def export_command(
     only_solved: Annotated[bool, typer.Option("--only-solved", help="Solved sessions only.")
                            ] = False,
     condition: Annotated[list[str] | None, typer.Option(
-        "--condition", help="Only these conditions (repeatable).", show_default=False)] = None,
+        "--condition", "-c", help="Only these conditions (repeatable).",
+        show_default=False)] = None,
     run_id: Annotated[list[str] | None, typer.Option(
-        "--run-id", help="Only these runs (repeatable).", show_default=False)] = None,
+        "--run-id", help="Only these runs (repeatable; `latest`: the newest run, "
+        "`latest~N` the one N before it).", show_default=False)] = None,
     student_model: Annotated[list[str] | None, typer.Option(
         "--student-model", help="Only sessions with this student model (repeatable).",
         show_default=False)] = None,

@@ -1044,6 +1044,8 @@ def run(options: ExportOptions, *, stdout: IO[str] | None = None) -> ExportResul
     easy to mistake for a result), and says why; it is still a valid outcome (exit 0)."""
     view, target = validate(options)
     with _open_store(options.db) as store:
+        options = replace(options, run_ids=[store.resolve_run_id(r, "--run-id")
+                                            for r in options.run_ids])
         store.check_filters({"condition": options.conditions, "run_id": options.run_ids,
                              "student_model": options.student_models})
         stats = ExportStats(options.fmt, view)

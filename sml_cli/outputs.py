@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from sml_cli.errors import SmlError, UsageError
 
+STDOUT = "-"  # `--json -`, `-o -`: standard output, as in most tools
+
+
+def to_stdout(path: str | None) -> bool:
+    """Whether an output option names standard output (`-`) rather than a file."""
+    return path == STDOUT
+
 
 def check_writable(path: str, flag: str) -> Path:
     """The target of `flag` (UsageError naming both, for one that can never be written: a
     folder, a file where a folder must be, a folder one may not write in). Creates nothing:
-    missing folders are checked at the first one that exists, where they would be made."""
+    missing folders are checked at the first one that exists, where they would be made.
+    `-` is standard output, always writable."""
     target = Path(path).expanduser()
+    if to_stdout(path):
+        return target
     if target.is_dir():
         raise UsageError(f"{flag} {path}: is a directory")
     folder = target.parent
@@ -33,7 +44,11 @@ def check_writable(path: str, flag: str) -> Path:
 
 
 def write_json(document: dict[str, Any], path: str, flag: str = "--json") -> None:
-    """`document` as indented JSON at `path`, never half-written."""
+    """`document` as indented JSON at `path`, never half-written (`-`: on stdout)."""
+    if to_stdout(path):
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.flush()
+        return
     target = Path(path).expanduser()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,23 @@ def compare_runs(store: Store, run_ids: list[str]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- terminal
 
 
+def runs_json(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`sml report --json -` with no run id: the rows of the list of runs, for jq."""
+    keys = ("id", "kind", "created", "status", "sessions", "done", "errors", "solved")
+    out = []
+    for run in runs:
+        config = run["config"]
+        row = {key: run[key] for key in keys}
+        row.update(done=run["done"] or 0, errors=run["errors"] or 0, solved=run["solved"] or 0,
+                   student=config.get("student"), teacher=config.get("teacher"),
+                   conditions=(config.get("conditions") if run["kind"] != "import" else
+                               sorted(c for c in (run["session_conditions"] or "").split(",")
+                                      if c)),
+                   config=config)
+        out.append(row)
+    return out
+
+
 def print_runs(runs: list[dict[str, Any]], path: Path) -> None:
     """`sml report` with no run id: the newest runs, to pick one from."""
     from rich import box

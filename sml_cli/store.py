@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import queue
+import re
 import socket
 import sqlite3
 import threading
@@ -36,6 +37,8 @@ SESSION_STATUSES = ("running", "done", "error")
 # The session filters of `sessions list` and `export`, by column, with the flag that sets each.
 FILTER_FLAGS = {"run_id": "--run-id", "condition": "--condition", "status": "--status",
                 "model": "--model", "student_model": "--student-model"}
+# What a run id may also be: the newest run, or the one N runs before it (as git's HEAD~N).
+LATEST_RUN = re.compile(r"latest(?:~([0-9]+))?")
 
 
 def run_owner() -> str:
@@ -219,6 +222,24 @@ class Store:
             return None
         return owner_pid(row.get("owner")) if owner_alive(row.get("owner")) else None
 
+    def resolve_run_id(self, run_id: str, flag: str | None = None) -> str:
+        """The run `run_id` names: `latest` is the newest run (the first `sml report` lists),
+        `latest~N` the one N runs before it (`sml report latest~1 latest` compares the last
+        two). A run really called so is itself; any other id is returned as given (checking
+        that it exists is the caller's)."""
+        match = LATEST_RUN.fullmatch(run_id)
+        if match is None or self.run(run_id) is not None:
+            return run_id
+        back = int(match.group(1) or 0)
+        row = self.db.execute("SELECT id FROM runs ORDER BY created DESC, rowid DESC "
+                              "LIMIT 1 OFFSET ?", [back]).fetchone()
+        if row is None:
+            count = self.db.execute("SELECT count(*) FROM runs").fetchone()[0]
+            has = (f"has {count} run{'s' if count != 1 else ''}" if count
+                   else "has no runs yet: start one with `sml eval`")
+            raise UsageError(f"{flag + ' ' if flag else ''}{run_id}: {self.path} {has}")
+        return str(row[0])
+
     def no_run(self, run_id: str, flag: str | None = None) -> UsageError:
         """The error for a run id the database does not have, with the newest ones it has."""
         known = [r[0] for r in self.db.execute(
@@ -359,7 +380,14 @@ class Store:
             self.db.table("sessions").update(session_id, fields)
 
     def session(self, session_id: str) -> SessionInfo:
-        """A session by id or unique id prefix."""
+        """A session by id or unique id prefix; `latest` is the newest session (ids are
+        hexadecimal, so no id is, or begins with, that word)."""
+        if session_id == "latest":
+            rows = list(self.db.query(
+                "SELECT * FROM sessions ORDER BY created DESC, rowid DESC LIMIT 1"))
+            if not rows:
+                raise UsageError(f"no sessions in {self.path} yet")
+            return SessionInfo.from_row(rows[0])
         rows = list(self.db.query(
             "SELECT * FROM sessions WHERE id = ? OR id LIKE ? LIMIT 2",
             [session_id, session_id.replace("%", "") + "%"],

@@ -205,3 +205,26 @@ def test_real_process_malformed_file_exits_2_without_traceback(write_file: Write
     assert proc.returncode == 2, output
     assert f"{path.name}:2:" in output.replace("\n", "")
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("command", [["eval"], ["report"], ["sessions", "list"]])
+def test_help_ends_with_examples_whose_flags_exist(command: list[str]) -> None:
+    """The frequent commands' --help ends with examples (llm's and inspect's habit); each
+    flag an example uses is one of the command it runs, so they cannot go stale."""
+    import typer.main
+
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0, result.output
+    examples = result.output.split("Examples:", 1)[1].splitlines()
+    commands = [line.split("sml ", 1)[1] for line in examples if "sml " in line]
+    assert len(commands) >= 3, result.output
+    group = typer.main.get_command(app)
+    for example in commands:
+        words = example.split("|")[0].split()
+        names = [w for w in words if not w.startswith("-") and w != "..."][:2]
+        cmd = group.get_command(None, names[0])  # type: ignore[attr-defined]
+        if hasattr(cmd, "get_command"):
+            cmd = cmd.get_command(None, names[1])
+        known = {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts)}
+        flags = [w for w in words if w.startswith("-") and w != "-"]
+        assert set(flags) <= known, (example, set(flags) - known)

@@ -187,6 +187,29 @@ def test_eval_four_conditions_against_openai_compatible_endpoint(
                       ).output.splitlines()) == 2
 
 
+def test_json_dash_writes_the_results_to_stdout_instead_of_the_tables(
+    stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--json -` is stdout, as `-o -` is in `sml export` (it wrote a file called `-`): the
+    results alone, for `sml eval … --json - | jq`; the run id and notes stay on stderr."""
+    stub()
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "d.db"
+    result = CliRunner().invoke(app, ["eval", *MODELS, "--problems", str(problems_file),
+                                      "--conditions", "answer", "--max-turns", "2",
+                                      "--db", str(db), "--json", "-"])
+    assert result.exit_code == 0, cli_output(result)
+    data = json.loads(result.stdout)  # nothing but the document on stdout
+    assert set(data) == TOP_LEVEL_KEYS and data["conditions"]["answer"]["n_sessions"] == 3
+    assert not (tmp_path / "-").exists()
+    report = CliRunner().invoke(app, ["report", data["run_id"], "--db", str(db),
+                                      "--json", "-"])
+    assert report.exit_code == 0, cli_output(report)
+    assert json.loads(report.stdout)["conditions"] == data["conditions"]
+    assert not (tmp_path / "-").exists()
+
+
 def test_failing_model_calls_store_an_error_and_the_run_goes_on(
     stub: Callable[..., StubServer], problems_file: Path, tmp_path: Path
 ) -> None:

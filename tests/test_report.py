@@ -613,6 +613,29 @@ def test_report_without_a_run_id_lists_the_runs(run: Run, tmp_path: Path) -> Non
     assert refused.exit_code == 2 and "need a RUN_ID" in cli_output(refused)
 
 
+def test_the_list_of_runs_as_json_lines_and_limited(run: Run, tmp_path: Path) -> None:
+    """`sml report --json -` with no run id: the runs for jq, one line each (it was refused:
+    --json needed a RUN_ID); `-n` lists fewer than the default 20."""
+    db = tmp_path / "runs.db"
+    shutil.copy(run.db, db)
+    with Store(db) as store:
+        store.create_run("later", "eval", {"student": "openai/x", "conditions": ["none"]})
+    listed = CliRunner().invoke(app, ["report", "--db", str(db), "--json", "-"])
+    assert listed.exit_code == 0, cli_output(listed)
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["later", RUN_ID]
+    assert rows[0]["sessions"] == 0 and rows[0]["conditions"] == ["none"]
+    done = [s for s in run.sessions if s["status"] == "done"]
+    assert rows[1]["student"] == "openai/student" and rows[1]["conditions"] == CONDITIONS
+    assert (rows[1]["sessions"], rows[1]["errors"], rows[1]["done"]) == (9, 3, len(done))
+    one = CliRunner().invoke(app, ["report", "--db", str(db), "-n", "1"], terminal_width=200)
+    assert one.exit_code == 0 and "later" in one.output and RUN_ID not in one.output
+    assert len(CliRunner().invoke(app, ["report", "--db", str(db), "--json", "-", "-n", "1"]
+                                  ).stdout.splitlines()) == 1
+    refused = CliRunner().invoke(app, ["report", "--db", str(db), "--json", "x.json"])
+    assert refused.exit_code == 2 and "need a RUN_ID" in cli_output(refused)
+
+
 def test_the_list_of_runs_is_readable_at_80_columns(
         run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file, a pipe or a default terminal is 80 columns wide: the models and conditions

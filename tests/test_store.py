@@ -4,6 +4,7 @@ that name the path, and the background writer's commits."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -553,3 +554,51 @@ def test_a_refused_run_or_chat_leaves_no_connection_open(
     with pytest.raises(UsageError, match="no session"):
         GuestSession("no-such-session", "", None, db)
     assert len(opened) == 3 and all(s in closed for s in opened)
+
+
+def test_latest_names_the_newest_run_and_latest_n_one_before_it(tmp_path: Path) -> None:
+    """`latest` / `latest~N` wherever a run id goes (report, sessions list, export), and
+    `sessions show latest`: the last run or session without copying its id."""
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    path = tmp_path / "x.db"
+    with Store(path) as store:
+        with pytest.raises(UsageError, match="has no runs yet"):
+            store.resolve_run_id("latest")
+        make_session(store)  # run r1, session s1
+        store.create_run("r2", "eval", {})
+        s2 = SessionInfo(id="s2", problem_key=store.session("s1").problem_key,
+                         problem_id="1", condition="answer", student_model="m2",
+                         teacher_model="t", max_turns=6, run_id="r2")
+        store.create_session(s2)
+        store.update_session("s2", {"status": "done"})
+        assert store.resolve_run_id("latest") == "r2"
+        assert store.resolve_run_id("latest~1") == "r1"
+        assert store.resolve_run_id("r1") == "r1"
+        assert store.resolve_run_id("latestish") == "latestish"  # only the alias itself
+        with pytest.raises(UsageError, match=r"--run-id latest~2: .* has 2 runs"):
+            store.resolve_run_id("latest~2", "--run-id")
+        assert store.session("latest").id == "s2"
+        store.create_run("latest", "eval", {})  # a run really called so is itself
+        assert store.resolve_run_id("latest") == "latest"
+        assert store.resolve_run_id("latest~1") == "r2"
+        store.db.execute("DELETE FROM runs WHERE id = 'latest'")
+        store.conn.commit()
+
+    def sml(*args: str) -> str:
+        result = CliRunner().invoke(app, [*args, "--db", str(path)], env={"COLUMNS": "160"})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "Run r2" in sml("report", "latest")
+    compared = sml("report", "latest~1", "latest")
+    assert "Runs compared" in compared and "r1" in compared and "r2" in compared
+    listed = sml("sessions", "list", "--run-id", "latest~1", "--json")
+    assert [json.loads(line)["id"] for line in listed.splitlines()] == ["s1"]
+    assert sml("sessions", "show", "latest").startswith("s2 ·")
+    stats = sml("export", "--run-id", "latest", "--stats")
+    assert "1 session without a student message left out" in stats, stats  # s2, not s1
+    refused = CliRunner().invoke(app, ["report", "latest~5", "--db", str(path)])
+    assert refused.exit_code == 2 and "has 2 runs" in refused.output
