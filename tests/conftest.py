@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# Rich fixes a Console's width from COLUMNS when the Console is made: imported first inside
+# a CliRunner call given env={"COLUMNS": …}, sml's module-level consoles would keep that
+# width for every later test. Imported here, before any test, they follow each call's.
+import sml_cli.console_views  # noqa: F401
+
 
 @pytest.fixture
 def write_file(tmp_path: Path) -> Callable[[str, str | bytes], Path]:

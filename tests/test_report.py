@@ -649,7 +649,8 @@ def test_the_list_of_runs_is_readable_at_80_columns(
         "--answer-pattern", "last-line", "--field", "id=qid", "--match", "mention",
         "--condition", "mathdial", "--db", str(db)])
     assert imported.exit_code == 0, cli_output(imported)
-    listing = CliRunner().invoke(app, ["report", "--db", str(db)], terminal_width=80)
+    listing = CliRunner().invoke(app, ["report", "--db", str(db)], terminal_width=80,
+                                 env={"COLUMNS": "80"})
     text = cli_output(listing)
     assert listing.exit_code == 0, text
     assert max(len(line) for line in text.splitlines()) <= 80
