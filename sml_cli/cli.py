@@ -396,7 +396,8 @@ def eval_command(
                        "`gguf:PATH` or a litellm model string (openai/…, anthropic/…, …).")
                        ] = "local",
     teacher: Annotated[str | None, typer.Option(
-        "--teacher", "-t", help="Teacher model (default: same as --student).",
+        "--teacher", "-t", help="Teacher model (default: the --student model, at "
+        "its API base).",
         show_default=False)] = None,
     problems: ProblemsOption = "arithmetic",
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,

@@ -85,6 +85,15 @@ class EvalOptions:
     student_settings: ModelSettings = field(default_factory=ModelSettings)
     teacher_settings: ModelSettings = field(default_factory=ModelSettings)
 
+    def __post_init__(self) -> None:
+        if self.teacher is None:
+            # The student's model in both roles is one model at one place: the teacher's
+            # requests go to the student's API base, with its key, unless told otherwise
+            # (they went to the provider's own address, or OPENAI_API_BASE's).
+            s, t = self.student_settings, self.teacher_settings
+            self.teacher_settings = replace(t, api_base=t.api_base or s.api_base,
+                                            api_key=t.api_key or s.api_key)
+
 
 def parse_conditions(raw: str) -> list[str]:
     names = [c.strip() for c in raw.split(",") if c.strip()]

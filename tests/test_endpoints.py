@@ -504,6 +504,32 @@ def test_a_run_records_the_endpoint_a_variable_sent_it_to(
     assert hosted["student_api_base"] is None and hosted["teacher_api_base"] is None
 
 
+def test_a_teacher_that_is_the_students_model_goes_where_the_student_does(
+    monkeypatch: pytest.MonkeyPatch, stub: StubServer, tmp_path: Any
+) -> None:
+    """Without --teacher, the student's model teaches too, at the student's API base: its
+    requests went to the provider's own address (OpenAI's, with no key: refused)."""
+    from engine_fixtures import EVAL_PROBLEMS, sqlite_rows, write_problems
+    from typer.testing import CliRunner
+
+    from sml_cli.cli import app
+
+    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL", "OPENAI_API_KEY", "SML_DB",
+                 "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, [
+        "eval", "--student", "openai/s", "--student-api-base", stub.url, "--max-turns", "2",
+        "--problems", str(write_problems(tmp_path / "p.jsonl", EVAL_PROBLEMS[:1])),
+        "--db", str(tmp_path / "e.db"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert sqlite_rows(tmp_path / "e.db", "SELECT DISTINCT status FROM sessions") == [("done",)]
+    config = json.loads(sqlite_rows(tmp_path / "e.db", "SELECT config FROM runs")[0][0])
+    assert config["teacher"] == "openai/s" and config["teacher_api_base"] == stub.url
+    roles = [m["content"] for r in stub.requests for m in r["messages"]
+             if m["role"] == "system"]
+    assert any("teacher" in text.lower() for text in roles), "the teacher was called there"
+
+
 def test_a_base_url_variable_is_checked_for_the_models_it_serves(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
