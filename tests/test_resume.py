@@ -382,6 +382,18 @@ def test_ctrl_c_stops_cleanly_and_saves_what_finished(interrupted_runs: dict[str
     assert sqlite_rows(db, "SELECT status FROM runs WHERE id = 'ctrlc'") == [("done",)]
 
 
+def two_hours_earlier(conn: sqlite3.Connection) -> None:
+    """Every stored session as if it had run two hours ago (an earlier invocation)."""
+    from datetime import datetime, timedelta
+
+    for sid, created, finished in conn.execute(
+            "SELECT id, created, finished FROM sessions").fetchall():
+        earlier = [(datetime.fromisoformat(t) - timedelta(hours=2)).isoformat(
+            timespec="milliseconds") for t in (created, finished)]
+        conn.execute("UPDATE sessions SET created = ?, finished = ? WHERE id = ?",
+                     [*earlier, sid])
+
+
 def test_a_resumed_runs_elapsed_time_is_its_running_time_whichever_command_reads_it(
     stub: StubServer, problems_file: Path, tmp_path: Path
 ) -> None:
@@ -389,7 +401,6 @@ def test_a_resumed_runs_elapsed_time_is_its_running_time_whichever_command_reads
     span from the first session of the first invocation to the last of the resume (the
     hours between them included). Both now give the time sessions ran, from the stored
     sessions."""
-    from datetime import datetime, timedelta
 
     db = tmp_path / "resumed.db"
     assert invoke(eval_args(problems_file, db, "r")).exit_code == 0
@@ -398,12 +409,7 @@ def test_a_resumed_runs_elapsed_time_is_its_running_time_whichever_command_reads
         gone = [r[0] for r in conn.execute("SELECT id FROM sessions WHERE condition = 'none'")]
         conn.executemany("DELETE FROM turns WHERE session_id = ?", [[g] for g in gone])
         conn.executemany("DELETE FROM sessions WHERE id = ?", [[g] for g in gone])
-        for sid, created, finished in conn.execute(
-                "SELECT id, created, finished FROM sessions").fetchall():
-            earlier = [(datetime.fromisoformat(t) - timedelta(hours=2)).isoformat(
-                timespec="milliseconds") for t in (created, finished)]
-            conn.execute("UPDATE sessions SET created = ?, finished = ? WHERE id = ?",
-                         [*earlier, sid])
+        two_hours_earlier(conn)
         conn.execute("UPDATE runs SET status = 'interrupted'")
     out = tmp_path / "eval.json"
     result = invoke(eval_args(problems_file, db, "r", "--json", str(out)))
@@ -490,17 +496,11 @@ def test_a_session_in_flight_at_the_stop_counts_from_the_resume_that_finishes_it
     """A session the stopped process had in flight (or one that failed) keeps its `created`
     from the first invocation; the resume finishes it. Its span counted from its creation,
     so the hours between the invocations were running time after all (7,200 s here)."""
-    from datetime import datetime, timedelta
 
     db = tmp_path / "inflight.db"
     assert invoke(eval_args(problems_file, db, "r")).exit_code == 0
     with sqlite3.connect(db) as conn:  # all of it two hours ago…
-        for sid, created, finished in conn.execute(
-                "SELECT id, created, finished FROM sessions").fetchall():
-            earlier = [(datetime.fromisoformat(t) - timedelta(hours=2)).isoformat(
-                timespec="milliseconds") for t in (created, finished)]
-            conn.execute("UPDATE sessions SET created = ?, finished = ? WHERE id = ?",
-                         [*earlier, sid])
+        two_hours_earlier(conn)
         # …where the `none` sessions were in flight when the process was killed
         conn.execute("UPDATE sessions SET status = 'running', finished = NULL "
                      "WHERE condition = 'none'")
