@@ -496,13 +496,18 @@ def test_a_broken_prompt_template_is_refused_before_any_session(
     args = ["eval", *MODELS, "--problems", str(problems_file), "--conditions",
             ",".join(conditions), "--guard", guard, "--prompts", str(prompts),
             "--db", str(db), "--max-turns", "2", "--quiet"]
+    refused_as_bad_input(args, f"prompt template {prompts / name}:{line}: {why}")
+    assert not db.exists() and server.requests == []
+
+
+def refused_as_bad_input(args: list[str], message: str) -> None:
+    """The command, run and as a --dry-run, exits 2 with `message` and no traceback."""
     for flags in ([], ["--dry-run"]):
         result = invoke([*args, *flags])
         output = " ".join(cli_output(result).split())
         assert result.exit_code == 2, output
-        assert f"prompt template {prompts / name}:{line}: {why}" in output
+        assert message in output
         assert "Traceback" not in output
-    assert not db.exists() and server.requests == []
 
 
 def test_a_template_that_is_not_utf8_is_refused_naming_its_file(
@@ -515,13 +520,9 @@ def test_a_template_that_is_not_utf8_is_refused_naming_its_file(
     prompts.mkdir()
     (prompts / "student.j2").write_bytes("Réponds en {{ max_turns }} tours.".encode("latin-1"))
     db = tmp_path / "t.db"
-    for flags in ([], ["--dry-run"]):
-        result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--prompts",
-                         str(prompts), "--db", str(db), "--max-turns", "2", "--quiet", *flags])
-        output = " ".join(cli_output(result).split())
-        assert result.exit_code == 2, output
-        assert f"prompt template {prompts / 'student.j2'}: not UTF-8 text" in output
-        assert "Traceback" not in output
+    refused_as_bad_input(["eval", *MODELS, "--problems", str(problems_file), "--prompts",
+                          str(prompts), "--db", str(db), "--max-turns", "2", "--quiet"],
+                         f"prompt template {prompts / 'student.j2'}: not UTF-8 text")
     assert not db.exists() and server.requests == []
 
 
