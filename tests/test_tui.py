@@ -146,6 +146,14 @@ async def send(pilot: Pilot, text: str) -> None:
     await until(pilot, lambda: len(session.turns) > before, f"{text!r} to be recorded")
 
 
+async def focused_message_box(pilot: Pilot, what: str = "focus on the message box"
+                              ) -> Composer:
+    """The session screen's message box, once it has the focus (this side's turn)."""
+    box = pilot.app.screen.query_one("#message", Composer)
+    await until(pilot, lambda: pilot.app.focused is box, what)
+    return box
+
+
 def transcript(app: ChatApp, selector: str = "#conversation") -> list[str]:
     return app.screen.query_one(selector, Transcript).texts
 
@@ -391,8 +399,7 @@ def test_teacher_leak_warning(monkeypatch, fake_models, problems_file, db):
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box, "the teacher's turn")
+            box = await focused_message_box(pilot, "the teacher's turn")
             await enter(pilot, leaking)
             await until(pilot, lambda: isinstance(app.screen, LeakWarning), "the leak warning")
             await pilot.pause()  # laid out, so that the click lands on the button
@@ -592,8 +599,7 @@ def test_two_people_two_terminals(monkeypatch, capsys, fake_models, problems_fil
             guest_app = ChatApp(replace(options, role="student"), session=guest)
             async with guest_app.run_test(size=SIZE) as gp:
                 assert isinstance(guest_app.screen, StudentScreen)
-                gbox = guest_app.screen.query_one("#message", Composer)
-                await until(gp, lambda: guest_app.focused is gbox, "the guest's turn")
+                await focused_message_box(gp, "the guest's turn")
                 # The host sees the other person arrive (its status line no longer tells
                 # how to join, but who it waits for), within its 1 s refresh.
                 await until(hp, lambda: "waiting for the student at the other terminal"
@@ -1112,8 +1118,7 @@ def test_start_screen_student_role_with_own_question(fake_models, db):
             start.query_one("#question", Input).value = "What is 6 times 7?"
             await enter(pilot, "42", "#answer")
             await until(pilot, lambda: isinstance(app.screen, StudentScreen), "the session")
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box)
+            await focused_message_box(pilot)
             assert transcript(app) == ["What is 6 times 7?"]
             await send(pilot, "Final answer: 42")
             await until(pilot, lambda: "Solved at turn 1" in status(app))
@@ -1132,8 +1137,7 @@ def test_model_error_is_a_notification_not_a_crash(monkeypatch, fake_models, pro
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box)
+            box = await focused_message_box(pilot)
             await send(pilot, "Final answer: 3")
             await until(pilot, lambda: app.initial.info.status == "error", "the error")
             await asyncio.sleep(0.05)
@@ -1192,8 +1196,7 @@ def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, d
 
     async def first() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box)
+            await focused_message_box(pilot)
             await send(pilot, "Final answer: 1")
             await until(pilot, lambda: HINT in transcript(app) and app.screen.my_turn)
             await pilot.press("ctrl+q")
@@ -1212,8 +1215,7 @@ def test_quit_mid_session_then_resume(monkeypatch, fake_models, problems_file, d
     async def second() -> None:
         async with resumed.run_test(size=SIZE) as pilot:
             assert isinstance(resumed.screen, StudentScreen)
-            box = resumed.screen.query_one("#message", Composer)
-            await until(pilot, lambda: resumed.focused is box)
+            await focused_message_box(pilot)
             assert transcript(resumed) == [PROBLEM_ROWS[0]["question"], "Final answer: 1", HINT]
             assert "Turn 2/6 · your turn" in status(resumed)
             await send(pilot, f"Final answer: {NUM_ANSWER}")
@@ -1238,8 +1240,7 @@ def test_messages_span_lines_and_can_be_written_ahead(monkeypatch, fake_models,
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            box = await focused_message_box(pilot)
             await pilot.press("W", "o", "r", "k", ":", "ctrl+j", "2", "x", "3")
             app.post_message(events.Paste("\nthen one more\nFinal answer: 7"))  # as a terminal does
             await until(pilot, lambda: box.value.endswith("Final answer: 7"), "the paste")
@@ -1283,8 +1284,7 @@ def test_help_and_new_session_keys(monkeypatch, fake_models, problems_file, db):
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box)
+            box = await focused_message_box(pilot)
             await pilot.press("f1")  # from inside the focused input
             assert isinstance(app.screen, HelpScreen)
             assert "Ctrl+N" in everything_on_screen(app)
@@ -1306,8 +1306,7 @@ def test_help_and_new_session_keys(monkeypatch, fake_models, problems_file, db):
                         and app.screen is not session_screen, "the new session")
             assert app.screen.session.info.id != first
             assert len(app.screen_stack) == 2  # one session at a time
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box)
+            box = await focused_message_box(pilot)
 
         with Store(db) as store:
             assert store.session(first).status == "running"  # left, not lost: resumable
@@ -1391,8 +1390,7 @@ def test_a_reply_cut_off_at_the_token_limit_is_pointed_out(monkeypatch, fake_mod
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            await focused_message_box(pilot)
             await send(pilot, "Final answer: 5")
             await until(pilot, lambda: any("token limit" in n.message
                                            for n in app._notifications), "the warning")
@@ -1441,8 +1439,7 @@ def test_a_new_line_typed_in_a_burst_lands_where_it_was_typed(monkeypatch, fake_
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            box = app.screen.query_one("#message", Composer)
-            await until(pilot, lambda: app.focused is box, "focus on the message box")
+            box = await focused_message_box(pilot)
             keys = [*"so 6 + 1", "ctrl+j", *"Final answer: 7"]
             for key in keys:  # (all queued at once, as a terminal's burst arrives)
                 char = {"ctrl+j": "\n", "space": " "}.get(key, key)
