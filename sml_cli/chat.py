@@ -26,6 +26,7 @@ from sml_cli.errors import SmlError, UsageError
 from sml_cli.mapping import FieldMap
 from sml_cli.models import (
     HUMAN,
+    LiteLLMModel,
     MadeOnFirstCall,
     ModelSettings,
     check_openai_key,
@@ -368,7 +369,7 @@ class HostSession(_Views):
                 self.turns = []
             self.remote_role: str | None = self.info.meta.get("remote_role")
             self._humans: dict[str, HumanParticipant] = {}
-            self._to_prepare: list[MadeOnFirstCall] = []
+            self._to_prepare: list[MadeOnFirstCall | LiteLLMModel] = []
             student_p = self._participant("student", self.info.student_model,
                                           options.student_settings)
             teacher_p = (self._participant("teacher", self.info.teacher_model,
@@ -385,14 +386,6 @@ class HostSession(_Views):
                     resume.status = "running"
                 if resume.meta.get("host_left"):
                     self._mark_host_left(False)
-            from sml_cli.models import _import_litellm, is_embedded
-
-            models = (self.info.student_model, self.info.teacher_model)
-            if any(m not in (None, HUMAN) and not is_embedded(m) for m in models):
-                # litellm takes seconds to import: start now, while the person reads the problem.
-                import threading
-
-                threading.Thread(target=_import_litellm, name="sml-import", daemon=True).start()
             self.waiting: str | None = None
             self.session = Session(self.info, self.problem, student_p, teacher_p, self.prompts,
                                    self.store, turns=self.turns, observer=self)
@@ -424,12 +417,12 @@ class HostSession(_Views):
             self._humans[role] = human
             return human
         participant = make_model(model, replace(settings, role=role))
-        if isinstance(participant, MadeOnFirstCall):
+        if isinstance(participant, MadeOnFirstCall | LiteLLMModel):
             self._to_prepare.append(participant)
         return GatedParticipant(participant, self.gate)
 
     async def run(self) -> None:
-        # Weights load (or litellm imports) while the person reads the problem, not after
+        # Weights load and litellm imports while the person reads the problem, not after
         # their first message; a failure surfaces from that model's first call.
         warming = [asyncio.ensure_future(model.prepare()) for model in self._to_prepare]
         for task in warming:

@@ -236,6 +236,11 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 _litellm: Any = None
 
 
+async def _litellm_off_the_loop() -> Any:
+    # The first import takes seconds: in a thread, so that a UI stays responsive.
+    return _litellm or await asyncio.to_thread(_import_litellm)
+
+
 def _import_litellm() -> Any:
     global _litellm
     if _litellm is None:
@@ -563,6 +568,12 @@ class LiteLLMModel(_RetryingModel):
         self._api_key = api_key
         self.dialect = dialect_of(settings.api_base or "litellm", model)
 
+    async def prepare(self) -> LiteLLMModel:
+        """Import litellm ahead of the first call, off the event loop (`sml chat` does so
+        while the person reads the problem)."""
+        await _litellm_off_the_loop()
+        return self
+
     def _hint(self, exc: BaseException) -> str:
         if "LLM Provider NOT provided" in str(exc):  # (a chat meets it on its first turn)
             return (f" (put a provider in front of {self.model!r}: openai/… for an "
@@ -596,8 +607,7 @@ class LiteLLMModel(_RetryingModel):
         return kwargs
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
-        # The first import takes seconds: do it off the event loop so a UI stays responsive.
-        litellm = _litellm or await asyncio.to_thread(_import_litellm)
+        litellm = await _litellm_off_the_loop()
         try:
             return await self._call(litellm, messages, on_token)
         except Exception as exc:

@@ -779,6 +779,46 @@ def test_the_host_knows_whether_the_guest_is_there(problems_file, db):
     host.close()
 
 
+def test_a_chat_imports_litellm_while_the_person_reads_the_problem(
+        monkeypatch, problems_file, db):
+    """A teacher called through litellm: litellm (seconds to import) is imported as the
+    session opens, off the event loop, not on the person's first message; a model called
+    over plain HTTP needs no litellm and does not import it."""
+    import threading
+
+    imports: list[bool] = []
+    monkeypatch.setattr(models, "_litellm", None)
+    monkeypatch.setattr(models, "_import_litellm", lambda: imports.append(
+        threading.current_thread() is threading.main_thread()))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    for name in ("OPENAI_API_BASE", "OPENAI_BASE_URL", "SML_VIA_LITELLM"):
+        monkeypatch.delenv(name, raising=False)
+
+    def opened(**teacher: Any) -> list[bool]:
+        imports.clear()
+        host = HostSession(ChatOptions(role="student", problems=str(problems_file),
+                                       problem_id="num", db=db, **teacher))
+        assert imports == []
+
+        async def main() -> None:
+            host.attach(Ear())
+            task = asyncio.create_task(host.run())
+            deadline = time.monotonic() + 10
+            while host.waiting != "student":
+                assert time.monotonic() < deadline, "the person's turn never came"
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
+            task.cancel()
+
+        run(main())
+        host.close()
+        return list(imports)
+
+    assert opened(teacher="openai/gpt-4o-mini") == [False]
+    assert opened(teacher="openai/qwen", teacher_settings=models.ModelSettings(
+        api_base="http://127.0.0.1:9/v1")) == []
+
+
 def test_a_guest_is_told_when_the_host_leaves_and_a_resume_brings_it_back(
         monkeypatch, problems_file, db):
     """The host's terminal runs the session: when it quits mid-session, the guest is told
