@@ -99,17 +99,15 @@ def elapsed_seconds(sessions: Iterable[SessionInfo]) -> float:
     one session's end and the next one's start when nothing else runs (`--concurrency 1`)."""
     spans = sorted((_running_since(s), datetime.fromisoformat(s.finished))
                    for s in sessions if s.created and s.finished)
-    total, start, end = 0.0, None, None
-    for begun, ended in spans:
-        if end is None or begun > end:
-            if end is not None and start is not None:
-                total += (end - start).total_seconds()
-            start, end = begun, ended
+    total, covered_until = 0.0, None
+    for begun, ended in spans:  # (by start: each adds what it runs past those before it)
+        if covered_until is not None:
+            begun = max(begun, covered_until)
+            covered_until = max(covered_until, ended)
         else:
-            end = max(end, ended)
-    if start is not None and end is not None:
-        total += (end - start).total_seconds()
-    return round(max(0.0, total), 3)
+            covered_until = ended
+        total += max(0.0, (ended - begun).total_seconds())
+    return round(total, 3)
 
 
 def _running_since(session: SessionInfo) -> datetime:
