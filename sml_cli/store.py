@@ -90,6 +90,14 @@ def run_status(row: dict[str, Any]) -> str:
     return str(row.get("status"))
 
 
+def _other_live_owner(status: str | None, owner: str | None) -> int | None:
+    """The pid of another live process on this machine running a run stored with this
+    status and owner, if one is."""
+    if status != "running" or owner == run_owner() or not owner_alive(owner):
+        return None
+    return owner_pid(owner)
+
+
 def run_taken_error(run_id: str, pid: int | None) -> UsageError:
     """A run id another process is running (`pid`, on this machine), or, with no pid, one
     another process started after this one looked (its sessions were planned as new)."""
@@ -218,9 +226,7 @@ class Store:
     def running_elsewhere(self, run_id: str) -> int | None:
         """The id of another live process on this machine that is running this run now."""
         row = self.run(run_id)
-        if row is None or row["stored_status"] != "running" or row.get("owner") == run_owner():
-            return None
-        return owner_pid(row.get("owner")) if owner_alive(row.get("owner")) else None
+        return None if row is None else _other_live_owner(row["stored_status"], row.get("owner"))
 
     def resolve_run_id(self, run_id: str, flag: str | None = None) -> str:
         """The run `run_id` names: `latest` is the newest run (the first `sml report` lists),
@@ -349,11 +355,9 @@ class Store:
             row = self.db.execute("SELECT status, owner FROM runs WHERE id = ?",
                                   [run_id]).fetchone()
             if row is not None:
-                status, owner = row
-                busy = (status == "running" and owner != run_owner()
-                        and owner_alive(owner) is True)
-                if busy or new:
-                    raise run_taken_error(run_id, owner_pid(owner) if busy else None)
+                busy = _other_live_owner(*row)
+                if busy is not None or new:
+                    raise run_taken_error(run_id, busy)
             if new:
                 self.db.table("runs").insert(
                     {"id": run_id, "kind": kind, "created": now(), "finished": None,
