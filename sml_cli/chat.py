@@ -124,6 +124,11 @@ def validate(options: ChatOptions) -> None:
         validate_model_name(teacher, "--teacher", allow_human=True)
     validate_endpoint_variables(student, options.student_settings)
     validate_endpoint_variables(teacher, options.teacher_settings)
+    check_openai_keys(student, teacher, options)
+
+
+def check_openai_keys(student: str, teacher: str | None, options: ChatOptions) -> None:
+    """An `openai/…` model in either seat has a key, or an endpoint that takes none."""
     check_openai_key(student, options.student_settings, "--student")
     if teacher is not None:
         check_openai_key(teacher, options.teacher_settings, "--teacher")
@@ -347,11 +352,7 @@ class HostSession(_Views):
                               self.prompts)
                 self.turns = self.store.turns(resume.id)
                 # (its models as they were; the key may be gone from this shell since)
-                for seat, model, settings in (
-                        ("student", resume.student_model, options.student_settings),
-                        ("teacher", resume.teacher_model, options.teacher_settings)):
-                    if model not in (None, HUMAN):
-                        check_openai_key(model, settings, f"--{seat}")
+                check_openai_keys(resume.student_model, resume.teacher_model, options)
             else:
                 self.problem = problem or choose_problem(options)
                 check_prompts(self.problem, [options.condition], options.max_turns, options.guard,
