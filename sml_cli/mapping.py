@@ -444,13 +444,19 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
     return ()
 
 
+def left_out_passage(value: Any, question: str) -> bool:
+    """A text (or list of lines: DREAM's dialogue) long enough to be a passage, and not
+    part of the question."""
+    text = _text_of_cell(value) if isinstance(value, (str, list)) else None
+    return text is not None and len(text) >= 40 and text.strip() not in question
+
+
 def _passage_column(row: dict[str, Any], question: Any) -> str | None:
     """A column holding the text passage a question is about, when the question is not
     already written with it."""
     for key, value in row.items():
         if (isinstance(key, str) and key.casefold() in CONTEXT_COLUMN_GUESSES
-                and isinstance(value, str) and len(value) >= 40
-                and value.strip() not in str(question)):
+                and isinstance(value, str) and left_out_passage(value, str(question))):
             return key
     return None
 

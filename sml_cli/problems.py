@@ -41,6 +41,7 @@ from sml_cli.mapping import (
     _get,
     _text_of_cell,
     has_column,
+    left_out_passage,
     lookup_columns,
     missing_column,
     shell_options,
@@ -288,7 +289,7 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
     passages = Counter(
         key for problem in problems[:50] for key, value in problem.meta.items()
         if key.casefold() in CONTEXT_COLUMN_GUESSES
-        and _left_out_passage(value, problem.question)
+        and left_out_passage(value, problem.question)
     )
     if passages:
         column = passages.most_common(1)[0][0]
@@ -305,13 +306,6 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
                 f"student that always answers {letter} scores 100%: --shuffle-choices gives "
                 "each problem's options an order of their own (seeded by its content)")
     return notes
-
-
-def _left_out_passage(value: Any, question: str) -> bool:
-    """A text (or list of lines: DREAM's dialogue) long enough to be a passage, and not
-    part of the question."""
-    text = _text_of_cell(value) if isinstance(value, (str, list)) else None
-    return text is not None and len(text) >= 40 and text.strip() not in question
 
 
 def find_problem(problems: list[Problem], problem_id: str) -> Problem:
