@@ -28,6 +28,7 @@ from sml_cli.models import (
     make_model,
     validate_endpoint_variables,
     validate_model_name,
+    without_credentials,
 )
 from sml_cli.outputs import check_writable
 from sml_cli.participants import Message, Participant
@@ -178,26 +179,15 @@ def run_config(options: EvalOptions, problems: list[Problem], prompts: Prompts) 
         "student_max_tokens": options.student_settings.max_tokens,
         "teacher_max_tokens": options.teacher_settings.max_tokens,
         # (given by a flag or by a variable such as OPENAI_API_BASE: where the requests went)
-        "student_api_base": _safe_url(options.student_settings.api_base or endpoint_from_variables(
-            options.student, options.student_settings)),
-        "teacher_api_base": _safe_url(options.teacher_settings.api_base or endpoint_from_variables(
-            teacher_model(options), options.teacher_settings)),
+        "student_api_base": without_credentials(
+            options.student_settings.api_base
+            or endpoint_from_variables(options.student, options.student_settings)),
+        "teacher_api_base": without_credentials(
+            options.teacher_settings.api_base
+            or endpoint_from_variables(teacher_model(options), options.teacher_settings)),
         "prompts_sha": prompts_fingerprint(prompts),
         "concurrency": options.concurrency,
     }
-
-
-def _safe_url(url: str | None) -> str | None:
-    """API bases are recorded for provenance, minus any credentials embedded in them."""
-    if not url:
-        return url
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def config_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:

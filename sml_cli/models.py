@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from html import unescape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sml_cli.cells import clipped_at_word
 from sml_cli.errors import SmlError, UsageError
@@ -99,6 +99,28 @@ def checked_api_base(value: str, source: str) -> tuple[str, str | None]:
         return base, (f"{source} {value}: sml adds /chat/completions to the API base itself; "
                       f"using {base}")
     return url, None
+
+
+def without_credentials(url: str | None) -> str | None:
+    """`url` minus a user:password@ part and a query (?api_key=…): what may be shown, logged
+    or stored of an API base. (A query could not reach the API anyway: /chat/completions is
+    appended to the base.)"""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def _basic_auth(url: str) -> str | None:
+    """The Authorization header for credentials written into a base URL
+    (https://user:password@gateway/v1), as httpx, and so litellm, sends them; None if none."""
+    import base64
+
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
 # A `provider/` prefix as litellm's are written (`anthropic/`, `ollama/`), unlike the
@@ -579,10 +601,14 @@ class LiteLLMModel(_RetryingModel):
             return (f" (put a provider in front of {self.model!r}: openai/… for an "
                     "OpenAI-compatible server, with its URL in --student-api-base or "
                     "--teacher-api-base; ollama/…, anthropic/…; `sml models` lists the forms)")
+        return _unreachable_hint(exc, self._base())
+
+    def _base(self) -> str | None:
+        """The base URL litellm sends this model's requests to, if sml can tell."""
         base = self.settings.api_base
-        if base is None and self.model.startswith("openai/"):  # where litellm sent it
+        if base is None and self.model.startswith("openai/"):  # (litellm reads these itself)
             base = os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL")
-        return _unreachable_hint(exc, base)
+        return base
 
     def _key_source(self) -> str | None:
         if self._api_key:
@@ -600,6 +626,10 @@ class LiteLLMModel(_RetryingModel):
                   **self._payload(messages, stream)}
         if s.api_base:
             kwargs["api_base"] = s.api_base
+        basic = _basic_auth(self._base() or "")
+        if basic:  # (litellm's HTTP client refuses credentials in the URL beside a key)
+            kwargs["api_base"] = without_credentials(self._base())
+            kwargs["extra_headers"] = {"Authorization": basic}
         if self._api_key:
             kwargs["api_key"] = self._api_key
         elif needs_placeholder_key(self.model, s):
@@ -853,10 +883,15 @@ class OpenAICompatibleModel(_RetryingModel):
                  key_source: str | None = None) -> None:
         self.name = label
         self.settings = settings
-        self._url = base_url.rstrip("/") + "/chat/completions"
+        # Credentials in the URL go in a header (the client refuses both at once) and win
+        # over a key, as they do through litellm; kept out of the URL, they stay out of
+        # every message that names it.
+        basic = _basic_auth(base_url)
+        self._url = str(without_credentials(base_url)).rstrip("/") + "/chat/completions"
         self._served = served
         self.dialect = dialect_of(self._url, served)
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        bearer = f"Bearer {api_key}" if api_key else None
+        self._headers = {"Authorization": auth} if (auth := basic or bearer) else {}
         self._price = price  # USD per prompt token, per completion token
         self._from = PLACEHOLDER_KEY if api_key == PLACEHOLDER_KEY else key_source
 
@@ -1176,6 +1211,7 @@ def _route(model: str, settings: ModelSettings) -> tuple[str, tuple[str, str] | 
 def _unreachable_hint(exc: BaseException, base: str | None) -> str:
     # The client's own words ("Cannot connect to host 127.0.0.1:1 ssl:default [Connect call
     # failed …]") name a socket, not the setting to check.
+    base = without_credentials(base)
     if not base:
         return ""
     tls = _tls_failure(exc)

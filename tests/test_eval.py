@@ -635,11 +635,11 @@ def test_api_keys_never_reach_the_database_or_outputs(
 
 
 def test_recorded_api_bases_lose_embedded_credentials() -> None:
-    from sml_cli.evaluate import _safe_url
+    from sml_cli.models import without_credentials
 
-    assert _safe_url("https://user:pw-secret@example.org:8443/v1?api_key=s3cret") == (
+    assert without_credentials("https://user:pw-secret@example.org:8443/v1?api_key=s3cret") == (
         "https://example.org:8443/v1")
-    assert _safe_url(None) is None
+    assert without_credentials(None) is None
 
 
 def test_eval_notes_a_constant_answer_key_and_shuffles_options_on_request(

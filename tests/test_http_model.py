@@ -387,3 +387,19 @@ def test_weights_that_fail_to_load_end_the_call_as_a_fatal_model_error(
     with pytest.raises(ParticipantError, match="unknown model architecture") as caught:
         asyncio.run(model.respond(MESSAGES))
     assert caught.value.fatal
+
+
+def test_credentials_in_the_base_url_are_sent_as_basic_auth_and_never_shown(
+    via: str, server: StubServer
+) -> None:
+    # A gateway behind basic auth: https://user:password@host/v1, as httpx (and so litellm)
+    # takes it; the direct client refuses a URL with credentials beside a header.
+    with_credentials = server.url.replace("://", "://tutor:pw%40secret@")
+    model = make_model("openai/student", ModelSettings(api_base=with_credentials, retries=0))
+    assert asyncio.run(model.respond(MESSAGES)).content == REPLY
+    assert server.headers[-1]["authorization"] == "Basic dHV0b3I6cHdAc2VjcmV0"  # tutor:pw@secret
+    unreachable = "http://tutor:pw-secret@127.0.0.1:9/v1"
+    model = make_model("openai/student", ModelSettings(api_base=unreachable, retries=0))
+    with pytest.raises(ParticipantError) as err:
+        asyncio.run(model.respond(MESSAGES))
+    assert "127.0.0.1:9" in str(err.value) and "pw-secret" not in str(err.value)
