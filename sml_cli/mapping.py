@@ -44,6 +44,13 @@ ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
     "expected_answer", "gold_label", "answer_letter", "answer_label", "answer_choice",
     "response")
 
+# Columns public sets name their rows by, read (in this order) for a problem's id when the
+# row has no `id` and no `--field id=` says otherwise: HumanEval's and MBPP's task_id,
+# MATH-500's unique_id, StrategyQA's qid, MMLU-Pro's question_id, GLUE's idx.
+ID_COLUMN_GUESSES = ("task_id", "problem_id", "question_id", "qid", "unique_id", "uid",
+                     "example_id", "sample_id", "item_id", "record_id", "Record ID", "_id",
+                     "idx")
+
 # Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
 CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
                           "background", "evidence", "supporting_text", "ctx", "body",
@@ -194,6 +201,15 @@ class FieldMap:
     answers_optional: bool = False
     # `--columns`: the names of a CSV/TSV file's columns when it has no header row.
     header: tuple[str, ...] = ()
+    # Whether a row without an `id` is named by a column from ID_COLUMN_GUESSES; off after
+    # such a column turned out to repeat a value (the rows are then numbered instead).
+    guess_ids: bool = True
+
+    def id_columns(self) -> tuple[str, ...]:
+        """Where a row's id is read from, first found first."""
+        if "id" in self.columns or not self.guess_ids:
+            return (self.column("id"),)
+        return ("id", *ID_COLUMN_GUESSES)
 
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))

@@ -213,8 +213,17 @@ def load_problems(
 ) -> list[Problem]:
     """Load and validate a whole problem set (built-in name or file)."""
     fields = fields or FieldMap()
-    return suggesting_options(lambda remedy, probe_rows: _load_problems(
-        spec, with_options(fields, remedy), limit=limit, probe_rows=probe_rows))
+    try:
+        return suggesting_options(lambda remedy, probe_rows: _load_problems(
+            spec, with_options(fields, remedy), limit=limit, probe_rows=probe_rows))
+    except _GuessedIdRepeats:
+        # (A column such as `qid` that names a row of one file may name a question asked
+        # several times in another: such rows are numbered, as rows without ids are.)
+        return load_problems(spec, replace(fields, guess_ids=False), limit=limit)
+
+
+class _GuessedIdRepeats(Exception):
+    """A column guessed to hold the rows' ids holds one value twice."""
 
 
 def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
@@ -237,6 +246,8 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
             problem = _build_problem(row, line, file, fields, pattern, source,
                                      default_id=position)
             if problem.id in seen:
+                if fields.id_columns() != (fields.column("id"),):
+                    raise _GuessedIdRepeats
                 first, first_line = seen[problem.id]
                 where = f"line {first_line}" + (f" of {first}" if first != file else "")
                 raise ProblemFileError(
@@ -827,7 +838,8 @@ def _problem(row: dict[str, Any], fields: FieldMap, source: str, default_id: int
              choices: tuple[str, ...] | None = None, tests: str | None = None,
              aliases: tuple[str, ...] = ()) -> Problem:
     """The problem of a validated row: its id, notes and free-form meta read from the row."""
-    problem_id = cell_text(_get(row, fields.column("id"))) or str(default_id)
+    problem_id = next((found for column in fields.id_columns()
+                       if (found := cell_text(_get(row, column)))), str(default_id))
     consumed = fields.consumed
     meta = {k: _jsonable(v) for k, v in row.items()
             if str(k).casefold() not in consumed and v is not None}

@@ -479,6 +479,34 @@ def test_duplicate_ids(write_file: WriteFile) -> None:
     assert_at_line(load_error(path), path, 3, "duplicate id 'a'", "line 1", "--field id=COLUMN")
 
 
+def test_rows_without_an_id_are_named_by_a_column_public_sets_name_them_by(
+    write_file: WriteFile,
+) -> None:
+    """HumanEval's task_id, MATH-500's unique_id, StrategyQA's qid: results and --problem
+    then speak of the dataset's own names, not of row numbers."""
+    path = write_file("p.jsonl", jsonl(
+        {"unique_id": "test/algebra/1.json", "question": "x", "answer": "1"},
+        {"qid": "b86777", "question": "y", "answer": "2"},
+        {"question": "z", "answer": "3"},
+        {"ID": "svamp-4", "task_id": "not this", "question": "w", "answer": "4"}))
+    assert [p.id for p in load_problems(str(path))] == [
+        "test/algebra/1.json", "b86777", "3", "svamp-4"]
+    mapped = load_problems(str(path), FieldMap(columns={"id": "question"}))
+    assert [p.id for p in mapped] == ["x", "y", "z", "w"]
+
+
+def test_a_guessed_id_column_that_repeats_a_value_numbers_the_rows_instead(
+    write_file: WriteFile,
+) -> None:
+    # (A question id shared by rows that ask it with different options, say.)
+    path = write_file("p.jsonl", jsonl(*(
+        {"question_id": "q1", "question": f"{n}+1?", "answer": str(n + 1)} for n in range(3))))
+    assert [p.id for p in load_problems(str(path))] == ["1", "2", "3"]
+    mapped = FieldMap(columns={"id": "question_id"})
+    with pytest.raises(ProblemFileError, match="duplicate id 'q1'"):
+        load_problems(str(path), mapped)
+
+
 def test_explicit_id_colliding_with_a_default_id(write_file: WriteFile) -> None:
     path = write_file(
         "p.jsonl",
