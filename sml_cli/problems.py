@@ -610,7 +610,7 @@ def _build_problem(
     fields: FieldMap,
     pattern: re.Pattern[str] | None,
     source: str,
-    default_id: int,
+    default_id: int | str,
 ) -> Problem:
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
@@ -833,7 +833,7 @@ def _build_problem(
                     aliases=tuple(dict.fromkeys(a for a in aliases if a != answer)))
 
 
-def _problem(row: dict[str, Any], fields: FieldMap, source: str, default_id: int, *,
+def _problem(row: dict[str, Any], fields: FieldMap, source: str, default_id: int | str, *,
              question: str, answer: str | None, verifier: str, solution: str | None,
              choices: tuple[str, ...] | None = None, tests: str | None = None,
              aliases: tuple[str, ...] = ()) -> Problem:

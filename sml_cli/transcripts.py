@@ -258,7 +258,11 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
         for line, row in rows:
-            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, len(out) + 1))
+            # A dialogue grouped from rows is named by what grouped it (its id column's
+            # value, its file), which a row number would not lead back to.
+            name = (str(lookup(row, fmt.group_by or DIALOGUE_FILE)).strip()
+                    if shard_fmt is not fmt else len(out) + 1)
+            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, name))
             if probe_rows is not None and len(out) >= probe_rows:
                 return out
     if selector is not None:
@@ -319,7 +323,7 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                pattern: re.Pattern[str] | None, labels: dict[str, str],
-               position: int) -> list[Transcript]:
+               position: int | str) -> list[Transcript]:
     """The row's dialogue — or dialogues, when its turns field holds several by id, as
     SocraTeach keeps every dialogue about one problem; `position`: its place among the
     file's dialogues, which names its problem when the row gives no id (as a problem set's
@@ -360,7 +364,7 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
 
 
 def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: TranscriptFormat,
-              pattern: re.Pattern[str] | None, labels: dict[str, str], position: int,
+              pattern: re.Pattern[str] | None, labels: dict[str, str], position: int | str,
               turns_key: str, extra_meta: dict[str, Any]) -> Transcript:
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
@@ -529,7 +533,7 @@ def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
 def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                     pattern: re.Pattern[str] | None, turns_key: str,
                     fail: Fail,
-                    position: int) -> tuple[Problem, dict[str, Any]]:
+                    position: int | str) -> tuple[Problem, dict[str, Any]]:
     """The dialogue's problem from the row itself, and the row's other fields."""
     available = _columns_of(row)
     # The SPEC's `problem` object, unless the question is mapped to a path outside it

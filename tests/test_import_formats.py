@@ -900,6 +900,9 @@ def test_one_turn_per_row_grouped_into_dialogues(tmp_path: Path, db: Path) -> No
     metas = [json.loads(r[0]) for r in query(db, "SELECT meta FROM sessions ORDER BY rowid")]
     assert [m["dialogue_id"] for m in metas] == ["d1", "d2"]
     assert all("speaker" not in m and "text" not in m for m in metas)
+    # Each dialogue's problem is named by the group's id, not by a count of dialogues.
+    assert [r[0] for r in query(db, "SELECT problem_id FROM sessions ORDER BY rowid")] == [
+        "d1", "d2"]
     # The same rows as JSONL group the same way; a row without the column names its line.
     jsonl_path = tmp_path / "long.jsonl"
     jsonl_path.write_text(jsonl([*rows, {k: v for k, v in rows[0].items()
@@ -936,6 +939,8 @@ def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
     assert texts(db, "student") == ["Is it 8?", "5, 10, 15. So 15 cookies.", "Is it 27?", "13"]
     metas = [json.loads(r[0]) for r in query(db, "SELECT meta FROM sessions ORDER BY rowid")]
     assert [m["dialogue_file"] for m in metas] == ["d1.tsv", "d2.tsv"]
+    assert [r[0] for r in query(db, "SELECT problem_id FROM sessions ORDER BY rowid")] == [
+        "d1.tsv", "d2.tsv"]
     # Errors name the file's columns, not the ones sml adds.
     (folder / "d3.tsv").write_text("role\tanonymised\nteacher\tHi\nstudent\tHello\n",
                                    encoding="utf-8")
