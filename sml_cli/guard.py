@@ -475,15 +475,18 @@ def _text_detector(answer: str, stem: str, *, reason: str = "states the answer t
 
 def _letter_mentions(letter: str) -> re.Pattern[str]:
     L = re.escape(letter)
-    # "option c" too, but not "choice a" / "option i" (an article, a pronoun)
+    # "option c" and "(c)" too, but not "choice a" / "option i" (an article, a pronoun)
     lower = "" if letter in "AI" else "|" + re.escape(letter.lower())
+    # A bare lower-case letter ("the correct option is b", counted only when asserted),
+    # but not a, i (words) or e (Euler's number), nor a function's name: "f(x)".
+    bare_lower = "" if letter in "AEI" else "|" + re.escape(letter.lower()) + r"(?![(^_])"
     return re.compile(
-        rf"\((?P<a>{L})\)"  # (B)
+        rf"\((?P<a>{L}{lower if letter != 'I' else ''})\)"  # (B), (b)
         rf"|(?<![\w(])(?P<b>{L})\)"  # B)
         rf"|\b(?:[Oo]ption|[Cc]hoice|[Ll]etter|OPTION|CHOICE)[ \t]*[:#]?[ \t]*"
         rf"(?P<c>(?:{L}{lower}))\b"
         rf"|\*\*(?P<d>{L})\*\*"  # **B**
-        rf"|(?<![\w'\u2019])(?P<e>{L})(?![\w'\u2019])"  # bare: counts only when asserted
+        rf"|(?<![\w'\u2019])(?P<e>{L}{bare_lower})(?![\w'\u2019])"  # bare: only when asserted
     )
 
 
@@ -666,7 +669,8 @@ def _standalone(text: str, start: int, end: int, gold: str, *, in_math: bool = F
         k -= 1
     if k >= 0:
         c = text[k]
-        if c in _OPERATORS or (k < start - 1 and (c.isdigit() or c in ")]}")
+        # (a bracket just before is a product too: "(x+1)" in "(x-1)(x+1)" is a factor)
+        if c in _OPERATORS or (((k < start - 1 and c.isdigit()) or c in ")]}")
                                and not gold[:1].isdigit()):
             return False
     if end < len(text) and (text[end].isalnum() or text[end] in _GLUE + "{(["):
