@@ -870,8 +870,13 @@ class _AnswerFinder:
         if not self.problem.answer:
             return None
         if self.answer is not None:
-            return next((m.text for m in find_numbers(text)
-                         if numbers_equal(m, self.answer)), None)
+            numbers = find_numbers(text)
+            if any(numbers_equal(g, self.answer) for g in self._question_numbers()):
+                # The answer is also a number the question gives ("5 apples … how many are
+                # left?" → 5): restating the question is no result; only a turn that ends
+                # on it, as a result is stated last, says it.
+                numbers = numbers[-1:]
+            return next((m.text for m in numbers if numbers_equal(m, self.answer)), None)
         leaks = guard.find_leaks(text, self.problem)
         return leaks[0].text if leaks else None
 
@@ -879,12 +884,16 @@ class _AnswerFinder:
         """The last number `text` states that the question does not (numeric answers)."""
         if self.answer is None:
             return None
-        if self._given is None:
-            self._given = find_numbers(self.problem.question)
+        given = self._question_numbers()
         for m in reversed(find_numbers(text, words=False)):
-            if not any(numbers_equal(m, g) for g in self._given):
+            if not any(numbers_equal(m, g) for g in given):
                 return m.text
         return None
+
+    def _question_numbers(self) -> list[Any]:
+        if self._given is None:
+            self._given = find_numbers(self.problem.question)
+        return self._given
 
 
 def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:

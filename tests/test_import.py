@@ -152,6 +152,24 @@ def test_mention_scores_human_dialogues(write_file: Callable[..., Path], db: str
         assert first.teacher_model == "imported" and first.condition == "imported"
 
 
+def test_mention_of_an_answer_the_question_also_gives_counts_only_as_a_result(
+    write_file: Callable[..., Path], db: str
+) -> None:
+    # The answer, 5, is a number of the question: restating it solves nothing; a turn
+    # that ends on it (a result is said last) does.
+    problem = {"question": "Tom has 5 apples, buys 3 and eats 3. How many apples now?",
+               "answer": "5"}
+    row = {"problem": problem, "turns": [
+        {"role": "student", "content": "Tom has 5 apples and buys 3, so 8."},
+        {"role": "teacher", "content": "And then he eats some."},
+        {"role": "student", "content": "8 minus 3 leaves 5"},
+    ]}
+    path = write_file("q.jsonl", jsonl([row]))
+    s = transcripts.import_file(str(path), db=db, match="mention")["conditions"]["imported"]
+    assert s["success_at_turn"] == [0.0, 1.0]
+    assert s["first_attempt_success_rate"] == 0.0  # turn 1 stated 8: a wrong result
+
+
 def test_mention_of_a_text_answer(write_file: Callable[..., Path], db: str) -> None:
     row = {"problem": {"question": "Capital of France?", "answer": "Paris"},
            "turns": [{"role": "student", "content": "I think it is paris"}]}
