@@ -391,6 +391,30 @@ def test_teacher_panel_hint_and_solve(monkeypatch, fake_models, problems_file, d
     run(main())
 
 
+@pytest.mark.parametrize("width", [60, 80, 110])
+def test_a_narrow_terminal_stacks_the_private_panel_above_the_dialogue(
+        monkeypatch, fake_models, problems_file, db, width):
+    # Side by side on 80 columns the dialogue had ~45 of them; stacked, it has them all.
+    student = ScriptedParticipant(hint_following_student, "scripted-student")
+    app = opened_against(monkeypatch, fake_models, problems_file, db, "teacher", student)
+
+    async def main() -> None:
+        async with app.run_test(size=(width, 30)) as pilot:
+            screen = app.screen
+            box = screen.query_one("#message", Composer)
+            await until(pilot, lambda: app.focused is box, "the teacher's turn")
+            panel = screen.query_one("#private", Static).region
+            dialogue = screen.query_one("#conversation").region
+            if width < 90:
+                assert panel.bottom <= dialogue.y and dialogue.width >= width - 2
+                assert panel.width >= width - 2 and panel.height <= 30 * 0.35 + 1
+            else:
+                assert panel.x >= dialogue.right and panel.y <= dialogue.y
+            assert f"Answer: {NUM_ANSWER}" in str(screen.query_one("#private", Static).content)
+
+    run(main())
+
+
 def test_teacher_leak_warning(monkeypatch, fake_models, problems_file, db):
     student = ScriptedParticipant(hint_following_student, "scripted-student")
     app = opened_against(monkeypatch, fake_models, problems_file, db, "teacher", student,

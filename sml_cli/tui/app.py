@@ -27,6 +27,10 @@ def screen_for(session: ChatSession) -> SessionScreen:
 class ChatApp(App[None]):
     CSS_PATH = "sml.tcss"
     TITLE = "sml"
+    # Below 90 columns the side-by-side panes stack (see `.-narrow` in sml.tcss): a teacher
+    # on an 80-column terminal would otherwise read the dialogue 40 columns wide.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"),
+                                                                      (90, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help"),
