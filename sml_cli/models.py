@@ -230,13 +230,64 @@ _CONTEXT_TEXT = re.compile(
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
-    """The wait an error response asked for (`retry-after-ms` or `Retry-After`, in seconds
-    or as an HTTP date), from our HTTP errors or litellm's, if any."""
+    """The wait an error response asked for, from our HTTP errors or litellm's, if any: its
+    `retry-after-ms` or `Retry-After` header (seconds or an HTTP date); else the wait its
+    message names ("Please try again in 1.5s": OpenAI, Groq, Gemini's "retry in 13s"), which
+    rate-limited OpenAI-style APIs write instead; else the reset time of the limit its
+    `x-ratelimit-remaining-*` headers say is used up."""
     headers = getattr(exc, "headers", None) or getattr(exc, "litellm_response_headers", None)
     if headers is None:
         headers = getattr(getattr(exc, "response", None), "headers", None)
-    if not headers:
+    asked = _retry_after_header(headers) if headers else None
+    if asked is None:
+        asked = _wait_named_in(str(exc))
+    if asked is None and headers:
+        asked = _exhausted_limit_reset(headers)
+    return asked
+
+
+# "try again in 1.5s", "try again in 6m0s", "retry in 13.35s", "try again in 20ms"
+_WAIT_AS_DURATION = re.compile(r"(?:try again|retry)\s+in\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)\b",
+                               re.IGNORECASE)
+# "Please retry after 20 seconds" (Azure), "try again in 2 minutes"
+_WAIT_IN_WORDS = re.compile(r"(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*"
+                            r"(millisecond|second|sec|minute)s?\b", re.IGNORECASE)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "millisecond": 0.001,
+           "second": 1.0, "sec": 1.0, "minute": 60.0}
+
+
+def _duration_s(text: str) -> float | None:
+    """A Go-style duration ("6m0s", "1.5s", "20ms") in seconds; None if it is not one."""
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
         return None
+    return sum(float(n) * _UNIT_S[u] for n, u in parts)
+
+
+def _wait_named_in(message: str) -> float | None:
+    m = _WAIT_AS_DURATION.search(message)
+    if m is not None:
+        return _duration_s(m.group(1))
+    m = _WAIT_IN_WORDS.search(message)
+    return None if m is None else float(m.group(1)) * _UNIT_S[m.group(2).lower()]
+
+
+def _exhausted_limit_reset(headers: Any) -> float | None:
+    waits = []
+    for limit in ("requests", "tokens"):
+        try:
+            used_up = headers.get(f"x-ratelimit-remaining-{limit}") == "0"
+            reset = headers.get(f"x-ratelimit-reset-{limit}") if used_up else None
+        except AttributeError:
+            return None
+        wait = _duration_s(str(reset).strip()) if reset else None
+        if wait is not None:
+            waits.append(wait)
+    return max(waits) if waits else None
+
+
+def _retry_after_header(headers: Any) -> float | None:
     try:
         ms = headers.get("retry-after-ms")
         if ms is not None:

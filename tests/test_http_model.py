@@ -154,6 +154,17 @@ def test_a_rate_limited_call_waits_as_long_as_the_api_asks(
     assert asyncio.run(model.respond(MESSAGES)).content == REPLY
     assert hits[0] == 2
     assert waits == [7.0]  # not the 0.01 s back-off
+    # An API that names the wait only in its message (OpenAI's TPM limit, Groq) is heard too.
+    hits[0], waits[:] = 0, []
+
+    def worded(request: dict[str, Any]) -> Any:
+        hits[0] += 1
+        return (StubFault(429, "Rate limit reached. Please try again in 3.5s.") if hits[0] == 1
+                else REPLY)
+
+    server.handler = worded
+    assert asyncio.run(model.respond(MESSAGES)).content == REPLY
+    assert waits == [3.5]
 
 
 def test_retry_after_forms() -> None:
@@ -171,6 +182,27 @@ def test_retry_after_forms() -> None:
     assert wait({"retry-after": "soon"}) is None
     assert wait({}) is None
     assert retry_after_seconds(ValueError("no response at all")) is None
+    # Without the header: the wait the message names (OpenAI, Groq, Gemini, Azure) ...
+
+    def said(message: str, headers: dict[str, str] | None = None) -> float | None:
+        return retry_after_seconds(HTTPStatusError(429, message, headers or {}))
+
+    openai = ("Rate limit reached for gpt-4o-mini in organization org-x on tokens per min "
+              "(TPM): Limit 200000, Used 199795, Requested 1180. Please try again in 292ms.")
+    assert said(openai) == pytest.approx(0.292)
+    assert said("... Please try again in 7.66s. Visit https://console.groq.com") == 7.66
+    assert said("Rate limit reached on requests per day. Please try again in 6m0s.") == 360.0
+    assert said("Quota exceeded. Please retry in 13.35s.") == 13.35
+    assert said("Requests have exceeded the limit. Please retry after 20 seconds.") == 20.0
+    assert said("Please try again later.") is None
+    # ... the header first; then the reset of the limit that is used up.
+    assert said("Please try again in 9s.", {"retry-after": "2"}) == 2.0
+    assert said("slow down", {"x-ratelimit-remaining-requests": "0",
+                              "x-ratelimit-reset-requests": "1m30s",
+                              "x-ratelimit-remaining-tokens": "5000",
+                              "x-ratelimit-reset-tokens": "6m0s"}) == 90.0
+    assert said("slow down", {"x-ratelimit-remaining-requests": "3",
+                              "x-ratelimit-reset-requests": "1s"}) is None
 
 
 @pytest.mark.parametrize("fault", [StubFault(garbage=True),
