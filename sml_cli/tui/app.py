@@ -29,8 +29,7 @@ class ChatApp(App[None]):
     TITLE = "sml"
     # Below 90 columns the side-by-side panes stack (see `.-narrow` in sml.tcss): a teacher
     # on an 80-column terminal would otherwise read the dialogue 40 columns wide.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"),
-                                                                      (90, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help"),
