@@ -51,7 +51,7 @@ def main() -> None:
     probe = subprocess.run(
         [sys.executable, "-c", "import sys; sys.argv=['sml','--help'];\n"
          "from sml_cli.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-         "heavy=[m for m in ('litellm','textual','pyarrow','sympy','math_verify')\n"
+         "heavy=[m for m in ('litellm','textual','pyarrow','sympy','math_verify','openpyxl')\n"
          "       if m in sys.modules]\n"
          "print('HEAVY', heavy, file=sys.stderr)"],
         capture_output=True, text=True)

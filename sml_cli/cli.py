@@ -84,8 +84,9 @@ DbOption = Annotated[
 ]
 ProblemsOption = Annotated[
     str, typer.Option("--problems", "-p", help="Built-in set name, or a JSONL, JSON, CSV, "
-                      "TSV, Parquet or Arrow file (text ones may be .gz/.bz2/.xz), or a folder "
-                      "of them, or a quoted glob ('data/test-*.parquet').")
+                      "TSV, Excel (.xlsx), Parquet or Arrow file (text ones may be "
+                      ".gz/.bz2/.xz), or a folder of them, or a quoted glob "
+                      "('data/test-*.parquet').")
 ]
 QuestionField = Annotated[
     str, typer.Option("--question-field", help="Column holding the question.")
@@ -122,8 +123,8 @@ ColumnsOption = Annotated[
     str | None,
     typer.Option(
         "--columns",
-        help="The column names of a CSV/TSV file that has no header row, comma-separated "
-        "(MGSM's TSVs: question,answer; MMLU's CSVs: question,A,B,C,D,answer).",
+        help="The column names of a CSV/TSV file (or Excel sheet) that has no header row, "
+        "comma-separated (MGSM's TSVs: question,answer; MMLU's CSVs: question,A,B,C,D,answer).",
         show_default=False,
     ),
 ]
@@ -680,7 +681,7 @@ def sessions_show(
 @sessions_app.command("import")
 def sessions_import(
     path: Annotated[str, typer.Argument(
-        help="Dialogues: JSONL, JSON, CSV/TSV, Parquet or Arrow (or a folder or quoted glob "
+        help="Dialogues: JSONL, JSON, CSV/TSV, Excel, Parquet or Arrow (or a folder or quoted glob "
         "of them); sml's own {problem, turns} rows or "
         "public layouts (messages, conversations, MathDial's conversation string).")],
     match: Annotated[str, typer.Option(

@@ -47,10 +47,10 @@ def print_problem_sets() -> None:
         )
     console.print(table)
     console.print(
-        "Use a file instead with [bold]--problems PATH[/] (JSONL, JSON, CSV/TSV, Parquet or "
-        "Arrow; fields: question, answer, id, aliases, solution, verifier, choices, tests, "
-        "notes; other column names are mapped with --question-field, --answer-field and "
-        "--field NAME=COLUMN; a CSV/TSV without a header row is named with --columns)."
+        "Use a file instead with [bold]--problems PATH[/] (JSONL, JSON, CSV/TSV, Excel, "
+        "Parquet or Arrow; fields: question, answer, id, aliases, solution, verifier, choices, "
+        "tests, notes; other column names are mapped with --question-field, --answer-field and "
+        "--field NAME=COLUMN; a CSV/TSV or sheet without a header row is named with --columns)."
     )
 
 

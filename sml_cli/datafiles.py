@@ -1,5 +1,6 @@
 """Rows from data files: JSONL, JSON (an array, an object of records, or JSON lines), CSV/TSV,
-Parquet and Arrow, gzip/bzip2/xz-compressed text, and folders or quoted globs of shards.
+Excel sheets, Parquet and Arrow, gzip/bzip2/xz-compressed text, and folders or quoted globs
+of shards.
 
 Problem sets and dialogue imports read their files here; each row comes with the line an
 editor shows it on, and a file that cannot be read is a `ProblemFileError` naming that line.
@@ -22,8 +23,8 @@ from typing import Any, Literal
 
 from sml_cli.errors import Line, ProblemFileError, UsageError
 
-SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".arrow")
-BINARY_SUFFIXES = (".parquet", ".arrow")
+SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".xlsx", ".parquet", ".arrow")
+BINARY_SUFFIXES = (".parquet", ".arrow", ".xlsx")
 # Text files may come compressed, as datasets are often published (HumanEval.jsonl.gz).
 COMPRESSIONS = (".gz", ".bz2", ".xz")
 
@@ -52,12 +53,14 @@ def read_rows(path: Path, header: tuple[str, ...] = ()
             + ", ".join(SUPPORTED_SUFFIXES) + " (text ones may be compressed: "
             + ", ".join(COMPRESSIONS) + ")",
         )
-    if header and suffix not in (".csv", ".tsv"):
+    if header and suffix not in (".csv", ".tsv", ".xlsx"):
         raise UsageError(f"--columns names the columns of a CSV or TSV file without a header "
                          f"row; {path} is {_shown_suffix(path)}, whose rows name their fields")
     try:
         if suffix == ".parquet":
             yield from _read_parquet(path)
+        elif suffix == ".xlsx":
+            yield from _read_xlsx(path, header)
         elif suffix == ".arrow":
             yield from _read_arrow(path)
         elif suffix == ".csv":
@@ -405,6 +408,82 @@ def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
             start_line = reader.line_num + 1
 
 
+def _read_xlsx(path: Path, given_header: tuple[str, ...] = ()
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of an Excel workbook's first sheet (TalkMoves and many classroom transcripts
+    ship so), read as a CSV is: the first row names the columns (unless `--columns` does),
+    line numbers are the sheet's row numbers, and empty rows and cells are skipped."""
+    import openpyxl  # only spreadsheet users pay for it
+
+    def unreadable(exc: Exception) -> ProblemFileError:
+        return ProblemFileError(str(path), f"not a readable Excel workbook ({exc})")
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a damaged zip or part raises any of a dozen types
+        raise unreadable(exc) from None
+    try:
+        rows = enumerate(_sheet_rows(book, unreadable), start=1)
+        header = list(given_header)
+        if not header:
+            for line, values in rows:
+                if any(_filled(v) for v in values):
+                    header = _sheet_header(path, line, values)
+                    break
+        for line, values in rows:
+            if not any(_filled(v) for v in values):
+                continue
+            beyond = [v for v in values[len(header):] if _filled(v)]
+            if beyond:
+                named_by = "--columns names" if given_header else "the header has"
+                raise ProblemFileError(
+                    str(path), f"a value ({str(beyond[0])[:40]!r}) beyond the {len(header)} "
+                    f"columns {named_by} ({', '.join(header)})", line)
+            yield line, {name: _sheet_value(v) for name, v in zip(header, values, strict=False)
+                         if _filled(v)}
+    finally:
+        book.close()
+
+
+def _sheet_rows(book: Any, unreadable: Callable[[Exception], ProblemFileError]
+                ) -> Iterator[tuple[Any, ...]]:
+    """The first sheet's rows; a part that breaks while they are read (a read-only workbook
+    parses as it goes) is the file's fault, said as such."""
+    rows = book.worksheets[0].iter_rows(values_only=True)
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # (zlib.error, NotImplementedError, ParseError, …)
+            raise unreadable(exc) from None
+        yield values
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _sheet_header(path: Path, line: int, values: tuple[Any, ...]) -> list[str]:
+    names = [str(v).strip() if _filled(v) else "" for v in values]
+    while names and not names[-1]:
+        names.pop()
+    if "" in names:
+        raise ProblemFileError(str(path), f"header cell {names.index('') + 1} is empty: every "
+                               "column needs a name", line)
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ProblemFileError(str(path), "the header repeats column(s) "
+                               f"{', '.join(map(repr, duplicated))}", line)
+    return names
+
+
+def _sheet_value(value: Any) -> Any:
+    """A cell as a JSON row would hold it: dates and times as ISO text."""
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) and not isinstance(value, str) else value
+
+
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     import pyarrow.parquet as pq  # heavy; only parquet users pay for it
 
@@ -461,7 +540,8 @@ _SPLIT = re.compile(r"(?:^|[-_./])(train|test|validation|valid|val|dev)(?=[-_./]
 
 
 def _data_files_among(paths: list[Path]) -> list[Path]:
-    return [p for p in paths if p.is_file() and not p.name.startswith(".")
+    # (".x": hidden; "~$x.xlsx": the lock file Excel leaves beside a workbook it has open)
+    return [p for p in paths if p.is_file() and not p.name.startswith((".", "~$"))
             and data_suffix(p) in SUPPORTED_SUFFIXES and p.name not in _DATASET_METADATA]
 
 

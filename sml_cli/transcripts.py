@@ -210,7 +210,7 @@ def parse_role_option(flag: str, value: str | None) -> tuple[str, ...]:
 
 
 def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> list[Transcript]:
-    """Parse and validate every row of a dialogue file (JSONL, JSON array, CSV/TSV, Parquet);
+    """Parse and validate every row of a dialogue file (JSONL, JSON array, CSV/TSV, Excel, Parquet);
     raises ProblemFileError (exit 2) naming file and line at the first bad row."""
     fmt = fmt or TranscriptFormat()
     return suggesting_options(lambda remedy, probe_rows: _read_transcripts(

@@ -909,6 +909,21 @@ def test_one_turn_per_row_grouped_into_dialogues(tmp_path: Path, db: Path) -> No
                                         if k != "dialogue_id"}]), encoding="utf-8")
     message = import_fails(jsonl_path, db, "--group-by", "dialogue_id")
     assert "long.jsonl:8:" in message and "dialogue_id" in message
+    # And as an Excel sheet (classroom transcripts often ship so); a folder of sheets, one
+    # per dialogue, reads without the lock file Excel leaves beside an open workbook.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for values in [list(rows[0]), *(list(r.values()) for r in rows)]:
+        sheet.append(values)
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    book.save(folder / "long.xlsx")
+    (folder / "~$long.xlsx").write_bytes(b"\x00lock")
+    s = only(import_ok(folder, db, "--group-by", "dialogue_id", "--match", "mention"))
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
 
 
 def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:

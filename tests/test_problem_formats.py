@@ -59,6 +59,25 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def write_xlsx(path: Path, rows: list[dict], *, leading_blank_rows: int = 0) -> Path:
+    """Rows as an Excel sheet, cells as write_csv makes them (numbers stay numbers)."""
+    import openpyxl
+
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for _ in range(leading_blank_rows):
+        sheet.append([])
+    sheet.append(header)
+    for row in rows:
+        sheet.append([json.dumps(v) if isinstance(v, (list, dict)) else v
+                      for v in (row.get(k) for k in header)])
+    book.create_sheet("notes").append(["not", "read"])
+    book.save(path)
+    return path
+
+
 def write_parquet(path: Path, rows: list[dict]) -> Path:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
@@ -397,7 +416,8 @@ SHAPES: dict[str, Shape] = {
 def load_shape(tmp_path: Path, name: str, suffix: str = ".jsonl") -> list[Problem]:
     shape = SHAPES[name]
     path = tmp_path / f"{name}{suffix}"
-    writer = {".jsonl": write_jsonl, ".csv": write_csv, ".parquet": write_parquet}[suffix]
+    writer = {".jsonl": write_jsonl, ".csv": write_csv, ".parquet": write_parquet,
+              ".xlsx": write_xlsx}[suffix]
     writer(path, shape.rows)
     return load(path, **shape.fields())
 
@@ -893,9 +913,10 @@ def test_mbpp_test_list_and_setup_code(tmp_path: Path) -> None:
         assert not correct(p, MBPP_WRONG[p.id])
 
 
-def test_mbpp_without_id_mapping_numbers_rows(write_file: WriteFile) -> None:
+def test_mbpp_without_id_mapping_is_named_by_its_task_ids(write_file: WriteFile) -> None:
     path = write_file("mbpp.jsonl", jsonl(*MBPP_ROWS))
     problems = load(path, question="text", columns={"tests": "test_list"})
+    assert [p.id for p in problems] == [str(r["task_id"]) for r in MBPP_ROWS]
     assert [p.verifier for p in problems] == ["python", "python"]
     assert problems[0].tests == "\n".join(MBPP_ROWS[0]["test_list"])
 
@@ -1055,6 +1076,47 @@ def test_csv_loads_like_jsonl(tmp_path: Path, name: str) -> None:
     from_jsonl = load_shape(tmp_path, name, ".jsonl")
     from_csv = load_shape(tmp_path, name, ".csv")
     assert [(p.id, p.key) for p in from_csv] == [(p.id, p.key) for p in from_jsonl]
+
+
+@pytest.mark.parametrize("name", ["gsm8k", "math", "math500", "mmlu", "aqua", "humaneval"])
+def test_an_excel_sheet_loads_like_jsonl(tmp_path: Path, name: str) -> None:
+    from_jsonl = load_shape(tmp_path, name, ".jsonl")
+    from_xlsx = load_shape(tmp_path, name, ".xlsx")
+    assert [(p.id, p.key) for p in from_xlsx] == [(p.id, p.key) for p in from_jsonl]
+
+
+def test_excel_sheet_rows_are_named_by_their_row_number(tmp_path: Path) -> None:
+    # Blank rows above the header and between rows are skipped; errors name the sheet's row.
+    rows = [{"question": "2+3?", "answer": 5}, {"question": None, "answer": 7}]
+    path = write_xlsx(tmp_path / "p.xlsx", rows, leading_blank_rows=2)
+    assert_at_line(load_error(path), path, 5, "'question'")
+    path = write_xlsx(tmp_path / "q.xlsx", [{"question": "2+3?", "answer": 5}])
+    assert [(p.id, p.answer, p.verifier) for p in load(path)] == [("1", "5", "numeric")]
+    # A sheet without a header row is named with --columns, as a CSV is: row 1 is a problem.
+    named = load_problems(str(path), FieldMap(header=("question", "answer")))
+    assert [(p.question, p.answer) for p in named] == [("question", "answer"), ("2+3?", "5")]
+
+
+def test_an_unreadable_or_ill_formed_excel_sheet_is_refused(tmp_path: Path) -> None:
+    import openpyxl
+
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("question,answer\n2+3?,5\n", encoding="utf-8")
+    assert "not a readable Excel workbook" in str(load_error(fake))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for values in (["question", "answer"], ["2+3?", 5, "stray"]):
+        sheet.append(values)
+    book.save(tmp_path / "wide.xlsx")
+    assert_at_line(load_error(tmp_path / "wide.xlsx"), tmp_path / "wide.xlsx", 2,
+                   "'stray'", "beyond the 2 columns")
+    sheet.delete_rows(1, 2)
+    for values in (["question", "answer", "question"], ["2+3?", 5, "x"]):
+        sheet.append(values)
+    book.save(tmp_path / "twice.xlsx")
+    assert_at_line(load_error(tmp_path / "twice.xlsx"), tmp_path / "twice.xlsx", 1,
+                   "repeats column(s) 'question'")
 
 
 def test_mmlu_parquet_answers_and_checks(tmp_path: Path) -> None:
