@@ -118,9 +118,10 @@ ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
 STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "class", "tutee",
-                  "mentee", "trainee")
+                  "mentee", "trainee", "novice", "apprentice")
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",
-                  "t", "coach", "mentor", "professor", "lecturer", "ta", "educator")
+                  "t", "coach", "mentor", "professor", "prof", "lecturer", "ta", "educator",
+                  "facilitator", "trainer", "expert")
 # Turns no side of the tutoring speaks: prompts, and tool calls and their results under the
 # names chat formats give them (OpenAI's `tool`/`function`, Llama's `ipython`, the ShareGPT
 # tool layout's `function_call`/`observation`).

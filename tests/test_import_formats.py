@@ -469,7 +469,8 @@ def test_turn_object_keys(write_file: WriteFile, db: Path, role_key: str,
     ("Class", "Teacher Assistant"),
     # Mentoring and coaching corpora.
     ("Tutee", "Coach"), ("mentee", "Mentor"), ("Trainee", "Professor"), ("Learner", "TA"),
-    ("Student", "Lecturer"), ("Pupil", "Educator"),
+    ("Student", "Lecturer"), ("Pupil", "Educator"), ("Novice", "Expert"),
+    ("Apprentice", "Trainer"), ("Learner", "Facilitator"), ("student", "Prof"),
 ])
 def test_role_labels(write_file: WriteFile, db: Path, student: str, teacher: str) -> None:
     # Were the labels swapped, the "teacher" would state 56 first: a leak and no solve.
