@@ -205,11 +205,13 @@ class FieldMap:
     # such a column turned out to repeat a value (the rows are then numbered instead).
     guess_ids: bool = True
 
+    @property
+    def guessing_ids(self) -> bool:
+        return self.guess_ids and "id" not in self.columns
+
     def id_columns(self) -> tuple[str, ...]:
         """Where a row's id is read from, first found first."""
-        if "id" in self.columns or not self.guess_ids:
-            return (self.column("id"),)
-        return ("id", *ID_COLUMN_GUESSES)
+        return ("id", *ID_COLUMN_GUESSES) if self.guessing_ids else (self.column("id"),)
 
     def column(self, name: str) -> str:
         return self.columns.get(name, MAPPABLE_FIELDS.get(name, name))

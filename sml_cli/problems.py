@@ -246,7 +246,7 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
             problem = _build_problem(row, line, file, fields, pattern, source,
                                      default_id=position)
             if problem.id in seen:
-                if fields.id_columns() != (fields.column("id"),):
+                if fields.guessing_ids:
                     raise _GuessedIdRepeats
                 first, first_line = seen[problem.id]
                 where = f"line {first_line}" + (f" of {first}" if first != file else "")

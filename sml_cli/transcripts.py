@@ -327,8 +327,8 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                position: int | str) -> list[Transcript]:
     """The row's dialogue — or dialogues, when its turns field holds several by id, as
     SocraTeach keeps every dialogue about one problem; `position`: its place among the
-    file's dialogues, which names its problem when the row gives no id (as a problem set's
-    rows are named)."""
+    file's dialogues (or, grouped from rows, the group's name), which names its problem when
+    the row gives no id (as a problem set's rows are named)."""
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
@@ -872,7 +872,7 @@ class _AnswerFinder:
             return None
         if self.answer is not None:
             numbers = find_numbers(text)
-            if any(numbers_equal(g, self.answer) for g in self._question_numbers()):
+            if self._answer_in_question:
                 # The answer is also a number the question gives ("5 apples … how many are
                 # left?" → 5): restating the question is no result; only a turn that ends
                 # on it, as a result is stated last, says it.
@@ -890,6 +890,12 @@ class _AnswerFinder:
             if not any(numbers_equal(m, g) for g in given):
                 return m.text
         return None
+
+    @functools.cached_property
+    def _answer_in_question(self) -> bool:
+        answer = self.answer
+        return answer is not None and any(numbers_equal(g, answer)
+                                          for g in self._question_numbers())
 
     def _question_numbers(self) -> list[Any]:
         if self._given is None:
