@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -354,7 +355,11 @@ def print_eval_summary(result: dict, *, target: Console | None = None) -> None:
 
 
 class EvalProgress:
-    """Live progress for `sml eval`: sessions done, running success rate, errors, ETA."""
+    """Live progress for `sml eval`: sessions done, running success rate, errors, ETA. On a
+    stderr that is no terminal (a batch job's log, `nohup`) a bar cannot redraw: a plain line
+    says the same, at most every LOG_EVERY_S seconds, and once at the end."""
+
+    LOG_EVERY_S = 30.0
 
     def __init__(self, total: int, already_done: int, *, stderr: Console | None = None) -> None:
         from rich.progress import (
@@ -377,13 +382,21 @@ class EvalProgress:
         self.solved = self.finished = self.errors = 0
         self.task = self.progress.add_task("eval", total=total, completed=already_done,
                                            solved="–", errors=0)
+        self.total, self.already_done = total, already_done
+        self.live = self.console.is_terminal
+        self.started = self.logged = time.monotonic()
+        self.logged_finished = 0  # sessions finished when the last line was written
 
     def __enter__(self) -> EvalProgress:
-        self.progress.start()
+        if self.live:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.live:
+            self.progress.stop()
+        elif self.finished != self.logged_finished:  # (the end, unless just said)
+            self._log_line()
 
     def session_done(self, info: SessionInfo) -> None:
         self.finished += 1
@@ -391,9 +404,30 @@ class EvalProgress:
             self.errors += 1
         elif info.solved:
             self.solved += 1
+        self.progress.update(self.task, advance=1, solved=self._rate(), errors=self.errors)
+        if not self.live and time.monotonic() - self.logged >= self.LOG_EVERY_S:
+            self._log_line()
+
+    def _rate(self) -> str:
         ok = self.finished - self.errors
-        rate = f"{self.solved / ok * 100:.0f}%" if ok else "–"
-        self.progress.update(self.task, advance=1, solved=rate, errors=self.errors)
+        return f"{self.solved / ok * 100:.0f}%" if ok else "–"
+
+    def _log_line(self) -> None:
+        now = self.logged = time.monotonic()
+        self.logged_finished = self.finished
+        elapsed = now - self.started
+        done = self.already_done + self.finished
+        left = self.total - done
+        eta = f" · ETA {_clock(elapsed / self.finished * left)}" if left else ""
+        self.console.print(f"eval {done}/{self.total} sessions · solved {self._rate()} · "
+                           f"errors {self.errors} · {_clock(elapsed)} elapsed{eta}",
+                           markup=False, highlight=False, soft_wrap=True)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 def print_sessions(sessions: list, *, title: str,  # list[SessionInfo]

@@ -746,3 +746,36 @@ def test_a_spinner_shows_while_models_load_on_a_terminal_only(
     monkeypatch.setattr(console_views, "stderr_lines",
                         Console(file=io.StringIO(), force_terminal=False))
     assert isinstance(console_views.preparing(quiet=False), contextlib.nullcontext)
+
+
+def test_progress_in_a_log_is_a_plain_line_now_and_then_and_at_the_end(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A batch job's stderr is a file: a bar cannot redraw there, and a run of an hour would
+    # say nothing until its end.
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from sml_cli.console_views import EvalProgress
+
+    log = io.StringIO()
+    progress = EvalProgress(5, 1, stderr=Console(file=log, width=200))
+    assert not progress.live
+    monkeypatch.setattr(EvalProgress, "LOG_EVERY_S", 3600.0)
+    with progress:
+        progress.session_done(SimpleNamespace(status="done", solved=True))
+        assert log.getvalue() == ""  # (not yet time for a line)
+        monkeypatch.setattr(EvalProgress, "LOG_EVERY_S", 0.0)
+        progress.session_done(SimpleNamespace(status="error", solved=None))
+        progress.session_done(SimpleNamespace(status="done", solved=False))
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("eval 3/5 sessions · solved 100% · errors 1 · 0:00:00 elapsed")
+    assert "ETA 0:00:00" in lines[0]  # three sessions took no time: two more take none
+    assert lines[1].startswith("eval 4/5 sessions · solved 50% · errors 1")
+    assert len(lines) == 2  # (the end adds no line: the last one said it)
+    with EvalProgress(2, 0, stderr=Console(file=log, width=200)) as progress:
+        monkeypatch.setattr(EvalProgress, "LOG_EVERY_S", 3600.0)
+        progress.session_done(SimpleNamespace(status="done", solved=True))
+    assert log.getvalue().splitlines()[-1].startswith("eval 1/2 sessions · solved 100%")
+    assert "━" not in log.getvalue()
