@@ -64,7 +64,7 @@ def read_rows(path: Path, header: tuple[str, ...] = ()
         elif suffix == ".arrow":
             yield from _read_arrow(path)
         elif suffix == ".csv":
-            yield from _read_csv(path, ",", header)
+            yield from _read_csv(path, _csv_delimiter(path), header)
         elif suffix == ".tsv":
             # (read once: its quoting is found by parsing it whole, then it is parsed for rows)
             with _open_text(path, newline="") as fh:
@@ -338,6 +338,15 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
         yield line, _json_row(row, path, line)
 
 
+def _csv_delimiter(path: Path) -> str:
+    """"," — or ";" for the CSV a spreadsheet writes where the comma is the decimal mark
+    (Excel in German, French, …), told by a first line with semicolons and no commas."""
+    with _open_text(path, newline="") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    unquoted = re.sub(r'"[^"]*"', "", first)
+    return ";" if ";" in unquoted and "," not in unquoted else ","
+
+
 def _tsv_quoting(text: str) -> Literal[0, 3]:
     """How a TSV file (its `text`) quotes. Many are written with no quoting at all (the
     format has none: a field cannot hold a tab or a newline), so a question that opens with
@@ -403,9 +412,23 @@ def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
                     f"{len(header)} ({', '.join(header)})",
                     start_line,
                 )
+            if delimiter == ";":
+                values = [_decimal_point(v) for v in values]
             row = {k: (v if v != "" else None) for k, v in zip(header, values, strict=True)}
             yield start_line, row
             start_line = reader.line_num + 1
+
+
+# A number as a decimal-comma locale writes it: "2,5", "-0,75", "1.234,5", "1.000".
+_DECIMAL_COMMA = re.compile(r"\s*-?(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d+)\s*")
+
+
+def _decimal_point(cell: str) -> str:
+    """A cell of a semicolon CSV that is one number, written with a decimal point: the
+    spreadsheet that wrote the file used the comma as its decimal mark ("2,5" is 2.5)."""
+    if not _DECIMAL_COMMA.fullmatch(cell):
+        return cell
+    return cell.strip().replace(".", "").replace(",", ".")
 
 
 def _read_xlsx(path: Path, given_header: tuple[str, ...] = ()

@@ -1119,6 +1119,24 @@ def test_an_unreadable_or_ill_formed_excel_sheet_is_refused(tmp_path: Path) -> N
                    "repeats column(s) 'question'")
 
 
+def test_a_semicolon_csv_from_a_decimal_comma_spreadsheet(write_file: WriteFile) -> None:
+    # Excel where the comma is the decimal mark writes ";" between cells and "2,5" for 2.5.
+    path = write_file("semi.csv", 'question;answer;notes\n'
+                      'What is 5 / 2?;2,5;\n'
+                      'Grams in a 1,2 kg bag and a 300 g one?;1.500;"1,2 kg; 300 g"\n'
+                      'Legs on 2 dogs, 1 bird?;10;\n')
+    problems = load(path)
+    assert [(p.question, p.answer, p.verifier) for p in problems] == [
+        ("What is 5 / 2?", "2.5", "numeric"),
+        ("Grams in a 1,2 kg bag and a 300 g one?", "1500", "numeric"),  # (text stays)
+        ("Legs on 2 dogs, 1 bird?", "10", "numeric")]
+    assert problems[1].notes == "1,2 kg; 300 g"
+    assert correct(problems[0], "2.5") and not correct(problems[0], "25")
+    # A comma CSV with semicolons in its text is still a comma CSV, its numbers as written.
+    path = write_file("comma.csv", 'question,answer\n"Sum; then double: 1,2",1.500\n')
+    assert [(p.question, p.answer) for p in load(path)] == [("Sum; then double: 1,2", "1.500")]
+
+
 def test_mmlu_parquet_answers_and_checks(tmp_path: Path) -> None:
     gas, derivative, prime = load_shape(tmp_path, "mmlu", ".parquet")
     assert (gas.answer, derivative.answer, prime.answer) == ("B", "A", "D")
