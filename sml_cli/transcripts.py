@@ -116,7 +116,7 @@ TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue",
                "chat_messages", "mapping", "dialogues")
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
-CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg")
+CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg", "sentence")
 STUDENT_LABELS = ("student", "user", "human", "learner", "pupil", "s", "ss", "class", "tutee",
                   "mentee", "trainee", "novice", "apprentice")
 TEACHER_LABELS = ("teacher", "tutor", "assistant", "gpt", "bot", "ai", "model", "instructor",

@@ -970,6 +970,34 @@ def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
     assert "dialogue_file" not in message
 
 
+def test_a_folder_of_classroom_sheets_one_lesson_each(tmp_path: Path, db: Path) -> None:
+    # TalkMoves' layout: an Excel sheet per lesson, a turn per row under Speaker/Sentence,
+    # the teacher's opening turn posing the problem, and no reference answer.
+    import openpyxl
+
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    lessons = {"lesson1.xlsx": [("T", "Let's find 3 times 4. What do you get?"), ("S1", "7"),
+                                ("T", "Times, not plus: 3 groups of 4."), ("S2", "12")],
+               "lesson2.xlsx": [("T", "What is 10 minus 3?"), ("SS", "Is it 7?")]}
+    for name, turns in lessons.items():
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(["Turn", "Speaker", "Sentence", "Teacher Tag"])
+        for number, (speaker, sentence) in enumerate(turns, 1):
+            sheet.append([number, speaker, sentence, None])
+        book.save(folder / name)
+    result = import_ok(folder, db, "--dialogue-per-file", "--question-from-first-turn",
+                       "--allow-missing-answers")
+    s = only(result)
+    assert s["n_sessions"] == 2 and s["success_rate"] is None  # no answers: unknown
+    assert s["question_rate"] == pytest.approx(1 / 3)  # "Is it 7?" of 3 student turns
+    assert texts(db, "student") == ["7", "12", "Is it 7?"]
+    ids = [r[0] for r in query(db, "SELECT problem_id FROM sessions ORDER BY rowid")]
+    assert ids == ["lesson1.xlsx", "lesson2.xlsx"]
+
+
 def test_preview_shows_the_parse_and_writes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "never.db"
     result = invoke("sessions", "import", MATHDIAL, "--db", db, *MATHDIAL_ARGS,
