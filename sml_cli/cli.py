@@ -743,6 +743,11 @@ def sessions_import(
         "--question-from-first-turn", help="The dialogue's opening turn states the problem "
         "(no question column): it becomes the question, and the dialogue starts after it.")
     ] = False,
+    responses_field: Annotated[str | None, typer.Option(
+        "--responses-field", help="Column of candidate next tutor replies beside each "
+        "dialogue (MRBench's anno_llm_responses: replies by tutor name): each ends a session "
+        "of its own, its condition the candidate's name, so telling is scored per tutor.",
+        show_default=False)] = None,
     allow_missing_answers: Annotated[bool, typer.Option(
         "--allow-missing-answers", help="Import dialogues whose problem has no reference "
         "answer (no answer column, an empty cell, 'Not Available': Bridge, CIMA) unscored: "
@@ -783,6 +788,7 @@ def sessions_import(
         problem_id_field=problem_id_field,
         question_from_first_turn=question_from_first_turn,
         alternate=alternate,
+        responses_field=responses_field,
     )
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)

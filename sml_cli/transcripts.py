@@ -168,6 +168,10 @@ class TranscriptFormat:
     question_from_first_turn: bool = False
     # Unlabelled turns (a list of plain strings) that alternate, this side first.
     alternate: str | None = None
+    # `--responses-field`: candidate next tutor turns kept beside the dialogue (MRBench's
+    # `anno_llm_responses`, one per tutor model): each ends a session of its own, under a
+    # condition named after it, so that telling is scored per tutor.
+    responses_field: str | None = None
 
     def speaker_keys(self, item: dict[str, Any]) -> tuple[str | None, str | None]:
         """The keys under which a turn object (or a one-turn row) names its speaker and
@@ -332,6 +336,13 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
+    if fmt.responses_field:
+        candidates = _candidate_replies(row, fmt.responses_field, fail)
+        row = {k: v for k, v in row.items() if k != _top_key(row, fmt.responses_field)}
+        whole = dataclasses.replace(fmt, responses_field=None)
+        return [_ending_with(t, name, reply, about)
+                for t in _parse_row(row, line, path, whole, pattern, labels, position)
+                for name, reply, about in candidates]
     available = _columns_of(row)
     turns_key = fmt.turns_field or next((k for k in TURN_FIELDS if k in row), None)
     if turns_key is None or not has_column(row, turns_key):
@@ -362,6 +373,66 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                           turns_key, {"dialogue_id": key})
                 for key, dialogue in value.items()]
     return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {})]
+
+
+# Where a candidate reply object keeps its text (MRBench: {"response": …, "annotation": …}),
+# and its name when candidates come as a list.
+REPLY_KEYS = ("response", "reply", "completion", *CONTENT_KEYS)
+CANDIDATE_NAME_KEYS = ("model", "tutor", "name", "source", "system", "id")
+
+
+def _candidate_replies(row: dict[str, Any], column: str, fail: Fail
+                       ) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, reply text, the rest of its object) for each candidate tutor reply in
+    `column`: an object of replies by name, or a list of them (each named by its
+    `model`/`tutor`/`name`… key, else by its place)."""
+    value = list_cell(lookup(row, column))
+    if value is _MISSING:
+        raise fail(f"no {column!r} field (--responses-field); fields here: {_columns_of(row)}")
+    if isinstance(value, dict):
+        items = [(str(name), item) for name, item in value.items()]
+    elif isinstance(value, list):
+        items = []
+        for i, item in enumerate(value, 1):
+            key = _key(item, CANDIDATE_NAME_KEYS) if isinstance(item, dict) else None
+            items.append((str(item[key]) if key else str(i), item))
+    else:
+        raise fail(f"{column!r} (--responses-field) holds {type(value).__name__}: expected "
+                   "candidate replies, an object of them by name or a list")
+    if not items:
+        raise fail(f"{column!r} (--responses-field) holds no candidate reply")
+    out = []
+    for name, item in items:
+        about: dict[str, Any] = {}
+        text: Any = item
+        if isinstance(item, dict):
+            key = _key(item, REPLY_KEYS)
+            text = item.get(key) if key else None
+            about = {k: _jsonable(v) for k, v in item.items() if k != key}
+        if not isinstance(text, str) or not text.strip():
+            raise fail(f"{column!r} (--responses-field): candidate {name!r} has no reply text "
+                       f"(looked for a string, or one under {', '.join(REPLY_KEYS[:4])}, …)")
+        if not name.strip():
+            raise fail(f"{column!r} (--responses-field): a candidate has an empty name")
+        out.append((name.strip(), text.strip(), about))
+    names = [n for n, _, _ in out]
+    if len(set(names)) != len(names):
+        raise fail(f"{column!r} (--responses-field): candidate names repeat "
+                   f"({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
+    return out
+
+
+def _top_key(row: dict[str, Any], column: str) -> str | None:
+    """The row's own key that `column` names (whatever its case), if it is one."""
+    return column if column in row else _key(row, (column,))
+
+
+def _ending_with(t: Transcript, name: str, reply: str, about: dict[str, Any]) -> Transcript:
+    """The dialogue with a candidate's reply as the tutor's next turn, under a condition
+    named after the candidate (its other fields — MRBench's annotation — in the meta)."""
+    meta = {**t.meta, "candidate": name, **({"candidate_info": about} if about else {})}
+    return dataclasses.replace(t, turns=[*t.turns, ("teacher", reply, None)], condition=name,
+                               meta=meta)
 
 
 def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: TranscriptFormat,
@@ -1060,7 +1131,7 @@ def import_flags(fmt: TranscriptFormat) -> dict[str, Any]:
         "--alternate": fmt.alternate,
         "--question-from-first-turn": fmt.question_from_first_turn or None,
         "--allow-missing-answers": fmt.fields.answers_optional or None,
-        "--condition": fmt.condition,
+        "--condition": fmt.condition, "--responses-field": fmt.responses_field,
     }
     flags.update({flag: value for flag, value in given.items() if value is not None})
     return flags

@@ -356,3 +356,65 @@ def test_where_picks_the_dialogues_to_import(mrbench: Path, db: Path) -> None:
     out = import_fails(mrbench, db, *MRBENCH_ARGS, "--where", "Data=Khan")
     assert "--where Data=Khan: no row of" in out and "Data: MathDial, Bridge" in out
     assert counts(db)[0] == 1  # the refused import wrote nothing more
+
+
+# MRBench's candidate replies: for each dialogue, the next tutor turn as each tutor (LLMs and
+# an expert) would say it, with human labels such as Revealing_of_the_Answer.
+CANDIDATES = {
+    "Gemini": {"response": "Not quite: half of 10,000 is 5000, so 5000 steps are left.",
+               "annotation": {"Revealing_of_the_Answer": "Yes"}},
+    "Expert": {"response": "What do you get when you split 10,000 into two equal parts?",
+               "annotation": {"Revealing_of_the_Answer": "No"}},
+    "Novice": "Check your subtraction again.",
+}
+
+
+def test_candidate_replies_each_end_a_session_scored_per_tutor(tmp_path: Path,
+                                                               db: Path) -> None:
+    row = {**MRBENCH[0], "conversation_history": MRBENCH[0]["conversation_history"]
+           .replace("Student: 5000 left.", "Student: Is it 4000?"),
+           "anno_llm_responses": CANDIDATES}
+    path = tmp_path / "mrbench.json"
+    path.write_text(json.dumps([row]), encoding="utf-8")
+    flags = (*MRBENCH_ARGS, "--responses-field", "anno_llm_responses")
+    result = import_ok(path, db, *flags)
+    conditions = result["conditions"]
+    assert sorted(conditions) == ["Expert", "Gemini", "Novice"]
+    # Only Gemini's reply tells the answer before the student said it.
+    assert {c: s["leak_rate"] for c, s in conditions.items()} == {
+        "Expert": 0.0, "Gemini": 1.0, "Novice": 0.0}
+    assert all(s["success_rate"] == 0.0 and s["n_sessions"] == 1 for s in conditions.values())
+    assert result["config"]["mapping"]["--responses-field"] == "anno_llm_responses"
+    rows = query(db, "SELECT condition, meta FROM sessions ORDER BY rowid")
+    metas = {c: json.loads(m) for c, m in rows}
+    assert metas["Gemini"]["candidate_info"] == {
+        "annotation": {"Revealing_of_the_Answer": "Yes"}}
+    assert "anno_llm_responses" not in metas["Gemini"] and "candidate_info" not in metas["Novice"]
+    last = query(db, "SELECT content FROM turns WHERE role = 'teacher' AND session_id = "
+                     "(SELECT id FROM sessions WHERE condition = 'Expert') ORDER BY seq DESC")
+    assert last[0][0] == CANDIDATES["Expert"]["response"]  # type: ignore[index]
+    # A list of candidates is named by its `model` key, else by place.
+    as_list = [{"model": "Gemini", "response": "It is 5000."}, {"response": "Try halving."}]
+    path.write_text(json.dumps([{**row, "anno_llm_responses": as_list}]), encoding="utf-8")
+    listed = import_ok(path, db, *flags)["conditions"]
+    assert {c: s["leak_rate"] for c, s in listed.items()} == {"Gemini": 1.0, "2": 0.0}
+
+
+@pytest.mark.parametrize(("candidates", "message"), [
+    (None, "no 'anno_llm_responses' field (--responses-field)"),
+    ({"Gemini": {"annotation": {}}}, "candidate 'Gemini' has no reply text"),
+    ([{"model": "A", "response": "x"}, {"model": "A", "response": "y"}],
+     "candidate names repeat (A)"),
+    ("just text", "holds str: expected candidate replies"),
+    ({}, "holds no candidate reply"),
+])
+def test_bad_candidate_replies_are_refused_naming_the_line(
+        tmp_path: Path, db: Path, candidates: Any, message: str) -> None:
+    row = dict(MRBENCH[0])
+    if candidates is not None:
+        row["anno_llm_responses"] = candidates
+    path = tmp_path / "mrbench.json"
+    path.write_text(json.dumps([row]), encoding="utf-8")
+    out = import_fails(path, db, *MRBENCH_ARGS, "--responses-field", "anno_llm_responses")
+    assert f"{path}:1" in out and message in out, out
+    assert counts(db) == (0, 0, 0, 0)
