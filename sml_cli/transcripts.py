@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sml_cli import guard
-from sml_cli.cells import clipped, list_cell
+from sml_cli.cells import cell_text, clipped, list_cell
 from sml_cli.datafiles import data_files, read_rows, source_exists
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.mapping import (
@@ -51,6 +51,7 @@ from sml_cli.mapping import (
     FieldMap,
     Remedy,
     RowSelector,
+    _get,
     _keys_by_case,
     field_flags,
     has_column,
@@ -375,6 +376,9 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {})]
 
 
+DIALOGUE_ID_COLUMNS = ("conversation_id", "dialogue_id", "dialog_id", "conv_id", "chat_id",
+                       "thread_id")
+
 # Where a candidate reply object keeps its text (MRBench: {"response": …, "annotation": …}),
 # and its name when candidates come as a list.
 REPLY_KEYS = ("response", "reply", "completion", *CONTENT_KEYS)
@@ -626,9 +630,13 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
                        "problem, take it from there with --question-from-first-turn", remedy)
         # (the file a dialogue came from is the session's, not a column of the problem's)
         problem_row = {k: v for k, v in row.items() if k not in (top_level, DIALOGUE_FILE)}
+    # A row with no id of its problem is named by the dialogue's own id, if it has one
+    # (MRBench's conversation_id), which leads back to the source as a count would not.
+    dialogue_id = next((found for column in DIALOGUE_ID_COLUMNS
+                        if (found := cell_text(_get(row, column)))), None)
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
-                                 default_id=position)
+                                 default_id=dialogue_id or position)
     except ProblemFileError as exc:
         hint = NO_ANSWER_HINT if isinstance(exc, MissingAnswerError) else ""
         if not nested and not hint:

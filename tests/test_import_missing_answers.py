@@ -385,6 +385,8 @@ def test_candidate_replies_each_end_a_session_scored_per_tutor(tmp_path: Path,
         "Expert": 0.0, "Gemini": 1.0, "Novice": 0.0}
     assert all(s["success_rate"] == 0.0 and s["n_sessions"] == 1 for s in conditions.values())
     assert result["config"]["mapping"]["--responses-field"] == "anno_llm_responses"
+    # The problem is named by the dialogue's conversation_id (the row gives no problem id).
+    assert {r[0] for r in query(db, "SELECT problem_id FROM sessions")} == {"930-b01"}
     rows = query(db, "SELECT condition, meta FROM sessions ORDER BY rowid")
     metas = {c: json.loads(m) for c, m in rows}
     assert metas["Gemini"]["candidate_info"] == {
