@@ -101,6 +101,12 @@ def checked_api_base(value: str, source: str) -> tuple[str, str | None]:
     return url, None
 
 
+# A client that found no key at all, in litellm's words and others'.
+_MISSING_KEY = re.compile(r"\bmissing\b[^.\n]{0,40}\b(?:api[ _]?key|token)|"
+                          r"\b(?:api[ _]?key|token)\b[^.\n]{0,20}\bnot (?:set|found|provided)",
+                          re.IGNORECASE)
+
+
 def without_credentials(url: str | None) -> str | None:
     """`url` minus a user:password@ part and a query (?api_key=…): what may be shown, logged
     or stored of an API base. (A query could not reach the API anyway: /chat/completions is
@@ -615,6 +621,9 @@ class _RetryingModel:
                         "role)")
             if source is None:
                 return f" ({whose} key was refused: check {key_flags})"
+            if _MISSING_KEY.search(str(exc)):  # (litellm: "Missing Anthropic API Key - …")
+                return (f" (no key was found for {whose} model: set the variable named above, "
+                        f"or give {whose} model its own with {key_flags})")
             return (f" ({whose} key, from {source}, was refused: check it, or give {whose} "
                     f"model its own with {key_flags})")
         return ""

@@ -236,7 +236,11 @@ def test_a_request_longer_than_the_context_says_which_limit_to_lower(
      "SML_STUDENT_API_KEY"),
     ({"api_key": "sk-wrong"}, "the student's key was refused: check --student-api-key or "
                               "SML_STUDENT_API_KEY"),
-], ids=["none", "shared", "role"])
+    # (litellm's words when a provider's variable is unset: no key was refused, none was sent)
+    ({"OPENAI_API_KEY": "sk-x", "reply": "Missing Anthropic API Key - no key is set"},
+     "no key was found for the student's model: set the variable named above, or give the "
+     "student's model its own with --student-api-key or SML_STUDENT_API_KEY"),
+], ids=["none", "shared", "role", "missing"])
 def test_a_refused_key_names_the_role_and_where_to_give_one(
     via: str, stub: StubServer, monkeypatch: pytest.MonkeyPatch, keys: dict[str, str],
     says: str
@@ -248,7 +252,7 @@ def test_a_refused_key_names_the_role_and_where_to_give_one(
         if name.isupper():
             monkeypatch.setenv(name, value)
     stub.handler = lambda request: StubFault(
-        401, "Incorrect API key provided: sk-no-k***ded.")
+        401, keys.get("reply", "Incorrect API key provided: sk-no-k***ded."))
     message = failure(stub.url, stream=False, role="student", api_key=keys.get("api_key"))
     assert "AuthenticationError" in message and says in message, message
 
