@@ -344,6 +344,11 @@ def teacher_conversation(data: SessionData, prompts: Any) -> Conversation | None
         known = "answer" if data.problem.private_fields else "symmetric"
         messages.insert(0, {"role": "system",
                             "content": teacher_prompt(data.problem, known, prompts)})
+    if len(messages) > 1 and messages[1]["role"] == "assistant":
+        # A dialogue the tutor opened (MathDial, classroom transcripts): the student's side
+        # starts with the problem, as it does in the student view, so that the row begins
+        # with a user turn, as chat templates that check alternation (Gemma's, Mistral's) need.
+        messages.insert(1, {"role": "user", "content": data.problem.public_question()})
     _check_roles(data.info.id, messages, "teacher")
     return Conversation(data, messages, [[] for _ in messages])
 

@@ -841,9 +841,14 @@ def test_imported_dialogues_export_for_tutor_training(tmp_path: Path, db: Path) 
         [row] = [r for question, r in by_question.items() if question in system]
         answer = row["ground_truth"].strip().splitlines()[-1]
         assert answer in system  # the reference answer, for the tutor only
-        assert [m["role"] for m in messages[:2]] == ["system", "assistant"]
-        # MathDial's teacher opens; its move annotation ("(probing)") is not part of the text.
-        assert not messages[1]["content"].startswith("(")
+        # MathDial's teacher opens: the row still starts with a user turn, the problem as
+        # the student brought it (as in the student view), for templates that check turns.
+        assert [m["role"] for m in messages[:3]] == ["system", "user", "assistant"]
+        assert messages[1]["content"] == row["question"]
+        roles = [m["role"] for m in messages[1:]]
+        assert all(a != b for a, b in zip(roles, roles[1:])), roles  # alternating
+        # Its move annotation ("(probing)") is not part of the teacher's text.
+        assert not messages[2]["content"].startswith("(")
         assert messages[-1]["role"] == "assistant"
 
 
