@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import itertools
 import re
 import sqlite3
 from collections.abc import Callable
@@ -846,7 +847,7 @@ def test_imported_dialogues_export_for_tutor_training(tmp_path: Path, db: Path) 
         assert [m["role"] for m in messages[:3]] == ["system", "user", "assistant"]
         assert messages[1]["content"] == row["question"]
         roles = [m["role"] for m in messages[1:]]
-        assert all(a != b for a, b in zip(roles, roles[1:])), roles  # alternating
+        assert all(a != b for a, b in itertools.pairwise(roles)), roles  # alternating
         # Its move annotation ("(probing)") is not part of the teacher's text.
         assert not messages[2]["content"].startswith("(")
         assert messages[-1]["role"] == "assistant"
