@@ -15,8 +15,8 @@ worked out by hand next to each assertion.
 from __future__ import annotations
 
 import csv
-import json
 import itertools
+import json
 import re
 import sqlite3
 from collections.abc import Callable
