@@ -44,6 +44,29 @@ def test_corrupt_model_file_is_a_clear_error(tmp_path: Path) -> None:
         embedded.verify_smollm2(tmp_path / "absent.gguf")
 
 
+def test_the_weights_digest_is_checked_where_they_load_not_when_the_model_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Naming `local` (a chat opening its window) reads no 98 MB; loading it (off the UI's
+    # thread) refuses altered weights before llama.cpp sees them.
+    from sml_cli.models import MadeOnFirstCall
+    from sml_cli.participants import ParticipantError
+
+    fake = tmp_path / embedded.SMOLLM2_FILE
+    fake.write_bytes(b"GGUF" + b"\0" * 100)
+    monkeypatch.setattr(embedded, "smollm2_path", lambda: fake)
+    monkeypatch.setattr(embedded, "SMOLLM2_SIZE", fake.stat().st_size)
+    read: list[Path] = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: (read.append(self),
+                                                             real_open(self, *a, **k))[1])
+    model = make_model("local", ModelSettings())
+    assert isinstance(model, MadeOnFirstCall) and fake not in read
+    with pytest.raises(ParticipantError, match=r"corrupt: .* has sha256") as err:
+        asyncio.run(model.respond([{"role": "user", "content": "hi"}]))
+    assert err.value.fatal and fake in read
+    assert fake not in embedded._servers
+
+
 def test_gguf_path_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such GGUF file"):
         embedded.resolve_gguf(f"gguf:{tmp_path / 'nope.gguf'}")
