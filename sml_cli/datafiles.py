@@ -491,9 +491,9 @@ def _sheet_header(path: Path, line: int, values: tuple[Any, ...]) -> list[str]:
     names = [str(v).strip() if _filled(v) else "" for v in values]
     while names and not names[-1]:
         names.pop()
-    if "" in names:
-        raise ProblemFileError(str(path), f"header cell {names.index('') + 1} is empty: every "
-                               "column needs a name", line)
+    # A column without a name (the index pandas' to_excel writes first) is named as pandas
+    # reads it back: "Unnamed: 0".
+    names = [name or f"Unnamed: {i}" for i, name in enumerate(names)]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ProblemFileError(str(path), "the header repeats column(s) "

@@ -1092,6 +1092,18 @@ def test_excel_sheet_rows_are_named_by_their_row_number(tmp_path: Path) -> None:
     assert_at_line(load_error(path), path, 5, "'question'")
     path = write_xlsx(tmp_path / "q.xlsx", [{"question": "2+3?", "answer": 5}])
     assert [(p.id, p.answer, p.verifier) for p in load(path)] == [("1", "5", "numeric")]
+    # pandas' to_excel writes its index first, under no name: read as pandas reads it.
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for values in ([None, "question", "answer"], [0, "2+3?", 5], [1, "4+4?", 8]):
+        sheet.append(values)
+    book.save(tmp_path / "pandas.xlsx")
+    indexed = load_problems(str(tmp_path / "pandas.xlsx"))
+    assert [(p.answer, p.meta) for p in indexed] == [("5", {"Unnamed: 0": 0}),
+                                                     ("8", {"Unnamed: 0": 1})]
     # A sheet without a header row is named with --columns, as a CSV is: row 1 is a problem.
     named = load_problems(str(path), FieldMap(header=("question", "answer")))
     assert [(p.question, p.answer) for p in named] == [("question", "answer"), ("2+3?", "5")]
