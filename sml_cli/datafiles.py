@@ -393,7 +393,9 @@ def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
             first = next_row()
             if first is None:
                 return
-            header = [h.strip() for h in first]
+            # A column without a name (pandas' index, the trailing ",," a spreadsheet
+            # leaves) is named as pandas reads it back: "Unnamed: 0".
+            header = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(first)]
             if len(set(header)) != len(header):
                 duplicated = sorted({h for h in header if header.count(h) > 1})
                 raise ProblemFileError(

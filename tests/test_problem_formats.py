@@ -1131,6 +1131,16 @@ def test_an_unreadable_or_ill_formed_excel_sheet_is_refused(tmp_path: Path) -> N
                    "repeats column(s) 'question'")
 
 
+def test_csv_columns_without_a_name_are_read_as_pandas_reads_them(write_file: WriteFile
+                                                                   ) -> None:
+    # pandas' to_csv writes its index under no name; a spreadsheet leaves trailing ",,".
+    indexed = load(write_file("idx.csv", ",question,answer\n0,2+3?,5\n"))
+    assert [(p.answer, p.meta) for p in indexed] == [("5", {"Unnamed: 0": "0"})]
+    trailing = load(write_file("trail.csv", "question,answer,,\n2+3?,5,,\n4+4?,8,,\n"))
+    assert [(p.question, p.answer, p.meta) for p in trailing] == [("2+3?", "5", {}),
+                                                                  ("4+4?", "8", {})]
+
+
 def test_a_semicolon_csv_from_a_decimal_comma_spreadsheet(write_file: WriteFile) -> None:
     # Excel where the comma is the decimal mark writes ";" between cells and "2,5" for 2.5.
     path = write_file("semi.csv", 'question;answer;notes\n'
