@@ -26,7 +26,8 @@ from sml_cli.problems import Problem, choice_index, extract_boxed, options_in_qu
 _FINAL_ANSWER = re.compile(
     r"(?:\*\*|__)?(?<![^\W_])final\s+answer\b\s*(?:\*\*|__)?\s*"
     r"(?:is\b(?:\s*:)?|[:=]|[\-–—](?=\s))\s*"  # "is", "is:", ":", "=", or a dash then a space
-    r"(?:\*\*|__)?[ \t]*(?P<x>[^\n]*)",
+    # (after a bold marker the answer may start the next line: "**Final Answer:**\n\n42")
+    r"(?:\*\*|__)?\s*(?P<x>[^\n]*)",
     re.IGNORECASE,
 )
 # A markdown heading or bold line with no colon, the answer on the next line ("### Final
@@ -59,8 +60,10 @@ class Verdict:
 
 
 def _clean(value: str) -> str:
+    # Markdown emphasis around the answer or the whole line ("*Final answer: 1/2*",
+    # "Final answer: **42**") is formatting, not part of the answer.
     value = value.strip()
-    value = re.sub(r"^(?:\*\*|__)|(?:\*\*|__)$", "", value).strip()
+    value = re.sub(r"^[*_]+|[*_]+$", "", value).strip()
     return value
 
 

@@ -50,6 +50,13 @@ def extracted(message: str, **kw: bool) -> str | None:
         ("__Final answer:__ 42", "42"),
         ("Final answer: **42**", "42"),
         ("Final answer:\n42", "42"),
+        # The bold marker alone on its line, the answer below (GPT-4o's habit).
+        ("**Final Answer:**\n\n42", "42"),
+        ("__Final answer:__\n7 apples", "7 apples"),
+        # Emphasis around the whole line or the answer is formatting, not the answer.
+        ("*Final answer: 1/2*", "1/2"),
+        ("_Final answer: 7_", "7"),
+        ("Final answer: *Paris*", "Paris"),
         ("Final answer: 42 apples.", "42 apples."),
         ("Final answer: $18.", "$18."),
         ("Final answer: 3\nwait, no.\nFinal answer: 5", "5"),  # last one wins
@@ -93,6 +100,8 @@ def test_extract_attempt(message: str, expected: str) -> None:
         r"\boxed 5",
         "We still need a final answer\n42",  # no heading marks: prose
         "### Final Answer\n",
+        "**Final answer:**",
+        "**Final answer:**\n\n",
     ],
 )
 def test_extract_attempt_none(message: str) -> None:
