@@ -1148,7 +1148,26 @@ def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False
         index = int(s) - index_base
         if 0 <= index < len(choices):
             return index
+    if not reference:
+        # An attempt worded as a sentence ("The answer is B", "I choose (C) Venus") or with
+        # the letter after the text ("Jupiter (B)"): the same test, on the part that names.
+        lead = _CHOICE_LEAD_IN.match(s)
+        if lead and s[lead.end():].strip():
+            return choice_index(s[lead.end():], choices)
+        m = _TEXT_THEN_LETTER.fullmatch(s)
+        if m:
+            index = ord(m.group("letter").upper()) - ord("A")
+            if 0 <= index < len(choices) and _norm_choice(m.group("text")) == _norm_choice(
+                    choices[index]):
+                return index
     return None
+
+
+_CHOICE_LEAD_IN = re.compile(
+    r"(?:the\s+(?:correct\s+|right\s+|best\s+|final\s+)?(?:answer|option|choice)\s+is|"
+    r"it\s+is|it['\u2019]s|i\s+(?:choose|pick|select|go\s+with))\s*:?\s*",
+    re.IGNORECASE)
+_TEXT_THEN_LETTER = re.compile(r"(?P<text>.+?)\s*\((?P<letter>[A-Za-z])\)\.?")
 
 
 def _norm_choice(text: str) -> str:

@@ -534,6 +534,12 @@ CHOICES = ("Paris", "London", "Berlin", "Madrid")
         "**B**",
         "B - London",
         "B, London",
+        # Worded as a sentence, or the letter after the text.
+        "The answer is B",
+        "The correct answer is (B) London",
+        "It's B",
+        "I choose b",
+        "London (B)",
     ],
 )
 def test_choice_passes(attempt: str) -> None:
@@ -542,7 +548,8 @@ def test_choice_passes(attempt: str) -> None:
 
 @pytest.mark.parametrize(
     "attempt",
-    ["A", "C", "Paris", "E", "1", "", "A or B", "B or C", "B) Paris", "I think B", "BB", "(B"],
+    ["A", "C", "Paris", "E", "1", "", "A or B", "B or C", "B) Paris", "I think B", "BB", "(B",
+     "The answer is A or B", "The answer is", "Paris (B)", "London (C)"],
 )
 def test_choice_fails(attempt: str) -> None:
     assert not check(problem(verifier="choice", answer="B", choices=CHOICES), attempt).correct
