@@ -339,12 +339,15 @@ class Store:
 
     def create_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
         with self.writing():
-            self.db.table("runs").insert(
-                {"id": run_id, "kind": kind, "created": now(), "finished": None,
-                 "status": "running", "config": json.dumps(config, sort_keys=True),
-                 "owner": run_owner()},
-                pk="id",
-            )
+            self._insert_run(run_id, kind, config)
+
+    def _insert_run(self, run_id: str, kind: str, config: dict[str, Any]) -> None:
+        self.db.table("runs").insert(
+            {"id": run_id, "kind": kind, "created": now(), "finished": None,
+             "status": "running", "config": json.dumps(config, sort_keys=True),
+             "owner": run_owner()},
+            pk="id",
+        )
 
     def claim_run(self, run_id: str, kind: str, config: dict[str, Any], *, new: bool) -> None:
         """Start a run in this process (`new`) or take up a stored one, checking in the same
@@ -359,12 +362,7 @@ class Store:
                 if busy is not None or new:
                     raise run_taken_error(run_id, busy)
             if new:
-                self.db.table("runs").insert(
-                    {"id": run_id, "kind": kind, "created": now(), "finished": None,
-                     "status": "running", "config": json.dumps(config, sort_keys=True),
-                     "owner": run_owner()},
-                    pk="id",
-                )
+                self._insert_run(run_id, kind, config)
             else:
                 self.db.table("runs").update(run_id, {"status": "running", "finished": None,
                                                       "owner": run_owner()})
