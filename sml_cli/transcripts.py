@@ -339,7 +339,8 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
 
     if fmt.responses_field:
         candidates = _candidate_replies(row, fmt.responses_field, fail)
-        row = {k: v for k, v in row.items() if k != _top_key(row, fmt.responses_field)}
+        taken = _key(row, (fmt.responses_field,))  # (the row's own key, whatever its case)
+        row = {k: v for k, v in row.items() if k != taken}
         whole = dataclasses.replace(fmt, responses_field=None)
         return [_ending_with(t, name, reply, about)
                 for t in _parse_row(row, line, path, whole, pattern, labels, position)
@@ -424,11 +425,6 @@ def _candidate_replies(row: dict[str, Any], column: str, fail: Fail
         raise fail(f"{column!r} (--responses-field): candidate names repeat "
                    f"({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
     return out
-
-
-def _top_key(row: dict[str, Any], column: str) -> str | None:
-    """The row's own key that `column` names (whatever its case), if it is one."""
-    return column if column in row else _key(row, (column,))
 
 
 def _ending_with(t: Transcript, name: str, reply: str, about: dict[str, Any]) -> Transcript:
