@@ -49,7 +49,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sml_cli import guard
 from sml_cli.errors import SmlError, UsageError
 from sml_cli.numbers import find_numbers, parse_number
-from sml_cli.outputs import check_writable
+from sml_cli.outputs import check_writable, to_stdout
 from sml_cli.problems import Problem
 from sml_cli.records import (
     ATTEMPT,
@@ -147,7 +147,7 @@ def validate(options: ExportOptions) -> tuple[str, Target]:
 def _target(output: str | None) -> Target:
     """Where rows go. Checks the path without creating anything (that waits until rows are
     about to be written)."""
-    if output is None or output == "-":
+    if output is None or to_stdout(output):
         return Target("stdout")
     path = check_writable(output, "-o")
     suffix = path.suffix.lower()
