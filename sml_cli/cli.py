@@ -182,7 +182,12 @@ TimeoutOption = Annotated[float, typer.Option(
     "may run longer while its tokens keep coming, the limit is then on a silence between "
     "them.")]
 RetriesOption = Annotated[int, typer.Option(
-    "--retries", min=0, help="Retries per model call on rate limits and network errors.")]
+    "--retries", min=0, help="Retries per model call on network errors, timeouts, server "
+    "errors and malformed replies (a rate limit is waited out instead: --rate-limit-wait).")]
+RateLimitWaitOption = Annotated[float, typer.Option(
+    "--rate-limit-wait", min=0, help="Seconds one model call may spend waiting out rate "
+    "limits (429s: the wait the API names, and every call to that model slows down with it); "
+    "0: a 429 fails the call.")]
 PromptsOption = Annotated[str | None, typer.Option(
     "--prompts", help="Directory of prompt templates overriding the built-in ones.",
     show_default=False)]
@@ -334,6 +339,7 @@ def chat_command(
     teacher_max_tokens: TeacherMaxTokens = 512,
     timeout: TimeoutOption = 120.0,
     retries: RetriesOption = 4,
+    rate_limit_wait: RateLimitWaitOption = 300.0,
     prompts: PromptsOption = None,
 ) -> None:
     """Tutoring in the terminal: play student or teacher against a model, or watch two."""
@@ -348,9 +354,11 @@ def chat_command(
         question=question, answer=answer, condition=condition, max_turns=max_turns,
         guard=guard, db=db, prompts_dir=prompts, seed=seed,
         student_settings=_settings("student", student_api_base, student_api_key,
-                                   student_temperature, student_max_tokens, timeout, retries),
+                                   student_temperature, student_max_tokens, timeout, retries,
+                                   rate_limit_wait),
         teacher_settings=_settings("teacher", teacher_api_base, teacher_api_key,
-                                   teacher_temperature, teacher_max_tokens, timeout, retries),
+                                   teacher_temperature, teacher_max_tokens, timeout, retries,
+                                   rate_limit_wait),
     )
     run_chat(options, join=join, resume=resume)
 
@@ -371,7 +379,7 @@ def models_command() -> None:
 
 def _settings(role: str, api_base: str | None, api_key: str | None,
               temperature: float | None, max_tokens: int | None, timeout: float,
-              retries: int) -> ModelSettings:
+              retries: int, rate_limit_wait: float) -> ModelSettings:
     """One role's model settings; an API base that can never work is refused here, before
     anything runs (exit 2), and a full endpoint URL is cut to its base, with a note."""
     from sml_cli.models import ModelSettings, checked_api_base
@@ -383,7 +391,8 @@ def _settings(role: str, api_base: str | None, api_key: str | None,
 
             print_notes([note])
     return ModelSettings(api_base=api_base, api_key=api_key or None, temperature=temperature,
-                         max_tokens=max_tokens, timeout=timeout, retries=retries)
+                         max_tokens=max_tokens, timeout=timeout, retries=retries,
+                         rate_limit_wait=rate_limit_wait)
 
 
 @app.command("eval", epilog=_examples(
@@ -446,6 +455,7 @@ def eval_command(
     teacher_max_tokens: TeacherMaxTokens = 512,
     timeout: TimeoutOption = 120.0,
     retries: RetriesOption = 4,
+    rate_limit_wait: RateLimitWaitOption = 300.0,
     prompts: PromptsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")
                      ] = False,
@@ -471,9 +481,11 @@ def eval_command(
         concurrency=concurrency, seed=seed, guard=guard, run_id=run_id, db=db,
         json_path=json_path, prompts_dir=prompts,
         student_settings=_settings("student", student_api_base, student_api_key,
-                                   student_temperature, student_max_tokens, timeout, retries),
+                                   student_temperature, student_max_tokens, timeout, retries,
+                                   rate_limit_wait),
         teacher_settings=_settings("teacher", teacher_api_base, teacher_api_key,
-                                   teacher_temperature, teacher_max_tokens, timeout, retries),
+                                   teacher_temperature, teacher_max_tokens, timeout, retries,
+                                   rate_limit_wait),
     )
     if dry_run:
         from sml_cli.evaluate import preview
@@ -504,6 +516,7 @@ def eval_command(
         if not quiet and not to_stdout(json_path):
             console_views.print_eval_summary(result.to_json())
         console_views.print_notes(console_views.run_notes(run.store, run.run_id, run.config))
+        console_views.print_notes(run.rate_limit_notes)
         errors = [] if run.stopped_by else run.error_digest()
         if errors:
             console_views.print_session_errors(errors, run.run_id)

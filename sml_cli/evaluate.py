@@ -34,6 +34,7 @@ from sml_cli.outputs import check_writable
 from sml_cli.participants import Message, Participant
 from sml_cli.problems import Problem, load_problems
 from sml_cli.prompts import TEMPLATES, Prompts
+from sml_cli.ratelimit import rate_limit_reports
 from sml_cli.records import (
     CONDITIONS,
     GUARD_POLICIES,
@@ -334,6 +335,7 @@ class EvalRun:
             self.cells, self.skipped = self._plan()
         self.resuming = stored is not None
         self.stopped_by: str | None = None  # why the run stopped early, if it did
+        self.rate_limit_notes: list[str] = []  # how the APIs' rate limits paced the run
 
     def _stored_run(self) -> dict[str, Any] | None:
         """The run stored under this run id, if any: refused unless this command would
@@ -502,6 +504,7 @@ class EvalRun:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             await asyncio.to_thread(writer.close)
+            self.rate_limit_notes = rate_limit_reports()
             await close_http_sessions()
         store.finish_run(self.run_id, "interrupted" if interrupted else "done")
         elapsed = (last_end[0] - first_start[0]) if first_start and last_end[0] else 0.0

@@ -33,6 +33,7 @@ from sml_cli.participants import (
     VisibleTokens,
     split_reasoning,
 )
+from sml_cli.ratelimit import rate_limiter
 from sml_cli.records import HUMAN
 
 LOCAL = "local"
@@ -50,6 +51,9 @@ class ModelSettings:
     timeout: float = 120.0
     retries: int = 4
     retry_base_s: float = 1.0  # first back-off; doubles each retry, with jitter
+    # Seconds one call may spend waiting out rate limits (429s), which --retries does not
+    # count; a call still refused after them ends its session in error.
+    rate_limit_wait: float = 300.0
     seed: int | None = None
     # Whose model this is ("student" / "teacher"), for errors that name the role's flags.
     role: str | None = None
@@ -172,7 +176,10 @@ _NOT_RETRYABLE = (
 
 def is_retryable(exc: BaseException) -> bool:
     """Rate limits, timeouts, connection faults, 5xx and malformed responses are retried;
-    requests the provider will refuse every time (auth, bad request, unknown model) are not."""
+    requests the provider will refuse every time (auth, bad request, unknown model, a spent
+    quota) are not."""
+    if is_out_of_quota(exc):
+        return False
     names = _class_names(exc)
     if names & {"RateLimitError", "Timeout", "APITimeoutError", "APIConnectionError",
                 "InternalServerError", "ServiceUnavailableError", "BadGatewayError",
@@ -202,9 +209,35 @@ def _is_bad_request(exc: BaseException) -> bool:
 
 def is_fatal(exc: BaseException) -> bool:
     """A refusal that no other request of the run would escape: the key is rejected, the
-    account may not use the model, or the endpoint has no such model (401, 403, 404)."""
+    account may not use the model, or the endpoint has no such model (401, 403, 404), or the
+    account's quota is spent."""
     return _is_kind(exc, {"AuthenticationError", "PermissionDeniedError", "NotFoundError"},
-                    (401, 403, 404))
+                    (401, 403, 404)) or is_out_of_quota(exc)
+
+
+def _is_429(exc: BaseException) -> bool:
+    return _is_kind(exc, {"RateLimitError"}, (429,))
+
+
+def is_rate_limited(exc: BaseException) -> bool:
+    """Refused for its rate: the same request succeeds later (429, unless the quota is
+    spent)."""
+    return _is_429(exc) and not is_out_of_quota(exc)
+
+
+# OpenAI's 429 for an account without credit; Gemini's per-minute limits use its wording
+# too, but name a wait ("Please retry in 13s"), as a spent quota does not.
+_QUOTA_SPENT = re.compile(r"exceeded your current quota|quota (?:has been )?exhausted|"
+                          r"insufficient (?:credits?|balance|funds)|out of credits?", re.I)
+
+
+def is_out_of_quota(exc: BaseException) -> bool:
+    """A 429 that no wait will lift: the account's quota or credit is spent."""
+    if not _is_429(exc):
+        return False
+    text = str(exc)
+    return "insufficient_quota" in text or (
+        _QUOTA_SPENT.search(text) is not None and retry_after_seconds(exc) is None)
 
 
 # A connection that could not be opened at all, by class (aiohttp, httpx, the OS) or, for
@@ -227,7 +260,8 @@ def is_unreachable(exc: BaseException) -> bool:
     return False
 
 
-MAX_RETRY_AFTER_S = 120.0
+MAX_RETRY_AFTER_S = 120.0  # a busy server's wait that sml honours, at most
+RATE_LIMIT_BACKOFF_MAX_S = 60.0  # between 429s that name no wait
 
 # How servers say a request does not fit the model's context (vLLM, llama.cpp, TGI, OpenAI).
 _CONTEXT_TEXT = re.compile(
@@ -527,32 +561,70 @@ class _RetryingModel:
     async def respond(
         self, messages: list[Message], on_token: TokenCallback | None = None
     ) -> Reply:
-        attempt = 0
+        pacer = rate_limiter(*self._endpoint)
+        faults = refusals = 0
+        waited_on_rate = 0.0
         while True:
             try:
-                # A fresh filter per attempt: a retried stream starts from its beginning.
-                reply = await self._once(messages, on_token and VisibleTokens(on_token))
-                if not reply.content.strip() and not reply.reasoning:
-                    raise EmptyReply("the model returned an empty message")
+                async with pacer.slot() as sent_at:
+                    # A fresh filter per attempt: a retried stream starts from its beginning.
+                    reply = await self._once(messages, on_token and VisibleTokens(on_token))
+                    if not reply.content.strip() and not reply.reasoning:
+                        raise EmptyReply("the model returned an empty message")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                attempt += 1
-                if not is_retryable(exc) or attempt > self.settings.retries:
-                    hint = self._hint(exc) or self._usual_hint(exc)
-                    raise ParticipantError(f"{self.name}: {_describe(exc)}{hint}",
-                                           fatal=is_fatal(exc),
-                                           unreachable=is_unreachable(exc)) from exc
-                delay = self.settings.retry_base_s * (2 ** (attempt - 1))
-                delay *= random.uniform(0.5, 1.5)
-                # A rate-limited API says when to come back; sooner would only fail again.
-                asked = retry_after_seconds(exc)
-                if asked is not None:
-                    delay = max(delay, min(asked, MAX_RETRY_AFTER_S))
+                if is_rate_limited(exc):
+                    # Waited out, not counted against --retries: a busy account is no fault,
+                    # and every call of a large run may meet it several times.
+                    refusals += 1
+                    delay = self._rate_limit_wait(exc, refusals, waited_on_rate)
+                    waited_on_rate += delay
+                    pacer.refused(delay, sent_at)
+                else:
+                    faults += 1
+                    if not is_retryable(exc) or faults > self.settings.retries:
+                        raise self._failure(exc) from exc
+                    delay = self.settings.retry_base_s * (2 ** (faults - 1))
+                    delay *= random.uniform(0.5, 1.5)
+                    # A busy server may say when to come back; sooner would only fail again.
+                    asked = retry_after_seconds(exc)
+                    if asked is not None:
+                        delay = max(delay, min(asked, MAX_RETRY_AFTER_S))
                 await asyncio.sleep(delay)
                 continue
+            pacer.succeeded()
             # Not retried: a model that thought past its budget would think as long again.
             return self._spoken(reply)
+
+    def _failure(self, exc: BaseException, why: str = "") -> ParticipantError:
+        hint = why or self._hint(exc) or self._usual_hint(exc)
+        return ParticipantError(f"{self.name}: {_describe(exc)}{hint}", fatal=is_fatal(exc),
+                                unreachable=is_unreachable(exc))
+
+    def _rate_limit_wait(self, exc: BaseException, refusals: int, waited: float) -> float:
+        """How long to wait after a call's `refusals`-th 429: what the API asks (a little
+        more, so that calls refused together do not all come back in the same instant), else a
+        doubling back-off; a ParticipantError once the waits would pass --rate-limit-wait."""
+        budget = self.settings.rate_limit_wait
+        asked = retry_after_seconds(exc)
+        if asked is not None:
+            delay = asked * random.uniform(1.0, 1.25) + 0.05
+        else:
+            delay = min(RATE_LIMIT_BACKOFF_MAX_S,
+                        self.settings.retry_base_s * (2 ** (refusals - 1)))
+            delay *= random.uniform(0.5, 1.5)
+        if waited + delay <= budget:
+            return delay
+        if asked is not None and asked > budget - waited:
+            why = (f" (the API asks to wait {asked:.0f} s, more than the "
+                   f"{max(0.0, budget - waited):.0f} s left of --rate-limit-wait {budget:g}: "
+                   "a limit per day or per month?)")
+        else:
+            why = (f" (refused for the rate {refusals} time{'s' if refusals != 1 else ''}, "
+                   f"{waited:.0f} s of waits in all: lower --concurrency, or raise "
+                   f"--rate-limit-wait, {budget:g} s now)")
+        raise self._failure(exc, why)
 
     async def _once(self, messages: list[Message], on_token: TokenCallback | None) -> Reply:
         raise NotImplementedError
@@ -570,6 +642,7 @@ class _RetryingModel:
         return replace(reply, content=said, reasoning=thought)
 
     dialect: Dialect
+    _endpoint: tuple[str, str]  # (URL, model): whose rate limit the calls share
 
     def _without_system_role_if_refused(self, exc: BaseException) -> bool:
         """A bad request saying the chat template has no system role: from now on the system
@@ -603,6 +676,9 @@ class _RetryingModel:
         request longer than the model's context."""
         role = self.settings.role
         flags = f"--{role}" if role else "--student/--teacher"
+        if is_out_of_quota(exc):
+            return (" (the account's quota or credit is spent, which no wait lifts: see the "
+                    "provider's billing page, or use another key)")
         if _is_kind(exc, {"ContextWindowExceededError"}, ()) or (
                 _is_bad_request(exc) and _CONTEXT_TEXT.search(str(exc))):
             limit = self.settings.max_tokens
@@ -648,7 +724,8 @@ class LiteLLMModel(_RetryingModel):
         self.name = label or model
         self.settings = settings
         self._api_key = api_key
-        self.dialect = dialect_of(settings.api_base or "litellm", model)
+        self._endpoint = (settings.api_base or "litellm", self.name)
+        self.dialect = dialect_of(self._endpoint[0], model)
 
     async def prepare(self) -> LiteLLMModel:
         """Import litellm ahead of the first call, off the event loop (`sml chat` does so
@@ -949,6 +1026,7 @@ class OpenAICompatibleModel(_RetryingModel):
         basic = _basic_auth(base_url)
         self._url = str(without_credentials(base_url)).rstrip("/") + "/chat/completions"
         self._served = served
+        self._endpoint = (self._url, label)
         self.dialect = dialect_of(self._url, served)
         bearer = f"Bearer {api_key}" if api_key else None
         self._headers = {"Authorization": auth} if (auth := basic or bearer) else {}

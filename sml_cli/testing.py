@@ -191,9 +191,18 @@ class StubServer:
     """A loopback OpenAI-compatible chat-completions server on its own thread and event loop."""
 
     def __init__(self, handler: StubHandler, *, latency: float = 0.0, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, max_in_flight: int | None = None,
+                 rate_retry_ms: int = 200, max_per_second: float | None = None) -> None:
         self.handler = handler
         self.latency = latency
+        # A rate limit as an API enforces one: a request arriving while `max_in_flight`
+        # others are being answered is refused with a 429 that names a wait, in OpenAI's words.
+        self.max_in_flight = max_in_flight
+        self.rate_retry_ms = rate_retry_ms
+        self.in_flight = self.peak_in_flight = self.refused_for_rate = 0
+        # Or a rate limit proper: at most `max_per_second` requests a second, on average.
+        self.max_per_second = max_per_second
+        self._bucket, self._bucket_at = max_per_second or 0.0, time.monotonic()
         self.host, self.port = host, port
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []  # per request, lower-cased names
@@ -312,6 +321,39 @@ class StubServer:
         with self._lock:
             self.requests.append(request)
             self.headers.append(headers)
+        refusal = self._over_limit()
+        if refusal is not None:
+            self.refused_for_rate += 1
+            self._send(writer, 429, {"error": {"message": refusal, "type": "requests",
+                                               "code": "rate_limit_exceeded"}})
+            return
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            await self._complete(request, writer)
+        finally:
+            self.in_flight -= 1
+
+    def _over_limit(self) -> str | None:
+        """Why this request is refused for the rate, in OpenAI's words, if it is."""
+        if self.max_in_flight is not None and self.in_flight >= self.max_in_flight:
+            return (f"Rate limit reached: {self.max_in_flight} requests at once. Please try "
+                    f"again in {self.rate_retry_ms}ms.")
+        if self.max_per_second is None:
+            return None
+        # A token bucket holding a second's worth of requests, refilled continuously.
+        now = time.monotonic()
+        rate = self.max_per_second
+        self._bucket = min(rate, self._bucket + (now - self._bucket_at) * rate)
+        self._bucket_at = now
+        if self._bucket >= 1:
+            self._bucket -= 1
+            return None
+        wait_ms = max(1, round((1 - self._bucket) / rate * 1000))
+        return (f"Rate limit reached for requests: limit {rate:g} per second. Please try "
+                f"again in {wait_ms}ms.")
+
+    async def _complete(self, request: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         if self.latency:
             await asyncio.sleep(self.latency)
         try:
@@ -412,11 +454,18 @@ def _main() -> None:
     parser.add_argument("--think", action="store_true",
                         help="Answer like a reasoning model served without a reasoning "
                         "parser: each reply opens with a <think> block of private notes.")
+    parser.add_argument("--max-in-flight", type=int, default=None, metavar="N",
+                        help="Refuse a request with a 429, as a rate-limited API does, while "
+                        "N others are being answered.")
+    parser.add_argument("--max-per-second", type=float, default=None, metavar="R",
+                        help="Refuse requests with a 429 beyond R a second (a token bucket "
+                        "of R).")
     args = parser.parse_args()
     handler = by_model(**BEHAVIOURS, student=hint_following_student, teacher=hinting_teacher)
     try:
         server = StubServer(thinking(handler) if args.think else handler, latency=args.latency,
-                            port=args.port).start()
+                            port=args.port, max_in_flight=args.max_in_flight,
+                            max_per_second=args.max_per_second).start()
     except OSError as exc:
         import errno
         import sys

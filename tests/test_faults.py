@@ -1,9 +1,11 @@
 """Fault tests (issue: "Every fault above has a test that fails if the protection is removed").
 
-* model endpoint faults, against the loopback stub through the real litellm client: 429 (retried,
-  then the session finishes), persistent 500 / 429 / garbage JSON / a hang past `--timeout`
-  (retried exactly `retries` times, then an `error` session while the run completes), 401 (never
+* model endpoint faults, against the loopback stub through the real litellm client: 429 (waited
+  out, then the session finishes; a persistent one fails after `--rate-limit-wait`; a spent
+  quota stops the run), persistent 500 / garbage JSON / a hang past `--timeout` (retried
+  exactly `retries` times, then an `error` session while the run completes), 401 (never
   retried); request counts prove the retries, and that the OpenAI client's own retries are off;
+  calls refused for their rate slow down together;
 * storage faults: a read-only database, a database path that is a folder or lies under a folder
   that cannot be written, and a full disk (a real SQLITE_FULL: the writer's connection gets a
   `max_page_count`): a clear error naming the path, no traceback, committed sessions intact;
@@ -105,10 +107,12 @@ def faulty(question: str, fault: StubFault, times: int | None = None) -> Callabl
 
 def run_eval(problems_file: Path, db: Path, *, retries: int = 2, timeout: float = 30.0,
              conditions: tuple[str, ...] = ("none",), max_turns: int = 1,
-             run_id: str = "faults") -> tuple[dict[str, Any], dict[str, tuple[str, str | None]]]:
+             run_id: str = "faults", rate_limit_wait: float = 5.0,
+             ) -> tuple[dict[str, Any], dict[str, tuple[str, str | None]]]:
     """An in-process eval against the stub; (results JSON, problem id →
     (status, error))."""
-    settings = ModelSettings(retries=retries, retry_base_s=0.01, timeout=timeout)
+    settings = ModelSettings(retries=retries, retry_base_s=0.01, timeout=timeout,
+                             rate_limit_wait=rate_limit_wait)
     options = EvalOptions(student="openai/student", teacher="openai/teacher",
                           problems=str(problems_file), conditions=list(conditions),
                           max_turns=max_turns, run_id=run_id, db=str(db), concurrency=3,
@@ -129,22 +133,105 @@ def run_eval(problems_file: Path, db: Path, *, retries: int = 2, timeout: float 
 # ----------------------------------------------------------------------------- endpoint faults
 
 
-def test_rate_limit_is_retried_and_the_session_finishes(
+def test_rate_limit_is_waited_out_and_the_session_finishes(
     transport: str, stub: StubServer, problems_file: Path, tmp_path: Path
 ) -> None:
-    stub.handler = faulty(Q1, StubFault(status=429, body="slow down"), times=2)
-    result, sessions = run_eval(problems_file, tmp_path / "r.db", retries=2)
-    assert requests_for(stub, Q1) == 3  # two 429s, then the answer
+    """429s are not faults: `retries=0` does not stop a call from waiting them out."""
+    stub.handler = faulty(Q1, StubFault(status=429, body="slow down"), times=3)
+    result, sessions = run_eval(problems_file, tmp_path / "r.db", retries=0)
+    assert requests_for(stub, Q1) == 4  # three 429s, then the answer
     assert sessions == {"q1": ("done", None), "q2": ("done", None), "q3": ("done", None)}
     assert result["conditions"]["none"]["n_errors"] == 0
     assert requests_for(stub, Q2) == requests_for(stub, Q3) == 1
+
+
+def test_a_persistent_rate_limit_ends_the_session_after_the_rate_limit_wait(
+    transport: str, stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    stub.handler = faulty(Q2, StubFault(status=429, body="slow down"))
+    started = time.monotonic()
+    result, sessions = run_eval(problems_file, tmp_path / "p.db", retries=0,
+                                rate_limit_wait=0.5)
+    assert time.monotonic() - started < 20
+    assert requests_for(stub, Q2) > 2  # waited out, while the budget lasted
+    status, error = sessions["q2"]
+    assert status == "error" and error
+    assert "RateLimitError" in error and "--rate-limit-wait" in error, error
+    assert sessions["q1"] == sessions["q3"] == ("done", None)
+    assert result["conditions"]["none"]["n_errors"] == 1
+
+
+def test_a_wait_longer_than_the_rate_limit_wait_fails_at_once(
+    transport: str, stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    """A daily limit that asks for an hour is not slept on for five minutes first."""
+    stub.handler = faulty(Q2, StubFault(status=429, body="Rate limit reached for requests per "
+                                        "day. Please try again in 1h2m0s."))
+    _, sessions = run_eval(problems_file, tmp_path / "d.db", rate_limit_wait=60)
+    assert requests_for(stub, Q2) == 1
+    status, error = sessions["q2"]
+    assert status == "error" and "asks to wait 3720 s" in (error or ""), error
+
+
+def test_a_spent_quota_stops_the_run(transport: str, stub: StubServer, tmp_path: Path) -> None:
+    """OpenAI's 429 for an account without credit is no rate limit: no wait lifts it, and
+    every session would meet it, so the run stops at once, saying why."""
+    rows = [{"id": f"p{i}", "question": f"Crates of {i} eggs: how many eggs?", "answer": "7"}
+            for i in range(20)]
+    problems = write_problems(tmp_path / "many.jsonl", rows)
+    stub.handler = lambda request: StubFault(
+        status=429, body="You exceeded your current quota, please check your plan and billing "
+        "details. For more information on this error, read the docs: "
+        "https://platform.openai.com/docs/guides/error-codes/api-errors.")
+    result = invoke(["eval", *MODELS, "--problems", str(problems), "--conditions", "none",
+                     "--max-turns", "1", "--concurrency", "2", "--db", str(tmp_path / "q.db"),
+                     "--quiet"])
+    output = cli_output(result)
+    assert result.exit_code == 1, output
+    assert "Stopped" in output and "quota or credit is spent" in output
+    assert len(stub.requests) <= 2  # one per session in flight, never retried
+
+
+def test_calls_refused_for_their_rate_slow_down_together(
+    transport: str, stub: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixty calls at once against an API allowing three at a time: each refusal halves how
+    many calls go at once, so the calls settle near the limit instead of each retrying
+    into it."""
+    stub.max_in_flight, stub.rate_retry_ms, stub.latency = 3, 50, 0.1
+    settings = ModelSettings(retries=0, retry_base_s=0.01, rate_limit_wait=60)
+    messages: list[Message] = [{"role": "user", "content": "What is 2 + 2?"}]
+
+    async def sixty_calls() -> list[str]:
+        model = models.make_model("openai/student", settings)
+        replies = await asyncio.gather(*(model.respond(messages) for _ in range(60)))
+        await models.close_http_sessions()
+        return [r.content for r in replies]
+
+    assert len(asyncio.run(sixty_calls())) == 60
+    assert stub.peak_in_flight <= 3
+    # Paced: the first burst (57) and ≈ 30 + 15 + 8 + … more as the limit is halved down to
+    # three, ≈ 110 in all; unpaced, 270–570 here.
+    assert stub.refused_for_rate < 3 * 60, stub.refused_for_rate
+
+
+def test_an_eval_says_how_rate_limits_paced_it(
+    stub: StubServer, problems_file: Path, tmp_path: Path
+) -> None:
+    stub.max_in_flight, stub.latency = 1, 0.05
+    result = invoke(["eval", *MODELS, "--problems", str(problems_file), "--conditions", "none",
+                     "--max-turns", "1", "--concurrency", "3", "--retries", "0",
+                     "--db", str(tmp_path / "n.db")])
+    output = cli_output(result)
+    assert result.exit_code == 0, output
+    assert stub.refused_for_rate > 0
+    assert "openai/student: " in output and "refused for the rate (429)" in output, output
 
 
 PERSISTENT_FAULTS = [
     # (fault, retries, requests the endpoint must see, words in the stored error)
     pytest.param(StubFault(status=500, body="upstream exploded"), 2, 3,
                  ["InternalServerError", "upstream exploded"], id="500"),
-    pytest.param(StubFault(status=429, body="slow down"), 2, 3, ["RateLimitError"], id="429"),
     pytest.param(StubFault(garbage=True), 2, 3, [], id="garbage-json"),
     pytest.param(StubFault(hang=True), 1, 2, ["Timeout"], id="hang"),
     pytest.param(StubFault(status=400, body="context too long"), 2, 1, ["BadRequestError"],

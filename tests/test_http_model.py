@@ -47,7 +47,9 @@ def via(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def settings(server: StubServer, **kw: Any) -> ModelSettings:
-    return ModelSettings(api_base=server.url, retries=0, **kw)
+    # (no waiting out 429s either: a test of a refusal must not wait for the limit to lift)
+    return ModelSettings(**{"api_base": server.url, "retries": 0, "rate_limit_wait": 0.0,
+                            **kw})
 
 
 def test_each_path_is_chosen_where_it_should_be(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,7 +155,9 @@ def test_a_rate_limited_call_waits_as_long_as_the_api_asks(
                        ModelSettings(api_base=server.url, retries=2, retry_base_s=0.01))
     assert asyncio.run(model.respond(MESSAGES)).content == REPLY
     assert hits[0] == 2
-    assert waits == [7.0]  # not the 0.01 s back-off
+    # What was asked (not the 0.01 s back-off), and a little more: calls refused together
+    # come back spread out.
+    assert len(waits) == 1 and 7.0 < waits[0] <= 7 * 1.25 + 0.05
     # An API that names the wait only in its message (OpenAI's TPM limit, Groq) is heard too.
     hits[0], waits[:] = 0, []
 
@@ -164,7 +168,7 @@ def test_a_rate_limited_call_waits_as_long_as_the_api_asks(
 
     server.handler = worded
     assert asyncio.run(model.respond(MESSAGES)).content == REPLY
-    assert waits == [3.5]
+    assert len(waits) == 1 and 3.5 < waits[0] <= 3.5 * 1.25 + 0.05
 
 
 def test_retry_after_forms() -> None:
@@ -435,3 +439,32 @@ def test_credentials_in_the_base_url_are_sent_as_basic_auth_and_never_shown(
     with pytest.raises(ParticipantError) as err:
         asyncio.run(model.respond(MESSAGES))
     assert "127.0.0.1:9" in str(err.value) and "pw-secret" not in str(err.value)
+
+
+def test_a_spent_quota_is_told_from_a_rate_limit() -> None:
+    from sml_cli.models import (
+        HTTPStatusError,
+        is_fatal,
+        is_out_of_quota,
+        is_rate_limited,
+        is_retryable,
+    )
+
+    def refusal(message: str, status: int = 429) -> HTTPStatusError:
+        return HTTPStatusError(status, message, {})
+
+    billing = "You exceeded your current quota, please check your plan and billing details."
+    spent = [refusal(billing), refusal('{"error": {"code": "insufficient_quota"}}'),
+             refusal("Your credit balance is too low: insufficient credits")]
+    for exc in spent:
+        assert is_out_of_quota(exc) and is_fatal(exc), exc
+        assert not is_rate_limited(exc) and not is_retryable(exc), exc
+    # Gemini's free tier words its per-minute limit as OpenAI words a spent quota, but names
+    # a wait; OpenAI's per-minute limits name one too.
+    limited = [refusal(billing + " Please retry in 13.35s."),
+               refusal("Rate limit reached for gpt-4o-mini on tokens per min (TPM). Please "
+                       "try again in 292ms."), refusal("slow down")]
+    for exc in limited:
+        assert is_rate_limited(exc) and is_retryable(exc) and not is_fatal(exc), exc
+    # Only a 429 is either.
+    assert not is_out_of_quota(refusal(billing, 500)) and not is_rate_limited(refusal("", 500))
