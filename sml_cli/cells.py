@@ -1,14 +1,17 @@
 """Values of a data file's cells as the loaders need them: text, and lists written as text.
 
 Problem files and dialogue files come from JSON, CSV, Parquet and Arrow, which spell the same
-value differently (72 vs 72.0, a list vs its JSON text in a CSV cell); these two functions
+value differently (72 vs 72.0, a list vs its JSON text in a CSV cell); these functions
 bring them to one form.
 """
 
 from __future__ import annotations
 
 import ast
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -57,6 +60,37 @@ def cell_text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+def joined_text(value: Any, separator: str = "\n") -> str | None:
+    """A cell as text to read: a list of strings (DREAM's dialogue lines, OlympiadBench's
+    solution paragraphs) joined by `separator`, not written as JSON; blank items dropped,
+    an empty list none. Anything else as `cell_text` writes it."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return separator.join(v.strip() for v in value if v.strip()) or None
+    return cell_text(value)
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Around parsing a file's text: json's parser and `ast` recurse, in C, against Python's
+    recursion limit, and a nesting deep enough to approach it is refused with RecursionError
+    (a clean error naming the line). A garbage collection that happens down there would run
+    finalizers with no stack left, which then fail ("Exception ignored in …")."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def parse_json(text: str | bytes) -> Any:
+    with collection_paused():
+        return json.loads(text)
+
+
 def list_cell(value: Any) -> Any:
     """A list written into a text cell (a CSV export of a dataset) back as a list: a JSON
     array, or a Python list literal as pandas writes it. Anything else is returned as is."""
@@ -65,10 +99,11 @@ def list_cell(value: Any) -> Any:
     if not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
         return value
     try:
-        parsed = json.loads(value)
+        parsed = parse_json(value)
     except (ValueError, RecursionError):
         try:
-            parsed = ast.literal_eval(value.strip())
+            with collection_paused():
+                parsed = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
             return value
     return parsed if isinstance(parsed, (list, dict)) else value

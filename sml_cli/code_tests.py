@@ -8,11 +8,10 @@ cases) all become one Python test text, which the sandbox runs and a teacher can
 from __future__ import annotations
 
 import ast
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from sml_cli.cells import cell_text, list_cell
+from sml_cli.cells import cell_text, list_cell, parse_json
 
 
 class CallBasedCases(ValueError):
@@ -86,8 +85,8 @@ def _json_value(text: Any) -> Any:
     if not isinstance(text, str):
         return text
     try:
-        return json.loads(text)
-    except ValueError:
+        return parse_json(text)
+    except (ValueError, RecursionError):
         raise ValueError(f"a functional case's value {text[:60]!r} is not JSON") from None
 
 

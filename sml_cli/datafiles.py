@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from sml_cli.cells import collection_paused, parse_json
 from sml_cli.errors import Line, ProblemFileError, UsageError
 
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".xlsx", ".parquet", ".arrow")
@@ -144,7 +145,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = parse_json(line)
             except (ValueError, RecursionError) as exc:
                 raise ProblemFileError(str(path), json_error(exc), line_no) from None
             yield line_no, _json_row(row, path, line_no)
@@ -213,7 +214,7 @@ def _read_json_object(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     under a wrapper key, or rows keyed by id; otherwise JSON lines in a .json file."""
     text = _read_text(path)
     try:
-        whole = json.loads(text)
+        whole = parse_json(text)
     except (ValueError, RecursionError):
         whole = None
     if isinstance(whole, dict):
@@ -313,7 +314,8 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
     else:
         while True:
             try:
-                row, end = decoder.raw_decode(text, pos)
+                with collection_paused():
+                    row, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
                 raise ProblemFileError(str(path), json_error(exc), exc.lineno) from None
             except (ValueError, RecursionError) as exc:  # a huge number, too deep a nesting

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sml_cli.cells import cell_text, list_cell
+from sml_cli.cells import cell_text, joined_text, list_cell
 from sml_cli.errors import ProblemFileError, UsageError
 
 KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "choices",
@@ -294,7 +294,7 @@ def lookup(row: dict[str, Any], column: str) -> Any:
         values = [lookup(row, part.strip()) for part in column.split(",") if part.strip()]
         if not values or any(v is _MISSING for v in values):
             return _MISSING
-        return "\n\n".join(t for t in (_text_of_cell(v) for v in values) if t)
+        return "\n\n".join(t for t in (joined_text(v) for v in values) if t)
     if "." not in column:
         return _MISSING
     value: Any = row
@@ -311,16 +311,6 @@ def lookup(row: dict[str, Any], column: str) -> Any:
         else:
             return _MISSING
     return value
-
-
-def _text_of_cell(value: Any) -> str | None:
-    """A cell as text to read: a list of strings (DREAM's dialogue lines, a paragraph list)
-    one per line, not as JSON."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return "\n".join(v.strip() for v in value if v.strip()) or None
-    return cell_text(value)
 
 
 def lookup_columns(row: dict[str, Any], column: str) -> Any:
@@ -465,7 +455,7 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
 def left_out_passage(value: Any, question: str) -> bool:
     """A text (or list of lines: DREAM's dialogue) long enough to be a passage, and not
     part of the question."""
-    text = _text_of_cell(value) if isinstance(value, (str, list)) else None
+    text = joined_text(value) if isinstance(value, (str, list)) else None
     return text is not None and len(text) >= 40 and text.strip() not in question
 
 

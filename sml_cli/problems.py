@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sml_cli.cells import cell_text, clipped, list_cell
+from sml_cli.cells import cell_text, clipped, joined_text, list_cell
 from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
 from sml_cli.datafiles import (
     data_files,
@@ -39,7 +39,6 @@ from sml_cli.mapping import (
     Remedy,
     RowSelector,
     _get,
-    _text_of_cell,
     has_column,
     left_out_passage,
     lookup_columns,
@@ -544,7 +543,7 @@ def _question_text(value: Any) -> str | None:
         user = [m["content"] for m in value
                 if m.get("role", "user") == "user" and isinstance(m["content"], str)]
         return "\n\n".join(t.strip() for t in user if t.strip()) or None
-    return _text_of_cell(value)
+    return joined_text(value)
 
 
 def extract_boxed(text: str) -> str | None:
@@ -1001,11 +1000,8 @@ def _unwrapped_math(text: str | None) -> str | None:
 
 
 def _prose(value: Any) -> str | None:
-    """A text cell, or a list of paragraphs (OlympiadBench's solutions) joined as such."""
-    value = list_cell(value)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "\n\n".join(v.strip() for v in value if v.strip()) or None
-    return cell_text(value)
+    """A text cell, or a list of paragraphs (OlympiadBench's solutions; in a CSV, as JSON)."""
+    return joined_text(list_cell(value), "\n\n")
 
 
 def _alias_list(values: list[Any], column: str,
