@@ -58,6 +58,23 @@ class SmlGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
+def _flags_shown_without_a_type() -> None:
+    """typer's help shows a flag's type (`--quiet <bool>`) as though it took a value; a flag
+    takes none, so its type column stays empty, as in click's own help."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None:  # (a typer without a rich type column)
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Context) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_shown_without_a_type()
+
 app = typer.Typer(
     cls=SmlGroup,
     name="sml",

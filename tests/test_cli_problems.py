@@ -208,6 +208,15 @@ def test_real_process_malformed_file_exits_2_without_traceback(write_file: Write
     assert "Traceback" not in output
 
 
+@pytest.mark.parametrize("command", [["eval"], ["chat"], ["export"], ["sessions", "import"]])
+def test_flags_are_shown_as_taking_no_value(command: list[str]) -> None:
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    assert "--quiet" in result.output or "--help" in result.output
+    assert "<float" in invoke("eval", "--help").output  # (other options keep their type)
+
+
 @pytest.mark.parametrize("command", [["eval"], ["report"], ["sessions", "list"]])
 def test_help_ends_with_examples_whose_flags_exist(command: list[str]) -> None:
     """The frequent commands' --help ends with examples (llm's and inspect's habit); each
