@@ -23,6 +23,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ("leak_guard.py", ["--repeat", "1"], "precision 1.0000  recall 1.0000"),
     ("eval_overhead.py", ["--sessions", "6", "--concurrency", "3", "--latency", "0.01"],
      "sml / raw litellm ="),
+    ("rate_limit.py", ["--sessions", "6", "--concurrency", "4", "--latency", "0.01",
+                       "--per-second", "100", "--in-flight", "2"], "paced / unpaced ="),
 ])
 def test_bench_script_runs(script: str, args: list[str], expected: str) -> None:
     done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
