@@ -61,16 +61,18 @@ from sml_cli.mapping import (
     with_options,
 )
 from sml_cli.metrics import session_scores, summarize
-from sml_cli.numbers import find_numbers, numbers_equal, parse_number
+from sml_cli.numbers import NumberMatch, find_numbers, numbers_equal, parse_number
 from sml_cli.outputs import check_writable, write_json
 from sml_cli.participants import split_reasoning
 from sml_cli.problems import (
+    LETTERS,
     UNVERIFIED,
     MissingAnswerError,
     Problem,
     _build_problem,
     _compile_answer_pattern,
     _jsonable,
+    choice_index,
     load_problems,
 )
 from sml_cli.records import (
@@ -939,6 +941,59 @@ class _AnswerFinder:
         self.answer = (parse_number(problem.answer) if problem.answer and not problem.aliases
                        else None)
         self._given: list[Any] | None = None
+        # A choice problem's answer option, by index, and its text as a number if it is one.
+        self._option: int | None = None
+        self._number = self.answer
+        answer = (problem.answer or "").strip()
+        if problem.verifier == "choice" and problem.choices and len(answer) == 1:
+            index = LETTERS.find(answer.upper())
+            if 0 <= index < len(problem.choices):
+                self._option = index
+                self._number = parse_number(problem.choices[index])
+
+    def result(self, text: str) -> tuple[str, bool] | None:
+        """A student turn's result, said without an answer marker (mention mode), and
+        whether it is the answer; None if the turn states none. Where a turn names several
+        numbers, what tells the result is, in this order: the option it names (choice
+        problems: "B", "is it B?", "b) 7"); a number said as the answer ("my answer is 2",
+        "I got 2"); the number it ends on, as results are said last ("… so 3 - 1 = 2"); then
+        the answer anywhere in it; then another number the question does not give."""
+        if not self.problem.answer:
+            return None
+        if self._option is not None and self.problem.choices:
+            named = _named_option(text, self.problem.choices)
+            if named is not None:
+                return LETTERS[named], named == self._option
+        if self._number is not None:
+            said = _said_as_answer(text) or self._ended_on(text, self._number)
+            if said is not None:
+                return said.text, numbers_equal(said, self._number)
+        mention = self.mentioned(text)
+        if mention is not None:
+            return mention, True
+        guess = self.stated_result(text)
+        return None if guess is None else (guess, False)
+
+    @property
+    def is_choice(self) -> bool:
+        return self._option is not None
+
+    def _ended_on(self, text: str, answer: NumberMatch) -> NumberMatch | None:
+        """The number a statement ends on ("… is 2.", "… then 2 fish"), if it does — unless
+        it restates one of the question's, written as the question writes it ("the first
+        tank holds 48."), which is no result unless it is the answer. ("2" where the question
+        says "two-inch fish" is a result.)"""
+        if text.rstrip().endswith("?"):
+            return None
+        numbers = find_numbers(text)
+        if not numbers or not _ENDS_AFTER_NUMBER.fullmatch(text, numbers[-1].end):
+            return None
+        last = numbers[-1]
+        if numbers_equal(last, answer):
+            return last
+        restated = any(numbers_equal(last, g) and g.text.casefold() == last.text.casefold()
+                       for g in self._question_numbers())
+        return None if restated else last
 
     def mentioned(self, text: str) -> str | None:
         """The answer as stated in `text` (a number equal to a numeric answer, or the
@@ -978,6 +1033,36 @@ class _AnswerFinder:
         return self._given
 
 
+# After a statement's last number: closing punctuation, or one word (a unit: "2 fish.").
+_ENDS_AFTER_NUMBER = re.compile(r"[\s.!,;:)\]}*_$`'\"\\]*(?:[^\W\d_]+[\s.!*_]*)?")
+# "my answer is 2", "the final answer would be 2", "answer: 2", "I got 2", "we get 2"
+_SAID_AS_ANSWER = re.compile(
+    r"(?:\b(?:my|the|our|final)\s+(?:final\s+)?answer\s*(?:is|was|would\s+be|will\s+be|"
+    r"should\s+be|[:=])|\banswer\s*[:=]|\b(?:i|we)\s+(?:got|get|make\s+it))\s*",
+    re.IGNORECASE)
+# Tentative words around an option named in a reply: "so B?", "is it B", "I think B".
+_TENTATIVE = re.compile(
+    r"^(?:(?:so|then|ok(?:ay)?|um+|uh+|hm+|well|maybe|perhaps|is\s+it|could\s+it\s+be|"
+    r"would\s+it\s+be|it\s+must\s+be|i\s+(?:think|guess|believe|would\s+say))\b[\s,]*)+",
+    re.IGNORECASE)
+
+
+def _said_as_answer(text: str) -> NumberMatch | None:
+    """The number the last "my answer is …" / "I got …" of `text` gives, if any."""
+    for phrase in reversed(list(_SAID_AS_ANSWER.finditer(text))):
+        numbers = find_numbers(text[phrase.end():phrase.end() + 40])
+        if numbers and numbers[0].start <= 2:  # (right after it: "$2", "2")
+            return numbers[0]
+    return None
+
+
+def _named_option(text: str, choices: tuple[str, ...]) -> int | None:
+    """The option a reply names, also tentatively ("B?", "so B?", "is it (B) 7?")."""
+    reply = text.strip().rstrip("?!. ").strip()
+    reply = _TENTATIVE.sub("", reply).strip()
+    return choice_index(reply, choices) if reply else None
+
+
 def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
     """The rows of one imported session, in order, with verdicts and telling flags."""
     problem = t.problem
@@ -1002,21 +1087,17 @@ def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
         k += 1
         mention = finder.mentioned(content)
         attempt = extract_attempt(content, code=code)
-        guess = (finder.stated_result(content)
-                 if match == "mention" and mention is None and attempt is None else None)
-        if match == "mention" and mention is not None:
-            add("student", "public", ATTEMPT, content, k, attempt=mention)
-            add("verifier", "teacher", VERDICT, "correct (the answer is stated)", k,
-                attempt=mention, correct=True)
-            correct = True
-        elif attempt is None and guess is not None:
-            # Without markers, a result the student states (a number not given in the
-            # question) is its current answer: a wrong attempt, so that first-attempt and
-            # recovery rates mean the same as in evals.
-            add("student", "public", ATTEMPT, content, k, attempt=guess)
-            add("verifier", "teacher", VERDICT, "incorrect (a different number is stated)", k,
-                attempt=guess, correct=False)
-            correct = False
+        said = finder.result(content) if match == "mention" and attempt is None else None
+        if said is not None:
+            # Without markers, the result a student states is its current answer, right or
+            # wrong, so that first-attempt and recovery rates mean the same as in evals.
+            stated, correct = said
+            wrong = ("incorrect (another option is named)" if stated in LETTERS
+                     and finder.is_choice else "incorrect (a different number is stated)")
+            add("student", "public", ATTEMPT, content, k, attempt=stated)
+            add("verifier", "teacher", VERDICT,
+                "correct (the answer is stated)" if correct else wrong, k,
+                attempt=stated, correct=correct)
         elif attempt is not None and problem.verifier == UNVERIFIED:
             # No reference answer: the attempt is logged as one, and nothing judges it.
             add("student", "public", ATTEMPT, content, k, attempt=attempt.text)

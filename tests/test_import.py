@@ -170,6 +170,69 @@ def test_mention_of_an_answer_the_question_also_gives_counts_only_as_a_result(
     assert s["first_attempt_success_rate"] == 0.0  # turn 1 stated 8: a wrong result
 
 
+def student_verdicts(write_file: Callable[..., Path], db: str, problem: dict[str, Any],
+                     replies: list[str]) -> list[tuple[str, bool] | None]:
+    """Each one-turn dialogue's verdict under --match mention: (the attempt, right?), or
+    None where the turn was no attempt."""
+    rows = [{"problem": problem, "turns": [{"role": "student", "content": r}]}
+            for r in replies]
+    run = transcripts.import_file(str(write_file("m.jsonl", jsonl(rows))), db=db,
+                                  match="mention")["run_id"]
+    found: list[tuple[str, bool] | None] = []
+    with Store(db) as store:
+        for info in sorted(store.sessions("run_id = ?", [run]), key=lambda i: i.created):
+            verdicts = [t for t in store.turns(info.id) if t.kind == VERDICT]
+            found.append((verdicts[0].attempt or "", bool(verdicts[0].correct))
+                         if verdicts else None)
+    return found
+
+
+def test_mention_reads_the_result_a_turn_settles_on(
+    write_file: Callable[..., Path], db: str
+) -> None:
+    """A result said as the answer, or the number a statement ends on, is the turn's result,
+    before any other number it passes through; MathDial's fish-tank problem, whose answer (3)
+    and the student's (2) are both numbers of the question (as words)."""
+    fish = {"question": "Gail has two tanks; the first holds 48 gallons and is twice the "
+                        "second. Two-inch fish go in the second, three-inch fish in the first. "
+                        "If one fish eats another, how many more fish are in the first tank?",
+            "answer": "3"}
+    assert student_verdicts(write_file, db, fish, [
+        "I got 2.",
+        "15 - 12 = 3, but one ate another so 3 - 1 = 2.",
+        "My answer is 2, because 15 - 12 = 3 and then one fish was eaten.",
+        "24, 12, 16, 15, then 2",
+        "So the answer is 3, I think, after 15 - 12.",
+        "The first tank holds 48.",
+    ]) == [("2", False), ("2", False), ("2", False), ("2", False), ("3", True), None]
+    apples = {"question": "Tom buys 4 bags of 6 apples. How many apples?", "answer": "24"}
+    assert student_verdicts(write_file, db, apples, [
+        "4 times 6 is 24, minus the 2 I ate is 22",  # passes through 24, settles on 22
+        "I got twenty-four, is that right?",
+        "Is it 4 bags?",  # a question about the question's numbers: no attempt
+        "The bags hold 6.",  # restating the question: no attempt
+    ]) == [("22", False), ("twenty-four", True), None, None]
+
+
+def test_mention_reads_the_option_a_reply_names(write_file: Callable[..., Path], db: str) -> None:
+    """Multiple choice (Eedi's dialogues): an option named, tentatively too, is an attempt,
+    a wrong one as well as the right one; the right option's number said last is the answer
+    even though the question gives it; and a tutor confirming an option the student named
+    is not telling."""
+    problem = {"question": "What is the range of 4, 9, 2, 7?", "choices": ["5", "7", "9", "2"],
+               "answer": "B"}
+    assert student_verdicts(write_file, db, problem, [
+        "B?", "is it A", "so B?", "I think it's B", "b) 7", "the range is 7", "9 and 2 so 7",
+        "5", "A or B?",
+    ]) == [("B", True), ("A", False), ("B", True), ("B", True), ("B", True), ("7", True),
+           ("7", True), ("A", False), None]
+    row = {"problem": problem, "turns": [{"role": "student", "content": "so B?"},
+                                         {"role": "teacher", "content": "Yes, B is right."}]}
+    path = write_file("told.jsonl", jsonl([row]))
+    s = transcripts.import_file(str(path), db=db, match="mention")["conditions"]["imported"]
+    assert (s["success_rate"], s["leak_rate"]) == (1.0, 0.0)
+
+
 def test_mention_of_a_text_answer(write_file: Callable[..., Path], db: str) -> None:
     row = {"problem": {"question": "Capital of France?", "answer": "Paris"},
            "turns": [{"role": "student", "content": "I think it is paris"}]}
