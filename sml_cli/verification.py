@@ -333,6 +333,7 @@ def _vectors_equal(reference: str, attempt: str) -> bool | None:
 
 
 _SPACE_AFTER_OPERATOR = re.compile(r"([+\-*/=<>,(])\s+")
+_INEQUALITY = re.compile(r"[<>≤≥]|\\(?:le|ge|leq|geq|lt|gt)(?![a-zA-Z])")
 
 
 def math_equal(reference: str, attempt: str) -> bool:
@@ -367,9 +368,14 @@ def math_equal(reference: str, attempt: str) -> bool:
         gold = parse(as_latex(reference), parsing_timeout=timeout)
         if not gold:
             return False
+        # math-verify matches an inequality reference against an interval attempt ("x > 3"
+        # is met by "(3, \infty)") but not the other way round, so an interval reference met
+        # by an inequality is asked with the two swapped.
+        swap = bool(_INEQUALITY.search(attempt)) and not _INEQUALITY.search(reference)
         for candidate in _as_written_by_reference(reference, attempt):
             pred = parse(as_latex(candidate), parsing_timeout=timeout)
-            if pred and verify(gold, pred, timeout_seconds=timeout):
+            if pred and (verify(gold, pred, timeout_seconds=timeout)
+                         or (swap and verify(pred, gold, timeout_seconds=timeout))):
                 return True
         return False
     except Exception:  # math-verify raises on unparsable LaTeX; an unparsable answer is wrong

@@ -408,6 +408,13 @@ def test_normalize_text() -> None:
         ("f(x) = x^2 + c", "f(x)=x^2+c"),
         ("f(x) = x^2 + c", "f(x) = c + x^2"),
         ("x + m", "m+x"),
+        # an interval reference met by the inequality it is (math-verify only matched the
+        # other way round), and the converse
+        (r"(3,\infty)", "x>3"),
+        (r"(-1, 3)", "-1<x<3"),
+        (r"[2,5]", r"2\le x\le 5"),
+        (r"[3,\infty)", r"x \geq 3"),
+        ("x > 3", r"(3, \infty)"),
     ],
 )
 def test_math_passes(reference: str, attempt: str) -> None:
@@ -442,6 +449,9 @@ def test_math_passes(reference: str, attempt: str) -> None:
         ("(1, -2)", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}"),
         # a 2×2 matrix is no vector: its entries in a tuple do not meet it
         (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", "(1, 2, 3, 4)"),
+        (r"(3,\infty)", "x>4"),
+        (r"(3,\infty)", r"x\ge 3"),  # the end point is left out
+        (r"(3,\infty)", "x<3"),
     ],
 )
 def test_math_fails(reference: str, attempt: str) -> None:
