@@ -7,9 +7,11 @@ see in the `verifier` condition: it says right/wrong (and which tests failed), n
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
+from sml_cli.cells import collection_paused
 from sml_cli.numbers import (
     normalize_numeric_text,
     number_in_attempt,
@@ -125,8 +127,9 @@ def check(problem: Problem, attempt: str) -> Verdict:
     if verifier == "numeric":
         ok = any(numeric_equal(r, attempt) for r in problem.answers)
     elif verifier == "exact":
-        ok = any(exact_equal(r, attempt) or quantity_equal(r, attempt)
-                 or option_letter_equal(problem.question, r, attempt) for r in problem.answers)
+        ok = any(literal if (literal := literal_equal(r, attempt)) is not None else (
+            exact_equal(r, attempt) or quantity_equal(r, attempt)
+            or option_letter_equal(problem.question, r, attempt)) for r in problem.answers)
     elif verifier == "math":
         ok = any(math_equal(r, attempt) for r in problem.answers)
     elif verifier == "choice":
@@ -205,6 +208,39 @@ def exact_equal(reference: str, attempt: str, *, words: bool = True) -> bool:
     return any(" ".join(_INNER_PUNCTUATION.sub(sep, a).split())
                == " ".join(_INNER_PUNCTUATION.sub(sep, b).split()) != ""
                for a, b in ((ref, got), bare) for sep in ("", " "))
+
+
+_LITERAL_OPENERS = ("'", '"', "[", "{", "(")
+_MAX_LITERAL_CHARS = 20_000
+
+
+def literal_equal(reference: str, attempt: str) -> bool | None:
+    """A reference written as a Python literal — a quoted string, a list, tuple, dict or set,
+    as CRUXEval's outputs are — is a value, compared as one: `'HI'` is not met by `'hi'`, nor
+    `{1: None, 2: None}` by `[1, None, 2, None]`, which text matching (case and punctuation
+    ignored) would accept. A string is met by its text unquoted too. None: the reference is
+    no such literal."""
+    ref_text = reference.strip()
+    if not ref_text.startswith(_LITERAL_OPENERS) or len(ref_text) > _MAX_LITERAL_CHARS:
+        return None
+    ref = _literal(ref_text)
+    if not isinstance(ref, (str, list, tuple, dict, set)):
+        return None
+    got_text = attempt.strip().strip("`").strip()
+    if len(got_text) > _MAX_LITERAL_CHARS:
+        return False
+    got = _literal(got_text)
+    if isinstance(ref, str) and not isinstance(got, str):
+        got = got_text
+    return type(got) is type(ref) and got == ref
+
+
+def _literal(text: str) -> object:
+    try:
+        with collection_paused():
+            return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
 
 
 def option_letter_equal(question: str, reference: str, attempt: str) -> bool:

@@ -594,3 +594,26 @@ def test_builtin_arithmetic_answers_verify_through_the_extractor() -> None:
         assert attempt is not None, p.id
         assert check(p, attempt.text).correct, p.id
         assert not check(p, "1400000000").correct, p.id
+
+
+@pytest.mark.parametrize(
+    ("answer", "right", "wrong"),
+    [
+        # CRUXEval's outputs are Python literals: a value, not text to match loosely
+        ("'HI'", ["'HI'", '"HI"', "HI", "`'HI'`"], ["'hi'", "hi", "'HI!'"]),
+        ("{1: None, 2: None}", ["{2: None, 1: None}", "{1:None,2:None}"],
+         ["[1, None, 2, None]", "{1: None}", "1, 2"]),
+        ("[(4, 1), (2, 3)]", ["[(4,1), (2,3)]"], ["[(2, 3), (4, 1)]", "[[4, 1], [2, 3]]"]),
+        ("(3, 4)", ["3, 4", "(3,4)"], ["[3, 4]", "(4, 3)"]),
+        ("'7'", ["'7'", "7"], ["'8'"]),
+    ],
+)
+def test_exact_compares_a_literal_reference_as_a_value(
+    answer: str, right: list[str], wrong: list[str]
+) -> None:
+    p = problem(verifier="exact", answer=answer)
+    assert [check(p, a).correct for a in right] == [True] * len(right)
+    assert [check(p, a).correct for a in wrong] == [False] * len(wrong)
+    # Text answers are matched as before: not literals, or literals of another kind.
+    assert check(problem(verifier="exact", answer="Paris"), "paris.").correct
+    assert check(problem(verifier="exact", answer="U.S."), "US").correct
