@@ -142,3 +142,43 @@ def call_check_function(tests: str, entry_point: str) -> str:
     if defines and not called:
         return f"{tests.rstrip()}\n\n\ncheck({entry_point})\n"
     return tests
+
+
+def modules_missing(problems: list[Any]) -> dict[str, int]:
+    """The modules that code problems' tests import and the Python running them (this one,
+    as `python -I`: see sandbox.py) cannot: module → problems whose tests import it. Such
+    tests fail whatever the student writes (EvalPlus' start with `import numpy`)."""
+    import importlib.util
+    import sys
+
+    found: dict[str, bool] = {}
+    missing: dict[str, int] = {}
+    for problem in problems:
+        if problem.verifier != "python" or not problem.tests:
+            continue
+        for name in sorted(_imported_modules(problem.tests)):
+            if name not in found:
+                try:
+                    found[name] = (name in sys.stdlib_module_names
+                                   or importlib.util.find_spec(name) is not None)
+                except (ImportError, ValueError):
+                    found[name] = False
+            if not found[name]:
+                missing[name] = missing.get(name, 0) + 1
+    return missing
+
+
+def _imported_modules(code: str) -> set[str]:
+    """Top-level names of the modules `code` imports (`import numpy as np`, `from x.y
+    import z`), anywhere in it; none if it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names

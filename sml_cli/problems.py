@@ -14,6 +14,7 @@ import json
 import random
 import re
 import shlex
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sml_cli.cells import cell_text, clipped, joined_text, list_cell
-from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
+from sml_cli.code_tests import (
+    CallBasedCases,
+    call_check_function,
+    modules_missing,
+    tests_text,
+)
 from sml_cli.datafiles import (
     data_files,
     data_suffix,
@@ -315,6 +321,18 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
                 f"the right option is ({letter}) in all {n} multiple-choice problems, so a "
                 f"student that always answers {letter} scores 100%: --shuffle-choices gives "
                 "each problem's options an order of their own (seeded by its content)")
+    missing = modules_missing(problems)
+    if missing:
+        module, n = max(missing.items(), key=lambda item: item[1])
+        others = sorted(set(missing) - {module})
+        notes.append(
+            f"the tests of {n} problem{'s' if n != 1 else ''} import {module}"
+            + (f" (and others {', '.join(others)})" if others else "")
+            + ", which the Python that runs them does not have: they fail whatever the "
+            "student writes. Install what provides "
+            + ("them" if others else "it") + " into that Python: uv pip install --python "
+            + shlex.quote(sys.executable) + " " + " ".join([module, *others])
+            + " (a module's package may be named otherwise: sklearn is scikit-learn)")
     return notes
 
 

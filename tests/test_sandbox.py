@@ -3,6 +3,7 @@ resource limits and a clean environment; the verdict cannot be forged from stdou
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -362,3 +363,31 @@ def test_typing_names_need_no_import_as_on_leetcode() -> None:
               "print(sum(read()))\n"
     assert run(program, io_tests_code([("1 2\n", "3\n")])).passed
     assert not run("x = numpy.zeros(3)\n", "assert True").passed
+
+
+def test_a_note_names_modules_the_tests_import_and_this_python_lacks(tmp_path: Path) -> None:
+    """EvalPlus' tests start with `import numpy`: where numpy is missing they fail whatever
+    the student writes, so loading says so (and how to install it), naming no module that is
+    there (the standard library, sml's own dependencies)."""
+    from sml_cli.problems import load_problems, loading_notes
+
+    rows = [
+        {"question": "Write f.", "tests": "import no_such_module_xyz as np\nassert f() == 1"},
+        {"question": "Write g.", "tests": "from no_such_module_xyz.linalg import norm\n"
+                                          "import math, collections.abc\nimport rich\n"
+                                          "assert g() == 2"},
+        {"question": "Write h.", "tests": "import json\nassert h() == 3"},
+        {"question": "Write k.", "tests": "def check(c):\n    import other_missing_mod\n"
+                                          "    assert c() == 4"},
+    ]
+    path = tmp_path / "code.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    notes = [n for n in loading_notes(load_problems(str(path))) if "import" in n]
+    assert len(notes) == 1, notes
+    assert notes[0].startswith("the tests of 2 problems import no_such_module_xyz (and "
+                               "others other_missing_mod)"), notes[0]
+    assert "uv pip install --python" in notes[0]
+    assert not any(name in notes[0] for name in ("math", "json", "rich", "collections"))
+    # Every module there: no note.
+    path.write_text(json.dumps(rows[2]) + "\n")
+    assert not [n for n in loading_notes(load_problems(str(path))) if "import" in n]
