@@ -522,7 +522,7 @@ def print_transcript(
     header = Text.assemble(
         (info.id, "bold"), f" · problem {info.problem_id} · condition ",
         (info.condition, "bold"), f" · student {info.student_model} · teacher "
-        f"{info.teacher_model or '–'} · guard {info.guard} · status {info.status}")
+        f"{info.teacher_model or '–'} · guard policy {info.guard} · status {info.status}")
     if info.solved is not None:
         header.append(" · ")
         header.append(f"solved at turn {info.solved_at_turn}" if info.solved else "not solved",
