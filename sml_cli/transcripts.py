@@ -925,7 +925,31 @@ def _split_dialogue(text: str, labels: dict[str, str],
         elif ln.strip():
             raise fail(f"the dialogue starts with {clipped(ln, 50)!r}, not with a speaker label "
                        "('Teacher: …')")
+    if len(out) == 1:
+        return _turns_run_together(text, labels) or [(out[0][0], out[0][1].strip())]
     return [(label, content.strip()) for label, content in out]
+
+
+# A speaker label inside a line: "… USER: …", "…</s>ASSISTANT: …"
+_INLINE_SPEAKER = re.compile(r"(?:^|(?<=\s)|(?<=</s>))([A-Z][A-Za-z]{1,19})[ \t]?:[ \t]")
+
+
+def _turns_run_together(text: str, labels: dict[str, str]) -> list[tuple[str, str]] | None:
+    """Turns written on one line, each opened by its speaker's label ("USER: … ASSISTANT:
+    …", as Vicuna-style logs are): read as such when the text opens with a label and known
+    labels of both sides follow inside it, in capitals or back and forth (three or more);
+    None otherwise ("Student: my Teacher: said …" is one turn quoting a label)."""
+    body = text.strip()
+    marks = [m for m in _INLINE_SPEAKER.finditer(body) if side_of(m.group(1), labels)]
+    if not marks or marks[0].start() != 0 or len(marks) < 2:
+        return None
+    if len(marks) < 3 and not all(m.group(1).isupper() for m in marks):
+        return None
+    if {side_of(m.group(1), labels) for m in marks} != {"student", "teacher"}:
+        return None
+    ends = [m.start() for m in marks[1:]] + [len(body)]
+    return [(m.group(1), body[m.end():end].replace("</s>", " ").strip())
+            for m, end in zip(marks, ends, strict=True)]
 
 
 # ----------------------------------------------------------------------------- scoring

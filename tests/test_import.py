@@ -433,3 +433,30 @@ def test_a_database_path_with_brackets_is_printed_as_text(
     result = CliRunner().invoke(app, ["sessions", "list", "--db", db])
     assert result.exit_code == 0, result.output
     assert "a[/x]" in "".join(result.output.split())
+
+
+def test_turns_run_together_on_one_line(write_file: Callable[..., Path], db: str) -> None:
+    """Vicuna-style logs write a dialogue on one line ("USER: … ASSISTANT: …"): each label
+    opens a turn. A single turn that merely quotes a label stays one turn."""
+    row = {"id": "v1", "question": "What is 8 x 7?", "answer": "56",
+           "conversation": "USER: I think 8 x 7 is 54 ASSISTANT: What is 8 x 5 and 8 x 2? "
+                           "USER: 40 and 16, so 56</s>ASSISTANT: Yes!"}
+    quoting = {"id": "v2", "question": "What is 8 x 7?", "answer": "56",
+               "conversation": "Student: my Teacher: said to skip it. Is it 56?"}
+    one_exchange = {"id": "v3", "question": "What is 8 x 7?", "answer": "56",
+                    "conversation": "USER: is it 56? ASSISTANT: It is."}
+    rows = [row, quoting, one_exchange]
+    run = transcripts.import_file(str(write_file("v.jsonl", jsonl(rows))), db=db,
+                                  match="mention")["run_id"]
+    with Store(db) as store:
+        sessions = {i.problem_id: i for i in store.sessions("run_id = ?", [run])}
+        said = [(t.role, t.content) for t in store.turns(sessions["v1"].id)
+                if t.role in ("student", "teacher")]
+        assert said == [("student", "I think 8 x 7 is 54"),
+                        ("teacher", "What is 8 x 5 and 8 x 2?"),
+                        ("student", "40 and 16, so 56"), ("teacher", "Yes!")]
+        assert sessions["v1"].solved_at_turn == 2
+        quoted = [t.content for t in store.turns(sessions["v2"].id) if t.role == "student"]
+        assert quoted == ["my Teacher: said to skip it. Is it 56?"]
+        assert [t.role for t in store.turns(sessions["v3"].id)
+                if t.role in ("student", "teacher")] == ["student", "teacher"]
