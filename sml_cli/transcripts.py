@@ -116,7 +116,7 @@ class Transcript:
 # `human`), the model is the tutor (`assistant`, `gpt`).
 TURN_FIELDS = ("turns", "messages", "conversation", "conversations", "dialogue", "dialog",
                "conversation_history", "dialogue_history", "transcript", "utterances",
-               "chat_messages", "mapping", "dialogues")
+               "chat_messages", "mapping", "dialogues", "history")
 ROLE_KEYS = ("role", "from", "speaker", "author", "sender", "user", "participant", "who",
              "name")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance", "body", "msg", "sentence")
@@ -437,12 +437,28 @@ def _ending_with(t: Transcript, name: str, reply: str, about: dict[str, Any]) ->
                                meta=meta)
 
 
+def _last_exchange(row: dict[str, Any]) -> list[list[str]]:
+    """The exchange a `history` of pairs leads up to, kept beside it as LLaMA-Factory's rows
+    keep it: the user's `instruction` (with its `input`) or `prompt`/`query`, and the
+    assistant's `output` or `response`; none if the row has no such pair."""
+    asked = [row[k] for k in (_key(row, ("instruction", "prompt", "query")), _key(row, ("input",)))
+             if k and isinstance(row[k], str) and row[k].strip()]
+    reply_key = _key(row, ("output", "response"))
+    reply = row.get(reply_key) if reply_key else None
+    if not asked or not isinstance(reply, str) or not reply.strip():
+        return []
+    return [["\n\n".join(a.strip() for a in asked), reply]]
+
+
 def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: TranscriptFormat,
               pattern: re.Pattern[str] | None, labels: dict[str, str], position: int | str,
               turns_key: str, extra_meta: dict[str, Any]) -> Transcript:
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
+    pairs = list_cell(value)
+    if isinstance(pairs, list) and _exchange_pairs(pairs, labels):
+        value = [*pairs, *_last_exchange(row)]
     turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
@@ -693,6 +709,10 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
         other = "teacher" if fmt.alternate == "student" else "student"
         raw = [((fmt.alternate, other)[i % 2], item, None) for i, item in enumerate(value)]
         labels = {**labels, "student": "student", "teacher": "teacher"}
+    elif isinstance(value, list) and _exchange_pairs(value, labels):
+        # LLaMA-Factory's and ChatGLM's `history`: [[the user's turn, the assistant's], …]
+        raw = [(speaker, text, None) for pair in value
+               for speaker, text in zip(("user", "assistant"), pair, strict=True)]
     elif isinstance(value, list):
         for i, item in enumerate(value, start=1):
             if isinstance(item, str) and not item.strip():
@@ -737,6 +757,15 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
     if not turns:
         raise fail("the dialogue has no student or teacher turns")
     return turns
+
+
+def _exchange_pairs(value: list[Any], labels: dict[str, str]) -> bool:
+    """Is `value` a list of [user's text, assistant's text] pairs, rather than of [speaker,
+    text] pairs (whose first items are speaker labels)?"""
+    return bool(value) and all(
+        isinstance(pair, (list, tuple)) and len(pair) == 2
+        and all(isinstance(x, str) for x in pair) for pair in value
+    ) and not any(side_of(pair[0], labels) for pair in value)
 
 
 # "Student 2", "S1", "tutor_1": a known label numbered, as classroom transcripts tell several

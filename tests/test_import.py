@@ -460,3 +460,26 @@ def test_turns_run_together_on_one_line(write_file: Callable[..., Path], db: str
         assert quoted == ["my Teacher: said to skip it. Is it 56?"]
         assert [t.role for t in store.turns(sessions["v3"].id)
                 if t.role in ("student", "teacher")] == ["student", "teacher"]
+
+
+def test_a_history_of_pairs_then_the_last_exchange(write_file: Callable[..., Path],
+                                                   db: str) -> None:
+    """LLaMA-Factory's and ChatGLM's layout (SocraticLM's single-turn data): `history` holds
+    [user, assistant] pairs and the row the exchange they lead up to."""
+    row = {"question": "How many clips did she sell in all?", "answer": "72",
+           "history": [["How many clips did she sell in all?", "How many in May?"],
+                       ["Half as many, so 24.", "Right! And altogether?"]],
+           "instruction": "48 + 24 = 72", "input": "", "output": "Correct!"}
+    bare = {**{k: v for k, v in row.items() if k not in ("instruction", "input", "output")},
+            "id": "bare"}
+    run = transcripts.import_file(str(write_file("h.json", json.dumps([row, bare]))), db=db,
+                                  match="mention")["run_id"]
+    with Store(db) as store:
+        sessions = sorted(store.sessions("run_id = ?", [run]), key=lambda i: i.problem_id)
+        said = {i.problem_id: [(t.role, t.content) for t in store.turns(i.id)
+                               if t.role in ("student", "teacher")] for i in sessions}
+    assert said["1"] == [
+        ("student", "How many clips did she sell in all?"), ("teacher", "How many in May?"),
+        ("student", "Half as many, so 24."), ("teacher", "Right! And altogether?"),
+        ("student", "48 + 24 = 72"), ("teacher", "Correct!")]
+    assert said["bare"] == said["1"][:4]
