@@ -540,14 +540,26 @@ def options_in_question(question: str, answer: str) -> EmbeddedOptions | None:
     letter = _LETTER_ANSWER.fullmatch(answer.strip())
     if letter is None:
         return None
+    question = _LATEX_SPACING.sub(" ", _LATEX_OPTION_MARK.sub(r" (\1) ", question))
     first = _FIRST_OPTION.search(question)
     if first is None:
         return None
-    options = _options_in_text(question[first.start():])
+    listed = question[first.start():]
+    stem = question[: first.start()]
+    if stem.count("$") % 2:  # options set in maths, as AoPS writes them: they end with it
+        listed = listed.split("$", 1)[0]
+        stem = stem[: stem.rfind("$")]
+    options = _options_in_text(listed)
     wanted = ord(letter.group(1).upper()) - ord("A")
     if options is None or wanted >= len(options):
         return None
-    return EmbeddedOptions(question[: first.start()].strip(), tuple(options), wanted)
+    return EmbeddedOptions(stem.strip(), tuple(options), wanted)
+
+
+# AMC problems as AoPS (and LiveBench) write their options: "$\textbf{(A) }3\qquad
+# \textbf{(B) }4…$", "\mathrm{(C)}\ 5"
+_LATEX_OPTION_MARK = re.compile(r"\\(?:textbf|mathrm|mathbf|text)\s*\{\s*\(([A-Z])\)\s*\}")
+_LATEX_SPACING = re.compile(r"\\q?quad(?![A-Za-z])|\\[ ,;:!]")
 
 
 def _question_text(value: Any) -> str | None:
@@ -1152,6 +1164,8 @@ def choice_index(text: str, choices: tuple[str, ...], *, reference: bool = False
     for i, option in enumerate(choices):
         if norm and norm == _norm_choice(option):
             return i
+    if not reference and _LETTER_REPEATED.fullmatch(s):
+        s = s[0]  # "BBBBB": LiveBench asks for the letter five times ("BB" is no answer)
     m = _CHOICE_LETTER.fullmatch(s)
     if m:
         index = ord(m.group("letter").upper()) - ord("A")
@@ -1181,6 +1195,7 @@ _CHOICE_LEAD_IN = re.compile(
     r"(?:the\s+(?:correct\s+|right\s+|best\s+|final\s+)?(?:answer|option|choice)\s+is|"
     r"it\s+is|it['\u2019]s|i\s+(?:choose|pick|select|go\s+with))\s*:?\s*",
     re.IGNORECASE)
+_LETTER_REPEATED = re.compile(r"([A-Z])\1{4}")
 _TEXT_THEN_LETTER = re.compile(r"(?P<text>.+?)\s*\((?P<letter>[A-Za-z])\)\.?")
 
 

@@ -617,3 +617,19 @@ def test_exact_compares_a_literal_reference_as_a_value(
     # Text answers are matched as before: not literals, or literals of another kind.
     assert check(problem(verifier="exact", answer="Paris"), "paris.").correct
     assert check(problem(verifier="exact", answer="U.S."), "US").correct
+
+
+def test_options_written_as_aops_latex_answer_an_exact_letter() -> None:
+    """AMC problems as AoPS and LiveBench write them: the options set in maths with
+    \\textbf{(B)}/\\mathrm{(B)} marks and \\qquad between them; LiveBench also asks for the
+    letter five times ("BBBBB")."""
+    livebench = problem(verifier="exact", answer="B", question=(
+        r"What is $2+2$? $\textbf{(A) }3\qquad\textbf{(B) }4\qquad\textbf{(C) }5\qquad"
+        r"\textbf{(D) }6\qquad\textbf{(E) }7$ If you cannot determine the correct answer, "
+        "take your best guess. Then write the letter five times, e.g. FFFFF."))
+    assert [check(livebench, a).correct for a in ("B", "(B) 4", "4", "BBBBB", "b")] == [True] * 5
+    assert [check(livebench, a).correct for a in ("A", "3", "AAAAA", "7", "F")] == [False] * 5
+    aops = problem(verifier="exact", answer="C", question=(
+        r"How many? $\mathrm{(A)}\ 2 \qquad \mathrm{(B)}\ 3 \qquad \mathrm{(C)}\ 4$"))
+    assert check(aops, "4").correct and check(aops, "(C)").correct
+    assert not check(aops, "3").correct
