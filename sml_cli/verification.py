@@ -129,7 +129,8 @@ def check(problem: Problem, attempt: str) -> Verdict:
     elif verifier == "exact":
         ok = any(literal if (literal := literal_equal(r, attempt)) is not None else (
             exact_equal(r, attempt) or quantity_equal(r, attempt)
-            or option_letter_equal(problem.question, r, attempt)) for r in problem.answers)
+            or option_letter_equal(problem.question, r, attempt)
+            or option_set_equal(problem.question, r, attempt)) for r in problem.answers)
     elif verifier == "math":
         ok = any(math_equal(r, attempt) for r in problem.answers)
     elif verifier == "choice":
@@ -249,6 +250,26 @@ def option_letter_equal(question: str, reference: str, attempt: str) -> bool:
     its text alone)."""
     found = options_in_question(question, reference)
     return found is not None and choice_index(attempt, found.options) == found.answer
+
+
+_LETTER_SET = re.compile(r"\(?[A-Z]\)?(?:\s*(?:,|and|&|\s)\s*\(?[A-Z]\)?)+")
+
+
+def option_set_equal(question: str, reference: str, attempt: str) -> bool:
+    """A reference of several option letters ("BCD": JEEBench's questions with more than one
+    right option) of options the question lists: met by the same letters in any order and
+    spelling ("B, C, D", "(D) and (B), (C)"), all of them and no other."""
+    ref = reference.strip()
+    if not _LETTER_SET.fullmatch(ref) and not re.fullmatch(r"[A-Z]{2,10}", ref):
+        return False
+    wanted = re.findall(r"[A-Z]", ref)
+    if len(set(wanted)) != len(wanted) or options_in_question(question, max(wanted)) is None:
+        return False
+    got = attempt.strip().strip("*`.").strip()
+    if not _LETTER_SET.fullmatch(got) and not re.fullmatch(r"[A-Z]{2,10}", got):
+        return False
+    letters = re.findall(r"[A-Z]", got.replace("and", " "))
+    return len(letters) == len(set(letters)) and set(letters) == set(wanted)
 
 
 def quantity_equal(reference: str, attempt: str) -> bool:

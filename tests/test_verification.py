@@ -633,3 +633,15 @@ def test_options_written_as_aops_latex_answer_an_exact_letter() -> None:
         r"How many? $\mathrm{(A)}\ 2 \qquad \mathrm{(B)}\ 3 \qquad \mathrm{(C)}\ 4$"))
     assert check(aops, "4").correct and check(aops, "(C)").correct
     assert not check(aops, "3").correct
+
+
+def test_several_right_options_are_met_by_the_same_letters_in_any_order() -> None:
+    """JEEBench's MCQ(multiple): the gold "BCD" names three of the options the question
+    lists; any order and spelling of exactly those letters meets it."""
+    p = problem(verifier="exact", answer="BCD", question=(
+        "Which are vectors?\n(A) mass\n(B) velocity\n(C) force\n(D) momentum"))
+    assert [check(p, a).correct for a in ("BCD", "CBD", "B, C, D", "(B), (C) and (D)",
+                                          "B C D")] == [True] * 5
+    assert [check(p, a).correct for a in ("BC", "ABCD", "BBCD", "B, C, E", "A")] == [False] * 5
+    # Without options in the question, letters are only text.
+    assert not check(problem(verifier="exact", answer="BCD", question="Spell it."), "CBD").correct
