@@ -10,7 +10,9 @@ anywhere by a load, so a bad file never leaves half a run behind. Rows come from
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 import random
 import re
 import shlex
@@ -227,6 +229,13 @@ def load_problems(
         return load_problems(spec, replace(fields, guess_ids=False), limit=limit)
 
 
+def _file_id(file: Path, files: list[Path]) -> str:
+    """A file's path from the folder above the files' common one: MATH/test/algebra/1.json
+    among MATH/test's files is "test/algebra/1.json"."""
+    root = Path(os.path.commonpath([str(f) for f in files])).parent
+    return file.relative_to(root).as_posix()
+
+
 class _GuessedIdRepeats(Exception):
     """A column guessed to hold the rows' ids holds one value twice."""
 
@@ -242,14 +251,23 @@ def _load_problems(spec: str, fields: FieldMap, *, limit: int | None = None,
     selector = RowSelector(fields.where) if fields.where else None
     position = 0  # of the row in the file(s): a row without an id is named by it
     for file in files:
-        for line, row in read_rows(file, fields.header):
+        rows: Iterator[tuple[int, dict[str, Any]]] = iter(read_rows(file, fields.header))
+        file_id = None
+        if len(files) > 1 and file.suffix.casefold() == ".json":
+            # One problem per file (MATH's folders): a row without an id is named by its file,
+            # as MATH-500's unique_id names it ("test/algebra/1.json"), not by its position.
+            head = list(itertools.islice(rows, 2))
+            if len(head) == 1:
+                file_id = _file_id(file, files)
+            rows = itertools.chain(head, rows)
+        for line, row in rows:
             position += 1
             if probe_rows is not None and position > probe_rows and problems:
                 return problems
             if selector is not None and not selector.keeps(row):
                 continue
             problem = _build_problem(row, line, file, fields, pattern, source,
-                                     default_id=position)
+                                     default_id=file_id or position)
             if problem.id in seen:
                 if fields.guessing_ids:
                     raise _GuessedIdRepeats

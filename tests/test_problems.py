@@ -687,3 +687,22 @@ def test_builtin_set_loads(name: str) -> None:
         assert {p.verifier for p in problems} <= {"numeric", "exact", "math"}
     if name == "python":
         assert {p.verifier for p in problems} == {"python"}
+
+
+def test_a_folder_of_one_problem_per_file_names_them_by_file(tmp_path: Path) -> None:
+    """MATH is published as a folder per subject of one JSON file per problem; MATH-500's
+    unique_id names a problem by that file ("test/algebra/1.json"), and so does sml where a
+    row carries no id, so that results join. Files of several rows keep numbered rows."""
+    for rel, answer in (("algebra/1.json", "2"), ("algebra/10.json", "3"),
+                        ("geometry/5.json", "1")):
+        file = tmp_path / "MATH" / "test" / rel
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps({"question": f"Solve #{rel}", "answer": answer}))
+    problems = load_problems(str(tmp_path / "MATH" / "test"))
+    assert [p.id for p in problems] == ["test/algebra/1.json", "test/algebra/10.json",
+                                        "test/geometry/5.json"]
+    rows = tmp_path / "rows"
+    rows.mkdir()
+    for name in ("a.jsonl", "b.jsonl"):
+        (rows / name).write_text(json.dumps({"question": name, "answer": "1"}) + "\n")
+    assert [p.id for p in load_problems(str(rows))] == ["1", "2"]
