@@ -820,17 +820,22 @@ def sessions_import(
         alternate=alternate,
         responses_field=responses_field,
     )
+    reading = transcripts.Reading()
     if preview is not None:
-        total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)
+        total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview,
+                                           reading=reading)
         console_views.print_import_preview(total, shown, path)
+        console_views.print_warnings(reading.warnings)
+        console_views.print_notes(reading.notes)
         return
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt,
-                                     json_path=json_path)
+                                     json_path=json_path, reading=reading)
     from sml_cli.outputs import to_stdout
 
     if not to_stdout(json_path):
         console_views.print_eval_summary(result)
-    console_views.print_notes(console_views.scoring_notes(result["config"]))
+    console_views.print_warnings(reading.warnings)
+    console_views.print_notes(reading.notes + console_views.scoring_notes(result["config"]))
 
 
 # ----------------------------------------------------------------------------- export

@@ -37,6 +37,7 @@ import functools
 import re
 import shlex
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,8 +142,12 @@ class Fail(Protocol):
     def __call__(self, message: str, remedy: Remedy = ()) -> ProblemFileError: ...
 
 
-# Claiming one label of a generic pair for a side gives the other label to the other side.
-LABEL_PAIRS = (("user", "assistant"), ("human", "gpt"))
+# The names chat formats give the two sides (OpenAI's user/assistant, ShareGPT's human/gpt,
+# Gemini's user/model). They are one role each, whatever a file calls it: claiming one for a
+# side (`--student-role assistant`) claims them all, and gives the other side's names to the
+# other side, unless a flag names one of those too.
+CHAT_LABELS = {"student": ("user", "human"),
+               "teacher": ("assistant", "gpt", "bot", "ai", "model")}
 ROW_FIELDS = ("condition", "meta")
 
 
@@ -197,12 +202,21 @@ class TranscriptFormat:
         labels.update({x: "skip" for x in SKIPPED_LABELS})
         claimed = {r.casefold(): "student" for r in self.student_roles}
         claimed.update({r.casefold(): "teacher" for r in self.teacher_roles})
-        for pair in LABEL_PAIRS:
-            for mine, other in (pair, pair[::-1]):
-                if mine in claimed and other not in claimed:
-                    labels[other] = "teacher" if claimed[mine] == "student" else "student"
+        for group, others in ((CHAT_LABELS["student"], CHAT_LABELS["teacher"]),
+                              (CHAT_LABELS["teacher"], CHAT_LABELS["student"])):
+            sides = {claimed[x] for x in group if x in claimed}
+            if len(sides) != 1:
+                continue  # (none claimed, or claimed for both sides: the flags say it all)
+            side = sides.pop()
+            labels.update({x: side for x in group})
+            if not any(x in claimed for x in others):
+                labels.update({x: _other(side) for x in others})
         labels.update(claimed)
         return labels
+
+
+def _other(side: str) -> str:
+    return "teacher" if side == "student" else "student"
 
 
 def parse_role_option(flag: str, value: str | None) -> tuple[str, ...]:
@@ -215,12 +229,51 @@ def parse_role_option(flag: str, value: str | None) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- reading
 
 
-def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> list[Transcript]:
+@dataclass
+class Reading:
+    """What reading a dialogue file noticed besides the dialogues, said after them: `notes`
+    on how it was read (turns skipped, reordered), `warnings` on flags that did nothing."""
+
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    speakers: Counter[str] = field(default_factory=Counter)  # the labels met, as written
+
+    def finish(self, fmt: TranscriptFormat) -> None:
+        """The notes and warnings that need the whole file read."""
+        for flag, roles in (("--student-role", fmt.student_roles),
+                            ("--teacher-role", fmt.teacher_roles)):
+            for role in roles:
+                if not any(_names_role(label, role) for label in self.speakers):
+                    seen = ", ".join(repr(label) for label, _ in self.speakers.most_common(12))
+                    self.warnings.append(f"{flag} {role!r} matched no speaker in the file "
+                                         f"(speakers seen: {seen or 'none'})")
+
+
+def _names_role(label: str, role: str) -> bool:
+    """Does a `--student-role`/`--teacher-role` name apply to the speaker `label` — as it is,
+    numbered (`Student 2`), as a word of it (`AI Tutor`), or as a chat name of the same role
+    (`assistant` for `gpt`)?"""
+    folded = label.strip().casefold()
+    names = {folded, _NUMBERED.sub("", folded), *_WORD.findall(folded)}
+    role = role.casefold()
+    group = next((g for g in CHAT_LABELS.values() if role in g), (role,))
+    return any(r in names for r in group)
+
+
+def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None,
+                     reading: Reading | None = None) -> list[Transcript]:
     """Parse and validate every row of a dialogue file (JSONL, JSON array, CSV/TSV, Excel, Parquet);
-    raises ProblemFileError (exit 2) naming file and line at the first bad row."""
+    raises ProblemFileError (exit 2) naming file and line at the first bad row. What the
+    reading noticed on the way goes to `reading`."""
     fmt = fmt or TranscriptFormat()
-    return suggesting_options(lambda remedy, probe_rows: _read_transcripts(
-        path, _with_options(fmt, remedy), probe_rows))
+    reading = reading if reading is not None else Reading()
+
+    def load(remedy: Remedy, probe_rows: int | None) -> list[Transcript]:
+        # (rows read to try suggested options are not the file's: they note nothing)
+        return _read_transcripts(path, _with_options(fmt, remedy), probe_rows,
+                                 reading if probe_rows is None else Reading())
+
+    return suggesting_options(load)
 
 
 def _with_options(fmt: TranscriptFormat, remedy: Remedy) -> TranscriptFormat:
@@ -236,7 +289,7 @@ def _with_options(fmt: TranscriptFormat, remedy: Remedy) -> TranscriptFormat:
 
 
 def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
-                      probe_rows: int | None) -> list[Transcript]:
+                      probe_rows: int | None, reading: Reading) -> list[Transcript]:
     clash = set(r.casefold() for r in fmt.student_roles) & set(
         r.casefold() for r in fmt.teacher_roles)
     if clash:
@@ -268,13 +321,15 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
             # value, its file), which a row number would not lead back to.
             name = (str(lookup(row, fmt.group_by or DIALOGUE_FILE)).strip()
                     if shard_fmt is not fmt else len(out) + 1)
-            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, name))
+            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, name,
+                                  reading))
             if probe_rows is not None and len(out) >= probe_rows:
                 return out
     if selector is not None:
         selector.check(file)
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
+    reading.finish(fmt)
     return out
 
 
@@ -329,7 +384,7 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                pattern: re.Pattern[str] | None, labels: dict[str, str],
-               position: int | str) -> list[Transcript]:
+               position: int | str, reading: Reading) -> list[Transcript]:
     """The row's dialogue — or dialogues, when its turns field holds several by id, as
     SocraTeach keeps every dialogue about one problem; `position`: its place among the
     file's dialogues (or, grouped from rows, the group's name), which names its problem when
@@ -343,7 +398,8 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
         row = {k: v for k, v in row.items() if k != taken}
         whole = dataclasses.replace(fmt, responses_field=None)
         return [_ending_with(t, name, reply, about)
-                for t in _parse_row(row, line, path, whole, pattern, labels, position)
+                for t in _parse_row(row, line, path, whole, pattern, labels, position,
+                                    reading)
                 for name, reply, about in candidates]
     available = _columns_of(row)
     turns_key = fmt.turns_field or next((k for k in TURN_FIELDS if k in row), None)
@@ -372,9 +428,10 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if (isinstance(value, dict) and value
             and all(isinstance(list_cell(v), list) for v in value.values())):
         return [_dialogue(row, list_cell(dialogue), line, path, fmt, pattern, labels, position,
-                          turns_key, {"dialogue_id": key})
+                          turns_key, {"dialogue_id": key}, reading)
                 for key, dialogue in value.items()]
-    return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {})]
+    return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {},
+                      reading)]
 
 
 DIALOGUE_ID_COLUMNS = ("conversation_id", "dialogue_id", "dialog_id", "conv_id", "chat_id",
@@ -437,11 +494,11 @@ def _ending_with(t: Transcript, name: str, reply: str, about: dict[str, Any]) ->
 
 def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: TranscriptFormat,
               pattern: re.Pattern[str] | None, labels: dict[str, str], position: int | str,
-              turns_key: str, extra_meta: dict[str, Any]) -> Transcript:
+              turns_key: str, extra_meta: dict[str, Any], reading: Reading) -> Transcript:
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
-    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt))
+    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt, reading))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
             raise fail("--question-from-first-turn: the dialogue needs its opening turn (the "
@@ -675,7 +732,7 @@ _EOM = "|EOM|"
 
 
 def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
-                 fmt: TranscriptFormat) -> list[Said]:
+                 fmt: TranscriptFormat, reading: Reading) -> list[Said]:
     """Turns in any of the layouts public datasets use → [(student|teacher, content,
     reasoning)]. A logged reasoning model's <think> block is no part of what it said: split
     off here (kept with the turn, in no view, never scored — as for models in evals); a turn
@@ -705,6 +762,7 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
     if not raw:
         raise fail("the dialogue has no turns")
+    reading.speakers.update(label for label, *_ in raw)
     mapped = {label: side_of(label, labels) for label, *_ in raw}
     unknown = sorted({label for label, side in mapped.items() if side is None})
     sides = {side for side in mapped.values() if side in ("student", "teacher")}
@@ -1056,12 +1114,13 @@ def _scored_session(t: Transcript, run_id: str, sample: int, max_turns: int,
 
 
 def preview(path: str, *, match: str = "strict", fmt: TranscriptFormat | None = None,
-            limit: int = 3) -> tuple[int, list[tuple[SessionInfo, Problem, list[Turn]]]]:
+            limit: int = 3, reading: Reading | None = None
+            ) -> tuple[int, list[tuple[SessionInfo, Problem, list[Turn]]]]:
     """Validate the whole file and score its first `limit` dialogues without writing
     anything: (number of dialogues, [(session, problem, rows)])."""
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
-    transcripts = read_transcripts(path, fmt)
+    transcripts = read_transcripts(path, fmt, reading)
     max_turns = max(t.student_turns for t in transcripts)
     shown = []
     for t in transcripts[:limit]:
@@ -1072,16 +1131,19 @@ def preview(path: str, *, match: str = "strict", fmt: TranscriptFormat | None = 
 
 def import_file(path: str, *, match: str = "strict", db: str | None = None,
                 run_id: str | None = None, fmt: TranscriptFormat | None = None,
-                json_path: str | None = None) -> dict[str, Any]:
+                json_path: str | None = None, reading: Reading | None = None) -> dict[str, Any]:
     """Import a transcript file as one run; returns the SPEC §4 results structure, which is
-    also written to `json_path` if given (checked before anything is imported)."""
+    also written to `json_path` if given (checked before anything is imported). What the
+    reading noticed goes to `reading`, and to the run's config (`reading_notes`)."""
     from sml_cli.store import Store, insert_session, insert_turns
 
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
     if json_path:
         check_writable(json_path, "--json")
-    transcripts = read_transcripts(path, fmt)  # everything validated before the database is touched
+    reading = reading if reading is not None else Reading()
+    # (everything is validated before the database is touched)
+    transcripts = read_transcripts(path, fmt, reading)
     started = time.perf_counter()
     max_turns = max(t.student_turns for t in transcripts)
     run_id = run_id or new_run_id("import")
@@ -1089,6 +1151,8 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
               "n_transcripts": len(transcripts), "max_turns": max_turns,
               "mapping": import_flags(fmt or TranscriptFormat())
               | ({"--match": match} if match != "strict" else {})}
+    if reading.warnings or reading.notes:
+        config["reading_notes"] = [*reading.warnings, *reading.notes]
     if fmt is not None and fmt.fields.answers_optional:
         config["n_without_answer"] = sum(t.problem.verifier == UNVERIFIED for t in transcripts)
     sessions: list[SessionInfo] = []

@@ -564,6 +564,60 @@ def test_role_options_override_the_defaults(write_file: WriteFile, db: Path) -> 
     assert texts(other_db, "student") == ["Sure: 7 times 8 is 56."]
 
 
+@pytest.mark.parametrize(("student", "teacher"), [("human", "gpt"), ("user", "model"),
+                                                  ("human", "bot"), ("user", "ai")])
+def test_a_chat_role_flag_swaps_the_sides_whatever_the_file_calls_them(
+        write_file: WriteFile, db: Path, student: str, teacher: str) -> None:
+    # ShareGPT calls the sides human/gpt, Gemini user/model: --student-role assistant names
+    # the model's side in any of them, and the person becomes the teacher.
+    row = small_row([{"from": student, "value": "Can you work out 7 times 8?"},
+                     {"from": teacher, "value": "Sure: 7 times 8 is 56."}], "conversations")
+    path = write_file("t.jsonl", jsonl([row]))
+    result = invoke("sessions", "import", path, "--db", db, "--match", "mention",
+                    "--student-role", "assistant")
+    assert result.exit_code == 0, describe(result)
+    assert texts(db, "student") == ["Sure: 7 times 8 is 56."]
+    assert texts(db, "teacher") == ["Can you work out 7 times 8?"]
+    assert "Warning" not in result.output
+    # --teacher-role user says the same the other way round.
+    other_db = db.with_name("other.db")
+    import_ok(path, other_db, "--teacher-role", "user")
+    assert texts(other_db, "teacher") == ["Can you work out 7 times 8?"]
+
+
+def test_sharegpt_sides_swapped_by_the_chat_role_names(db: Path) -> None:
+    s = only(import_ok(SHAREGPT, db, "--match", "mention", "--student-role", "assistant"))
+    # The tutor's replies are now the student's: "Each day he runs 3 + 2 km, so over 5 days
+    # that is 25 km" solves sg-running; the person's "24 minus 9 is 15." tells sg-pencils.
+    assert texts(db, "student", "sg-pencils") == [
+        "Giving pencils away makes the number smaller. Try again."]
+    assert (s["success_rate"], s["leak_rate"]) == (0.5, 0.5)
+    assert session_rows(db, query(db, "SELECT id FROM runs")[0][0]) == [
+        ("sg-pencils", 0, None, 1, 1, 0), ("sg-running", 1, 1, 0, 1, 0)]
+
+
+def test_a_role_flag_that_names_no_speaker_is_warned_about(write_file: WriteFile,
+                                                           db: Path) -> None:
+    path = write_file("t.jsonl", jsonl([small_row([f"Tutor 1: {HINT}", f"Kid: {SOLVE}"])]))
+    result = invoke("sessions", "import", path, "--db", db, "--match", "mention",
+                    "--student-role", "kid,child", "--teacher-role", "tutor,coach")
+    assert result.exit_code == 0, describe(result)
+    said = flat(result.stderr)
+    assert ("Warning: --student-role 'child' matched no speaker in the file (speakers seen: "
+            "'Tutor 1', 'Kid')") in said, said
+    assert "Warning: --teacher-role 'coach' matched no speaker" in said
+    # (a flag naming a speaker whatever its case, or numbered, matched it)
+    assert "'kid' matched" not in said and "'tutor' matched" not in said
+    run = query(db, "SELECT config FROM runs")[0][0]
+    assert "--student-role 'child' matched no speaker" in " ".join(
+        json.loads(run)["reading_notes"])
+    # The same in a preview, which writes nothing.
+    result = invoke("sessions", "import", path, "--db", db.with_name("never.db"),
+                    "--preview", "1", "--student-role", "pupil")
+    assert result.exit_code == 0, describe(result)
+    assert "--student-role 'pupil' matched no speaker" in flat(result.stderr)
+
+
 def test_custom_speaker_labels(write_file: WriteFile, db: Path) -> None:
     rows = [small_row(f"Grandpa: {HINT}\nKid: {SOLVE}", "dialogue"),
             small_row([f"Grandpa: {HINT}", f"Child: {SOLVE}"])]
