@@ -803,7 +803,9 @@ def sessions_import(
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
                         index_base, answers_optional=allow_missing_answers, where=where,
                         columns=columns)
-    by_id = None if problems is None else transcripts.load_dialogue_problems(problems, fields)
+    reading = transcripts.Reading()
+    by_id = None if problems is None else transcripts.load_dialogue_problems(
+        problems, fields, problem_id_field, reading)
     fmt = transcripts.TranscriptFormat(
         fields=fields,
         turns_field=turns_field,
@@ -820,7 +822,6 @@ def sessions_import(
         alternate=alternate,
         responses_field=responses_field,
     )
-    reading = transcripts.Reading()
     if preview is not None:
         total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview,
                                            reading=reading)

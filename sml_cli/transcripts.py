@@ -66,6 +66,7 @@ from sml_cli.numbers import find_numbers, numbers_equal, parse_number
 from sml_cli.outputs import check_writable, write_json
 from sml_cli.participants import split_reasoning
 from sml_cli.problems import (
+    BUILTIN_SETS,
     UNVERIFIED,
     MissingAnswerError,
     Problem,
@@ -632,31 +633,68 @@ def _problem_by_id(row: dict[str, Any], fmt: TranscriptFormat, used: set[str],
                    fail: Fail) -> tuple[Problem, dict[str, Any]]:
     """The dialogue's problem from the `--problems` file, and the row's other fields."""
     assert fmt.problems is not None
-    key = lookup(row, fmt.problem_id_field)
-    if key is _MISSING or key is None or str(key).strip() == "":
+    key = cell_text(_get(row, fmt.problem_id_field))  # (ids are read as problem ids are)
+    if key is None:
         raise fail(f"no {fmt.problem_id_field!r} value naming the dialogue's problem "
-                   f"(--problem-id-field); fields here: {', '.join(sorted(row))}")
-    problem = fmt.problems.get(str(key).strip())
+                   f"(--problem-id-field); fields here: {_columns_of(row)}")
+    problem = fmt.problems.get(key)
     if problem is None:
         sample = ", ".join(list(fmt.problems)[:5])
-        raise fail(f"problem {str(key)!r} is not in the --problems file (its ids look like: "
-                   f"{sample}, …)")
+        # The id may be in another column of the problems than the one naming them.
+        column = next((k for p in fmt.problems.values() for k, v in p.meta.items()
+                       if cell_text(v) == key), None)
+        hint = (f"; {key!r} is in its {column!r} column: name its problems by that with "
+                f"--field id={shlex.quote(column)}" if column else "")
+        raise fail(f"problem {key!r} is not in the --problems file (its ids look like: "
+                   f"{sample}, …){hint}")
     skip = {*used, fmt.problem_id_field.split(".", 1)[0], *ROW_FIELDS}
     extra = {k: _jsonable(v) for k, v in row.items() if k not in skip and v is not None}
     return problem, extra
+
+
+def _shared_id_column(spec: str, fields: FieldMap, id_field: str) -> str | None:
+    """`id_field`, if the first row of the problem file `spec` has such a column and no
+    `id` one, and no `--field id=` names the ids' column; else None."""
+    if "id" in fields.columns or spec in BUILTIN_SETS:
+        return None
+    try:
+        for shard in data_files(Path(spec)):
+            for _, row in read_rows(shard, fields.header):
+                return id_field if has_column(row, id_field) and not has_column(row, "id") \
+                    else None
+    except (ProblemFileError, UsageError):
+        pass  # (the file's fault is said when its problems are loaded)
+    return None
 
 
 NO_ANSWER_HINT = ("; if some dialogues have no reference answer, --allow-missing-answers "
                   "imports those unscored (turns and questions counted, not success)")
 
 
-def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
-    """The `--problems` file of a dialogue import, by id."""
+def load_dialogue_problems(spec: str, fields: FieldMap, id_field: str = "problem_id",
+                           reading: Reading | None = None) -> dict[str, Problem]:
+    """The `--problems` file of a dialogue import, by id. A file with no `id` column (and no
+    `--field id=`) whose rows have the column the dialogues name their problem in
+    (`id_field`: Eedi's QuestionId on both sides) is keyed by that column, with a note."""
+    column = _shared_id_column(spec, fields, id_field)
+    if column is not None:
+        fields = dataclasses.replace(fields, columns={**fields.columns, "id": column})
+        if reading is not None:
+            reading.notes.append(
+                f"the --problems file has no 'id' column: its problems are named by their "
+                f"{column!r} column, as the dialogues name them (--problem-id-field); "
+                "--field id=COLUMN names another")
     try:
         return {p.id: p for p in load_problems(spec, fields)}
     except MissingAnswerError as exc:
         raise ProblemFileError(exc.path, exc.message + NO_ANSWER_HINT, exc.line,
                                remedy=exc.remedy) from None
+
+
+# A column naming the problem a dialogue is about (Eedi's QuestionId, a problem_id): rows with
+# one and no question probably keep their problems in a file of their own.
+_PROBLEM_ID = re.compile(r"(?:question|problem|exercise|item|task|quiz|puzzle)[\s_-]?id|qid",
+                         re.IGNORECASE)
 
 
 def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
@@ -678,9 +716,16 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
     else:
         if not has_column(row, question):
             hint, remedy = missing_column(row, "question", question)
+            named = next((k for k in row if isinstance(k, str) and _PROBLEM_ID.fullmatch(k)),
+                         None)
+            kept_apart = ("" if named is None else
+                          f"; or, if the problems are in a file of their own, join it by the "
+                          f"{named!r} column with --problems FILE --problem-id-field "
+                          f"{shlex.quote(named)}")
             raise fail(f"no 'problem' object and no {question!r} field; fields here: "
-                       f"{available}{hint}; or, if the dialogue's opening turn states the "
-                       "problem, take it from there with --question-from-first-turn", remedy)
+                       f"{available}{hint}{kept_apart}; or, if the dialogue's opening turn "
+                       "states the problem, take it from there with --question-from-first-turn",
+                       remedy)
         # (the file a dialogue came from is the session's, not a column of the problem's)
         problem_row = {k: v for k, v in row.items() if k not in (top_level, DIALOGUE_FILE)}
     # A row with no id of its problem is named by the dialogue's own id, if it has one

@@ -1264,6 +1264,42 @@ def test_problems_kept_in_a_file_of_their_own(tmp_path: Path, db: Path) -> None:
     assert "missing.csv:2:" in import_fails(missing, db, *flags)
 
 
+def test_problems_named_by_the_column_the_dialogues_name_them_by(tmp_path: Path,
+                                                                  db: Path) -> None:
+    """Eedi's layout: dialogues and questions both carry QuestionId, and the questions have
+    no `id` column. Their QuestionId names them, with a note; a file with an `id` column of
+    its own keeps it, and a dialogue's id found in another of its columns is pointed at."""
+    questions = [{"QuestionId": "1869", "QuestionText": LONG_ROWS[0][1], "CorrectAnswer": "15"},
+                 {"QuestionId": "1871", "QuestionText": LONG_ROWS[2][1], "CorrectAnswer": "13"}]
+    problems = write_csv(tmp_path / "questions.csv", questions)
+    rows = [{"InterventionId": c, "QuestionId": "1869" if c == "d1" else "1871", "speaker": s,
+             "text": t} for c, _, _, s, t in LONG_ROWS]
+    dialogues = write_csv(tmp_path / "log.csv", rows)
+    flags = ("--problems", problems, "--problem-id-field", "QuestionId", "--question-field",
+             "QuestionText", "--answer-field", "CorrectAnswer", "--group-by", "InterventionId",
+             "--match", "mention")
+    result = invoke("sessions", "import", dialogues, "--db", db, *flags)
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: the --problems file has no 'id' column: its problems are named by their "
+            "'QuestionId' column") in flat(result.stderr)
+    assert {r[0] for r in query(db, "SELECT problem_id FROM sessions")} == {"1869", "1871"}
+    numbered = write_csv(tmp_path / "numbered.csv",
+                         [{"id": i, **q} for i, q in enumerate(questions, 1)])
+    refused = import_fails(dialogues, db, *flags[:1], numbered, *flags[2:])
+    assert ("log.csv:2: problem '1869' is not in the --problems file (its ids look like: 1, 2, "
+            "…); '1869' is in its 'QuestionId' column: name its problems by that with --field "
+            "id=QuestionId") in refused
+    s = only(import_ok(dialogues, db, *flags[:1], numbered, *flags[2:], "--field",
+                       "id=QuestionId"))
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+    # Without --problems, the rows' id column is the hint that the problems are elsewhere.
+    refused = import_fails(dialogues, db, "--group-by", "InterventionId")
+    assert ("no 'problem' object and no 'question' field; fields here: InterventionId, "
+            "QuestionId (map another column with --question-field); or, if the problems are "
+            "in a file of their own, join it by the 'QuestionId' column with --problems FILE "
+            "--problem-id-field QuestionId") in refused
+
+
 def test_question_from_the_opening_turn(write_file: WriteFile, db: Path) -> None:
     """MRBench keeps the problem only in the tutor's opening turn ("The question is: …") and
     the answer as the last line of a worked solution; CoMTA opens with the student's message
