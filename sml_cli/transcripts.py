@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 from sml_cli import guard
 from sml_cli.cells import cell_text, clipped, list_cell
-from sml_cli.datafiles import data_files, read_rows, source_exists
+from sml_cli.datafiles import SPLIT_COLUMN, data_files, read_rows, source_exists
 from sml_cli.errors import ProblemFileError, SmlError, UsageError
 from sml_cli.mapping import (
     _MISSING,
@@ -239,8 +239,15 @@ class Reading:
     warnings: list[str] = field(default_factory=list)
     speakers: Counter[str] = field(default_factory=Counter)  # the labels met, as written
 
-    def finish(self, fmt: TranscriptFormat) -> None:
+    def finish(self, fmt: TranscriptFormat, transcripts: list[Transcript]) -> None:
         """The notes and warnings that need the whole file read."""
+        splits = Counter(str(t.meta[SPLIT_COLUMN]) for t in transcripts
+                         if t.meta.get(SPLIT_COLUMN) is not None)
+        if len(splits) > 1:
+            counted = ", ".join(f"{name} {n}" for name, n in splits.items())
+            self.notes.append(f"the dialogues come from several splits ({counted}), each "
+                              f"session's meta saying which ({SPLIT_COLUMN!r}); --where "
+                              f"{SPLIT_COLUMN}=NAME imports one")
         for flag, roles in (("--student-role", fmt.student_roles),
                             ("--teacher-role", fmt.teacher_roles)):
             for role in roles:
@@ -330,7 +337,7 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
         selector.check(file)
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
-    reading.finish(fmt)
+    reading.finish(fmt, out)
     return out
 
 

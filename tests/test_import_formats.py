@@ -1233,6 +1233,30 @@ def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
     assert s["n_sessions"] == 4 and s["success_rate"] == 0.75
 
 
+def test_dialogues_under_split_names_in_one_json_object(tmp_path: Path, db: Path) -> None:
+    """A DatasetDict saved as one JSON object, {"train": [...], "test": [...]}: every
+    split's dialogues are imported, each session's meta naming its split, with a note;
+    --where split=NAME imports one."""
+    rows = read_jsonl(MATHDIAL)
+    path = tmp_path / "mathdial.json"
+    path.write_text(json.dumps({"train": rows[:3], "test": rows[3:]}), encoding="utf-8")
+    result = invoke("sessions", "import", path, "--db", db, *MATHDIAL_ARGS)
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: the dialogues come from several splits (train 3, test 1), each session's "
+            "meta saying which ('split'); --where split=NAME imports one") in flat(result.stderr)
+    metas = [json.loads(r[0]) for r in query(db, "SELECT meta FROM sessions ORDER BY rowid")]
+    assert [m["split"] for m in metas] == ["train", "train", "train", "test"]
+    # The same four dialogues as the JSONL file: the same scores.
+    assert only(import_ok(path, db.with_name("all.db"), *MATHDIAL_ARGS)) == only(
+        import_ok(MATHDIAL, db.with_name("jsonl.db"), *MATHDIAL_ARGS))
+    s = only(import_ok(path, db.with_name("test.db"), *MATHDIAL_ARGS, "--where", "split=test"))
+    assert s["n_sessions"] == 1
+    # One split alone is read as the rows it holds (no --turns-field train dead end).
+    path.write_text(json.dumps({"train": rows}), encoding="utf-8")
+    s = only(import_ok(path, db.with_name("one.db"), *MATHDIAL_ARGS))
+    assert s["n_sessions"] == 4 and s["success_rate"] == 0.75
+
+
 def test_problems_kept_in_a_file_of_their_own(tmp_path: Path, db: Path) -> None:
     """Dialogues that name their problem by id, the problems in another file (as chat-log
     exports do): --problems joins them; the field flags describe the problem file."""
