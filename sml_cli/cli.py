@@ -748,10 +748,16 @@ def sessions_import(
         show_default=False)] = None,
     group_by: Annotated[str | None, typer.Option(
         "--group-by", help="Rows are single turns (speaker and text columns): group them "
-        "into dialogues by this column, in file order.", show_default=False)] = None,
+        "into dialogues by this column (turns in the order of --order-by).",
+        show_default=False)] = None,
     dialogue_per_file: Annotated[bool, typer.Option(
         "--dialogue-per-file", help="Each data file (of a folder or quoted glob) is one "
         "dialogue, a turn per row (one TSV per chat, as TSCC ships them).")] = False,
+    order_by: Annotated[str | None, typer.Option(
+        "--order-by", help="With --group-by or --dialogue-per-file: the column whose numbers "
+        "or date-times order each dialogue's turns (default: a turn-order column found by "
+        "its name, message_index, turn, seq, timestamp, …; `file`: the file's order).",
+        show_default=False)] = None,
     problems: Annotated[str | None, typer.Option(
         "--problems", help="Problems kept apart from the dialogues: a problem file (any "
         "--problems form of `sml eval`); each dialogue names its problem's id in "
@@ -814,6 +820,7 @@ def sessions_import(
         condition=condition.strip() if condition else None,
         group_by=group_by,
         dialogue_per_file=dialogue_per_file,
+        order_by=order_by,
         speaker_field=speaker_field,
         text_field=text_field,
         problems=by_id,

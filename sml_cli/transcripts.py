@@ -33,7 +33,9 @@ What the rows become:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
+import math
 import re
 import shlex
 import time
@@ -164,6 +166,9 @@ class TranscriptFormat:
     group_by: str | None = None  # rows are single turns of the dialogue named in this column
     # Each data file is one dialogue, a turn per row (TSCC ships one TSV per chat).
     dialogue_per_file: bool = False
+    # The column whose numbers or date-times order a grouped dialogue's turns; by default
+    # a turn-order column when the rows have one (`_order_column`); FILE_ORDER: none.
+    order_by: str | None = None
     speaker_field: str | None = None  # key of a turn's speaker, when none of ROLE_KEYS
     text_field: str | None = None  # key of a turn's text, when none of CONTENT_KEYS
     # Problems kept in a file of their own (`--problems`), by id; each dialogue names its
@@ -238,9 +243,20 @@ class Reading:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     speakers: Counter[str] = field(default_factory=Counter)  # the labels met, as written
+    # Dialogues grouped from rows whose turns a turn-order column found by its name put in
+    # another order than the file's, by column; and all the dialogues grouped from rows.
+    reordered: Counter[str] = field(default_factory=Counter)
+    grouped: int = 0
 
     def finish(self, fmt: TranscriptFormat, transcripts: list[Transcript]) -> None:
         """The notes and warnings that need the whole file read."""
+        for column, n in self.reordered.items():
+            self.notes.append(
+                f"the turns of {n} of {self.grouped} dialogue{'s' if self.grouped != 1 else ''} "
+                f"were not in {column!r} order "
+                f"in the file, and were put in it ({column!r} is taken for the turns' order "
+                f"by its name; --order-by COLUMN names another, --order-by {FILE_ORDER} keeps "
+                "the file's)")
         splits = Counter(str(t.meta[SPLIT_COLUMN]) for t in transcripts
                          if t.meta.get(SPLIT_COLUMN) is not None)
         if len(splits) > 1:
@@ -312,6 +328,9 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
     if fmt.dialogue_per_file and fmt.group_by:
         raise UsageError("--dialogue-per-file and --group-by both say how turns make "
                          "dialogues: give one")
+    if fmt.order_by is not None and not (fmt.dialogue_per_file or fmt.group_by):
+        raise UsageError("--order-by orders the turns of dialogues grouped from rows: give it "
+                         "with --group-by or --dialogue-per-file")
     for shard in data_files(file):
         rows: Iterable[tuple[int, dict[str, Any]]] = read_rows(shard, fmt.fields.header)
         if fmt.dialogue_per_file:
@@ -320,7 +339,7 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
             rows = [(line, row) for line, row in rows if selector.keeps(row)]
         shard_fmt = fmt
         if fmt.group_by or fmt.dialogue_per_file:
-            rows = _grouped(rows, fmt, shard)
+            rows = _grouped(rows, fmt, shard, reading)
             # The grouped turns are {role, content} objects now, whatever the columns were.
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
@@ -364,11 +383,14 @@ def _tagged_with_file(rows: Iterable[tuple[int, dict[str, Any]]], shard: Path,
 
 
 def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
-             path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """One utterance per row (a CSV of chat logs) → one row per dialogue, in file order:
-    the dialogue's first row gives the problem and metadata, every row one turn."""
+             path: Path, reading: Reading) -> list[tuple[int, dict[str, Any]]]:
+    """One utterance per row (a CSV of chat logs) → one row per dialogue: the dialogue's
+    first row gives the problem and metadata, every row one turn, in the order of the
+    turn-order column (`--order-by`, or one found by its name), else in file order."""
     groups: dict[str, tuple[int, dict[str, Any]]] = {}
     column = fmt.group_by or DIALOGUE_FILE
+    order_by = None if fmt.order_by == FILE_ORDER else fmt.order_by
+    orders: dict[str, list[tuple[Any, int]]] = {}  # each group's order cells, with lines
     for line, row in rows:
         key = lookup(row, column)
         if key is _MISSING or key is None or str(key).strip() == "":
@@ -380,6 +402,10 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
                 str(path), f"each row must hold one turn: {fmt.keys_wanted()}; "
                 f"fields here: {_columns_of(row)}", line)
         turn = {"role": _speaker_value(role_key, row[role_key]), "content": row[content_key]}
+        if not groups and fmt.order_by is None:
+            order_by = _order_column(row, (column, role_key, content_key))
+        if order_by is not None:
+            orders.setdefault(str(key), []).append((lookup(row, order_by), line))
         group = groups.get(str(key))
         if group is None:
             first = {k: v for k, v in row.items() if k not in (role_key, content_key)}
@@ -387,7 +413,97 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
             groups[str(key)] = (line, first)
         else:
             group[1][GROUPED_TURNS].append(turn)
+    if order_by is not None:
+        _put_in_order(groups, orders, order_by, fmt.order_by is not None, path, reading)
+    reading.grouped += len(groups)
     return list(groups.values())
+
+
+FILE_ORDER = "file"  # `--order-by file`: the turns as the file lists them
+
+# Columns that give a turn's place in its dialogue, by their names with case and separators
+# dropped: an index (message_index, turn_idx, Eedi's MessageSequence, TalkMoves' Turn) before
+# a time (timestamp, created_at), which two turns may share.
+_ORDER_INDEX = re.compile(r"(?:message|msg|turn|utterance|utt|line|sentence|post|step)"
+                          r"(?:index|idx|seq|sequence|seqno|number|num|no|nr|order|position|"
+                          r"pos|id)|index|idx|seq|sequence|order|position|turn")
+_ORDER_TIME = re.compile(r"(?:message|msg|turn|utterance|post)?(?:timestamp|time|ts|datetime|"
+                         r"createdat|sentat|created|sent)")
+
+
+def _order_column(row: dict[str, Any], taken: tuple[str, ...]) -> str | None:
+    """The row's turn-order column, found by its name (`_ORDER_INDEX`, then `_ORDER_TIME`)
+    among those not already read for something else, or None."""
+    names = [k for k in row if isinstance(k, str) and k not in taken]
+    for pattern in (_ORDER_INDEX, _ORDER_TIME):
+        found = next((k for k in names if pattern.fullmatch(re.sub(r"[\W_]", "", k.casefold()))),
+                     None)
+        if found is not None:
+            return found
+    return None
+
+
+_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
+
+
+def _order_key(value: Any) -> tuple[int, Any] | None:
+    """A turn-order cell as something to sort by — (kind, value): a number, an ISO date-time
+    (one without a zone taken as UTC) or a time of day — or None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return (0, value) if math.isfinite(value) else None
+    if isinstance(value, dt.datetime):
+        return (1, _utc(value))
+    if not isinstance(value, str):
+        return None
+    if _NUMBER.fullmatch(value):
+        return (0, float(value))
+    try:
+        return (1, _utc(dt.datetime.fromisoformat(value.strip())))
+    except ValueError:
+        pass
+    try:
+        return (2, dt.time.fromisoformat(value.strip()))
+    except ValueError:
+        return None
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _put_in_order(groups: dict[str, tuple[int, dict[str, Any]]],
+                  orders: dict[str, list[tuple[Any, int]]], column: str, asked: bool,
+                  path: Path, reading: Reading) -> None:
+    """Each group's turns sorted (stably) by their cells in `column`. Cells that are not all
+    numbers, or all date-times, order nothing: an error naming the line when the column was
+    `asked` for (--order-by), else the file order stands (the column only looked like one)."""
+    keys: dict[str, list[tuple[int, Any]]] = {}
+    kinds: set[int] = set()
+    for name, cells in orders.items():
+        keys[name] = []
+        for cell, line in cells:
+            key = _order_key(cell)
+            if key is None or (kinds and key[0] not in kinds):
+                if not asked:
+                    return
+                what = ("no value" if cell is None or cell is _MISSING else
+                        f"{clipped(str(cell), 40)!r}, not a number or date-time like the others"
+                        if key is not None else
+                        f"{clipped(str(cell), 40)!r}, neither a number nor a date-time")
+                raise ProblemFileError(str(path), f"--order-by {column!r}: {what}", line)
+            kinds.add(key[0])
+            keys[name].append(key)
+    reordered = 0
+    for name, (_, first) in groups.items():
+        turns = first[GROUPED_TURNS]
+        order = sorted(range(len(turns)), key=lambda i: keys[name][i][1])  # (stable)
+        if order != list(range(len(turns))):
+            first[GROUPED_TURNS] = [turns[i] for i in order]
+            reordered += 1
+    if reordered and not asked:
+        reading.reordered[column] += reordered
 
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
@@ -1244,6 +1360,7 @@ def import_flags(fmt: TranscriptFormat) -> dict[str, Any]:
     flags = field_flags(fmt.fields)
     given: dict[str, Any] = {
         "--turns-field": fmt.turns_field, "--group-by": fmt.group_by,
+        "--order-by": fmt.order_by,
         "--dialogue-per-file": fmt.dialogue_per_file or None,
         "--student-role": ",".join(fmt.student_roles) or None,
         "--teacher-role": ",".join(fmt.teacher_roles) or None,

@@ -1030,6 +1030,72 @@ def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
     assert "dialogue_file" not in message
 
 
+def long_rows_with(column: str, cells: list[Any]) -> list[dict[str, Any]]:
+    """LONG_ROWS with a turn-order column, each dialogue's rows then listed last turn first."""
+    rows = [{"dialogue_id": d, "question": q, "answer": a, "speaker": s, "text": t}
+            for d, q, a, s, t in LONG_ROWS]
+    place: dict[str, int] = {}
+    for row in rows:
+        place[row["dialogue_id"]] = place.get(row["dialogue_id"], -1) + 1
+        row[column] = cells[place[row["dialogue_id"]]]
+    return rows[::-1]
+
+
+IN_ORDER = ["Is it 8?", "5, 10, 15. So 15 cookies.", "Is it 27?", "13"]
+
+
+def test_a_turn_order_column_orders_the_turns_of_grouped_rows(tmp_path: Path,
+                                                               db: Path) -> None:
+    """Rows listed in another order than spoken (a Khanmigo export, last turn first): a
+    column named as a turn order (message_index, turn, seq, timestamp, …) orders each
+    dialogue's turns, with a note; --order-by names one, or `file` keeps the file's order."""
+    path = write_csv(tmp_path / "reversed.csv", long_rows_with("message_index", [0, 1, 2, 3]))
+    result = invoke("sessions", "import", path, "--db", db, "--group-by", "dialogue_id",
+                    "--match", "mention")
+    assert result.exit_code == 0, describe(result)
+    assert texts(db, "student") == ["Is it 27?", "13", "Is it 8?", "5, 10, 15. So 15 cookies."]
+    assert ("Note: the turns of 2 of 2 dialogues were not in 'message_index' order in the "
+            "file, and were put in it") in flat(result.stderr)
+    [note] = json.loads(query(db, "SELECT config FROM runs")[0][0])["reading_notes"]
+    assert "'message_index' order" in note
+    # The same scores as the rows in order: d1 solved at turn 2, d2 told.
+    s = only(import_ok(path, db.with_name("again.db"), "--group-by", "dialogue_id",
+                       "--match", "mention"))
+    assert s["success_at_turn"] == [0.0, 1.0] and s["leak_rate"] == 0.5
+    # --order-by file: as listed.
+    as_listed = db.with_name("listed.db")
+    import_ok(path, as_listed, "--group-by", "dialogue_id", "--order-by", "file")
+    assert texts(as_listed, "student") == ["13", "Is it 27?", "5, 10, 15. So 15 cookies.",
+                                           "Is it 8?"]
+    # Date-times order too (ISO, with a zone or without, which is UTC); named by --order-by.
+    times = ["2024-05-01T10:00:00Z", "2024-05-01T12:00:30+02:00", "2024-05-01 10:01:00",
+             "2024-05-01T10:01:30"]
+    path = write_csv(tmp_path / "times.csv", long_rows_with("logged", times))
+    timed = db.with_name("timed.db")
+    result = invoke("sessions", "import", path, "--db", timed, "--group-by", "dialogue_id",
+                    "--order-by", "logged")
+    assert result.exit_code == 0, describe(result)
+    assert sorted(texts(timed, "student")) == sorted(IN_ORDER)
+    assert texts(timed, "student", "d1") == IN_ORDER[:2]
+    assert "order" not in result.stderr  # (asked for: nothing to say)
+    # A cell that is no number or date-time is refused naming its line, when asked for.
+    rows = long_rows_with("logged", times)
+    rows[2]["logged"] = "just after lunch"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    refused = import_fails(path, db, "--group-by", "dialogue_id", "--order-by", "logged")
+    assert "bad.csv:4: --order-by 'logged': 'just after lunch', neither a number nor a " \
+        "date-time" in refused
+    assert "--group-by or --dialogue-per-file" in import_fails(
+        SHAREGPT, db, "--order-by", "turn")
+    # A column that only looks like one (Bridge-like ids, NCTE's "2_0") orders nothing.
+    path = write_csv(tmp_path / "ids.csv", long_rows_with("turn_id", ["b", "a", "d", "c"]))
+    kept = db.with_name("kept.db")
+    result = invoke("sessions", "import", path, "--db", kept, "--group-by", "dialogue_id")
+    assert result.exit_code == 0, describe(result)
+    assert texts(kept, "student", "d1") == ["5, 10, 15. So 15 cookies.", "Is it 8?"]
+    assert "order" not in result.stderr
+
+
 def test_a_folder_of_classroom_sheets_one_lesson_each(tmp_path: Path, db: Path) -> None:
     # TalkMoves' layout: an Excel sheet per lesson, a turn per row under Speaker/Sentence,
     # the teacher's opening turn posing the problem, and no reference answer.
