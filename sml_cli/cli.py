@@ -781,8 +781,9 @@ def sessions_import(
     ] = False,
     responses_field: Annotated[str | None, typer.Option(
         "--responses-field", help="Column of candidate next tutor replies beside each "
-        "dialogue (MRBench's anno_llm_responses: replies by tutor name): each ends a session "
-        "of its own, its condition the candidate's name, so telling is scored per tutor.",
+        "dialogue (MRBench's anno_llm_responses: replies by tutor name), or columns of one "
+        "reply each, comma-separated (Bridge's c_r,c_revision): each ends a session of its "
+        "own, its condition the candidate's name, so telling is scored per tutor.",
         show_default=False)] = None,
     allow_missing_answers: Annotated[bool, typer.Option(
         "--allow-missing-answers", help="Import dialogues whose problem has no reference "

@@ -436,8 +436,7 @@ def _order_column(row: dict[str, Any], taken: tuple[str, ...]) -> str | None:
     among those not already read for something else, or None."""
     names = [k for k in row if isinstance(k, str) and k not in taken]
     for pattern in (_ORDER_INDEX, _ORDER_TIME):
-        found = next((k for k in names if pattern.fullmatch(re.sub(r"[\W_]", "", k.casefold()))),
-                     None)
+        found = next((k for k in names if pattern.fullmatch(_bare(k))), None)
         if found is not None:
             return found
     return None
@@ -518,8 +517,9 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
 
     if fmt.responses_field:
         candidates = _candidate_replies(row, fmt.responses_field, fail)
-        taken = _key(row, (fmt.responses_field,))  # (the row's own key, whatever its case)
-        row = {k: v for k, v in row.items() if k != taken}
+        # (the row's own keys, whatever their case)
+        taken = {_key(row, (c,)) for c in _response_columns(row, fmt.responses_field)}
+        row = {k: v for k, v in row.items() if k not in taken}
         whole = dataclasses.replace(fmt, responses_field=None)
         return [_ending_with(t, name, reply, about)
                 for t in _parse_row(row, line, path, whole, pattern, labels, position,
@@ -558,33 +558,70 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
                       reading)]
 
 
-DIALOGUE_ID_COLUMNS = ("conversation_id", "dialogue_id", "dialog_id", "conv_id", "chat_id",
-                       "thread_id")
+# Columns naming the dialogue itself, first found first, whatever their case and separators
+# (MRBench's conversation_id, Bridge's c_id, a conversationId). A column of another thing's
+# id (QuestionId, student_id) is not one: it names what several dialogues share.
+DIALOGUE_ID_COLUMNS = ("conversation_id", "dialogue_id", "dialog_id", "conv_id", "convo_id",
+                       "chat_id", "thread_id", "c_id")
+
+
+def _bare(name: str) -> str:
+    """A column's name with case and separators dropped: `MessageSequence` and
+    `message_sequence` alike."""
+    return re.sub(r"[\W_]", "", name.casefold())
+
+
+def _dialogue_id(row: dict[str, Any]) -> str | None:
+    """The row's dialogue id (`DIALOGUE_ID_COLUMNS`), or None."""
+    rank = {_bare(c): i for i, c in enumerate(DIALOGUE_ID_COLUMNS)}
+    named = sorted((rank[_bare(k)], k) for k in row if isinstance(k, str) and _bare(k) in rank)
+    return next((found for _, k in named if (found := cell_text(row[k]))), None)
+
 
 # Where a candidate reply object keeps its text (MRBench: {"response": …, "annotation": …}),
 # and its name when candidates come as a list.
 REPLY_KEYS = ("response", "reply", "completion", *CONTENT_KEYS)
-CANDIDATE_NAME_KEYS = ("model", "tutor", "name", "source", "system", "id")
+# (Not an `id`: Bridge's candidates are turn objects, whose id is the turn's place.)
+CANDIDATE_NAME_KEYS = ("model", "tutor", "name", "source", "system")
+
+
+def _response_columns(row: dict[str, Any], column: str) -> list[str]:
+    """The columns `--responses-field` names: several, comma-separated (a key spelled with
+    the commas wins), or one."""
+    if "," not in column or column in row:
+        return [column]
+    return [c.strip() for c in column.split(",") if c.strip()]
 
 
 def _candidate_replies(row: dict[str, Any], column: str, fail: Fail
                        ) -> list[tuple[str, str, dict[str, Any]]]:
     """(name, reply text, the rest of its object) for each candidate tutor reply in
     `column`: an object of replies by name, or a list of them (each named by its
-    `model`/`tutor`/`name`… key, else by its place)."""
-    value = list_cell(lookup(row, column))
-    if value is _MISSING:
-        raise fail(f"no {column!r} field (--responses-field); fields here: {_columns_of(row)}")
-    if isinstance(value, dict):
+    `model`/`tutor`/`name`… key, else by its place; one alone, by the column); or in each of
+    several columns, comma-separated, each holding one reply (Bridge's `c_r` and
+    `c_revision`, a list of one turn each), named by its column."""
+    columns = _response_columns(row, column)
+    values = [list_cell(lookup(row, c)) for c in columns]
+    missing = next((c for c, v in zip(columns, values, strict=True) if v is _MISSING), None)
+    if missing is not None:
+        raise fail(f"no {missing!r} field (--responses-field); fields here: {_columns_of(row)}")
+    value = values[0]
+    if len(columns) > 1:
+        items = []
+        for name, one in zip(columns, values, strict=True):
+            if isinstance(one, list) and len(one) != 1:
+                raise fail(f"{name!r} (--responses-field) holds {len(one)} replies: a column "
+                           "listed with others is one candidate (a reply, or a list of one)")
+            items.append((name, one[0] if isinstance(one, list) else one))
+    elif isinstance(value, dict):
         items = [(str(name), item) for name, item in value.items()]
     elif isinstance(value, list):
-        items = []
-        for i, item in enumerate(value, 1):
-            key = _key(item, CANDIDATE_NAME_KEYS) if isinstance(item, dict) else None
-            items.append((str(item[key]) if key else str(i), item))
+        items = [(_candidate_name(item) or (column if len(value) == 1 else str(i)), item)
+                 for i, item in enumerate(value, 1)]
     else:
         raise fail(f"{column!r} (--responses-field) holds {type(value).__name__}: expected "
-                   "candidate replies, an object of them by name or a list")
+                   "candidate replies, an object of them by name or a list (columns of one "
+                   "reply each are listed together, comma-separated: --responses-field A,B)")
     if not items:
         raise fail(f"{column!r} (--responses-field) holds no candidate reply")
     out = []
@@ -606,6 +643,16 @@ def _candidate_replies(row: dict[str, Any], column: str, fail: Fail
         raise fail(f"{column!r} (--responses-field): candidate names repeat "
                    f"({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
     return out
+
+
+def _candidate_name(item: Any) -> str | None:
+    """A listed candidate's name: its tutor's or model's (`CANDIDATE_NAME_KEYS`), when that
+    is a name, not a number."""
+    key = _key(item, CANDIDATE_NAME_KEYS) if isinstance(item, dict) else None
+    name = item[key] if key else None
+    if not isinstance(name, str) or not name.strip() or _NUMBER.fullmatch(name):
+        return None
+    return name.strip()
 
 
 def _ending_with(t: Transcript, name: str, reply: str, about: dict[str, Any]) -> Transcript:
@@ -853,8 +900,7 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
         problem_row = {k: v for k, v in row.items() if k not in (top_level, DIALOGUE_FILE)}
     # A row with no id of its problem is named by the dialogue's own id, if it has one
     # (MRBench's conversation_id), which leads back to the source as a count would not.
-    dialogue_id = next((found for column in DIALOGUE_ID_COLUMNS
-                        if (found := cell_text(_get(row, column)))), None)
+    dialogue_id = _dialogue_id(row)
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
                                  default_id=dialogue_id or position)
