@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from sml_cli import guard
 from sml_cli.cells import cell_text, clipped, list_cell
 from sml_cli.datafiles import SPLIT_COLUMN, data_files, read_rows, source_exists
-from sml_cli.errors import ProblemFileError, SmlError, UsageError
+from sml_cli.errors import Line, ProblemFileError, SmlError, UsageError
 from sml_cli.mapping import (
     _MISSING,
     FieldMap,
@@ -247,9 +247,32 @@ class Reading:
     # another order than the file's, by column; and all the dialogues grouped from rows.
     reordered: Counter[str] = field(default_factory=Counter)
     grouped: int = 0
+    # Turns skipped for naming no speaker; those of them that said something (not empty,
+    # not a stage direction), and where the first is.
+    unspoken: int = 0
+    unspoken_said: int = 0
+    first_unspoken_said: str | None = None
+
+    def skip_unspoken(self, where: str, turns: list[tuple[int, str]]) -> None:
+        """Count the (place, text) of a dialogue's turns skipped for naming no speaker."""
+        for place, text in turns:
+            self.unspoken += 1
+            if text.strip() and not _STAGE_DIRECTION.fullmatch(text):
+                self.unspoken_said += 1
+                self.first_unspoken_said = self.first_unspoken_said or (
+                    f"{where}, turn {place}: {clipped(text.strip(), 40)!r}")
 
     def finish(self, fmt: TranscriptFormat, transcripts: list[Transcript]) -> None:
         """The notes and warnings that need the whole file read."""
+        if self.unspoken:
+            n, said = self.unspoken, self.unspoken_said
+            turns = f"{n} turn{'s' if n != 1 else ''} naming no speaker"
+            skipped = "were skipped" if n != 1 else "was skipped"
+            self.notes.append(
+                f"{turns} (empty, or stage directions such as '(bell rings)') {skipped}"
+                if not said else
+                f"{turns} {skipped}, {said if n > 1 else 'it'} with words, by whom unknown "
+                f"(the first at {self.first_unspoken_said})")
         for column, n in self.reordered.items():
             self.notes.append(
                 f"the turns of {n} of {self.grouped} dialogue{'s' if self.grouped != 1 else ''} "
@@ -271,6 +294,10 @@ class Reading:
                     seen = ", ".join(repr(label) for label, _ in self.speakers.most_common(12))
                     self.warnings.append(f"{flag} {role!r} matched no speaker in the file "
                                          f"(speakers seen: {seen or 'none'})")
+
+
+# A transcript's line that is no one's words: "(bell rings)", "[inaudible]", "*laughter*".
+_STAGE_DIRECTION = re.compile(r"\s*(?:\(.*\)|\[.*\]|\{.*\}|<.*>|\*[^*]*\*)\s*", re.DOTALL)
 
 
 def _names_role(label: str, role: str) -> bool:
@@ -391,17 +418,22 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
     column = fmt.group_by or DIALOGUE_FILE
     order_by = None if fmt.order_by == FILE_ORDER else fmt.order_by
     orders: dict[str, list[tuple[Any, int]]] = {}  # each group's order cells, with lines
+    keys: tuple[str | None, str | None] = (None, None)  # the speaker and text columns
     for line, row in rows:
         key = lookup(row, column)
         if key is _MISSING or key is None or str(key).strip() == "":
             raise ProblemFileError(str(path), f"no {column!r} value to group by (--group-by)",
                                    line)
-        role_key, content_key = fmt.speaker_keys(row)
+        found = fmt.speaker_keys(row)
+        # (an Excel sheet's empty cell is no key of its row: the columns found before hold)
+        role_key, content_key = found[0] or keys[0], found[1] or keys[1]
         if role_key is None or content_key is None:
             raise ProblemFileError(
                 str(path), f"each row must hold one turn: {fmt.keys_wanted()}; "
                 f"fields here: {_columns_of(row)}", line)
-        turn = {"role": _speaker_value(role_key, row[role_key]), "content": row[content_key]}
+        keys = (role_key, content_key)
+        turn = {"role": _speaker_value(role_key, row.get(role_key)),
+                "content": row.get(content_key)}
         if not groups and fmt.order_by is None:
             order_by = _order_column(row, (column, role_key, content_key))
         if order_by is not None:
@@ -669,7 +701,9 @@ def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: Trans
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
-    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt, reading))
+    where = f"{path}:{line}" + (f" ({line.label})" if isinstance(line, Line) and line.label
+                                else "")
+    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt, reading, where))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
             raise fail("--question-from-first-turn: the dialogue needs its opening turn (the "
@@ -946,14 +980,17 @@ _EOM = "|EOM|"
 
 
 def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
-                 fmt: TranscriptFormat, reading: Reading) -> list[Said]:
+                 fmt: TranscriptFormat, reading: Reading, where: str) -> list[Said]:
     """Turns in any of the layouts public datasets use → [(student|teacher, content,
     reasoning)]. A logged reasoning model's <think> block is no part of what it said: split
     off here (kept with the turn, in no view, never scored — as for models in evals); a turn
-    that is all thought said nothing and is dropped like an empty one."""
+    that is all thought said nothing and is dropped like an empty one. A turn naming no
+    speaker (a transcript's "(bell rings)") is dropped too, and counted in `reading`;
+    `where`: the dialogue's file and line, for the note."""
     value = list_cell(value)
     raw: list[tuple[str, str, str | None]] = []  # (speaker label, content, logged thoughts)
     rounds = False  # some turn objects held an exchange: several speakers' texts
+    unspoken: list[tuple[int, str]] = []  # (place, text) of turns that name no speaker
     if isinstance(value, str):
         raw = [(label, content, None) for label, content in _split_dialogue(value, labels, fail)]
     elif isinstance(value, list) and fmt.alternate:
@@ -970,12 +1007,20 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
             if exchange:
                 raw.extend((label, text, None) for label, text in exchange)
                 rounds = True
+                continue
+            turn = _turn_item(item, i, fail, fmt)
+            if turn[0]:
+                raw.append(turn)
             else:
-                raw.append(_turn_item(item, i, fail, fmt))
+                unspoken.append((i, turn[1]))
     else:
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
+    if unspoken and not raw:
+        raise fail(f"turn {unspoken[0][0]}: no speaker, and no turn of the dialogue names one "
+                   "(is its speaker column empty? name another with --speaker-field)")
     if not raw:
         raise fail("the dialogue has no turns")
+    reading.skip_unspoken(where, unspoken)
     reading.speakers.update(label for label, *_ in raw)
     mapped = {label: side_of(label, labels) for label, *_ in raw}
     unknown = sorted({label for label, side in mapped.items() if side is None})
@@ -1097,6 +1142,8 @@ def _exchange(item: Any, labels: dict[str, str],
 
 def _turn_item(item: Any, i: int, fail: Fail,
                fmt: TranscriptFormat) -> tuple[str, str, str | None]:
+    """(speaker label, text, logged thoughts) of one turn of a list; the label is empty when
+    the turn names no speaker."""
     if isinstance(item, str):
         m = _SPEAKER.match(item)
         if not m:
@@ -1116,8 +1163,11 @@ def _turn_item(item: Any, i: int, fail: Fail,
     speaker = _speaker_value(role_key, item[role_key])
     if isinstance(speaker, int) and not isinstance(speaker, bool):
         speaker = str(speaker)  # speakers numbered 0 and 1: --student-role 0 names one
-    if not isinstance(speaker, str) or not speaker.strip():
-        raise fail(f"turn {i}: no speaker ({role_key!r} is empty or not text)")
+    if speaker is None or (isinstance(speaker, float) and math.isnan(speaker)):
+        speaker = ""  # (named by no one: the caller skips it)
+    if not isinstance(speaker, str):
+        raise fail(f"turn {i}: {role_key!r} must be a speaker's label, not "
+                   f"{type(speaker).__name__}")
     # null content: a tool-calling message, or a turn that said nothing; dropped below.
     parts = ("", None) if item[content_key] is None else _content_text(item[content_key])
     if parts is None:

@@ -907,6 +907,63 @@ def test_imported_dialogues_export_for_tutor_training(tmp_path: Path, db: Path) 
         assert messages[-1]["role"] == "assistant"
 
 
+def test_turns_naming_no_speaker_are_skipped_with_a_note(write_file: WriteFile,
+                                                         db: Path) -> None:
+    """A classroom transcript's "(bell rings)" line, an empty row: no one's turn, skipped
+    and counted in a note, not an error. A turn with words but no speaker is skipped too
+    (who said it is unknown), the note naming where the first is; a dialogue none of whose
+    turns names a speaker is refused."""
+    turns = [{"speaker": "Tutor", "text": None}, {"speaker": "Tutor", "text": HINT},
+             {"speaker": None, "text": "(bell rings)"}, {"speaker": "", "text": ""},
+             {"speaker": "Student", "text": SOLVE}]
+    path = write_file("nulls.jsonl", jsonl([small_row(turns)]))
+    result = invoke("sessions", "import", path, "--db", db, "--match", "mention")
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: 2 turns naming no speaker (empty, or stage directions such as '(bell "
+            "rings)') were skipped") in flat(result.stderr)
+    [note] = json.loads(query(db, "SELECT config FROM runs")[0][0])["reading_notes"]
+    assert note.startswith("2 turns naming no speaker")
+    assert texts(db, "teacher") == [HINT] and texts(db, "student") == [SOLVE]
+    turns[3] = {"speaker": float("nan"), "text": "I think it is 54."}
+    path = write_file("said.json", json.dumps([small_row(turns)]))
+    result = invoke("sessions", "import", path, "--db", db.with_name("said.db"))
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: 2 turns naming no speaker were skipped, 1 with words, by whom unknown (the "
+            f"first at {path}:1, turn 4: 'I think it is 54.')") in flat(result.stderr)
+    path = write_file("nobody.jsonl", jsonl([small_row([{"speaker": None, "text": SOLVE}])]))
+    assert "nobody.jsonl:1: turn 1: no speaker, and no turn of the dialogue names one" in \
+        import_fails(path, db)
+    assert "must be a speaker's label, not list" in import_fails(write_file(
+        "odd.jsonl", jsonl([small_row([{"speaker": ["T"], "text": SOLVE}])])), db)
+
+
+def test_rows_naming_no_speaker_are_skipped_when_grouped(tmp_path: Path, db: Path) -> None:
+    # One turn per row, a CSV's empty speaker cell and an Excel sheet's (no cell at all).
+    rows = [{"dialogue_id": d, "question": q, "answer": a, "speaker": s, "text": t}
+            for d, q, a, s, t in LONG_ROWS]
+    rows.insert(2, {**rows[0], "speaker": "", "text": "(students talking)"})
+    rows.append({**rows[-1], "speaker": "", "text": "ok"})
+    path = write_csv(tmp_path / "classroom.csv", rows)
+    result = invoke("sessions", "import", path, "--db", db, "--group-by", "dialogue_id",
+                    "--match", "mention")
+    assert result.exit_code == 0, describe(result)
+    assert texts(db, "student") == IN_ORDER
+    assert ("2 turns naming no speaker were skipped, 1 with words, by whom unknown (the first "
+            f"at {path}:5, turn 4: 'ok')") in flat(result.stderr)
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(rows[0]))
+    for row in rows:
+        sheet.append([v or None for v in row.values()])
+    book.save(tmp_path / "classroom.xlsx")
+    s = only(import_ok(tmp_path / "classroom.xlsx", db.with_name("sheet.db"), "--group-by",
+                       "dialogue_id", "--match", "mention"))
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+
+
 def test_tool_calls_and_empty_turns_are_dropped(tmp_path: Path, db: Path) -> None:
     path = tmp_path / "tools.jsonl"
     path.write_text(jsonl([{
