@@ -748,10 +748,16 @@ def sessions_import(
         show_default=False)] = None,
     group_by: Annotated[str | None, typer.Option(
         "--group-by", help="Rows are single turns (speaker and text columns): group them "
-        "into dialogues by this column, in file order.", show_default=False)] = None,
+        "into dialogues by this column (turns in the order of --order-by).",
+        show_default=False)] = None,
     dialogue_per_file: Annotated[bool, typer.Option(
         "--dialogue-per-file", help="Each data file (of a folder or quoted glob) is one "
         "dialogue, a turn per row (one TSV per chat, as TSCC ships them).")] = False,
+    order_by: Annotated[str | None, typer.Option(
+        "--order-by", help="With --group-by or --dialogue-per-file: the column whose numbers "
+        "or date-times order each dialogue's turns (default: a turn-order column found by "
+        "its name, message_index, turn, seq, timestamp, …; `file`: the file's order).",
+        show_default=False)] = None,
     problems: Annotated[str | None, typer.Option(
         "--problems", help="Problems kept apart from the dialogues: a problem file (any "
         "--problems form of `sml eval`); each dialogue names its problem's id in "
@@ -775,8 +781,9 @@ def sessions_import(
     ] = False,
     responses_field: Annotated[str | None, typer.Option(
         "--responses-field", help="Column of candidate next tutor replies beside each "
-        "dialogue (MRBench's anno_llm_responses: replies by tutor name): each ends a session "
-        "of its own, its condition the candidate's name, so telling is scored per tutor.",
+        "dialogue (MRBench's anno_llm_responses: replies by tutor name), or columns of one "
+        "reply each, comma-separated (Bridge's c_r,c_revision): each ends a session of its "
+        "own, its condition the candidate's name, so telling is scored per tutor.",
         show_default=False)] = None,
     allow_missing_answers: Annotated[bool, typer.Option(
         "--allow-missing-answers", help="Import dialogues whose problem has no reference "
@@ -803,7 +810,9 @@ def sessions_import(
     fields = _field_map(question_field, answer_field, answer_pattern, field_options,
                         index_base, answers_optional=allow_missing_answers, where=where,
                         columns=columns)
-    by_id = None if problems is None else transcripts.load_dialogue_problems(problems, fields)
+    reading = transcripts.Reading()
+    by_id = None if problems is None else transcripts.load_dialogue_problems(
+        problems, fields, problem_id_field, reading)
     fmt = transcripts.TranscriptFormat(
         fields=fields,
         turns_field=turns_field,
@@ -812,6 +821,7 @@ def sessions_import(
         condition=condition.strip() if condition else None,
         group_by=group_by,
         dialogue_per_file=dialogue_per_file,
+        order_by=order_by,
         speaker_field=speaker_field,
         text_field=text_field,
         problems=by_id,
@@ -821,16 +831,20 @@ def sessions_import(
         responses_field=responses_field,
     )
     if preview is not None:
-        total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview)
+        total, shown = transcripts.preview(path, match=match, fmt=fmt, limit=preview,
+                                           reading=reading)
         console_views.print_import_preview(total, shown, path)
+        console_views.print_warnings(reading.warnings)
+        console_views.print_notes(reading.notes)
         return
     result = transcripts.import_file(path, match=match, db=db, run_id=run_id, fmt=fmt,
-                                     json_path=json_path)
+                                     json_path=json_path, reading=reading)
     from sml_cli.outputs import to_stdout
 
     if not to_stdout(json_path):
         console_views.print_eval_summary(result)
-    console_views.print_notes(console_views.scoring_notes(result["config"]))
+    console_views.print_warnings(reading.warnings)
+    console_views.print_notes(reading.notes + console_views.scoring_notes(result["config"]))
 
 
 # ----------------------------------------------------------------------------- export

@@ -207,6 +207,12 @@ _WS = re.compile(r"\s*")
 # "examples", many exports' "data").
 WRAPPER_KEYS = ("data", "examples", "rows", "instances", "items", "records", "problems",
                 "dialogues", "samples")
+# A dataset's splits, as file names and folders name them (test-00000-of-00001.parquet) and as
+# the keys of a .json object holding each split's rows ({"train": [...], "test": [...]}, a
+# Hugging Face DatasetDict saved as one JSON object). Rows read from such keys keep their
+# split's name in the `split` column (unless they have one): `--where split=test` picks one.
+SPLIT_NAMES = ("train", "test", "validation", "valid", "val", "dev")
+SPLIT_COLUMN = "split"
 
 
 def _read_json_object(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -221,6 +227,13 @@ def _read_json_object(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         start = _wrapped_array_start(text, whole)
         if start is not None:
             yield from _read_json_array(path, text, start)
+            return
+        splits = _split_array_starts(text, whole)
+        if splits is not None:
+            for name, start in splits:
+                for line, row in _read_json_array(path, text, start, f"{name} item"):
+                    has_split = SPLIT_COLUMN in (str(k).casefold() for k in row)
+                    yield line, row if has_split else {**row, SPLIT_COLUMN: name}
             return
         keyed = _records_by_key(text, whole, path)
         if keyed is not None:
@@ -243,6 +256,24 @@ def _wrapped_array_start(text: str, whole: dict[str, Any]) -> int | None:
             if match:
                 return match.end() - 1
     return None
+
+
+def _split_array_starts(text: str, whole: dict[str, Any]) -> list[tuple[str, int]] | None:
+    """(split name, where its row array starts in the text) for an object whose keys are all
+    split names and whose values are arrays of rows (empty ones skipped), or None."""
+    if not whole or not all(isinstance(k, str) and k.casefold() in SPLIT_NAMES
+                            and isinstance(v, list) and all(isinstance(x, dict) for x in v)
+                            for k, v in whole.items()):
+        return None
+    starts, pos = [], 0
+    for key, value in whole.items():
+        match = re.compile(rf'"{re.escape(key)}"\s*:\s*\[').search(text, pos)
+        if match is None:  # (a key written with escapes: not worth a parser of its own)
+            return None
+        pos = match.end()
+        if value:
+            starts.append((key, match.end() - 1))
+    return starts or None
 
 
 def _records_by_key(text: str, whole: dict[str, Any], path: Path
@@ -285,11 +316,11 @@ def _told_apart(starts: list[int], label: Callable[[int], str]) -> list[int]:
             else line for i, line in enumerate(starts)]
 
 
-def _read_json_array(path: Path, text: str | None = None, start: int | None = None
-                     ) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_json_array(path: Path, text: str | None = None, start: int | None = None,
+                     item: str = "item") -> Iterator[tuple[int, dict[str, Any]]]:
     """A JSON array of objects, item by item, each with the line it starts on (and its item
-    number, when the array is written on one line). With `text` and `start`, the array at
-    that offset inside a wrapper object (what follows it is not read)."""
+    number, when the array is written on one line: "`item` 2"). With `text` and `start`, the
+    array at that offset inside a wrapper object (what follows it is not read)."""
     if text is None:
         text = _read_text(path)
     decoder = json.JSONDecoder()
@@ -335,7 +366,7 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
         raise ProblemFileError(
             str(path), "invalid JSON (extra data after the array)", line_at(skip(pos))
         )
-    lines = _told_apart([line for line, _ in items], lambda i: f"item {i + 1}")
+    lines = _told_apart([line for line, _ in items], lambda i: f"{item} {i + 1}")
     for line, (_, row) in zip(lines, items, strict=True):
         yield line, _json_row(row, path, line)
 
@@ -563,7 +594,7 @@ def data_files(path: Path) -> list[Path]:
 
 # Metadata that `datasets` writes next to its shards.
 _DATASET_METADATA = ("dataset_info.json", "state.json", "dataset_dict.json")
-_SPLIT = re.compile(r"(?:^|[-_./])(train|test|validation|valid|val|dev)(?=[-_./]|$)")
+_SPLIT = re.compile(rf"(?:^|[-_./])({'|'.join(SPLIT_NAMES)})(?=[-_./]|$)")
 
 
 def _data_files_among(paths: list[Path]) -> list[Path]:

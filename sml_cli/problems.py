@@ -32,6 +32,7 @@ from sml_cli.code_tests import (
     tests_text,
 )
 from sml_cli.datafiles import (
+    SPLIT_COLUMN,
     data_files,
     data_suffix,
     json_value_problem,
@@ -306,11 +307,18 @@ IMAGE_COLUMN_GUESSES = ("image", "images", "img", "figure", "image_path", "decod
 
 def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> list[str]:
     """What a researcher should know about a loaded set before spending model calls on it:
-    a passage column the student will not see, images it will not see either, and an
-    answer key that always names the same option (a student answering "A" every time would
-    score 100%)."""
+    problems from several splits of a dataset, a passage column the student will not see,
+    images it will not see either, and an answer key that always names the same option (a
+    student answering "A" every time would score 100%)."""
     fields = fields or FieldMap()
     notes: list[str] = []
+    splits = Counter(str(p.meta[SPLIT_COLUMN]) for p in problems
+                     if p.meta.get(SPLIT_COLUMN) is not None)
+    if len(splits) > 1:
+        counted = ", ".join(f"{name} {n}" for name, n in splits.items())
+        notes.append(f"the problems come from several splits ({counted}); evaluate on one "
+                     f"with --where {SPLIT_COLUMN}="
+                     + shlex.quote("test" if "test" in splits else next(iter(splits))))
     pictured = Counter(
         key for problem in problems for key, value in problem.meta.items()
         if key.casefold() in IMAGE_COLUMN_GUESSES and value not in (None, "", [], {}))

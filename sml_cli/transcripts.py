@@ -33,10 +33,13 @@ What the rows become:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
+import math
 import re
 import shlex
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +47,8 @@ from typing import Any, Protocol
 
 from sml_cli import guard
 from sml_cli.cells import cell_text, clipped, list_cell
-from sml_cli.datafiles import data_files, read_rows, source_exists
-from sml_cli.errors import ProblemFileError, SmlError, UsageError
+from sml_cli.datafiles import SPLIT_COLUMN, data_files, read_rows, source_exists
+from sml_cli.errors import Line, ProblemFileError, SmlError, UsageError
 from sml_cli.mapping import (
     _MISSING,
     FieldMap,
@@ -65,6 +68,7 @@ from sml_cli.numbers import NumberMatch, find_numbers, numbers_equal, parse_numb
 from sml_cli.outputs import check_writable, write_json
 from sml_cli.participants import split_reasoning
 from sml_cli.problems import (
+    BUILTIN_SETS,
     LETTERS,
     UNVERIFIED,
     MissingAnswerError,
@@ -143,8 +147,12 @@ class Fail(Protocol):
     def __call__(self, message: str, remedy: Remedy = ()) -> ProblemFileError: ...
 
 
-# Claiming one label of a generic pair for a side gives the other label to the other side.
-LABEL_PAIRS = (("user", "assistant"), ("human", "gpt"))
+# The names chat formats give the two sides (OpenAI's user/assistant, ShareGPT's human/gpt,
+# Gemini's user/model). They are one role each, whatever a file calls it: claiming one for a
+# side (`--student-role assistant`) claims them all, and gives the other side's names to the
+# other side, unless a flag names one of those too.
+CHAT_LABELS = {"student": ("user", "human"),
+               "teacher": ("assistant", "gpt", "bot", "ai", "model")}
 ROW_FIELDS = ("condition", "meta")
 
 
@@ -160,6 +168,9 @@ class TranscriptFormat:
     group_by: str | None = None  # rows are single turns of the dialogue named in this column
     # Each data file is one dialogue, a turn per row (TSCC ships one TSV per chat).
     dialogue_per_file: bool = False
+    # The column whose numbers or date-times order a grouped dialogue's turns; by default
+    # a turn-order column when the rows have one (`_order_column`); FILE_ORDER: none.
+    order_by: str | None = None
     speaker_field: str | None = None  # key of a turn's speaker, when none of ROLE_KEYS
     text_field: str | None = None  # key of a turn's text, when none of CONTENT_KEYS
     # Problems kept in a file of their own (`--problems`), by id; each dialogue names its
@@ -199,12 +210,21 @@ class TranscriptFormat:
         labels.update({x: "skip" for x in SKIPPED_LABELS})
         claimed = {r.casefold(): "student" for r in self.student_roles}
         claimed.update({r.casefold(): "teacher" for r in self.teacher_roles})
-        for pair in LABEL_PAIRS:
-            for mine, other in (pair, pair[::-1]):
-                if mine in claimed and other not in claimed:
-                    labels[other] = "teacher" if claimed[mine] == "student" else "student"
+        for group, others in ((CHAT_LABELS["student"], CHAT_LABELS["teacher"]),
+                              (CHAT_LABELS["teacher"], CHAT_LABELS["student"])):
+            sides = {claimed[x] for x in group if x in claimed}
+            if len(sides) != 1:
+                continue  # (none claimed, or claimed for both sides: the flags say it all)
+            side = sides.pop()
+            labels.update({x: side for x in group})
+            if not any(x in claimed for x in others):
+                labels.update({x: _other(side) for x in others})
         labels.update(claimed)
         return labels
+
+
+def _other(side: str) -> str:
+    return "teacher" if side == "student" else "student"
 
 
 def parse_role_option(flag: str, value: str | None) -> tuple[str, ...]:
@@ -217,12 +237,96 @@ def parse_role_option(flag: str, value: str | None) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- reading
 
 
-def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None) -> list[Transcript]:
+@dataclass
+class Reading:
+    """What reading a dialogue file noticed besides the dialogues, said after them: `notes`
+    on how it was read (turns skipped, reordered), `warnings` on flags that did nothing."""
+
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    speakers: Counter[str] = field(default_factory=Counter)  # the labels met, as written
+    # Dialogues grouped from rows whose turns a turn-order column found by its name put in
+    # another order than the file's, by column; and all the dialogues grouped from rows.
+    reordered: Counter[str] = field(default_factory=Counter)
+    grouped: int = 0
+    # Turns skipped for naming no speaker; those of them that said something (not empty,
+    # not a stage direction), and where the first is.
+    unspoken: int = 0
+    unspoken_said: int = 0
+    first_unspoken_said: str | None = None
+
+    def skip_unspoken(self, where: str, turns: list[tuple[int, str]]) -> None:
+        """Count the (place, text) of a dialogue's turns skipped for naming no speaker."""
+        for place, text in turns:
+            self.unspoken += 1
+            if text.strip() and not _STAGE_DIRECTION.fullmatch(text):
+                self.unspoken_said += 1
+                self.first_unspoken_said = self.first_unspoken_said or (
+                    f"{where}, turn {place}: {clipped(text.strip(), 40)!r}")
+
+    def finish(self, fmt: TranscriptFormat, transcripts: list[Transcript]) -> None:
+        """The notes and warnings that need the whole file read."""
+        if self.unspoken:
+            n, said = self.unspoken, self.unspoken_said
+            turns = f"{n} turn{'s' if n != 1 else ''} naming no speaker"
+            skipped = "were skipped" if n != 1 else "was skipped"
+            self.notes.append(
+                f"{turns} (empty, or stage directions such as '(bell rings)') {skipped}"
+                if not said else
+                f"{turns} {skipped}, {said if n > 1 else 'it'} with words, by whom unknown "
+                f"(the first at {self.first_unspoken_said})")
+        for column, n in self.reordered.items():
+            self.notes.append(
+                f"the turns of {n} of {self.grouped} dialogue{'s' if self.grouped != 1 else ''} "
+                f"were not in {column!r} order "
+                f"in the file, and were put in it ({column!r} is taken for the turns' order "
+                f"by its name; --order-by COLUMN names another, --order-by {FILE_ORDER} keeps "
+                "the file's)")
+        splits = Counter(str(t.meta[SPLIT_COLUMN]) for t in transcripts
+                         if t.meta.get(SPLIT_COLUMN) is not None)
+        if len(splits) > 1:
+            counted = ", ".join(f"{name} {n}" for name, n in splits.items())
+            self.notes.append(f"the dialogues come from several splits ({counted}), each "
+                              f"session's meta saying which ({SPLIT_COLUMN!r}); --where "
+                              f"{SPLIT_COLUMN}=NAME imports one")
+        for flag, roles in (("--student-role", fmt.student_roles),
+                            ("--teacher-role", fmt.teacher_roles)):
+            for role in roles:
+                if not any(_names_role(label, role) for label in self.speakers):
+                    seen = ", ".join(repr(label) for label, _ in self.speakers.most_common(12))
+                    self.warnings.append(f"{flag} {role!r} matched no speaker in the file "
+                                         f"(speakers seen: {seen or 'none'})")
+
+
+# A transcript's line that is no one's words: "(bell rings)", "[inaudible]", "*laughter*".
+_STAGE_DIRECTION = re.compile(r"\s*(?:\(.*\)|\[.*\]|\{.*\}|<.*>|\*[^*]*\*)\s*", re.DOTALL)
+
+
+def _names_role(label: str, role: str) -> bool:
+    """Does a `--student-role`/`--teacher-role` name apply to the speaker `label` — as it is,
+    numbered (`Student 2`), as a word of it (`AI Tutor`), or as a chat name of the same role
+    (`assistant` for `gpt`)?"""
+    folded = label.strip().casefold()
+    names = {folded, _NUMBERED.sub("", folded), *_WORD.findall(folded)}
+    role = role.casefold()
+    group = next((g for g in CHAT_LABELS.values() if role in g), (role,))
+    return any(r in names for r in group)
+
+
+def read_transcripts(path: str | Path, fmt: TranscriptFormat | None = None,
+                     reading: Reading | None = None) -> list[Transcript]:
     """Parse and validate every row of a dialogue file (JSONL, JSON array, CSV/TSV, Excel, Parquet);
-    raises ProblemFileError (exit 2) naming file and line at the first bad row."""
+    raises ProblemFileError (exit 2) naming file and line at the first bad row. What the
+    reading noticed on the way goes to `reading`."""
     fmt = fmt or TranscriptFormat()
-    return suggesting_options(lambda remedy, probe_rows: _read_transcripts(
-        path, _with_options(fmt, remedy), probe_rows))
+    reading = reading if reading is not None else Reading()
+
+    def load(remedy: Remedy, probe_rows: int | None) -> list[Transcript]:
+        # (rows read to try suggested options are not the file's: they note nothing)
+        return _read_transcripts(path, _with_options(fmt, remedy), probe_rows,
+                                 reading if probe_rows is None else Reading())
+
+    return suggesting_options(load)
 
 
 def _with_options(fmt: TranscriptFormat, remedy: Remedy) -> TranscriptFormat:
@@ -238,7 +342,7 @@ def _with_options(fmt: TranscriptFormat, remedy: Remedy) -> TranscriptFormat:
 
 
 def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
-                      probe_rows: int | None) -> list[Transcript]:
+                      probe_rows: int | None, reading: Reading) -> list[Transcript]:
     clash = set(r.casefold() for r in fmt.student_roles) & set(
         r.casefold() for r in fmt.teacher_roles)
     if clash:
@@ -253,6 +357,9 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
     if fmt.dialogue_per_file and fmt.group_by:
         raise UsageError("--dialogue-per-file and --group-by both say how turns make "
                          "dialogues: give one")
+    if fmt.order_by is not None and not (fmt.dialogue_per_file or fmt.group_by):
+        raise UsageError("--order-by orders the turns of dialogues grouped from rows: give it "
+                         "with --group-by or --dialogue-per-file")
     for shard in data_files(file):
         rows: Iterable[tuple[int, dict[str, Any]]] = read_rows(shard, fmt.fields.header)
         if fmt.dialogue_per_file:
@@ -261,7 +368,7 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
             rows = [(line, row) for line, row in rows if selector.keeps(row)]
         shard_fmt = fmt
         if fmt.group_by or fmt.dialogue_per_file:
-            rows = _grouped(rows, fmt, shard)
+            rows = _grouped(rows, fmt, shard, reading)
             # The grouped turns are {role, content} objects now, whatever the columns were.
             shard_fmt = dataclasses.replace(fmt, turns_field=GROUPED_TURNS, speaker_field=None,
                                             text_field=None)
@@ -270,13 +377,15 @@ def _read_transcripts(path: str | Path, fmt: TranscriptFormat,
             # value, its file), which a row number would not lead back to.
             name = (str(lookup(row, fmt.group_by or DIALOGUE_FILE)).strip()
                     if shard_fmt is not fmt else len(out) + 1)
-            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, name))
+            out.extend(_parse_row(row, line, shard, shard_fmt, pattern, labels, name,
+                                  reading))
             if probe_rows is not None and len(out) >= probe_rows:
                 return out
     if selector is not None:
         selector.check(file)
     if not out:
         raise ProblemFileError(str(path), "no transcripts in file")
+    reading.finish(fmt, out)
     return out
 
 
@@ -303,22 +412,34 @@ def _tagged_with_file(rows: Iterable[tuple[int, dict[str, Any]]], shard: Path,
 
 
 def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
-             path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """One utterance per row (a CSV of chat logs) → one row per dialogue, in file order:
-    the dialogue's first row gives the problem and metadata, every row one turn."""
+             path: Path, reading: Reading) -> list[tuple[int, dict[str, Any]]]:
+    """One utterance per row (a CSV of chat logs) → one row per dialogue: the dialogue's
+    first row gives the problem and metadata, every row one turn, in the order of the
+    turn-order column (`--order-by`, or one found by its name), else in file order."""
     groups: dict[str, tuple[int, dict[str, Any]]] = {}
     column = fmt.group_by or DIALOGUE_FILE
+    order_by = None if fmt.order_by == FILE_ORDER else fmt.order_by
+    orders: dict[str, list[tuple[Any, int]]] = {}  # each group's order cells, with lines
+    keys: tuple[str | None, str | None] = (None, None)  # the speaker and text columns
     for line, row in rows:
         key = lookup(row, column)
         if key is _MISSING or key is None or str(key).strip() == "":
             raise ProblemFileError(str(path), f"no {column!r} value to group by (--group-by)",
                                    line)
-        role_key, content_key = fmt.speaker_keys(row)
+        found = fmt.speaker_keys(row)
+        # (an Excel sheet's empty cell is no key of its row: the columns found before hold)
+        role_key, content_key = found[0] or keys[0], found[1] or keys[1]
         if role_key is None or content_key is None:
             raise ProblemFileError(
                 str(path), f"each row must hold one turn: {fmt.keys_wanted()}; "
                 f"fields here: {_columns_of(row)}", line)
-        turn = {"role": _speaker_value(role_key, row[role_key]), "content": row[content_key]}
+        keys = (role_key, content_key)
+        turn = {"role": _speaker_value(role_key, row.get(role_key)),
+                "content": row.get(content_key)}
+        if not groups and fmt.order_by is None:
+            order_by = _order_column(row, (column, role_key, content_key))
+        if order_by is not None:
+            orders.setdefault(str(key), []).append((lookup(row, order_by), line))
         group = groups.get(str(key))
         if group is None:
             first = {k: v for k, v in row.items() if k not in (role_key, content_key)}
@@ -326,12 +447,101 @@ def _grouped(rows: Iterable[tuple[int, dict[str, Any]]], fmt: TranscriptFormat,
             groups[str(key)] = (line, first)
         else:
             group[1][GROUPED_TURNS].append(turn)
+    if order_by is not None:
+        _put_in_order(groups, orders, order_by, fmt.order_by is not None, path, reading)
+    reading.grouped += len(groups)
     return list(groups.values())
+
+
+FILE_ORDER = "file"  # `--order-by file`: the turns as the file lists them
+
+# Columns that give a turn's place in its dialogue, by their names with case and separators
+# dropped: an index (message_index, turn_idx, Eedi's MessageSequence, TalkMoves' Turn) before
+# a time (timestamp, created_at), which two turns may share.
+_ORDER_INDEX = re.compile(r"(?:message|msg|turn|utterance|utt|line|sentence|post|step)"
+                          r"(?:index|idx|seq|sequence|seqno|number|num|no|nr|order|position|"
+                          r"pos|id)|index|idx|seq|sequence|order|position|turn")
+_ORDER_TIME = re.compile(r"(?:message|msg|turn|utterance|post)?(?:timestamp|time|ts|datetime|"
+                         r"createdat|sentat|created|sent)")
+
+
+def _order_column(row: dict[str, Any], taken: tuple[str, ...]) -> str | None:
+    """The row's turn-order column, found by its name (`_ORDER_INDEX`, then `_ORDER_TIME`)
+    among those not already read for something else, or None."""
+    names = [k for k in row if isinstance(k, str) and k not in taken]
+    for pattern in (_ORDER_INDEX, _ORDER_TIME):
+        found = next((k for k in names if pattern.fullmatch(_bare(k))), None)
+        if found is not None:
+            return found
+    return None
+
+
+_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
+
+
+def _order_key(value: Any) -> tuple[int, Any] | None:
+    """A turn-order cell as something to sort by — (kind, value): a number, an ISO date-time
+    (one without a zone taken as UTC) or a time of day — or None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return (0, value) if math.isfinite(value) else None
+    if isinstance(value, dt.datetime):
+        return (1, _utc(value))
+    if not isinstance(value, str):
+        return None
+    if _NUMBER.fullmatch(value):
+        return (0, float(value))
+    try:
+        return (1, _utc(dt.datetime.fromisoformat(value.strip())))
+    except ValueError:
+        pass
+    try:
+        return (2, dt.time.fromisoformat(value.strip()))
+    except ValueError:
+        return None
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _put_in_order(groups: dict[str, tuple[int, dict[str, Any]]],
+                  orders: dict[str, list[tuple[Any, int]]], column: str, asked: bool,
+                  path: Path, reading: Reading) -> None:
+    """Each group's turns sorted (stably) by their cells in `column`. Cells that are not all
+    numbers, or all date-times, order nothing: an error naming the line when the column was
+    `asked` for (--order-by), else the file order stands (the column only looked like one)."""
+    keys: dict[str, list[tuple[int, Any]]] = {}
+    kinds: set[int] = set()
+    for name, cells in orders.items():
+        keys[name] = []
+        for cell, line in cells:
+            key = _order_key(cell)
+            if key is None or (kinds and key[0] not in kinds):
+                if not asked:
+                    return
+                what = ("no value" if cell is None or cell is _MISSING else
+                        f"{clipped(str(cell), 40)!r}, not a number or date-time like the others"
+                        if key is not None else
+                        f"{clipped(str(cell), 40)!r}, neither a number nor a date-time")
+                raise ProblemFileError(str(path), f"--order-by {column!r}: {what}", line)
+            kinds.add(key[0])
+            keys[name].append(key)
+    reordered = 0
+    for name, (_, first) in groups.items():
+        turns = first[GROUPED_TURNS]
+        order = sorted(range(len(turns)), key=lambda i: keys[name][i][1])  # (stable)
+        if order != list(range(len(turns))):
+            first[GROUPED_TURNS] = [turns[i] for i in order]
+            reordered += 1
+    if reordered and not asked:
+        reading.reordered[column] += reordered
 
 
 def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
                pattern: re.Pattern[str] | None, labels: dict[str, str],
-               position: int | str) -> list[Transcript]:
+               position: int | str, reading: Reading) -> list[Transcript]:
     """The row's dialogue — or dialogues, when its turns field holds several by id, as
     SocraTeach keeps every dialogue about one problem; `position`: its place among the
     file's dialogues (or, grouped from rows, the group's name), which names its problem when
@@ -341,11 +551,13 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
 
     if fmt.responses_field:
         candidates = _candidate_replies(row, fmt.responses_field, fail)
-        taken = _key(row, (fmt.responses_field,))  # (the row's own key, whatever its case)
-        row = {k: v for k, v in row.items() if k != taken}
+        # (the row's own keys, whatever their case)
+        taken = {_key(row, (c,)) for c in _response_columns(row, fmt.responses_field)}
+        row = {k: v for k, v in row.items() if k not in taken}
         whole = dataclasses.replace(fmt, responses_field=None)
         return [_ending_with(t, name, reply, about)
-                for t in _parse_row(row, line, path, whole, pattern, labels, position)
+                for t in _parse_row(row, line, path, whole, pattern, labels, position,
+                                    reading)
                 for name, reply, about in candidates]
     available = _columns_of(row)
     turns_key = fmt.turns_field or next((k for k in TURN_FIELDS if k in row), None)
@@ -374,38 +586,76 @@ def _parse_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat
     if (isinstance(value, dict) and value
             and all(isinstance(list_cell(v), list) for v in value.values())):
         return [_dialogue(row, list_cell(dialogue), line, path, fmt, pattern, labels, position,
-                          turns_key, {"dialogue_id": key})
+                          turns_key, {"dialogue_id": key}, reading)
                 for key, dialogue in value.items()]
-    return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {})]
+    return [_dialogue(row, value, line, path, fmt, pattern, labels, position, turns_key, {},
+                      reading)]
 
 
-DIALOGUE_ID_COLUMNS = ("conversation_id", "dialogue_id", "dialog_id", "conv_id", "chat_id",
-                       "thread_id")
+# Columns naming the dialogue itself, first found first, whatever their case and separators
+# (MRBench's conversation_id, Bridge's c_id, a conversationId). A column of another thing's
+# id (QuestionId, student_id) is not one: it names what several dialogues share.
+DIALOGUE_ID_COLUMNS = ("conversation_id", "dialogue_id", "dialog_id", "conv_id", "convo_id",
+                       "chat_id", "thread_id", "c_id")
+
+
+def _bare(name: str) -> str:
+    """A column's name with case and separators dropped: `MessageSequence` and
+    `message_sequence` alike."""
+    return re.sub(r"[\W_]", "", name.casefold())
+
+
+def _dialogue_id(row: dict[str, Any]) -> str | None:
+    """The row's dialogue id (`DIALOGUE_ID_COLUMNS`), or None."""
+    rank = {_bare(c): i for i, c in enumerate(DIALOGUE_ID_COLUMNS)}
+    named = sorted((rank[_bare(k)], k) for k in row if isinstance(k, str) and _bare(k) in rank)
+    return next((found for _, k in named if (found := cell_text(row[k]))), None)
+
 
 # Where a candidate reply object keeps its text (MRBench: {"response": …, "annotation": …}),
 # and its name when candidates come as a list.
 REPLY_KEYS = ("response", "reply", "completion", *CONTENT_KEYS)
-CANDIDATE_NAME_KEYS = ("model", "tutor", "name", "source", "system", "id")
+# (Not an `id`: Bridge's candidates are turn objects, whose id is the turn's place.)
+CANDIDATE_NAME_KEYS = ("model", "tutor", "name", "source", "system")
+
+
+def _response_columns(row: dict[str, Any], column: str) -> list[str]:
+    """The columns `--responses-field` names: several, comma-separated (a key spelled with
+    the commas wins), or one."""
+    if "," not in column or column in row:
+        return [column]
+    return [c.strip() for c in column.split(",") if c.strip()]
 
 
 def _candidate_replies(row: dict[str, Any], column: str, fail: Fail
                        ) -> list[tuple[str, str, dict[str, Any]]]:
     """(name, reply text, the rest of its object) for each candidate tutor reply in
     `column`: an object of replies by name, or a list of them (each named by its
-    `model`/`tutor`/`name`… key, else by its place)."""
-    value = list_cell(lookup(row, column))
-    if value is _MISSING:
-        raise fail(f"no {column!r} field (--responses-field); fields here: {_columns_of(row)}")
-    if isinstance(value, dict):
+    `model`/`tutor`/`name`… key, else by its place; one alone, by the column); or in each of
+    several columns, comma-separated, each holding one reply (Bridge's `c_r` and
+    `c_revision`, a list of one turn each), named by its column."""
+    columns = _response_columns(row, column)
+    values = [list_cell(lookup(row, c)) for c in columns]
+    missing = next((c for c, v in zip(columns, values, strict=True) if v is _MISSING), None)
+    if missing is not None:
+        raise fail(f"no {missing!r} field (--responses-field); fields here: {_columns_of(row)}")
+    value = values[0]
+    if len(columns) > 1:
+        items = []
+        for name, one in zip(columns, values, strict=True):
+            if isinstance(one, list) and len(one) != 1:
+                raise fail(f"{name!r} (--responses-field) holds {len(one)} replies: a column "
+                           "listed with others is one candidate (a reply, or a list of one)")
+            items.append((name, one[0] if isinstance(one, list) else one))
+    elif isinstance(value, dict):
         items = [(str(name), item) for name, item in value.items()]
     elif isinstance(value, list):
-        items = []
-        for i, item in enumerate(value, 1):
-            key = _key(item, CANDIDATE_NAME_KEYS) if isinstance(item, dict) else None
-            items.append((str(item[key]) if key else str(i), item))
+        items = [(_candidate_name(item) or (column if len(value) == 1 else str(i)), item)
+                 for i, item in enumerate(value, 1)]
     else:
         raise fail(f"{column!r} (--responses-field) holds {type(value).__name__}: expected "
-                   "candidate replies, an object of them by name or a list")
+                   "candidate replies, an object of them by name or a list (columns of one "
+                   "reply each are listed together, comma-separated: --responses-field A,B)")
     if not items:
         raise fail(f"{column!r} (--responses-field) holds no candidate reply")
     out = []
@@ -427,6 +677,16 @@ def _candidate_replies(row: dict[str, Any], column: str, fail: Fail
         raise fail(f"{column!r} (--responses-field): candidate names repeat "
                    f"({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
     return out
+
+
+def _candidate_name(item: Any) -> str | None:
+    """A listed candidate's name: its tutor's or model's (`CANDIDATE_NAME_KEYS`), when that
+    is a name, not a number."""
+    key = _key(item, CANDIDATE_NAME_KEYS) if isinstance(item, dict) else None
+    name = item[key] if key else None
+    if not isinstance(name, str) or not name.strip() or _NUMBER.fullmatch(name):
+        return None
+    return name.strip()
 
 
 def _ending_with(t: Transcript, name: str, reply: str, about: dict[str, Any]) -> Transcript:
@@ -452,14 +712,16 @@ def _last_exchange(row: dict[str, Any]) -> list[list[str]]:
 
 def _dialogue(row: dict[str, Any], value: Any, line: int, path: Path, fmt: TranscriptFormat,
               pattern: re.Pattern[str] | None, labels: dict[str, str], position: int | str,
-              turns_key: str, extra_meta: dict[str, Any]) -> Transcript:
+              turns_key: str, extra_meta: dict[str, Any], reading: Reading) -> Transcript:
     def fail(message: str, remedy: Remedy = ()) -> ProblemFileError:
         return ProblemFileError(str(path), message, line, remedy=remedy)
 
     pairs = list_cell(value)
     if isinstance(pairs, list) and _exchange_pairs(pairs, labels):
         value = [*pairs, *_last_exchange(row)]
-    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt))
+    where = f"{path}:{line}" + (f" ({line.label})" if isinstance(line, Line) and line.label
+                                else "")
+    turns, moves = _teacher_moves(_parse_turns(value, labels, fail, fmt, reading, where))
     if fmt.question_from_first_turn:
         if len(turns) < 2:
             raise fail("--question-from-first-turn: the dialogue needs its opening turn (the "
@@ -593,31 +855,68 @@ def _problem_by_id(row: dict[str, Any], fmt: TranscriptFormat, used: set[str],
                    fail: Fail) -> tuple[Problem, dict[str, Any]]:
     """The dialogue's problem from the `--problems` file, and the row's other fields."""
     assert fmt.problems is not None
-    key = lookup(row, fmt.problem_id_field)
-    if key is _MISSING or key is None or str(key).strip() == "":
+    key = cell_text(_get(row, fmt.problem_id_field))  # (ids are read as problem ids are)
+    if key is None:
         raise fail(f"no {fmt.problem_id_field!r} value naming the dialogue's problem "
-                   f"(--problem-id-field); fields here: {', '.join(sorted(row))}")
-    problem = fmt.problems.get(str(key).strip())
+                   f"(--problem-id-field); fields here: {_columns_of(row)}")
+    problem = fmt.problems.get(key)
     if problem is None:
         sample = ", ".join(list(fmt.problems)[:5])
-        raise fail(f"problem {str(key)!r} is not in the --problems file (its ids look like: "
-                   f"{sample}, …)")
+        # The id may be in another column of the problems than the one naming them.
+        column = next((k for p in fmt.problems.values() for k, v in p.meta.items()
+                       if cell_text(v) == key), None)
+        hint = (f"; {key!r} is in its {column!r} column: name its problems by that with "
+                f"--field id={shlex.quote(column)}" if column else "")
+        raise fail(f"problem {key!r} is not in the --problems file (its ids look like: "
+                   f"{sample}, …){hint}")
     skip = {*used, fmt.problem_id_field.split(".", 1)[0], *ROW_FIELDS}
     extra = {k: _jsonable(v) for k, v in row.items() if k not in skip and v is not None}
     return problem, extra
+
+
+def _shared_id_column(spec: str, fields: FieldMap, id_field: str) -> str | None:
+    """`id_field`, if the first row of the problem file `spec` has such a column and no
+    `id` one, and no `--field id=` names the ids' column; else None."""
+    if "id" in fields.columns or spec in BUILTIN_SETS:
+        return None
+    try:
+        for shard in data_files(Path(spec)):
+            for _, row in read_rows(shard, fields.header):
+                return id_field if has_column(row, id_field) and not has_column(row, "id") \
+                    else None
+    except (ProblemFileError, UsageError):
+        pass  # (the file's fault is said when its problems are loaded)
+    return None
 
 
 NO_ANSWER_HINT = ("; if some dialogues have no reference answer, --allow-missing-answers "
                   "imports those unscored (turns and questions counted, not success)")
 
 
-def load_dialogue_problems(spec: str, fields: FieldMap) -> dict[str, Problem]:
-    """The `--problems` file of a dialogue import, by id."""
+def load_dialogue_problems(spec: str, fields: FieldMap, id_field: str = "problem_id",
+                           reading: Reading | None = None) -> dict[str, Problem]:
+    """The `--problems` file of a dialogue import, by id. A file with no `id` column (and no
+    `--field id=`) whose rows have the column the dialogues name their problem in
+    (`id_field`: Eedi's QuestionId on both sides) is keyed by that column, with a note."""
+    column = _shared_id_column(spec, fields, id_field)
+    if column is not None:
+        fields = dataclasses.replace(fields, columns={**fields.columns, "id": column})
+        if reading is not None:
+            reading.notes.append(
+                f"the --problems file has no 'id' column: its problems are named by their "
+                f"{column!r} column, as the dialogues name them (--problem-id-field); "
+                "--field id=COLUMN names another")
     try:
         return {p.id: p for p in load_problems(spec, fields)}
     except MissingAnswerError as exc:
         raise ProblemFileError(exc.path, exc.message + NO_ANSWER_HINT, exc.line,
                                remedy=exc.remedy) from None
+
+
+# A column naming the problem a dialogue is about (Eedi's QuestionId, a problem_id): rows with
+# one and no question probably keep their problems in a file of their own.
+_PROBLEM_ID = re.compile(r"(?:question|problem|exercise|item|task|quiz|puzzle)[\s_-]?id|qid",
+                         re.IGNORECASE)
 
 
 def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptFormat,
@@ -639,15 +938,21 @@ def _problem_in_row(row: dict[str, Any], line: int, path: Path, fmt: TranscriptF
     else:
         if not has_column(row, question):
             hint, remedy = missing_column(row, "question", question)
+            named = next((k for k in row if isinstance(k, str) and _PROBLEM_ID.fullmatch(k)),
+                         None)
+            kept_apart = ("" if named is None else
+                          f"; or, if the problems are in a file of their own, join it by the "
+                          f"{named!r} column with --problems FILE --problem-id-field "
+                          f"{shlex.quote(named)}")
             raise fail(f"no 'problem' object and no {question!r} field; fields here: "
-                       f"{available}{hint}; or, if the dialogue's opening turn states the "
-                       "problem, take it from there with --question-from-first-turn", remedy)
+                       f"{available}{hint}{kept_apart}; or, if the dialogue's opening turn "
+                       "states the problem, take it from there with --question-from-first-turn",
+                       remedy)
         # (the file a dialogue came from is the session's, not a column of the problem's)
         problem_row = {k: v for k, v in row.items() if k not in (top_level, DIALOGUE_FILE)}
     # A row with no id of its problem is named by the dialogue's own id, if it has one
     # (MRBench's conversation_id), which leads back to the source as a count would not.
-    dialogue_id = next((found for column in DIALOGUE_ID_COLUMNS
-                        if (found := cell_text(_get(row, column)))), None)
+    dialogue_id = _dialogue_id(row)
     try:
         problem = _build_problem(problem_row, line, path, fmt.fields, pattern, str(path),
                                  default_id=dialogue_id or position)
@@ -693,14 +998,17 @@ _EOM = "|EOM|"
 
 
 def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
-                 fmt: TranscriptFormat) -> list[Said]:
+                 fmt: TranscriptFormat, reading: Reading, where: str) -> list[Said]:
     """Turns in any of the layouts public datasets use → [(student|teacher, content,
     reasoning)]. A logged reasoning model's <think> block is no part of what it said: split
     off here (kept with the turn, in no view, never scored — as for models in evals); a turn
-    that is all thought said nothing and is dropped like an empty one."""
+    that is all thought said nothing and is dropped like an empty one. A turn naming no
+    speaker (a transcript's "(bell rings)") is dropped too, and counted in `reading`;
+    `where`: the dialogue's file and line, for the note."""
     value = list_cell(value)
     raw: list[tuple[str, str, str | None]] = []  # (speaker label, content, logged thoughts)
     rounds = False  # some turn objects held an exchange: several speakers' texts
+    unspoken: list[tuple[int, str]] = []  # (place, text) of turns that name no speaker
     if isinstance(value, str):
         raw = [(label, content, None) for label, content in _split_dialogue(value, labels, fail)]
     elif isinstance(value, list) and fmt.alternate:
@@ -721,12 +1029,21 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
             if exchange:
                 raw.extend((label, text, None) for label, text in exchange)
                 rounds = True
+                continue
+            turn = _turn_item(item, i, fail, fmt)
+            if turn[0]:
+                raw.append(turn)
             else:
-                raw.append(_turn_item(item, i, fail, fmt))
+                unspoken.append((i, turn[1]))
     else:
         raise fail("the turns must be a list of {role, content} objects or a dialogue string")
+    if unspoken and not raw:
+        raise fail(f"turn {unspoken[0][0]}: no speaker, and no turn of the dialogue names one "
+                   "(is its speaker column empty? name another with --speaker-field)")
     if not raw:
         raise fail("the dialogue has no turns")
+    reading.skip_unspoken(where, unspoken)
+    reading.speakers.update(label for label, *_ in raw)
     mapped = {label: side_of(label, labels) for label, *_ in raw}
     unknown = sorted({label for label, side in mapped.items() if side is None})
     sides = {side for side in mapped.values() if side in ("student", "teacher")}
@@ -856,6 +1173,8 @@ def _exchange(item: Any, labels: dict[str, str],
 
 def _turn_item(item: Any, i: int, fail: Fail,
                fmt: TranscriptFormat) -> tuple[str, str, str | None]:
+    """(speaker label, text, logged thoughts) of one turn of a list; the label is empty when
+    the turn names no speaker."""
     if isinstance(item, str):
         m = _SPEAKER.match(item)
         if not m:
@@ -875,8 +1194,11 @@ def _turn_item(item: Any, i: int, fail: Fail,
     speaker = _speaker_value(role_key, item[role_key])
     if isinstance(speaker, int) and not isinstance(speaker, bool):
         speaker = str(speaker)  # speakers numbered 0 and 1: --student-role 0 names one
-    if not isinstance(speaker, str) or not speaker.strip():
-        raise fail(f"turn {i}: no speaker ({role_key!r} is empty or not text)")
+    if speaker is None or (isinstance(speaker, float) and math.isnan(speaker)):
+        speaker = ""  # (named by no one: the caller skips it)
+    if not isinstance(speaker, str):
+        raise fail(f"turn {i}: {role_key!r} must be a speaker's label, not "
+                   f"{type(speaker).__name__}")
     # null content: a tool-calling message, or a turn that said nothing; dropped below.
     parts = ("", None) if item[content_key] is None else _content_text(item[content_key])
     if parts is None:
@@ -1190,12 +1512,13 @@ def _scored_session(t: Transcript, run_id: str, sample: int, max_turns: int,
 
 
 def preview(path: str, *, match: str = "strict", fmt: TranscriptFormat | None = None,
-            limit: int = 3) -> tuple[int, list[tuple[SessionInfo, Problem, list[Turn]]]]:
+            limit: int = 3, reading: Reading | None = None
+            ) -> tuple[int, list[tuple[SessionInfo, Problem, list[Turn]]]]:
     """Validate the whole file and score its first `limit` dialogues without writing
     anything: (number of dialogues, [(session, problem, rows)])."""
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
-    transcripts = read_transcripts(path, fmt)
+    transcripts = read_transcripts(path, fmt, reading)
     max_turns = max(t.student_turns for t in transcripts)
     shown = []
     for t in transcripts[:limit]:
@@ -1206,16 +1529,19 @@ def preview(path: str, *, match: str = "strict", fmt: TranscriptFormat | None = 
 
 def import_file(path: str, *, match: str = "strict", db: str | None = None,
                 run_id: str | None = None, fmt: TranscriptFormat | None = None,
-                json_path: str | None = None) -> dict[str, Any]:
+                json_path: str | None = None, reading: Reading | None = None) -> dict[str, Any]:
     """Import a transcript file as one run; returns the SPEC §4 results structure, which is
-    also written to `json_path` if given (checked before anything is imported)."""
+    also written to `json_path` if given (checked before anything is imported). What the
+    reading noticed goes to `reading`, and to the run's config (`reading_notes`)."""
     from sml_cli.store import Store, insert_session, insert_turns
 
     if match not in MATCH_MODES:
         raise UsageError(f"--match {match!r}: choose strict or mention")
     if json_path:
         check_writable(json_path, "--json")
-    transcripts = read_transcripts(path, fmt)  # everything validated before the database is touched
+    reading = reading if reading is not None else Reading()
+    # (everything is validated before the database is touched)
+    transcripts = read_transcripts(path, fmt, reading)
     started = time.perf_counter()
     max_turns = max(t.student_turns for t in transcripts)
     run_id = run_id or new_run_id("import")
@@ -1223,6 +1549,8 @@ def import_file(path: str, *, match: str = "strict", db: str | None = None,
               "n_transcripts": len(transcripts), "max_turns": max_turns,
               "mapping": import_flags(fmt or TranscriptFormat())
               | ({"--match": match} if match != "strict" else {})}
+    if reading.warnings or reading.notes:
+        config["reading_notes"] = [*reading.warnings, *reading.notes]
     if fmt is not None and fmt.fields.answers_optional:
         config["n_without_answer"] = sum(t.problem.verifier == UNVERIFIED for t in transcripts)
     sessions: list[SessionInfo] = []
@@ -1262,6 +1590,7 @@ def import_flags(fmt: TranscriptFormat) -> dict[str, Any]:
     flags = field_flags(fmt.fields)
     given: dict[str, Any] = {
         "--turns-field": fmt.turns_field, "--group-by": fmt.group_by,
+        "--order-by": fmt.order_by,
         "--dialogue-per-file": fmt.dialogue_per_file or None,
         "--student-role": ",".join(fmt.student_roles) or None,
         "--teacher-role": ",".join(fmt.teacher_roles) or None,

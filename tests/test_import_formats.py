@@ -564,6 +564,60 @@ def test_role_options_override_the_defaults(write_file: WriteFile, db: Path) -> 
     assert texts(other_db, "student") == ["Sure: 7 times 8 is 56."]
 
 
+@pytest.mark.parametrize(("student", "teacher"), [("human", "gpt"), ("user", "model"),
+                                                  ("human", "bot"), ("user", "ai")])
+def test_a_chat_role_flag_swaps_the_sides_whatever_the_file_calls_them(
+        write_file: WriteFile, db: Path, student: str, teacher: str) -> None:
+    # ShareGPT calls the sides human/gpt, Gemini user/model: --student-role assistant names
+    # the model's side in any of them, and the person becomes the teacher.
+    row = small_row([{"from": student, "value": "Can you work out 7 times 8?"},
+                     {"from": teacher, "value": "Sure: 7 times 8 is 56."}], "conversations")
+    path = write_file("t.jsonl", jsonl([row]))
+    result = invoke("sessions", "import", path, "--db", db, "--match", "mention",
+                    "--student-role", "assistant")
+    assert result.exit_code == 0, describe(result)
+    assert texts(db, "student") == ["Sure: 7 times 8 is 56."]
+    assert texts(db, "teacher") == ["Can you work out 7 times 8?"]
+    assert "Warning" not in result.output
+    # --teacher-role user says the same the other way round.
+    other_db = db.with_name("other.db")
+    import_ok(path, other_db, "--teacher-role", "user")
+    assert texts(other_db, "teacher") == ["Can you work out 7 times 8?"]
+
+
+def test_sharegpt_sides_swapped_by_the_chat_role_names(db: Path) -> None:
+    s = only(import_ok(SHAREGPT, db, "--match", "mention", "--student-role", "assistant"))
+    # The tutor's replies are now the student's: "Each day he runs 3 + 2 km, so over 5 days
+    # that is 25 km" solves sg-running; the person's "24 minus 9 is 15." tells sg-pencils.
+    assert texts(db, "student", "sg-pencils") == [
+        "Giving pencils away makes the number smaller. Try again."]
+    assert (s["success_rate"], s["leak_rate"]) == (0.5, 0.5)
+    assert session_rows(db, query(db, "SELECT id FROM runs")[0][0]) == [
+        ("sg-pencils", 0, None, 1, 1, 0), ("sg-running", 1, 1, 0, 1, 0)]
+
+
+def test_a_role_flag_that_names_no_speaker_is_warned_about(write_file: WriteFile,
+                                                           db: Path) -> None:
+    path = write_file("t.jsonl", jsonl([small_row([f"Tutor 1: {HINT}", f"Kid: {SOLVE}"])]))
+    result = invoke("sessions", "import", path, "--db", db, "--match", "mention",
+                    "--student-role", "kid,child", "--teacher-role", "tutor,coach")
+    assert result.exit_code == 0, describe(result)
+    said = flat(result.stderr)
+    assert ("Warning: --student-role 'child' matched no speaker in the file (speakers seen: "
+            "'Tutor 1', 'Kid')") in said, said
+    assert "Warning: --teacher-role 'coach' matched no speaker" in said
+    # (a flag naming a speaker whatever its case, or numbered, matched it)
+    assert "'kid' matched" not in said and "'tutor' matched" not in said
+    run = query(db, "SELECT config FROM runs")[0][0]
+    assert "--student-role 'child' matched no speaker" in " ".join(
+        json.loads(run)["reading_notes"])
+    # The same in a preview, which writes nothing.
+    result = invoke("sessions", "import", path, "--db", db.with_name("never.db"),
+                    "--preview", "1", "--student-role", "pupil")
+    assert result.exit_code == 0, describe(result)
+    assert "--student-role 'pupil' matched no speaker" in flat(result.stderr)
+
+
 def test_custom_speaker_labels(write_file: WriteFile, db: Path) -> None:
     rows = [small_row(f"Grandpa: {HINT}\nKid: {SOLVE}", "dialogue"),
             small_row([f"Grandpa: {HINT}", f"Child: {SOLVE}"])]
@@ -853,6 +907,63 @@ def test_imported_dialogues_export_for_tutor_training(tmp_path: Path, db: Path) 
         assert messages[-1]["role"] == "assistant"
 
 
+def test_turns_naming_no_speaker_are_skipped_with_a_note(write_file: WriteFile,
+                                                         db: Path) -> None:
+    """A classroom transcript's "(bell rings)" line, an empty row: no one's turn, skipped
+    and counted in a note, not an error. A turn with words but no speaker is skipped too
+    (who said it is unknown), the note naming where the first is; a dialogue none of whose
+    turns names a speaker is refused."""
+    turns = [{"speaker": "Tutor", "text": None}, {"speaker": "Tutor", "text": HINT},
+             {"speaker": None, "text": "(bell rings)"}, {"speaker": "", "text": ""},
+             {"speaker": "Student", "text": SOLVE}]
+    path = write_file("nulls.jsonl", jsonl([small_row(turns)]))
+    result = invoke("sessions", "import", path, "--db", db, "--match", "mention")
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: 2 turns naming no speaker (empty, or stage directions such as '(bell "
+            "rings)') were skipped") in flat(result.stderr)
+    [note] = json.loads(query(db, "SELECT config FROM runs")[0][0])["reading_notes"]
+    assert note.startswith("2 turns naming no speaker")
+    assert texts(db, "teacher") == [HINT] and texts(db, "student") == [SOLVE]
+    turns[3] = {"speaker": float("nan"), "text": "I think it is 54."}
+    path = write_file("said.json", json.dumps([small_row(turns)]))
+    result = invoke("sessions", "import", path, "--db", db.with_name("said.db"))
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: 2 turns naming no speaker were skipped, 1 with words, by whom unknown (the "
+            f"first at {path}:1, turn 4: 'I think it is 54.')") in flat(result.stderr)
+    path = write_file("nobody.jsonl", jsonl([small_row([{"speaker": None, "text": SOLVE}])]))
+    assert "nobody.jsonl:1: turn 1: no speaker, and no turn of the dialogue names one" in \
+        import_fails(path, db)
+    assert "must be a speaker's label, not list" in import_fails(write_file(
+        "odd.jsonl", jsonl([small_row([{"speaker": ["T"], "text": SOLVE}])])), db)
+
+
+def test_rows_naming_no_speaker_are_skipped_when_grouped(tmp_path: Path, db: Path) -> None:
+    # One turn per row, a CSV's empty speaker cell and an Excel sheet's (no cell at all).
+    rows = [{"dialogue_id": d, "question": q, "answer": a, "speaker": s, "text": t}
+            for d, q, a, s, t in LONG_ROWS]
+    rows.insert(2, {**rows[0], "speaker": "", "text": "(students talking)"})
+    rows.append({**rows[-1], "speaker": "", "text": "ok"})
+    path = write_csv(tmp_path / "classroom.csv", rows)
+    result = invoke("sessions", "import", path, "--db", db, "--group-by", "dialogue_id",
+                    "--match", "mention")
+    assert result.exit_code == 0, describe(result)
+    assert texts(db, "student") == IN_ORDER
+    assert ("2 turns naming no speaker were skipped, 1 with words, by whom unknown (the first "
+            f"at {path}:5, turn 4: 'ok')") in flat(result.stderr)
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(rows[0]))
+    for row in rows:
+        sheet.append([v or None for v in row.values()])
+    book.save(tmp_path / "classroom.xlsx")
+    s = only(import_ok(tmp_path / "classroom.xlsx", db.with_name("sheet.db"), "--group-by",
+                       "dialogue_id", "--match", "mention"))
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+
+
 def test_tool_calls_and_empty_turns_are_dropped(tmp_path: Path, db: Path) -> None:
     path = tmp_path / "tools.jsonl"
     path.write_text(jsonl([{
@@ -974,6 +1085,72 @@ def test_one_dialogue_per_file(tmp_path: Path, db: Path) -> None:
     message = import_fails(folder, db, "--dialogue-per-file", "--text-field", "anonymised")
     assert "d3.tsv:2: no 'answer' field; fields here: question" in message, message
     assert "dialogue_file" not in message
+
+
+def long_rows_with(column: str, cells: list[Any]) -> list[dict[str, Any]]:
+    """LONG_ROWS with a turn-order column, each dialogue's rows then listed last turn first."""
+    rows = [{"dialogue_id": d, "question": q, "answer": a, "speaker": s, "text": t}
+            for d, q, a, s, t in LONG_ROWS]
+    place: dict[str, int] = {}
+    for row in rows:
+        place[row["dialogue_id"]] = place.get(row["dialogue_id"], -1) + 1
+        row[column] = cells[place[row["dialogue_id"]]]
+    return rows[::-1]
+
+
+IN_ORDER = ["Is it 8?", "5, 10, 15. So 15 cookies.", "Is it 27?", "13"]
+
+
+def test_a_turn_order_column_orders_the_turns_of_grouped_rows(tmp_path: Path,
+                                                               db: Path) -> None:
+    """Rows listed in another order than spoken (a Khanmigo export, last turn first): a
+    column named as a turn order (message_index, turn, seq, timestamp, …) orders each
+    dialogue's turns, with a note; --order-by names one, or `file` keeps the file's order."""
+    path = write_csv(tmp_path / "reversed.csv", long_rows_with("message_index", [0, 1, 2, 3]))
+    result = invoke("sessions", "import", path, "--db", db, "--group-by", "dialogue_id",
+                    "--match", "mention")
+    assert result.exit_code == 0, describe(result)
+    assert texts(db, "student") == ["Is it 27?", "13", "Is it 8?", "5, 10, 15. So 15 cookies."]
+    assert ("Note: the turns of 2 of 2 dialogues were not in 'message_index' order in the "
+            "file, and were put in it") in flat(result.stderr)
+    [note] = json.loads(query(db, "SELECT config FROM runs")[0][0])["reading_notes"]
+    assert "'message_index' order" in note
+    # The same scores as the rows in order: d1 solved at turn 2, d2 told.
+    s = only(import_ok(path, db.with_name("again.db"), "--group-by", "dialogue_id",
+                       "--match", "mention"))
+    assert s["success_at_turn"] == [0.0, 1.0] and s["leak_rate"] == 0.5
+    # --order-by file: as listed.
+    as_listed = db.with_name("listed.db")
+    import_ok(path, as_listed, "--group-by", "dialogue_id", "--order-by", "file")
+    assert texts(as_listed, "student") == ["13", "Is it 27?", "5, 10, 15. So 15 cookies.",
+                                           "Is it 8?"]
+    # Date-times order too (ISO, with a zone or without, which is UTC); named by --order-by.
+    times = ["2024-05-01T10:00:00Z", "2024-05-01T12:00:30+02:00", "2024-05-01 10:01:00",
+             "2024-05-01T10:01:30"]
+    path = write_csv(tmp_path / "times.csv", long_rows_with("logged", times))
+    timed = db.with_name("timed.db")
+    result = invoke("sessions", "import", path, "--db", timed, "--group-by", "dialogue_id",
+                    "--order-by", "logged")
+    assert result.exit_code == 0, describe(result)
+    assert sorted(texts(timed, "student")) == sorted(IN_ORDER)
+    assert texts(timed, "student", "d1") == IN_ORDER[:2]
+    assert "order" not in result.stderr  # (asked for: nothing to say)
+    # A cell that is no number or date-time is refused naming its line, when asked for.
+    rows = long_rows_with("logged", times)
+    rows[2]["logged"] = "just after lunch"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    refused = import_fails(path, db, "--group-by", "dialogue_id", "--order-by", "logged")
+    assert "bad.csv:4: --order-by 'logged': 'just after lunch', neither a number nor a " \
+        "date-time" in refused
+    assert "--group-by or --dialogue-per-file" in import_fails(
+        SHAREGPT, db, "--order-by", "turn")
+    # A column that only looks like one (Bridge-like ids, NCTE's "2_0") orders nothing.
+    path = write_csv(tmp_path / "ids.csv", long_rows_with("turn_id", ["b", "a", "d", "c"]))
+    kept = db.with_name("kept.db")
+    result = invoke("sessions", "import", path, "--db", kept, "--group-by", "dialogue_id")
+    assert result.exit_code == 0, describe(result)
+    assert texts(kept, "student", "d1") == ["5, 10, 15. So 15 cookies.", "Is it 8?"]
+    assert "order" not in result.stderr
 
 
 def test_a_folder_of_classroom_sheets_one_lesson_each(tmp_path: Path, db: Path) -> None:
@@ -1179,6 +1356,30 @@ def test_a_directory_of_dialogue_shards(tmp_path: Path, db: Path) -> None:
     assert s["n_sessions"] == 4 and s["success_rate"] == 0.75
 
 
+def test_dialogues_under_split_names_in_one_json_object(tmp_path: Path, db: Path) -> None:
+    """A DatasetDict saved as one JSON object, {"train": [...], "test": [...]}: every
+    split's dialogues are imported, each session's meta naming its split, with a note;
+    --where split=NAME imports one."""
+    rows = read_jsonl(MATHDIAL)
+    path = tmp_path / "mathdial.json"
+    path.write_text(json.dumps({"train": rows[:3], "test": rows[3:]}), encoding="utf-8")
+    result = invoke("sessions", "import", path, "--db", db, *MATHDIAL_ARGS)
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: the dialogues come from several splits (train 3, test 1), each session's "
+            "meta saying which ('split'); --where split=NAME imports one") in flat(result.stderr)
+    metas = [json.loads(r[0]) for r in query(db, "SELECT meta FROM sessions ORDER BY rowid")]
+    assert [m["split"] for m in metas] == ["train", "train", "train", "test"]
+    # The same four dialogues as the JSONL file: the same scores.
+    assert only(import_ok(path, db.with_name("all.db"), *MATHDIAL_ARGS)) == only(
+        import_ok(MATHDIAL, db.with_name("jsonl.db"), *MATHDIAL_ARGS))
+    s = only(import_ok(path, db.with_name("test.db"), *MATHDIAL_ARGS, "--where", "split=test"))
+    assert s["n_sessions"] == 1
+    # One split alone is read as the rows it holds (no --turns-field train dead end).
+    path.write_text(json.dumps({"train": rows}), encoding="utf-8")
+    s = only(import_ok(path, db.with_name("one.db"), *MATHDIAL_ARGS))
+    assert s["n_sessions"] == 4 and s["success_rate"] == 0.75
+
+
 def test_problems_kept_in_a_file_of_their_own(tmp_path: Path, db: Path) -> None:
     """Dialogues that name their problem by id, the problems in another file (as chat-log
     exports do): --problems joins them; the field flags describe the problem file."""
@@ -1208,6 +1409,42 @@ def test_problems_kept_in_a_file_of_their_own(tmp_path: Path, db: Path) -> None:
     missing = write_csv(tmp_path / "missing.csv", [{k: v for k, v in r.items()
                                                      if k != "QuestionId"} for r in rows])
     assert "missing.csv:2:" in import_fails(missing, db, *flags)
+
+
+def test_problems_named_by_the_column_the_dialogues_name_them_by(tmp_path: Path,
+                                                                  db: Path) -> None:
+    """Eedi's layout: dialogues and questions both carry QuestionId, and the questions have
+    no `id` column. Their QuestionId names them, with a note; a file with an `id` column of
+    its own keeps it, and a dialogue's id found in another of its columns is pointed at."""
+    questions = [{"QuestionId": "1869", "QuestionText": LONG_ROWS[0][1], "CorrectAnswer": "15"},
+                 {"QuestionId": "1871", "QuestionText": LONG_ROWS[2][1], "CorrectAnswer": "13"}]
+    problems = write_csv(tmp_path / "questions.csv", questions)
+    rows = [{"InterventionId": c, "QuestionId": "1869" if c == "d1" else "1871", "speaker": s,
+             "text": t} for c, _, _, s, t in LONG_ROWS]
+    dialogues = write_csv(tmp_path / "log.csv", rows)
+    flags = ("--problems", problems, "--problem-id-field", "QuestionId", "--question-field",
+             "QuestionText", "--answer-field", "CorrectAnswer", "--group-by", "InterventionId",
+             "--match", "mention")
+    result = invoke("sessions", "import", dialogues, "--db", db, *flags)
+    assert result.exit_code == 0, describe(result)
+    assert ("Note: the --problems file has no 'id' column: its problems are named by their "
+            "'QuestionId' column") in flat(result.stderr)
+    assert {r[0] for r in query(db, "SELECT problem_id FROM sessions")} == {"1869", "1871"}
+    numbered = write_csv(tmp_path / "numbered.csv",
+                         [{"id": i, **q} for i, q in enumerate(questions, 1)])
+    refused = import_fails(dialogues, db, *flags[:1], numbered, *flags[2:])
+    assert ("log.csv:2: problem '1869' is not in the --problems file (its ids look like: 1, 2, "
+            "…); '1869' is in its 'QuestionId' column: name its problems by that with --field "
+            "id=QuestionId") in refused
+    s = only(import_ok(dialogues, db, *flags[:1], numbered, *flags[2:], "--field",
+                       "id=QuestionId"))
+    assert s["n_sessions"] == 2 and s["success_at_turn"] == [0.0, 1.0]
+    # Without --problems, the rows' id column is the hint that the problems are elsewhere.
+    refused = import_fails(dialogues, db, "--group-by", "InterventionId")
+    assert ("no 'problem' object and no 'question' field; fields here: InterventionId, "
+            "QuestionId (map another column with --question-field); or, if the problems are "
+            "in a file of their own, join it by the 'QuestionId' column with --problems FILE "
+            "--problem-id-field QuestionId") in refused
 
 
 def test_question_from_the_opening_turn(write_file: WriteFile, db: Path) -> None:

@@ -420,3 +420,52 @@ def test_bad_candidate_replies_are_refused_naming_the_line(
     out = import_fails(path, db, *MRBENCH_ARGS, "--responses-field", "anno_llm_responses")
     assert f"{path}:1" in out and message in out, out
     assert counts(db) == (0, 0, 0, 0)
+
+
+def test_candidates_in_columns_of_their_own_are_named_by_their_column(tmp_path: Path,
+                                                                      db: Path) -> None:
+    """Bridge keeps the tutor's next turn (`c_r`) and an expert's revision of it
+    (`c_revision`) in columns of their own, a list of one turn object each. Listed together,
+    each column is a candidate named by it; a turn's `id` (its place in the dialogue) names
+    no candidate; and the problem is named by the dialogue's `c_id`."""
+    row = bridge_row("bridge-1", ("tutor", "What is 21 + 14?"), ("student", "25"),
+                     c_r=[{"id": 2, "text": "No, it is 35.", "user": "tutor"}],
+                     c_revision=[{"id": 2, "user": "tutor",
+                                  "text": "Let's add the tens first. What is 20 + 10?"}],
+                     answer="35")
+    path = tmp_path / "bridge.jsonl"
+    path.write_text(jsonl([row]), encoding="utf-8")
+    flags = (*BRIDGE_ARGS, "--match", "mention")
+    result = import_ok(path, db, *flags, "--responses-field", "c_r,c_revision")
+    # Only the tutor's own turn tells the answer; the expert's revision asks a step.
+    assert {c: s["leak_rate"] for c, s in result["conditions"].items()} == {
+        "c_r": 1.0, "c_revision": 0.0}
+    rows = query(db, "SELECT problem_id, condition, meta FROM sessions ORDER BY rowid")
+    assert [(r[0], r[1]) for r in rows] == [("bridge-1", "c_r"), ("bridge-1", "c_revision")]
+    metas = [json.loads(r[2]) for r in rows]
+    assert metas[0]["candidate_info"] == {"id": 2, "user": "tutor"}
+    assert not {"c_r", "c_revision"} & set(metas[0])
+    # One column of one unnamed candidate: named by the column, not by the turn's id.
+    alone = import_ok(path, db.with_name("alone.db"), *flags, "--responses-field", "c_r")
+    assert list(alone["conditions"]) == ["c_r"]
+    # Several unnamed ones are named by their place; a number under a name key is no name.
+    row["c_r"] = [{"id": 2, "text": "It is 35."}, {"model": 7, "text": "Add the tens."}]
+    path.write_text(jsonl([row]), encoding="utf-8")
+    listed = import_ok(path, db.with_name("listed.db"), *flags, "--responses-field", "c_r")
+    assert sorted(listed["conditions"]) == ["1", "2"]
+    # Listed with others, a column of several replies is refused, and so is a missing one.
+    out = import_fails(path, db, *flags, "--responses-field", "c_r,c_revision")
+    assert f"{path}:1: 'c_r' (--responses-field) holds 2 replies" in out
+    out = import_fails(path, db, *flags, "--responses-field", "c_revision,c_x")
+    assert "no 'c_x' field (--responses-field)" in out
+
+
+@pytest.mark.parametrize("column", ["conversation_id", "c_id", "conversationId", "Chat ID"])
+def test_a_dialogue_id_column_names_the_problem_of_a_row_without_one(
+        tmp_path: Path, db: Path, column: str) -> None:
+    row = {column: "talk-7", "question": "2+2?", "answer": "4",
+           "turns": [{"role": "student", "content": "4"}]}
+    path = tmp_path / "t.jsonl"
+    path.write_text(jsonl([row]), encoding="utf-8")
+    import_ok(path, db)
+    assert query(db, "SELECT problem_id FROM sessions")[0][0] == "talk-7"

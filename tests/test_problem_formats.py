@@ -1473,6 +1473,44 @@ def test_rows_inside_a_wrapper_object(tmp_path: Path) -> None:
     assert [p.answer for p in load(single)] == ["7"]
 
 
+def test_rows_under_split_names_in_one_json_object(tmp_path: Path) -> None:
+    """A Hugging Face DatasetDict saved as one JSON object: {"train": [...], "test": [...]}.
+    Every split's rows are read, each keeping its split's name in `split` (a row's own
+    `split` wins); a note says that the set mixes splits, and --where picks one."""
+    from sml_cli.problems import loading_notes
+
+    path = tmp_path / "dd.json"
+    path.write_text(json.dumps({
+        "train": [{"question": "1 + 1?", "answer": "2"}, {"question": "2 + 2?", "answer": "4"}],
+        "validation": [],
+        "test": [{"question": "3 + 3?", "answer": "6", "Split": "test-hard"}]}),
+        encoding="utf-8")
+    problems = load(path)
+    assert [(p.answer, p.meta.get("split") or p.meta.get("Split")) for p in problems] == [
+        ("2", "train"), ("4", "train"), ("6", "test-hard")]
+    assert loading_notes(problems) == []  # (a row's own column is its own business)
+    path.write_text(json.dumps({"train": [{"question": "1 + 1?", "answer": "2"}],
+                                "test": [{"question": "3 + 3?", "answer": "6"}]}),
+                    encoding="utf-8")
+    problems = load(path)
+    assert [(p.answer, p.meta["split"]) for p in problems] == [("2", "train"), ("6", "test")]
+    assert loading_notes(problems) == [
+        "the problems come from several splits (train 1, test 1); evaluate on one with "
+        "--where split=test"]
+    tested = load_problems(str(path), FieldMap(where=parse_where_options(["split=test"])))
+    assert [p.answer for p in tested] == ["6"]
+    # An error names the split and the item when the rows share a line.
+    path.write_text(json.dumps({"train": [{"question": "1 + 1?", "answer": "2"}],
+                                "test": [{"question": "3 + 3?", "answer": "6"},
+                                         {"question": "4 + 4?"}]}), encoding="utf-8")
+    assert_at_line(load_error(path), path, 1, "no 'answer' field", row="test item 2")
+    # A row whose own lists sit under split-like names among other fields is still a row.
+    row = tmp_path / "row.json"
+    row.write_text(json.dumps({"question": "2+5?", "answer": "7",
+                               "test": [{"input": "1", "output": "2"}]}), encoding="utf-8")
+    assert [p.answer for p in load(row)] == ["7"]
+
+
 # ----------------------------------------------------------------------------- GPQA, AIME
 
 GPQA_OPTIONS = "Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3"
