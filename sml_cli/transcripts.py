@@ -1432,10 +1432,18 @@ def _said_as_answer(text: str) -> NumberMatch | None:
 
 
 def _named_option(text: str, choices: tuple[str, ...]) -> int | None:
-    """The option a reply names, also tentatively ("B?", "so B?", "is it (B) 7?")."""
+    """The option a reply names, also tentatively ("B?", "so B?", "is it (B) 7?"), or
+    last, after what led to it ("no its 5, so A?")."""
     reply = text.strip().rstrip("?!. ").strip()
-    reply = _TENTATIVE.sub("", reply).strip()
-    return choice_index(reply, choices) if reply else None
+    for part in (reply, _LAST_CLAUSE.split(reply)[-1]):
+        part = _TENTATIVE.sub("", part.strip()).strip()
+        named = choice_index(part, choices) if part else None
+        if named is not None:
+            return named
+    return None
+
+
+_LAST_CLAUSE = re.compile(r"[,;]|\b(?:so|then|therefore|thus)\b", re.IGNORECASE)
 
 
 def build_turns(session_id: str, t: Transcript, match: str) -> list[Turn]:
