@@ -225,7 +225,7 @@ def test_mention_reads_the_option_a_reply_names(write_file: Callable[..., Path],
         "B?", "is it A", "so B?", "I think it's B", "b) 7", "the range is 7", "9 and 2 so 7",
         "5", "A or B?", "no its 7, so B?", "9 - 2, so A",
     ]) == [("B", True), ("A", False), ("B", True), ("B", True), ("B", True), ("7", True),
-           ("7", True), ("A", False), None, ("B", True), ("A", False)]
+           ("B", True), ("A", False), None, ("B", True), ("A", False)]
     row = {"problem": problem, "turns": [{"role": "student", "content": "so B?"},
                                          {"role": "teacher", "content": "Yes, B is right."}]}
     path = write_file("told.jsonl", jsonl([row]))
