@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sml_cli.cells import cell_text, joined_text, list_cell
+from sml_cli.cells import blank, cell_text, joined_text, list_cell
 from sml_cli.errors import ProblemFileError, UsageError
 
 KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "choices",
@@ -142,7 +142,8 @@ class RowSelector:
                 self._columns_seen.add(column)
             cell = list_cell(value)
             items = cell if isinstance(cell, list) else [cell]
-            shown = [cell_text(x) or "" for x in items] or [""]
+            # (An image struct with no bytes and no path is an empty cell: no image.)
+            shown = ["" if blank(x) else cell_text(x) or "" for x in items] or [""]
             if len(self._values[column]) < 50:
                 self._values[column].update(t for t in shown if t)
             texts[column] = [t.casefold() for t in shown]

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sml_cli.cells import cell_text, clipped, joined_text, list_cell
+from sml_cli.cells import blank, bytes_text, cell_text, clipped, joined_text, list_cell
 from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
 from sml_cli.datafiles import (
     data_files,
@@ -287,9 +287,12 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
     score 100%)."""
     fields = fields or FieldMap()
     notes: list[str] = []
+    # (A `--where` on the image column, `image!=` say, has chosen the rows already.)
+    filtered = {f.column.casefold() for f in fields.where}
     pictured = Counter(
         key for problem in problems for key, value in problem.meta.items()
-        if key.casefold() in IMAGE_COLUMN_GUESSES and value not in (None, "", [], {}))
+        if key.casefold() in IMAGE_COLUMN_GUESSES and key.casefold() not in filtered
+        and not blank(value))
     if pictured:
         column, n = pictured.most_common(1)[0]
         notes.append(
@@ -1061,7 +1064,7 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(value):,} bytes>"
+        return bytes_text(value)
     if isinstance(value, str):
         data_url = _DATA_URL.match(value) if len(value) > MAX_INLINE_DATA else None
         return f"<{data_url.group(1) or 'data'}: {len(value):,} characters>" if data_url else value

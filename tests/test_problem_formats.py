@@ -2364,6 +2364,58 @@ def test_where_on_the_command_line_and_the_image_note(write_file: WriteFile) -> 
     assert bad.exit_code == 2 and said(bad.output, "--where kind=x: no row of")
 
 
+def test_where_on_a_parquet_image_struct_tells_rows_with_an_image_from_the_others(
+        tmp_path: Path) -> None:
+    """ScienceQA's Parquet: `image` is the {bytes, path} struct of `datasets`' Image
+    feature, None or all-empty where a problem has no image. Reading it as text (for
+    --where, for the values an error lists) met bytes inside an object: a traceback once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    images = {"png": {"bytes": b"\x89PNG\r\n", "path": None}, "none": None,
+              "nulls": {"bytes": None, "path": None}, "empty": {"bytes": b"", "path": ""},
+              "named": {"bytes": None, "path": "map.png"}}
+    path = tmp_path / "scienceqa.parquet"
+    pq.write_table(pa.Table.from_pylist([
+        {"id": name, "question": f"Which state is farthest north ({name})?",
+         "choices": ["West Virginia", "Louisiana"], "answer": 0, "image": image}
+        for name, image in images.items()]), path)
+    without = FieldMap(where=parse_where_options(["image="]))
+    assert [p.id for p in load_problems(str(path), without)] == ["none", "nulls", "empty"]
+    with_image = FieldMap(where=parse_where_options(["image!="]))
+    assert [p.id for p in load_problems(str(path), with_image)] == ["png", "named"]
+    with pytest.raises(UsageError) as nothing:  # the values seen are described, not dumped
+        load_problems(str(path), FieldMap(where=parse_where_options(["image=cat"])))
+    assert '"bytes": "<6 bytes>"' in str(nothing.value)
+    for args in (["problems", "show", str(path), "--where", "image="],
+                 ["problems", "show", str(path), "--where", "image!="],
+                 ["eval", "--problems", str(path), "--where", "image=", "--dry-run"],
+                 ["eval", "--problems", str(path), "--dry-run"]):
+        result = invoke(*args)
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    # The image note counts the rows that have one (an empty struct is none), and is not
+    # made once --where has chosen rows by the image column.
+    shown = invoke("problems", "show", str(path))
+    assert said(shown.stderr, "2 of 5 problems have an image in 'image'")
+    assert "an image" not in invoke("problems", "show", str(path), "--where",
+                                    "image!=").stderr
+
+
+def test_cell_text_describes_bytes_wherever_they_are_nested() -> None:
+    import datetime
+
+    from sml_cli.cells import blank, cell_text
+
+    assert cell_text(b"\x00" * 2048) == "<2,048 bytes>"
+    assert cell_text(b"") is None
+    assert cell_text({"bytes": b"ab", "path": None}) == '{"bytes": "<2 bytes>", "path": null}'
+    assert cell_text([{"img": [bytearray(3)]}, datetime.date(2024, 1, 2)]) == \
+        '[{"img": ["<3 bytes>"]}, "2024-01-02"]'
+    assert blank({"bytes": b"", "path": ""}) and blank({"bytes": None, "path": None})
+    assert blank([None, "  "]) and blank({}) and blank(float("nan"))
+    assert not blank({"bytes": None, "path": "a.png"}) and not blank(0) and not blank(False)
+
+
 def test_images_are_described_not_copied_into_metadata(tmp_path: Path,
                                                         write_file: WriteFile) -> None:
     """A Parquet image column holds {bytes, path}; HLE inlines base64 data URLs. Neither is
