@@ -51,11 +51,16 @@ ID_COLUMN_GUESSES = ("task_id", "problem_id", "question_id", "qid", "unique_id",
                      "example_id", "sample_id", "item_id", "record_id", "Record ID", "_id",
                      "idx")
 
-# Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
-CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
+# Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC), or the
+# text that stands in for one: ScienceQA's `hint`, TabMWP's `table`, LogiQA 2.0's `text`,
+# PubMedQA's `CONTEXTS` (a list of paragraphs). Not solution, rationale or explanation
+# columns: those are the teacher's, and the student must not see them.
+CONTEXT_COLUMN_GUESSES = ("context", "contexts", "passage", "passages", "article", "paragraph",
+                          "paragraphs", "story", "stories", "document", "documents",
                           "background", "evidence", "supporting_text", "ctx", "body",
-                          "premise", "scenario", "narrative", "text_passage", "reading",
-                          "dialogue", "paragraphs")
+                          "premise", "premises", "scenario", "narrative", "text_passage",
+                          "reading", "dialogue", "hint", "table", "text", "stimulus",
+                          "excerpt")
 
 # "The answer is: 18", "The final answer is $\boxed{5}$.", "the answer is (B)": the rest of
 # its line is the answer (chain-of-thought sets end their solutions so: MetaMathQA, MMLU-Pro).
@@ -347,11 +352,14 @@ _MOST_OPTIONS = 6
 T = TypeVar("T")
 
 
-def suggesting_options(load: Callable[[Remedy, int | None], T]) -> T:
+def suggesting_options(load: Callable[[Remedy, int | None], T],
+                       wanted: Callable[[T, Remedy], Remedy] | None = None) -> T:
     """`load((), None)`; if that fails with an error that suggests options, the error also
     says every option the file's first rows need, when trying them finds more than one.
     (A dataset seen for the first time often needs several mappings, which one error at a
-    time would reveal one run at a time.) `load(options, n)` reads the first n rows."""
+    time would reveal one run at a time.) `load(options, n)` reads the first n rows;
+    `wanted(loaded, options)`, options that what they loaded still wants though it loaded
+    (a passage left out of the question: no error, only a note, would say so)."""
     try:
         return load((), None)
     except ProblemFileError as exc:
@@ -360,19 +368,31 @@ def suggesting_options(load: Callable[[Remedy, int | None], T]) -> T:
         options = exc.remedy
         while len(options) <= _MOST_OPTIONS:
             try:
-                load(options, PROBE_ROWS)
+                loaded = load(options, PROBE_ROWS)
             except ProblemFileError as later:
                 more = tuple(option for option in later.remedy if option not in options)
                 if not more:
                     break
                 options += more
                 continue
-            if len(options) > len(exc.remedy):
+            if wanted is not None:
+                options = _amended(options, wanted(loaded, options))
+            if options != exc.remedy:
                 raise type(exc)(exc.path, f"{exc.message}; all together, its first rows "
                                 f"load with: {shell_options(options)}", exc.line,
                                 remedy=options) from None
             break
         raise
+
+
+def _amended(options: Remedy, more: Remedy) -> Remedy:
+    """`options` with `more`: a flag given once (--question-field) replaced where it is."""
+    for flag, value in more:
+        if flag != "--field" and any(f == flag for f, _ in options):
+            options = tuple((f, value if f == flag else v) for f, v in options)
+        elif (flag, value) not in options:
+            options += ((flag, value),)
+    return options
 
 
 def field_flags(fields: FieldMap) -> dict[str, Any]:
@@ -439,7 +459,7 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
             if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
                 guess, value = f"{guess}.{inner}", value[inner]
             remedy: Remedy = ((flag, guess),)
-            passage = _passage_column(row, value) if flag == "--question-field" else None
+            passage = passage_column(row, value) if flag == "--question-field" else None
             if passage:  # (LogiQA's context, RACE's article: the question is about it)
                 remedy = ((flag, f"{passage},{guess}"),)
             if flag == "--answer-field" and isinstance(value, str):
@@ -454,18 +474,20 @@ def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], defa
 
 
 def left_out_passage(value: Any, question: str) -> bool:
-    """A text (or list of lines: DREAM's dialogue) long enough to be a passage, and not
-    part of the question."""
+    """A text (or list of lines: DREAM's dialogue, PubMedQA's paragraphs) long enough to be
+    a passage, and not part of the question. One that holds the question itself is no
+    passage: a training set's `text` is often the whole prompt, answer included."""
     text = joined_text(value) if isinstance(value, (str, list)) else None
-    return text is not None and len(text) >= 40 and text.strip() not in question
+    return (text is not None and len(text) >= 40 and text.strip() not in question
+            and question.strip() not in text)
 
 
-def _passage_column(row: dict[str, Any], question: Any) -> str | None:
+def passage_column(row: dict[str, Any], question: Any) -> str | None:
     """A column holding the text passage a question is about, when the question is not
     already written with it."""
     for key, value in row.items():
         if (isinstance(key, str) and key.casefold() in CONTEXT_COLUMN_GUESSES
-                and isinstance(value, str) and left_out_passage(value, str(question))):
+                and left_out_passage(value, str(question))):
             return key
     return None
 

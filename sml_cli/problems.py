@@ -213,8 +213,10 @@ def load_problems(
     """Load and validate a whole problem set (built-in name or file)."""
     fields = fields or FieldMap()
     try:
-        return suggesting_options(lambda remedy, probe_rows: _load_problems(
-            spec, with_options(fields, remedy), limit=limit, probe_rows=probe_rows))
+        return suggesting_options(
+            lambda remedy, probe_rows: _load_problems(
+                spec, with_options(fields, remedy), limit=limit, probe_rows=probe_rows),
+            lambda loaded, remedy: _passage_option(loaded, with_options(fields, remedy)))
     except _GuessedIdRepeats:
         # (A column such as `qid` that names a row of one file may name a question asked
         # several times in another: such rows are numbered, as rows without ids are.)
@@ -299,17 +301,12 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
             f"{n} of {len(problems)} problems {'has' if n == 1 else 'have'} an image in "
             f"{column!r}, which no one is shown (sml sends text): leave them out with --where "
             + shlex.quote(f"{column}="))
-    passages = Counter(
-        key for problem in problems[:50] for key, value in problem.meta.items()
-        if key.casefold() in CONTEXT_COLUMN_GUESSES
-        and left_out_passage(value, problem.question)
-    )
-    if passages:
-        column = passages.most_common(1)[0][0]
+    passage = _passage_option(problems, fields)
+    if passage:
+        column = passage[0][1].split(",")[0]
         notes.append(
             f"column {column!r} looks like the passage the questions are about, but the "
-            "student sees only the question: include it with --question-field "
-            + shlex.quote(f"{column},{fields.question}"))
+            f"student sees only the question: include it with {shell_options(passage)}")
     letters = Counter(p.answer for p in problems if p.verifier == "choice")
     if len(letters) == 1 and not fields.shuffle_choices:
         (letter, n), = letters.items()
@@ -319,6 +316,20 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
                 f"student that always answers {letter} scores 100%: --shuffle-choices gives "
                 "each problem's options an order of their own (seeded by its content)")
     return notes
+
+
+def _passage_option(problems: list[Problem], fields: FieldMap) -> Remedy:
+    """The --question-field that puts a passage column the questions leave out (found in
+    their first 50) before them, or nothing."""
+    passages = Counter(
+        key for problem in problems[:50] for key, value in problem.meta.items()
+        if key.casefold() in CONTEXT_COLUMN_GUESSES
+        and left_out_passage(value, problem.question)
+    )
+    if not passages:
+        return ()
+    column = passages.most_common(1)[0][0]
+    return (("--question-field", f"{column},{fields.question}"),)
 
 
 def find_problem(problems: list[Problem], problem_id: str) -> Problem:

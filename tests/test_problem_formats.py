@@ -2204,6 +2204,68 @@ def test_drop_spans_are_pointed_at_and_are_alternatives(write_file: WriteFile) -
     assert correct(p, "3") and correct(p, "three") and not correct(p, "2")
 
 
+@pytest.mark.parametrize(("name", "rows", "kwargs", "passage"), [
+    # ScienceQA: rows keyed by id; the text a question is about is its `hint`.
+    ("scienceqa.json", {"1": {
+        "question": "Which figure of speech is used in this text?",
+        "choices": ["chiasmus", "apostrophe"], "answer": 1,
+        "hint": "Sing, O goddess, the anger of Achilles son of Peleus", "image": None,
+        "lecture": "Figures of speech are words or phrases that use language in a "
+                   "nonliteral way.", "solution": "The text uses apostrophe, a direct "
+                                                  "address to an absent person."}},
+     {}, "hint"),
+    # TabMWP: the table the question is about, as text.
+    ("tabmwp.json", {"1": {
+        "question": "What is the mean of the numbers?", "answer": "84",
+        "table": "Name | Number of coins\nBraden | 76\nCamilla | 94\nMary | 84",
+        "table_title": "Coin collections", "solution": "Add them up and divide: 84."}},
+     {}, "table"),
+    # LogiQA 2.0: the passage is `text`, the options `options`.
+    ("logiqa2.jsonl", [{
+        "id": 10472, "answer": 2, "text": "All swans are white. Some birds are swans.",
+        "question": "Which must be true?", "options": ["All birds are white.",
+                                                       "No birds are white.",
+                                                       "Some birds are white."]}],
+     {"columns": {"choices": "options"}}, "text"),
+    # PubMedQA: the abstract's paragraphs, a list, under `CONTEXTS`.
+    ("pubmedqa.json", {"21645374": {
+        "QUESTION": "Do mitochondria play a role in remodelling lace plant leaves?",
+        "CONTEXTS": ["Programmed cell death is the regulated death of cells.",
+                     "The lace plant forms perforations by programmed cell death."],
+        "final_decision": "yes", "LONG_ANSWER": "Mitochondria play a role in the remodelling "
+                                                "of lace plant leaves."}},
+     {"answer": "final_decision"}, "CONTEXTS"),
+])
+def test_passages_under_other_names_are_noted(write_file: WriteFile, name: str, rows: Any,
+                                              kwargs: dict[str, Any], passage: str) -> None:
+    """A student shown "Which figure of speech is used in this text?" without the text
+    cannot answer: the note names the column and the flag that includes it, and that flag
+    loads the problem with it. Solutions and lectures (the teacher's) are never named."""
+    from sml_cli.problems import loading_notes
+
+    text = json.dumps(rows) if name.endswith(".json") else jsonl(*rows)
+    path = write_file(name, text)
+    notes = loading_notes(load(path, **kwargs))
+    flag = f"--question-field {passage},question"
+    assert [n for n in notes if "passage" in n] == [
+        f"column {passage!r} looks like the passage the questions are about, but the student "
+        f"sees only the question: include it with {flag}"]
+    with_passage = load(path, **{**kwargs, "question": f"{passage},question"})
+    assert loading_notes(with_passage, field_map(**{**kwargs, "question": f"{passage},question"})
+                         ) == []
+    assert with_passage[0].question.endswith(load(path, **kwargs)[0].question)
+
+
+def test_a_text_column_that_repeats_the_question_is_no_passage(write_file: WriteFile) -> None:
+    # A training set's `text` is the whole prompt, answer included: never to be shown.
+    from sml_cli.problems import loading_notes
+
+    path = write_file("sft.jsonl", jsonl({
+        "question": "What is 12 times 12?", "answer": "144",
+        "text": "### Question: What is 12 times 12?\n### Answer: 144"}))
+    assert loading_notes(load(path)) == []
+
+
 def test_svamp_body_is_noted_as_the_passage(write_file: WriteFile) -> None:
     from sml_cli.problems import loading_notes
 

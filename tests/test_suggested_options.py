@@ -85,13 +85,38 @@ def test_an_answer_pattern_is_part_of_the_suggestion(tmp_path: Path) -> None:
 
 
 def test_one_needed_option_is_said_once_not_twice(tmp_path: Path) -> None:
-    # RACE-like: only the options are unmapped; the error's own hint is the whole story.
-    row = {"article": "Tom went to the market and bought five apples for his sister.",
-           "question": "How many apples did Tom buy?", "options": ["Two", "Three", "Five"],
-           "answer": "C"}
-    message = str(error_of(write(tmp_path / "race.jsonl", [row])))
+    # Only the options are unmapped; the error's own hint is the whole story.
+    row = {"question": "How many apples are three apples and two more?",
+           "options": ["Two", "Three", "Five"], "answer": "C"}
+    message = str(error_of(write(tmp_path / "mc.jsonl", [row])))
     assert "--field choices=options" in message
     assert "all together" not in message
+
+
+@pytest.mark.parametrize("passage", [
+    "Tom went to the market and bought five apples for his sister.",  # RACE's article
+    ["Tom went to the market.", "He bought five apples for his sister."],  # a list of them
+])
+def test_a_passage_the_loaded_rows_leave_out_is_part_of_the_suggestion(
+        tmp_path: Path, passage: str | list[str]) -> None:
+    # RACE, PubMedQA: the rows load once their options are mapped, but the student would
+    # see the question without the text it is about: a note says so after a load, and the
+    # first error's suggestion says it too, in its place.
+    for column in ("article", "CONTEXTS", "hint", "table", "text"):
+        row = {column: passage, "question": "How many apples did Tom buy?",
+               "options": ["Two", "Three", "Five"], "answer": "C"}
+        error = error_of(write(tmp_path / "race.jsonl", [row]))
+        options = f"--field choices=options --question-field {column},question"
+        assert str(error).endswith(f"all together, its first rows load with: {options}")
+        [problem] = load_problems(str(tmp_path / "race.jsonl"), FieldMap(
+            question=f"{column},question", columns={"choices": "options"}))
+        assert "five apples" in problem.question and problem.answer == "C"
+
+
+def test_a_question_suggested_with_its_passage_is_not_suggested_twice(tmp_path: Path) -> None:
+    # The passage already joins the suggested question: --question-field once, as it was.
+    error = error_of(write(tmp_path / "logiqa.jsonl", [LOGIQA]))
+    assert [flag for flag, _ in error.remedy].count("--question-field") == 1
 
 
 def test_nothing_is_suggested_when_a_later_error_has_no_fix(tmp_path: Path) -> None:
