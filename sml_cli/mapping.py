@@ -328,6 +328,12 @@ def lookup_columns(row: dict[str, Any], column: str) -> Any:
     return _MISSING if not values or any(v is _MISSING for v in values) else values
 
 
+def column_words(column: str) -> list[str]:
+    """A column's name as lowercase words, however it is written: `answer_option_list`,
+    `answerOptionList`, MAWPS' `lSolutions` (l, solutions), `Correct Answer`."""
+    return [w.casefold() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", column)]
+
+
 def has_column(row: dict[str, Any], column: str) -> bool:
     return lookup(row, column) is not _MISSING
 

@@ -39,6 +39,7 @@ from sml_cli.mapping import (
     Remedy,
     RowSelector,
     _get,
+    column_words,
     has_column,
     left_out_passage,
     lookup_columns,
@@ -451,12 +452,41 @@ def _option_layout(value: Any) -> _Layout | None:
         return _Layout(texts, labels)
     if _labelled_options(value):
         return _Layout(list(value.values()), tuple(str(k) for k in value), keyed=True)
-    if isinstance(value, list) and value and all(
-            isinstance(v, dict) and "text" in v for v in value):
-        labels = (tuple(cell_text(v["label"]) or "" for v in value)
-                  if all("label" in v for v in value) else None)
-        return _Layout([v["text"] for v in value], labels)
-    return _Layout(value) if isinstance(value, list) else None
+    return _option_objects(value) or (_Layout(value) if isinstance(value, list) else None)
+
+
+# The keys an option object holds its text and its label under: CommonsenseQA's and ARC's
+# {label, text}, TAL-SCQ5K's {aoVal, content}, {key, value}, {letter, option}, … (casefolded)
+OPTION_TEXT_KEYS = ("text", "content", "value", "option", "option_text", "choice",
+                    "choice_text", "answer", "answer_text", "description")
+OPTION_LABEL_KEYS = ("label", "key", "letter", "aoval", "option_label", "choice_label",
+                     "option_id", "option_key", "symbol", "id")
+
+
+def _option_objects(value: Any) -> _Layout | None:
+    """Options as a list of objects each holding its text, and its label if any, under one
+    of the keys above (each object may come wrapped in a one-item list, as TAL-SCQ5K's do).
+    Objects of two keys, a known label and another, hold their text under the other."""
+    if not isinstance(value, list) or not value:
+        return None
+    items = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in value]
+    if not all(isinstance(v, dict) and v for v in items):
+        return None
+    objects = [{str(k).casefold(): v for k, v in item.items()} for item in items]
+    common = set(objects[0]).intersection(*objects[1:])
+    label_key = next((k for k in OPTION_LABEL_KEYS if k in common), None)
+    text_key = next((k for k in OPTION_TEXT_KEYS if k in common and k != label_key), None)
+    if text_key is None and label_key is not None and all(len(o) == 2 for o in objects):
+        text_key = next((k for k in common if k != label_key), None)
+    if text_key is None or not all(o[text_key] is None or isinstance(o[text_key], (str, int, float))
+                                   for o in objects):
+        return None
+    labels = [cell_text(o[label_key]) or "" for o in objects] if label_key else None
+    # (Labels are short, "A" or "2", and tell the options apart; an id column is no label.)
+    if labels and not (all(0 < len(label) <= 3 for label in labels)
+                       and len(set(labels)) == len(labels)):
+        labels = None
+    return _Layout([o[text_key] for o in objects], tuple(labels) if labels else None)
 
 
 def _choices(value: Any, path: Path, line: int) -> _Choices | None:
@@ -940,10 +970,11 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
                     and not _is_option_text(text, values)):
                 return key
             continue
-        if key.casefold() not in OPTION_COLUMN_GUESSES:
-            continue
         layout = _option_layout(list_cell(row[key]))
-        if layout is None:
+        # Any column named for options (TAL-SCQ5K's answer_option_list); under any name,
+        # options that carry their labels ({"A": …}, [{"label", "text"}]), which nothing
+        # else looks like.
+        if layout is None or not (_named_for_options(key) or layout.labels):
             continue
         if layout.keyed:
             labels = {label.strip().casefold() for label in layout.labels or ()}
@@ -959,6 +990,14 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
     if columns and _names_an_option(text, len(columns), from_one=True):
         return ",".join(columns)
     return None
+
+
+def _named_for_options(column: str) -> bool:
+    """A column name that says it holds options: one of OPTION_COLUMN_GUESSES, or one with
+    "option(s)", "choice(s)", "candidate(s)" or "ending(s)" among its words."""
+    return column.casefold() in OPTION_COLUMN_GUESSES or bool(
+        set(column_words(column)) & {"option", "options", "choice", "choices", "candidate",
+                                     "candidates", "ending", "endings"})
 
 
 def _names_an_option(text: str, count: int, *, from_one: bool = False) -> bool:

@@ -1602,6 +1602,14 @@ def test_compressed_file_errors_name_file_and_line(tmp_path: Path) -> None:
     ({"question": "She picks up the kettle and", "endings": ["sings", "pours tea", "runs"],
       "answer": 1}, "endings"),
     ({"question": "q", "Options": "['x', 'y']", "answer": "(B)"}, "Options"),
+    # TAL-SCQ5K: {aoVal, content} objects, each in a one-item list, under a name of its own
+    ({"question": "What is $$3+4$$?", "answer_option_list": [
+        [{"aoVal": "A", "content": "$$6$$"}], [{"aoVal": "B", "content": "$$7$$"}],
+        [{"aoVal": "C", "content": "$$8$$"}]], "answer": "B"}, "answer_option_list"),
+    # …any column named for options (its words, however written), or holding labelled ones
+    ({"question": "q", "answerChoices": ["x", "y", "z"], "answer": "C"}, "answerChoices"),
+    ({"question": "q", "alternatives": [{"key": "A", "value": "x"}, {"key": "B", "value": "y"}],
+      "answer": "B"}, "alternatives"),
 ])
 def test_unmapped_options_are_an_error_not_a_silent_text_answer(
     write_file: WriteFile, row: dict, column: str
@@ -1618,11 +1626,47 @@ def test_unmapped_options_are_an_error_not_a_silent_text_answer(
     {"question": "Grade of the essay?", "options": ["x", "y"], "answer": "Z"},  # not an option
     {"question": "How many options?", "options": ["x", "y", "z"], "answer": "3"},  # no index 3
     {"question": "Which?", "options": ["x", "y"], "answer": "B", "verifier": "exact"},
+    # A list that is not named for options and carries no labels: not taken for them.
+    {"question": "Which vitamin is B?", "tags": ["x", "y", "z"], "answer": "B"},
+    {"question": "Which?", "choice_type": "single", "answer": "B"},
 ])
 def test_answers_that_point_at_no_option_load_as_they_are(write_file: WriteFile,
                                                           row: dict) -> None:
     [p] = load(write_file("p.jsonl", jsonl(row)))
     assert p.choices is None
+
+
+@pytest.mark.parametrize("options", [
+    [[{"aoVal": "A", "content": "$$6$$"}], [{"aoVal": "B", "content": "$$7$$"}],
+     [{"aoVal": "C", "content": "$$8$$"}]],                                  # TAL-SCQ5K
+    [{"label": "A", "text": "$$6$$"}, {"label": "B", "text": "$$7$$"},
+     {"label": "C", "text": "$$8$$"}],                                       # CommonsenseQA
+    [{"key": "A", "value": "$$6$$"}, {"key": "B", "value": "$$7$$"},
+     {"key": "C", "value": "$$8$$"}],
+    [{"Letter": "A", "Option": "$$6$$"}, {"Letter": "B", "Option": "$$7$$"},
+     {"Letter": "C", "Option": "$$8$$"}],
+    [{"letter": "A", "statement": "$$6$$"}, {"letter": "B", "statement": "$$7$$"},
+     {"letter": "C", "statement": "$$8$$"}],                  # a label and one other key
+])
+def test_labelled_option_objects_show_their_text_not_json(write_file: WriteFile,
+                                                          options: list[Any]) -> None:
+    path = write_file("tal.jsonl", jsonl({"problem": "What is $$3+4$$?",
+                                          "answer_option_list": options,
+                                          "answer_value": "B"}))
+    [p] = load(path, question="problem", answer="answer_value",
+               columns={"choices": "answer_option_list"})
+    assert p.choices == ("$$6$$", "$$7$$", "$$8$$") and p.answer == "B"
+    assert "B) $$7$$" in p.public_question() and correct(p, "B") and not correct(p, "A")
+
+
+def test_option_objects_labelled_by_ids_are_options_without_labels(
+        write_file: WriteFile) -> None:
+    # An `id` that is no short label ("opt-17") does not name the options: the answer's
+    # letter does, as for a plain list.
+    path = write_file("ids.jsonl", jsonl({"question": "Which?", "choices": [
+        {"id": "opt-17", "text": "x"}, {"id": "opt-18", "text": "y"}], "answer": "B"}))
+    [p] = load(path)
+    assert p.choices == ("x", "y") and p.answer == "B"
 
 
 def test_options_keyed_by_label(write_file: WriteFile) -> None:
