@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from sml_cli.cells import blank, bytes_text, cell_text, clipped, joined_text, list_cell
 from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
 from sml_cli.datafiles import (
+    SNIFFED_SUFFIX,
     data_files,
     data_suffix,
     json_value_problem,
@@ -287,9 +288,12 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
     """What a researcher should know about a loaded set before spending model calls on it:
     a passage column the student will not see, images it will not see either, and an
     answer key that always names the same option (a student answering "A" every time would
-    score 100%)."""
+    score 100%); and that a `.txt` file was read as the JSON Lines it holds."""
     fields = fields or FieldMap()
     notes: list[str] = []
+    for source in dict.fromkeys(p.source for p in problems):
+        if data_suffix(Path(source)) == SNIFFED_SUFFIX:
+            notes.append(f"{source} is read as JSON Lines (its lines are JSON objects)")
     # (A `--where` on the image column, `image!=` say, has chosen the rows already.)
     filtered = {f.column.casefold() for f in fields.where}
     pictured = Counter(

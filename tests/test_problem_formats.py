@@ -1595,6 +1595,50 @@ def test_compressed_file_errors_name_file_and_line(tmp_path: Path) -> None:
     assert "unsupported file type '.parquet.gz'" in str(load_error(parquet))
 
 
+@pytest.mark.parametrize("name", ["set.ndjson", "SET.NDJSON", "set.jsonlines",
+                                  "set.ndjson.gz"])
+def test_json_lines_under_their_other_names(tmp_path: Path, name: str) -> None:
+    import gzip
+
+    text = jsonl({"question": "What is 6 times 7?", "answer": "42"},
+                 {"question": "What is 5 plus 8?", "answer": "13"})
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    assert [p.answer for p in load(path)] == ["42", "13"]
+
+
+def test_a_txt_file_of_json_lines_is_read_as_such_and_noted(tmp_path: Path,
+                                                            write_file: WriteFile) -> None:
+    """LogiQA 2.0 ships its splits as test.txt, one JSON object a line: read as JSONL, with
+    a note saying so. Any other .txt stays refused, and a folder's .txt files (its README)
+    are never read as shards."""
+    from sml_cli.problems import loading_notes
+
+    rows = jsonl({"id": 10472, "question": "Which must be true?", "answer": 2,
+                  "options": ["All birds are white.", "No birds are white.",
+                              "Some birds are white."]})
+    path = write_file("test.txt", "\n" + rows)
+    problems = load(path, columns={"choices": "options"})
+    assert [p.answer for p in problems] == ["C"]
+    assert loading_notes(problems)[0] == (f"{path} is read as JSON Lines (its lines are "
+                                          "JSON objects)")
+    shown = invoke("problems", "show", str(path), "--field", "choices=options")
+    assert shown.exit_code == 0 and said(shown.stderr, "is read as JSON Lines")
+    broken = write_file("broken.txt", rows + "{not json\n")
+    assert_at_line(load_error(broken, columns={"choices": "options"}), broken, 2,
+                   "invalid JSON")
+    for name, text in (("dm_math.txt", "Solve -3*h = -5*h - 6 for h.\n-3\n"),
+                       ("array.txt", "[" + rows.strip() + "]"), ("empty.txt", "")):
+        error = str(load_error(write_file(name, text)))
+        assert "unsupported file type '.txt'" in error
+        assert "a .txt file is read when its lines are JSON objects" in error
+    folder = tmp_path / "logiqa2"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text(rows, encoding="utf-8")
+    (folder / "readme.txt").write_text(rows, encoding="utf-8")
+    assert len(load(folder, columns={"choices": "options"})) == 1
+
+
 @pytest.mark.parametrize(("row", "column"), [
     # MMLU-Pro: ten options under `options`, a letter answer
     ({"question": "Which is prime?", "options": ["4", "6", "7", "8"], "answer": "C"}, "options"),
