@@ -32,17 +32,21 @@ MAPPABLE_FIELDS: dict[str, str] = {
 }
 
 # Column names public sets use for the question and the answer: offered as a hint when the
-# expected column is missing (never used silently).
+# expected column is missing (never used silently). GSM-IC's new_question is its problem
+# with the irrelevant sentence added (the original is beside it); PubMedQA's answer is its
+# final_decision (yes, no or maybe). A column with a word of the field in its name comes
+# after these (see `_worded_column`).
 QUESTION_COLUMN_GUESSES: tuple[str, ...] = (
     "problem", "prompt", "input", "text", "instruction", "query", "content", "Question",
-    "Problem", "question_stem", "goal", "ctx", "sentence", "premise", "instruct_prompt")
+    "Problem", "question_stem", "goal", "ctx", "sentence", "premise", "instruct_prompt",
+    "new_question")
 ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
     "solution", "target", "output", "label", "answerKey", "ground_truth", "final_answer",
     "correct", "canonical_solution", "gold", "correct_answer", "Correct Answer", "answers",
     "targets", "ground_truth_solution", "reference_answer", "gold_answer", "answers_spans",
     "cop", "correct_option", "correct_choice", "answer_idx", "answer_index", "answer_key",
     "expected_answer", "gold_label", "answer_letter", "answer_label", "answer_choice",
-    "response")
+    "response", "final_decision")
 
 # Columns public sets name their rows by, read (in this order) for a problem's id when the
 # row has no `id` and no `--field id=` says otherwise: HumanEval's and MBPP's task_id,
@@ -447,6 +451,8 @@ def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
             fields = replace(fields, columns={**fields.columns, name: column})
         elif flag == "--columns":
             fields = replace(fields, header=parse_columns_option(value))
+        elif flag == "--index-base":
+            fields = replace(fields, index_base=int(value))
         else:
             raise ValueError(f"not a field-mapping option: {flag}")
     return fields
@@ -455,28 +461,84 @@ def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
 def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], default: str,
                   column: str) -> Remedy:
     """The options that map the column a missing field is probably under, if any."""
+    found = (_named_column(row, (default, *guesses), column)
+             or _nested_column(row, (default, *guesses), column)
+             or _worded_column(row, flag, column))
+    if found is None:
+        return ()
+    guess, value = found
+    inner = next((k for k in ("text", "value", "spans") if isinstance(value, dict)
+                  and k in value), None)
+    if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
+        guess, value = f"{guess}.{inner}", value[inner]
+    remedy: Remedy = ((flag, guess),)
+    passage = passage_column(row, value) if flag == "--question-field" else None
+    if passage:  # (LogiQA's context, RACE's article: the question is about it)
+        remedy = ((flag, f"{passage},{guess}"),)
+    if flag == "--answer-field" and isinstance(value, str):
+        if ANSWER_IS.search(value) and "\n" in value.strip():
+            remedy += (("--answer-pattern", "answer-is"),)
+        elif "####" in value:
+            remedy += (("--answer-pattern", "gsm8k"),)
+        elif "\\boxed" in value:
+            remedy += (("--answer-pattern", "boxed"),)
+    return remedy
+
+
+def _named_column(row: dict[str, Any], names: tuple[str, ...], column: str
+                  ) -> tuple[str, Any] | None:
+    """The first of `names` the row has filled (whatever its case: MRBench's
+    Ground_Truth_Solution), other than `column`, with its value."""
     folded = {k.casefold(): k for k in row if isinstance(k, str)}
-    for guess in (default, *guesses):
-        guess = folded.get(guess.casefold(), guess)  # (MRBench's Ground_Truth_Solution)
-        if guess in row and guess != column:
-            inner = next((k for k in ("text", "value", "spans") if isinstance(row[guess], dict)
-                          and k in row[guess]), None)
-            value = row[guess]
-            if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
-                guess, value = f"{guess}.{inner}", value[inner]
-            remedy: Remedy = ((flag, guess),)
-            passage = passage_column(row, value) if flag == "--question-field" else None
-            if passage:  # (LogiQA's context, RACE's article: the question is about it)
-                remedy = ((flag, f"{passage},{guess}"),)
-            if flag == "--answer-field" and isinstance(value, str):
-                if ANSWER_IS.search(value) and "\n" in value.strip():
-                    remedy += (("--answer-pattern", "answer-is"),)
-                elif "####" in value:
-                    remedy += (("--answer-pattern", "gsm8k"),)
-                elif "\\boxed" in value:
-                    remedy += (("--answer-pattern", "boxed"),)
-            return remedy
-    return ()
+    for name in names:
+        key = folded.get(name.casefold(), name)
+        if key in row and key != column and not blank(row[key]):
+            return key, row[key]
+    return None
+
+
+def _nested_column(row: dict[str, Any], names: tuple[str, ...], column: str
+                   ) -> tuple[str, Any] | None:
+    """One of `names` one level down, inside an object column: verl's RL sets keep the
+    answer in reward_model.ground_truth."""
+    for key, value in row.items():
+        if isinstance(key, str) and isinstance(value, dict):
+            found = _named_column(value, names, "")
+            if found and f"{key}.{found[0]}" != column:
+                return f"{key}.{found[0]}", found[1]
+    return None
+
+
+# Words of a column's name (see `column_words`) that say it holds the question or the answer
+# (MAWPS' sQuestion and lSolutions, CMATH's golden, MultiArith's final_ans, MGSM's
+# answer_number, Calc-X's result)…
+_FIELD_WORDS = {
+    "--question-field": {"question", "problem", "prompt", "query", "instruction"},
+    "--answer-field": {"answer", "answers", "ans", "gold", "golden", "result", "solution",
+                       "solutions", "target", "targets"},
+}
+# …and words that say it holds something about them: its options, its kind, its working.
+_NOT_THE_FIELD_WORDS = {"option", "options", "choice", "choices", "analysis", "explanation",
+                        "rationale", "type", "kind", "id", "idx", "index", "start", "format",
+                        "style", "template", "source", "sources", "url", "date", "level"}
+
+
+def _worded_column(row: dict[str, Any], flag: str, column: str) -> tuple[str, Any] | None:
+    """A column whose name has a word of the field in it, and holds a value the field could
+    be: one text or number (preferred), or a list of them (MAWPS' lSolutions, [43.0])."""
+    candidates = []
+    for key, value in row.items():
+        words = set(column_words(key)) if isinstance(key, str) else set()
+        if (key == column or not words & _FIELD_WORDS[flag] or words & _NOT_THE_FIELD_WORDS
+                or blank(value)):
+            continue
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, (str, int, float)):
+            return key, value
+        if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            candidates.append((key, value))
+    return candidates[0] if candidates else None
 
 
 def left_out_passage(value: Any, question: str) -> bool:

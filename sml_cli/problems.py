@@ -851,11 +851,17 @@ def _build_problem(
         assert answer is not None
         index = _reference_choice(answer, options, fields.index_base)
         if index is None:
+            count = len(options.texts)
+            # (MedMCQA's original files count `cop` 1-4: the last option's index is one past
+            # the end when counted from 0.)
+            from_one = (fields.index_base == 0 and not options.labels
+                        and answer.strip() == str(count))
             raise fail(
                 f"answer {answer!r} is not one of the choices "
                 f"(a letter, {fields.index_base}-based index (--index-base), option label or "
-                "option text)"
-            )
+                "option text)" + (f"; the answers look counted from 1 ({answer} of {count} "
+                                  "options): load with --index-base 1" if from_one else ""),
+                (("--index-base", "1"),) if from_one else ())
         if fields.shuffle_choices:
             order = _shuffle_order(options, question)
             options, index = _reordered(options, order), order.index(index)
