@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sml_cli.cells import blank, bytes_text, cell_text, clipped, joined_text, list_cell
-from sml_cli.code_tests import CallBasedCases, call_check_function, tests_text
+from sml_cli.code_tests import (
+    HARNESS_NAMES,
+    CallBasedCases,
+    call_check_function,
+    functions_called,
+    modules_missing,
+    tests_text,
+)
 from sml_cli.datafiles import (
     SNIFFED_SUFFIX,
     data_files,
@@ -36,6 +43,7 @@ from sml_cli.mapping import (
     _MISSING,
     ANSWER_IS,
     CONTEXT_COLUMN_GUESSES,
+    PROBE_ROWS,
     FieldMap,
     Remedy,
     RowSelector,
@@ -320,7 +328,121 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
                 f"the right option is ({letter}) in all {n} multiple-choice problems, so a "
                 f"student that always answers {letter} scores 100%: --shuffle-choices gives "
                 "each problem's options an order of their own (seeded by its content)")
+    return notes + _code_notes(problems, fields)
+
+
+# How many code problems the notes on their tests read (each one's tests are parsed: a set
+# of thousands would take seconds).
+CODE_NOTE_PROBLEMS = 500
+
+
+def _code_notes(problems: list[Problem], fields: FieldMap) -> list[str]:
+    """What makes code problems fail whatever the student writes: tests that import a
+    module the Python running them lacks (MBPP+'s and HumanEval+'s numpy), and a function
+    the tests call that the question never names (MBPP asks to "find the shared elements
+    from the given two lists" and tests similar_elements)."""
+    coded = [p for p in problems if p.verifier == "python" and p.tests]
+    read = coded[:CODE_NOTE_PROBLEMS]
+    if not read:
+        return []
+    of = f"{len(read)}" if len(read) == len(coded) else f"the first {len(read)}"
+    notes: list[str] = []
+    lacking: dict[str, list[str]] = {}
+    unnamed: list[tuple[Problem, str]] = []
+    for problem in read:
+        tests = problem.tests or ""
+        lacking[problem.id] = modules_missing(tests)
+        if _may_call_unnamed(problem):
+            name = next((name for name in functions_called(tests)
+                         if not _names(problem.question, name)), None)
+            if name:
+                unnamed.append((problem, name))
+    mapped = fields.column("tests")
+    other_tests = _other_tests(read[:50], mapped)
+    failing = [p for p in read if lacking[p.id]]
+    if failing:
+        modules = ", ".join(dict.fromkeys(m for p in failing for m in lacking[p.id]))
+        runnable = next((column for column, tests in other_tests if not modules_missing(tests)),
+                        None)
+        notes.append(
+            f"the tests of {len(failing)} of {of} code problems import {modules}, which the "
+            "Python that runs the tests does not have: every attempt at them fails; install "
+            "it where sml runs" + (f", or map the tests in {runnable!r} with --field "
+                                   f"tests={shlex.quote(runnable)}" if runnable else ""))
+    else:
+        fuller = next(((column, tests) for column, tests in other_tests
+                       if len(tests) > len(read[0].tests or "") and modules_missing(tests)),
+                      None)
+        if fuller:  # (why the suggested options mapped the other tests)
+            notes.append(
+                f"column {fuller[0]!r} holds fuller tests than {mapped!r}, but they import "
+                f"{', '.join(modules_missing(fuller[1]))}, which the Python that runs the "
+                "tests does not have: to use them, install it where sml runs and map them "
+                f"with --field tests={shlex.quote(fuller[0])}")
+    if unnamed:
+        problem, name = unnamed[0]
+        shown = _first_test_option(problem, name, fields)
+        notes.append(
+            f"the tests of {len(unnamed)} of {of} code problems call a function the question "
+            f"never names (the first, problem {problem.id!r}, calls {name}), so the student "
+            "cannot know what to call it: "
+            + (f"show the first test with the question: {shell_options(shown)}" if shown else
+               f"show its name with the question: --question-field "
+               f"{shlex.quote(fields.question + ',COLUMN')}"))
     return notes
+
+
+# What a call looks like in test code: a name, then "(".
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+
+
+def _names(question: str, name: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question) is not None
+
+
+def _may_call_unnamed(problem: Problem) -> bool:
+    """Whether a problem's tests call anything its question does not name, as far as the
+    text tells: cheap, so that only those are parsed (a set may hold thousands)."""
+    called = set(_CALL.findall(problem.tests or "")) - HARNESS_NAMES
+    return any(not _names(problem.question, name) for name in called)
+
+
+def _other_tests(problems: list[Problem], mapped: str) -> list[tuple[str, str]]:
+    """Test columns left unmapped beside the mapped one, with the first problem's tests in
+    each: MBPP+ keeps its base asserts in `test_list` and its fuller tests in `test`."""
+    found: dict[str, str] = {}
+    for problem in problems:
+        for key, value in problem.meta.items():
+            if key.casefold() in TEST_COLUMN_GUESSES and key != mapped and key not in found:
+                try:
+                    found[key] = tests_text(value) or ""
+                except ValueError:
+                    continue
+    return [(column, tests) for column, tests in found.items() if tests]
+
+
+def _first_test_option(problem: Problem, name: str, fields: FieldMap) -> Remedy:
+    """The --question-field that shows a problem's first test (which calls `name`) with its
+    question, tried on the set's first rows: the mapped tests' first item (MBPP's
+    test_list.0), else the first of another column's list that calls it (MBPP+'s test_list,
+    beside its mapped `test`). Nothing when no such option loads."""
+    if not problem.source:
+        return ()
+    columns = [fields.column("tests")] + [
+        key for key, value in problem.meta.items()
+        if isinstance(value, list) and value and isinstance(value[0], str) and name in value[0]]
+    for column in dict.fromkeys(columns):
+        option: Remedy = (("--question-field", f"{fields.question},{column}.0"),)
+        try:  # (ids are beside the point here: rows are numbered, never refused for them)
+            shown = _load_problems(problem.source, replace(with_options(fields, option),
+                                                           guess_ids=False),
+                                   probe_rows=PROBE_ROWS)
+        except (ProblemFileError, UsageError):
+            continue
+        same = [p for p in shown if problem.question in p.question]
+        if not same or any(name in p.question for p in same):
+            return option
+    return ()
 
 
 def _passage_option(problems: list[Problem], fields: FieldMap) -> Remedy:
@@ -783,13 +905,13 @@ def _build_problem(
                 str(path), f"{fields.answer!r} is {placeholder!r}: a placeholder, not an "
                 "answer", line)
         if not has_column(row, fields.answer):
-            test_column = next((k for k in row if isinstance(k, str)
-                                and k.casefold() in TEST_COLUMN_GUESSES), None)
+            test_column, why = _tests_column(row, entry_point)
             scored = next((k for k, v in row.items() if isinstance(k, str)
                            and _scored_options(v)), None)
             if test_column and "tests" not in fields.columns:
                 hint = (f" (a code problem? its tests are in {test_column!r}: map them with "
-                        f"--field tests={shlex.quote(test_column)}, and no answer is needed)")
+                        f"--field tests={shlex.quote(test_column)}, and no answer is "
+                        f"needed{why})")
                 remedy = (("--field", f"tests={test_column}"),)
             elif scored and "choices" not in fields.columns:
                 hint = (f" (options with scores are in {scored!r}: map them with --field "
@@ -907,6 +1029,35 @@ def _problem(row: dict[str, Any], fields: FieldMap, source: str, default_id: int
 class MissingAnswerError(ProblemFileError):
     """A row without a reference answer (a dialogue importer suggests
     --allow-missing-answers)."""
+
+
+def _tests_column(row: dict[str, Any], entry_point: str | None) -> tuple[str | None, str]:
+    """The column of a row's tests, and why it rather than another, when several hold some:
+    the fuller (MBPP+'s `test`, its many extra cases, rather than `test_list`, MBPP's three
+    asserts) unless its tests import a module this Python lacks (MBPP+'s import numpy), so
+    that every attempt would fail."""
+    found: list[tuple[str, str]] = []
+    for key, value in row.items():
+        if isinstance(key, str) and key.casefold() in TEST_COLUMN_GUESSES:
+            try:
+                tests = tests_text(value, entry_point)
+            except ValueError:  # (cases that cannot be read: the error once it is mapped)
+                tests = None
+            found.append((key, tests or ""))
+    if not found:
+        return None, ""
+    found.sort(key=lambda column: -len(column[1]))
+    runnable = [(column, tests) for column, tests in found if not modules_missing(tests)]
+    if len(found) == 1 or not runnable:
+        return found[0][0], ""
+    chosen = runnable[0][0]
+    if chosen != found[0][0]:
+        fuller = found[0][0]
+        missing = ", ".join(modules_missing(found[0][1]))
+        return chosen, (f"; {fuller!r} holds more, but imports {missing}, which the Python "
+                        "that runs the tests does not have")
+    others = ", ".join(repr(column) for column, _ in found[1:])
+    return chosen, f"; {others} {'holds' if len(found) == 2 else 'hold'} fewer"
 
 
 # Columns that hold a code problem's tests under another name (HumanEval's `test`, MBPP's

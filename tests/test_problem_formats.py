@@ -913,6 +913,124 @@ def test_mbpp_test_list_and_setup_code(tmp_path: Path) -> None:
         assert not correct(p, MBPP_WRONG[p.id])
 
 
+# MBPP (sanitized): the prompt says what to do, only the tests say what to call it.
+MBPP_SANITIZED = [
+    {"task_id": 2, "prompt": "Write a function to find the shared elements from the given "
+     "two lists.", "test_imports": [], "test_list": [
+         "assert set(similar_elements((3, 4, 5, 6), (5, 7, 4, 10))) == set((4, 5))",
+         "assert set(similar_elements((1, 2, 3, 4), (5, 4, 3, 7))) == set((3, 4))"]},
+    {"task_id": 3, "prompt": "Write a python function to identify non-prime numbers.",
+     "test_imports": ["import math"], "test_list": ["assert is_not_prime(2) == False",
+                                                    "assert is_not_prime(10) == True"]},
+    {"task_id": 4, "prompt": "Write a function double(n) that returns twice n.",
+     "test_imports": [], "test_list": ["assert double(2) == 4"]},
+]
+
+
+def test_a_function_the_question_never_names_is_noted(write_file: WriteFile) -> None:
+    """A student told to "find the shared elements" cannot guess that the tests call
+    similar_elements: every attempt fails. The note counts such problems, names the first,
+    and gives the option that shows the first test with the question."""
+    from sml_cli.problems import loading_notes
+
+    path = write_file("mbpp.jsonl", jsonl(*MBPP_SANITIZED))
+    fields = field_map(question="prompt", columns={"tests": "test_list"})
+    problems = load_problems(str(path), fields)
+    assert loading_notes(problems, fields) == [
+        "the tests of 2 of 3 code problems call a function the question never names (the "
+        "first, problem '2', calls similar_elements), so the student cannot know what to call "
+        "it: show the first test with the question: --question-field prompt,test_list.0"]
+    shown = field_map(question="prompt,test_list.0", columns={"tests": "test_list"})
+    with_test = load_problems(str(path), shown)
+    assert "similar_elements((3, 4, 5, 6)" in with_test[0].question
+    assert loading_notes(with_test, shown) == []
+    result = invoke("eval", "--problems", str(path), "--question-field", "prompt", "--field",
+                    "tests=test_list", "--dry-run")
+    assert result.exit_code == 0 and said(result.stderr, "--question-field prompt,test_list.0")
+    # Rows whose guessed ids repeat are numbered: the suggestion is tried all the same.
+    twice = write_file("mbpp2.jsonl", jsonl(*MBPP_SANITIZED, {**MBPP_SANITIZED[0],
+                                                              "prompt": "Find shared ones."}))
+    notes = loading_notes(load_problems(str(twice), fields), fields)
+    assert notes[0].endswith("--question-field prompt,test_list.0")
+
+
+def test_mbpp_plus_tests_the_fuller_column_unless_it_cannot_run(
+        write_file: WriteFile) -> None:
+    """MBPP+ keeps MBPP's asserts in `test_list` and its many more cases in `test`: the
+    suggestion maps the fuller one, unless its tests import a module the Python running
+    them lacks (MBPP+'s numpy, where sml's environment has none): then every attempt would
+    fail, so `test_list` is mapped, and the hint and a note say why."""
+    from sml_cli.problems import loading_notes
+
+    plus = ("inputs = [[(3, 4, 5, 6), (5, 7, 4, 10)], [(1, 2, 3, 4), (5, 4, 3, 7)]]\n"
+            "results = [(4, 5), (3, 4)]\nfor inp, exp in zip(inputs, results):\n"
+            "    assertion(similar_elements(*inp), exp)\n")
+    helper = "def assertion(out, exp):\n    assert set(out) == set(exp)\n\n"
+    row = {**MBPP_SANITIZED[0], "test": helper + plus}
+    runnable = write_file("mbppplus.jsonl", jsonl(row))
+    assert str(load_error(runnable)).endswith(
+        "load with: --question-field prompt --field tests=test")
+    error = load_error(runnable, question="prompt")
+    assert "--field tests=test, and no answer is needed; 'test_list' holds fewer)" in str(error)
+
+    lacking = write_file("mbppplus_np.jsonl", jsonl(
+        {**row, "test": "import sml_no_such_module as np\n" + helper + plus}))
+    assert str(load_error(lacking)).endswith(
+        "load with: --question-field prompt --field tests=test_list")
+    error = load_error(lacking, question="prompt")
+    assert ("'test' holds more, but imports sml_no_such_module, which the Python that runs "
+            "the tests does not have)") in str(error)
+    fields = field_map(question="prompt", columns={"tests": "test_list"})
+    notes = loading_notes(load_problems(str(lacking), fields), fields)
+    assert notes[0] == (
+        "column 'test' holds fuller tests than 'test_list', but they import "
+        "sml_no_such_module, which the Python that runs the tests does not have: to use them, "
+        "install it where sml runs and map them with --field tests=test")
+    # Mapped anyway: every attempt fails, and the note says so. The function note still
+    # shows the first base test (the mapped `test` is one text, not a list).
+    fields = field_map(question="prompt", columns={"tests": "test"})
+    notes = loading_notes(load_problems(str(lacking), fields), fields)
+    assert notes[0] == (
+        "the tests of 1 of 1 code problems import sml_no_such_module, which the Python that "
+        "runs the tests does not have: every attempt at them fails; install it where sml "
+        "runs, or map the tests in 'test_list' with --field tests=test_list")
+    assert notes[1].endswith("calls similar_elements), so the student cannot know what to "
+                             "call it: show the first test with the question: "
+                             "--question-field prompt,test_list.0")
+
+
+def test_humaneval_names_its_function_in_the_prompt_else_it_is_noted(
+        tmp_path: Path, write_file: WriteFile) -> None:
+    from sml_cli.problems import loading_notes
+
+    fields = field_map(question="prompt", columns={"tests": "test"})
+    named = load_problems(str(write_jsonl(tmp_path / "he.jsonl", HUMANEVAL_ROWS)), fields)
+    assert loading_notes(named, fields) == []
+    # (the entry point's def stripped from the prompt: check(count_vowels) names it alone)
+    row = {**HUMANEVAL_ROWS[0], "prompt": "Count the vowels in a text."}
+    path = write_file("he.jsonl", jsonl(row))
+    [note] = loading_notes(load_problems(str(path), fields), fields)
+    assert note.startswith("the tests of 1 of 1 code problems call a function the question "
+                           "never names (the first, problem 'Demo/0', calls count_vowels)")
+    assert note.endswith("show its name with the question: --question-field prompt,COLUMN")
+
+
+@pytest.mark.parametrize(("tests", "called"), [
+    ("assert f(1) == 2\nassert g(f(2))", ["f", "g"]),           # MBPP
+    ("def check(candidate):\n    assert candidate(1)\n\ncheck(add)", ["add"]),  # HumanEval
+    ("import math\nfrom os import path\nassert math.isclose(h(3), 5)", ["h"]),
+    ("def helper(x):\n    return x\nassert helper(solve(2)) == 2", ["solve"]),
+    ("data = load()\nassert len(sorted(data)) == 3", ["load"]),  # builtins are no one's
+    ("run_io_case('1\\n', '2\\n')", []),                      # stdin/stdout cases
+    ("assert Solution().twoSum([1], 1)", []),                    # LeetCode's class
+    ("def (", []),
+])
+def test_functions_the_tests_call(tests: str, called: list[str]) -> None:
+    from sml_cli.code_tests import functions_called
+
+    assert functions_called(tests) == called
+
+
 def test_mbpp_without_id_mapping_is_named_by_its_task_ids(write_file: WriteFile) -> None:
     path = write_file("mbpp.jsonl", jsonl(*MBPP_ROWS))
     problems = load(path, question="text", columns={"tests": "test_list"})
