@@ -386,7 +386,13 @@ def suggesting_options(load: Callable[[Remedy, int | None], T],
                 options += more
                 continue
             if wanted is not None:
-                options = _amended(options, wanted(loaded, options))
+                amended = _amended(options, wanted(loaded, options))
+                try:
+                    if amended != options:
+                        load(amended, PROBE_ROWS)
+                        options = amended
+                except ProblemFileError:
+                    pass  # (a passage column some rows lack: the suggestion goes without it)
             if options != exc.remedy:
                 raise type(exc)(exc.path, f"{exc.message}; all together, its first rows "
                                 f"load with: {shell_options(options)}", exc.line,

@@ -113,6 +113,19 @@ def test_a_passage_the_loaded_rows_leave_out_is_part_of_the_suggestion(
         assert "five apples" in problem.question and problem.answer == "C"
 
 
+def test_a_passage_some_rows_lack_is_left_out_of_the_suggestion(tmp_path: Path) -> None:
+    # Joined to the question, a column missing from a row would make that row an error: the
+    # options that do load the rows are suggested (and the note still names the passage).
+    row = {"article": "Tom went to the market and bought five apples for his sister.",
+           "question": "How many apples did Tom buy?", "options": ["Two", "Three", "Five"],
+           "answer": "C"}
+    bare = {k: v for k, v in row.items() if k != "article"}
+    path = write(tmp_path / "race.jsonl", [row, bare, {**row, "answer": "B"}])
+    error = error_of(path)
+    assert error.remedy == (("--field", "choices=options"),)
+    assert "all together" not in str(error)
+
+
 def test_a_question_suggested_with_its_passage_is_not_suggested_twice(tmp_path: Path) -> None:
     # The passage already joins the suggested question: --question-field once, as it was.
     error = error_of(write(tmp_path / "logiqa.jsonl", [LOGIQA]))
