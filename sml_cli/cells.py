@@ -43,9 +43,13 @@ def head(text: str, limit: int, *, rest_in: str) -> str:
 
 
 def cell_text(value: Any) -> str | None:
-    """A cell as text: numbers keep their written value (72.0 → "72"), blanks become None."""
+    """A cell as text: numbers keep their written value (72.0 → "72"), blanks become None,
+    binary data (a Parquet image's bytes, even nested in its {bytes, path} struct) is
+    described ("<1,234 bytes>"), not written out."""
     if value is None:
         return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes_text(value) or None
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -56,8 +60,35 @@ def cell_text(value: Any) -> str | None:
         text = str(value).strip()
         return text or None
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, default=_json_stand_in)
     return str(value).strip() or None
+
+
+def bytes_text(value: bytes | bytearray | memoryview) -> str:
+    """Binary data as text a reader can make sense of: its size, "" when there is none."""
+    return f"<{len(value):,} bytes>" if len(value) else ""
+
+
+def _json_stand_in(value: Any) -> Any:
+    """What `json.dumps` writes for a value JSON has no type for, met inside a Parquet or
+    Arrow cell: bytes as their size, anything else (a date, a decimal) as its text."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes_text(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def blank(value: Any) -> bool:
+    """Does a cell hold nothing? None, NaN, blank text, no bytes, or a list or object of
+    blanks only: a Parquet image column's struct {bytes: None, path: None} is no image."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return all(blank(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(blank(v) for v in value)
+    return cell_text(value) is None
 
 
 def joined_text(value: Any, separator: str = "\n") -> str | None:

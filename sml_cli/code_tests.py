@@ -8,10 +8,14 @@ cases) all become one Python test text, which the sandbox runs and a teacher can
 from __future__ import annotations
 
 import ast
+import builtins
+import functools
+import importlib.util
+import typing
 from dataclasses import dataclass
 from typing import Any
 
-from sml_cli.cells import cell_text, list_cell, parse_json
+from sml_cli.cells import cell_text, collection_paused, list_cell, parse_json
 
 
 class CallBasedCases(ValueError):
@@ -128,6 +132,85 @@ def tests_text(value: Any, entry_point: str | None = None) -> str | None:
     return cell_text(value)
 
 
+# Names the sandbox gives the tests without a definition: `run_io_case` (stdin/stdout cases)
+# and typing's (see _harness.py).
+HARNESS_NAMES = frozenset({"run_io_case", *typing.__all__, *dir(builtins)})
+# Names tests may call that the student need not write: call cases try the function, then
+# LeetCode's Solution class (see CallCases), and either will do.
+_EITHER_NAMES = frozenset({"Solution"})
+
+
+@functools.lru_cache(maxsize=4)  # (the notes read one problem's tests twice in a row)
+def _parsed(tests: str) -> ast.Module | None:
+    try:
+        with collection_paused():
+            return ast.parse(tests)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def functions_called(tests: str) -> list[str]:
+    """The functions the tests call without defining or importing them, first called first:
+    the ones the student must write. MBPP's `assert similar_elements(…) == …`, MBPP+'s
+    `assertion(similar_elements(*inp), exp, 0)`, and a function handed to one the tests
+    define, HumanEval's `check(has_close_elements)`."""
+    tree = _parsed(tests)
+    if tree is None:
+        return []
+    bound = set(HARNESS_NAMES | _EITHER_NAMES)
+    defined: set[str] = set()
+    calls: list[ast.Call] = []
+    for node in ast.walk(tree):  # (once: a set's tests may run to thousands of lines)
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    bound |= defined
+    called: list[str] = []
+    for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):  # (as written)
+        if not isinstance(call.func, ast.Name):
+            continue
+        names = [call.func.id]
+        if call.func.id in defined:  # (check(candidate) is handed the function to test)
+            names += [a.id for a in call.args if isinstance(a, ast.Name)]
+        called += [n for n in names if n not in bound and n not in called]
+    return called
+
+
+def modules_missing(tests: str) -> list[str]:
+    """The modules the tests import that this Python, the one the sandbox runs them with,
+    does not have (MBPP+'s tests import numpy): every attempt at them would fail. Imports
+    at the top level, or one level into a function or class, are the ones looked at."""
+    if "import" not in tests:
+        return []
+    tree = _parsed(tests)
+    if tree is None:
+        return []
+    statements = [*tree.body, *(s for node in tree.body if isinstance(
+        node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for s in node.body)]
+    names = [alias.name for node in statements if isinstance(node, ast.Import)
+             for alias in node.names]
+    names += [node.module for node in statements
+              if isinstance(node, ast.ImportFrom) and node.module and not node.level]
+    return [m for m in dict.fromkeys(n.split(".")[0] for n in names) if not _installed(m)]
+
+
+@functools.lru_cache(maxsize=256)
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def call_check_function(tests: str, entry_point: str) -> str:
     """HumanEval's tests define `check(candidate)` and leave calling it to the harness: call
     it on the entry point, or no assertion would ever run."""
@@ -142,43 +225,3 @@ def call_check_function(tests: str, entry_point: str) -> str:
     if defines and not called:
         return f"{tests.rstrip()}\n\n\ncheck({entry_point})\n"
     return tests
-
-
-def modules_missing(problems: list[Any]) -> dict[str, int]:
-    """The modules that code problems' tests import and the Python running them (this one,
-    as `python -I`: see sandbox.py) cannot: module → problems whose tests import it. Such
-    tests fail whatever the student writes (EvalPlus' start with `import numpy`)."""
-    import importlib.util
-    import sys
-
-    found: dict[str, bool] = {}
-    missing: dict[str, int] = {}
-    for problem in problems:
-        if problem.verifier != "python" or not problem.tests:
-            continue
-        for name in sorted(_imported_modules(problem.tests)):
-            if name not in found:
-                try:
-                    found[name] = (name in sys.stdlib_module_names
-                                   or importlib.util.find_spec(name) is not None)
-                except (ImportError, ValueError):
-                    found[name] = False
-            if not found[name]:
-                missing[name] = missing.get(name, 0) + 1
-    return missing
-
-
-def _imported_modules(code: str) -> set[str]:
-    """Top-level names of the modules `code` imports (`import numpy as np`, `from x.y
-    import z`), anywhere in it; none if it does not parse."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return names

@@ -24,7 +24,13 @@ from typing import Any, Literal
 from sml_cli.cells import collection_paused, parse_json
 from sml_cli.errors import Line, ProblemFileError, UsageError
 
-SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".xlsx", ".parquet", ".arrow")
+# JSON Lines go by several names (newline-delimited JSON: `.ndjson`).
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
+SUPPORTED_SUFFIXES = (*JSON_LINES_SUFFIXES, ".json", ".csv", ".tsv", ".xlsx", ".parquet",
+                      ".arrow")
+# A `.txt` file is read when it holds JSON Lines (LogiQA 2.0 ships its splits as test.txt),
+# never as a folder's shard: a folder's .txt files are its README and licence.
+SNIFFED_SUFFIX = ".txt"
 BINARY_SUFFIXES = (".parquet", ".arrow", ".xlsx")
 # Text files may come compressed, as datasets are often published (HumanEval.jsonl.gz).
 COMPRESSIONS = (".gz", ".bz2", ".xz")
@@ -47,12 +53,16 @@ def read_rows(path: Path, header: tuple[str, ...] = ()
     if path.is_dir():
         raise ProblemFileError(str(path), "is a directory, not a problem file")
     suffix = data_suffix(path)
+    if suffix == SNIFFED_SUFFIX and holds_json_lines(path):
+        suffix = ".jsonl"
     if suffix not in SUPPORTED_SUFFIXES or (suffix in BINARY_SUFFIXES and _compression(path)):
         raise ProblemFileError(
             str(path),
             f"unsupported file type {_shown_suffix(path) or '(none)'!r}; use one of "
             + ", ".join(SUPPORTED_SUFFIXES) + " (text ones may be compressed: "
-            + ", ".join(COMPRESSIONS) + ")",
+            + ", ".join(COMPRESSIONS) + ")"
+            + ("; a .txt file is read when its lines are JSON objects, and this one's first "
+               "line is not one" if suffix == SNIFFED_SUFFIX else ""),
         )
     if header and suffix not in (".csv", ".tsv", ".xlsx"):
         raise UsageError(f"--columns names the columns of a CSV or TSV file without a header "
@@ -83,6 +93,18 @@ def read_rows(path: Path, header: tuple[str, ...] = ()
         ) from None
     except (OSError, EOFError, lzma.LZMAError) as exc:  # EOFError: a truncated archive
         raise ProblemFileError(str(path), getattr(exc, "strerror", None) or str(exc)) from None
+
+
+def holds_json_lines(path: Path) -> bool:
+    """Does a text file of no data format hold JSON Lines: is its first non-blank line a
+    JSON object?"""
+    try:
+        with _open_text(path) as fh:
+            first = next((line for line in fh if line.strip()), "")
+        return isinstance(parse_json(first), dict)
+    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError, ValueError,
+            RecursionError):
+        return False
 
 
 def _compression(path: Path) -> str | None:

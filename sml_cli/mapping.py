@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sml_cli.cells import cell_text, joined_text, list_cell
+from sml_cli.cells import blank, cell_text, joined_text, list_cell
 from sml_cli.errors import ProblemFileError, UsageError
 
 KNOWN_FIELDS = ("id", "question", "answer", "aliases", "solution", "verifier", "choices",
@@ -32,17 +32,21 @@ MAPPABLE_FIELDS: dict[str, str] = {
 }
 
 # Column names public sets use for the question and the answer: offered as a hint when the
-# expected column is missing (never used silently).
+# expected column is missing (never used silently). GSM-IC's new_question is its problem
+# with the irrelevant sentence added (the original is beside it); PubMedQA's answer is its
+# final_decision (yes, no or maybe). A column with a word of the field in its name comes
+# after these (see `_worded_column`).
 QUESTION_COLUMN_GUESSES: tuple[str, ...] = (
     "problem", "prompt", "input", "text", "instruction", "query", "content", "Question",
-    "Problem", "question_stem", "goal", "ctx", "sentence", "premise", "instruct_prompt")
+    "Problem", "question_stem", "goal", "ctx", "sentence", "premise", "instruct_prompt",
+    "new_question")
 ANSWER_COLUMN_GUESSES: tuple[str, ...] = (
     "solution", "target", "output", "label", "answerKey", "ground_truth", "final_answer",
     "correct", "canonical_solution", "gold", "correct_answer", "Correct Answer", "answers",
     "targets", "ground_truth_solution", "reference_answer", "gold_answer", "answers_spans",
     "cop", "correct_option", "correct_choice", "answer_idx", "answer_index", "answer_key",
     "expected_answer", "gold_label", "answer_letter", "answer_label", "answer_choice",
-    "response")
+    "response", "final_decision")
 
 # Columns public sets name their rows by, read (in this order) for a problem's id when the
 # row has no `id` and no `--field id=` says otherwise: HumanEval's and MBPP's task_id,
@@ -51,11 +55,16 @@ ID_COLUMN_GUESSES = ("task_id", "problem_id", "question_id", "qid", "unique_id",
                      "example_id", "sample_id", "item_id", "record_id", "Record ID", "_id",
                      "idx")
 
-# Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC).
-CONTEXT_COLUMN_GUESSES = ("context", "passage", "article", "paragraph", "story", "document",
+# Columns holding the passage a question is about (SQuAD, BoolQ, RACE, DROP, QuAC), or the
+# text that stands in for one: ScienceQA's `hint`, TabMWP's `table`, LogiQA 2.0's `text`,
+# PubMedQA's `CONTEXTS` (a list of paragraphs). Not solution, rationale or explanation
+# columns: those are the teacher's, and the student must not see them.
+CONTEXT_COLUMN_GUESSES = ("context", "contexts", "passage", "passages", "article", "paragraph",
+                          "paragraphs", "story", "stories", "document", "documents",
                           "background", "evidence", "supporting_text", "ctx", "body",
-                          "premise", "scenario", "narrative", "text_passage", "reading",
-                          "dialogue", "paragraphs")
+                          "premise", "premises", "scenario", "narrative", "text_passage",
+                          "reading", "dialogue", "hint", "table", "text", "stimulus",
+                          "excerpt")
 
 # "The answer is: 18", "The final answer is $\boxed{5}$.", "the answer is (B)": the rest of
 # its line is the answer (chain-of-thought sets end their solutions so: MetaMathQA, MMLU-Pro).
@@ -142,7 +151,8 @@ class RowSelector:
                 self._columns_seen.add(column)
             cell = list_cell(value)
             items = cell if isinstance(cell, list) else [cell]
-            shown = [cell_text(x) or "" for x in items] or [""]
+            # (An image struct with no bytes and no path is an empty cell: no image.)
+            shown = ["" if blank(x) else cell_text(x) or "" for x in items] or [""]
             if len(self._values[column]) < 50:
                 self._values[column].update(t for t in shown if t)
             texts[column] = [t.casefold() for t in shown]
@@ -322,6 +332,12 @@ def lookup_columns(row: dict[str, Any], column: str) -> Any:
     return _MISSING if not values or any(v is _MISSING for v in values) else values
 
 
+def column_words(column: str) -> list[str]:
+    """A column's name as lowercase words, however it is written: `answer_option_list`,
+    `answerOptionList`, MAWPS' `lSolutions` (l, solutions), `Correct Answer`."""
+    return [w.casefold() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", column)]
+
+
 def has_column(row: dict[str, Any], column: str) -> bool:
     return lookup(row, column) is not _MISSING
 
@@ -346,11 +362,14 @@ _MOST_OPTIONS = 6
 T = TypeVar("T")
 
 
-def suggesting_options(load: Callable[[Remedy, int | None], T]) -> T:
+def suggesting_options(load: Callable[[Remedy, int | None], T],
+                       wanted: Callable[[T, Remedy], Remedy] | None = None) -> T:
     """`load((), None)`; if that fails with an error that suggests options, the error also
     says every option the file's first rows need, when trying them finds more than one.
     (A dataset seen for the first time often needs several mappings, which one error at a
-    time would reveal one run at a time.) `load(options, n)` reads the first n rows."""
+    time would reveal one run at a time.) `load(options, n)` reads the first n rows;
+    `wanted(loaded, options)`, options that what they loaded still wants though it loaded
+    (a passage left out of the question: no error, only a note, would say so)."""
     try:
         return load((), None)
     except ProblemFileError as exc:
@@ -359,19 +378,37 @@ def suggesting_options(load: Callable[[Remedy, int | None], T]) -> T:
         options = exc.remedy
         while len(options) <= _MOST_OPTIONS:
             try:
-                load(options, PROBE_ROWS)
+                loaded = load(options, PROBE_ROWS)
             except ProblemFileError as later:
                 more = tuple(option for option in later.remedy if option not in options)
                 if not more:
                     break
                 options += more
                 continue
-            if len(options) > len(exc.remedy):
+            if wanted is not None:
+                amended = _amended(options, wanted(loaded, options))
+                try:
+                    if amended != options:
+                        load(amended, PROBE_ROWS)
+                        options = amended
+                except ProblemFileError:
+                    pass  # (a passage column some rows lack: the suggestion goes without it)
+            if options != exc.remedy:
                 raise type(exc)(exc.path, f"{exc.message}; all together, its first rows "
                                 f"load with: {shell_options(options)}", exc.line,
                                 remedy=options) from None
             break
         raise
+
+
+def _amended(options: Remedy, more: Remedy) -> Remedy:
+    """`options` with `more`: a flag given once (--question-field) replaced where it is."""
+    for flag, value in more:
+        if flag != "--field" and any(f == flag for f, _ in options):
+            options = tuple((f, value if f == flag else v) for f, v in options)
+        elif (flag, value) not in options:
+            options += ((flag, value),)
+    return options
 
 
 def field_flags(fields: FieldMap) -> dict[str, Any]:
@@ -420,6 +457,8 @@ def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
             fields = replace(fields, columns={**fields.columns, name: column})
         elif flag == "--columns":
             fields = replace(fields, header=parse_columns_option(value))
+        elif flag == "--index-base":
+            fields = replace(fields, index_base=int(value))
         else:
             raise ValueError(f"not a field-mapping option: {flag}")
     return fields
@@ -428,43 +467,101 @@ def with_options(fields: FieldMap, remedy: Remedy) -> FieldMap:
 def _column_guess(row: dict[str, Any], flag: str, guesses: tuple[str, ...], default: str,
                   column: str) -> Remedy:
     """The options that map the column a missing field is probably under, if any."""
+    found = (_named_column(row, (default, *guesses), column)
+             or _nested_column(row, (default, *guesses), column)
+             or _worded_column(row, flag, column))
+    if found is None:
+        return ()
+    guess, value = found
+    inner = next((k for k in ("text", "value", "spans") if isinstance(value, dict)
+                  and k in value), None)
+    if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
+        guess, value = f"{guess}.{inner}", value[inner]
+    remedy: Remedy = ((flag, guess),)
+    passage = passage_column(row, value) if flag == "--question-field" else None
+    if passage:  # (LogiQA's context, RACE's article: the question is about it)
+        remedy = ((flag, f"{passage},{guess}"),)
+    if flag == "--answer-field" and isinstance(value, str):
+        if ANSWER_IS.search(value) and "\n" in value.strip():
+            remedy += (("--answer-pattern", "answer-is"),)
+        elif "####" in value:
+            remedy += (("--answer-pattern", "gsm8k"),)
+        elif "\\boxed" in value:
+            remedy += (("--answer-pattern", "boxed"),)
+    return remedy
+
+
+def _named_column(row: dict[str, Any], names: tuple[str, ...], column: str
+                  ) -> tuple[str, Any] | None:
+    """The first of `names` the row has filled (whatever its case: MRBench's
+    Ground_Truth_Solution), other than `column`, with its value."""
     folded = {k.casefold(): k for k in row if isinstance(k, str)}
-    for guess in (default, *guesses):
-        guess = folded.get(guess.casefold(), guess)  # (MRBench's Ground_Truth_Solution)
-        if guess in row and guess != column:
-            inner = next((k for k in ("text", "value", "spans") if isinstance(row[guess], dict)
-                          and k in row[guess]), None)
-            value = row[guess]
-            if inner:  # SQuAD's answers: {"text": [...], "answer_start": [...]}; DROP's spans
-                guess, value = f"{guess}.{inner}", value[inner]
-            remedy: Remedy = ((flag, guess),)
-            passage = _passage_column(row, value) if flag == "--question-field" else None
-            if passage:  # (LogiQA's context, RACE's article: the question is about it)
-                remedy = ((flag, f"{passage},{guess}"),)
-            if flag == "--answer-field" and isinstance(value, str):
-                if ANSWER_IS.search(value) and "\n" in value.strip():
-                    remedy += (("--answer-pattern", "answer-is"),)
-                elif "####" in value:
-                    remedy += (("--answer-pattern", "gsm8k"),)
-                elif "\\boxed" in value:
-                    remedy += (("--answer-pattern", "boxed"),)
-            return remedy
-    return ()
+    for name in names:
+        key = folded.get(name.casefold(), name)
+        if key in row and key != column and not blank(row[key]):
+            return key, row[key]
+    return None
+
+
+def _nested_column(row: dict[str, Any], names: tuple[str, ...], column: str
+                   ) -> tuple[str, Any] | None:
+    """One of `names` one level down, inside an object column: verl's RL sets keep the
+    answer in reward_model.ground_truth."""
+    for key, value in row.items():
+        if isinstance(key, str) and isinstance(value, dict):
+            found = _named_column(value, names, "")
+            if found and f"{key}.{found[0]}" != column:
+                return f"{key}.{found[0]}", found[1]
+    return None
+
+
+# Words of a column's name (see `column_words`) that say it holds the question or the answer
+# (MAWPS' sQuestion and lSolutions, CMATH's golden, MultiArith's final_ans, MGSM's
+# answer_number, Calc-X's result)…
+_FIELD_WORDS = {
+    "--question-field": {"question", "problem", "prompt", "query", "instruction"},
+    "--answer-field": {"answer", "answers", "ans", "gold", "golden", "result", "solution",
+                       "solutions", "target", "targets"},
+}
+# …and words that say it holds something about them: its options, its kind, its working.
+_NOT_THE_FIELD_WORDS = {"option", "options", "choice", "choices", "analysis", "explanation",
+                        "rationale", "type", "kind", "id", "idx", "index", "start", "format",
+                        "style", "template", "source", "sources", "url", "date", "level"}
+
+
+def _worded_column(row: dict[str, Any], flag: str, column: str) -> tuple[str, Any] | None:
+    """A column whose name has a word of the field in it, and holds a value the field could
+    be: one text or number (preferred), or a list of them (MAWPS' lSolutions, [43.0])."""
+    candidates = []
+    for key, value in row.items():
+        words = set(column_words(key)) if isinstance(key, str) else set()
+        if (key == column or not words & _FIELD_WORDS[flag] or words & _NOT_THE_FIELD_WORDS
+                or blank(value)):
+            continue
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, (str, int, float)):
+            return key, value
+        if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            candidates.append((key, value))
+    return candidates[0] if candidates else None
 
 
 def left_out_passage(value: Any, question: str) -> bool:
-    """A text (or list of lines: DREAM's dialogue) long enough to be a passage, and not
-    part of the question."""
+    """A text (or list of lines: DREAM's dialogue, PubMedQA's paragraphs) long enough to be
+    a passage, and not part of the question. One that holds the question itself is no
+    passage: a training set's `text` is often the whole prompt, answer included."""
     text = joined_text(value) if isinstance(value, (str, list)) else None
-    return text is not None and len(text) >= 40 and text.strip() not in question
+    return (text is not None and len(text) >= 40 and text.strip() not in question
+            and question.strip() not in text)
 
 
-def _passage_column(row: dict[str, Any], question: Any) -> str | None:
+def passage_column(row: dict[str, Any], question: Any) -> str | None:
     """A column holding the text passage a question is about, when the question is not
     already written with it."""
     for key, value in row.items():
         if (isinstance(key, str) and key.casefold() in CONTEXT_COLUMN_GUESSES
-                and isinstance(value, str) and left_out_passage(value, str(question))):
+                and left_out_passage(value, str(question))):
             return key
     return None
 

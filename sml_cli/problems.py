@@ -24,14 +24,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sml_cli.cells import cell_text, clipped, joined_text, list_cell
+from sml_cli.cells import blank, bytes_text, cell_text, clipped, joined_text, list_cell
 from sml_cli.code_tests import (
+    HARNESS_NAMES,
     CallBasedCases,
     call_check_function,
+    functions_called,
     modules_missing,
     tests_text,
 )
 from sml_cli.datafiles import (
+    SNIFFED_SUFFIX,
     SPLIT_COLUMN,
     data_files,
     data_suffix,
@@ -44,10 +47,12 @@ from sml_cli.mapping import (
     _MISSING,
     ANSWER_IS,
     CONTEXT_COLUMN_GUESSES,
+    PROBE_ROWS,
     FieldMap,
     Remedy,
     RowSelector,
     _get,
+    column_words,
     has_column,
     left_out_passage,
     lookup_columns,
@@ -222,8 +227,10 @@ def load_problems(
     """Load and validate a whole problem set (built-in name or file)."""
     fields = fields or FieldMap()
     try:
-        return suggesting_options(lambda remedy, probe_rows: _load_problems(
-            spec, with_options(fields, remedy), limit=limit, probe_rows=probe_rows))
+        return suggesting_options(
+            lambda remedy, probe_rows: _load_problems(
+                spec, with_options(fields, remedy), limit=limit, probe_rows=probe_rows),
+            lambda loaded, remedy: _passage_option(loaded, with_options(fields, remedy)))
     except _GuessedIdRepeats:
         # (A column such as `qid` that names a row of one file may name a question asked
         # several times in another: such rows are numbered, as rows without ids are.)
@@ -309,9 +316,13 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
     """What a researcher should know about a loaded set before spending model calls on it:
     problems from several splits of a dataset, a passage column the student will not see,
     images it will not see either, and an answer key that always names the same option (a
-    student answering "A" every time would score 100%)."""
+    student answering "A" every time would score 100%); that a `.txt` file was read as the
+    JSON Lines it holds; and code tests that cannot pass."""
     fields = fields or FieldMap()
     notes: list[str] = []
+    for source in dict.fromkeys(p.source for p in problems):
+        if data_suffix(Path(source)) == SNIFFED_SUFFIX:
+            notes.append(f"{source} is read as JSON Lines (its lines are JSON objects)")
     splits = Counter(str(p.meta[SPLIT_COLUMN]) for p in problems
                      if p.meta.get(SPLIT_COLUMN) is not None)
     if len(splits) > 1:
@@ -319,26 +330,24 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
         notes.append(f"the problems come from several splits ({counted}); evaluate on one "
                      f"with --where {SPLIT_COLUMN}="
                      + shlex.quote("test" if "test" in splits else next(iter(splits))))
+    # (A `--where` on the image column, `image!=` say, has chosen the rows already.)
+    filtered = {f.column.casefold() for f in fields.where}
     pictured = Counter(
         key for problem in problems for key, value in problem.meta.items()
-        if key.casefold() in IMAGE_COLUMN_GUESSES and value not in (None, "", [], {}))
+        if key.casefold() in IMAGE_COLUMN_GUESSES and key.casefold() not in filtered
+        and not blank(value))
     if pictured:
         column, n = pictured.most_common(1)[0]
         notes.append(
             f"{n} of {len(problems)} problems {'has' if n == 1 else 'have'} an image in "
             f"{column!r}, which no one is shown (sml sends text): leave them out with --where "
             + shlex.quote(f"{column}="))
-    passages = Counter(
-        key for problem in problems[:50] for key, value in problem.meta.items()
-        if key.casefold() in CONTEXT_COLUMN_GUESSES
-        and left_out_passage(value, problem.question)
-    )
-    if passages:
-        column = passages.most_common(1)[0][0]
+    passage = _passage_option(problems, fields)
+    if passage:
+        column = passage[0][1].split(",")[0]
         notes.append(
             f"column {column!r} looks like the passage the questions are about, but the "
-            "student sees only the question: include it with --question-field "
-            + shlex.quote(f"{column},{fields.question}"))
+            f"student sees only the question: include it with {shell_options(passage)}")
     letters = Counter(p.answer for p in problems if p.verifier == "choice")
     if len(letters) == 1 and not fields.shuffle_choices:
         (letter, n), = letters.items()
@@ -347,19 +356,144 @@ def loading_notes(problems: list[Problem], fields: FieldMap | None = None) -> li
                 f"the right option is ({letter}) in all {n} multiple-choice problems, so a "
                 f"student that always answers {letter} scores 100%: --shuffle-choices gives "
                 "each problem's options an order of their own (seeded by its content)")
-    missing = modules_missing(problems)
-    if missing:
-        module, n = max(missing.items(), key=lambda item: item[1])
-        others = sorted(set(missing) - {module})
+    return notes + _code_notes(problems, fields)
+
+
+def _install_line(modules: str) -> str:
+    """The command that installs `modules` (comma-separated) into the Python that runs the
+    tests, whether sml runs from a project or as a `uv tool`."""
+    names = " ".join(m.strip() for m in modules.split(","))
+    return (f"uv pip install --python {shlex.quote(sys.executable)} {names}; a module's "
+            "package may be named otherwise: sklearn is scikit-learn")
+
+
+# How many code problems the notes on their tests read (each one's tests are parsed: a set
+# of thousands would take seconds).
+CODE_NOTE_PROBLEMS = 500
+
+
+def _code_notes(problems: list[Problem], fields: FieldMap) -> list[str]:
+    """What makes code problems fail whatever the student writes: tests that import a
+    module the Python running them lacks (MBPP+'s and HumanEval+'s numpy), and a function
+    the tests call that the question never names (MBPP asks to "find the shared elements
+    from the given two lists" and tests similar_elements)."""
+    coded = [p for p in problems if p.verifier == "python" and p.tests]
+    read = coded[:CODE_NOTE_PROBLEMS]
+    if not read:
+        return []
+    of = f"{len(read)}" if len(read) == len(coded) else f"the first {len(read)}"
+    notes: list[str] = []
+    lacking: dict[str, list[str]] = {}
+    unnamed: list[tuple[Problem, str]] = []
+    for problem in read:
+        tests = problem.tests or ""
+        lacking[problem.id] = modules_missing(tests)
+        if _may_call_unnamed(problem):
+            name = next((name for name in functions_called(tests)
+                         if not _names(problem.question, name)), None)
+            if name:
+                unnamed.append((problem, name))
+    mapped = fields.column("tests")
+    other_tests = _other_tests(read[:50], mapped)
+    failing = [p for p in read if lacking[p.id]]
+    if failing:
+        modules = ", ".join(dict.fromkeys(m for p in failing for m in lacking[p.id]))
+        runnable = next((column for column, tests in other_tests if not modules_missing(tests)),
+                        None)
         notes.append(
-            f"the tests of {n} problem{'s' if n != 1 else ''} import {module}"
-            + (f" (and others {', '.join(others)})" if others else "")
-            + ", which the Python that runs them does not have: they fail whatever the "
-            "student writes. Install what provides "
-            + ("them" if others else "it") + " into that Python: uv pip install --python "
-            + shlex.quote(sys.executable) + " " + " ".join([module, *others])
-            + " (a module's package may be named otherwise: sklearn is scikit-learn)")
+            f"the tests of {len(failing)} of {of} code problems import {modules}, which the "
+            "Python that runs the tests does not have: every attempt at them fails; install "
+            f"it where sml runs ({_install_line(modules)})"
+            + (f", or map the tests in {runnable!r} with --field tests={shlex.quote(runnable)}"
+               if runnable else ""))
+    else:
+        fuller = next(((column, tests) for column, tests in other_tests
+                       if len(tests) > len(read[0].tests or "") and modules_missing(tests)),
+                      None)
+        if fuller:  # (why the suggested options mapped the other tests)
+            notes.append(
+                f"column {fuller[0]!r} holds fuller tests than {mapped!r}, but they import "
+                f"{', '.join(modules_missing(fuller[1]))}, which the Python that runs the "
+                "tests does not have: to use them, install it where sml runs and map them "
+                f"with --field tests={shlex.quote(fuller[0])}")
+    if unnamed:
+        problem, name = unnamed[0]
+        shown = _first_test_option(problem, name, fields)
+        notes.append(
+            f"the tests of {len(unnamed)} of {of} code problems call a function the question "
+            f"never names (the first, problem {problem.id!r}, calls {name}), so the student "
+            "cannot know what to call it: "
+            + (f"show the first test with the question: {shell_options(shown)}" if shown else
+               f"show its name with the question: --question-field "
+               f"{shlex.quote(fields.question + ',COLUMN')}"))
     return notes
+
+
+# What a call looks like in test code: a name, then "(".
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+
+
+def _names(question: str, name: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question) is not None
+
+
+def _may_call_unnamed(problem: Problem) -> bool:
+    """Whether a problem's tests call anything its question does not name, as far as the
+    text tells: cheap, so that only those are parsed (a set may hold thousands)."""
+    called = set(_CALL.findall(problem.tests or "")) - HARNESS_NAMES
+    return any(not _names(problem.question, name) for name in called)
+
+
+def _other_tests(problems: list[Problem], mapped: str) -> list[tuple[str, str]]:
+    """Test columns left unmapped beside the mapped one, with the first problem's tests in
+    each: MBPP+ keeps its base asserts in `test_list` and its fuller tests in `test`."""
+    found: dict[str, str] = {}
+    for problem in problems:
+        for key, value in problem.meta.items():
+            if key.casefold() in TEST_COLUMN_GUESSES and key != mapped and key not in found:
+                try:
+                    found[key] = tests_text(value) or ""
+                except ValueError:
+                    continue
+    return [(column, tests) for column, tests in found.items() if tests]
+
+
+def _first_test_option(problem: Problem, name: str, fields: FieldMap) -> Remedy:
+    """The --question-field that shows a problem's first test (which calls `name`) with its
+    question, tried on the set's first rows: the mapped tests' first item (MBPP's
+    test_list.0), else the first of another column's list that calls it (MBPP+'s test_list,
+    beside its mapped `test`). Nothing when no such option loads."""
+    if not problem.source:
+        return ()
+    columns = [fields.column("tests")] + [
+        key for key, value in problem.meta.items()
+        if isinstance(value, list) and value and isinstance(value[0], str) and name in value[0]]
+    for column in dict.fromkeys(columns):
+        option: Remedy = (("--question-field", f"{fields.question},{column}.0"),)
+        try:  # (ids are beside the point here: rows are numbered, never refused for them)
+            shown = _load_problems(problem.source, replace(with_options(fields, option),
+                                                           guess_ids=False),
+                                   probe_rows=PROBE_ROWS)
+        except (ProblemFileError, UsageError):
+            continue
+        same = [p for p in shown if problem.question in p.question]
+        if not same or any(name in p.question for p in same):
+            return option
+    return ()
+
+
+def _passage_option(problems: list[Problem], fields: FieldMap) -> Remedy:
+    """The --question-field that puts a passage column the questions leave out (found in
+    their first 50) before them, or nothing."""
+    passages = Counter(
+        key for problem in problems[:50] for key, value in problem.meta.items()
+        if key.casefold() in CONTEXT_COLUMN_GUESSES
+        and left_out_passage(value, problem.question)
+    )
+    if not passages:
+        return ()
+    column = passages.most_common(1)[0][0]
+    return (("--question-field", f"{column},{fields.question}"),)
 
 
 def find_problem(problems: list[Problem], problem_id: str) -> Problem:
@@ -481,12 +615,41 @@ def _option_layout(value: Any) -> _Layout | None:
         return _Layout(texts, labels)
     if _labelled_options(value):
         return _Layout(list(value.values()), tuple(str(k) for k in value), keyed=True)
-    if isinstance(value, list) and value and all(
-            isinstance(v, dict) and "text" in v for v in value):
-        labels = (tuple(cell_text(v["label"]) or "" for v in value)
-                  if all("label" in v for v in value) else None)
-        return _Layout([v["text"] for v in value], labels)
-    return _Layout(value) if isinstance(value, list) else None
+    return _option_objects(value) or (_Layout(value) if isinstance(value, list) else None)
+
+
+# The keys an option object holds its text and its label under: CommonsenseQA's and ARC's
+# {label, text}, TAL-SCQ5K's {aoVal, content}, {key, value}, {letter, option}, … (casefolded)
+OPTION_TEXT_KEYS = ("text", "content", "value", "option", "option_text", "choice",
+                    "choice_text", "answer", "answer_text", "description")
+OPTION_LABEL_KEYS = ("label", "key", "letter", "aoval", "option_label", "choice_label",
+                     "option_id", "option_key", "symbol", "id")
+
+
+def _option_objects(value: Any) -> _Layout | None:
+    """Options as a list of objects each holding its text, and its label if any, under one
+    of the keys above (each object may come wrapped in a one-item list, as TAL-SCQ5K's do).
+    Objects of two keys, a known label and another, hold their text under the other."""
+    if not isinstance(value, list) or not value:
+        return None
+    items = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in value]
+    if not all(isinstance(v, dict) and v for v in items):
+        return None
+    objects = [{str(k).casefold(): v for k, v in item.items()} for item in items]
+    common = set(objects[0]).intersection(*objects[1:])
+    label_key = next((k for k in OPTION_LABEL_KEYS if k in common), None)
+    text_key = next((k for k in OPTION_TEXT_KEYS if k in common and k != label_key), None)
+    if text_key is None and label_key is not None and all(len(o) == 2 for o in objects):
+        text_key = next((k for k in common if k != label_key), None)
+    if text_key is None or not all(o[text_key] is None or isinstance(o[text_key], (str, int, float))
+                                   for o in objects):
+        return None
+    labels = [cell_text(o[label_key]) or "" for o in objects] if label_key else None
+    # (Labels are short, "A" or "2", and tell the options apart; an id column is no label.)
+    if labels and not (all(0 < len(label) <= 3 for label in labels)
+                       and len(set(labels)) == len(labels)):
+        labels = None
+    return _Layout([o[text_key] for o in objects], tuple(labels) if labels else None)
 
 
 def _choices(value: Any, path: Path, line: int) -> _Choices | None:
@@ -791,13 +954,13 @@ def _build_problem(
                 str(path), f"{fields.answer!r} is {placeholder!r}: a placeholder, not an "
                 "answer", line)
         if not has_column(row, fields.answer):
-            test_column = next((k for k in row if isinstance(k, str)
-                                and k.casefold() in TEST_COLUMN_GUESSES), None)
+            test_column, why = _tests_column(row, entry_point)
             scored = next((k for k, v in row.items() if isinstance(k, str)
                            and _scored_options(v)), None)
             if test_column and "tests" not in fields.columns:
                 hint = (f" (a code problem? its tests are in {test_column!r}: map them with "
-                        f"--field tests={shlex.quote(test_column)}, and no answer is needed)")
+                        f"--field tests={shlex.quote(test_column)}, and no answer is "
+                        f"needed{why})")
                 remedy = (("--field", f"tests={test_column}"),)
             elif scored and "choices" not in fields.columns:
                 hint = (f" (options with scores are in {scored!r}: map them with --field "
@@ -859,11 +1022,17 @@ def _build_problem(
         assert answer is not None
         index = _reference_choice(answer, options, fields.index_base)
         if index is None:
+            count = len(options.texts)
+            # (MedMCQA's original files count `cop` 1-4: the last option's index is one past
+            # the end when counted from 0.)
+            from_one = (fields.index_base == 0 and not options.labels
+                        and answer.strip() == str(count))
             raise fail(
                 f"answer {answer!r} is not one of the choices "
                 f"(a letter, {fields.index_base}-based index (--index-base), option label or "
-                "option text)"
-            )
+                "option text)" + (f"; the answers look counted from 1 ({answer} of {count} "
+                                  "options): load with --index-base 1" if from_one else ""),
+                (("--index-base", "1"),) if from_one else ())
         if fields.shuffle_choices:
             order = _shuffle_order(options, question)
             options, index = _reordered(options, order), order.index(index)
@@ -909,6 +1078,35 @@ def _problem(row: dict[str, Any], fields: FieldMap, source: str, default_id: int
 class MissingAnswerError(ProblemFileError):
     """A row without a reference answer (a dialogue importer suggests
     --allow-missing-answers)."""
+
+
+def _tests_column(row: dict[str, Any], entry_point: str | None) -> tuple[str | None, str]:
+    """The column of a row's tests, and why it rather than another, when several hold some:
+    the fuller (MBPP+'s `test`, its many extra cases, rather than `test_list`, MBPP's three
+    asserts) unless its tests import a module this Python lacks (MBPP+'s import numpy), so
+    that every attempt would fail."""
+    found: list[tuple[str, str]] = []
+    for key, value in row.items():
+        if isinstance(key, str) and key.casefold() in TEST_COLUMN_GUESSES:
+            try:
+                tests = tests_text(value, entry_point)
+            except ValueError:  # (cases that cannot be read: the error once it is mapped)
+                tests = None
+            found.append((key, tests or ""))
+    if not found:
+        return None, ""
+    found.sort(key=lambda column: -len(column[1]))
+    runnable = [(column, tests) for column, tests in found if not modules_missing(tests)]
+    if len(found) == 1 or not runnable:
+        return found[0][0], ""
+    chosen = runnable[0][0]
+    if chosen != found[0][0]:
+        fuller = found[0][0]
+        missing = ", ".join(modules_missing(found[0][1]))
+        return chosen, (f"; {fuller!r} holds more, but imports {missing}, which the Python "
+                        "that runs the tests does not have")
+    others = ", ".join(repr(column) for column, _ in found[1:])
+    return chosen, f"; {others} {'holds' if len(found) == 2 else 'hold'} fewer"
 
 
 # Columns that hold a code problem's tests under another name (HumanEval's `test`, MBPP's
@@ -982,10 +1180,11 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
                     and not _is_option_text(text, values)):
                 return key
             continue
-        if key.casefold() not in OPTION_COLUMN_GUESSES:
-            continue
         layout = _option_layout(list_cell(row[key]))
-        if layout is None:
+        # Any column named for options (TAL-SCQ5K's answer_option_list); under any name,
+        # options that carry their labels ({"A": …}, [{"label", "text"}]), which nothing
+        # else looks like.
+        if layout is None or not (_named_for_options(key) or layout.labels):
             continue
         if layout.keyed:
             labels = {label.strip().casefold() for label in layout.labels or ()}
@@ -1001,6 +1200,14 @@ def _unmapped_options(row: dict[str, Any], answer: str | None) -> str | None:
     if columns and _names_an_option(text, len(columns), from_one=True):
         return ",".join(columns)
     return None
+
+
+def _named_for_options(column: str) -> bool:
+    """A column name that says it holds options: one of OPTION_COLUMN_GUESSES, or one with
+    "option(s)", "choice(s)", "candidate(s)" or "ending(s)" among its words."""
+    return column.casefold() in OPTION_COLUMN_GUESSES or bool(
+        set(column_words(column)) & {"option", "options", "choice", "choices", "candidate",
+                                     "candidates", "ending", "endings"})
 
 
 def _names_an_option(text: str, count: int, *, from_one: bool = False) -> bool:
@@ -1117,7 +1324,7 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(value):,} bytes>"
+        return bytes_text(value)
     if isinstance(value, str):
         data_url = _DATA_URL.match(value) if len(value) > MAX_INLINE_DATA else None
         return f"<{data_url.group(1) or 'data'}: {len(value):,} characters>" if data_url else value

@@ -230,6 +230,22 @@ def test_a_damaged_workbook_loads_or_is_refused_cleanly(workdir: Path,
     check_load(write(workdir, "problems.xlsx", bytes(content)))
 
 
+# What Parquet and Arrow cells hold besides JSON's types: bytes (an image's), dates.
+columnar_values = st.recursive(
+    scalars | st.binary(max_size=8) | st.dates(), lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@FUZZ
+@given(columnar_values)
+def test_any_columnar_cell_reads_as_text_or_nothing(value: Any) -> None:
+    from sml_cli.cells import blank, cell_text, joined_text, list_cell
+
+    for text in (cell_text(value), joined_text(value), cell_text(list_cell(value))):
+        assert text is None or isinstance(text, str)
+    assert blank(value) in (True, False)
+
+
 # ----------------------------------------------------------------------------- transcript importer
 
 

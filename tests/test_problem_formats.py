@@ -913,6 +913,127 @@ def test_mbpp_test_list_and_setup_code(tmp_path: Path) -> None:
         assert not correct(p, MBPP_WRONG[p.id])
 
 
+# MBPP (sanitized): the prompt says what to do, only the tests say what to call it.
+MBPP_SANITIZED = [
+    {"task_id": 2, "prompt": "Write a function to find the shared elements from the given "
+     "two lists.", "test_imports": [], "test_list": [
+         "assert set(similar_elements((3, 4, 5, 6), (5, 7, 4, 10))) == set((4, 5))",
+         "assert set(similar_elements((1, 2, 3, 4), (5, 4, 3, 7))) == set((3, 4))"]},
+    {"task_id": 3, "prompt": "Write a python function to identify non-prime numbers.",
+     "test_imports": ["import math"], "test_list": ["assert is_not_prime(2) == False",
+                                                    "assert is_not_prime(10) == True"]},
+    {"task_id": 4, "prompt": "Write a function double(n) that returns twice n.",
+     "test_imports": [], "test_list": ["assert double(2) == 4"]},
+]
+
+
+def test_a_function_the_question_never_names_is_noted(write_file: WriteFile) -> None:
+    """A student told to "find the shared elements" cannot guess that the tests call
+    similar_elements: every attempt fails. The note counts such problems, names the first,
+    and gives the option that shows the first test with the question."""
+    from sml_cli.problems import loading_notes
+
+    path = write_file("mbpp.jsonl", jsonl(*MBPP_SANITIZED))
+    fields = field_map(question="prompt", columns={"tests": "test_list"})
+    problems = load_problems(str(path), fields)
+    assert loading_notes(problems, fields) == [
+        "the tests of 2 of 3 code problems call a function the question never names (the "
+        "first, problem '2', calls similar_elements), so the student cannot know what to call "
+        "it: show the first test with the question: --question-field prompt,test_list.0"]
+    shown = field_map(question="prompt,test_list.0", columns={"tests": "test_list"})
+    with_test = load_problems(str(path), shown)
+    assert "similar_elements((3, 4, 5, 6)" in with_test[0].question
+    assert loading_notes(with_test, shown) == []
+    result = invoke("eval", "--problems", str(path), "--question-field", "prompt", "--field",
+                    "tests=test_list", "--dry-run")
+    assert result.exit_code == 0 and said(result.stderr, "--question-field prompt,test_list.0")
+    # Rows whose guessed ids repeat are numbered: the suggestion is tried all the same.
+    twice = write_file("mbpp2.jsonl", jsonl(*MBPP_SANITIZED, {**MBPP_SANITIZED[0],
+                                                              "prompt": "Find shared ones."}))
+    notes = loading_notes(load_problems(str(twice), fields), fields)
+    assert notes[0].endswith("--question-field prompt,test_list.0")
+
+
+def test_mbpp_plus_tests_the_fuller_column_unless_it_cannot_run(
+        write_file: WriteFile) -> None:
+    """MBPP+ keeps MBPP's asserts in `test_list` and its many more cases in `test`: the
+    suggestion maps the fuller one, unless its tests import a module the Python running
+    them lacks (MBPP+'s numpy, where sml's environment has none): then every attempt would
+    fail, so `test_list` is mapped, and the hint and a note say why."""
+    from sml_cli.problems import loading_notes
+
+    plus = ("inputs = [[(3, 4, 5, 6), (5, 7, 4, 10)], [(1, 2, 3, 4), (5, 4, 3, 7)]]\n"
+            "results = [(4, 5), (3, 4)]\nfor inp, exp in zip(inputs, results):\n"
+            "    assertion(similar_elements(*inp), exp)\n")
+    helper = "def assertion(out, exp):\n    assert set(out) == set(exp)\n\n"
+    row = {**MBPP_SANITIZED[0], "test": helper + plus}
+    runnable = write_file("mbppplus.jsonl", jsonl(row))
+    assert str(load_error(runnable)).endswith(
+        "load with: --question-field prompt --field tests=test")
+    error = load_error(runnable, question="prompt")
+    assert "--field tests=test, and no answer is needed; 'test_list' holds fewer)" in str(error)
+
+    lacking = write_file("mbppplus_np.jsonl", jsonl(
+        {**row, "test": "import sml_no_such_module as np\n" + helper + plus}))
+    assert str(load_error(lacking)).endswith(
+        "load with: --question-field prompt --field tests=test_list")
+    error = load_error(lacking, question="prompt")
+    assert ("'test' holds more, but imports sml_no_such_module, which the Python that runs "
+            "the tests does not have)") in str(error)
+    fields = field_map(question="prompt", columns={"tests": "test_list"})
+    notes = loading_notes(load_problems(str(lacking), fields), fields)
+    assert notes[0] == (
+        "column 'test' holds fuller tests than 'test_list', but they import "
+        "sml_no_such_module, which the Python that runs the tests does not have: to use them, "
+        "install it where sml runs and map them with --field tests=test")
+    # Mapped anyway: every attempt fails, and the note says so. The function note still
+    # shows the first base test (the mapped `test` is one text, not a list).
+    fields = field_map(question="prompt", columns={"tests": "test"})
+    notes = loading_notes(load_problems(str(lacking), fields), fields)
+    assert notes[0].startswith(
+        "the tests of 1 of 1 code problems import sml_no_such_module, which the Python that "
+        "runs the tests does not have: every attempt at them fails; install it where sml "
+        "runs (uv pip install --python ")
+    assert notes[0].endswith(
+        " sml_no_such_module; a module's package may be named otherwise: sklearn is "
+        "scikit-learn), or map the tests in 'test_list' with --field tests=test_list")
+    assert notes[1].endswith("calls similar_elements), so the student cannot know what to "
+                             "call it: show the first test with the question: "
+                             "--question-field prompt,test_list.0")
+
+
+def test_humaneval_names_its_function_in_the_prompt_else_it_is_noted(
+        tmp_path: Path, write_file: WriteFile) -> None:
+    from sml_cli.problems import loading_notes
+
+    fields = field_map(question="prompt", columns={"tests": "test"})
+    named = load_problems(str(write_jsonl(tmp_path / "he.jsonl", HUMANEVAL_ROWS)), fields)
+    assert loading_notes(named, fields) == []
+    # (the entry point's def stripped from the prompt: check(count_vowels) names it alone)
+    row = {**HUMANEVAL_ROWS[0], "prompt": "Count the vowels in a text."}
+    path = write_file("he.jsonl", jsonl(row))
+    [note] = loading_notes(load_problems(str(path), fields), fields)
+    assert note.startswith("the tests of 1 of 1 code problems call a function the question "
+                           "never names (the first, problem 'Demo/0', calls count_vowels)")
+    assert note.endswith("show its name with the question: --question-field prompt,COLUMN")
+
+
+@pytest.mark.parametrize(("tests", "called"), [
+    ("assert f(1) == 2\nassert g(f(2))", ["f", "g"]),           # MBPP
+    ("def check(candidate):\n    assert candidate(1)\n\ncheck(add)", ["add"]),  # HumanEval
+    ("import math\nfrom os import path\nassert math.isclose(h(3), 5)", ["h"]),
+    ("def helper(x):\n    return x\nassert helper(solve(2)) == 2", ["solve"]),
+    ("data = load()\nassert len(sorted(data)) == 3", ["load"]),  # builtins are no one's
+    ("run_io_case('1\\n', '2\\n')", []),                      # stdin/stdout cases
+    ("assert Solution().twoSum([1], 1)", []),                    # LeetCode's class
+    ("def (", []),
+])
+def test_functions_the_tests_call(tests: str, called: list[str]) -> None:
+    from sml_cli.code_tests import functions_called
+
+    assert functions_called(tests) == called
+
+
 def test_mbpp_without_id_mapping_is_named_by_its_task_ids(write_file: WriteFile) -> None:
     path = write_file("mbpp.jsonl", jsonl(*MBPP_ROWS))
     problems = load(path, question="text", columns={"tests": "test_list"})
@@ -1633,6 +1754,50 @@ def test_compressed_file_errors_name_file_and_line(tmp_path: Path) -> None:
     assert "unsupported file type '.parquet.gz'" in str(load_error(parquet))
 
 
+@pytest.mark.parametrize("name", ["set.ndjson", "SET.NDJSON", "set.jsonlines",
+                                  "set.ndjson.gz"])
+def test_json_lines_under_their_other_names(tmp_path: Path, name: str) -> None:
+    import gzip
+
+    text = jsonl({"question": "What is 6 times 7?", "answer": "42"},
+                 {"question": "What is 5 plus 8?", "answer": "13"})
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    assert [p.answer for p in load(path)] == ["42", "13"]
+
+
+def test_a_txt_file_of_json_lines_is_read_as_such_and_noted(tmp_path: Path,
+                                                            write_file: WriteFile) -> None:
+    """LogiQA 2.0 ships its splits as test.txt, one JSON object a line: read as JSONL, with
+    a note saying so. Any other .txt stays refused, and a folder's .txt files (its README)
+    are never read as shards."""
+    from sml_cli.problems import loading_notes
+
+    rows = jsonl({"id": 10472, "question": "Which must be true?", "answer": 2,
+                  "options": ["All birds are white.", "No birds are white.",
+                              "Some birds are white."]})
+    path = write_file("test.txt", "\n" + rows)
+    problems = load(path, columns={"choices": "options"})
+    assert [p.answer for p in problems] == ["C"]
+    assert loading_notes(problems)[0] == (f"{path} is read as JSON Lines (its lines are "
+                                          "JSON objects)")
+    shown = invoke("problems", "show", str(path), "--field", "choices=options")
+    assert shown.exit_code == 0 and said(shown.stderr, "is read as JSON Lines")
+    broken = write_file("broken.txt", rows + "{not json\n")
+    assert_at_line(load_error(broken, columns={"choices": "options"}), broken, 2,
+                   "invalid JSON")
+    for name, text in (("dm_math.txt", "Solve -3*h = -5*h - 6 for h.\n-3\n"),
+                       ("array.txt", "[" + rows.strip() + "]"), ("empty.txt", "")):
+        error = str(load_error(write_file(name, text)))
+        assert "unsupported file type '.txt'" in error
+        assert "a .txt file is read when its lines are JSON objects" in error
+    folder = tmp_path / "logiqa2"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text(rows, encoding="utf-8")
+    (folder / "readme.txt").write_text(rows, encoding="utf-8")
+    assert len(load(folder, columns={"choices": "options"})) == 1
+
+
 @pytest.mark.parametrize(("row", "column"), [
     # MMLU-Pro: ten options under `options`, a letter answer
     ({"question": "Which is prime?", "options": ["4", "6", "7", "8"], "answer": "C"}, "options"),
@@ -1640,6 +1805,14 @@ def test_compressed_file_errors_name_file_and_line(tmp_path: Path) -> None:
     ({"question": "She picks up the kettle and", "endings": ["sings", "pours tea", "runs"],
       "answer": 1}, "endings"),
     ({"question": "q", "Options": "['x', 'y']", "answer": "(B)"}, "Options"),
+    # TAL-SCQ5K: {aoVal, content} objects, each in a one-item list, under a name of its own
+    ({"question": "What is $$3+4$$?", "answer_option_list": [
+        [{"aoVal": "A", "content": "$$6$$"}], [{"aoVal": "B", "content": "$$7$$"}],
+        [{"aoVal": "C", "content": "$$8$$"}]], "answer": "B"}, "answer_option_list"),
+    # …any column named for options (its words, however written), or holding labelled ones
+    ({"question": "q", "answerChoices": ["x", "y", "z"], "answer": "C"}, "answerChoices"),
+    ({"question": "q", "alternatives": [{"key": "A", "value": "x"}, {"key": "B", "value": "y"}],
+      "answer": "B"}, "alternatives"),
 ])
 def test_unmapped_options_are_an_error_not_a_silent_text_answer(
     write_file: WriteFile, row: dict, column: str
@@ -1656,11 +1829,47 @@ def test_unmapped_options_are_an_error_not_a_silent_text_answer(
     {"question": "Grade of the essay?", "options": ["x", "y"], "answer": "Z"},  # not an option
     {"question": "How many options?", "options": ["x", "y", "z"], "answer": "3"},  # no index 3
     {"question": "Which?", "options": ["x", "y"], "answer": "B", "verifier": "exact"},
+    # A list that is not named for options and carries no labels: not taken for them.
+    {"question": "Which vitamin is B?", "tags": ["x", "y", "z"], "answer": "B"},
+    {"question": "Which?", "choice_type": "single", "answer": "B"},
 ])
 def test_answers_that_point_at_no_option_load_as_they_are(write_file: WriteFile,
                                                           row: dict) -> None:
     [p] = load(write_file("p.jsonl", jsonl(row)))
     assert p.choices is None
+
+
+@pytest.mark.parametrize("options", [
+    [[{"aoVal": "A", "content": "$$6$$"}], [{"aoVal": "B", "content": "$$7$$"}],
+     [{"aoVal": "C", "content": "$$8$$"}]],                                  # TAL-SCQ5K
+    [{"label": "A", "text": "$$6$$"}, {"label": "B", "text": "$$7$$"},
+     {"label": "C", "text": "$$8$$"}],                                       # CommonsenseQA
+    [{"key": "A", "value": "$$6$$"}, {"key": "B", "value": "$$7$$"},
+     {"key": "C", "value": "$$8$$"}],
+    [{"Letter": "A", "Option": "$$6$$"}, {"Letter": "B", "Option": "$$7$$"},
+     {"Letter": "C", "Option": "$$8$$"}],
+    [{"letter": "A", "statement": "$$6$$"}, {"letter": "B", "statement": "$$7$$"},
+     {"letter": "C", "statement": "$$8$$"}],                  # a label and one other key
+])
+def test_labelled_option_objects_show_their_text_not_json(write_file: WriteFile,
+                                                          options: list[Any]) -> None:
+    path = write_file("tal.jsonl", jsonl({"problem": "What is $$3+4$$?",
+                                          "answer_option_list": options,
+                                          "answer_value": "B"}))
+    [p] = load(path, question="problem", answer="answer_value",
+               columns={"choices": "answer_option_list"})
+    assert p.choices == ("$$6$$", "$$7$$", "$$8$$") and p.answer == "B"
+    assert "B) $$7$$" in p.public_question() and correct(p, "B") and not correct(p, "A")
+
+
+def test_option_objects_labelled_by_ids_are_options_without_labels(
+        write_file: WriteFile) -> None:
+    # An `id` that is no short label ("opt-17") does not name the options: the answer's
+    # letter does, as for a plain list.
+    path = write_file("ids.jsonl", jsonl({"question": "Which?", "choices": [
+        {"id": "opt-17", "text": "x"}, {"id": "opt-18", "text": "y"}], "answer": "B"}))
+    [p] = load(path)
+    assert p.choices == ("x", "y") and p.answer == "B"
 
 
 def test_options_keyed_by_label(write_file: WriteFile) -> None:
@@ -2242,6 +2451,68 @@ def test_drop_spans_are_pointed_at_and_are_alternatives(write_file: WriteFile) -
     assert correct(p, "3") and correct(p, "three") and not correct(p, "2")
 
 
+@pytest.mark.parametrize(("name", "rows", "kwargs", "passage"), [
+    # ScienceQA: rows keyed by id; the text a question is about is its `hint`.
+    ("scienceqa.json", {"1": {
+        "question": "Which figure of speech is used in this text?",
+        "choices": ["chiasmus", "apostrophe"], "answer": 1,
+        "hint": "Sing, O goddess, the anger of Achilles son of Peleus", "image": None,
+        "lecture": "Figures of speech are words or phrases that use language in a "
+                   "nonliteral way.", "solution": "The text uses apostrophe, a direct "
+                                                  "address to an absent person."}},
+     {}, "hint"),
+    # TabMWP: the table the question is about, as text.
+    ("tabmwp.json", {"1": {
+        "question": "What is the mean of the numbers?", "answer": "84",
+        "table": "Name | Number of coins\nBraden | 76\nCamilla | 94\nMary | 84",
+        "table_title": "Coin collections", "solution": "Add them up and divide: 84."}},
+     {}, "table"),
+    # LogiQA 2.0: the passage is `text`, the options `options`.
+    ("logiqa2.jsonl", [{
+        "id": 10472, "answer": 2, "text": "All swans are white. Some birds are swans.",
+        "question": "Which must be true?", "options": ["All birds are white.",
+                                                       "No birds are white.",
+                                                       "Some birds are white."]}],
+     {"columns": {"choices": "options"}}, "text"),
+    # PubMedQA: the abstract's paragraphs, a list, under `CONTEXTS`.
+    ("pubmedqa.json", {"21645374": {
+        "QUESTION": "Do mitochondria play a role in remodelling lace plant leaves?",
+        "CONTEXTS": ["Programmed cell death is the regulated death of cells.",
+                     "The lace plant forms perforations by programmed cell death."],
+        "final_decision": "yes", "LONG_ANSWER": "Mitochondria play a role in the remodelling "
+                                                "of lace plant leaves."}},
+     {"answer": "final_decision"}, "CONTEXTS"),
+])
+def test_passages_under_other_names_are_noted(write_file: WriteFile, name: str, rows: Any,
+                                              kwargs: dict[str, Any], passage: str) -> None:
+    """A student shown "Which figure of speech is used in this text?" without the text
+    cannot answer: the note names the column and the flag that includes it, and that flag
+    loads the problem with it. Solutions and lectures (the teacher's) are never named."""
+    from sml_cli.problems import loading_notes
+
+    text = json.dumps(rows) if name.endswith(".json") else jsonl(*rows)
+    path = write_file(name, text)
+    notes = loading_notes(load(path, **kwargs))
+    flag = f"--question-field {passage},question"
+    assert [n for n in notes if "passage" in n] == [
+        f"column {passage!r} looks like the passage the questions are about, but the student "
+        f"sees only the question: include it with {flag}"]
+    with_passage = load(path, **{**kwargs, "question": f"{passage},question"})
+    assert loading_notes(with_passage, field_map(**{**kwargs, "question": f"{passage},question"})
+                         ) == []
+    assert with_passage[0].question.endswith(load(path, **kwargs)[0].question)
+
+
+def test_a_text_column_that_repeats_the_question_is_no_passage(write_file: WriteFile) -> None:
+    # A training set's `text` is the whole prompt, answer included: never to be shown.
+    from sml_cli.problems import loading_notes
+
+    path = write_file("sft.jsonl", jsonl({
+        "question": "What is 12 times 12?", "answer": "144",
+        "text": "### Question: What is 12 times 12?\n### Answer: 144"}))
+    assert loading_notes(load(path)) == []
+
+
 def test_svamp_body_is_noted_as_the_passage(write_file: WriteFile) -> None:
     from sml_cli.problems import loading_notes
 
@@ -2400,6 +2671,58 @@ def test_where_on_the_command_line_and_the_image_note(write_file: WriteFile) -> 
         "mc", "num", "bare"]
     bad = invoke("problems", "show", str(path), "--where", "kind=x")
     assert bad.exit_code == 2 and said(bad.output, "--where kind=x: no row of")
+
+
+def test_where_on_a_parquet_image_struct_tells_rows_with_an_image_from_the_others(
+        tmp_path: Path) -> None:
+    """ScienceQA's Parquet: `image` is the {bytes, path} struct of `datasets`' Image
+    feature, None or all-empty where a problem has no image. Reading it as text (for
+    --where, for the values an error lists) met bytes inside an object: a traceback once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    images = {"png": {"bytes": b"\x89PNG\r\n", "path": None}, "none": None,
+              "nulls": {"bytes": None, "path": None}, "empty": {"bytes": b"", "path": ""},
+              "named": {"bytes": None, "path": "map.png"}}
+    path = tmp_path / "scienceqa.parquet"
+    pq.write_table(pa.Table.from_pylist([
+        {"id": name, "question": f"Which state is farthest north ({name})?",
+         "choices": ["West Virginia", "Louisiana"], "answer": 0, "image": image}
+        for name, image in images.items()]), path)
+    without = FieldMap(where=parse_where_options(["image="]))
+    assert [p.id for p in load_problems(str(path), without)] == ["none", "nulls", "empty"]
+    with_image = FieldMap(where=parse_where_options(["image!="]))
+    assert [p.id for p in load_problems(str(path), with_image)] == ["png", "named"]
+    with pytest.raises(UsageError) as nothing:  # the values seen are described, not dumped
+        load_problems(str(path), FieldMap(where=parse_where_options(["image=cat"])))
+    assert '"bytes": "<6 bytes>"' in str(nothing.value)
+    for args in (["problems", "show", str(path), "--where", "image="],
+                 ["problems", "show", str(path), "--where", "image!="],
+                 ["eval", "--problems", str(path), "--where", "image=", "--dry-run"],
+                 ["eval", "--problems", str(path), "--dry-run"]):
+        result = invoke(*args)
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    # The image note counts the rows that have one (an empty struct is none), and is not
+    # made once --where has chosen rows by the image column.
+    shown = invoke("problems", "show", str(path))
+    assert said(shown.stderr, "2 of 5 problems have an image in 'image'")
+    assert "an image" not in invoke("problems", "show", str(path), "--where",
+                                    "image!=").stderr
+
+
+def test_cell_text_describes_bytes_wherever_they_are_nested() -> None:
+    import datetime
+
+    from sml_cli.cells import blank, cell_text
+
+    assert cell_text(b"\x00" * 2048) == "<2,048 bytes>"
+    assert cell_text(b"") is None
+    assert cell_text({"bytes": b"ab", "path": None}) == '{"bytes": "<2 bytes>", "path": null}'
+    assert cell_text([{"img": [bytearray(3)]}, datetime.date(2024, 1, 2)]) == \
+        '[{"img": ["<3 bytes>"]}, "2024-01-02"]'
+    assert blank({"bytes": b"", "path": ""}) and blank({"bytes": None, "path": None})
+    assert blank([None, "  "]) and blank({}) and blank(float("nan"))
+    assert not blank({"bytes": None, "path": "a.png"}) and not blank(0) and not blank(False)
 
 
 def test_images_are_described_not_copied_into_metadata(tmp_path: Path,

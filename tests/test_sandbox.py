@@ -384,9 +384,10 @@ def test_a_note_names_modules_the_tests_import_and_this_python_lacks(tmp_path: P
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     notes = [n for n in loading_notes(load_problems(str(path))) if "import" in n]
     assert len(notes) == 1, notes
-    assert notes[0].startswith("the tests of 2 problems import no_such_module_xyz (and "
-                               "others other_missing_mod)"), notes[0]
+    assert notes[0].startswith("the tests of 3 of 4 code problems import no_such_module_xyz, "
+                               "other_missing_mod, which"), notes[0]
     assert "uv pip install --python" in notes[0]
+    assert "no_such_module_xyz other_missing_mod" in notes[0]
     assert not any(name in notes[0] for name in ("math", "json", "rich", "collections"))
     # Every module there: no note.
     path.write_text(json.dumps(rows[2]) + "\n")

@@ -85,13 +85,51 @@ def test_an_answer_pattern_is_part_of_the_suggestion(tmp_path: Path) -> None:
 
 
 def test_one_needed_option_is_said_once_not_twice(tmp_path: Path) -> None:
-    # RACE-like: only the options are unmapped; the error's own hint is the whole story.
+    # Only the options are unmapped; the error's own hint is the whole story.
+    row = {"question": "How many apples are three apples and two more?",
+           "options": ["Two", "Three", "Five"], "answer": "C"}
+    message = str(error_of(write(tmp_path / "mc.jsonl", [row])))
+    assert "--field choices=options" in message
+    assert "all together" not in message
+
+
+@pytest.mark.parametrize("passage", [
+    "Tom went to the market and bought five apples for his sister.",  # RACE's article
+    ["Tom went to the market.", "He bought five apples for his sister."],  # a list of them
+])
+def test_a_passage_the_loaded_rows_leave_out_is_part_of_the_suggestion(
+        tmp_path: Path, passage: str | list[str]) -> None:
+    # RACE, PubMedQA: the rows load once their options are mapped, but the student would
+    # see the question without the text it is about: a note says so after a load, and the
+    # first error's suggestion says it too, in its place.
+    for column in ("article", "CONTEXTS", "hint", "table", "text"):
+        row = {column: passage, "question": "How many apples did Tom buy?",
+               "options": ["Two", "Three", "Five"], "answer": "C"}
+        error = error_of(write(tmp_path / "race.jsonl", [row]))
+        options = f"--field choices=options --question-field {column},question"
+        assert str(error).endswith(f"all together, its first rows load with: {options}")
+        [problem] = load_problems(str(tmp_path / "race.jsonl"), FieldMap(
+            question=f"{column},question", columns={"choices": "options"}))
+        assert "five apples" in problem.question and problem.answer == "C"
+
+
+def test_a_passage_some_rows_lack_is_left_out_of_the_suggestion(tmp_path: Path) -> None:
+    # Joined to the question, a column missing from a row would make that row an error: the
+    # options that do load the rows are suggested (and the note still names the passage).
     row = {"article": "Tom went to the market and bought five apples for his sister.",
            "question": "How many apples did Tom buy?", "options": ["Two", "Three", "Five"],
            "answer": "C"}
-    message = str(error_of(write(tmp_path / "race.jsonl", [row])))
-    assert "--field choices=options" in message
-    assert "all together" not in message
+    bare = {k: v for k, v in row.items() if k != "article"}
+    path = write(tmp_path / "race.jsonl", [row, bare, {**row, "answer": "B"}])
+    error = error_of(path)
+    assert error.remedy == (("--field", "choices=options"),)
+    assert "all together" not in str(error)
+
+
+def test_a_question_suggested_with_its_passage_is_not_suggested_twice(tmp_path: Path) -> None:
+    # The passage already joins the suggested question: --question-field once, as it was.
+    error = error_of(write(tmp_path / "logiqa.jsonl", [LOGIQA]))
+    assert [flag for flag, _ in error.remedy].count("--question-field") == 1
 
 
 def test_nothing_is_suggested_when_a_later_error_has_no_fix(tmp_path: Path) -> None:
@@ -142,6 +180,109 @@ def test_code_problems_get_their_tests_mapping_suggested_with_the_question(
     path = write(tmp_path / "mbpp.jsonl", [row])
     assert str(error_of(path)).endswith(
         "load with: --question-field text --field tests=test_list")
+
+
+# Public sets that keep the question or the answer under names of their own: the first
+# error names the column (and, when more is needed, every option), and the options it
+# names load the rows.
+OTHER_NAMES = {
+    # MGSM on the Hub: `answer` is null, the number is in answer_number
+    "mgsm": ([{"question": "Janets Enten legen 16 Eier pro Tag. Wie viele Eier in 2 Tagen?",
+               "answer": None, "answer_number": 32, "equation_solution": None}],
+             "--answer-field answer_number", None),
+    # CMATH: golden
+    "cmath": ([{"id": "0", "grade": "1", "question": "小明有5个苹果，吃了2个，还剩几个？",
+                "golden": "3"}], "--answer-field golden", None),
+    # MultiArith: final_ans
+    "multiarith": ([{"question": "Paige had 11 pencils. She gave 2 away. How many are left?",
+                     "final_ans": "9"}], "--answer-field final_ans", None),
+    # Calc-X's MAWPS: result (a text; result_float beside it), the working in `chain`
+    "calc-mawps": ([{"id": "mawps__2", "question": "Sara has 31 red and 15 green balloons. "
+                     "How many balloons does she have?", "chain": "<gadget>31 + 15</gadget>",
+                     "result": "46", "result_float": 46.0, "equation": "x=31+15"}],
+                   "--answer-field result", None),
+    # MAWPS: Hungarian-notation names, the answer a list of one number
+    "mawps": ([{"iIndex": 3, "sQuestion": "Sara has 31 red and 15 green balloons. How many "
+                "balloons does she have?", "lEquations": ["X=(31.0+15.0)"],
+                "lSolutions": [46.0]}],
+              "--question-field sQuestion",
+              "--question-field sQuestion --answer-field lSolutions"),
+    # GSM-IC: the problem with an irrelevant sentence, beside the original
+    "gsm-ic": ([{"original_question": "Claire will be 20 in two years. Jessica is six years "
+                 "older. How old is Jessica now?", "answer": "24", "new_question": "Claire "
+                 "will be 20 in two years. Mary's father is 60. Jessica is six years older. "
+                 "How old is Jessica now?", "n_steps": 2, "role_label": "out_topic"}],
+               "--question-field new_question", None),
+    # verl's RL sets: chat-message prompts, the answer one level down
+    "verl": ([{"data_source": "numina", "prompt": [{"role": "user", "content": "What is 1+1?"}],
+               "ability": "math", "reward_model": {"style": "rule", "ground_truth": "2"},
+               "extra_info": {"split": "test", "index": 0}}],
+             "--question-field prompt",
+             "--question-field prompt --answer-field reward_model.ground_truth"),
+    # MedMCQA as first published: `cop` counts the options from 1
+    "medmcqa": ([{"question": "Which vitamin is supplied from only animal source?",
+                  "cop": 3, "opa": "Vitamin C", "opb": "Vitamin B7", "opc": "Vitamin B12",
+                  "opd": "Vitamin D", "choice_type": "single"},
+                 {"question": "Which of these is not a surgery for morbid obesity?", "cop": 4,
+                  "opa": "Gastric banding", "opb": "Biliopancreatic diversion",
+                  "opc": "Duodenal switch", "opd": "Appendectomy", "choice_type": "multi"}],
+                "--answer-field cop",
+                "--answer-field cop --field choices=opa,opb,opc,opd --index-base 1"),
+    # PubMedQA: final_decision, and the abstract (a list of paragraphs) to read first
+    "pubmedqa": ([{"QUESTION": "Do mitochondria play a role in remodelling lace plant leaves?",
+                   "CONTEXTS": ["Programmed cell death is the regulated death of cells.",
+                                "Lace plant leaves form holes by programmed cell death."],
+                   "LONG_ANSWER": "Mitochondria play a role in the remodelling.",
+                   "reasoning_required_pred": "yes", "final_decision": "yes"}],
+                 "--answer-field final_decision",
+                 "--answer-field final_decision --question-field CONTEXTS,question"),
+    # TAL-SCQ5K: neither the analysis nor the options are the answer; answer_value is
+    "tal-scq5k": ([{"qid": "10", "problem": "What is $$3+4$$?", "answer_option_list": [
+        [{"aoVal": "A", "content": "$$6$$"}], [{"aoVal": "B", "content": "$$7$$"}]],
+        "answer_analysis": ["$$3+4=7$$"], "answer_value": "B"}],
+        "--question-field problem",
+        "--question-field problem --answer-field answer_value "
+        "--field choices=answer_option_list"),
+}
+
+
+@pytest.mark.parametrize("name", OTHER_NAMES)
+def test_columns_under_other_names_are_suggested(tmp_path: Path, name: str) -> None:
+    rows, hint, together = OTHER_NAMES[name]
+    path = write(tmp_path / f"{name}.jsonl", rows)
+    message = str(error_of(path))
+    column = hint.split()[-1]
+    assert f"(is it {column!r}? map it with {hint})" in message
+    if together:
+        assert message.endswith(f"; all together, its first rows load with: {together}")
+    else:
+        assert "all together" not in message
+    shown = invoke("problems", "show", str(path), "--json", *shlex.split(together or hint))
+    assert shown.exit_code == 0, shown.output
+    loaded = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert len(loaded) == len(rows) and all(problem["answer"] for problem in loaded)
+    if name == "medmcqa":  # (counted from 1: the third option, then the fourth)
+        assert [problem["answer"] for problem in loaded] == ["C", "D"]
+
+
+def test_columns_about_the_field_or_empty_ones_are_not_suggested(tmp_path: Path) -> None:
+    # SciBench: `solution` (a usual name for the answer) is empty; question_type and
+    # answer_type say what kind of field, not what it holds.
+    row = {"problemid": "1.5", "question_type": "numeric", "answer_type": "number",
+           "problem_text": "Calculate the energy of a photon of wavelength 500 nm.",
+           "answer_latex": "3.97 \\times 10^{-19}", "unit": "J", "solution": ""}
+    error = error_of(write(tmp_path / "scibench.jsonl", [row]))
+    assert error.remedy == (("--question-field", "problem_text"),
+                            ("--answer-field", "answer_latex"))
+
+
+def test_an_index_one_past_the_options_suggests_counting_from_one(tmp_path: Path) -> None:
+    row = OTHER_NAMES["medmcqa"][0][1]
+    path = write(tmp_path / "medmcqa.jsonl", [row])
+    error = error_of(path, FieldMap(answer="cop", columns={"choices": "opa,opb,opc,opd"}))
+    assert "the answers look counted from 1 (4 of 4 options): load with --index-base 1" in \
+        str(error)
+    assert error.remedy == (("--index-base", "1"),)
 
 
 # ----------------------------------------------------------------------------- imports
