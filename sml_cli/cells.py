@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import gc
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,12 +57,26 @@ def cell_text(value: Any) -> str | None:
         if value != value:  # NaN from a Parquet/CSV null
             return None
         return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str) and _BYTES_LITERAL.fullmatch(value.strip()):
+        value = _decoded_bytes_literal(value.strip())
     if isinstance(value, (int, str)):
         text = str(value).strip()
         return text or None
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, default=_json_stand_in)
     return str(value).strip() or None
+
+
+# A Python bytes literal written out as text: the Hugging Face copy of DeepMind's mathematics
+# dataset holds every question and answer as "b'What is 7 + 8?\\n'", "b'15\\n'".
+_BYTES_LITERAL = re.compile(r"b'(?:[^'\\\n]|\\.)*'|b\"(?:[^\"\\\n]|\\.)*\"", re.DOTALL)
+
+
+def _decoded_bytes_literal(text: str) -> str:
+    try:
+        return bytes(ast.literal_eval(text)).decode("utf-8", errors="replace")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
 
 
 def bytes_text(value: bytes | bytearray | memoryview) -> str:

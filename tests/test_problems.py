@@ -706,3 +706,18 @@ def test_a_folder_of_one_problem_per_file_names_them_by_file(tmp_path: Path) -> 
     for name in ("a.jsonl", "b.jsonl"):
         (rows / name).write_text(json.dumps({"question": name, "answer": "1"}) + "\n")
     assert [p.id for p in load_problems(str(rows))] == ["1", "2"]
+
+
+def test_bytes_literals_written_as_text_are_read_as_their_text(tmp_path: Path) -> None:
+    """The Hugging Face copy of DeepMind's mathematics dataset holds every cell as a Python
+    bytes literal ("b'15\\n'"): read as the text it holds, so "15" verifies."""
+    from sml_cli.verification import check
+
+    path = tmp_path / "dm.jsonl"
+    path.write_text(json.dumps({"question": "b'What is 7 + 8?\\n'", "answer": "b'15\\n'"})
+                    + "\n" + json.dumps({"question": "b\"Let's see: \\xc3\\xa9?\"",
+                                         "answer": "bob's answer"}) + "\n")
+    first, second = load_problems(str(path))
+    assert (first.question, first.answer, first.verifier) == ("What is 7 + 8?", "15", "numeric")
+    assert check(first, "15").correct
+    assert second.question == "Let's see: é?" and second.answer == "bob's answer"
