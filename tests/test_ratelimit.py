@@ -29,6 +29,16 @@ async def blocks(limiter: RateLimiter) -> bool:
     return True
 
 
+async def limited_to_one() -> RateLimiter:
+    """A limiter whose one call in flight was refused: one at a time from now on."""
+    limiter = RateLimiter()
+    async with limiter.slot() as sent:
+        pass
+    limiter.refused(0.1, sent_at=sent)
+    assert limiter.limit == 1
+    return limiter
+
+
 def test_no_limit_until_a_refusal() -> None:
     async def scenario() -> None:
         limiter = RateLimiter()
@@ -67,11 +77,7 @@ def test_a_refusal_halves_the_calls_in_flight_once_per_round_trip() -> None:
 
 def test_successes_let_one_more_in_per_round() -> None:
     async def scenario() -> None:
-        limiter = RateLimiter()
-        async with limiter.slot() as sent:
-            pass
-        limiter.refused(0.1, sent_at=sent)
-        assert limiter.limit == 1
+        limiter = await limited_to_one()
         limiter.succeeded()
         assert limiter.limit == 2
         limiter.succeeded()
@@ -84,10 +90,7 @@ def test_successes_let_one_more_in_per_round() -> None:
 
 def test_a_waiting_call_goes_when_a_slot_frees_and_in_order() -> None:
     async def scenario() -> None:
-        limiter = RateLimiter()
-        async with limiter.slot() as sent:
-            pass
-        limiter.refused(0.1, sent_at=sent)  # limit 1
+        limiter = await limited_to_one()
         order: list[int] = []
         gate = asyncio.Event()
 
@@ -108,10 +111,7 @@ def test_a_waiting_call_goes_when_a_slot_frees_and_in_order() -> None:
 
 def test_a_call_cancelled_as_its_turn_comes_passes_the_turn_on() -> None:
     async def scenario() -> None:
-        limiter = RateLimiter()
-        async with limiter.slot() as sent:
-            pass
-        limiter.refused(0.1, sent_at=sent)  # limit 1
+        limiter = await limited_to_one()
         stack = AsyncExitStack()
         await hold(limiter, stack, 1)
         # (the slots kept in variables: one left to the garbage collector would be released)
