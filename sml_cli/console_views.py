@@ -17,6 +17,7 @@ from rich.text import Text
 from sml_cli.cells import clipped, clipped_at_word, head
 from sml_cli.mapping import flags_text
 from sml_cli.problems import BUILTIN_SETS, UNVERIFIED, Problem, load_problems
+from sml_cli.ratelimit import pacing_status
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -366,17 +367,26 @@ class EvalProgress:
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            ProgressColumn,
+            Task,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+
+        class PacingColumn(ProgressColumn):
+            """Rate limits met so far, read at each refresh: a run held back by 429s says
+            so instead of looking stuck."""
+
+            def render(self, task: Task) -> Text:
+                return Text(pacing_status(), style="yellow")
 
         self.console = stderr or Console(stderr=True)
         self.progress = Progress(
             TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(),
             TextColumn("solved [green]{task.fields[solved]}[/]"),
             TextColumn("errors [red]{task.fields[errors]}[/]"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), PacingColumn(),
             console=self.console, transient=False,
         )
         self.solved = self.finished = self.errors = 0
@@ -419,8 +429,10 @@ class EvalProgress:
         done = self.already_done + self.finished
         left = self.total - done
         eta = f" · ETA {_clock(elapsed / self.finished * left)}" if left else ""
+        pacing = pacing_status()
         self.console.print(f"eval {done}/{self.total} sessions · solved {self._rate()} · "
-                           f"errors {self.errors} · {_clock(elapsed)} elapsed{eta}",
+                           f"errors {self.errors} · {_clock(elapsed)} elapsed{eta}"
+                           + (f" · {pacing}" if pacing else ""),
                            markup=False, highlight=False, soft_wrap=True)
 
 

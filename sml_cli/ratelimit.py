@@ -114,6 +114,22 @@ def rate_limiter(endpoint: str, model: str) -> RateLimiter:
     return per_loop.setdefault((endpoint, model), RateLimiter())
 
 
+def pacing_status() -> str:
+    """A few words for a progress line while rate limits pace a run: requests refused so
+    far, and how many calls may go at once now ("" if none was refused). Read from the
+    display's thread: a snapshot, never a lock on the event loop."""
+    try:
+        limiters = [lim for loop, per_loop in list(_limiters.items()) if not loop.is_closed()
+                    for lim in list(per_loop.values())]  # (a finished run's loop is closed)
+    except RuntimeError:  # (changed while read: the next refresh reads it again)
+        return ""
+    refused = sum(lim.refusals for lim in limiters)
+    if not refused:
+        return ""
+    limits = [lim.limit for lim in limiters if lim.limit is not None]
+    return f"429s {refused} · ≤{min(limits)} at once" if limits else f"429s {refused}"
+
+
 def rate_limit_reports() -> list[str]:
     """A line per model whose API refused calls for their rate in this event loop."""
     per_loop = _limiters.get(asyncio.get_running_loop(), {})

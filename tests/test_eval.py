@@ -779,3 +779,35 @@ def test_progress_in_a_log_is_a_plain_line_now_and_then_and_at_the_end(
         progress.session_done(SimpleNamespace(status="done", solved=True))
     assert log.getvalue().splitlines()[-1].startswith("eval 1/2 sessions · solved 100%")
     assert "━" not in log.getvalue()
+
+
+def test_progress_says_when_rate_limits_hold_the_run_back() -> None:
+    """A run waiting out 429s would look stuck: the progress line (bar or log line) counts
+    the refusals and says how many calls go at once now; nothing is added without them."""
+    import asyncio
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from sml_cli.console_views import EvalProgress
+    from sml_cli.ratelimit import pacing_status, rate_limiter
+
+    async def refuse_twice() -> None:
+        assert pacing_status() == ""
+        limiter = rate_limiter("http://api.test/v1", "openai/m")
+        for _ in range(2):
+            async with limiter.slot() as sent:
+                pass
+            limiter.refused(1.0, sent_at=sent)
+        assert pacing_status() == "429s 2 · ≤1 at once"
+        log = io.StringIO()
+        with EvalProgress(2, 0, stderr=Console(file=log, width=200)) as progress:
+            progress.session_done(SimpleNamespace(status="done", solved=True))
+        assert log.getvalue().rstrip().endswith("· 429s 2 · ≤1 at once")
+        bar = Console(file=io.StringIO(), width=200, force_terminal=True)
+        with EvalProgress(2, 0, stderr=bar) as live:
+            live.progress.refresh()
+        assert "429s 2" in bar.file.getvalue()  # type: ignore[attr-defined]
+
+    asyncio.run(refuse_twice())
