@@ -111,7 +111,10 @@ _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
 
 def rate_limiter(endpoint: str, model: str) -> RateLimiter:
     per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault((endpoint, model), RateLimiter())
+    limiter = per_loop.get((endpoint, model))
+    if limiter is None:  # (looked up for every call: no limiter is built to be thrown away)
+        limiter = per_loop[endpoint, model] = RateLimiter()
+    return limiter
 
 
 def pacing_status() -> str:
