@@ -73,10 +73,8 @@ _BYTES_LITERAL = re.compile(r"b'(?:[^'\\\n]|\\.)*'|b\"(?:[^\"\\\n]|\\.)*\"", re.
 
 
 def _decoded_bytes_literal(text: str) -> str:
-    try:
-        return bytes(ast.literal_eval(text)).decode("utf-8", errors="replace")
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
+    value = python_literal(text)
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else text
 
 
 def bytes_text(value: bytes | bytearray | memoryview) -> str:
@@ -137,6 +135,16 @@ def parse_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def python_literal(text: str) -> Any:
+    """The value a Python literal written as text stands for (a list as pandas writes it
+    into a CSV, CRUXEval's outputs, a bytes literal), or None if the text is none."""
+    try:
+        with collection_paused():
+            return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+
+
 def list_cell(value: Any) -> Any:
     """A list written into a text cell (a CSV export of a dataset) back as a list: a JSON
     array, or a Python list literal as pandas writes it. Anything else is returned as is."""
@@ -147,9 +155,5 @@ def list_cell(value: Any) -> Any:
     try:
         parsed = parse_json(value)
     except (ValueError, RecursionError):
-        try:
-            with collection_paused():
-                parsed = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            return value
+        parsed = python_literal(value.strip())
     return parsed if isinstance(parsed, (list, dict)) else value

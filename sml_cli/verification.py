@@ -7,11 +7,10 @@ see in the `verifier` condition: it says right/wrong (and which tests failed), n
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 
-from sml_cli.cells import collection_paused
+from sml_cli.cells import python_literal
 from sml_cli.numbers import (
     normalize_numeric_text,
     number_in_attempt,
@@ -224,24 +223,16 @@ def literal_equal(reference: str, attempt: str) -> bool | None:
     ref_text = reference.strip()
     if not ref_text.startswith(_LITERAL_OPENERS) or len(ref_text) > _MAX_LITERAL_CHARS:
         return None
-    ref = _literal(ref_text)
+    ref = python_literal(ref_text)
     if not isinstance(ref, (str, list, tuple, dict, set)):
         return None
     got_text = attempt.strip().strip("`").strip()
     if len(got_text) > _MAX_LITERAL_CHARS:
         return False
-    got = _literal(got_text)
+    got = python_literal(got_text)
     if isinstance(ref, str) and not isinstance(got, str):
         got = got_text
     return type(got) is type(ref) and got == ref
-
-
-def _literal(text: str) -> object:
-    try:
-        with collection_paused():
-            return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-        return None
 
 
 def option_letter_equal(question: str, reference: str, attempt: str) -> bool:
