@@ -99,9 +99,7 @@ def holds_json_lines(path: Path) -> bool:
     """Does a text file of no data format hold JSON Lines: is its first non-blank line a
     JSON object?"""
     try:
-        with _open_text(path) as fh:
-            first = next((line for line in fh if line.strip()), "")
-        return isinstance(parse_json(first), dict)
+        return isinstance(parse_json(_first_line(path)), dict)
     except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError, ValueError,
             RecursionError):
         return False
@@ -136,6 +134,12 @@ def _open_data(path: Path, mode: str = "rt", **text: Any) -> Any:
 
 def _open_text(path: Path, encoding: str = "utf-8-sig", newline: str | None = None) -> Any:
     return _open_data(path, "rt", encoding=encoding, newline=newline)
+
+
+def _first_line(path: Path) -> str:
+    """The text file's first line that is not blank ("" if it has none)."""
+    with _open_text(path, newline="") as fh:
+        return next((line for line in fh if line.strip()), "")
 
 
 def _read_text(path: Path) -> str:
@@ -396,9 +400,7 @@ def _read_json_array(path: Path, text: str | None = None, start: int | None = No
 def _csv_delimiter(path: Path) -> str:
     """"," — or ";" for the CSV a spreadsheet writes where the comma is the decimal mark
     (Excel in German, French, …), told by a first line with semicolons and no commas."""
-    with _open_text(path, newline="") as fh:
-        first = next((line for line in fh if line.strip()), "")
-    unquoted = re.sub(r'"[^"]*"', "", first)
+    unquoted = re.sub(r'"[^"]*"', "", _first_line(path))
     return ";" if ";" in unquoted and "," not in unquoted else ","
 
 
@@ -448,14 +450,7 @@ def _read_csv(path: Path, delimiter: str, given_header: tuple[str, ...] = (),
             first = next_row()
             if first is None:
                 return
-            # A column without a name (pandas' index, the trailing ",," a spreadsheet
-            # leaves) is named as pandas reads it back: "Unnamed: 0".
-            header = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(first)]
-            if len(set(header)) != len(header):
-                duplicated = sorted({h for h in header if header.count(h) > 1})
-                raise ProblemFileError(
-                    str(path), f"the header repeats column(s) "
-                    f"{', '.join(map(repr, duplicated))}", 1)
+            header = _header(path, 1, [h.strip() for h in first])
             start_line = reader.line_num + 1
         while (values := next_row()) is not None:
             if not any(v.strip() for v in values):
@@ -548,8 +543,13 @@ def _sheet_header(path: Path, line: int, values: tuple[Any, ...]) -> list[str]:
     names = [str(v).strip() if _filled(v) else "" for v in values]
     while names and not names[-1]:
         names.pop()
-    # A column without a name (the index pandas' to_excel writes first) is named as pandas
-    # reads it back: "Unnamed: 0".
+    return _header(path, line, names)
+
+
+def _header(path: Path, line: int, names: list[str]) -> list[str]:
+    """A header row's column names, checked: a column without a name (pandas' index, the
+    trailing ",," a spreadsheet leaves) is named as pandas reads it back, "Unnamed: 0"; a
+    name given twice is an error."""
     names = [name or f"Unnamed: {i}" for i, name in enumerate(names)]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
