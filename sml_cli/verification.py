@@ -250,17 +250,19 @@ def option_set_equal(question: str, reference: str, attempt: str) -> bool:
     """A reference of several option letters ("BCD": JEEBench's questions with more than one
     right option) of options the question lists: met by the same letters in any order and
     spelling ("B, C, D", "(D) and (B), (C)"), all of them and no other."""
-    ref = reference.strip()
-    if not _LETTER_SET.fullmatch(ref) and not re.fullmatch(r"[A-Z]{2,10}", ref):
+    wanted = _listed_letters(reference)
+    if wanted is None or options_in_question(question, max(wanted)) is None:
         return False
-    wanted = re.findall(r"[A-Z]", ref)
-    if len(set(wanted)) != len(wanted) or options_in_question(question, max(wanted)) is None:
-        return False
-    got = attempt.strip().strip("*`.").strip()
-    if not _LETTER_SET.fullmatch(got) and not re.fullmatch(r"[A-Z]{2,10}", got):
-        return False
-    letters = re.findall(r"[A-Z]", got.replace("and", " "))
-    return len(letters) == len(set(letters)) and set(letters) == set(wanted)
+    return _listed_letters(attempt.strip().strip("*`.")) == wanted
+
+
+def _listed_letters(text: str) -> set[str] | None:
+    """The letters of a list of several ("BCD", "B, C and (D)"), each named once; else None."""
+    text = text.strip()
+    if not _LETTER_SET.fullmatch(text) and not re.fullmatch(r"[A-Z]{2,10}", text):
+        return None
+    letters = re.findall(r"[A-Z]", text.replace("and", " "))
+    return set(letters) if len(set(letters)) == len(letters) else None
 
 
 def quantity_equal(reference: str, attempt: str) -> bool:
