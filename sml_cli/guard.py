@@ -481,7 +481,7 @@ def _letter_mentions(letter: str) -> re.Pattern[str]:
     # but not a, i (words) or e (Euler's number), nor a function's name: "f(x)".
     bare_lower = "" if letter in "AEI" else "|" + re.escape(letter.lower()) + r"(?![(^_])"
     return re.compile(
-        rf"\((?P<a>{L}{lower if letter != 'I' else ''})\)"  # (B), (b)
+        rf"\((?P<a>{L}{lower})\)"  # (B), (b)
         rf"|(?<![\w(])(?P<b>{L})\)"  # B)
         rf"|\b(?:[Oo]ption|[Cc]hoice|[Ll]etter|OPTION|CHOICE)[ \t]*[:#]?[ \t]*"
         rf"(?P<c>(?:{L}{lower}))\b"
