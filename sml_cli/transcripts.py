@@ -91,7 +91,7 @@ from sml_cli.records import (
     new_session_id,
     now,
 )
-from sml_cli.verification import check, extract_attempt, is_question
+from sml_cli.verification import check, extract_attempt, is_question, reference_choice
 
 MATCH_MODES = ("strict", "mention")
 DEFAULT_CONDITION = "imported"
@@ -1014,7 +1014,7 @@ def _parse_turns(value: Any, labels: dict[str, str], fail: Fail,
     elif isinstance(value, list) and fmt.alternate:
         if not all(isinstance(item, str) for item in value):
             raise fail("--alternate: the turns must be a list of plain strings")
-        other = "teacher" if fmt.alternate == "student" else "student"
+        other = _other(fmt.alternate)
         raw = [((fmt.alternate, other)[i % 2], item, None) for i, item in enumerate(value)]
         labels = {**labels, "student": "student", "teacher": "teacher"}
     elif isinstance(value, list) and _exchange_pairs(value, labels):
@@ -1140,7 +1140,7 @@ def _speaker_value(key: str, value: Any) -> Any:
     if folded in _TRUE:
         return side
     if folded in _FALSE:
-        return "student" if side == "teacher" else "teacher"
+        return _other(side)
     return value
 
 
@@ -1315,16 +1315,13 @@ class _AnswerFinder:
         # With several accepted answers the guard's detectors (one per answer) find them.
         self.answer = (parse_number(problem.answer) if problem.answer and not problem.aliases
                        else None)
-        self._given: list[Any] | None = None
         # A choice problem's answer option, by index, and its text as a number if it is one.
         self._option: int | None = None
         self._number = self.answer
-        answer = (problem.answer or "").strip()
-        if problem.verifier == "choice" and problem.choices and len(answer) == 1:
-            index = LETTERS.find(answer.upper())
-            if 0 <= index < len(problem.choices):
-                self._option = index
-                self._number = parse_number(problem.choices[index])
+        if problem.verifier == "choice" and problem.choices and problem.answer:
+            self._option = reference_choice(problem.answer.strip(), problem.choices)
+            if self._option is not None:
+                self._number = parse_number(problem.choices[self._option])
 
     def result(self, text: str) -> tuple[str, bool] | None:
         """A student turn's result, said without an answer marker (mention mode), and
@@ -1367,7 +1364,7 @@ class _AnswerFinder:
         if numbers_equal(last, answer):
             return last
         restated = any(numbers_equal(last, g) and g.text.casefold() == last.text.casefold()
-                       for g in self._question_numbers())
+                       for g in self._question_numbers)
         return None if restated else last
 
     def mentioned(self, text: str) -> str | None:
@@ -1390,7 +1387,7 @@ class _AnswerFinder:
         """The last number `text` states that the question does not (numeric answers)."""
         if self.answer is None:
             return None
-        given = self._question_numbers()
+        given = self._question_numbers
         for m in reversed(find_numbers(text, words=False)):
             if not any(numbers_equal(m, g) for g in given):
                 return m.text
@@ -1400,12 +1397,11 @@ class _AnswerFinder:
     def _answer_in_question(self) -> bool:
         answer = self.answer
         return answer is not None and any(numbers_equal(g, answer)
-                                          for g in self._question_numbers())
+                                          for g in self._question_numbers)
 
-    def _question_numbers(self) -> list[Any]:
-        if self._given is None:
-            self._given = find_numbers(self.problem.question)
-        return self._given
+    @functools.cached_property
+    def _question_numbers(self) -> list[NumberMatch]:
+        return find_numbers(self.problem.question)
 
 
 # After a statement's last number: closing punctuation, or one word (a unit: "2 fish.").

@@ -134,7 +134,7 @@ def check(problem: Problem, attempt: str) -> Verdict:
         ok = any(math_equal(r, attempt) for r in problem.answers)
     elif verifier == "choice":
         assert problem.choices
-        expected = _reference_choice(reference, problem.choices)
+        expected = reference_choice(reference, problem.choices)
         ok = expected is not None and choice_index(attempt, problem.choices) == expected
     elif verifier == "regex":
         ok = any(regex_match(r, attempt) for r in problem.answers)
@@ -143,7 +143,7 @@ def check(problem: Problem, attempt: str) -> Verdict:
     return Verdict(ok, "correct" if ok else "incorrect", attempt)
 
 
-def _reference_choice(reference: str, choices: tuple[str, ...]) -> int | None:
+def reference_choice(reference: str, choices: tuple[str, ...]) -> int | None:
     """The option a choice problem's reference names. A loaded problem stores a letter, which
     must be read as a letter even when an option's text is itself a letter."""
     if len(reference) == 1 and "A" <= reference <= "Z" and ord(reference) - ord("A") < len(choices):
