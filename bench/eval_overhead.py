@@ -33,9 +33,11 @@ from pathlib import Path
 MESSAGES = [{"role": "user", "content": "What is 6 times 7?"}]
 
 
-def start_stub(latency: float) -> tuple[subprocess.Popen[str], str]:
+def start_stub(latency: float, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """The loopback stub in its own process (`options`: more of its flags); (process, URL)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sml_cli.testing", "--port", "0", "--latency", str(latency)],
+        [sys.executable, "-m", "sml_cli.testing", "--port", "0", "--latency", str(latency),
+         *options],
         stdout=subprocess.PIPE, text=True,
     )
     assert proc.stdout is not None

@@ -23,23 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from eval_overhead import start_stub  # (bench/ is on the path of a script run from it)
+
 CALLS_PER_SESSION = 3  # the stub's student guesses, its teacher hints, the student solves
-
-
-def start_stub(latency: float, limit_flag: str, limit: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sml_cli.testing", "--port", "0", "--latency", str(latency),
-         limit_flag, str(limit)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 def run_eval(url: str, sessions: int, concurrency: int, paced: bool) -> tuple[float, int]:
@@ -101,7 +91,7 @@ def main() -> None:
     print(f"{args.sessions} sessions ({calls} calls) at --concurrency {args.concurrency}, "
           f"stub latency {args.latency:g} s")
     for flag, limit, described, ideal in limits:
-        proc, url = start_stub(args.latency, flag, limit)
+        proc, url = start_stub(args.latency, flag, str(limit))
         try:
             paced_s, paced_refused = run_eval(url, args.sessions, args.concurrency, True)
             unpaced_s, unpaced_refused = run_eval(url, args.sessions, args.concurrency, False)
